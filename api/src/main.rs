@@ -1,0 +1,37 @@
+//! The `hubkeep` command: `serve` (default), `migrate`, `openapi`.
+
+use clap::Parser;
+use hubkeep_api::cli::{Cli, Command};
+use hubkeep_api::config::Settings;
+use hubkeep_api::startup::{self, Application};
+use hubkeep_api::telemetry;
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Openapi) => {
+            println!("{}", hubkeep_api::openapi::document_json());
+            Ok(())
+        }
+        Some(Command::Migrate(args)) => {
+            let settings = Settings::load(&args)?;
+            telemetry::init(&settings.log);
+            startup::migrate(&settings).await?;
+            tracing::info!("database is up to date");
+            Ok(())
+        }
+        Some(Command::Serve(args)) => serve(Settings::load(&args)?).await,
+        None => serve(Settings::load(&cli.serve)?).await,
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    telemetry::init(&settings.log);
+    let app = Application::build(settings).await?;
+    // A plain line on stdout, so people and test harnesses see where to connect even with
+    // JSON logs (a bind to port 0 picks the port here).
+    println!("hubkeep listening on http://{}", app.address());
+    app.run_until_stopped().await?;
+    Ok(())
+}

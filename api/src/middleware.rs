@@ -1,0 +1,52 @@
+//! Response middleware: stamps every response with `x-request-id` and turns every error
+//! response into problem+json carrying that id.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::HttpMessage;
+use hubkeep_shared::Problem;
+use tracing_actix_web::RequestId;
+
+use crate::error::{PROBLEM_JSON, problem_for_status};
+
+/// The response header that carries the request id (also in logs and problem bodies).
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub async fn problem_details(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+    let mut res = next.call(req).await?.map_into_boxed_body();
+
+    let status = res.status();
+    let known = res.response().extensions().get::<Problem>().cloned();
+    // Bare errors from the framework come as text/plain or with no body type; a page that
+    // chose its own type (problem+json already, or the HTML "console not built" page) stays.
+    let bare = res.headers().get(CONTENT_TYPE).is_none_or(|v| {
+        v.to_str()
+            .is_ok_and(|t| t.starts_with("text/plain"))
+    });
+    let problem = match known {
+        Some(p) => Some(p),
+        None if (status.is_client_error() || status.is_server_error()) && bare => {
+            Some(problem_for_status(status))
+        }
+        None => None,
+    };
+    if let Some(mut problem) = problem {
+        problem.request_id.clone_from(&request_id);
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        res = res.map_body(|head, _| {
+            head.headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+            BoxBody::new(body)
+        });
+    }
+    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        res.headers_mut().insert(REQUEST_ID, id);
+    }
+    Ok(res)
+}

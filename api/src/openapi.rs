@@ -1,0 +1,41 @@
+//! The OpenAPI 3.1 document, collected from the `#[utoipa::path]` of every registered route.
+
+use actix_web::App;
+use hubkeep_shared::{FieldError, Problem, ProblemCode};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+
+use crate::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Hubkeep API",
+        description = "The access plane of an accounting integration hub: hub users from the PSA, \
+                       hub access levels, connections and their roles. Errors are RFC 9457 \
+                       `application/problem+json` with a stable `code`.",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
+    ),
+    components(schemas(Problem, ProblemCode, FieldError)),
+    tags(
+        (name = "operations", description = "Health probes"),
+        (name = "meta", description = "The API's own description"),
+        (name = "permissions", description = "The permission matrix (SPEC S2.1, S4, S5)"),
+    )
+)]
+struct ApiDoc;
+
+/// The document, exactly as `/api/v1/openapi.json` serves it.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::configure)
+        .split_for_parts();
+    doc
+}
+
+/// The document as pretty JSON, as committed in `openapi/openapi.json`.
+pub fn document_json() -> String {
+    serde_json::to_string_pretty(&document()).unwrap_or_default()
+}

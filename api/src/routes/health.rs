@@ -1,0 +1,62 @@
+//! Liveness and readiness probes.
+
+use actix_web::{HttpResponse, get, web};
+use hubkeep_shared::{Problem, ProblemCode};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// A probe's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthStatus {
+    /// `ok` (process alive) or `ready` (database reachable).
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// Process liveness.
+///
+/// Answers as long as the process serves HTTP; touches no dependency.
+#[utoipa::path(
+    operation_id = "get_healthz",
+    tag = "operations",
+    responses((status = 200, description = "The process is alive", body = HealthStatus)),
+    security(())
+)]
+#[get("/healthz")]
+pub async fn get_healthz() -> HttpResponse {
+    HttpResponse::Ok().json(HealthStatus {
+        status: "ok".to_owned(),
+    })
+}
+
+/// Readiness: the database is reachable.
+///
+/// A load balancer should send traffic only while this answers 200.
+#[utoipa::path(
+    operation_id = "get_readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve", body = HealthStatus),
+        (status = 503, description = "`service_unavailable`: the database is not reachable",
+         body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+#[get("/readyz")]
+pub async fn get_readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    match state.db.ping().await {
+        Ok(()) => Ok(HttpResponse::Ok().json(HealthStatus {
+            status: "ready".to_owned(),
+        })),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed: database unreachable");
+            Err(ApiError::new(
+                ProblemCode::ServiceUnavailable,
+                "The database is not reachable.",
+            ))
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Building and running the server (the zero-to-production shape: `build` binds, `port`
+//! tells where, `run_until_stopped` serves).
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use hubkeep_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use tracing_actix_web::TracingLogger;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+
+use crate::AppState;
+use crate::config::Settings;
+use crate::error::{ApiError, json_error_handler, path_error_handler, query_error_handler};
+use crate::middleware::problem_details;
+use crate::{openapi, routes};
+
+/// A server that is bound and ready to run.
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Connects to and migrates the database, binds the listener and prepares the server.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = connect(&settings).await?;
+        Migrator::up(&db, None)
+            .await
+            .context("migrating the database")?;
+
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let address = listener.local_addr()?;
+
+        let state = web::Data::new(AppState { db });
+        let doc = web::Data::new(openapi::document());
+        let web_dir = settings.web_dir.clone();
+        if !routes::console::is_built(&web_dir) {
+            tracing::warn!(dir = %web_dir.display(), "console not built: run `just web`");
+        }
+        let mut server = HttpServer::new(move || {
+            let web_dir = web_dir.clone();
+            App::new()
+                .wrap(Compress::default())
+                .wrap(from_fn(problem_details))
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .app_data(doc.clone())
+                .app_data(web::JsonConfig::default().error_handler(json_error_handler))
+                .app_data(web::QueryConfig::default().error_handler(query_error_handler))
+                .app_data(web::PathConfig::default().error_handler(path_error_handler))
+                .configure(|cfg| {
+                    routes::configure(&mut utoipa_actix_web::service_config::ServiceConfig::new(
+                        cfg,
+                    ))
+                })
+                .service(web::redirect("/api/docs", "/api/docs/"))
+                .service(
+                    SwaggerUi::new("/api/docs/{_:.*}")
+                        .config(SwaggerConfig::new(["/api/v1/openapi.json"])),
+                )
+                .default_service(web::to(|| async {
+                    actix_web::ResponseError::error_response(&ApiError::not_found())
+                }))
+                .configure(move |cfg| routes::console::configure(cfg, web_dir))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10);
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        tracing::info!(%address, database = backend_name(&settings), "hubkeep started");
+        Ok(Self {
+            address,
+            server: server.run(),
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// A handle to stop the server from elsewhere (tests, signal handlers).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Creates or upgrades the schema (`hubkeep migrate`).
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let db = connect(settings).await?;
+    Migrator::up(&db, None).await.context("migrating the database")
+}
+
+/// Opens the database pool. The URL is never logged: it may carry a password.
+pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let url = settings.database_url();
+    if url.starts_with("sqlite:") && settings.database_url.is_none() {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!("creating the data directory {}", settings.data_dir.display())
+        })?;
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging_level(tracing::log::LevelFilter::Debug);
+    Database::connect(options)
+        .await
+        .with_context(|| format!("connecting to the {} database", backend_name(settings)))
+}
+
+fn backend_name(settings: &Settings) -> &'static str {
+    if settings.database_url().starts_with("postgres") {
+        "postgresql"
+    } else {
+        "sqlite"
+    }
+}

@@ -1,0 +1,58 @@
+//! How the server serves the single-page console next to the API.
+
+use crate::helpers::{Backend, assert_problem, spawn_app};
+
+#[tokio::test]
+async fn the_console_is_served_at_the_root() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let res = app.get("/").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(res.text().await.unwrap().contains("<title>Hubkeep</title>"));
+    let js = app.get("/app.js").await;
+    assert_eq!(js.status(), 200);
+}
+
+#[tokio::test]
+async fn deep_links_to_client_routes_get_the_console_and_are_never_cached() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let res = app.get("/connections/42").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let expected = std::fs::read_to_string(app.web_dir.join("index.html")).unwrap();
+    assert_eq!(res.text().await.unwrap(), expected);
+}
+
+#[tokio::test]
+async fn api_paths_and_missing_assets_never_fall_back_to_the_console() {
+    let app = spawn_app(Backend::Sqlite).await;
+    assert_problem(app.get("/api/v2/users").await, 404, "not_found").await;
+    assert_problem(app.get("/missing-asset.wasm").await, 404, "not_found").await;
+    let res = app.client.post(app.url("/settings")).send().await.unwrap();
+    assert_problem(res, 405, "method_not_allowed").await;
+}
+
+#[tokio::test]
+async fn the_interactive_docs_page_works_offline() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let res = app.get("/api/docs").await;
+    assert!(res.status().is_redirection());
+    assert_eq!(res.headers()["location"], "/api/docs/");
+    let page = app.get("/api/docs/").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    // Every script and stylesheet is served by the binary itself: no CDN.
+    assert!(!html.contains("http://") && !html.contains("https://"), "{html}");
+    for asset in ["swagger-ui-bundle.js", "swagger-ui.css", "swagger-initializer.js"] {
+        assert!(html.contains(asset), "{asset} referenced");
+        let res = app.get(&format!("/api/docs/{asset}")).await;
+        assert_eq!(res.status(), 200, "{asset}");
+    }
+    let init = app
+        .get("/api/docs/swagger-initializer.js")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(init.contains("/api/v1/openapi.json"));
+}

@@ -1,0 +1,100 @@
+//! Health probes, the permission matrix endpoint and the error format.
+
+use hubkeep_shared::PermissionMatrix;
+use sea_orm::{ConnectionTrait, Statement};
+
+use crate::helpers::{Backend, assert_problem, spawn_app};
+use crate::on_each_backend;
+
+on_each_backend!(
+    readyz_answers_ready_once_the_database_is_migrated,
+    healthz_answers_without_touching_the_database,
+    permissions_endpoint_serves_the_whole_matrix_as_data,
+    unknown_api_paths_and_methods_are_problem_json_with_the_request_id,
+);
+
+async fn readyz_answers_ready_once_the_database_is_migrated(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+
+    // The migrations ran: the tenants table exists and is empty.
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM tenants",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let n: i64 = row.try_get("", "n").unwrap();
+    assert_eq!(n, 0);
+}
+
+async fn healthz_answers_without_touching_the_database(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let res = app.get("/healthz").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().contains_key("x-request-id"));
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"status": "ok"}));
+}
+
+async fn permissions_endpoint_serves_the_whole_matrix_as_data(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let res = app.get("/api/v1/permissions").await;
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::to_value(PermissionMatrix::current()).unwrap()
+    );
+    // Spot checks stated independently of the code: names are snake_case strings.
+    let hub = body["hub_actions"].as_array().unwrap();
+    assert_eq!(hub.len(), 13);
+    let manage_users = hub.iter().find(|r| r["action"] == "manage_users").unwrap();
+    assert_eq!(manage_users["allowed_for"], serde_json::json!(["elevated"]));
+    let conn = body["connection_actions"].as_array().unwrap();
+    let transfer = conn
+        .iter()
+        .find(|r| r["action"] == "transfer_ownership")
+        .unwrap();
+    assert_eq!(transfer["roles"], serde_json::json!(["owner"]));
+    let reconnect = conn
+        .iter()
+        .find(|r| r["action"] == "reconnect_endpoint")
+        .unwrap();
+    assert_eq!(
+        reconnect["roles"],
+        serde_json::json!(["owner", "business_admin", "it_admin"])
+    );
+}
+
+async fn unknown_api_paths_and_methods_are_problem_json_with_the_request_id(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_problem(app.get("/api/v1/no-such-thing").await, 404, "not_found").await;
+    assert_problem(app.get("/api/nothing-here").await, 404, "not_found").await;
+    let res = app
+        .client
+        .delete(app.url("/api/v1/permissions"))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    assert!(status == 404 || status == 405, "status {status}");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body["code"] == "not_found" || body["code"] == "method_not_allowed");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_distinct_request_id() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let a = app.get("/healthz").await;
+    let b = app.get("/healthz").await;
+    let id = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(id(&a), id(&b));
+    assert!(!id(&a).is_empty());
+}

@@ -1,0 +1,53 @@
+//! The OpenAPI document: served, committed, and in step with the code.
+
+use std::path::PathBuf;
+
+use crate::helpers::{Backend, spawn_app};
+
+fn committed_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../openapi/openapi.json")
+}
+
+#[test]
+fn openapi_committed_document_matches_the_code() {
+    let generated = format!("{}\n", hubkeep_api::openapi::document_json());
+    if std::env::var_os("HUBKEEP_BLESS").is_some() {
+        std::fs::write(committed_path(), &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(committed_path()).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is out of date: run `just openapi` and review the diff"
+    );
+}
+
+#[test]
+fn openapi_document_is_3_1_and_every_operation_is_named_tagged_and_secured() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&hubkeep_api::openapi::document_json()).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}"));
+            assert!(ids.insert(id.to_owned()), "duplicate operationId {id}");
+            assert!(!op["tags"].as_array().unwrap().is_empty(), "{id} has a tag");
+            assert!(op["summary"].is_string(), "{id} has a summary");
+            assert!(op["security"].is_array(), "{id} states its security");
+        }
+    }
+    for id in ["get_healthz", "get_readyz", "get_permissions", "get_openapi"] {
+        assert!(ids.contains(id), "{id} documented");
+    }
+}
+
+#[tokio::test]
+async fn openapi_served_document_is_the_committed_one() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let res = app.get("/api/v1/openapi.json").await;
+    assert_eq!(res.status(), 200);
+    let served: serde_json::Value = res.json().await.unwrap();
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(committed_path()).unwrap()).unwrap();
+    assert_eq!(served, committed);
+}

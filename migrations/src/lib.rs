@@ -1,0 +1,17 @@
+//! Hubkeep's schema. The same migrations serve SQLite (the embedded default) and PostgreSQL
+//! (scale-out); each one is named `mYYYYMMDD_HHMMSS_verb_noun` and never edited once released.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_tenants;
+
+/// Runs every migration in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_create_tenants::Migration)]
+    }
+}

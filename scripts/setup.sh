@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs every tool `just test` / `just run` need, idempotently. Safe to run on every CI
+# run: each step is skipped when the right version is already present. Only the package
+# registries are used (crates.io, npm, Debian), never binary downloads from elsewhere.
+set -euo pipefail
+
+TOOLS_DIR="${HUBKEEP_TOOLS_DIR:-$HOME/.hubkeep-tools}"
+TRUNK_VERSION="0.21.14"      # 0.22 needs a newer rustc than this machine has
+BINARYEN_VERSION="132"       # Debian's binaryen is too old: its output fails in Chromium
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+mkdir -p "$TOOLS_DIR"
+export PATH="$HOME/.cargo/bin:$TOOLS_DIR/node_modules/.bin:$PATH"
+
+log() { printf '[setup] %s\n' "$*"; }
+
+# wasm-bindgen's CLI must equal the library version in Cargo.lock, byte for byte.
+WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' "$here/Cargo.lock")"
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! command -v trunk >/dev/null || [ "$(trunk --version | awk '{print $2}')" != "$TRUNK_VERSION" ]; then
+  log "installing trunk $TRUNK_VERSION"
+  cargo install trunk --locked --version "$TRUNK_VERSION"
+fi
+
+if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # not --locked: one of its locked dependencies is missing from the registry mirror
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ] || ! "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version | grep -q "version $BINARYEN_VERSION"; then
+  log "installing binaryen@$BINARYEN_VERSION (wasm-opt) from npm"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION"
+fi
+
+need_apt=()
+command -v jq >/dev/null || need_apt+=(jq)
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  log "installing ${need_apt[*]} from Debian"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+log "tools ready: trunk $(trunk --version | awk '{print $2}'), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $(wasm-opt --version)"

@@ -1,0 +1,26 @@
+//! Hubkeep's shared vocabulary: the permission matrix (who may do what, at hub level and on a
+//! connection), the access-level computation of SPEC S2, connection kinds and their
+//! capabilities (S4), and the problem+json error shape (S8).
+//!
+//! The API enforces with these functions and the console uses the very same ones to decide
+//! what to show, so the two can never disagree. This crate has no server-side dependency and
+//! always compiles for `wasm32-unknown-unknown`; utoipa schema derives sit behind the
+//! `openapi` feature.
+
+pub mod access;
+pub mod connection;
+pub mod hub;
+pub mod matrix;
+pub mod problem;
+
+pub use access::{
+    AccessDecision, AccessInputs, AccessSource, Elevation, HubAccess, LevelFact, LevelFacts,
+    access_decision, access_level,
+};
+pub use connection::{
+    ConnectionAction, ConnectionKind, ConnectionRole, KindCapabilities, System,
+    allowed_connection_actions, can_invite, can_remove_role, connection_allows, role_allows,
+};
+pub use hub::{HubAction, allowed_hub_actions, hub_allows};
+pub use matrix::{PermissionMatrix, permissions_markdown};
+pub use problem::{FieldError, Problem, ProblemCode};

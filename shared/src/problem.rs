@@ -1,0 +1,197 @@
+//! RFC 9457 problem details, with Hubkeep's stable error codes (SPEC S8).
+
+use serde::{Deserialize, Serialize};
+
+/// Every stable error code the API answers with. Clients switch on `code`, never on `title`
+/// or `detail`; a code is never renamed once released.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ProblemCode {
+    /// The request is malformed or a field is invalid; `errors` lists the fields.
+    ValidationFailed,
+    /// A security level that is not eligible for elevation was granted or saved.
+    LevelNotEligible,
+    /// The connection's kind does not have the setting the action changes.
+    NotSupportedForKind,
+    /// No valid credentials were sent.
+    Unauthenticated,
+    /// The session is over, revoked, or the user's access changed: sign in again.
+    ReauthorizationRequired,
+    /// The user is deactivated or no longer has hub access.
+    UserInactive,
+    /// The caller's role does not allow the action.
+    Forbidden,
+    /// The action needs elevated hub access.
+    ElevatedAccessRequired,
+    /// The API token's scope does not allow the action.
+    InsufficientScope,
+    /// An elevated user tried to deactivate themselves (G1).
+    SelfDeactivationForbidden,
+    /// The primary user cannot be edited, deactivated or re-elevated (G3).
+    PrimaryUserImmutable,
+    /// A tenant's first sign-in must come from a level eligible for elevation (G4).
+    PrimaryRequiresElevation,
+    /// Nothing exists here, or it is not visible to the caller.
+    NotFound,
+    /// The HTTP method is not supported on this path.
+    MethodNotAllowed,
+    /// The change would break an invariant (for example a duplicate).
+    Conflict,
+    /// An elevated user tried to remove their own elevation (G2).
+    SelfDemotionForbidden,
+    /// The owner must transfer ownership before leaving.
+    OwnerMustTransfer,
+    /// The connection is cancelled: pay again first.
+    ConnectionCancelled,
+    /// An endpoint of the connection is disconnected.
+    EndpointDisconnected,
+    /// The invitation has expired.
+    InvitationExpired,
+    /// Too many requests; retry after `Retry-After` seconds.
+    RateLimited,
+    /// An unexpected error; details are in the server log under the request id.
+    InternalError,
+    /// The PSA could not be reached; nothing was changed.
+    PsaUnavailable,
+    /// A dependency (the database) is not reachable.
+    ServiceUnavailable,
+}
+
+impl ProblemCode {
+    /// The HTTP status this code is always sent with.
+    pub const fn status(self) -> u16 {
+        use ProblemCode::*;
+        match self {
+            ValidationFailed | LevelNotEligible | NotSupportedForKind => 422,
+            Unauthenticated | ReauthorizationRequired => 401,
+            UserInactive
+            | Forbidden
+            | ElevatedAccessRequired
+            | InsufficientScope
+            | SelfDeactivationForbidden
+            | PrimaryUserImmutable
+            | PrimaryRequiresElevation => 403,
+            NotFound => 404,
+            MethodNotAllowed => 405,
+            Conflict | SelfDemotionForbidden | OwnerMustTransfer | ConnectionCancelled
+            | EndpointDisconnected => 409,
+            InvitationExpired => 410,
+            RateLimited => 429,
+            InternalError => 500,
+            PsaUnavailable | ServiceUnavailable => 503,
+        }
+    }
+
+    /// A short human-readable summary that does not change between occurrences.
+    pub const fn title(self) -> &'static str {
+        use ProblemCode::*;
+        match self {
+            ValidationFailed => "The request is not valid",
+            LevelNotEligible => "Security level not eligible for elevation",
+            NotSupportedForKind => "Not supported for this kind of connection",
+            Unauthenticated => "Authentication required",
+            ReauthorizationRequired => "Sign in again",
+            UserInactive => "User has no hub access",
+            Forbidden => "Not allowed",
+            ElevatedAccessRequired => "Elevated hub access required",
+            InsufficientScope => "API token scope does not allow this",
+            SelfDeactivationForbidden => "You cannot deactivate yourself",
+            PrimaryUserImmutable => "The primary user cannot be changed",
+            PrimaryRequiresElevation => "The first user must be eligible for elevation",
+            NotFound => "Not found",
+            MethodNotAllowed => "Method not allowed",
+            Conflict => "Conflict",
+            SelfDemotionForbidden => "You cannot remove your own elevation",
+            OwnerMustTransfer => "Transfer ownership first",
+            ConnectionCancelled => "The connection is cancelled",
+            EndpointDisconnected => "An endpoint is disconnected",
+            InvitationExpired => "The invitation has expired",
+            RateLimited => "Too many requests",
+            InternalError => "Internal error",
+            PsaUnavailable => "The PSA is unavailable",
+            ServiceUnavailable => "Service unavailable",
+        }
+    }
+
+    /// The stable snake_case code.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The problem `type` URI. A URN rather than a web address: it names the problem
+    /// without promising a page that a deployment may not have.
+    pub fn type_uri(self) -> String {
+        format!("urn:hubkeep:problem:{}", self.as_str())
+    }
+}
+
+/// One invalid field of a 422 response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldError {
+    /// The field, as a JSON pointer-like dotted path (`level_ids.2`), or `body`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// An RFC 9457 `application/problem+json` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Problem {
+    /// A URI naming the problem type (`urn:hubkeep:problem:<code>`).
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    /// A short summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this occurrence.
+    pub detail: String,
+    /// The stable error code to switch on.
+    #[cfg_attr(feature = "openapi", schema(value_type = ProblemCode))]
+    pub code: String,
+    /// For 422: the invalid fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// The id of the request, as in the `x-request-id` header and the server log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl Problem {
+    /// A problem of the given code with an occurrence-specific detail.
+    pub fn new(code: ProblemCode, detail: impl Into<String>) -> Self {
+        Self {
+            type_uri: code.type_uri(),
+            title: code.title().to_owned(),
+            status: code.status(),
+            detail: detail.into(),
+            code: code.as_str().to_owned(),
+            errors: Vec::new(),
+            request_id: None,
+        }
+    }
+
+    /// The code as the enum, when this client knows it.
+    pub fn known_code(&self) -> Option<ProblemCode> {
+        self.code.parse().ok()
+    }
+}

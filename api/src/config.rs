@@ -95,7 +95,9 @@ impl Settings {
             web_dir: args.web_dir.clone(),
         };
         figment = figment.merge(Serialized::defaults(flags));
-        figment.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))
+        figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
     }
 
     /// The database URL to connect to.
@@ -172,6 +174,9 @@ mod tests {
             config: Some(file),
             ..ServeArgs::default()
         };
-        assert!(matches!(Settings::load(&args), Err(ConfigError::Invalid(_))));
+        assert!(matches!(
+            Settings::load(&args),
+            Err(ConfigError::Invalid(_))
+        ));
     }
 }

@@ -95,8 +95,7 @@ impl ResponseError for ApiError {
 /// Renders a problem. The `Problem` also rides in the response extensions so that the
 /// request-id middleware can stamp it without re-parsing the body.
 pub fn problem_response(problem: Problem) -> HttpResponse {
-    let status =
-        StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     let mut res = HttpResponse::build(status)
         .content_type(PROBLEM_JSON)

@@ -1,11 +1,11 @@
 //! Response middleware: stamps every response with `x-request-id` and turns every error
 //! response into problem+json carrying that id.
 
+use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::HttpMessage;
 use hubkeep_shared::Problem;
 use tracing_actix_web::RequestId;
 
@@ -25,10 +25,10 @@ pub async fn problem_details(
     let known = res.response().extensions().get::<Problem>().cloned();
     // Bare errors from the framework come as text/plain or with no body type; a page that
     // chose its own type (problem+json already, or the HTML "console not built" page) stays.
-    let bare = res.headers().get(CONTENT_TYPE).is_none_or(|v| {
-        v.to_str()
-            .is_ok_and(|t| t.starts_with("text/plain"))
-    });
+    let bare = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_none_or(|v| v.to_str().is_ok_and(|t| t.starts_with("text/plain")));
     let problem = match known {
         Some(p) => Some(p),
         None if (status.is_client_error() || status.is_server_error()) && bare => {

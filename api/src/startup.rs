@@ -112,7 +112,9 @@ impl Application {
 /// Creates or upgrades the schema (`hubkeep migrate`).
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let db = connect(settings).await?;
-    Migrator::up(&db, None).await.context("migrating the database")
+    Migrator::up(&db, None)
+        .await
+        .context("migrating the database")
 }
 
 /// Opens the database pool. The URL is never logged: it may carry a password.
@@ -120,7 +122,10 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     let url = settings.database_url();
     if url.starts_with("sqlite:") && settings.database_url.is_none() {
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-            format!("creating the data directory {}", settings.data_dir.display())
+            format!(
+                "creating the data directory {}",
+                settings.data_dir.display()
+            )
         })?;
     }
     let mut options = ConnectOptions::new(url);

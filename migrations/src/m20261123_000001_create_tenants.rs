@@ -22,7 +22,12 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Tenants::Name).string().not_null())
                     // The PSA instance id: the `iss` of launch assertions, so it selects the
                     // tenant and must be unique across the deployment.
-                    .col(ColumnDef::new(Tenants::PsaId).string().not_null().unique_key())
+                    .col(
+                        ColumnDef::new(Tenants::PsaId)
+                            .string()
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(
                         ColumnDef::new(Tenants::CreatedAt)
                             .timestamp_with_time_zone()

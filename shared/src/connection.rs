@@ -252,17 +252,44 @@ pub const fn role_allows(role: ConnectionRole, action: ConnectionAction) -> bool
     use ConnectionAction::*;
     match role {
         ConnectionRole::Owner => match action {
-            View | Pay | Cancel | TransferOwnership | ChangePostgresDb | DisconnectEndpoint
-            | Rename | ManageViews | ChangeLockedPeriodExport | ChangeReportingCurrency
-            | ChangeForecastBudget | InviteBusinessAdmin | ReconnectEndpoint | ChangeTimezone
-            | HideSyncRecords | InviteItAdmin | InviteReadOnly | RunManually | Group
+            View
+            | Pay
+            | Cancel
+            | TransferOwnership
+            | ChangePostgresDb
+            | DisconnectEndpoint
+            | Rename
+            | ManageViews
+            | ChangeLockedPeriodExport
+            | ChangeReportingCurrency
+            | ChangeForecastBudget
+            | InviteBusinessAdmin
+            | ReconnectEndpoint
+            | ChangeTimezone
+            | HideSyncRecords
+            | InviteItAdmin
+            | InviteReadOnly
+            | RunManually
+            | Group
             | Ungroup => true,
         },
         ConnectionRole::BusinessAdmin => match action {
-            View | DisconnectEndpoint | Rename | ManageViews | ChangeLockedPeriodExport
-            | ChangeReportingCurrency | ChangeForecastBudget | InviteBusinessAdmin
-            | ReconnectEndpoint | ChangeTimezone | HideSyncRecords | InviteItAdmin
-            | InviteReadOnly | RunManually | Group | Ungroup => true,
+            View
+            | DisconnectEndpoint
+            | Rename
+            | ManageViews
+            | ChangeLockedPeriodExport
+            | ChangeReportingCurrency
+            | ChangeForecastBudget
+            | InviteBusinessAdmin
+            | ReconnectEndpoint
+            | ChangeTimezone
+            | HideSyncRecords
+            | InviteItAdmin
+            | InviteReadOnly
+            | RunManually
+            | Group
+            | Ungroup => true,
             // SPEC S5 decision: the explicit list wins, so the Postgres DB change and the
             // ownership transfer stay with the owner.
             Pay | Cancel | TransferOwnership | ChangePostgresDb => false,
@@ -270,16 +297,38 @@ pub const fn role_allows(role: ConnectionRole, action: ConnectionAction) -> bool
         ConnectionRole::ItAdmin => match action {
             View | ReconnectEndpoint | ChangeTimezone | HideSyncRecords | InviteItAdmin
             | InviteReadOnly | RunManually | Group | Ungroup => true,
-            Pay | Cancel | TransferOwnership | ChangePostgresDb | DisconnectEndpoint | Rename
-            | ManageViews | ChangeLockedPeriodExport | ChangeReportingCurrency
-            | ChangeForecastBudget | InviteBusinessAdmin => false,
+            Pay
+            | Cancel
+            | TransferOwnership
+            | ChangePostgresDb
+            | DisconnectEndpoint
+            | Rename
+            | ManageViews
+            | ChangeLockedPeriodExport
+            | ChangeReportingCurrency
+            | ChangeForecastBudget
+            | InviteBusinessAdmin => false,
         },
         ConnectionRole::ReadOnly => match action {
             View => true,
-            Pay | Cancel | TransferOwnership | ChangePostgresDb | DisconnectEndpoint | Rename
-            | ManageViews | ChangeLockedPeriodExport | ChangeReportingCurrency
-            | ChangeForecastBudget | InviteBusinessAdmin | ReconnectEndpoint | ChangeTimezone
-            | HideSyncRecords | InviteItAdmin | InviteReadOnly | RunManually | Group
+            Pay
+            | Cancel
+            | TransferOwnership
+            | ChangePostgresDb
+            | DisconnectEndpoint
+            | Rename
+            | ManageViews
+            | ChangeLockedPeriodExport
+            | ChangeReportingCurrency
+            | ChangeForecastBudget
+            | InviteBusinessAdmin
+            | ReconnectEndpoint
+            | ChangeTimezone
+            | HideSyncRecords
+            | InviteItAdmin
+            | InviteReadOnly
+            | RunManually
+            | Group
             | Ungroup => false,
         },
     }

@@ -178,7 +178,11 @@ pub fn permissions_markdown() -> String {
         let kinds = if r.kinds.len() == ConnectionKind::VARIANTS.len() {
             "all".to_owned()
         } else {
-            r.kinds.iter().map(|k| code(*k)).collect::<Vec<_>>().join(", ")
+            r.kinds
+                .iter()
+                .map(|k| code(*k))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         out.push_str(&format!(" {kinds} |\n"));
     }

@@ -90,7 +90,10 @@ impl ProblemCode {
             | PrimaryRequiresElevation => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
-            Conflict | SelfDemotionForbidden | OwnerMustTransfer | ConnectionCancelled
+            Conflict
+            | SelfDemotionForbidden
+            | OwnerMustTransfer
+            | ConnectionCancelled
             | EndpointDisconnected => 409,
             InvitationExpired => 410,
             RateLimited => 429,

@@ -32,8 +32,16 @@ fn s2_1_hub_matrix_matches_the_spec_cell_by_cell() {
     for &(name, limited, elevated) in HUB_MATRIX {
         let action: HubAction = parse(name);
         assert!(!hub_allows(HubAccess::None, action), "none allows {name}");
-        assert_eq!(hub_allows(HubAccess::Limited, action), limited, "limited × {name}");
-        assert_eq!(hub_allows(HubAccess::Elevated, action), elevated, "elevated × {name}");
+        assert_eq!(
+            hub_allows(HubAccess::Limited, action),
+            limited,
+            "limited × {name}"
+        );
+        assert_eq!(
+            hub_allows(HubAccess::Elevated, action),
+            elevated,
+            "elevated × {name}"
+        );
     }
     assert_eq!(
         HUB_MATRIX.len(),
@@ -76,7 +84,11 @@ fn s5_connection_matrix_matches_the_spec_cell_by_cell() {
         assert_eq!(cells.len(), 4, "row {name}");
         for (role_name, cell) in ROLE_COLUMNS.iter().zip(cells) {
             let role: ConnectionRole = parse(role_name);
-            assert_eq!(role_allows(role, action), cell == "✓", "{role_name} × {name}");
+            assert_eq!(
+                role_allows(role, action),
+                cell == "✓",
+                "{role_name} × {name}"
+            );
         }
     }
     assert_eq!(CONNECTION_MATRIX.len(), ConnectionAction::VARIANTS.len());
@@ -85,10 +97,24 @@ fn s5_connection_matrix_matches_the_spec_cell_by_cell() {
 
 /// `(kind, source, target, views, financial settings, postgres db)`, SPEC S4.
 const KINDS: &[(&str, &str, &str, bool, bool, bool)] = &[
-    ("autotask_quickbooks", "autotask", "quickbooks_online", false, false, false),
+    (
+        "autotask_quickbooks",
+        "autotask",
+        "quickbooks_online",
+        false,
+        false,
+        false,
+    ),
     ("autotask_xero", "autotask", "xero", false, true, false),
     ("xero_power_bi", "xero", "power_bi", true, true, true),
-    ("quickbooks_power_bi", "quickbooks_online", "power_bi", true, true, true),
+    (
+        "quickbooks_power_bi",
+        "quickbooks_online",
+        "power_bi",
+        true,
+        true,
+        true,
+    ),
 ];
 
 #[test]
@@ -99,7 +125,10 @@ fn s4_kind_capabilities_match_the_spec() {
         assert_eq!(kind.target(), parse::<System>(target), "{name} target");
         let caps = kind.capabilities();
         assert_eq!(caps.views, views, "{name} views");
-        assert_eq!(caps.financial_settings, financial, "{name} financial settings");
+        assert_eq!(
+            caps.financial_settings, financial,
+            "{name} financial settings"
+        );
         assert_eq!(caps.postgres_db, postgres, "{name} postgres db");
     }
     assert_eq!(KINDS.len(), ConnectionKind::VARIANTS.len());
@@ -126,7 +155,11 @@ fn s4_actions_on_settings_a_kind_lacks_are_not_allowed_even_to_the_owner() {
         let kind: ConnectionKind = parse(kind);
         let action: ConnectionAction = parse(action);
         assert_eq!(kind.supports(action), allowed, "{kind} supports {action}");
-        assert_eq!(connection_allows(&owner, kind, action), allowed, "{kind} {action}");
+        assert_eq!(
+            connection_allows(&owner, kind, action),
+            allowed,
+            "{kind} {action}"
+        );
     }
 }
 
@@ -134,13 +167,28 @@ fn s4_actions_on_settings_a_kind_lacks_are_not_allowed_even_to_the_owner() {
 fn s5_roles_combine_as_a_union_and_no_role_allows_nothing() {
     let kind = ConnectionKind::XeroPowerBi;
     for action in ConnectionAction::VARIANTS {
-        assert!(!connection_allows(&[], kind, *action), "no role allows {action}");
+        assert!(
+            !connection_allows(&[], kind, *action),
+            "no role allows {action}"
+        );
     }
     let it_and_read = [ConnectionRole::ItAdmin, ConnectionRole::ReadOnly];
-    assert!(connection_allows(&it_and_read, kind, ConnectionAction::ChangeTimezone));
-    assert!(!connection_allows(&it_and_read, kind, ConnectionAction::Rename));
+    assert!(connection_allows(
+        &it_and_read,
+        kind,
+        ConnectionAction::ChangeTimezone
+    ));
+    assert!(!connection_allows(
+        &it_and_read,
+        kind,
+        ConnectionAction::Rename
+    ));
     let ba_and_it = [ConnectionRole::BusinessAdmin, ConnectionRole::ItAdmin];
-    assert!(connection_allows(&ba_and_it, kind, ConnectionAction::Rename));
+    assert!(connection_allows(
+        &ba_and_it,
+        kind,
+        ConnectionAction::Rename
+    ));
     assert!(!connection_allows(&ba_and_it, kind, ConnectionAction::Pay));
 }
 
@@ -158,7 +206,11 @@ fn s5_1_invitations_only_go_down_the_ladder_and_only_the_owner_invites_an_owner(
         let inviter: ConnectionRole = parse(inviter);
         for (role_name, cell) in ROLE_COLUMNS.iter().zip(cells.split(' ')) {
             let role: ConnectionRole = parse(role_name);
-            assert_eq!(can_invite(&[inviter], role), cell == "✓", "{inviter} invites {role}");
+            assert_eq!(
+                can_invite(&[inviter], role),
+                cell == "✓",
+                "{inviter} invites {role}"
+            );
         }
     }
     assert!(!can_invite(&[], ConnectionRole::ReadOnly));
@@ -175,7 +227,11 @@ fn s5_2_a_role_is_removable_by_whoever_could_invite_it_but_the_owner_role_never_
         for (role_name, cell) in ROLE_COLUMNS.iter().zip(cells.split(' ')) {
             let role: ConnectionRole = parse(role_name);
             let expected = cell == "✓" && role != ConnectionRole::Owner;
-            assert_eq!(can_remove_role(&[actor], role), expected, "{actor} removes {role}");
+            assert_eq!(
+                can_remove_role(&[actor], role),
+                expected,
+                "{actor} removes {role}"
+            );
         }
     }
     let all = ConnectionRole::VARIANTS;
@@ -184,8 +240,14 @@ fn s5_2_a_role_is_removable_by_whoever_could_invite_it_but_the_owner_role_never_
 
 #[test]
 fn s8_values_travel_as_stable_snake_case_strings() {
-    assert_eq!(serde_json::to_string(&HubAccess::Elevated).unwrap(), "\"elevated\"");
-    assert_eq!(serde_json::to_string(&Elevation::Revoked).unwrap(), "\"revoked\"");
+    assert_eq!(
+        serde_json::to_string(&HubAccess::Elevated).unwrap(),
+        "\"elevated\""
+    );
+    assert_eq!(
+        serde_json::to_string(&Elevation::Revoked).unwrap(),
+        "\"revoked\""
+    );
     assert_eq!(
         serde_json::to_string(&ConnectionRole::BusinessAdmin).unwrap(),
         "\"business_admin\""
@@ -254,7 +316,10 @@ fn permissions_matrix_as_data_agrees_with_the_functions() {
         .unwrap();
     assert_eq!(
         views.kinds,
-        vec![ConnectionKind::XeroPowerBi, ConnectionKind::QuickbooksPowerBi]
+        vec![
+            ConnectionKind::XeroPowerBi,
+            ConnectionKind::QuickbooksPowerBi
+        ]
     );
     let owner = m
         .roles

@@ -60,7 +60,9 @@ async fn spa_fallback(req: &HttpRequest, index: PathBuf) -> HttpResponse {
                 CacheControl(vec![CacheDirective::NoCache])
                     .to_string()
                     .parse()
-                    .unwrap_or_else(|_| actix_web::http::header::HeaderValue::from_static("no-cache")),
+                    .unwrap_or_else(|_| {
+                        actix_web::http::header::HeaderValue::from_static("no-cache")
+                    }),
             );
             res.map_into_boxed_body()
         }

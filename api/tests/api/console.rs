@@ -7,7 +7,12 @@ async fn the_console_is_served_at_the_root() {
     let app = spawn_app(Backend::Sqlite).await;
     let res = app.get("/").await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert!(res.text().await.unwrap().contains("<title>Hubkeep</title>"));
     let js = app.get("/app.js").await;
     assert_eq!(js.status(), 200);
@@ -42,8 +47,15 @@ async fn the_interactive_docs_page_works_offline() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     // Every script and stylesheet is served by the binary itself: no CDN.
-    assert!(!html.contains("http://") && !html.contains("https://"), "{html}");
-    for asset in ["swagger-ui-bundle.js", "swagger-ui.css", "swagger-initializer.js"] {
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{html}"
+    );
+    for asset in [
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "swagger-initializer.js",
+    ] {
         assert!(html.contains(asset), "{asset} referenced");
         let res = app.get(&format!("/api/docs/{asset}")).await;
         assert_eq!(res.status(), 200, "{asset}");

@@ -29,14 +29,21 @@ fn openapi_document_is_3_1_and_every_operation_is_named_tagged_and_secured() {
     let mut ids = std::collections::BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}"));
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path}"));
             assert!(ids.insert(id.to_owned()), "duplicate operationId {id}");
             assert!(!op["tags"].as_array().unwrap().is_empty(), "{id} has a tag");
             assert!(op["summary"].is_string(), "{id} has a summary");
             assert!(op["security"].is_array(), "{id} states its security");
         }
     }
-    for id in ["get_healthz", "get_readyz", "get_permissions", "get_openapi"] {
+    for id in [
+        "get_healthz",
+        "get_readyz",
+        "get_permissions",
+        "get_openapi",
+    ] {
         assert!(ids.contains(id), "{id} documented");
     }
 }

@@ -1,0 +1,42 @@
+# Hubkeep tasks. `just run` and `just test` are the whole quick start.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+tools := env_var_or_default("HUBKEEP_TOOLS_DIR", env_var("HOME") / ".hubkeep-tools")
+export PATH := env_var("HOME") / ".cargo/bin" + ":" + tools / "node_modules/.bin" + ":" + env_var("PATH")
+
+# List the recipes.
+default:
+    @just --list
+
+# Install every tool the build and tests need (idempotent).
+setup:
+    bash scripts/setup.sh
+
+# Build the admin console (WASM) into web/dist.
+web: setup
+    cd web && trunk build --release
+
+# Start the API and the console on 127.0.0.1:8080 (SQLite under ./data).
+run: web
+    cargo run -p hubkeep-api --bin hubkeep -- serve
+
+# Format check, lints, every test (shared, api, e2e), console build and drift checks.
+test: setup web lint
+    cargo build -p hubkeep-api --bin hubkeep
+    cargo test --workspace --no-fail-fast
+
+# rustfmt and clippy (host crates, and the console for wasm32).
+lint:
+    cargo fmt --all --check
+    cargo clippy --all-targets -- -D warnings
+    cargo clippy -p hubkeep-web --target wasm32-unknown-unknown -- -D warnings
+    cargo check -p hubkeep-shared --target wasm32-unknown-unknown
+
+# Regenerate openapi/openapi.json from the code.
+openapi:
+    cargo run -q -p hubkeep-api --bin hubkeep -- openapi > openapi/openapi.json
+
+# Regenerate docs/permissions.md from the shared matrix.
+permissions-doc:
+    HUBKEEP_BLESS=1 cargo test -q -p hubkeep-shared --test matrix permissions_doc_is_generated_from_the_code

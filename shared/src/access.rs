@@ -247,3 +247,25 @@ pub fn access_decision(i: &AccessInputs) -> AccessDecision {
 pub fn access_level(inputs: &AccessInputs) -> HubAccess {
     access_decision(inputs).level
 }
+
+impl HubAccess {
+    /// The stable wire name (snake_case), spelled out so it can never change by accident.
+    pub const fn wire_name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Limited => "limited",
+            Self::Elevated => "elevated",
+        }
+    }
+}
+
+impl Elevation {
+    /// The stable wire name (snake_case), spelled out so it can never change by accident.
+    pub const fn wire_name(self) -> &'static str {
+        match self {
+            Self::Inherit => "inherit",
+            Self::Granted => "granted",
+            Self::Revoked => "revoked",
+        }
+    }
+}

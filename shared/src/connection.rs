@@ -368,3 +368,67 @@ pub fn can_invite(inviter_roles: &[ConnectionRole], role: ConnectionRole) -> boo
 pub fn can_remove_role(actor_roles: &[ConnectionRole], role: ConnectionRole) -> bool {
     role != ConnectionRole::Owner && can_invite(actor_roles, role)
 }
+
+impl ConnectionRole {
+    /// The stable wire name (snake_case), spelled out so it can never change by accident.
+    pub const fn wire_name(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::BusinessAdmin => "business_admin",
+            Self::ItAdmin => "it_admin",
+            Self::ReadOnly => "read_only",
+        }
+    }
+}
+
+impl ConnectionAction {
+    /// The stable wire name (snake_case), spelled out so it can never change by accident.
+    pub const fn wire_name(self) -> &'static str {
+        match self {
+            Self::View => "view",
+            Self::Pay => "pay",
+            Self::Cancel => "cancel",
+            Self::TransferOwnership => "transfer_ownership",
+            Self::ChangePostgresDb => "change_postgres_db",
+            Self::DisconnectEndpoint => "disconnect_endpoint",
+            Self::Rename => "rename",
+            Self::ManageViews => "manage_views",
+            Self::ChangeLockedPeriodExport => "change_locked_period_export",
+            Self::ChangeReportingCurrency => "change_reporting_currency",
+            Self::ChangeForecastBudget => "change_forecast_budget",
+            Self::InviteBusinessAdmin => "invite_business_admin",
+            Self::ReconnectEndpoint => "reconnect_endpoint",
+            Self::ChangeTimezone => "change_timezone",
+            Self::HideSyncRecords => "hide_sync_records",
+            Self::InviteItAdmin => "invite_it_admin",
+            Self::InviteReadOnly => "invite_read_only",
+            Self::RunManually => "run_manually",
+            Self::Group => "group",
+            Self::Ungroup => "ungroup",
+        }
+    }
+}
+
+impl ConnectionKind {
+    /// The stable wire name (snake_case), spelled out so it can never change by accident.
+    pub const fn wire_name(self) -> &'static str {
+        match self {
+            Self::AutotaskQuickbooks => "autotask_quickbooks",
+            Self::AutotaskXero => "autotask_xero",
+            Self::XeroPowerBi => "xero_power_bi",
+            Self::QuickbooksPowerBi => "quickbooks_power_bi",
+        }
+    }
+}
+
+impl System {
+    /// The stable wire name (snake_case), spelled out so it can never change by accident.
+    pub const fn wire_name(self) -> &'static str {
+        match self {
+            Self::Autotask => "autotask",
+            Self::QuickbooksOnline => "quickbooks_online",
+            Self::Xero => "xero",
+            Self::PowerBi => "power_bi",
+        }
+    }
+}

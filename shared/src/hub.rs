@@ -108,3 +108,24 @@ pub fn allowed_hub_actions(access: HubAccess) -> Vec<HubAction> {
         .filter(|a| hub_allows(access, *a))
         .collect()
 }
+
+impl HubAction {
+    /// The stable wire name (snake_case), spelled out so it can never change by accident.
+    pub const fn wire_name(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign_in",
+            Self::ViewSyncStatus => "view_sync_status",
+            Self::ViewActivityLog => "view_activity_log",
+            Self::RunConnection => "run_connection",
+            Self::ManageOwnTokens => "manage_own_tokens",
+            Self::ViewSettings => "view_settings",
+            Self::CreateConnection => "create_connection",
+            Self::ManageAccess => "manage_access",
+            Self::ManageUsers => "manage_users",
+            Self::EditSettings => "edit_settings",
+            Self::GovernConnections => "govern_connections",
+            Self::ManageAllTokens => "manage_all_tokens",
+            Self::RefreshUsers => "refresh_users",
+        }
+    }
+}

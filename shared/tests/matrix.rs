@@ -343,3 +343,19 @@ fn permissions_doc_is_generated_from_the_code() {
         "docs/permissions.md is out of date: run `just permissions-doc`"
     );
 }
+
+#[test]
+fn s8_wire_names_are_spelled_out_and_agree_with_serde() {
+    fn check<T: serde::Serialize>(values: &[T], name: impl Fn(&T) -> &'static str) {
+        for v in values {
+            assert_eq!(serde_json::to_value(v).unwrap(), name(v));
+        }
+    }
+    check(ConnectionRole::VARIANTS, |v| v.wire_name());
+    check(ConnectionAction::VARIANTS, |v| v.wire_name());
+    check(ConnectionKind::VARIANTS, |v| v.wire_name());
+    check(System::VARIANTS, |v| v.wire_name());
+    check(HubAction::VARIANTS, |v| v.wire_name());
+    check(HubAccess::VARIANTS, |v| v.wire_name());
+    check(Elevation::VARIANTS, |v| v.wire_name());
+}

@@ -24,7 +24,7 @@ run: web
 # Format check, lints, every test (shared, api, e2e), console build and drift checks.
 test: setup web lint
     cargo build -p hubkeep-api --bin hubkeep
-    cargo test --workspace --no-fail-fast
+    cargo test --no-fail-fast  # default members: shared, api, migrations, e2e
 
 # rustfmt and clippy (host crates, and the console for wasm32).
 lint:

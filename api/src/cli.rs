@@ -43,4 +43,8 @@ pub struct ServeArgs {
     /// Directory holding the built admin console (`index.html` and its WASM).
     #[arg(long, env = "HUBKEEP_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
+    /// Create the demo tenant on the bundled directory if missing and enable the demo
+    /// sign-in endpoints. For trying Hubkeep out; never in production.
+    #[arg(long, env = "HUBKEEP_DEMO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    pub demo: bool,
 }

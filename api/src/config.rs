@@ -26,7 +26,75 @@ pub struct Settings {
     /// HTTP worker threads; default: one per CPU core.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
+    /// Create the demo tenant (directory provider) if missing and enable the demo endpoints.
+    /// Never on by default.
+    pub demo: bool,
     pub log: LogSettings,
+    pub auth: AuthSettings,
+    pub psa: PsaSettings,
+}
+
+/// Sessions and access tokens (SPEC S3.3).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// `iss` of the access tokens this deployment signs (and `aud` is `hubkeep-api`).
+    pub issuer: String,
+    /// Access-token lifetime in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Session lifetime for tenants that have not set their own, in hours.
+    pub session_lifetime_hours: u32,
+    /// The `kid` of the key that signs new access tokens; must name one of `keys`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_key_id: Option<String>,
+    /// Keys that verify access tokens (HS256). When empty, one key is generated and kept in
+    /// the data directory. Several instances sharing a database must share these.
+    pub keys: Vec<SigningKey>,
+}
+
+/// One HS256 key. Its secret is never logged.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningKey {
+    pub id: String,
+    /// At least 32 bytes.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("issuer", &self.issuer)
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("session_lifetime_hours", &self.session_lifetime_hours)
+            .field("signing_key_id", &self.signing_key_id)
+            .field("keys", &self.keys.iter().map(|k| &k.id).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Talking to the PSA (SPEC S3.1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PsaSettings {
+    /// How long the security-level list is reused before the PSA is asked again, seconds.
+    pub level_cache_secs: u64,
+    /// Autotask's zone-discovery endpoint (tests point it at the simulator).
+    pub autotask_discovery_url: String,
+    /// Hard timeout of one PSA call, milliseconds.
+    pub timeout_ms: u64,
+    /// Attempts per PSA call when it answers 429 or cannot be reached.
+    pub max_attempts: u32,
+    /// The longest single wait between attempts (a `Retry-After` included), milliseconds.
+    pub max_backoff_ms: u64,
 }
 
 /// Logging.
@@ -54,9 +122,26 @@ impl Default for Settings {
             database_url: None,
             web_dir: PathBuf::from("./web/dist"),
             workers: None,
+            demo: false,
             log: LogSettings {
                 format: LogFormat::Pretty,
                 filter: "info".to_owned(),
+            },
+            auth: AuthSettings {
+                issuer: "hubkeep".to_owned(),
+                access_token_ttl_secs: 15 * 60,
+                session_lifetime_hours: 12,
+                signing_key_id: None,
+                keys: Vec::new(),
+            },
+            psa: PsaSettings {
+                level_cache_secs: 60,
+                autotask_discovery_url:
+                    "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
+                        .to_owned(),
+                timeout_ms: 10_000,
+                max_attempts: 4,
+                max_backoff_ms: 5_000,
             },
         }
     }
@@ -93,6 +178,7 @@ impl Settings {
             data_dir: args.data_dir.clone(),
             database_url: args.database_url.clone(),
             web_dir: args.web_dir.clone(),
+            demo: args.demo.then_some(true),
         };
         figment = figment.merge(Serialized::defaults(flags));
         figment
@@ -124,6 +210,8 @@ struct FlagOverrides {
     database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     web_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    demo: Option<bool>,
 }
 
 #[cfg(test)]

@@ -180,3 +180,25 @@ pub fn path_error_handler(
 ) -> actix_web::Error {
     ApiError::not_found().into()
 }
+
+impl From<crate::psa::PsaError> for ApiError {
+    fn from(err: crate::psa::PsaError) -> Self {
+        // The cause (which may name the PSA host, never a secret) goes to the log; the client
+        // learns only that the PSA could not answer.
+        tracing::warn!(error = %err, "PSA call failed");
+        Self::new(
+            ProblemCode::PsaUnavailable,
+            "The PSA could not be reached or refused the hub's credentials; nothing was \
+             changed. Try again shortly.",
+        )
+    }
+}
+
+impl From<crate::psa::registry::LevelsError> for ApiError {
+    fn from(err: crate::psa::registry::LevelsError) -> Self {
+        match err {
+            crate::psa::registry::LevelsError::Psa(e) => e.into(),
+            crate::psa::registry::LevelsError::Db(e) => e.into(),
+        }
+    }
+}

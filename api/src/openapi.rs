@@ -2,7 +2,8 @@
 
 use actix_web::App;
 use hubkeep_shared::{FieldError, Problem, ProblemCode};
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
 use crate::routes;
@@ -17,13 +18,39 @@ use crate::routes;
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
     ),
     components(schemas(Problem, ProblemCode, FieldError)),
+    modifiers(&BearerAuth),
     tags(
+        (name = "auth", description = "Sign-in from the PSA, sessions (SPEC S3.2, S3.3)"),
+        (name = "me", description = "The caller's profile and API tokens (SPEC S3.4)"),
+        (name = "demo", description = "Demo-mode sign-in; absent unless the server runs with `--demo`"),
         (name = "operations", description = "Health probes"),
         (name = "meta", description = "The API's own description"),
         (name = "permissions", description = "The permission matrix (SPEC S2.1, S4, S5)"),
     )
 )]
 struct ApiDoc;
+
+/// The one security scheme: a bearer token, either a session's access token (a JWT) or a
+/// personal API token (`hk_…`).
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A session access token from `/api/v1/auth/launch` or \
+                         `/api/v1/auth/refresh`, or a personal API token (`hk_…`).",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The document, exactly as `/api/v1/openapi.json` serves it.
 pub fn document() -> utoipa::openapi::OpenApi {

@@ -13,7 +13,12 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
+use std::sync::Arc;
+
 use crate::AppState;
+use crate::auth::keys::Keys;
+use crate::psa::registry::PsaRegistry;
+use crate::tenants;
 use crate::config::Settings;
 use crate::error::{ApiError, json_error_handler, path_error_handler, query_error_handler};
 use crate::middleware::problem_details;
@@ -45,7 +50,22 @@ impl Application {
             .with_context(|| format!("binding {}", settings.bind))?;
         let address = listener.local_addr()?;
 
-        let state = web::Data::new(AppState { db });
+        let keys = Keys::load(&settings.auth, &settings.data_dir).context("loading signing keys")?;
+        if settings.demo {
+            let tenant = tenants::ensure_demo_tenant(&db, settings.auth.session_lifetime_hours)
+                .await
+                .context("creating the demo tenant")?;
+            tracing::warn!(
+                tenant = %tenant.id,
+                "demo mode: anyone can sign in as any directory resource at /api/v1/demo/launch"
+            );
+        }
+        let state = web::Data::new(AppState {
+            db,
+            psa: Arc::new(PsaRegistry::new(settings.psa.clone())),
+            keys: Arc::new(keys),
+            settings: Arc::new(settings.clone()),
+        });
         let doc = web::Data::new(openapi::document());
         let web_dir = settings.web_dir.clone();
         if !routes::console::is_built(&web_dir) {

@@ -9,9 +9,11 @@
 
 pub mod access;
 pub mod connection;
+pub mod directory;
 pub mod hub;
 pub mod matrix;
 pub mod problem;
+pub mod token;
 
 pub use access::{
     AccessDecision, AccessInputs, AccessSource, Elevation, HubAccess, LevelFact, LevelFacts,
@@ -21,6 +23,8 @@ pub use connection::{
     ConnectionAction, ConnectionKind, ConnectionRole, KindCapabilities, System,
     allowed_connection_actions, can_invite, can_remove_role, connection_allows, role_allows,
 };
+pub use directory::{DirectoryFile, DirectoryProblem, PsaResource, PsaSecurityLevel};
 pub use hub::{HubAction, allowed_hub_actions, hub_allows};
 pub use matrix::{PermissionMatrix, permissions_markdown};
 pub use problem::{FieldError, Problem, ProblemCode};
+pub use token::TokenScope;

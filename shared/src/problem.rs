@@ -36,6 +36,9 @@ pub enum ProblemCode {
     ReauthorizationRequired,
     /// The user is deactivated or no longer has hub access.
     UserInactive,
+    /// The PSA says this resource may not use the hub: the resource or its security level is
+    /// inactive, the level may not open the hub menu, or the PSA no longer knows the resource.
+    AccessNotEligible,
     /// The caller's role does not allow the action.
     Forbidden,
     /// The action needs elevated hub access.
@@ -82,6 +85,7 @@ impl ProblemCode {
             ValidationFailed | LevelNotEligible | NotSupportedForKind => 422,
             Unauthenticated | ReauthorizationRequired => 401,
             UserInactive
+            | AccessNotEligible
             | Forbidden
             | ElevatedAccessRequired
             | InsufficientScope
@@ -112,6 +116,7 @@ impl ProblemCode {
             Unauthenticated => "Authentication required",
             ReauthorizationRequired => "Sign in again",
             UserInactive => "User has no hub access",
+            AccessNotEligible => "Not eligible for hub access",
             Forbidden => "Not allowed",
             ElevatedAccessRequired => "Elevated hub access required",
             InsufficientScope => "API token scope does not allow this",

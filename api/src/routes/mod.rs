@@ -1,10 +1,14 @@
 //! HTTP routes. Every API operation is registered through [`configure`], which goes through
 //! utoipa's actix integration: a route cannot exist without being in the OpenAPI document.
 
+pub mod auth;
 pub mod console;
+pub mod demo;
 pub mod health;
+pub mod me;
 pub mod meta;
 pub mod permissions;
+pub mod responses;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -16,6 +20,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(
             scope::scope("/api/v1")
                 .service(permissions::get_permissions)
-                .service(meta::get_openapi),
+                .service(meta::get_openapi)
+                .service(auth::launch)
+                .service(auth::refresh_session)
+                .service(auth::logout)
+                .service(demo::list_demo_identities)
+                .service(demo::demo_launch)
+                .service(me::get_me)
+                .service(me::list_my_tokens)
+                .service(me::create_my_token)
+                .service(me::revoke_my_token),
         );
 }

@@ -1,0 +1,119 @@
+//! The activity-log writer (SPEC S7). Every state change calls [`record`] with the same
+//! transaction as the change, so the two commit or vanish together.
+
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use serde_json::Value;
+
+use crate::db::{self, entities::activity_log};
+use crate::request::RequestMeta;
+
+/// Who did it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A person using a session (the console).
+    User { user_id: String, label: String },
+    /// A script using a personal API token; acts as its user.
+    ApiToken {
+        user_id: String,
+        token_id: String,
+        label: String,
+    },
+    /// The sync engine, with an engine-scoped token.
+    Engine { token_id: String },
+    /// The hub itself (sign-in, reuse detection, provisioning).
+    System,
+}
+
+impl Actor {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::User { .. } => "user",
+            Self::ApiToken { .. } => "api_token",
+            Self::Engine { .. } => "engine",
+            Self::System => "system",
+        }
+    }
+}
+
+/// What it was done to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub kind: &'static str,
+    pub id: Option<String>,
+    pub label: Option<String>,
+}
+
+impl Target {
+    pub fn new(kind: &'static str, id: impl Into<String>, label: impl Into<String>) -> Self {
+        Self {
+            kind,
+            id: Some(id.into()),
+            label: Some(label.into()),
+        }
+    }
+}
+
+/// Action codes (dotted, stable: clients filter on them).
+pub mod actions {
+    pub const TENANT_CREATED: &str = "tenant.created";
+    pub const TENANT_LAUNCH_SECRET_ROTATED: &str = "tenant.launch_secret_rotated";
+    pub const USER_SIGNED_IN: &str = "user.signed_in";
+    pub const USER_SIGN_IN_REFUSED: &str = "user.sign_in_refused";
+    pub const USER_SIGNED_OUT: &str = "user.signed_out";
+    pub const SESSION_REFRESHED: &str = "session.refreshed";
+    pub const SESSION_REVOKED: &str = "session.revoked";
+    pub const API_TOKEN_CREATED: &str = "api_token.created";
+    pub const API_TOKEN_REVOKED: &str = "api_token.revoked";
+}
+
+/// One entry to write.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub tenant_id: &'a str,
+    pub actor: &'a Actor,
+    pub action: &'static str,
+    pub target: Target,
+    pub connection_id: Option<&'a str>,
+    /// Changed fields (before/after) or context. Never a secret.
+    pub details: Value,
+    pub meta: &'a RequestMeta,
+}
+
+/// Appends one entry, inside the caller's transaction.
+pub async fn record(db: &impl ConnectionTrait, entry: Entry<'_>) -> Result<String, DbErr> {
+    let id = db::new_id();
+    let (user_id, token_id, label) = match entry.actor {
+        Actor::User { user_id, label } => (Some(user_id.clone()), None, Some(label.clone())),
+        Actor::ApiToken {
+            user_id,
+            token_id,
+            label,
+        } => (
+            Some(user_id.clone()),
+            Some(token_id.clone()),
+            Some(label.clone()),
+        ),
+        Actor::Engine { token_id } => (None, Some(token_id.clone()), Some("sync engine".into())),
+        Actor::System => (None, None, Some("Hubkeep".into())),
+    };
+    let model = activity_log::ActiveModel {
+        id: Set(id.clone()),
+        tenant_id: Set(entry.tenant_id.to_owned()),
+        at: Set(db::now()),
+        actor_kind: Set(entry.actor.kind().to_owned()),
+        actor_user_id: Set(user_id),
+        actor_token_id: Set(token_id),
+        actor_label: Set(label),
+        action: Set(entry.action.to_owned()),
+        target_kind: Set(entry.target.kind.to_owned()),
+        target_id: Set(entry.target.id),
+        target_label: Set(entry.target.label),
+        connection_id: Set(entry.connection_id.map(str::to_owned)),
+        details: Set(entry.details.to_string()),
+        request_id: Set(entry.meta.request_id.clone()),
+        ip: Set(entry.meta.ip.clone()),
+        user_agent: Set(entry.meta.user_agent.clone()),
+    };
+    activity_log::Entity::insert(model).exec(db).await?;
+    Ok(id)
+}

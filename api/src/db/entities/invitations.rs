@@ -1,0 +1,27 @@
+use sea_orm::entity::prelude::*;
+
+/// An invitation to a role on a connection (SPEC S5.1).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "invitations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub tenant_id: String,
+    pub connection_id: String,
+    pub role: String,
+    pub retain_role: Option<String>,
+    pub invitee_user_id: Option<String>,
+    pub invitee_email: Option<String>,
+    pub invitee_email_key: Option<String>,
+    pub invited_by: String,
+    pub created_at: DateTimeUtc,
+    pub expires_at: DateTimeUtc,
+    pub status: String,
+    pub responded_at: Option<DateTimeUtc>,
+    pub revoked_by: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,15 @@
+//! sea-orm entities for the tables the API reads and writes. The schema itself is SQL in the
+//! migrations crate; these mirror it column for column.
+
+pub mod activity_log;
+pub mod api_tokens;
+pub mod elevated_levels;
+pub mod invitations;
+pub mod launch_assertions;
+pub mod psa_settings;
+pub mod refresh_tokens;
+pub mod security_levels;
+pub mod sessions;
+pub mod tenant_settings;
+pub mod tenants;
+pub mod users;

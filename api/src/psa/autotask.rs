@@ -1,0 +1,1106 @@
+//! The `autotask` PSA provider (SPEC S3.1): the Autotask REST v1.0 conventions over reqwest.
+//!
+//! Sign-in and token refresh wait on this client, so every call has a hard timeout and a
+//! bounded retry budget: a slow or throttling PSA turns into [`PsaError::Unavailable`] (503
+//! `psa_unavailable` upstream) in bounded time instead of hanging a request. Only throttling
+//! (429, including Autotask's three-thread limit) and connection failures are retried; a
+//! timeout is not, since retrying it would multiply the wait the budget exists to bound.
+//!
+//! Autotask's public API has no security-level entity; a PSA-side bridge provides
+//! `SecurityLevels` with the same conventions, and each resource's `securityLevelID`.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{PoisonError, RwLock};
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::{PsaDirectory, PsaError, PsaResource, PsaSecurityLevel};
+
+/// Autotask's global zone-discovery endpoint: it tells which regional zone serves a given
+/// API user, so installs need only credentials, not a zone.
+pub const DEFAULT_DISCOVERY_URL: &str =
+    "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation";
+
+/// Autotask's maximum page size.
+const MAX_RECORDS: u32 = 500;
+/// A PSA that keeps announcing another page beyond this is broken, not large: 100 pages of
+/// 500 is far more resources than any Autotask database has.
+const MAX_PAGES: usize = 100;
+/// The first retry waits about this long; each further one doubles it (up to `max_backoff`).
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// Error details quoted from Autotask are cut to this many characters.
+const MAX_DETAIL: usize = 300;
+
+/// How to reach one Autotask database.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AutotaskConfig {
+    /// Zone discovery endpoint; only a test or a proxy needs another one.
+    pub discovery_url: String,
+    /// The REST base of the zone (`https://webservicesN.autotask.net/`, with or without
+    /// `atservicesrest/v1.0/`), to skip discovery when it is known.
+    pub zone_url: Option<String>,
+    /// The API-only user's user name (an email address).
+    pub api_user: String,
+    /// The API tracking identifier, sent as `ApiIntegrationCode`. Confidential.
+    pub integration_code: String,
+    /// The API user's secret. Confidential.
+    pub secret: String,
+    /// Hard limit on each HTTP call, body included.
+    pub timeout: Duration,
+    /// Attempts per call, the first included, when Autotask throttles or cannot be connected.
+    pub max_attempts: u32,
+    /// Cap on any single wait between attempts, `Retry-After` included, so a PSA asking for a
+    /// minute's pause cannot stall a sign-in for a minute.
+    pub max_backoff: Duration,
+}
+
+impl AutotaskConfig {
+    /// Production defaults (discovery, 10 s per call, 4 attempts, waits of at most 5 s) for
+    /// these credentials.
+    pub fn new(
+        api_user: impl Into<String>,
+        integration_code: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Self {
+        Self {
+            discovery_url: DEFAULT_DISCOVERY_URL.to_owned(),
+            zone_url: None,
+            api_user: api_user.into(),
+            integration_code: integration_code.into(),
+            secret: secret.into(),
+            timeout: Duration::from_secs(10),
+            max_attempts: 4,
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Default for AutotaskConfig {
+    /// The production defaults with empty credentials, for `..Default::default()`.
+    fn default() -> Self {
+        Self::new("", "", "")
+    }
+}
+
+/// Never prints the secret or the integration code: configs end up in logs and panics.
+impl fmt::Debug for AutotaskConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mask = |value: &str| {
+            if value.is_empty() {
+                "<empty>"
+            } else {
+                "<redacted>"
+            }
+        };
+        f.debug_struct("AutotaskConfig")
+            .field("discovery_url", &self.discovery_url)
+            .field("zone_url", &self.zone_url)
+            .field("api_user", &self.api_user)
+            .field("integration_code", &mask(&self.integration_code))
+            .field("secret", &mask(&self.secret))
+            .field("timeout", &self.timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("max_backoff", &self.max_backoff)
+            .finish()
+    }
+}
+
+/// A [`PsaDirectory`] backed by Autotask's REST API.
+///
+/// The zone is discovered on first use and kept for the provider's lifetime (a failed
+/// discovery is not kept, so the next call tries again).
+#[derive(Debug)]
+pub struct AutotaskPsa {
+    config: AutotaskConfig,
+    client: reqwest::Client,
+    /// The REST base (`…/atservicesrest/v1.0/`) once known.
+    zone: RwLock<Option<Url>>,
+}
+
+/// One HTTP answer, read whole.
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: Vec<u8>,
+}
+
+impl AutotaskPsa {
+    /// The client is shared so connection pools are too; timeouts come from `config`.
+    pub fn new(config: AutotaskConfig, client: reqwest::Client) -> Self {
+        Self {
+            config,
+            client,
+            zone: RwLock::new(None),
+        }
+    }
+
+    /// The configuration in use (its `Debug` hides the credentials).
+    pub fn config(&self) -> &AutotaskConfig {
+        &self.config
+    }
+
+    /// The REST base of the zone (`…/atservicesrest/v1.0/`), discovering it if needed: a
+    /// "test the connection" action can call this to check the credentials' zone.
+    pub async fn rest_base(&self) -> Result<Url, PsaError> {
+        let cached = self
+            .zone
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(url) = cached {
+            return Ok(url);
+        }
+        let url = match &self.config.zone_url {
+            Some(zone) => rest_base_of(zone)?,
+            None => self.discover().await?,
+        };
+        *self.zone.write().unwrap_or_else(PoisonError::into_inner) = Some(url.clone());
+        Ok(url)
+    }
+
+    /// Every resource, active or not, following every page: for refreshing all hub users
+    /// from the PSA at once.
+    pub async fn all_resources(&self) -> Result<Vec<PsaResource>, PsaError> {
+        let wire: Vec<WireResource> = self
+            .query("Resources", json!([{ "op": "exist", "field": "id" }]))
+            .await?;
+        Ok(wire.into_iter().map(WireResource::into_resource).collect())
+    }
+
+    async fn discover(&self) -> Result<Url, PsaError> {
+        const WHAT: &str = "Autotask zone discovery";
+        let mut url = Url::parse(&self.config.discovery_url).map_err(|e| {
+            PsaError::Config(format!(
+                "the zone discovery URL {:?} is not a URL: {e}",
+                self.config.discovery_url
+            ))
+        })?;
+        url.query_pairs_mut()
+            .append_pair("user", &self.config.api_user);
+        // Discovery is unauthenticated: the credentials are not sent to it.
+        let answer = self.send(Method::GET, url, None, false, WHAT).await?;
+        if !answer.status.is_success() {
+            let errors = self.error_detail(&answer.body);
+            let unknown_user = matches!(
+                answer.status,
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+            ) || (answer.status == StatusCode::INTERNAL_SERVER_ERROR
+                && errors.to_lowercase().contains("zone"));
+            if unknown_user {
+                return Err(PsaError::Credentials(format!(
+                    "{WHAT} does not know the API user {:?} ({}{})",
+                    self.config.api_user,
+                    answer.status,
+                    errors_suffix(&errors)
+                )));
+            }
+            return Err(self.failure(&answer, WHAT));
+        }
+        let zone: ZoneInformation = decode(&answer.body, WHAT)?;
+        rest_base_of(&zone.url).map_err(|e| match e {
+            PsaError::Config(message) => PsaError::Protocol(format!("{WHAT}: {message}")),
+            other => other,
+        })
+    }
+
+    /// One HTTP call with the retry budget: 429s and connection failures are retried with
+    /// exponential backoff (or `Retry-After`), each wait capped by `max_backoff`.
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        authenticated: bool,
+        what: &str,
+    ) -> Result<Answer, PsaError> {
+        let max_attempts = self.config.max_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            let mut request = self
+                .client
+                .request(method.clone(), url.clone())
+                .timeout(self.config.timeout)
+                .header(ACCEPT, "application/json")
+                .header(CONTENT_TYPE, "application/json");
+            if authenticated {
+                request = request
+                    .header("ApiIntegrationCode", &self.config.integration_code)
+                    .header("UserName", &self.config.api_user)
+                    .header("Secret", &self.config.secret);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let outcome = async {
+                let response = request.send().await?;
+                let status = response.status();
+                let retry_after = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                let body = response.bytes().await?;
+                Ok::<_, reqwest::Error>(Answer {
+                    status,
+                    retry_after,
+                    body: body.to_vec(),
+                })
+            }
+            .await;
+            let wait = match outcome {
+                Ok(answer) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
+                    if attempt >= max_attempts {
+                        return Err(PsaError::Unavailable(format!(
+                            "{what}: Autotask is still throttling (429) after {attempt} attempt(s){}",
+                            errors_suffix(&self.error_detail(&answer.body))
+                        )));
+                    }
+                    answer.retry_after.unwrap_or_else(|| backoff(attempt))
+                }
+                Ok(answer) => return Ok(answer),
+                Err(e) if e.is_timeout() => {
+                    return Err(PsaError::Unavailable(format!(
+                        "{what}: no answer within {:?}",
+                        self.config.timeout
+                    )));
+                }
+                Err(e) if e.is_connect() && attempt < max_attempts => {
+                    tracing::debug!(what, attempt, error = %e.without_url(), "cannot connect to Autotask; retrying");
+                    backoff(attempt)
+                }
+                Err(e) => {
+                    return Err(PsaError::Unavailable(format!(
+                        "{what}: {} (after {attempt} attempt(s))",
+                        describe(&e)
+                    )));
+                }
+            };
+            let wait = wait.min(self.config.max_backoff);
+            tracing::debug!(
+                what,
+                attempt,
+                wait_ms = wait.as_millis(),
+                "retrying the Autotask call"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// Turns an unsuccessful answer into the error the caller acts on.
+    fn failure(&self, answer: &Answer, what: &str) -> PsaError {
+        let errors = self.error_detail(&answer.body);
+        let status = answer.status;
+        let message = format!(
+            "{what}: Autotask answered {status}{}",
+            errors_suffix(&errors)
+        );
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            PsaError::Credentials(message)
+        } else if status.is_server_error() {
+            // Autotask reports a bad integration code as a 500.
+            let squashed: String = errors
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect();
+            if squashed.contains("integrationcode") {
+                PsaError::Credentials(message)
+            } else {
+                PsaError::Unavailable(message)
+            }
+        } else {
+            PsaError::Protocol(message)
+        }
+    }
+
+    /// Autotask's `errors` messages, joined, with any credential scrubbed out and cut short.
+    fn error_detail(&self, body: &[u8]) -> String {
+        let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
+            return String::new();
+        };
+        let messages: Vec<String> = match object.get("errors") {
+            Some(Value::Array(errors)) => errors
+                .iter()
+                .map(|e| match e {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+            Some(Value::String(error)) => vec![error.clone()],
+            _ => Vec::new(),
+        };
+        let mut detail = messages.join("; ");
+        for secret in [&self.config.secret, &self.config.integration_code] {
+            if !secret.is_empty() {
+                detail = detail.replace(secret.as_str(), "<redacted>");
+            }
+        }
+        if detail.chars().count() > MAX_DETAIL {
+            detail = detail.chars().take(MAX_DETAIL).collect::<String>() + "…";
+        }
+        detail
+    }
+
+    /// `POST {entity}/query`, then every `nextPageUrl` until there is none.
+    async fn query<T: DeserializeOwned>(
+        &self,
+        entity: &str,
+        filter: Value,
+    ) -> Result<Vec<T>, PsaError> {
+        let what = format!("Autotask {entity} query");
+        let base = self.rest_base().await?;
+        let url = join(&base, &format!("{entity}/query"))?;
+        let body = json!({ "filter": filter, "maxRecords": MAX_RECORDS });
+        let answer = self
+            .send(Method::POST, url, Some(&body), true, &what)
+            .await?;
+        let mut page: QueryPage<T> = self.success(answer, &what)?;
+        let mut items = std::mem::take(&mut page.items);
+        let mut seen = HashSet::new();
+        let mut pages = 1;
+        while let Some(next) = page.next_page_url() {
+            if pages >= MAX_PAGES {
+                return Err(PsaError::Protocol(format!(
+                    "{what}: still another page after {MAX_PAGES} pages"
+                )));
+            }
+            let url = base.join(&next).map_err(|e| {
+                PsaError::Protocol(format!("{what}: the nextPageUrl is not a URL: {e}"))
+            })?;
+            // The credentials go with every page: never to a host other than the zone's.
+            if url.origin() != base.origin() {
+                return Err(PsaError::Protocol(format!(
+                    "{what}: the nextPageUrl points away from the zone ({}); not following it",
+                    url.origin().ascii_serialization()
+                )));
+            }
+            if !seen.insert(url.clone()) {
+                return Err(PsaError::Protocol(format!(
+                    "{what}: the nextPageUrl repeats a page already read"
+                )));
+            }
+            let answer = self.send(Method::GET, url, None, true, &what).await?;
+            page = self.success(answer, &what)?;
+            items.append(&mut page.items);
+            pages += 1;
+        }
+        Ok(items)
+    }
+
+    fn success<T: DeserializeOwned>(&self, answer: Answer, what: &str) -> Result<T, PsaError> {
+        if answer.status.is_success() {
+            decode(&answer.body, what)
+        } else {
+            Err(self.failure(&answer, what))
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl PsaDirectory for AutotaskPsa {
+    async fn security_levels(&self) -> Result<Vec<PsaSecurityLevel>, PsaError> {
+        let wire: Vec<WireLevel> = self
+            .query("SecurityLevels", json!([{ "op": "exist", "field": "id" }]))
+            .await?;
+        Ok(wire.into_iter().map(WireLevel::into_level).collect())
+    }
+
+    async fn resource(&self, id: i64) -> Result<Option<PsaResource>, PsaError> {
+        let what = "Autotask resource lookup";
+        let base = self.rest_base().await?;
+        let url = join(&base, &format!("Resources/{id}"))?;
+        let answer = self.send(Method::GET, url, None, true, what).await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let envelope: Value = self.success(answer, what)?;
+        match envelope.get("item") {
+            Some(Value::Null) => Ok(None),
+            Some(item) => {
+                let wire: WireResource = serde_json::from_value(item.clone()).map_err(|e| {
+                    PsaError::Protocol(format!("{what}: unexpected resource shape: {e}"))
+                })?;
+                Ok(Some(wire.into_resource()))
+            }
+            None => Err(PsaError::Protocol(format!(
+                "{what}: the answer has no \"item\""
+            ))),
+        }
+    }
+
+    async fn resource_by_email(&self, email: &str) -> Result<Option<PsaResource>, PsaError> {
+        let wanted = email.trim();
+        if wanted.is_empty() {
+            return Ok(None);
+        }
+        let wire: Vec<WireResource> = self
+            .query(
+                "Resources",
+                json!([{ "op": "eq", "field": "email", "value": wanted }]),
+            )
+            .await?;
+        // Autotask's `eq` already ignores case; re-checking guards against a PSA that
+        // ignored the filter, and picks the active one when an address was reused.
+        let wanted = wanted.to_lowercase();
+        let mut matching: Vec<PsaResource> = wire
+            .into_iter()
+            .map(WireResource::into_resource)
+            .filter(|r| r.email.trim().to_lowercase() == wanted)
+            .collect();
+        let chosen = match matching.iter().position(|r| r.is_active) {
+            Some(active) => Some(matching.swap_remove(active)),
+            None => matching.into_iter().next(),
+        };
+        Ok(chosen)
+    }
+}
+
+/// `{"zoneName","url","webUrl","ci"}`; only `url` matters here.
+#[derive(Deserialize)]
+struct ZoneInformation {
+    url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryPage<T> {
+    items: Vec<T>,
+    #[serde(default)]
+    page_details: Option<PageDetails>,
+}
+
+impl<T> QueryPage<T> {
+    fn next_page_url(&self) -> Option<String> {
+        self.page_details
+            .as_ref()
+            .and_then(|d| d.next_page_url.as_deref())
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .map(str::to_owned)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageDetails {
+    #[serde(default)]
+    next_page_url: Option<String>,
+}
+
+/// A resource as Autotask sends it. Identity and state are required; names, email and user
+/// name may be null or absent (API users and some imported resources have none).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireResource {
+    id: i64,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    user_name: Option<String>,
+    is_active: bool,
+    #[serde(rename = "securityLevelID", alias = "securityLevelId")]
+    security_level_id: i64,
+}
+
+impl WireResource {
+    fn into_resource(self) -> PsaResource {
+        PsaResource {
+            id: self.id,
+            first_name: self.first_name.unwrap_or_default(),
+            last_name: self.last_name.unwrap_or_default(),
+            email: self.email.unwrap_or_default(),
+            user_name: self.user_name.unwrap_or_default(),
+            is_active: self.is_active,
+            security_level_id: self.security_level_id,
+        }
+    }
+}
+
+/// A security level from the bridge's `SecurityLevels` entity. The facts are required:
+/// guessing a missing one would silently grant or withhold access.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireLevel {
+    id: i64,
+    #[serde(default)]
+    name: Option<String>,
+    is_active: bool,
+    hub_menu: bool,
+    qbo_extension_admin: bool,
+    other_extensions_admin: bool,
+    resource_impersonation: bool,
+}
+
+impl WireLevel {
+    fn into_level(self) -> PsaSecurityLevel {
+        PsaSecurityLevel {
+            id: self.id,
+            name: self.name.unwrap_or_default(),
+            is_active: self.is_active,
+            hub_menu: self.hub_menu,
+            qbo_extension_admin: self.qbo_extension_admin,
+            other_extensions_admin: self.other_extensions_admin,
+            resource_impersonation: self.resource_impersonation,
+        }
+    }
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, PsaError> {
+    serde_json::from_slice(body).map_err(|e| {
+        PsaError::Protocol(format!("{what}: the answer is not the expected JSON: {e}"))
+    })
+}
+
+/// The REST base for a zone URL as Autotask announces it (`https://host/`) or as an operator
+/// may write it (`https://host/atservicesrest/v1.0`), always ending in `/` so relative joins
+/// stay inside it.
+fn rest_base_of(zone: &str) -> Result<Url, PsaError> {
+    let mut url = Url::parse(zone.trim())
+        .map_err(|e| PsaError::Config(format!("the zone URL {zone:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(PsaError::Config(format!(
+            "the zone URL {zone:?} is not an http(s) URL"
+        )));
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    let path = url.path().trim_end_matches('/').to_owned();
+    let path = if path.to_lowercase().ends_with("/atservicesrest/v1.0") {
+        format!("{path}/")
+    } else {
+        format!("{path}/atservicesrest/v1.0/")
+    };
+    url.set_path(&path);
+    Ok(url)
+}
+
+fn join(base: &Url, path: &str) -> Result<Url, PsaError> {
+    base.join(path)
+        .map_err(|e| PsaError::Config(format!("cannot build an Autotask URL for {path}: {e}")))
+}
+
+/// Exponential backoff with jitter, so several API instances throttled together do not
+/// retry in lockstep.
+fn backoff(attempt: u32) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(16);
+    let base = FIRST_BACKOFF.saturating_mul(1 << exponent);
+    base.mul_f64(rand::random_range(0.75..=1.0))
+}
+
+fn errors_suffix(errors: &str) -> String {
+    if errors.is_empty() {
+        String::new()
+    } else {
+        format!(": {errors}")
+    }
+}
+
+/// A transport error without its URL (which carries nothing secret, but is noise) and with
+/// its cause, which reqwest's own message leaves out.
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = if error.is_connect() {
+        "cannot connect".to_owned()
+    } else if error.is_decode() || error.is_body() {
+        "the answer could not be read".to_owned()
+    } else {
+        "the request failed".to_owned()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use hubkeep_psa_sim::{
+        DEMO_API_USER, DEMO_INTEGRATION_CODE, DEMO_SECRET, Faults, SimConfig, SimHandle, Simulator,
+    };
+
+    use super::*;
+
+    fn sim(edit: impl FnOnce(&mut SimConfig)) -> SimHandle {
+        let mut config = SimConfig::demo().expect("demo simulator config");
+        edit(&mut config);
+        Simulator::start(config).expect("simulator starts")
+    }
+
+    fn config_for(sim: &SimHandle) -> AutotaskConfig {
+        AutotaskConfig {
+            discovery_url: sim.discovery_url(),
+            timeout: Duration::from_secs(5),
+            max_backoff: Duration::from_millis(20),
+            ..AutotaskConfig::new(DEMO_API_USER, DEMO_INTEGRATION_CODE, DEMO_SECRET)
+        }
+    }
+
+    /// Discovers its zone like production does.
+    fn discovering(sim: &SimHandle) -> AutotaskPsa {
+        AutotaskPsa::new(config_for(sim), reqwest::Client::new())
+    }
+
+    /// Told its zone, so request counts are exactly the calls under test.
+    fn zoned(sim: &SimHandle, edit: impl FnOnce(&mut AutotaskConfig)) -> AutotaskPsa {
+        let mut config = AutotaskConfig {
+            zone_url: Some(sim.base_url()),
+            ..config_for(sim)
+        };
+        edit(&mut config);
+        AutotaskPsa::new(config, reqwest::Client::new())
+    }
+
+    fn route_count(sim: &SimHandle, route: &str) -> u64 {
+        sim.stats().by_route.get(route).copied().unwrap_or(0)
+    }
+
+    fn assert_no_secret(error: &PsaError) {
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains(DEMO_SECRET), "{text}");
+        assert!(!text.contains(DEMO_INTEGRATION_CODE), "{text}");
+    }
+
+    #[tokio::test]
+    async fn discovers_the_zone_once_then_queries() {
+        let sim = sim(|_| {});
+        let psa = discovering(&sim);
+        let levels = psa.security_levels().await.expect("levels");
+        assert_eq!(levels, sim.directory().security_levels);
+        let resource = psa
+            .resource(29682885)
+            .await
+            .expect("lookup")
+            .expect("found");
+        assert_eq!(resource.email, "margaret.chen@northwindit.example");
+        assert_eq!(
+            route_count(&sim, "GET zoneInformation"),
+            1,
+            "discovery is cached"
+        );
+        assert_eq!(
+            psa.rest_base().await.expect("base").as_str(),
+            sim.api_url(),
+            "REST calls go to {{url}}atservicesrest/v1.0/"
+        );
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn an_explicit_zone_skips_discovery() {
+        let sim = sim(|_| {});
+        for zone in [
+            sim.base_url(),
+            sim.api_url(),
+            sim.api_url().trim_end_matches('/').to_owned(),
+        ] {
+            let psa = zoned(&sim, |c| {
+                c.zone_url = Some(zone.clone());
+                c.discovery_url = "http://127.0.0.1:9/never-called".into();
+            });
+            assert_eq!(
+                psa.security_levels().await.expect("levels").len(),
+                10,
+                "{zone}"
+            );
+        }
+        assert_eq!(route_count(&sim, "GET zoneInformation"), 0);
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn follows_every_page() {
+        let sim = sim(|c| c.page_size = 7);
+        let psa = discovering(&sim);
+        let expected = sim.directory();
+        let mut resources = psa.all_resources().await.expect("resources");
+        resources.sort_by_key(|r| r.id);
+        let mut want = expected.resources.clone();
+        want.sort_by_key(|r| r.id);
+        assert_eq!(resources, want);
+        assert!(want.len() > 7 * 5, "several pages");
+        let pages = want.len().div_ceil(7) as u64;
+        assert_eq!(route_count(&sim, "GET Resources/query/next"), pages - 1);
+
+        let mut levels = psa.security_levels().await.expect("levels");
+        levels.sort_by_key(|l| l.id);
+        let mut want = expected.security_levels.clone();
+        want.sort_by_key(|l| l.id);
+        assert_eq!(levels, want);
+        assert_eq!(route_count(&sim, "GET SecurityLevels/query/next"), 1);
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn resource_by_id_found_and_missing_both_ways() {
+        let null_sim = sim(|_| {});
+        let psa = zoned(&null_sim, |_| {});
+        let found = psa
+            .resource(29683068)
+            .await
+            .expect("lookup")
+            .expect("found");
+        assert_eq!(found.first_name, "Victor");
+        assert_eq!(found.security_level_id, 7);
+        assert_eq!(
+            psa.resource(1).await.expect("lookup"),
+            None,
+            "200 {{\"item\":null}}"
+        );
+        null_sim.stop().await;
+
+        let not_found_sim = sim(|c| c.missing_resource_as_404 = true);
+        let psa = zoned(&not_found_sim, |_| {});
+        assert_eq!(psa.resource(1).await.expect("lookup"), None, "404");
+        assert!(psa.resource(29682885).await.expect("lookup").is_some());
+        not_found_sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn resource_by_email_ignores_case() {
+        let sim = sim(|_| {});
+        let psa = zoned(&sim, |_| {});
+        let kevin = psa
+            .resource_by_email("  kevin.obrien@NORTHWINDIT.example ")
+            .await
+            .expect("lookup")
+            .expect("found");
+        assert_eq!(kevin.id, 29682978);
+        assert_eq!(kevin.last_name, "O'Brien");
+        assert_eq!(
+            psa.resource_by_email("nobody@northwindit.example")
+                .await
+                .expect("lookup"),
+            None
+        );
+        let before = sim.request_count();
+        assert_eq!(psa.resource_by_email("   ").await.expect("lookup"), None);
+        assert_eq!(sim.request_count(), before, "a blank email asks nothing");
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn bad_credentials_are_credentials_errors() {
+        let sim = sim(|_| {});
+        let psa = zoned(&sim, |c| c.secret = "wrong-secret".into());
+        let error = psa.security_levels().await.expect_err("refused");
+        assert!(matches!(error, PsaError::Credentials(_)), "{error:?}");
+        assert!(!format!("{error}").contains("wrong-secret"));
+
+        let psa = zoned(&sim, |_| {});
+        sim.set_faults(Faults {
+            bad_credentials: true,
+            ..Faults::default()
+        });
+        let error = psa.resource(29682885).await.expect_err("refused");
+        assert!(matches!(error, PsaError::Credentials(_)), "{error:?}");
+        assert_no_secret(&error);
+        assert_eq!(sim.request_count(), 2, "a 401 is not retried");
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_bad_integration_code_is_a_credentials_error() {
+        let sim = sim(|_| {});
+        let psa = zoned(&sim, |c| {
+            c.integration_code = "NOT-THE-INTEGRATION-CODE".into()
+        });
+        let error = psa
+            .resource_by_email("margaret.chen@northwindit.example")
+            .await
+            .expect_err("refused");
+        assert!(matches!(error, PsaError::Credentials(_)), "{error:?}");
+        assert!(!format!("{error:?}").contains("NOT-THE-INTEGRATION-CODE"));
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn an_unknown_api_user_fails_discovery_as_credentials() {
+        let sim = sim(|_| {});
+        let psa = AutotaskPsa::new(
+            AutotaskConfig {
+                api_user: "someone-else@northwindit.example".into(),
+                ..config_for(&sim)
+            },
+            reqwest::Client::new(),
+        );
+        let error = psa.security_levels().await.expect_err("unknown user");
+        assert!(matches!(error, PsaError::Credentials(_)), "{error:?}");
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn server_errors_are_unavailable_and_not_cached_for_discovery() {
+        let sim = sim(|c| {
+            c.faults = Faults {
+                fail_500: 1,
+                ..Faults::default()
+            };
+        });
+        let psa = discovering(&sim);
+        let error = psa.security_levels().await.expect_err("500");
+        assert!(matches!(error, PsaError::Unavailable(_)), "{error:?}");
+        assert_no_secret(&error);
+        // The failed discovery was not kept: the next call discovers again and succeeds.
+        assert!(psa.security_levels().await.is_ok());
+        assert_eq!(route_count(&sim, "GET zoneInformation"), 2);
+
+        sim.set_faults(Faults {
+            fail_500: 1,
+            ..Faults::default()
+        });
+        let error = psa.resource(29682885).await.expect_err("500");
+        assert!(matches!(error, PsaError::Unavailable(_)), "{error:?}");
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn throttling_is_retried_within_the_budget() {
+        let sim = sim(|c| {
+            c.faults = Faults {
+                rate_limit: 2,
+                ..Faults::default()
+            };
+        });
+        let psa = zoned(&sim, |_| {});
+        let resource = psa
+            .resource(29682885)
+            .await
+            .expect("third attempt succeeds");
+        assert!(resource.is_some());
+        assert_eq!(sim.request_count(), 3, "two 429s, then the answer");
+        assert_eq!(sim.stats().by_status.get(&429), Some(&2));
+
+        sim.reset_stats();
+        sim.set_faults(Faults {
+            rate_limit: 100,
+            ..Faults::default()
+        });
+        let error = psa.security_levels().await.expect_err("still throttled");
+        assert!(matches!(error, PsaError::Unavailable(_)), "{error:?}");
+        assert_eq!(sim.request_count(), 4, "max_attempts in all");
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_honoured_but_capped() {
+        let sim = sim(|c| {
+            c.faults = Faults {
+                rate_limit: 2,
+                retry_after_secs: Some(1),
+                ..Faults::default()
+            };
+        });
+        let psa = zoned(&sim, |c| c.max_backoff = Duration::from_millis(60));
+        let started = Instant::now();
+        psa.security_levels()
+            .await
+            .expect("succeeds after two waits");
+        let elapsed = started.elapsed();
+        assert!(elapsed >= Duration::from_millis(120), "waited {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_millis(900),
+            "the 1 s Retry-After was capped: {elapsed:?}"
+        );
+        assert_eq!(sim.request_count(), 3);
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn the_thread_limit_is_retried() {
+        let sim = sim(|c| {
+            c.faults = Faults {
+                thread_limit: 1,
+                ..Faults::default()
+            };
+        });
+        let psa = zoned(&sim, |_| {});
+        let found = psa
+            .resource_by_email("laura.whitfield@northwindit.example")
+            .await
+            .expect("retried")
+            .expect("found");
+        assert_eq!(found.security_level_id, 2);
+        assert_eq!(sim.request_count(), 2);
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_survive_an_enforced_thread_limit() {
+        let sim = sim(|c| {
+            c.faults = Faults {
+                enforce_thread_limit: true,
+                latency_ms: 30,
+                ..Faults::default()
+            };
+        });
+        let psa = zoned(&sim, |c| c.max_backoff = Duration::from_millis(100));
+        let ids = [29682885, 29682891, 29682902, 29682923, 29682930];
+        let (a, b, c, d, e) = tokio::join!(
+            psa.resource(ids[0]),
+            psa.resource(ids[1]),
+            psa.resource(ids[2]),
+            psa.resource(ids[3]),
+            psa.resource(ids[4]),
+        );
+        for result in [a, b, c, d, e] {
+            assert!(result.expect("retried until a thread was free").is_some());
+        }
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn malformed_json_is_a_protocol_error() {
+        let sim = sim(|c| {
+            c.faults = Faults {
+                malformed_json: 1,
+                ..Faults::default()
+            };
+        });
+        let psa = zoned(&sim, |_| {});
+        let error = psa.security_levels().await.expect_err("malformed");
+        assert!(matches!(error, PsaError::Protocol(_)), "{error:?}");
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_slow_psa_times_out_as_unavailable() {
+        let sim = sim(|c| {
+            c.faults = Faults {
+                latency_ms: 500,
+                ..Faults::default()
+            };
+        });
+        let psa = zoned(&sim, |c| c.timeout = Duration::from_millis(100));
+        let started = Instant::now();
+        let error = psa.resource(29682885).await.expect_err("too slow");
+        assert!(matches!(error, PsaError::Unavailable(_)), "{error:?}");
+        assert!(
+            started.elapsed() < Duration::from_millis(450),
+            "{:?}",
+            started.elapsed()
+        );
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_psa_is_unavailable_after_retries() {
+        let sim = sim(|_| {});
+        let base = sim.base_url();
+        sim.stop().await;
+        let config = AutotaskConfig {
+            zone_url: Some(base),
+            max_backoff: Duration::from_millis(10),
+            timeout: Duration::from_secs(2),
+            ..AutotaskConfig::new(DEMO_API_USER, DEMO_INTEGRATION_CODE, DEMO_SECRET)
+        };
+        let psa = AutotaskPsa::new(config, reqwest::Client::new());
+        let error = psa.security_levels().await.expect_err("nobody listens");
+        assert!(matches!(error, PsaError::Unavailable(_)), "{error:?}");
+        assert!(error.to_string().contains("4 attempt"), "{error}");
+    }
+
+    #[test]
+    fn debug_hides_the_credentials() {
+        let config = AutotaskConfig::new("api@example.com", "INTEGRATIONCODE123", "s3cr3t-value");
+        let text = format!("{config:?}");
+        assert!(text.contains("api@example.com"), "{text}");
+        assert!(!text.contains("INTEGRATIONCODE123"), "{text}");
+        assert!(!text.contains("s3cr3t-value"), "{text}");
+        let psa = AutotaskPsa::new(config, reqwest::Client::new());
+        let text = format!("{psa:?}");
+        assert!(
+            !text.contains("INTEGRATIONCODE123") && !text.contains("s3cr3t-value"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn defaults_match_production() {
+        let config = AutotaskConfig::default();
+        assert_eq!(config.discovery_url, DEFAULT_DISCOVERY_URL);
+        assert_eq!(config.zone_url, None);
+        assert_eq!(config.timeout, Duration::from_secs(10));
+        assert_eq!(config.max_attempts, 4);
+        assert_eq!(config.max_backoff, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn zone_urls_are_normalised_to_the_rest_base() {
+        let base = |zone: &str| rest_base_of(zone).ok().map(|u| u.to_string());
+        let want = "https://webservices2.autotask.net/atservicesrest/v1.0/";
+        assert_eq!(
+            base("https://webservices2.autotask.net/").as_deref(),
+            Some(want)
+        );
+        assert_eq!(
+            base("https://webservices2.autotask.net").as_deref(),
+            Some(want)
+        );
+        assert_eq!(
+            base("https://webservices2.autotask.net/atservicesrest/v1.0").as_deref(),
+            Some(want)
+        );
+        assert_eq!(
+            base("https://webservices2.autotask.net/ATServicesRest/V1.0/").as_deref(),
+            Some("https://webservices2.autotask.net/ATServicesRest/V1.0/")
+        );
+        assert!(matches!(
+            rest_base_of("not a url"),
+            Err(PsaError::Config(_))
+        ));
+        assert!(matches!(
+            rest_base_of("ftp://host/"),
+            Err(PsaError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn wire_resources_tolerate_nulls_and_extra_fields() {
+        let wire: WireResource = serde_json::from_value(json!({
+            "id": 5, "firstName": null, "lastName": "Solo", "email": null, "userName": "solo",
+            "isActive": true, "securityLevelID": 3, "middleName": null, "userDefinedFields": []
+        }))
+        .expect("tolerant");
+        let resource = wire.into_resource();
+        assert_eq!(resource.first_name, "");
+        assert_eq!(resource.email, "");
+        assert_eq!(resource.security_level_id, 3);
+
+        let missing = serde_json::from_value::<WireResource>(json!({"id": 5, "isActive": true}));
+        assert!(missing.is_err(), "securityLevelID is required");
+        let missing_fact = serde_json::from_value::<WireLevel>(json!({
+            "id": 1, "name": "x", "isActive": true, "hubMenu": true
+        }));
+        assert!(missing_fact.is_err(), "level facts are required");
+    }
+
+    #[test]
+    fn backoff_grows_and_is_jittered() {
+        for attempt in 1..=5 {
+            let wait = backoff(attempt);
+            let full = FIRST_BACKOFF * 2u32.pow(attempt - 1);
+            assert!(
+                wait <= full && wait >= full.mul_f64(0.75),
+                "{attempt}: {wait:?}"
+            );
+        }
+        assert!(backoff(u32::MAX) > Duration::ZERO);
+    }
+}

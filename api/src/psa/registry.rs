@@ -1,0 +1,197 @@
+//! Per-tenant PSA providers and the security-level cache (SPEC S3.1).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
+
+use super::autotask::{AutotaskConfig, AutotaskPsa};
+use super::directory::DirectoryPsa;
+use super::{PsaDirectory, PsaError, PsaSecurityLevel};
+use crate::config::PsaSettings;
+use crate::db::{self, entities::psa_settings, entities::security_levels};
+
+/// Builds each tenant's provider once and keeps it until the tenant's PSA settings change.
+pub struct PsaRegistry {
+    settings: PsaSettings,
+    http: reqwest::Client,
+    providers: RwLock<HashMap<String, (Version, Arc<dyn PsaDirectory>)>>,
+}
+
+/// What a cached provider was built from: the settings row and, for a directory file, its
+/// modification time, so an edited file takes effect without a restart.
+type Version = (DateTime<Utc>, Option<std::time::SystemTime>);
+
+fn version_of(settings: &psa_settings::Model) -> Version {
+    let modified = match (settings.provider.as_str(), &settings.directory_path) {
+        ("directory", Some(path)) => std::fs::metadata(path).and_then(|m| m.modified()).ok(),
+        _ => None,
+    };
+    (settings.updated_at, modified)
+}
+
+impl std::fmt::Debug for PsaRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PsaRegistry")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PsaRegistry {
+    pub fn new(settings: PsaSettings) -> Self {
+        Self {
+            settings,
+            http: reqwest::Client::new(),
+            providers: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The provider described by a tenant's PSA settings.
+    pub fn provider(
+        &self,
+        settings: &psa_settings::Model,
+    ) -> Result<Arc<dyn PsaDirectory>, PsaError> {
+        let wanted = version_of(settings);
+        if let Ok(cache) = self.providers.read()
+            && let Some((version, provider)) = cache.get(&settings.tenant_id)
+            && *version == wanted
+        {
+            return Ok(provider.clone());
+        }
+        let provider = self.build(settings)?;
+        if let Ok(mut cache) = self.providers.write() {
+            cache.insert(settings.tenant_id.clone(), (wanted, provider.clone()));
+        }
+        Ok(provider)
+    }
+
+    fn build(&self, settings: &psa_settings::Model) -> Result<Arc<dyn PsaDirectory>, PsaError> {
+        match settings.provider.as_str() {
+            "directory" => Ok(Arc::new(match &settings.directory_path {
+                Some(path) => DirectoryPsa::load(std::path::Path::new(path))?,
+                None => DirectoryPsa::demo()?,
+            })),
+            "autotask" => {
+                let missing = || PsaError::Config("Autotask credentials are incomplete".into());
+                let mut config = AutotaskConfig::new(
+                    settings.autotask_api_user.clone().ok_or_else(missing)?,
+                    settings
+                        .autotask_integration_code
+                        .clone()
+                        .ok_or_else(missing)?,
+                    settings.autotask_secret.clone().ok_or_else(missing)?,
+                );
+                config.discovery_url = self.settings.autotask_discovery_url.clone();
+                config.zone_url = settings.autotask_zone_url.clone();
+                config.timeout = Duration::from_millis(self.settings.timeout_ms);
+                config.max_attempts = self.settings.max_attempts.max(1);
+                config.max_backoff = Duration::from_millis(self.settings.max_backoff_ms);
+                Ok(Arc::new(AutotaskPsa::new(config, self.http.clone())))
+            }
+            other => Err(PsaError::Config(format!("unknown PSA provider {other:?}"))),
+        }
+    }
+
+    /// The tenant's security levels: from the cache while it is fresh, else from the PSA
+    /// (and the cache is refreshed).
+    pub async fn levels(
+        &self,
+        db: &DatabaseConnection,
+        settings: &psa_settings::Model,
+    ) -> Result<Vec<security_levels::Model>, LevelsError> {
+        let fresh_until = settings.levels_fetched_at.map(|at| {
+            at + chrono::Duration::seconds(
+                i64::try_from(self.settings.level_cache_secs).unwrap_or(i64::MAX / 4),
+            )
+        });
+        if fresh_until.is_some_and(|until| until > db::now()) {
+            return Ok(cached_levels(db, &settings.tenant_id).await?);
+        }
+        let levels = self.provider(settings)?.security_levels().await?;
+        Ok(store_levels(db, &settings.tenant_id, &levels).await?)
+    }
+
+    /// Levels straight from the PSA, written to the cache. Sign-in and refresh use this: a
+    /// stale cache must never grant what the PSA has withdrawn.
+    pub async fn fresh_levels(
+        &self,
+        db: &DatabaseConnection,
+        settings: &psa_settings::Model,
+    ) -> Result<Vec<security_levels::Model>, LevelsError> {
+        let levels = self.provider(settings)?.security_levels().await?;
+        Ok(store_levels(db, &settings.tenant_id, &levels).await?)
+    }
+}
+
+/// Reading levels failed: the PSA, or the database.
+#[derive(Debug, thiserror::Error)]
+pub enum LevelsError {
+    #[error(transparent)]
+    Psa(#[from] PsaError),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+pub async fn cached_levels(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+) -> Result<Vec<security_levels::Model>, sea_orm::DbErr> {
+    security_levels::Entity::find()
+        .filter(security_levels::Column::TenantId.eq(tenant_id))
+        .all(db)
+        .await
+}
+
+/// Replaces the tenant's cached levels with what the PSA said, in one transaction.
+async fn store_levels(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    levels: &[PsaSecurityLevel],
+) -> Result<Vec<security_levels::Model>, sea_orm::DbErr> {
+    let now = db::now();
+    let models: Vec<security_levels::Model> = levels
+        .iter()
+        .map(|l| security_levels::Model {
+            tenant_id: tenant_id.to_owned(),
+            id: l.id,
+            name: l.name.clone(),
+            is_active: l.is_active,
+            hub_menu: l.hub_menu,
+            qbo_extension_admin: l.qbo_extension_admin,
+            other_extensions_admin: l.other_extensions_admin,
+            resource_impersonation: l.resource_impersonation,
+            fetched_at: now,
+        })
+        .collect();
+    let txn = db.begin().await?;
+    security_levels::Entity::delete_many()
+        .filter(security_levels::Column::TenantId.eq(tenant_id))
+        .exec(&txn)
+        .await?;
+    for chunk in models.chunks(200) {
+        security_levels::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(security_levels::ActiveModel::from),
+        )
+        .exec(&txn)
+        .await?;
+    }
+    psa_settings::Entity::update_many()
+        .col_expr(
+            psa_settings::Column::LevelsFetchedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(psa_settings::Column::TenantId.eq(tenant_id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(models)
+}

@@ -1,0 +1,127 @@
+//! The caller's own profile and API tokens (SPEC S3.4, S8).
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use hubkeep_shared::{HubAccess, HubAction, allowed_hub_actions};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::responses::{Forbidden, Invalid, NotFound, Unauthorized};
+use crate::AppState;
+use crate::auth::{Caller, api_tokens};
+use crate::db::{self, entities::invitations};
+use crate::error::ApiError;
+use crate::pagination::{Page, PageQuery};
+use crate::users::User;
+
+/// The caller, their hub access level and what it allows.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Me {
+    pub user: User,
+    pub access_level: HubAccess,
+    /// The hub actions the access level allows, from the shared matrix.
+    pub hub_actions: Vec<HubAction>,
+    /// Pending, unexpired invitations addressed to the caller (by user or email).
+    pub pending_invitations: u64,
+}
+
+/// The caller's profile and effective hub permissions.
+#[utoipa::path(
+    operation_id = "get_me",
+    tag = "me",
+    responses((status = 200, description = "The caller", body = Me), Unauthorized, Forbidden),
+    security(("bearer" = []))
+)]
+#[get("/me")]
+pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let pending = invitations::Entity::find()
+        .filter(invitations::Column::TenantId.eq(&caller.tenant_id))
+        .filter(invitations::Column::Status.eq("pending"))
+        .filter(invitations::Column::ExpiresAt.gt(db::now()))
+        .filter(
+            Condition::any()
+                .add(invitations::Column::InviteeUserId.eq(&caller.user.id))
+                .add(invitations::Column::InviteeEmailKey.eq(&caller.user.email_key)),
+        )
+        .count(&state.db)
+        .await?;
+    let level = caller.access_level();
+    Ok(HttpResponse::Ok().json(Me {
+        user: User::new(&caller.user, caller.access),
+        access_level: level,
+        hub_actions: allowed_hub_actions(level),
+        pending_invitations: pending,
+    }))
+}
+
+/// List your API tokens (never their secrets).
+#[utoipa::path(
+    operation_id = "list_my_tokens",
+    tag = "me",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Your tokens that are not revoked", body = Page<api_tokens::ApiToken>),
+        Unauthorized, Forbidden, Invalid
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/tokens")]
+pub async fn list_my_tokens(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(HubAction::ManageOwnTokens)?;
+    let page = api_tokens::list_own(&state, &caller, &query).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Create an API token for scripts.
+///
+/// The response is the only time the secret (`token`, starting `hk_`) is shown. Send it as
+/// `Authorization: Bearer hk_…`. A `read` token may only send GET requests. Tokens are
+/// created from a console session, not by other tokens.
+#[utoipa::path(
+    operation_id = "create_my_token",
+    tag = "me",
+    request_body = api_tokens::CreateToken,
+    responses(
+        (status = 201, description = "Created; the secret is in `token`", body = api_tokens::CreatedToken),
+        Unauthorized, Forbidden, Invalid
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/tokens")]
+pub async fn create_my_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<api_tokens::CreateToken>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(HubAction::ManageOwnTokens)?;
+    let created = api_tokens::create(&state, &caller, body.into_inner()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(created))
+}
+
+/// Revoke one of your API tokens.
+#[utoipa::path(
+    operation_id = "revoke_my_token",
+    tag = "me",
+    params(("id" = String, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked; it stops working at once"),
+        Unauthorized, Forbidden, NotFound
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/me/tokens/{id}")]
+pub async fn revoke_my_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(HubAction::ManageOwnTokens)?;
+    api_tokens::revoke_own(&state, &caller, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

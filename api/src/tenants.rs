@@ -1,0 +1,265 @@
+//! Tenant provisioning (SPEC S10): the command line and the demo seeding share this code.
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde_json::json;
+
+use crate::activity::{self, Actor, Target, actions};
+use crate::auth::secret;
+use crate::db::{
+    self,
+    entities::{psa_settings, tenant_settings, tenants},
+};
+use crate::request::RequestMeta;
+
+/// How a new tenant reaches its PSA.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PsaChoice {
+    /// A directory file; `None` is the bundled demo directory.
+    Directory { path: Option<String> },
+    Autotask {
+        zone_url: Option<String>,
+        api_user: String,
+        integration_code: String,
+        secret: String,
+    },
+}
+
+impl std::fmt::Debug for PsaChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Directory { path } => f.debug_struct("Directory").field("path", path).finish(),
+            Self::Autotask {
+                zone_url, api_user, ..
+            } => f
+                .debug_struct("Autotask")
+                .field("zone_url", zone_url)
+                .field("api_user", api_user)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// What to create.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    pub name: String,
+    /// The launch `iss`; generated when absent.
+    pub psa_id: Option<String>,
+    pub psa: PsaChoice,
+    pub is_demo: bool,
+    pub session_lifetime_hours: u32,
+}
+
+/// A created tenant and its launch secret, which is shown this once.
+#[derive(Clone)]
+pub struct Provisioned {
+    pub tenant: tenants::Model,
+    pub launch_secret: String,
+}
+
+impl std::fmt::Debug for Provisioned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provisioned")
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    #[error("a tenant with PSA id {0:?} already exists")]
+    PsaIdTaken(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// Creates a tenant with its PSA settings, default tenant settings and a fresh launch
+/// secret, and logs `tenant.created`, in one transaction.
+pub async fn provision(
+    db: &DatabaseConnection,
+    new: NewTenant,
+) -> Result<Provisioned, TenantError> {
+    let name = new.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(TenantError::Invalid(
+            "the tenant name must be 1 to 200 characters".into(),
+        ));
+    }
+    let psa_id = match new.psa_id {
+        Some(id) if !id.trim().is_empty() => id.trim().to_owned(),
+        Some(_) => return Err(TenantError::Invalid("the PSA id must not be blank".into())),
+        None => format!("psa-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+    };
+    let now = db::now();
+    let id = db::new_id();
+    let launch_secret = secret::random_secret();
+    let (provider, directory_path, zone, api_user, code, psa_secret) = match new.psa {
+        PsaChoice::Directory { path } => ("directory", path, None, None, None, None),
+        PsaChoice::Autotask {
+            zone_url,
+            api_user,
+            integration_code,
+            secret,
+        } => (
+            "autotask",
+            None,
+            zone_url,
+            Some(api_user),
+            Some(integration_code),
+            Some(secret),
+        ),
+    };
+    let txn = db.begin().await?;
+    let tenant = tenants::ActiveModel {
+        id: Set(id.clone()),
+        name: Set(name.clone()),
+        psa_id: Set(psa_id.clone()),
+        created_at: Set(now),
+        is_demo: Set(new.is_demo),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        if db::is_unique_violation(&e) {
+            TenantError::PsaIdTaken(psa_id.clone())
+        } else {
+            e.into()
+        }
+    })?;
+    psa_settings::ActiveModel {
+        tenant_id: Set(id.clone()),
+        provider: Set(provider.to_owned()),
+        directory_path: Set(directory_path),
+        autotask_zone_url: Set(zone),
+        autotask_api_user: Set(api_user),
+        autotask_integration_code: Set(code),
+        autotask_secret: Set(psa_secret),
+        launch_secret: Set(launch_secret.clone()),
+        launch_secret_rotated_at: Set(now),
+        levels_fetched_at: Set(None),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    tenant_settings::ActiveModel {
+        tenant_id: Set(id.clone()),
+        default_timezone: Set("UTC".to_owned()),
+        invitation_expiry_days: Set(7),
+        session_lifetime_hours: Set(
+            i32::try_from(new.session_lifetime_hours.clamp(1, 168)).unwrap_or(12)
+        ),
+        updated_at: Set(now),
+        updated_by: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    activity::record(
+        &txn,
+        activity::Entry {
+            tenant_id: &id,
+            actor: &Actor::System,
+            action: actions::TENANT_CREATED,
+            target: Target::new("tenant", &id, &name),
+            connection_id: None,
+            details: json!({ "psa_id": psa_id, "provider": provider, "demo": new.is_demo }),
+            meta: &RequestMeta::system(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Provisioned {
+        tenant,
+        launch_secret,
+    })
+}
+
+/// Replaces a tenant's launch secret; the new one is returned (shown once).
+pub async fn rotate_launch_secret(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+) -> Result<Option<String>, TenantError> {
+    let txn = db.begin().await?;
+    let Some(tenant) = tenants::Entity::find_by_id(tenant_id).one(&txn).await? else {
+        return Ok(None);
+    };
+    let secret = secret::random_secret();
+    let now = db::now();
+    psa_settings::Entity::update_many()
+        .col_expr(
+            psa_settings::Column::LaunchSecret,
+            sea_orm::sea_query::Expr::value(secret.clone()),
+        )
+        .col_expr(
+            psa_settings::Column::LaunchSecretRotatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(psa_settings::Column::TenantId.eq(tenant_id))
+        .exec(&txn)
+        .await?;
+    activity::record(
+        &txn,
+        activity::Entry {
+            tenant_id,
+            actor: &Actor::System,
+            action: actions::TENANT_LAUNCH_SECRET_ROTATED,
+            target: Target::new("tenant", &tenant.id, &tenant.name),
+            connection_id: None,
+            details: json!({}),
+            meta: &RequestMeta::system(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Some(secret))
+}
+
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<tenants::Model>, sea_orm::DbErr> {
+    tenants::Entity::find()
+        .order_by_asc(tenants::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+/// The demo tenant, if there is one.
+pub async fn demo_tenant(
+    db: &impl ConnectionTrait,
+) -> Result<Option<tenants::Model>, sea_orm::DbErr> {
+    tenants::Entity::find()
+        .filter(tenants::Column::IsDemo.eq(true))
+        .one(db)
+        .await
+}
+
+/// Creates the demo tenant on the bundled directory unless it exists (`--demo`).
+pub async fn ensure_demo_tenant(
+    db: &DatabaseConnection,
+    session_lifetime_hours: u32,
+) -> Result<tenants::Model, TenantError> {
+    if let Some(tenant) = demo_tenant(db).await? {
+        return Ok(tenant);
+    }
+    let created = provision(
+        db,
+        NewTenant {
+            name: "Northwind IT (demo)".to_owned(),
+            psa_id: Some("demo".to_owned()),
+            psa: PsaChoice::Directory { path: None },
+            is_demo: true,
+            session_lifetime_hours,
+        },
+    )
+    .await;
+    match created {
+        Ok(p) => Ok(p.tenant),
+        // Another instance seeded it at the same moment.
+        Err(TenantError::PsaIdTaken(_)) => demo_tenant(db)
+            .await?
+            .ok_or_else(|| TenantError::Invalid("the PSA id \"demo\" is taken".into())),
+        Err(e) => Err(e),
+    }
+}

@@ -27,10 +27,7 @@ impl RequestMeta {
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(400).collect());
         Self {
-            request_id: req
-                .extensions()
-                .get::<RequestId>()
-                .map(|id| id.to_string()),
+            request_id: req.extensions().get::<RequestId>().map(|id| id.to_string()),
             ip: req.peer_addr().map(|a| a.ip().to_string()),
             user_agent,
         }

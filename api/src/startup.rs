@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 use crate::AppState;
 use crate::auth::keys::Keys;
-use crate::psa::registry::PsaRegistry;
-use crate::tenants;
 use crate::config::Settings;
 use crate::error::{ApiError, json_error_handler, path_error_handler, query_error_handler};
 use crate::middleware::problem_details;
+use crate::psa::registry::PsaRegistry;
+use crate::tenants;
 use crate::{openapi, routes};
 
 /// A server that is bound and ready to run.
@@ -50,7 +50,8 @@ impl Application {
             .with_context(|| format!("binding {}", settings.bind))?;
         let address = listener.local_addr()?;
 
-        let keys = Keys::load(&settings.auth, &settings.data_dir).context("loading signing keys")?;
+        let keys =
+            Keys::load(&settings.auth, &settings.data_dir).context("loading signing keys")?;
         if settings.demo {
             let tenant = tenants::ensure_demo_tenant(&db, settings.auth.session_lifetime_hours)
                 .await

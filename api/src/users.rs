@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use hubkeep_shared::{
-    AccessDecision, AccessInputs, AccessSource, Elevation, HubAccess, LevelFacts,
-    access_decision,
+    AccessDecision, AccessInputs, AccessSource, Elevation, HubAccess, LevelFacts, access_decision,
 };
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 use serde::Serialize;
@@ -91,20 +90,16 @@ pub async fn access_of(
     db: &impl ConnectionTrait,
     model: &users::Model,
 ) -> Result<AccessDecision, DbErr> {
-    let level = security_levels::Entity::find_by_id((
-        model.tenant_id.clone(),
-        model.security_level_id,
-    ))
-    .one(db)
-    .await?
-    .map(|l| l.facts());
-    let in_set = elevated_levels::Entity::find_by_id((
-        model.tenant_id.clone(),
-        model.security_level_id,
-    ))
-    .one(db)
-    .await?
-    .is_some();
+    let level =
+        security_levels::Entity::find_by_id((model.tenant_id.clone(), model.security_level_id))
+            .one(db)
+            .await?
+            .map(|l| l.facts());
+    let in_set =
+        elevated_levels::Entity::find_by_id((model.tenant_id.clone(), model.security_level_id))
+            .one(db)
+            .await?
+            .is_some();
     Ok(decide(model, level, in_set))
 }
 

@@ -76,10 +76,9 @@ fn view(row: &api_tokens::Model) -> Result<ApiToken, ApiError> {
     Ok(ApiToken {
         id: row.id.clone(),
         name: row.name.clone(),
-        scope: row
-            .scope
-            .parse()
-            .map_err(|_| ApiError::Internal(anyhow::anyhow!("user token with scope {}", row.scope)))?,
+        scope: row.scope.parse().map_err(|_| {
+            ApiError::Internal(anyhow::anyhow!("user token with scope {}", row.scope))
+        })?,
         token_prefix: row.token_prefix.clone(),
         created_at: row.created_at,
         expires_at: row.expires_at,

@@ -25,10 +25,7 @@ pub enum Credential {
     /// An access token of a console session.
     Session { session_id: String },
     /// A personal API token.
-    ApiToken {
-        token_id: String,
-        scope: TokenScope,
-    },
+    ApiToken { token_id: String, scope: TokenScope },
 }
 
 /// A signed-in hub user with access other than `none`.
@@ -209,7 +206,10 @@ async fn api_token_caller(
             "This token is for the sync engine and cannot act as a user.",
         )
     })?;
-    let user_id = row.user_id.clone().ok_or_else(|| invalid("it has no user"))?;
+    let user_id = row
+        .user_id
+        .clone()
+        .ok_or_else(|| invalid("it has no user"))?;
     let user = users::Entity::find_by_id(user_id)
         .one(&state.db)
         .await?

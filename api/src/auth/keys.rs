@@ -45,7 +45,10 @@ impl Keys {
             let kid = match &auth.signing_key_id {
                 Some(kid) => kid.clone(),
                 None if auth.keys.len() == 1 => auth.keys[0].id.clone(),
-                None => bail!("auth.signing_key_id must name one of the {} keys", auth.keys.len()),
+                None => bail!(
+                    "auth.signing_key_id must name one of the {} keys",
+                    auth.keys.len()
+                ),
             };
             (auth.keys.clone(), kid)
         };
@@ -63,7 +66,10 @@ impl Keys {
                 bail!("signing key {:?} is shorter than 32 bytes", key.id);
             }
             if verifying
-                .insert(key.id.clone(), DecodingKey::from_secret(key.secret.as_bytes()))
+                .insert(
+                    key.id.clone(),
+                    DecodingKey::from_secret(key.secret.as_bytes()),
+                )
                 .is_some()
             {
                 bail!("signing key id {:?} appears twice", key.id);

@@ -78,7 +78,7 @@ fn refused(code: ProblemCode, detail: impl Into<String>) -> ApiError {
 /// Why a sign-in attempt must be retried from the top: a concurrent first sign-in won the
 /// primary slot or created the same user.
 enum Attempt {
-    Done(Result<TokenResponse, ApiError>),
+    Done(Result<Box<TokenResponse>, ApiError>),
     Race,
 }
 
@@ -105,13 +105,11 @@ pub async fn launch(
         .await?
         .ok_or_else(unknown)?;
     let assertion = launch::verify(assertion, &tenant.psa_id, &psa.launch_secret)?;
-    let already_used = launch_assertions::Entity::find_by_id((
-        tenant.id.clone(),
-        assertion.jti.clone(),
-    ))
-    .one(&state.db)
-    .await?
-    .is_some();
+    let already_used =
+        launch_assertions::Entity::find_by_id((tenant.id.clone(), assertion.jti.clone()))
+            .one(&state.db)
+            .await?
+            .is_some();
     if already_used {
         return Err(replayed());
     }
@@ -130,7 +128,7 @@ pub async fn launch(
 
     for _ in 0..3 {
         match sign_in(state, &tenant, &assertion, &resource, level.clone(), meta).await? {
-            Attempt::Done(result) => return result,
+            Attempt::Done(result) => return result.map(|tokens| *tokens),
             Attempt::Race => continue,
         }
     }
@@ -147,10 +145,7 @@ fn replayed() -> ApiError {
     )
 }
 
-fn level_of(
-    levels: &[security_levels::Model],
-    level_id: i64,
-) -> Option<(LevelFacts, String)> {
+fn level_of(levels: &[security_levels::Model], level_id: i64) -> Option<(LevelFacts, String)> {
     levels
         .iter()
         .find(|l| l.id == level_id)
@@ -172,9 +167,10 @@ fn apply_snapshot(
     user.user_name = resource.user_name.clone();
     user.resource_active = resource.is_active;
     user.security_level_id = resource.security_level_id;
-    user.security_level_name = level
-        .as_ref()
-        .map_or_else(|| format!("#{}", resource.security_level_id), |(_, n)| n.clone());
+    user.security_level_name = level.as_ref().map_or_else(
+        || format!("#{}", resource.security_level_id),
+        |(_, n)| n.clone(),
+    );
     user.snapshot_refreshed_at = now;
     user.updated_at = now;
 }
@@ -341,13 +337,13 @@ async fn sign_in(
         &user.id,
         &session.id,
     )?;
-    Ok(Attempt::Done(Ok(TokenResponse {
+    Ok(Attempt::Done(Ok(Box::new(TokenResponse {
         access_token,
         refresh_token,
         token_type: "Bearer".to_owned(),
         expires_in,
         user: User::new(&user, decision),
-    })))
+    }))))
 }
 
 fn not_eligible() -> ApiError {
@@ -380,10 +376,9 @@ async fn session_lifetime(
     let hours = tenant_settings::Entity::find_by_id(tenant_id.to_owned())
         .one(db)
         .await?
-        .map_or(
-            i64::from(state.settings.auth.session_lifetime_hours),
-            |s| i64::from(s.session_lifetime_hours),
-        );
+        .map_or(i64::from(state.settings.auth.session_lifetime_hours), |s| {
+            i64::from(s.session_lifetime_hours)
+        });
     Ok(Duration::hours(hours))
 }
 

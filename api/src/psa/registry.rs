@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
 };
 
 use super::autotask::{AutotaskConfig, AutotaskPsa};
@@ -20,12 +19,13 @@ use crate::db::{self, entities::psa_settings, entities::security_levels};
 pub struct PsaRegistry {
     settings: PsaSettings,
     http: reqwest::Client,
-    providers: RwLock<HashMap<String, (Version, Arc<dyn PsaDirectory>)>>,
+    providers: RwLock<HashMap<String, Cached>>,
 }
 
 /// What a cached provider was built from: the settings row and, for a directory file, its
 /// modification time, so an edited file takes effect without a restart.
 type Version = (DateTime<Utc>, Option<std::time::SystemTime>);
+type Cached = (Version, Arc<dyn PsaDirectory>);
 
 fn version_of(settings: &psa_settings::Model) -> Version {
     let modified = match (settings.provider.as_str(), &settings.directory_path) {

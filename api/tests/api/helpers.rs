@@ -85,6 +85,11 @@ fn with_database(admin_url: &str, name: &str) -> String {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Boots the server after letting the test adjust its settings.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let data_dir = tempfile::tempdir().unwrap();
     let web_dir = data_dir.path().join("console");
     fake_console(&web_dir);
@@ -109,7 +114,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         }
     };
 
-    let settings = Settings {
+    let mut settings = Settings {
         bind: "127.0.0.1:0".to_owned(),
         data_dir: data_dir.path().to_owned(),
         database_url,
@@ -117,6 +122,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         workers: Some(1),
         ..Settings::default()
     };
+    // Fast failure when a test points a tenant at a PSA that misbehaves.
+    settings.psa.timeout_ms = 1_000;
+    settings.psa.max_attempts = 3;
+    settings.psa.max_backoff_ms = 50;
+    adjust(&mut settings);
     let db_url = settings.database_url();
     let app = Application::build(settings).await.expect("the app builds");
     let address = format!("http://{}", app.address());
@@ -202,4 +212,362 @@ pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> 
         "the problem carries the request id of the x-request-id header"
     );
     body
+}
+
+// ---------------------------------------------------------------------------------------
+// Tenants, the PSA, and signed-in clients.
+
+use hubkeep_api::tenants::{self, NewTenant, PsaChoice};
+use hubkeep_shared::{DirectoryFile, PsaResource, PsaSecurityLevel};
+use serde_json::{Value, json};
+
+/// Resource ids of [`fixture_directory`], named for what the PSA says about them.
+pub mod people {
+    /// Active, on "Administrator" (eligible for elevation).
+    pub const ADA_ADMIN: i64 = 100;
+    /// Active, on "Finance Manager" (eligible for elevation).
+    pub const BOB_FINANCE: i64 = 101;
+    /// Active, on "Technician" (access, not elevation).
+    pub const TESS_TECH: i64 = 200;
+    /// Active, on "Retired Admin", an inactive level that has every other fact.
+    pub const OLGA_OLD_LEVEL: i64 = 300;
+    /// Active, on "No Menu Admin" (every fact but `hub_menu`).
+    pub const NINA_NO_MENU: i64 = 400;
+    /// Inactive resource on "Administrator".
+    pub const IVAN_INACTIVE: i64 = 500;
+    /// A second technician.
+    pub const TOM_TECH: i64 = 201;
+}
+
+/// Security level ids of [`fixture_directory`].
+pub mod levels {
+    pub const ADMINISTRATOR: i64 = 1;
+    pub const FINANCE_MANAGER: i64 = 2;
+    pub const TECHNICIAN: i64 = 3;
+    pub const RETIRED_ADMIN: i64 = 4;
+    pub const NO_MENU_ADMIN: i64 = 5;
+}
+
+fn level(id: i64, name: &str, facts: [bool; 5]) -> PsaSecurityLevel {
+    PsaSecurityLevel {
+        id,
+        name: name.into(),
+        is_active: facts[0],
+        hub_menu: facts[1],
+        qbo_extension_admin: facts[2],
+        other_extensions_admin: facts[3],
+        resource_impersonation: facts[4],
+    }
+}
+
+fn resource(id: i64, first: &str, last: &str, active: bool, level: i64) -> PsaResource {
+    PsaResource {
+        id,
+        first_name: first.into(),
+        last_name: last.into(),
+        email: format!(
+            "{}.{}@example.test",
+            first.to_lowercase(),
+            last.to_lowercase()
+        ),
+        user_name: format!("{}{}", &first[..1].to_lowercase(), last.to_lowercase()),
+        is_active: active,
+        security_level_id: level,
+    }
+}
+
+/// A small PSA directory with one resource per case the rules distinguish.
+pub fn fixture_directory() -> DirectoryFile {
+    use levels::*;
+    use people::*;
+    DirectoryFile {
+        security_levels: vec![
+            level(ADMINISTRATOR, "Administrator", [true; 5]),
+            level(FINANCE_MANAGER, "Finance Manager", [true; 5]),
+            level(TECHNICIAN, "Technician", [true, true, false, false, false]),
+            level(
+                RETIRED_ADMIN,
+                "Retired Admin",
+                [false, true, true, true, true],
+            ),
+            level(
+                NO_MENU_ADMIN,
+                "No Menu Admin",
+                [true, false, true, true, true],
+            ),
+        ],
+        resources: vec![
+            resource(ADA_ADMIN, "Ada", "Admin", true, ADMINISTRATOR),
+            resource(BOB_FINANCE, "Bob", "Finance", true, FINANCE_MANAGER),
+            resource(TESS_TECH, "Tess", "Tech", true, TECHNICIAN),
+            resource(TOM_TECH, "Tom", "Tech", true, TECHNICIAN),
+            resource(OLGA_OLD_LEVEL, "Olga", "Old", true, RETIRED_ADMIN),
+            resource(NINA_NO_MENU, "Nina", "Nomenu", true, NO_MENU_ADMIN),
+            resource(IVAN_INACTIVE, "Ivan", "Inactive", false, ADMINISTRATOR),
+        ],
+    }
+}
+
+/// A provisioned tenant and what its PSA-side launcher knows.
+#[derive(Debug, Clone)]
+pub struct TestTenant {
+    pub id: String,
+    pub psa_id: String,
+    pub launch_secret: String,
+    /// The directory file, for directory tenants (tests rewrite it to change the PSA).
+    pub directory_path: Option<PathBuf>,
+}
+
+/// A signed-in session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub user: Value,
+}
+
+impl TestTenant {
+    /// A valid launch assertion for a resource.
+    pub fn assertion(&self, resource_id: i64) -> String {
+        self.assertion_with(resource_id, |_| {})
+    }
+
+    /// A launch assertion whose claims the test may alter before signing.
+    pub fn assertion_with(&self, resource_id: i64, adjust: impl FnOnce(&mut Value)) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let mut claims = json!({
+            "iss": self.psa_id,
+            "aud": "hubkeep",
+            "sub": resource_id.to_string(),
+            "iat": now,
+            "exp": now + 60,
+            "jti": uuid::Uuid::new_v4().to_string(),
+        });
+        adjust(&mut claims);
+        sign_hs256(&claims, &self.launch_secret)
+    }
+
+    /// Rewrites the tenant's directory file (the PSA changes its mind).
+    pub fn edit_directory(&self, edit: impl FnOnce(&mut DirectoryFile)) {
+        let path = self.directory_path.as_ref().expect("a directory tenant");
+        let mut file: DirectoryFile =
+            toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        edit(&mut file);
+        // A distinct modification time even on coarse filesystem clocks.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(path, toml::to_string(&file).unwrap()).unwrap();
+    }
+}
+
+pub fn sign_hs256(claims: &Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+impl TestApp {
+    /// Provisions a tenant on a directory file holding `directory`.
+    pub async fn tenant_with_directory(&self, directory: &DirectoryFile) -> TestTenant {
+        let path = self
+            ._data_dir
+            .path()
+            .join(format!("directory-{}.toml", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, toml::to_string(directory).unwrap()).unwrap();
+        let p = tenants::provision(
+            &self.db,
+            NewTenant {
+                name: "Contoso MSP".into(),
+                psa_id: None,
+                psa: PsaChoice::Directory {
+                    path: Some(path.display().to_string()),
+                },
+                is_demo: false,
+                session_lifetime_hours: 12,
+            },
+        )
+        .await
+        .unwrap();
+        TestTenant {
+            id: p.tenant.id,
+            psa_id: p.tenant.psa_id,
+            launch_secret: p.launch_secret,
+            directory_path: Some(path),
+        }
+    }
+
+    /// A tenant on the fixture directory.
+    pub async fn tenant(&self) -> TestTenant {
+        self.tenant_with_directory(&fixture_directory()).await
+    }
+
+    /// A tenant whose PSA is the Autotask simulator at `zone_url`.
+    pub async fn autotask_tenant(&self, zone_url: Option<String>) -> TestTenant {
+        let p = tenants::provision(
+            &self.db,
+            NewTenant {
+                name: "Fabrikam MSP".into(),
+                psa_id: None,
+                psa: PsaChoice::Autotask {
+                    zone_url,
+                    api_user: SIM_API_USER.into(),
+                    integration_code: SIM_INTEGRATION_CODE.into(),
+                    secret: SIM_SECRET.into(),
+                },
+                is_demo: false,
+                session_lifetime_hours: 12,
+            },
+        )
+        .await
+        .unwrap();
+        TestTenant {
+            id: p.tenant.id,
+            psa_id: p.tenant.psa_id,
+            launch_secret: p.launch_secret,
+            directory_path: None,
+        }
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data_dir.path()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// Creates an API token with the session's access token; returns the secret.
+    pub async fn create_token(&self, access_token: &str, scope: &str) -> String {
+        let res = self
+            .post_json(
+                "/api/v1/me/tokens",
+                Some(access_token),
+                &json!({ "name": format!("{scope} token"), "scope": scope }),
+            )
+            .await;
+        assert_eq!(res.status().as_u16(), 201);
+        let body: Value = res.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn launch(&self, assertion: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/launch",
+            None,
+            &json!({ "assertion": assertion }),
+        )
+        .await
+    }
+
+    /// Signs a resource in (the launch must succeed).
+    pub async fn sign_in(&self, tenant: &TestTenant, resource_id: i64) -> Session {
+        let res = self.launch(&tenant.assertion(resource_id)).await;
+        assert_eq!(res.status().as_u16(), 200, "sign-in of {resource_id}");
+        session_from(res.json().await.unwrap())
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({ "refresh_token": refresh_token }),
+        )
+        .await
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn delete_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Runs a scalar query on the app's database.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(self.db.get_database_backend(), sql))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        self.scalar(&format!("SELECT COUNT(*) FROM {table}")).await
+    }
+
+    /// How many activity entries with this action the tenant has.
+    pub async fn activity_count(&self, tenant: &TestTenant, action: &str) -> i64 {
+        self.scalar(&format!(
+            "SELECT COUNT(*) FROM activity_log WHERE tenant_id = '{}' AND action = '{action}'",
+            tenant.id
+        ))
+        .await
+    }
+
+    /// Row counts of every table a sign-in or refresh could touch: equal before and after
+    /// means nothing changed.
+    pub async fn row_counts(&self) -> Vec<(&'static str, i64)> {
+        let mut counts = Vec::new();
+        for table in [
+            "users",
+            "sessions",
+            "refresh_tokens",
+            "launch_assertions",
+            "api_tokens",
+            "activity_log",
+        ] {
+            counts.push((table, self.count(table).await));
+        }
+        counts
+    }
+}
+
+pub fn session_from(body: Value) -> Session {
+    Session {
+        access_token: body["access_token"].as_str().unwrap().to_owned(),
+        refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
+        user: body["user"].clone(),
+    }
+}
+
+pub const SIM_API_USER: &str = "api-user@example.test";
+pub const SIM_INTEGRATION_CODE: &str = "HUBKEEP-TEST-CODE";
+pub const SIM_SECRET: &str = "sim-secret-value";
+
+/// The Autotask simulator serving the fixture directory with the test credentials.
+pub fn start_simulator() -> hubkeep_psa_sim::SimHandle {
+    let mut config = hubkeep_psa_sim::SimConfig::new(fixture_directory());
+    config.api_user = SIM_API_USER.into();
+    config.integration_code = SIM_INTEGRATION_CODE.into();
+    config.secret = SIM_SECRET.into();
+    config.page_size = 3;
+    hubkeep_psa_sim::Simulator::start(config).unwrap()
 }

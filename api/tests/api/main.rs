@@ -4,5 +4,9 @@
 mod helpers;
 
 mod console;
+mod demo;
 mod foundation;
+mod identity;
 mod openapi;
+mod psa;
+mod schema;

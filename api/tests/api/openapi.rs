@@ -36,6 +36,27 @@ fn openapi_document_is_3_1_and_every_operation_is_named_tagged_and_secured() {
             assert!(!op["tags"].as_array().unwrap().is_empty(), "{id} has a tag");
             assert!(op["summary"].is_string(), "{id} has a summary");
             assert!(op["security"].is_array(), "{id} states its security");
+            let responses = op["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                assert!(
+                    response["description"].is_string(),
+                    "{id} {status} has a description"
+                );
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]["application/problem+json"].is_object(),
+                        "{id} {status} is problem+json"
+                    );
+                }
+            }
+            let secured = op["security"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s.get("bearer").is_some());
+            if secured {
+                assert!(responses.contains_key("401"), "{id} documents 401");
+            }
         }
     }
     for id in [
@@ -43,6 +64,15 @@ fn openapi_document_is_3_1_and_every_operation_is_named_tagged_and_secured() {
         "get_readyz",
         "get_permissions",
         "get_openapi",
+        "launch",
+        "refresh_session",
+        "logout",
+        "get_me",
+        "list_my_tokens",
+        "create_my_token",
+        "revoke_my_token",
+        "list_demo_identities",
+        "demo_launch",
     ] {
         assert!(ids.contains(id), "{id} documented");
     }

@@ -1,0 +1,842 @@
+//! Sign-in, sessions and API tokens (SPEC S2, S3, S7), on each backend.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::ConnectionTrait as _;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    Backend, TestApp, assert_problem, levels, people::*, session_from, sign_hs256, spawn_app,
+};
+use crate::on_each_backend;
+
+on_each_backend!(
+    g4_first_sign_in_creates_the_primary_user,
+    g4_first_sign_in_without_elevation_eligibility_creates_nothing,
+    s3_2_second_sign_in_of_a_resource_reuses_its_user,
+    s2_later_users_follow_their_security_level,
+    s2_inactive_resource_inactive_level_or_no_hub_menu_cannot_sign_in,
+    s3_2_a_replayed_launch_assertion_is_refused,
+    s3_2_invalid_launch_assertions_are_refused_and_change_nothing,
+    s3_3_access_tokens_that_are_not_ours_are_refused,
+    s3_3_refresh_rotates_and_reuse_revokes_the_session,
+    s3_3_an_expired_session_requires_reauthorization,
+    s3_3_refresh_rechecks_the_psa,
+    s2_a_deactivated_users_jwt_and_api_token_stop_working_on_the_next_request,
+    s3_3_logout_revokes_the_session,
+    s3_4_api_token_lifecycle,
+    s3_4_a_read_token_cannot_write,
+    s3_4_tokens_cannot_mint_tokens_and_invalid_input_creates_nothing,
+    s3_4_expired_tokens_and_other_users_tokens,
+    s8_me_returns_the_user_access_level_and_hub_actions,
+    s3_2_concurrent_first_sign_ins_make_exactly_one_primary,
+);
+
+async fn me(app: &TestApp, token: &str) -> reqwest::Response {
+    app.get_as("/api/v1/me", token).await
+}
+
+async fn g4_first_sign_in_creates_the_primary_user(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+
+    let res = app.launch(&tenant.assertion(ADA_ADMIN)).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers().get("cache-control").unwrap(),
+        "no-store",
+        "tokens are never cached"
+    );
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    assert!(body["access_token"].as_str().unwrap().len() > 40);
+    assert_eq!(body["refresh_token"].as_str().unwrap().len(), 43);
+    let user = &body["user"];
+    for field in [
+        "id",
+        "display_name",
+        "email",
+        "psa_resource_id",
+        "is_primary",
+        "active",
+        "elevation",
+        "access_level",
+        "security_level",
+        "first_sign_in_at",
+        "last_accessed_at",
+    ] {
+        assert!(user.get(field).is_some(), "User has {field}: {user}");
+    }
+    assert_eq!(user["display_name"], "Ada Admin");
+    assert_eq!(user["psa_resource_id"], ADA_ADMIN);
+    assert_eq!(user["is_primary"], true);
+    assert_eq!(user["active"], true);
+    assert_eq!(user["elevation"], "inherit");
+    assert_eq!(user["access_level"], "elevated");
+    assert_eq!(user["access_source"], "primary");
+    assert_eq!(
+        user["security_level"],
+        json!({"id": levels::ADMINISTRATOR, "name": "Administrator"})
+    );
+
+    assert_eq!(app.count("users").await, 1);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM users WHERE tenant_id = '{}' AND is_primary = TRUE",
+            tenant.id
+        ))
+        .await,
+        1
+    );
+    assert_eq!(app.count("sessions").await, 1);
+    assert_eq!(app.activity_count(&tenant, "user.signed_in").await, 1);
+    // The entry names the actor, the target and the request it came from.
+    let row = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT actor_kind, actor_user_id, target_kind, target_id, request_id, ip, details \
+             FROM activity_log WHERE action = 'user.signed_in'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let get = |c: &str| row.try_get::<Option<String>>("", c).unwrap();
+    assert_eq!(get("actor_kind").as_deref(), Some("user"));
+    assert_eq!(get("actor_user_id").as_deref(), user["id"].as_str());
+    assert_eq!(get("target_kind").as_deref(), Some("user"));
+    assert_eq!(get("target_id").as_deref(), user["id"].as_str());
+    assert_eq!(get("request_id"), Some(request_id));
+    assert_eq!(get("ip").as_deref(), Some("127.0.0.1"));
+    let details: Value = serde_json::from_str(&get("details").unwrap()).unwrap();
+    assert_eq!(details["first_sign_in"], true);
+    assert_eq!(details["primary"], true);
+}
+
+async fn g4_first_sign_in_without_elevation_eligibility_creates_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let before = app.row_counts().await;
+
+    let res = app.launch(&tenant.assertion(TESS_TECH)).await;
+    assert_problem(res, 403, "primary_requires_elevation").await;
+
+    assert_eq!(app.row_counts().await, before, "no user, session or entry");
+    assert_eq!(app.count("users").await, 0);
+    // The eligible resource can still become the primary afterwards.
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    assert_eq!(ada.user["is_primary"], true);
+}
+
+async fn s3_2_second_sign_in_of_a_resource_reuses_its_user(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let first = app.sign_in(&tenant, ADA_ADMIN).await;
+    let second = app.sign_in(&tenant, ADA_ADMIN).await;
+
+    assert_eq!(first.user["id"], second.user["id"]);
+    assert_eq!(
+        first.user["first_sign_in_at"],
+        second.user["first_sign_in_at"]
+    );
+    assert!(
+        second.user["last_accessed_at"].as_str().unwrap()
+            >= first.user["last_accessed_at"].as_str().unwrap()
+    );
+    assert_eq!(app.count("users").await, 1);
+    assert_eq!(app.count("sessions").await, 2, "each sign-in is a session");
+    assert_eq!(app.activity_count(&tenant, "user.signed_in").await, 2);
+}
+
+async fn s2_later_users_follow_their_security_level(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    app.sign_in(&tenant, ADA_ADMIN).await;
+
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    assert_eq!(tess.user["is_primary"], false);
+    assert_eq!(tess.user["access_level"], "limited");
+    assert_eq!(tess.user["access_source"], "not_eligible_for_elevation");
+
+    // Eligible for elevation, but the Access tab has not elevated the level.
+    let bob = app.sign_in(&tenant, BOB_FINANCE).await;
+    assert_eq!(bob.user["access_level"], "limited");
+    assert_eq!(bob.user["access_source"], "security_level_default");
+
+    // Once the level is in the saved set, the next request sees it.
+    app.scalar(&format!(
+        "SELECT COUNT(*) FROM tenants WHERE id = '{}'",
+        tenant.id
+    ))
+    .await;
+    app.db
+        .execute_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!(
+                "INSERT INTO elevated_levels (tenant_id, level_id, saved_by, saved_at) \
+                 VALUES ('{}', {}, NULL, CURRENT_TIMESTAMP)",
+                tenant.id,
+                levels::FINANCE_MANAGER
+            ),
+        ))
+        .await
+        .unwrap();
+    let body: Value = me(&app, &bob.access_token).await.json().await.unwrap();
+    assert_eq!(body["access_level"], "elevated");
+    assert_eq!(body["user"]["access_source"], "security_level_grant");
+}
+
+async fn s2_inactive_resource_inactive_level_or_no_hub_menu_cannot_sign_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    app.sign_in(&tenant, ADA_ADMIN).await;
+    let before = app.row_counts().await;
+
+    for (resource, why) in [
+        (IVAN_INACTIVE, "inactive resource"),
+        (OLGA_OLD_LEVEL, "inactive security level"),
+        (NINA_NO_MENU, "no hub_menu"),
+        (999_999, "unknown to the PSA"),
+    ] {
+        let res = app.launch(&tenant.assertion(resource)).await;
+        assert_eq!(res.status(), 403, "{why}");
+        assert_problem(res, 403, "access_not_eligible").await;
+    }
+    assert_eq!(app.row_counts().await, before, "nobody was created");
+}
+
+async fn s3_2_a_replayed_launch_assertion_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let assertion = tenant.assertion(ADA_ADMIN);
+    assert_eq!(app.launch(&assertion).await.status(), 200);
+
+    let res = app.launch(&assertion).await;
+    let body = assert_problem(res, 401, "unauthenticated").await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already been used")
+    );
+    assert_eq!(app.count("sessions").await, 1);
+    assert_eq!(app.count("launch_assertions").await, 1);
+    assert_eq!(app.activity_count(&tenant, "user.signed_in").await, 1);
+}
+
+fn unsigned(header: &Value, claims: &Value) -> String {
+    format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
+}
+
+async fn s3_2_invalid_launch_assertions_are_refused_and_change_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let now = chrono::Utc::now().timestamp();
+    let valid = tenant.assertion(ADA_ADMIN);
+    let (head, rest) = valid.split_once('.').unwrap();
+    let (_, signature) = rest.split_once('.').unwrap();
+    let forged_payload = URL_SAFE_NO_PAD.encode(
+        json!({"iss": tenant.psa_id, "aud": "hubkeep", "sub": "200", "iat": now,
+               "exp": now + 60, "jti": "x"})
+        .to_string(),
+    );
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "expired",
+            tenant.assertion_with(ADA_ADMIN, |c| {
+                c["iat"] = json!(now - 300);
+                c["exp"] = json!(now - 200);
+            }),
+        ),
+        (
+            "wrong aud",
+            tenant.assertion_with(ADA_ADMIN, |c| c["aud"] = json!("someone-else")),
+        ),
+        (
+            "unknown iss",
+            tenant.assertion_with(ADA_ADMIN, |c| c["iss"] = json!("not-a-tenant")),
+        ),
+        (
+            "lifetime over 120 s",
+            tenant.assertion_with(ADA_ADMIN, |c| c["exp"] = json!(now + 121)),
+        ),
+        (
+            "not yet valid",
+            tenant.assertion_with(ADA_ADMIN, |c| c["nbf"] = json!(now + 100)),
+        ),
+        (
+            "no jti",
+            tenant.assertion_with(ADA_ADMIN, |c| {
+                c.as_object_mut().unwrap().remove("jti");
+            }),
+        ),
+        (
+            "no exp",
+            tenant.assertion_with(ADA_ADMIN, |c| {
+                c.as_object_mut().unwrap().remove("exp");
+            }),
+        ),
+        (
+            "sub is not a resource id",
+            tenant.assertion_with(ADA_ADMIN, |c| c["sub"] = json!("ada")),
+        ),
+        (
+            "signed with another secret",
+            sign_hs256(
+                &json!({"iss": tenant.psa_id, "aud": "hubkeep", "sub": "100", "iat": now,
+                        "exp": now + 60, "jti": "other-secret"}),
+                "not-the-launch-secret-not-the-launch-secret",
+            ),
+        ),
+        (
+            "alg none",
+            unsigned(
+                &json!({"alg": "none", "typ": "JWT"}),
+                &json!({"iss": tenant.psa_id, "aud": "hubkeep", "sub": "100", "iat": now,
+                        "exp": now + 60, "jti": "alg-none"}),
+            ),
+        ),
+        (
+            "tampered payload",
+            format!("{head}.{forged_payload}.{signature}"),
+        ),
+        ("not a JWT", "hello".to_owned()),
+    ];
+    for (why, assertion) in cases {
+        let res = app.launch(&assertion).await;
+        assert_eq!(res.status(), 401, "{why}");
+        assert_problem(res, 401, "unauthenticated").await;
+    }
+    assert_eq!(app.count("users").await, 0);
+    assert_eq!(app.count("launch_assertions").await, 0);
+    assert_eq!(app.count("activity_log").await, 1, "only tenant.created");
+
+    // An unknown field in the body is invalid input, not a sign-in.
+    let res = app
+        .post_json(
+            "/api/v1/auth/launch",
+            None,
+            &json!({"assertion": valid, "user_id": "x"}),
+        )
+        .await;
+    assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(app.count("users").await, 0);
+}
+
+fn server_key(app: &TestApp) -> (String, String) {
+    let text = std::fs::read_to_string(app.data_dir().join("signing-key.json")).unwrap();
+    let key: Value = serde_json::from_str(&text).unwrap();
+    (
+        key["id"].as_str().unwrap().to_owned(),
+        key["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn s3_3_access_tokens_that_are_not_ours_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    assert_eq!(me(&app, &ada.access_token).await.status(), 200);
+
+    // Read the real claims back, then vary one thing at a time.
+    let payload = ada.access_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let (kid, secret) = server_key(&app);
+    let now = chrono::Utc::now().timestamp();
+    let sign = |kid: Option<&str>, claims: &Value, secret: &str| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = kid.map(str::to_owned);
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    let with = |field: &str, value: Value| {
+        let mut c = claims.clone();
+        c[field] = value;
+        c
+    };
+    // Sanity: re-signing the same claims with the real key works.
+    assert_eq!(
+        me(&app, &sign(Some(&kid), &claims, &secret)).await.status(),
+        200
+    );
+    let (head, rest) = ada.access_token.split_once('.').unwrap();
+    let (_, signature) = rest.split_once('.').unwrap();
+    let other_user = URL_SAFE_NO_PAD.encode(with("sub", json!("someone-else")).to_string());
+    let cases = vec![
+        ("unknown kid", sign(Some("rotated-away"), &claims, &secret)),
+        ("no kid", sign(None, &claims, &secret)),
+        (
+            "wrong key",
+            sign(Some(&kid), &claims, "an-attacker-secret-an-attacker-secret"),
+        ),
+        (
+            "expired",
+            sign(Some(&kid), &with("exp", json!(now - 120)), &secret),
+        ),
+        (
+            "wrong aud",
+            sign(Some(&kid), &with("aud", json!("hubkeep")), &secret),
+        ),
+        (
+            "wrong iss",
+            sign(Some(&kid), &with("iss", json!("evil")), &secret),
+        ),
+        (
+            "alg none",
+            unsigned(&json!({"alg": "none", "kid": kid}), &claims),
+        ),
+        ("tampered", format!("{head}.{other_user}.{signature}")),
+        ("garbage", "not.a.jwt".to_owned()),
+    ];
+    for (why, token) in cases {
+        let res = me(&app, &token).await;
+        assert_eq!(res.status(), 401, "{why}");
+        assert_problem(res, 401, "unauthenticated").await;
+    }
+    // No credentials at all.
+    let res = app.get("/api/v1/me").await;
+    assert_problem(res, 401, "unauthenticated").await;
+}
+
+async fn s3_3_refresh_rotates_and_reuse_revokes_the_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let first = app.sign_in(&tenant, ADA_ADMIN).await;
+
+    let res = app.refresh(&first.refresh_token).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers().get("cache-control").unwrap(), "no-store");
+    let second = session_from(res.json().await.unwrap());
+    assert_ne!(second.refresh_token, first.refresh_token, "rotated");
+    assert_eq!(second.user["id"], first.user["id"]);
+    assert_eq!(me(&app, &second.access_token).await.status(), 200);
+    assert_eq!(app.activity_count(&tenant, "session.refreshed").await, 1);
+
+    // The old refresh token again: a replay. The whole session goes.
+    let res = app.refresh(&first.refresh_token).await;
+    assert_problem(res, 401, "reauthorization_required").await;
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NOT NULL")
+            .await,
+        1
+    );
+    assert_eq!(app.activity_count(&tenant, "session.revoked").await, 1);
+    let res = me(&app, &second.access_token).await;
+    assert_problem(res, 401, "reauthorization_required").await;
+    let res = app.refresh(&second.refresh_token).await;
+    assert_problem(res, 401, "reauthorization_required").await;
+    assert_eq!(
+        app.activity_count(&tenant, "session.revoked").await,
+        1,
+        "revoked once"
+    );
+
+    // A refresh token nobody issued.
+    let res = app.refresh("made-up").await;
+    assert_problem(res, 401, "unauthenticated").await;
+}
+
+async fn s3_3_an_expired_session_requires_reauthorization(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let past = if app.is_postgres() {
+        "NOW() - INTERVAL '1 minute'"
+    } else {
+        "'2000-01-01T00:00:00+00:00'"
+    };
+    app.db
+        .execute_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!("UPDATE sessions SET expires_at = {past}"),
+        ))
+        .await
+        .unwrap();
+    let res = me(&app, &ada.access_token).await;
+    assert_problem(res, 401, "reauthorization_required").await;
+    let res = app.refresh(&ada.refresh_token).await;
+    assert_problem(res, 401, "reauthorization_required").await;
+    assert_eq!(app.activity_count(&tenant, "session.refreshed").await, 0);
+}
+
+async fn s3_3_refresh_rechecks_the_psa(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    let tom = app.sign_in(&tenant, TOM_TECH).await;
+
+    // Tess leaves the company; Tom moves to the Finance Manager level.
+    tenant.edit_directory(|d| {
+        for r in &mut d.resources {
+            if r.id == TESS_TECH {
+                r.is_active = false;
+            }
+            if r.id == TOM_TECH {
+                r.security_level_id = levels::FINANCE_MANAGER;
+            }
+        }
+    });
+    let res = app.refresh(&tess.refresh_token).await;
+    assert_problem(res, 401, "reauthorization_required").await;
+    let res = me(&app, &tess.access_token).await;
+    assert_problem(res, 401, "reauthorization_required").await;
+    assert_eq!(app.activity_count(&tenant, "session.revoked").await, 1);
+
+    let res = app.refresh(&tom.refresh_token).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["user"]["security_level"],
+        json!({"id": levels::FINANCE_MANAGER, "name": "Finance Manager"})
+    );
+}
+
+async fn s2_a_deactivated_users_jwt_and_api_token_stop_working_on_the_next_request(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    let token = app.create_token(&tess.access_token, "read_write").await;
+    assert_eq!(me(&app, &tess.access_token).await.status(), 200);
+    assert_eq!(me(&app, &token).await.status(), 200);
+
+    app.db
+        .execute_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!("UPDATE users SET active = FALSE WHERE psa_resource_id = {TESS_TECH}"),
+        ))
+        .await
+        .unwrap();
+
+    let res = me(&app, &tess.access_token).await;
+    assert_problem(res, 401, "reauthorization_required").await;
+    let res = me(&app, &token).await;
+    assert_problem(res, 403, "user_inactive").await;
+    // Nor can they come back through the PSA launcher.
+    let res = app.launch(&tenant.assertion(TESS_TECH)).await;
+    assert_problem(res, 403, "user_inactive").await;
+    assert_eq!(app.activity_count(&tenant, "user.sign_in_refused").await, 1);
+    // Reactivation restores the same user.
+    app.db
+        .execute_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!("UPDATE users SET active = TRUE WHERE psa_resource_id = {TESS_TECH}"),
+        ))
+        .await
+        .unwrap();
+    let again = app.sign_in(&tenant, TESS_TECH).await;
+    assert_eq!(again.user["id"], tess.user["id"]);
+    assert_eq!(me(&app, &token).await.status(), 200);
+}
+
+async fn s3_3_logout_revokes_the_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let other = app.sign_in(&tenant, ADA_ADMIN).await;
+
+    let res = app
+        .post_json("/api/v1/auth/logout", Some(&ada.access_token), &json!({}))
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_problem(
+        me(&app, &ada.access_token).await,
+        401,
+        "reauthorization_required",
+    )
+    .await;
+    assert_problem(
+        app.refresh(&ada.refresh_token).await,
+        401,
+        "reauthorization_required",
+    )
+    .await;
+    assert_eq!(app.activity_count(&tenant, "user.signed_out").await, 1);
+    // Another session of the same user is untouched.
+    assert_eq!(me(&app, &other.access_token).await.status(), 200);
+}
+
+async fn s3_4_api_token_lifecycle(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+
+    let res = app
+        .post_json(
+            "/api/v1/me/tokens",
+            Some(&ada.access_token),
+            &json!({"name": "nightly export", "scope": "read"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    let secret = created["token"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("hk_") && secret.len() == 46, "{secret}");
+    assert_eq!(created["scope"], "read");
+    assert_eq!(created["token_prefix"], secret[..10]);
+    assert_eq!(app.activity_count(&tenant, "api_token.created").await, 1);
+
+    // Stored as a hash only.
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM api_tokens WHERE token_hash = '{secret}' OR token_prefix = '{secret}'"
+        ))
+        .await,
+        0
+    );
+
+    let res = me(&app, &secret).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["user"]["id"], ada.user["id"]);
+
+    let res = app.get_as("/api/v1/me/tokens", &ada.access_token).await;
+    assert_eq!(res.status(), 200);
+    let list: Value = res.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let item = &list["items"][0];
+    assert!(item.get("token").is_none(), "the secret is never listed");
+    assert_eq!(item["name"], "nightly export");
+    assert!(item["last_used_at"].is_string(), "use is recorded: {item}");
+    assert!(list["next_cursor"].is_null());
+
+    let id = created["id"].as_str().unwrap();
+    let res = app
+        .delete_as(&format!("/api/v1/me/tokens/{id}"), &ada.access_token)
+        .await;
+    assert_eq!(res.status(), 204);
+    assert_problem(me(&app, &secret).await, 401, "unauthenticated").await;
+    assert_eq!(app.activity_count(&tenant, "api_token.revoked").await, 1);
+    let list: Value = app
+        .get_as("/api/v1/me/tokens", &ada.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"], json!([]));
+
+    // Pagination over several tokens.
+    for i in 0..3 {
+        app.post_json(
+            "/api/v1/me/tokens",
+            Some(&ada.access_token),
+            &json!({"name": format!("t{i}"), "scope": "read_write"}),
+        )
+        .await;
+    }
+    let page: Value = app
+        .get_as("/api/v1/me/tokens?limit=2", &ada.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest: Value = app
+        .get_as(
+            &format!("/api/v1/me/tokens?limit=2&cursor={cursor}"),
+            &ada.access_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["items"][0]["name"], "t2");
+    assert!(rest["next_cursor"].is_null());
+    let res = app
+        .get_as("/api/v1/me/tokens?limit=500", &ada.access_token)
+        .await;
+    assert_problem(res, 422, "validation_failed").await;
+    let res = app
+        .get_as("/api/v1/me/tokens?cursor=%%%", &ada.access_token)
+        .await;
+    assert_problem(res, 422, "validation_failed").await;
+}
+
+async fn s3_4_a_read_token_cannot_write(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let read = app.create_token(&ada.access_token, "read").await;
+
+    assert_eq!(me(&app, &read).await.status(), 200);
+    assert_eq!(app.get_as("/api/v1/me/tokens", &read).await.status(), 200);
+    let before = app.row_counts().await;
+    let res = app
+        .post_json(
+            "/api/v1/me/tokens",
+            Some(&read),
+            &json!({"name": "x", "scope": "read"}),
+        )
+        .await;
+    assert_problem(res, 403, "insufficient_scope").await;
+    let id = app
+        .scalar("SELECT COUNT(*) FROM api_tokens")
+        .await
+        .to_string();
+    let res = app
+        .delete_as(&format!("/api/v1/me/tokens/{id}"), &read)
+        .await;
+    assert_problem(res, 403, "insufficient_scope").await;
+    let res = app
+        .post_json("/api/v1/auth/logout", Some(&read), &json!({}))
+        .await;
+    assert_problem(res, 403, "insufficient_scope").await;
+    assert_eq!(app.row_counts().await, before);
+}
+
+async fn s3_4_tokens_cannot_mint_tokens_and_invalid_input_creates_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let rw = app.create_token(&ada.access_token, "read_write").await;
+    let before = app.row_counts().await;
+
+    let res = app
+        .post_json(
+            "/api/v1/me/tokens",
+            Some(&rw),
+            &json!({"name": "child", "scope": "read_write"}),
+        )
+        .await;
+    assert_problem(res, 403, "forbidden").await;
+
+    for (body, field) in [
+        (json!({"name": "", "scope": "read"}), Some("name")),
+        (
+            json!({"name": "x".repeat(101), "scope": "read"}),
+            Some("name"),
+        ),
+        (
+            json!({"name": "old", "scope": "read", "expires_at": "2001-01-01T00:00:00Z"}),
+            Some("expires_at"),
+        ),
+        (json!({"name": "x", "scope": "admin"}), None),
+        (
+            json!({"name": "x", "scope": "read", "user_id": "someone"}),
+            None,
+        ),
+        (json!({"name": "x"}), None),
+    ] {
+        let res = app
+            .post_json("/api/v1/me/tokens", Some(&ada.access_token), &body)
+            .await;
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        if let Some(field) = field {
+            assert_eq!(problem["errors"][0]["field"], field, "{body}");
+        }
+    }
+    assert_eq!(app.row_counts().await, before, "nothing created");
+}
+
+async fn s3_4_expired_tokens_and_other_users_tokens(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    let soon = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let res = app
+        .post_json(
+            "/api/v1/me/tokens",
+            Some(&tess.access_token),
+            &json!({"name": "short", "scope": "read", "expires_at": soon}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    let secret = created["token"].as_str().unwrap();
+    assert_eq!(me(&app, secret).await.status(), 200);
+
+    // Ada cannot see or revoke Tess's token: for her it does not exist.
+    let id = created["id"].as_str().unwrap();
+    let res = app
+        .delete_as(&format!("/api/v1/me/tokens/{id}"), &ada.access_token)
+        .await;
+    assert_problem(res, 404, "not_found").await;
+    let list: Value = app
+        .get_as("/api/v1/me/tokens", &ada.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"], json!([]));
+
+    let past = if app.is_postgres() {
+        "NOW() - INTERVAL '1 minute'"
+    } else {
+        "'2000-01-01T00:00:00+00:00'"
+    };
+    app.db
+        .execute_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!("UPDATE api_tokens SET expires_at = {past}"),
+        ))
+        .await
+        .unwrap();
+    let res = me(&app, secret).await;
+    let body = assert_problem(res, 401, "unauthenticated").await;
+    assert!(body["detail"].as_str().unwrap().contains("expired"));
+}
+
+async fn s8_me_returns_the_user_access_level_and_hub_actions(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+
+    let body: Value = me(&app, &ada.access_token).await.json().await.unwrap();
+    assert_eq!(body["access_level"], "elevated");
+    assert_eq!(body["user"]["id"], ada.user["id"]);
+    assert_eq!(body["hub_actions"].as_array().unwrap().len(), 13);
+    assert_eq!(body["pending_invitations"], 0);
+
+    let body: Value = me(&app, &tess.access_token).await.json().await.unwrap();
+    assert_eq!(body["access_level"], "limited");
+    let actions: Vec<&str> = body["hub_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "sign_in",
+            "view_sync_status",
+            "view_activity_log",
+            "run_connection",
+            "manage_own_tokens",
+            "view_settings"
+        ]
+    );
+}
+
+async fn s3_2_concurrent_first_sign_ins_make_exactly_one_primary(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let a = tenant.assertion(ADA_ADMIN);
+    let b = tenant.assertion(BOB_FINANCE);
+    let (ra, rb) = tokio::join!(app.launch(&a), app.launch(&b));
+    assert_eq!(ra.status(), 200);
+    assert_eq!(rb.status(), 200);
+    assert_eq!(app.count("users").await, 2);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM users WHERE is_primary = TRUE")
+            .await,
+        1
+    );
+}

@@ -17,13 +17,17 @@ setup:
 web: setup
     cd web && trunk build --release
 
-# Start the API and the console on 127.0.0.1:8080 (SQLite under ./data).
+# Start the API and the console on 127.0.0.1:8080 (SQLite under ./data, demo tenant).
 run: web
-    cargo run -p hubkeep-api --bin hubkeep -- serve
+    cargo run -p hubkeep-api --bin hubkeep -- serve --demo
+
+# Start the Autotask simulator on 127.0.0.1:8090 (the bundled directory).
+psa-sim:
+    cargo run -p hubkeep-psa-sim --bin hubkeep-psa-sim
 
 # Format check, lints, every test (shared, api, e2e), console build and drift checks.
 test: setup web lint
-    cargo build -p hubkeep-api --bin hubkeep
+    cargo build -p hubkeep-api --bin hubkeep -p hubkeep-psa-sim --bin hubkeep-psa-sim
     cargo test --no-fail-fast  # default members: shared, api, migrations, e2e
 
 # rustfmt and clippy (host crates, and the console for wasm32).

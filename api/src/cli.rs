@@ -23,6 +23,110 @@ pub enum Command {
     Migrate(ServeArgs),
     /// Print the OpenAPI document.
     Openapi,
+    /// Provision and inspect tenants (one per PSA instance).
+    Tenant(TenantArgs),
+}
+
+/// `hubkeep tenant …`
+#[derive(Debug, Args)]
+pub struct TenantArgs {
+    #[command(subcommand)]
+    pub command: TenantCommand,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Where the database is, for commands that only need the database.
+#[derive(Debug, Default, Clone, Args)]
+pub struct DbArgs {
+    /// Directory for the SQLite database.
+    #[arg(long, env = "HUBKEEP_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (`sqlite://…` or `postgres://…`).
+    #[arg(
+        long,
+        env = "HUBKEEP_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub database_url: Option<String>,
+    /// TOML configuration file.
+    #[arg(long, env = "HUBKEEP_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+impl DbArgs {
+    /// The same layering as `serve`, for the database settings.
+    pub fn as_serve_args(&self) -> ServeArgs {
+        ServeArgs {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            config: self.config.clone(),
+            ..ServeArgs::default()
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; prints its id, its PSA id (the launch `iss`) and its launch secret,
+    /// which is shown this once.
+    Create(CreateTenantArgs),
+    /// List tenants (never their secrets).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace a tenant's launch secret; prints the new one (shown once). Launches signed
+    /// with the old secret stop working at once.
+    RotateLaunchSecret {
+        /// The tenant id.
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which PSA a tenant reads identities from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PsaKind {
+    Directory,
+    Autotask,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateTenantArgs {
+    /// Display name of the tenant.
+    #[arg(long)]
+    pub name: String,
+    /// The PSA instance id, used as the launch `iss`; generated when absent.
+    #[arg(long)]
+    pub psa_id: Option<String>,
+    #[arg(long, value_enum)]
+    pub psa: PsaKind,
+    /// `--psa directory`: the TOML directory file (default: the bundled demo directory).
+    #[arg(long)]
+    pub directory: Option<PathBuf>,
+    /// `--psa autotask`: the API user's user name.
+    #[arg(long)]
+    pub api_user: Option<String>,
+    /// `--psa autotask`: the API integration code.
+    #[arg(
+        long,
+        env = "HUBKEEP_AUTOTASK_INTEGRATION_CODE",
+        hide_env_values = true
+    )]
+    pub integration_code: Option<String>,
+    /// `--psa autotask`: the API user's secret (prefer the environment variable).
+    #[arg(long, env = "HUBKEEP_AUTOTASK_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// `--psa autotask`: the zone's REST URL, to skip zone discovery.
+    #[arg(long)]
+    pub zone_url: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of the server; each overrides the configuration file.

@@ -17,6 +17,7 @@ pub mod request;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod tenant_cli;
 pub mod tenants;
 pub mod users;
 

@@ -21,6 +21,11 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("database is up to date");
             Ok(())
         }
+        Some(Command::Tenant(args)) => {
+            let settings = Settings::load(&args.db.as_serve_args())?;
+            telemetry::init(&settings.log);
+            hubkeep_api::tenant_cli::run(&settings, args.command).await
+        }
         Some(Command::Serve(args)) => serve(Settings::load(&args)?).await,
         None => serve(Settings::load(&cli.serve)?).await,
     }

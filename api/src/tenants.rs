@@ -10,7 +10,7 @@ use crate::activity::{self, Actor, Target, actions};
 use crate::auth::secret;
 use crate::db::{
     self,
-    entities::{psa_settings, tenant_settings, tenants},
+    entities::{elevated_levels, psa_settings, tenant_settings, tenants},
 };
 use crate::request::RequestMeta;
 
@@ -51,6 +51,8 @@ pub struct NewTenant {
     pub psa: PsaChoice,
     pub is_demo: bool,
     pub session_lifetime_hours: u32,
+    /// The Access tab's initial set (the demo tenant starts with its eligible levels).
+    pub elevated_levels: Vec<i64>,
 }
 
 /// A created tenant and its launch secret, which is shown this once.
@@ -158,6 +160,16 @@ pub async fn provision(
     }
     .insert(&txn)
     .await?;
+    for level_id in &new.elevated_levels {
+        elevated_levels::ActiveModel {
+            tenant_id: Set(id.clone()),
+            level_id: Set(*level_id),
+            saved_by: Set(None),
+            saved_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+    }
     activity::record(
         &txn,
         activity::Entry {
@@ -166,7 +178,12 @@ pub async fn provision(
             action: actions::TENANT_CREATED,
             target: Target::new("tenant", &id, &name),
             connection_id: None,
-            details: json!({ "psa_id": psa_id, "provider": provider, "demo": new.is_demo }),
+            details: json!({
+                "psa_id": psa_id,
+                "provider": provider,
+                "demo": new.is_demo,
+                "elevated_levels": new.elevated_levels,
+            }),
             meta: &RequestMeta::system(),
         },
     )
@@ -243,6 +260,15 @@ pub async fn ensure_demo_tenant(
     if let Some(tenant) = demo_tenant(db).await? {
         return Ok(tenant);
     }
+    // Every level eligible for elevation starts in the Access-tab set, so any
+    // elevation-eligible identity a visitor picks is elevated, whoever signed in first.
+    let eligible = crate::psa::directory::DirectoryPsa::demo()
+        .map_err(|e| TenantError::Invalid(e.to_string()))?
+        .levels()
+        .iter()
+        .filter(|l| l.facts().eligible_for_elevation())
+        .map(|l| l.id)
+        .collect();
     let created = provision(
         db,
         NewTenant {
@@ -251,6 +277,7 @@ pub async fn ensure_demo_tenant(
             psa: PsaChoice::Directory { path: None },
             is_demo: true,
             session_lifetime_hours,
+            elevated_levels: eligible,
         },
     )
     .await;

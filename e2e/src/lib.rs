@@ -19,19 +19,53 @@ pub fn hubkeep_binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("HUBKEEP_BIN") {
         return PathBuf::from(bin);
     }
+    target_binary("hubkeep", "hubkeep-api")
+}
+
+/// The Autotask simulator binary beside this test in the target dir.
+pub fn simulator_binary() -> PathBuf {
+    target_binary("hubkeep-psa-sim", "hubkeep-psa-sim")
+}
+
+fn target_binary(name: &str, package: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
-    // target/debug/deps/<test> → target/debug/hubkeep
+    // target/debug/deps/<test> → target/debug/<name>
     let bin = exe
         .parent()
         .and_then(|deps| deps.parent())
-        .map(|dir| dir.join("hubkeep"))
+        .map(|dir| dir.join(name))
         .unwrap_or_default();
     assert!(
         bin.is_file(),
-        "{} not found: build it first (`cargo build -p hubkeep-api`) or set HUBKEEP_BIN",
+        "{} not found: build it first (`cargo build -p {package}`)",
         bin.display()
     );
     bin
+}
+
+/// Spawns a command that prints `<prefix>http://…` on stdout once it listens; returns the
+/// child and the URL.
+pub fn spawn_listening(mut command: Command, prefix: &str) -> (Child, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(url) = line.strip_prefix(prefix) {
+                    return (child, url.trim().to_owned());
+                }
+            }
+            _ => {
+                let _ = child.kill();
+                panic!("the binary exited before listening");
+            }
+        }
+    }
 }
 
 /// The built console: `HUBKEEP_WEB_DIR`, else `web/dist` of the workspace.
@@ -53,7 +87,7 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub base: String,
-    _data_dir: tempfile::TempDir,
+    _data_dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
@@ -61,36 +95,28 @@ impl Server {
     /// built console, and waits until it prints its address.
     pub fn start() -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(hubkeep_binary())
+        let mut server = Self::start_in(data_dir.path(), &[]);
+        server._data_dir = Some(data_dir);
+        server
+    }
+
+    /// Starts the binary on a given data directory with extra `serve` flags.
+    pub fn start_in(data_dir: &std::path::Path, extra: &[&str]) -> Self {
+        let mut command = Command::new(hubkeep_binary());
+        command
             .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir.path())
+            .arg(data_dir)
             .arg("--web-dir")
             .arg(web_dist())
+            .args(extra)
             .env_remove("HUBKEEP_DATABASE_URL")
             .env_remove("HUBKEEP_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("hubkeep starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.strip_prefix("hubkeep listening on ") {
-                        break url.trim().to_owned();
-                    }
-                }
-                _ => {
-                    let _ = child.kill();
-                    panic!("hubkeep exited before listening");
-                }
-            }
-        };
+            .env_remove("HUBKEEP_DEMO");
+        let (child, base) = spawn_listening(command, "hubkeep listening on ");
         Self {
             child,
             base,
-            _data_dir: data_dir,
+            _data_dir: None,
         }
     }
 

@@ -128,7 +128,10 @@ pub async fn launch(
 
     for _ in 0..3 {
         match sign_in(state, &tenant, &assertion, &resource, level.clone(), meta).await? {
-            Attempt::Done(result) => return result.map(|tokens| *tokens),
+            Attempt::Done(result) => {
+                forget_expired_assertions(state).await;
+                return result.map(|tokens| *tokens);
+            }
             Attempt::Race => continue,
         }
     }
@@ -136,6 +139,19 @@ pub async fn launch(
         ProblemCode::Conflict,
         "Concurrent sign-ins collided; try again.",
     ))
+}
+
+/// A `jti` only has to be remembered until its assertion has expired (leeway included):
+/// after that, `exp` refuses it anyway. Best effort: a failure only leaves rows for later.
+async fn forget_expired_assertions(state: &AppState) {
+    let horizon = db::now() - Duration::minutes(10);
+    let result = launch_assertions::Entity::delete_many()
+        .filter(launch_assertions::Column::ExpiresAt.lt(horizon))
+        .exec(&state.db)
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not prune redeemed launch assertions");
+    }
 }
 
 fn replayed() -> ApiError {

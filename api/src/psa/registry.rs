@@ -9,6 +9,8 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
 };
 
+use sea_orm::sea_query::OnConflict;
+
 use super::autotask::{AutotaskConfig, AutotaskPsa};
 use super::directory::DirectoryPsa;
 use super::{PsaDirectory, PsaError, PsaSecurityLevel};
@@ -169,11 +171,9 @@ async fn store_levels(
             fetched_at: now,
         })
         .collect();
+    // Upsert then delete what the PSA no longer lists: concurrent sign-ins of one tenant
+    // write the same rows at the same moment, and a delete-then-insert would collide.
     let txn = db.begin().await?;
-    security_levels::Entity::delete_many()
-        .filter(security_levels::Column::TenantId.eq(tenant_id))
-        .exec(&txn)
-        .await?;
     for chunk in models.chunks(200) {
         security_levels::Entity::insert_many(
             chunk
@@ -181,9 +181,31 @@ async fn store_levels(
                 .cloned()
                 .map(security_levels::ActiveModel::from),
         )
+        .on_conflict(
+            OnConflict::columns([
+                security_levels::Column::TenantId,
+                security_levels::Column::Id,
+            ])
+            .update_columns([
+                security_levels::Column::Name,
+                security_levels::Column::IsActive,
+                security_levels::Column::HubMenu,
+                security_levels::Column::QboExtensionAdmin,
+                security_levels::Column::OtherExtensionsAdmin,
+                security_levels::Column::ResourceImpersonation,
+                security_levels::Column::FetchedAt,
+            ])
+            .to_owned(),
+        )
         .exec(&txn)
         .await?;
     }
+    let listed: Vec<i64> = models.iter().map(|m| m.id).collect();
+    security_levels::Entity::delete_many()
+        .filter(security_levels::Column::TenantId.eq(tenant_id))
+        .filter(security_levels::Column::Id.is_not_in(listed))
+        .exec(&txn)
+        .await?;
     psa_settings::Entity::update_many()
         .col_expr(
             psa_settings::Column::LevelsFetchedAt,

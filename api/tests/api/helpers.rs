@@ -386,6 +386,7 @@ impl TestApp {
                 },
                 is_demo: false,
                 session_lifetime_hours: 12,
+                elevated_levels: Vec::new(),
             },
         )
         .await
@@ -418,6 +419,7 @@ impl TestApp {
                 },
                 is_demo: false,
                 session_lifetime_hours: 12,
+                elevated_levels: Vec::new(),
             },
         )
         .await

@@ -1,0 +1,121 @@
+//! `hubkeep tenant …` (SPEC S10): the operator's provisioning commands.
+
+use anyhow::{Context, bail};
+use serde_json::json;
+
+use crate::cli::{CreateTenantArgs, PsaKind, TenantCommand};
+use crate::config::Settings;
+use crate::psa::directory::DirectoryPsa;
+use crate::startup;
+use crate::tenants::{self, NewTenant, PsaChoice};
+
+pub async fn run(settings: &Settings, command: TenantCommand) -> anyhow::Result<()> {
+    startup::migrate(settings).await?;
+    let db = startup::connect(settings).await?;
+    match command {
+        TenantCommand::Create(args) => create(settings, &db, args).await,
+        TenantCommand::List { json } => {
+            let all = tenants::list(&db).await?;
+            if json {
+                let items: Vec<_> = all
+                    .iter()
+                    .map(|t| {
+                        json!({"id": t.id, "name": t.name, "psa_id": t.psa_id,
+                               "created_at": t.created_at, "demo": t.is_demo})
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({ "items": items }))?
+                );
+            } else {
+                println!("{:<36}  {:<24}  NAME", "ID", "PSA ID");
+                for t in all {
+                    println!("{:<36}  {:<24}  {}", t.id, t.psa_id, t.name);
+                }
+            }
+            Ok(())
+        }
+        TenantCommand::RotateLaunchSecret { id, json } => {
+            let secret = tenants::rotate_launch_secret(&db, &id)
+                .await?
+                .with_context(|| format!("no tenant with id {id}"))?;
+            if json {
+                println!("{}", json!({ "id": id, "launch_secret": secret }));
+            } else {
+                println!("launch secret: {secret}");
+                println!("(shown once: give it to the PSA-side launcher now)");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn create(
+    settings: &Settings,
+    db: &sea_orm::DatabaseConnection,
+    args: CreateTenantArgs,
+) -> anyhow::Result<()> {
+    let psa = match args.psa {
+        PsaKind::Directory => {
+            if args.api_user.is_some() || args.secret.is_some() || args.zone_url.is_some() {
+                bail!("--api-user, --secret and --zone-url are for --psa autotask");
+            }
+            let path = match args.directory {
+                Some(path) => {
+                    let absolute = std::fs::canonicalize(&path)
+                        .with_context(|| format!("{} does not exist", path.display()))?;
+                    // Refuse a file the server could not use.
+                    DirectoryPsa::load(&absolute)?;
+                    Some(absolute.display().to_string())
+                }
+                None => None,
+            };
+            PsaChoice::Directory { path }
+        }
+        PsaKind::Autotask => {
+            if args.directory.is_some() {
+                bail!("--directory is for --psa directory");
+            }
+            PsaChoice::Autotask {
+                zone_url: args.zone_url,
+                api_user: args.api_user.context("--psa autotask needs --api-user")?,
+                integration_code: args
+                    .integration_code
+                    .context("--psa autotask needs --integration-code")?,
+                secret: args
+                    .secret
+                    .context("--psa autotask needs --secret (or HUBKEEP_AUTOTASK_SECRET)")?,
+            }
+        }
+    };
+    let created = tenants::provision(
+        db,
+        NewTenant {
+            name: args.name,
+            psa_id: args.psa_id,
+            psa,
+            is_demo: false,
+            session_lifetime_hours: settings.auth.session_lifetime_hours,
+            elevated_levels: Vec::new(),
+        },
+    )
+    .await?;
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "id": created.tenant.id,
+                "name": created.tenant.name,
+                "psa_id": created.tenant.psa_id,
+                "launch_secret": created.launch_secret,
+            })
+        );
+    } else {
+        println!("tenant id:     {}", created.tenant.id);
+        println!("psa id (iss):  {}", created.tenant.psa_id);
+        println!("launch secret: {}", created.launch_secret);
+        println!("(the launch secret is shown once: give it to the PSA-side launcher now)");
+    }
+    Ok(())
+}

@@ -85,6 +85,61 @@ pub fn decide(
     })
 }
 
+/// The sortable rank of an access level.
+pub const fn access_rank(level: HubAccess) -> i32 {
+    match level {
+        HubAccess::None => 0,
+        HubAccess::Limited => 1,
+        HubAccess::Elevated => 2,
+    }
+}
+
+/// Writes a decision into the stored (sortable) columns of a user.
+pub fn stamp(model: &mut users::Model, decision: AccessDecision) {
+    model.access_rank = access_rank(decision.level);
+    model.access_source = decision.source.to_string();
+}
+
+/// Recomputes the stored access of every user of the tenant on these security levels (after
+/// the levels' facts or the Access-tab set changed), in the caller's transaction.
+pub async fn restamp_levels(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    level_ids: &[i64],
+) -> Result<u64, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    if level_ids.is_empty() {
+        return Ok(0);
+    }
+    let affected = users::Entity::find()
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .filter(users::Column::SecurityLevelId.is_in(level_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let mut changed = 0;
+    for user in affected {
+        let decision = access_of(db, &user).await?;
+        let rank = access_rank(decision.level);
+        let source = decision.source.to_string();
+        if user.access_rank != rank || user.access_source != source {
+            users::Entity::update_many()
+                .col_expr(
+                    users::Column::AccessRank,
+                    sea_orm::sea_query::Expr::value(rank),
+                )
+                .col_expr(
+                    users::Column::AccessSource,
+                    sea_orm::sea_query::Expr::value(source),
+                )
+                .filter(users::Column::Id.eq(&user.id))
+                .exec(db)
+                .await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 /// S2 from current data: two primary-key lookups.
 pub async fn access_of(
     db: &impl ConnectionTrait,

@@ -14,6 +14,11 @@
 //! - single-use launch `jti`: the primary key of `launch_assertions`;
 //! - the activity log is append-only: triggers refuse `UPDATE` and `DELETE`.
 //!
+//! `users.access_rank`/`access_source` store the S2 outcome (0 none, 1 limited, 2 elevated) so
+//! the Users tab can sort and filter by it through an index; the API rewrites them in the same
+//! transaction as every input that changes (user, PSA snapshot, level cache, Access tab),
+//! while authorization itself always recomputes S2 from the inputs.
+//!
 //! Every table carries `tenant_id`, and references between tenant data go through composite
 //! keys `(tenant_id, id)` so a row can never point into another tenant.
 
@@ -94,6 +99,9 @@ CREATE TABLE users (
     elevation TEXT NOT NULL DEFAULT 'inherit'
         CHECK (elevation IN ('inherit', 'granted', 'revoked')),
     is_primary BOOLEAN NOT NULL DEFAULT FALSE,
+    access_rank INTEGER NOT NULL DEFAULT 0 CHECK (access_rank BETWEEN 0 AND 2),
+    access_source TEXT NOT NULL DEFAULT 'level_not_eligible',
+    name_key TEXT NOT NULL,
     first_sign_in_at {TS} NOT NULL,
     last_accessed_at {TS} NOT NULL,
     snapshot_refreshed_at {TS} NOT NULL,
@@ -103,6 +111,10 @@ CREATE TABLE users (
 );
 CREATE UNIQUE INDEX ux_users_primary ON users (tenant_id) WHERE is_primary = TRUE;
 CREATE INDEX ix_users_email ON users (tenant_id, email_key);
+CREATE INDEX ix_users_name ON users (tenant_id, name_key, id);
+CREATE INDEX ix_users_level ON users (tenant_id, security_level_name, id);
+CREATE INDEX ix_users_access ON users (tenant_id, access_rank, id);
+CREATE INDEX ix_users_last_accessed ON users (tenant_id, last_accessed_at, id);
 
 CREATE TABLE elevated_levels (
     tenant_id VARCHAR(36) NOT NULL REFERENCES tenants (id),

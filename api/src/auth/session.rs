@@ -23,7 +23,7 @@ use crate::db::{
 use crate::error::ApiError;
 use crate::psa::PsaResource;
 use crate::request::RequestMeta;
-use crate::users::{User, decide};
+use crate::users::{User, decide, stamp};
 
 /// `POST /api/v1/auth/launch` body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -178,6 +178,7 @@ fn apply_snapshot(
     user.first_name = resource.first_name.clone();
     user.last_name = resource.last_name.clone();
     user.display_name = resource.display_name();
+    user.name_key = user.display_name.to_lowercase();
     user.email = resource.email.trim().to_owned();
     user.email_key = db::email_key(&resource.email);
     user.user_name = resource.user_name.clone();
@@ -265,13 +266,18 @@ async fn sign_in(
                 active: true,
                 elevation: "inherit".to_owned(),
                 is_primary: is_first,
+                access_rank: 0,
+                access_source: String::new(),
+                name_key: String::new(),
                 first_sign_in_at: now,
                 last_accessed_at: now,
                 snapshot_refreshed_at: now,
                 updated_at: now,
             };
             apply_snapshot(&mut user, resource, &level, now);
-            if decide(&user, facts, in_set).level == HubAccess::None {
+            let decision = decide(&user, facts, in_set);
+            stamp(&mut user, decision);
+            if decision.level == HubAccess::None {
                 // Nobody is created for a resource the PSA does not let in.
                 return Ok(Attempt::Done(Err(not_eligible())));
             }
@@ -285,6 +291,7 @@ async fn sign_in(
             let mut user = before.clone();
             apply_snapshot(&mut user, resource, &level, now);
             let decision = decide(&user, facts, in_set);
+            stamp(&mut user, decision);
             if decision.level == HubAccess::None {
                 // Keep the refreshed snapshot (so open sessions stop at once) and say why.
                 let mut active: users::ActiveModel = before.clone().into();
@@ -374,6 +381,9 @@ fn copy_snapshot(active: &mut users::ActiveModel, user: &users::Model) {
     active.first_name = Set(user.first_name.clone());
     active.last_name = Set(user.last_name.clone());
     active.display_name = Set(user.display_name.clone());
+    active.name_key = Set(user.name_key.clone());
+    active.access_rank = Set(user.access_rank);
+    active.access_source = Set(user.access_source.clone());
     active.email = Set(user.email.clone());
     active.email_key = Set(user.email_key.clone());
     active.user_name = Set(user.user_name.clone());
@@ -567,6 +577,7 @@ pub async fn refresh(
     }
     let in_set = in_elevated_set(&txn, &user.tenant_id, updated.security_level_id).await?;
     let decision = decide(&updated, level.as_ref().map(|(f, _)| *f), in_set);
+    stamp(&mut updated, decision);
     let mut active: users::ActiveModel = user.clone().into();
     copy_snapshot(&mut active, &updated);
     if decision.level != HubAccess::None {

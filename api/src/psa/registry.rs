@@ -174,6 +174,7 @@ async fn store_levels(
     // Upsert then delete what the PSA no longer lists: concurrent sign-ins of one tenant
     // write the same rows at the same moment, and a delete-then-insert would collide.
     let txn = db.begin().await?;
+    let before = cached_levels(&txn, tenant_id).await?;
     for chunk in models.chunks(200) {
         security_levels::Entity::insert_many(
             chunk
@@ -206,6 +207,24 @@ async fn store_levels(
         .filter(security_levels::Column::Id.is_not_in(listed))
         .exec(&txn)
         .await?;
+    // Users whose level's facts changed, appeared or vanished get their stored access
+    // rewritten with it.
+    let mut changed: Vec<i64> = models
+        .iter()
+        .filter(|new| {
+            !before
+                .iter()
+                .any(|old| old.id == new.id && old.facts() == new.facts() && old.name == new.name)
+        })
+        .map(|m| m.id)
+        .collect();
+    changed.extend(
+        before
+            .iter()
+            .filter(|old| !models.iter().any(|new| new.id == old.id))
+            .map(|old| old.id),
+    );
+    crate::users::restamp_levels(&txn, tenant_id, &changed).await?;
     psa_settings::Entity::update_many()
         .col_expr(
             psa_settings::Column::LevelsFetchedAt,

@@ -30,6 +30,7 @@ on_each_backend!(
     s3_4_expired_tokens_and_other_users_tokens,
     s8_me_returns_the_user_access_level_and_hub_actions,
     s3_2_concurrent_first_sign_ins_make_exactly_one_primary,
+    s2_stored_access_follows_the_psa_for_users_who_are_not_signing_in,
 );
 
 async fn me(app: &TestApp, token: &str) -> reqwest::Response {
@@ -845,4 +846,46 @@ async fn s3_2_concurrent_first_sign_ins_make_exactly_one_primary(backend: Backen
             .await,
         1
     );
+}
+
+async fn stored_rank(app: &TestApp, resource: i64) -> i64 {
+    app.scalar(&format!(
+        "SELECT CAST(access_rank AS BIGINT) FROM users WHERE psa_resource_id = {resource}"
+    ))
+    .await
+}
+
+async fn s2_stored_access_follows_the_psa_for_users_who_are_not_signing_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    assert_eq!(stored_rank(&app, ADA_ADMIN).await, 2);
+    assert_eq!(stored_rank(&app, TESS_TECH).await, 1);
+
+    // The PSA deactivates the Technician level. Nobody on it signs in, but the next read of
+    // the levels (Ada's sign-in) rewrites Tess's stored access, and her session stops.
+    tenant.edit_directory(|d| {
+        for l in &mut d.security_levels {
+            if l.id == levels::TECHNICIAN {
+                l.is_active = false;
+            }
+        }
+    });
+    app.sign_in(&tenant, ADA_ADMIN).await;
+    assert_eq!(stored_rank(&app, TESS_TECH).await, 0);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM users WHERE psa_resource_id = {TESS_TECH} \
+             AND access_source = 'level_not_eligible'"
+        ))
+        .await,
+        1
+    );
+    assert_problem(
+        me(&app, &tess.access_token).await,
+        401,
+        "reauthorization_required",
+    )
+    .await;
 }

@@ -28,10 +28,10 @@ fn user_sql(tenant: &str, id: &str, resource: i64, primary: bool) -> String {
     format!(
         "INSERT INTO users (id, tenant_id, psa_resource_id, first_name, last_name, display_name, \
          email, email_key, user_name, resource_active, security_level_id, security_level_name, \
-         active, elevation, is_primary, first_sign_in_at, last_accessed_at, \
+         active, elevation, is_primary, name_key, first_sign_in_at, last_accessed_at, \
          snapshot_refreshed_at, updated_at) VALUES ('{id}', '{tenant}', {resource}, 'A', 'B', \
          'A B', 'a@b.test', 'a@b.test', 'ab', TRUE, 1, 'Administrator', TRUE, 'inherit', \
-         {primary}, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+         {primary}, 'a b', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
         primary = if primary { "TRUE" } else { "FALSE" }
     )
 }

@@ -21,6 +21,12 @@ pub struct Model {
     pub active: bool,
     pub elevation: String,
     pub is_primary: bool,
+    /// The S2 outcome as of the last change to its inputs: 0 none, 1 limited, 2 elevated.
+    /// For sorting and filtering only; authorization recomputes.
+    pub access_rank: i32,
+    pub access_source: String,
+    /// `display_name` lower-cased: the name sort key.
+    pub name_key: String,
     pub first_sign_in_at: DateTimeUtc,
     pub last_accessed_at: DateTimeUtc,
     pub snapshot_refreshed_at: DateTimeUtc,

@@ -64,6 +64,13 @@ pub mod actions {
     pub const SESSION_REVOKED: &str = "session.revoked";
     pub const API_TOKEN_CREATED: &str = "api_token.created";
     pub const API_TOKEN_REVOKED: &str = "api_token.revoked";
+    pub const ACCESS_ELEVATED_LEVELS_SAVED: &str = "access.elevated_levels_saved";
+    pub const USER_ACTIVATED: &str = "user.activated";
+    pub const USER_DEACTIVATED: &str = "user.deactivated";
+    pub const USER_ELEVATION_CHANGED: &str = "user.elevation_changed";
+    pub const USER_UPDATED: &str = "user.updated";
+    pub const USERS_REFRESHED: &str = "users.refreshed";
+    pub const SETTINGS_UPDATED: &str = "settings.updated";
 }
 
 /// One entry to write.

@@ -3,7 +3,9 @@
 //! `main.rs` only parses the command line and calls into this library, so integration tests
 //! boot exactly the server that ships ([`startup::Application`]).
 
+pub mod access_tab;
 pub mod activity;
+pub mod activity_query;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -15,11 +17,13 @@ pub mod pagination;
 pub mod psa;
 pub mod request;
 pub mod routes;
+pub mod settings;
 pub mod startup;
 pub mod telemetry;
 pub mod tenant_cli;
 pub mod tenants;
 pub mod users;
+pub mod users_tab;
 
 use std::sync::Arc;
 

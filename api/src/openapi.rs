@@ -21,11 +21,16 @@ use crate::routes;
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-in from the PSA, sessions (SPEC S3.2, S3.3)"),
+        (name = "access", description = "The Access tab: PSA security levels and the elevated set (SPEC S2)"),
+        (name = "users", description = "The Users tab: hub users, activation, elevation (SPEC S2, S2.2)"),
+        (name = "tokens", description = "Oversight of every API token of the tenant (SPEC S2.1)"),
         (name = "me", description = "The caller's profile and API tokens (SPEC S3.4)"),
         (name = "demo", description = "Demo-mode sign-in; absent unless the server runs with `--demo`"),
         (name = "operations", description = "Health probes"),
         (name = "meta", description = "The API's own description"),
         (name = "permissions", description = "The permission matrix (SPEC S2.1, S4, S5)"),
+        (name = "settings", description = "Tenant settings: defaults, PSA connection, launch secret, accounting mappings (SPEC S6)"),
+        (name = "activity", description = "The append-only activity log (SPEC S7)"),
     )
 )]
 struct ApiDoc;

@@ -1,5 +1,6 @@
 //! Tenant provisioning (SPEC S10): the command line and the demo seeding share this code.
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
@@ -195,11 +196,41 @@ pub async fn provision(
     })
 }
 
-/// Replaces a tenant's launch secret; the new one is returned (shown once).
+/// Replaces a tenant's launch secret as the hub itself (the command line); the new one is
+/// returned (shown once).
 pub async fn rotate_launch_secret(
     db: &DatabaseConnection,
     tenant_id: &str,
 ) -> Result<Option<String>, TenantError> {
+    let rotated =
+        rotate_launch_secret_as(db, tenant_id, &Actor::System, &RequestMeta::system()).await?;
+    Ok(rotated.map(|r| r.launch_secret))
+}
+
+/// A new launch secret and when it took effect.
+#[derive(Clone)]
+pub struct RotatedLaunchSecret {
+    pub launch_secret: String,
+    pub rotated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for RotatedLaunchSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RotatedLaunchSecret")
+            .field("rotated_at", &self.rotated_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Replaces a tenant's launch secret on behalf of `actor` and logs
+/// `tenant.launch_secret_rotated` in the same transaction; `None` when there is no such
+/// tenant. The old secret stops verifying launches at once.
+pub async fn rotate_launch_secret_as(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    actor: &Actor,
+    meta: &RequestMeta,
+) -> Result<Option<RotatedLaunchSecret>, TenantError> {
     let txn = db.begin().await?;
     let Some(tenant) = tenants::Entity::find_by_id(tenant_id).one(&txn).await? else {
         return Ok(None);
@@ -222,17 +253,20 @@ pub async fn rotate_launch_secret(
         &txn,
         activity::Entry {
             tenant_id,
-            actor: &Actor::System,
+            actor,
             action: actions::TENANT_LAUNCH_SECRET_ROTATED,
             target: Target::new("tenant", &tenant.id, &tenant.name),
             connection_id: None,
             details: json!({}),
-            meta: &RequestMeta::system(),
+            meta,
         },
     )
     .await?;
     txn.commit().await?;
-    Ok(Some(secret))
+    Ok(Some(RotatedLaunchSecret {
+        launch_secret: secret,
+        rotated_at: now,
+    }))
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<tenants::Model>, sea_orm::DbErr> {

@@ -94,6 +94,15 @@ pub const fn access_rank(level: HubAccess) -> i32 {
     }
 }
 
+/// The stored (sortable) access level of a user.
+pub const fn stored_access(model: &users::Model) -> HubAccess {
+    match model.access_rank {
+        2 => HubAccess::Elevated,
+        1 => HubAccess::Limited,
+        _ => HubAccess::None,
+    }
+}
+
 /// Writes a decision into the stored (sortable) columns of a user.
 pub fn stamp(model: &mut users::Model, decision: AccessDecision) {
     model.access_rank = access_rank(decision.level);

@@ -62,6 +62,7 @@ pub fn spawn_listening(mut command: Command, prefix: &str) -> (Child, String) {
             }
             _ => {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("the binary exited before listening");
             }
         }

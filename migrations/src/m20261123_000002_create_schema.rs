@@ -94,14 +94,14 @@ CREATE TABLE users (
     user_name TEXT NOT NULL,
     resource_active BOOLEAN NOT NULL,
     security_level_id BIGINT NOT NULL,
-    security_level_name TEXT NOT NULL,
+    security_level_name TEXT {COLLATE_C} NOT NULL,
     active BOOLEAN NOT NULL DEFAULT TRUE,
     elevation TEXT NOT NULL DEFAULT 'inherit'
         CHECK (elevation IN ('inherit', 'granted', 'revoked')),
     is_primary BOOLEAN NOT NULL DEFAULT FALSE,
     access_rank INTEGER NOT NULL DEFAULT 0 CHECK (access_rank BETWEEN 0 AND 2),
     access_source TEXT NOT NULL DEFAULT 'level_not_eligible',
-    name_key TEXT NOT NULL,
+    name_key TEXT {COLLATE_C} NOT NULL,
     first_sign_in_at {TS} NOT NULL,
     last_accessed_at {TS} NOT NULL,
     snapshot_refreshed_at {TS} NOT NULL,
@@ -377,9 +377,11 @@ FOR EACH ROW EXECUTE FUNCTION activity_log_append_only();
 
 /// The schema text for one backend.
 fn schema(backend: DbBackend) -> String {
-    let (ts, date) = match backend {
-        DbBackend::Postgres => ("TIMESTAMPTZ", "DATE"),
-        _ => ("TEXT", "TEXT"),
+    // Sort keys compare byte by byte on both backends (SQLite's BINARY collation), whatever
+    // the PostgreSQL database's locale, so pages and orders are the same everywhere.
+    let (ts, date, collate_c) = match backend {
+        DbBackend::Postgres => ("TIMESTAMPTZ", "DATE", "COLLATE \"C\""),
+        _ => ("TEXT", "TEXT", ""),
     };
     let connections_and_roles = match backend {
         // PostgreSQL checks that a referenced table exists when a foreign key is declared,
@@ -406,6 +408,7 @@ fn schema(backend: DbBackend) -> String {
         .replace("{APPEND_ONLY}", append_only)
         .replace("{TS}", ts)
         .replace("{DATE}", date)
+        .replace("{COLLATE_C}", collate_c)
 }
 
 /// Splits the schema into statements. Statements end with `;` at the end of a line, except
@@ -496,7 +499,13 @@ mod tests {
     fn every_statement_is_complete_on_both_backends() {
         for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
             let text = schema(backend);
-            for placeholder in ["{TS}", "{DATE}", "{CONNECTIONS_AND_ROLES}", "{APPEND_ONLY}"] {
+            for placeholder in [
+                "{TS}",
+                "{DATE}",
+                "{COLLATE_C}",
+                "{CONNECTIONS_AND_ROLES}",
+                "{APPEND_ONLY}",
+            ] {
                 assert!(!text.contains(placeholder), "{placeholder} left");
             }
             let statements = statements(&text);

@@ -14,6 +14,7 @@ pub mod hub;
 pub mod matrix;
 pub mod problem;
 pub mod token;
+pub mod users;
 
 pub use access::{
     AccessDecision, AccessInputs, AccessSource, Elevation, HubAccess, LevelFact, LevelFacts,
@@ -28,3 +29,4 @@ pub use hub::{HubAction, allowed_hub_actions, hub_allows};
 pub use matrix::{PermissionMatrix, permissions_markdown};
 pub use problem::{FieldError, Problem, ProblemCode};
 pub use token::TokenScope;
+pub use users::{UserAction, UserChange, UserRow, allowed_user_actions, check_user_change};

@@ -266,6 +266,13 @@ fn s8_values_travel_as_stable_snake_case_strings() {
     for c in ProblemCode::VARIANTS {
         assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
     }
+    for a in hubkeep_shared::UserAction::VARIANTS {
+        assert_eq!(serde_json::to_value(a).unwrap(), a.wire_name());
+        assert_eq!(a.to_string(), a.wire_name());
+    }
+    for s in hubkeep_shared::TokenScope::VARIANTS {
+        assert_eq!(serde_json::to_value(s).unwrap(), s.wire_name());
+    }
 }
 
 #[test]

@@ -214,3 +214,85 @@ pub async fn revoke_own(state: &AppState, caller: &Caller, id: &str) -> Result<(
     txn.commit().await?;
     Ok(())
 }
+
+/// A token as the elevated oversight list shows it: whose it is, never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TenantApiToken {
+    #[serde(flatten)]
+    pub token: ApiToken,
+    pub user_id: String,
+    pub user_display_name: String,
+}
+
+/// Every user token of the tenant that is not revoked (elevated oversight, SPEC S2.1).
+pub async fn list_all(
+    state: &AppState,
+    caller: &Caller,
+    page: &PageQuery,
+) -> Result<Page<TenantApiToken>, ApiError> {
+    use crate::db::entities::users;
+    let limit = page.limit()?;
+    let mut query = api_tokens::Entity::find()
+        .filter(api_tokens::Column::TenantId.eq(&caller.tenant_id))
+        .filter(api_tokens::Column::UserId.is_not_null())
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .order_by_asc(api_tokens::Column::Id)
+        .limit(limit + 1);
+    if let Some(after) = page.after_id()? {
+        query = query.filter(api_tokens::Column::Id.gt(after));
+    }
+    let rows = query.all(&state.db).await?;
+    let ids: Vec<String> = rows.iter().filter_map(|r| r.user_id.clone()).collect();
+    let names: std::collections::HashMap<String, String> = users::Entity::find()
+        .filter(users::Column::TenantId.eq(&caller.tenant_id))
+        .filter(users::Column::Id.is_in(ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    Page::from_rows(
+        rows,
+        limit,
+        |r| r.id.clone(),
+        |r| {
+            let user_id = r.user_id.clone().unwrap_or_default();
+            Ok(TenantApiToken {
+                token: view(r)?,
+                user_display_name: names.get(&user_id).cloned().unwrap_or_default(),
+                user_id,
+            })
+        },
+    )
+}
+
+/// Revokes any user token of the tenant (elevated oversight).
+pub async fn revoke_any(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    let txn = state.db.begin().await?;
+    let row = api_tokens::Entity::find_by_id(id.to_owned())
+        .one(&txn)
+        .await?
+        .filter(|t| {
+            t.tenant_id == caller.tenant_id && t.user_id.is_some() && t.revoked_at.is_none()
+        })
+        .ok_or_else(ApiError::not_found)?;
+    let mut active: api_tokens::ActiveModel = row.clone().into();
+    active.revoked_at = Set(Some(db::now()));
+    active.revoked_by = Set(Some(caller.user.id.clone()));
+    active.update(&txn).await?;
+    activity::record(
+        &txn,
+        activity::Entry {
+            tenant_id: &caller.tenant_id,
+            actor: &caller.actor(),
+            action: actions::API_TOKEN_REVOKED,
+            target: Target::new("api_token", &row.id, &row.name),
+            connection_id: None,
+            details: json!({ "token_prefix": row.token_prefix, "owner_user_id": row.user_id }),
+            meta: &caller.meta,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}

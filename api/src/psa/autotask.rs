@@ -407,6 +407,10 @@ impl AutotaskPsa {
 
 #[async_trait::async_trait]
 impl PsaDirectory for AutotaskPsa {
+    async fn resources(&self) -> Result<Vec<PsaResource>, PsaError> {
+        self.all_resources().await
+    }
+
     async fn security_levels(&self) -> Result<Vec<PsaSecurityLevel>, PsaError> {
         let wire: Vec<WireLevel> = self
             .query("SecurityLevels", json!([{ "op": "exist", "field": "id" }]))

@@ -93,6 +93,10 @@ impl PsaDirectory for DirectoryPsa {
         Ok(self.levels.clone())
     }
 
+    async fn resources(&self) -> Result<Vec<PsaResource>, PsaError> {
+        Ok(self.resources().to_vec())
+    }
+
     async fn resource(&self, id: i64) -> Result<Option<PsaResource>, PsaError> {
         Ok(self.resources.iter().find(|r| r.id == id).cloned())
     }

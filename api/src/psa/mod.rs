@@ -43,4 +43,7 @@ pub trait PsaDirectory: Send + Sync + Debug {
 
     /// The resource with this email (compared case-insensitively); `Ok(None)` when none.
     async fn resource_by_email(&self, email: &str) -> Result<Option<PsaResource>, PsaError>;
+
+    /// Every resource (the Users tab's "refresh from the PSA" reads them in one pass).
+    async fn resources(&self) -> Result<Vec<PsaResource>, PsaError>;
 }

@@ -1,6 +1,7 @@
 //! HTTP routes. Every API operation is registered through [`configure`], which goes through
 //! utoipa's actix integration: a route cannot exist without being in the OpenAPI document.
 
+pub mod activity;
 pub mod auth;
 pub mod console;
 pub mod demo;
@@ -9,6 +10,9 @@ pub mod me;
 pub mod meta;
 pub mod permissions;
 pub mod responses;
+pub mod settings;
+pub mod tokens;
+pub mod users;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -29,6 +33,20 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(me::get_me)
                 .service(me::list_my_tokens)
                 .service(me::create_my_token)
-                .service(me::revoke_my_token),
+                .service(me::revoke_my_token)
+                .service(users::list_security_levels)
+                .service(users::get_elevated_levels)
+                .service(users::save_elevated_levels)
+                .service(users::list_users)
+                .service(users::refresh_users)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(tokens::list_tenant_tokens)
+                .service(tokens::revoke_tenant_token)
+                .service(settings::get_settings)
+                .service(settings::update_settings)
+                .service(settings::rotate_launch_secret)
+                .service(activity::list_activity)
+                .service(activity::get_activity),
         );
 }

@@ -573,3 +573,48 @@ pub fn start_simulator() -> hubkeep_psa_sim::SimHandle {
     config.page_size = 3;
     hubkeep_psa_sim::Simulator::start(config).unwrap()
 }
+
+impl TestApp {
+    /// Inserts `n` hub users straight into the database (for measuring lists at scale; the
+    /// rows are what sign-ins would have written).
+    pub async fn seed_users(&self, tenant_id: &str, n: usize) {
+        let levels = [
+            (1, "Administrator", 2),
+            (3, "Technician", 1),
+            (4, "Retired Admin", 0),
+        ];
+        let mut rows = Vec::new();
+        for i in 0..n {
+            let (level, level_name, rank) = levels[i % levels.len()];
+            let name = format!("Seeded {:06}", (i * 7919) % n.max(1));
+            let at = format!("2026-01-01T00:00:{:02}.{:06}+00:00", i % 60, i);
+            let at = if self.is_postgres() {
+                format!("TIMESTAMPTZ '{at}'")
+            } else {
+                format!("'{at}'")
+            };
+            rows.push(format!(
+                "('seed-{i:08}', '{tenant_id}', {}, 'Seeded', '{i}', '{name}', \
+                 'seed{i}@seed.test', 'seed{i}@seed.test', 'seed{i}', TRUE, {level}, \
+                 '{level_name}', TRUE, 'inherit', FALSE, {rank}, 'security_level_default', \
+                 '{lower}', {at}, {at}, {at}, {at})",
+                1_000_000 + i,
+                lower = name.to_lowercase(),
+            ));
+        }
+        for chunk in rows.chunks(500) {
+            let sql = format!(
+                "INSERT INTO users (id, tenant_id, psa_resource_id, first_name, last_name, \
+                 display_name, email, email_key, user_name, resource_active, \
+                 security_level_id, security_level_name, active, elevation, is_primary, \
+                 access_rank, access_source, name_key, first_sign_in_at, last_accessed_at, \
+                 snapshot_refreshed_at, updated_at) VALUES {}",
+                chunk.join(", ")
+            );
+            self.db
+                .execute_raw(Statement::from_string(self.db.get_database_backend(), sql))
+                .await
+                .unwrap();
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod activity_log;
 mod console;
 mod demo;
 mod foundation;
@@ -10,3 +11,5 @@ mod identity;
 mod openapi;
 mod psa;
 mod schema;
+mod settings;
+mod users;

@@ -73,6 +73,20 @@ fn openapi_document_is_3_1_and_every_operation_is_named_tagged_and_secured() {
         "revoke_my_token",
         "list_demo_identities",
         "demo_launch",
+        "list_security_levels",
+        "get_elevated_levels",
+        "save_elevated_levels",
+        "list_users",
+        "get_user",
+        "update_user",
+        "refresh_users",
+        "list_tenant_tokens",
+        "revoke_tenant_token",
+        "get_settings",
+        "update_settings",
+        "rotate_launch_secret",
+        "list_activity",
+        "get_activity",
     ] {
         assert!(ids.contains(id), "{id} documented");
     }

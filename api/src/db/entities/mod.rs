@@ -1,6 +1,7 @@
 //! sea-orm entities for the tables the API reads and writes. The schema itself is SQL in the
 //! migrations crate; these mirror it column for column.
 
+pub mod accounting_mappings;
 pub mod activity_log;
 pub mod api_tokens;
 pub mod elevated_levels;

@@ -1,0 +1,213 @@
+//! The Access tab (SPEC S2, S2.2 G2): the PSA's security levels and the saved set of levels
+//! whose users are elevated.
+
+use std::collections::BTreeSet;
+
+use hubkeep_shared::{AccessInputs, FieldError, HubAccess, LevelFact, ProblemCode, access_level};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::activity::{self, Target, actions};
+use crate::auth::Caller;
+use crate::db::{
+    self,
+    entities::{elevated_levels, psa_settings, security_levels},
+};
+use crate::error::ApiError;
+use crate::users::{elevation_of, restamp_levels};
+
+/// A PSA security level as the Access tab lists it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SecurityLevel {
+    pub id: i64,
+    pub name: String,
+    pub is_active: bool,
+    pub hub_menu: bool,
+    pub qbo_extension_admin: bool,
+    pub other_extensions_admin: bool,
+    pub resource_impersonation: bool,
+    pub eligible_for_access: bool,
+    pub eligible_for_elevation: bool,
+    /// What the level lacks for elevation (empty when eligible), so the console can say why
+    /// it cannot be chosen.
+    pub missing_for_elevation: Vec<LevelFact>,
+    /// In the saved set.
+    pub elevated: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SecurityLevels {
+    pub items: Vec<SecurityLevel>,
+}
+
+/// The saved set (`GET`/`PUT /api/v1/access/elevated-levels`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ElevatedLevels {
+    /// Security level ids; only levels eligible for elevation may be saved.
+    pub level_ids: Vec<i64>,
+}
+
+async fn psa_of(state: &AppState, tenant_id: &str) -> Result<psa_settings::Model, ApiError> {
+    psa_settings::Entity::find_by_id(tenant_id.to_owned())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings")))
+}
+
+pub async fn saved_set(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+) -> Result<BTreeSet<i64>, ApiError> {
+    Ok(elevated_levels::Entity::find()
+        .filter(elevated_levels::Column::TenantId.eq(tenant_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| l.level_id)
+        .collect())
+}
+
+/// Every level of the PSA (cached for `psa.level_cache_secs`), by name.
+pub async fn list_levels(state: &AppState, caller: &Caller) -> Result<SecurityLevels, ApiError> {
+    let psa = psa_of(state, &caller.tenant_id).await?;
+    let mut levels = state.psa.levels(&state.db, &psa).await?;
+    levels.sort_by(|a, b| {
+        a.name
+            .to_lowercase()
+            .cmp(&b.name.to_lowercase())
+            .then(a.id.cmp(&b.id))
+    });
+    let set = saved_set(&state.db, &caller.tenant_id).await?;
+    let items = levels
+        .iter()
+        .map(|l| {
+            let facts = l.facts();
+            SecurityLevel {
+                id: l.id,
+                name: l.name.clone(),
+                is_active: l.is_active,
+                hub_menu: l.hub_menu,
+                qbo_extension_admin: l.qbo_extension_admin,
+                other_extensions_admin: l.other_extensions_admin,
+                resource_impersonation: l.resource_impersonation,
+                eligible_for_access: facts.eligible_for_access(),
+                eligible_for_elevation: facts.eligible_for_elevation(),
+                missing_for_elevation: facts.missing_for_elevation(),
+                elevated: set.contains(&l.id),
+            }
+        })
+        .collect();
+    Ok(SecurityLevels { items })
+}
+
+/// Replaces the saved set (the Save button).
+pub async fn save_elevated_levels(
+    state: &AppState,
+    caller: &Caller,
+    input: ElevatedLevels,
+) -> Result<ElevatedLevels, ApiError> {
+    let psa = psa_of(state, &caller.tenant_id).await?;
+    let levels: Vec<security_levels::Model> = state.psa.levels(&state.db, &psa).await?;
+    let mut wanted = BTreeSet::new();
+    let mut errors = Vec::new();
+    for (i, id) in input.level_ids.iter().enumerate() {
+        match levels.iter().find(|l| l.id == *id) {
+            None => errors.push(FieldError {
+                field: format!("level_ids.{i}"),
+                message: format!("{id} is not a security level of the PSA"),
+            }),
+            Some(level) if !level.facts().eligible_for_elevation() => errors.push(FieldError {
+                field: format!("level_ids.{i}"),
+                message: format!(
+                    "{} is not eligible for elevation (missing: {})",
+                    level.name,
+                    level
+                        .facts()
+                        .missing_for_elevation()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
+            Some(_) => {
+                wanted.insert(*id);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Problem {
+            code: ProblemCode::LevelNotEligible,
+            detail: "Only security levels eligible for elevation can be saved.".into(),
+            errors,
+        });
+    }
+
+    let txn = state.db.begin().await?;
+    let before = saved_set(&txn, &caller.tenant_id).await?;
+    // G2: the caller must still be elevated afterwards.
+    let me = &caller.user;
+    let my_level = levels.iter().find(|l| l.id == me.security_level_id);
+    let inputs = |in_set: bool| AccessInputs {
+        user_active: me.active,
+        resource_active: me.resource_active,
+        level: my_level.map(|l| l.facts()).unwrap_or_default(),
+        is_primary: me.is_primary,
+        elevation: elevation_of(me),
+        level_in_elevated_set: in_set,
+    };
+    let now_level = access_level(&inputs(before.contains(&me.security_level_id)));
+    let after_level = access_level(&inputs(wanted.contains(&me.security_level_id)));
+    if now_level == HubAccess::Elevated && after_level != HubAccess::Elevated {
+        return Err(ApiError::new(
+            ProblemCode::SelfDemotionForbidden,
+            "Saving this set would remove your own elevated access; keep your level in it \
+             or have another elevated user grant you elevation first.",
+        ));
+    }
+    if before == wanted {
+        return Ok(ElevatedLevels {
+            level_ids: wanted.into_iter().collect(),
+        });
+    }
+    elevated_levels::Entity::delete_many()
+        .filter(elevated_levels::Column::TenantId.eq(&caller.tenant_id))
+        .exec(&txn)
+        .await?;
+    let now = db::now();
+    for id in &wanted {
+        elevated_levels::Entity::insert(elevated_levels::ActiveModel {
+            tenant_id: Set(caller.tenant_id.clone()),
+            level_id: Set(*id),
+            saved_by: Set(Some(me.id.clone())),
+            saved_at: Set(now),
+        })
+        .exec(&txn)
+        .await?;
+    }
+    let changed: Vec<i64> = before.symmetric_difference(&wanted).copied().collect();
+    restamp_levels(&txn, &caller.tenant_id, &changed).await?;
+    activity::record(
+        &txn,
+        activity::Entry {
+            tenant_id: &caller.tenant_id,
+            actor: &caller.actor(),
+            action: actions::ACCESS_ELEVATED_LEVELS_SAVED,
+            target: Target::new("elevated_levels", &caller.tenant_id, "Access tab"),
+            connection_id: None,
+            details: json!({ "before": before, "after": wanted }),
+            meta: &caller.meta,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ElevatedLevels {
+        level_ids: wanted.into_iter().collect(),
+    })
+}

@@ -1,0 +1,59 @@
+//! The activity log (SPEC S7): read-only. No route updates or deletes an entry.
+
+use actix_web::{HttpResponse, get, web};
+use hubkeep_shared::HubAction;
+
+use super::responses::{Forbidden, Invalid, NotFound, Unauthorized};
+use crate::AppState;
+use crate::activity_query::{self, ActivityEntry, ActivityQuery};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::pagination::Page;
+
+/// List activity-log entries, newest first.
+///
+/// Elevated users see every entry of the tenant; limited users see their own entries and
+/// those of connections they hold a role on. Filters combine with AND; `action` ending in
+/// `.` matches a whole family (`user.`). Page with `next_cursor`.
+#[utoipa::path(
+    operation_id = "list_activity",
+    tag = "activity",
+    params(ActivityQuery),
+    responses(
+        (status = 200, description = "One page of entries", body = Page<ActivityEntry>),
+        Unauthorized, Forbidden, Invalid
+    ),
+    security(("bearer" = []))
+)]
+#[get("/activity")]
+pub async fn list_activity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ActivityQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(HubAction::ViewActivityLog)?;
+    let page = activity_query::list(&state.db, &caller, &query).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Read one activity-log entry.
+#[utoipa::path(
+    operation_id = "get_activity",
+    tag = "activity",
+    params(("id" = String, Path, description = "Entry id")),
+    responses(
+        (status = 200, description = "The entry", body = ActivityEntry),
+        Unauthorized, Forbidden, NotFound
+    ),
+    security(("bearer" = []))
+)]
+#[get("/activity/{id}")]
+pub async fn get_activity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(HubAction::ViewActivityLog)?;
+    let entry = activity_query::get(&state.db, &caller, &id).await?;
+    Ok(HttpResponse::Ok().json(entry))
+}

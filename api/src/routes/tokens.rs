@@ -1,0 +1,53 @@
+//! Oversight of every API token of the tenant (SPEC S2.1): elevated users only.
+
+use actix_web::{HttpResponse, delete, get, web};
+use hubkeep_shared::HubAction;
+
+use super::responses::{Forbidden, Invalid, NotFound, Unauthorized};
+use crate::AppState;
+use crate::auth::{Caller, api_tokens};
+use crate::error::ApiError;
+use crate::pagination::{Page, PageQuery};
+
+/// List every user's API tokens (never their secrets).
+#[utoipa::path(
+    operation_id = "list_tenant_tokens",
+    tag = "tokens",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Tokens that are not revoked", body = Page<api_tokens::TenantApiToken>),
+        Unauthorized, Forbidden, Invalid
+    ),
+    security(("bearer" = []))
+)]
+#[get("/tokens")]
+pub async fn list_tenant_tokens(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(HubAction::ManageAllTokens)?;
+    Ok(HttpResponse::Ok().json(api_tokens::list_all(&state, &caller, &query).await?))
+}
+
+/// Revoke any user's API token.
+#[utoipa::path(
+    operation_id = "revoke_tenant_token",
+    tag = "tokens",
+    params(("id" = String, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked; it stops working at once"),
+        Unauthorized, Forbidden, NotFound
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/tokens/{id}")]
+pub async fn revoke_tenant_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(HubAction::ManageAllTokens)?;
+    api_tokens::revoke_any(&state, &caller, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

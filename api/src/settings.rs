@@ -1,0 +1,786 @@
+//! Tenant settings (SPEC S6): defaults, the PSA connection, the launch secret and the
+//! accounting mappings.
+//!
+//! Secrets (the Autotask integration code and secret, the launch secret) are write-only:
+//! they go into the database and never come back out, not in a response, not in the
+//! activity log (which shows `"***"` for a secret that changed), not in a log line.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use hubkeep_shared::{FieldError, HubAccess, ProblemCode};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+use crate::activity::{self, Target, actions};
+use crate::auth::Caller;
+use crate::db::{
+    self,
+    entities::{accounting_mappings, psa_settings, tenant_settings, tenants},
+};
+use crate::error::ApiError;
+use crate::psa::DirectoryFile;
+use crate::psa::directory::DirectoryPsa;
+
+pub const INVITATION_EXPIRY_DAYS: std::ops::RangeInclusive<i64> = 1..=30;
+pub const SESSION_LIFETIME_HOURS: std::ops::RangeInclusive<i64> = 1..=168;
+const MAX_CODE_CHARS: usize = 64;
+const MAX_DESCRIPTION_CHARS: usize = 200;
+/// A settings page, not a chart of accounts: a bound keeps one request from writing
+/// unbounded rows.
+const MAX_MAPPINGS: usize = 1000;
+const MAX_CREDENTIAL_CHARS: usize = 500;
+const MAX_PATH_CHARS: usize = 1000;
+/// How a changed secret appears in the activity log.
+const MASK: &str = "***";
+
+/// Where the hub reads identities and security levels from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PsaProvider {
+    /// A TOML directory file on the server (demos, small offline installs).
+    Directory,
+    /// Autotask REST v1.0.
+    Autotask,
+}
+
+impl PsaProvider {
+    const fn wire_name(self) -> &'static str {
+        match self {
+            Self::Directory => "directory",
+            Self::Autotask => "autotask",
+        }
+    }
+
+    fn parse(stored: &str) -> Result<Self, ApiError> {
+        match stored {
+            "directory" => Ok(Self::Directory),
+            "autotask" => Ok(Self::Autotask),
+            other => Err(ApiError::Internal(anyhow::anyhow!(
+                "stored PSA provider {other:?}"
+            ))),
+        }
+    }
+}
+
+/// The tenant's settings as any hub user may read them: secrets appear only as "is set".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Settings {
+    /// IANA time zone name new connections default to (e.g. `Europe/London`).
+    pub default_timezone: String,
+    /// Days an invitation stays open (1–30).
+    pub invitation_expiry_days: i32,
+    /// Hours a console session lasts before signing in again (1–168).
+    pub session_lifetime_hours: i32,
+    pub psa: PsaSettings,
+    /// In the order they were saved.
+    pub accounting_mappings: Vec<AccountingMapping>,
+    /// When any of these settings last changed (the launch secret has its own time).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// How the hub reaches the tenant's PSA. The integration code, the secret and the launch
+/// secret are never shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PsaSettings {
+    pub provider: PsaProvider,
+    /// The directory file on the server (`directory` provider); `null` when the bundled demo
+    /// directory is used, and always `null` for limited users.
+    pub directory_path: Option<String>,
+    /// The Autotask zone URL; `null`: discovered from the API user.
+    pub zone_url: Option<String>,
+    /// The Autotask API user; always `null` for limited users.
+    pub api_user: Option<String>,
+    /// Whether an Autotask integration code is stored.
+    pub integration_code_set: bool,
+    /// Whether an Autotask secret is stored.
+    pub secret_set: bool,
+    /// When the launch secret was last replaced.
+    pub launch_secret_rotated_at: DateTime<Utc>,
+}
+
+/// One accounting mapping: a source code and the account it posts to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountingMapping {
+    /// 1–64 characters, unique within the list.
+    pub source_code: String,
+    /// 1–64 characters.
+    pub account_code: String,
+    /// At most 200 characters.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `PUT /api/v1/settings` body: every field is optional; an absent field is left as it is.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSettings {
+    /// An IANA time zone name, exactly as the tz database spells it.
+    #[serde(default)]
+    pub default_timezone: Option<String>,
+    /// 1–30.
+    #[serde(default)]
+    pub invitation_expiry_days: Option<i64>,
+    /// 1–168. New sessions get the new lifetime; running ones keep theirs.
+    #[serde(default)]
+    pub session_lifetime_hours: Option<i64>,
+    #[serde(default)]
+    pub psa: Option<UpdatePsa>,
+    /// Replaces the whole list.
+    #[serde(default)]
+    pub accounting_mappings: Option<Vec<AccountingMapping>>,
+}
+
+/// Changes to the PSA connection. Absent: unchanged; `null` (where allowed): cleared.
+/// Secrets are write-only: send them to set them; they are never sent back.
+#[derive(Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePsa {
+    #[serde(default)]
+    pub provider: Option<PsaProvider>,
+    /// An absolute path to a `.toml` directory file readable by the server. Cannot be
+    /// cleared.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub directory_path: Option<Option<String>>,
+    /// An `http(s)://` URL; `null` to discover the zone from the API user.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub zone_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub api_user: Option<Option<String>>,
+    /// Write-only.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub integration_code: Option<Option<String>>,
+    /// Write-only.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub secret: Option<Option<String>>,
+}
+
+impl std::fmt::Debug for UpdatePsa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdatePsa")
+            .field("provider", &self.provider)
+            .field("directory_path", &self.directory_path)
+            .field("zone_url", &self.zone_url)
+            .field("api_user", &self.api_user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`, via `default`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// The response of a launch-secret rotation: the only time the secret is shown.
+#[derive(Clone, Serialize, ToSchema)]
+pub struct LaunchSecret {
+    /// Give this to the PSA-side launcher now; only the hub keeps a copy.
+    pub launch_secret: String,
+    pub rotated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for LaunchSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LaunchSecret")
+            .field("rotated_at", &self.rotated_at)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Rows {
+    settings: tenant_settings::Model,
+    psa: psa_settings::Model,
+    mappings: Vec<accounting_mappings::Model>,
+}
+
+fn missing(what: &str, tenant_id: &str) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("tenant {tenant_id} has no {what} row"))
+}
+
+async fn rows(db: &impl ConnectionTrait, tenant_id: &str, lock: bool) -> Result<Rows, ApiError> {
+    let mut settings = tenant_settings::Entity::find_by_id(tenant_id);
+    if lock {
+        // Serializes concurrent edits of one tenant on PostgreSQL (SQLite has a single
+        // writer anyway, and sea-query leaves the clause out there).
+        settings = settings.lock_exclusive();
+    }
+    let settings = settings
+        .one(db)
+        .await?
+        .ok_or_else(|| missing("tenant_settings", tenant_id))?;
+    let psa = psa_settings::Entity::find_by_id(tenant_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| missing("psa_settings", tenant_id))?;
+    let mappings = accounting_mappings::Entity::find()
+        .filter(accounting_mappings::Column::TenantId.eq(tenant_id))
+        .order_by_asc(accounting_mappings::Column::Position)
+        .order_by_asc(accounting_mappings::Column::Id)
+        .all(db)
+        .await?;
+    Ok(Rows {
+        settings,
+        psa,
+        mappings,
+    })
+}
+
+fn view(rows: &Rows, access: HubAccess) -> Result<Settings, ApiError> {
+    // Limited users see how the hub is wired, not where on the server its files live or
+    // which PSA account it signs in with.
+    let elevated = access == HubAccess::Elevated;
+    let psa = &rows.psa;
+    Ok(Settings {
+        default_timezone: rows.settings.default_timezone.clone(),
+        invitation_expiry_days: rows.settings.invitation_expiry_days,
+        session_lifetime_hours: rows.settings.session_lifetime_hours,
+        psa: PsaSettings {
+            provider: PsaProvider::parse(&psa.provider)?,
+            directory_path: psa.directory_path.clone().filter(|_| elevated),
+            zone_url: psa.autotask_zone_url.clone(),
+            api_user: psa.autotask_api_user.clone().filter(|_| elevated),
+            integration_code_set: psa.autotask_integration_code.is_some(),
+            secret_set: psa.autotask_secret.is_some(),
+            launch_secret_rotated_at: psa.launch_secret_rotated_at,
+        },
+        accounting_mappings: rows.mappings.iter().map(mapping_of).collect(),
+        updated_at: rows.settings.updated_at,
+    })
+}
+
+fn mapping_of(row: &accounting_mappings::Model) -> AccountingMapping {
+    AccountingMapping {
+        source_code: row.source_code.clone(),
+        account_code: row.account_code.clone(),
+        description: row.description.clone(),
+    }
+}
+
+/// The caller's view of their tenant's settings.
+pub async fn get(db: &impl ConnectionTrait, caller: &Caller) -> Result<Settings, ApiError> {
+    view(
+        &rows(db, &caller.tenant_id, false).await?,
+        caller.access_level(),
+    )
+}
+
+/// Collects field errors so one response lists every problem of a request.
+#[derive(Debug, Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// A trimmed text of 1..=max characters, or an error on `field`.
+fn text(errors: &mut Errors, field: &str, value: &str, max: usize) -> Option<String> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max {
+        errors.add(field, format!("must be 1 to {max} characters"));
+        None
+    } else {
+        Some(value.to_owned())
+    }
+}
+
+fn in_range(
+    errors: &mut Errors,
+    field: &str,
+    value: i64,
+    range: &std::ops::RangeInclusive<i64>,
+) -> Option<i32> {
+    match i32::try_from(value) {
+        Ok(v) if range.contains(&value) => Some(v),
+        _ => {
+            errors.add(
+                field,
+                format!("must be between {} and {}", range.start(), range.end()),
+            );
+            None
+        }
+    }
+}
+
+fn timezone(errors: &mut Errors, value: &str) -> Option<String> {
+    match value.trim().parse::<chrono_tz::Tz>() {
+        Ok(tz) => Some(tz.name().to_owned()),
+        Err(_) => {
+            errors.add(
+                "default_timezone",
+                "must be an IANA time zone name, such as `Europe/London` or `UTC`",
+            );
+            None
+        }
+    }
+}
+
+fn zone_url(errors: &mut Errors, value: &str) -> Option<String> {
+    let value = value.trim();
+    match url::Url::parse(value) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.host().is_some()
+                && value.chars().count() <= MAX_PATH_CHARS =>
+        {
+            Some(value.trim_end_matches('/').to_owned())
+        }
+        _ => {
+            errors.add("psa.zone_url", "must be an http:// or https:// URL");
+            None
+        }
+    }
+}
+
+/// Checks a directory file the way the PSA registry will load it. The messages never quote
+/// the file: an elevated user must not be able to read arbitrary server files through
+/// parse errors, so the path must also be an absolute `.toml` path.
+fn directory_path(errors: &mut Errors, value: &str) -> Option<String> {
+    const FIELD: &str = "psa.directory_path";
+    let value = value.trim();
+    let path = std::path::Path::new(value);
+    if value.is_empty() || value.chars().count() > MAX_PATH_CHARS {
+        errors.add(FIELD, format!("must be 1 to {MAX_PATH_CHARS} characters"));
+        return None;
+    }
+    if !path.is_absolute() || path.extension().is_none_or(|ext| ext != "toml") {
+        errors.add(
+            FIELD,
+            "must be an absolute path to a `.toml` directory file",
+        );
+        return None;
+    }
+    let Ok(text) = std::fs::read_to_string(path) else {
+        errors.add(FIELD, "the server cannot read this file");
+        return None;
+    };
+    let Ok(file) = toml::from_str::<DirectoryFile>(&text) else {
+        errors.add(
+            FIELD,
+            "is not a directory file (TOML with `security_levels` and `resources`)",
+        );
+        return None;
+    };
+    // The same checks `DirectoryPsa::load` makes when the registry builds the provider;
+    // their messages name ids and emails of the file the caller chose, never its raw text.
+    if let Err(e) = DirectoryPsa::from_file(file) {
+        errors.add(FIELD, e.to_string());
+        return None;
+    }
+    Some(value.to_owned())
+}
+
+/// An optional text value: absent → unchanged, `null` → cleared, text → validated (an
+/// invalid text keeps the current value so that later checks do not pile on).
+fn nullable(
+    errors: &mut Errors,
+    value: Option<Option<String>>,
+    check: impl FnOnce(&mut Errors, &str) -> Option<String>,
+    current: &Option<String>,
+) -> Option<String> {
+    match value {
+        None => current.clone(),
+        Some(None) => None,
+        Some(Some(v)) => check(errors, &v).or_else(|| current.clone()),
+    }
+}
+
+/// The PSA settings after applying `input`, or field errors.
+fn apply_psa(errors: &mut Errors, current: &psa_settings::Model, input: UpdatePsa) -> PsaValues {
+    let provider = input
+        .provider
+        .map_or_else(|| current.provider.clone(), |p| p.wire_name().to_owned());
+    let directory_path = match input.directory_path {
+        None => current.directory_path.clone(),
+        Some(None) => {
+            errors.add(
+                "psa.directory_path",
+                "cannot be cleared; point it at another directory file",
+            );
+            current.directory_path.clone()
+        }
+        Some(Some(v)) => directory_path(errors, &v).or_else(|| current.directory_path.clone()),
+    };
+    let zone = nullable(errors, input.zone_url, zone_url, &current.autotask_zone_url);
+    let api_user = nullable(
+        errors,
+        input.api_user,
+        |e, v| text(e, "psa.api_user", v, MAX_CREDENTIAL_CHARS),
+        &current.autotask_api_user,
+    );
+    let code = nullable(
+        errors,
+        input.integration_code,
+        |e, v| text(e, "psa.integration_code", v, MAX_CREDENTIAL_CHARS),
+        &current.autotask_integration_code,
+    );
+    let secret = nullable(
+        errors,
+        input.secret,
+        |e, v| text(e, "psa.secret", v, MAX_CREDENTIAL_CHARS),
+        &current.autotask_secret,
+    );
+    if provider == "autotask" {
+        for (field, value) in [
+            ("psa.api_user", &api_user),
+            ("psa.integration_code", &code),
+            ("psa.secret", &secret),
+        ] {
+            if value.is_none() && !errors.0.iter().any(|e| e.field == field) {
+                errors.add(field, "is required for the autotask provider");
+            }
+        }
+    }
+    if provider == "directory" && directory_path.is_none() && current.provider != "directory" {
+        errors.add(
+            "psa.directory_path",
+            "is required when switching to the directory provider",
+        );
+    }
+    PsaValues {
+        provider,
+        directory_path,
+        zone_url: zone,
+        api_user,
+        integration_code: code,
+        secret,
+    }
+}
+
+#[derive(PartialEq, Eq)]
+struct PsaValues {
+    provider: String,
+    directory_path: Option<String>,
+    zone_url: Option<String>,
+    api_user: Option<String>,
+    integration_code: Option<String>,
+    secret: Option<String>,
+}
+
+fn mappings(errors: &mut Errors, input: Vec<AccountingMapping>) -> Vec<AccountingMapping> {
+    if input.len() > MAX_MAPPINGS {
+        errors.add(
+            "accounting_mappings",
+            format!("at most {MAX_MAPPINGS} mappings"),
+        );
+        return Vec::new();
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(input.len());
+    for (i, m) in input.into_iter().enumerate() {
+        let field = |name: &str| format!("accounting_mappings.{i}.{name}");
+        let source = text(
+            errors,
+            &field("source_code"),
+            &m.source_code,
+            MAX_CODE_CHARS,
+        );
+        let account = text(
+            errors,
+            &field("account_code"),
+            &m.account_code,
+            MAX_CODE_CHARS,
+        );
+        let description = m.description.trim().to_owned();
+        if description.chars().count() > MAX_DESCRIPTION_CHARS {
+            errors.add(
+                field("description"),
+                format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+            );
+        }
+        if let Some(source) = &source
+            && !seen.insert(source.clone())
+        {
+            errors.add(
+                field("source_code"),
+                "appears more than once; source codes are unique",
+            );
+        }
+        if let (Some(source_code), Some(account_code)) = (source, account) {
+            out.push(AccountingMapping {
+                source_code,
+                account_code,
+                description,
+            });
+        }
+    }
+    out
+}
+
+/// Records `before → after` for a changed field.
+fn change(changes: &mut Map<String, Value>, field: &str, before: Value, after: Value) {
+    if before != after {
+        changes.insert(
+            field.to_owned(),
+            json!({ "before": before, "after": after }),
+        );
+    }
+}
+
+/// A secret as the log shows it: whether it is set, never what it is.
+fn masked(value: Option<&String>) -> Value {
+    value.map_or(Value::Null, |_| Value::from(MASK))
+}
+
+/// Applies an update in one transaction with one `settings.updated` entry. A request that
+/// changes nothing writes nothing (and logs nothing); an invalid one changes nothing.
+pub async fn update(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    input: UpdateSettings,
+) -> Result<Settings, ApiError> {
+    let mut errors = Errors::default();
+    let timezone = input
+        .default_timezone
+        .as_deref()
+        .and_then(|v| timezone(&mut errors, v));
+    let expiry = input.invitation_expiry_days.and_then(|v| {
+        in_range(
+            &mut errors,
+            "invitation_expiry_days",
+            v,
+            &INVITATION_EXPIRY_DAYS,
+        )
+    });
+    let lifetime = input.session_lifetime_hours.and_then(|v| {
+        in_range(
+            &mut errors,
+            "session_lifetime_hours",
+            v,
+            &SESSION_LIFETIME_HOURS,
+        )
+    });
+    let new_mappings = input.accounting_mappings.map(|m| mappings(&mut errors, m));
+
+    let txn = db.begin().await?;
+    let current = rows(&txn, &caller.tenant_id, true).await?;
+    let psa = input.psa.map(|p| apply_psa(&mut errors, &current.psa, p));
+    if !errors.0.is_empty() {
+        return Err(ApiError::validation(
+            "The settings were not changed.",
+            errors.0,
+        ));
+    }
+
+    let mut changes = Map::new();
+    let old = &current.settings;
+    if let Some(tz) = &timezone {
+        change(
+            &mut changes,
+            "default_timezone",
+            json!(old.default_timezone),
+            json!(tz),
+        );
+    }
+    if let Some(days) = expiry {
+        change(
+            &mut changes,
+            "invitation_expiry_days",
+            json!(old.invitation_expiry_days),
+            json!(days),
+        );
+    }
+    if let Some(hours) = lifetime {
+        change(
+            &mut changes,
+            "session_lifetime_hours",
+            json!(old.session_lifetime_hours),
+            json!(hours),
+        );
+    }
+    let old_psa = &current.psa;
+    let psa_changed = psa.as_ref().is_some_and(|new| {
+        let was = PsaValues {
+            provider: old_psa.provider.clone(),
+            directory_path: old_psa.directory_path.clone(),
+            zone_url: old_psa.autotask_zone_url.clone(),
+            api_user: old_psa.autotask_api_user.clone(),
+            integration_code: old_psa.autotask_integration_code.clone(),
+            secret: old_psa.autotask_secret.clone(),
+        };
+        *new != was
+    });
+    if let (Some(new), true) = (&psa, psa_changed) {
+        change(
+            &mut changes,
+            "psa.provider",
+            json!(old_psa.provider),
+            json!(new.provider),
+        );
+        change(
+            &mut changes,
+            "psa.directory_path",
+            json!(old_psa.directory_path),
+            json!(new.directory_path),
+        );
+        change(
+            &mut changes,
+            "psa.zone_url",
+            json!(old_psa.autotask_zone_url),
+            json!(new.zone_url),
+        );
+        change(
+            &mut changes,
+            "psa.api_user",
+            json!(old_psa.autotask_api_user),
+            json!(new.api_user),
+        );
+        // A replaced secret shows as "***" → "***": the entry says it changed, nothing more.
+        for (field, before, after) in [
+            (
+                "psa.integration_code",
+                &old_psa.autotask_integration_code,
+                &new.integration_code,
+            ),
+            ("psa.secret", &old_psa.autotask_secret, &new.secret),
+        ] {
+            if before != after {
+                changes.insert(
+                    field.to_owned(),
+                    json!({ "before": masked(before.as_ref()), "after": masked(after.as_ref()) }),
+                );
+            }
+        }
+    }
+    let old_mappings: Vec<AccountingMapping> = current.mappings.iter().map(mapping_of).collect();
+    let mappings_changed = new_mappings.as_ref().is_some_and(|m| *m != old_mappings);
+    if let (Some(new), true) = (&new_mappings, mappings_changed) {
+        change(
+            &mut changes,
+            "accounting_mappings",
+            json!(old_mappings),
+            json!(new),
+        );
+    }
+    if changes.is_empty() {
+        txn.rollback().await?;
+        return view(&current, caller.access_level());
+    }
+
+    let now = db::now();
+    let mut settings: tenant_settings::ActiveModel = current.settings.clone().into();
+    if let Some(tz) = timezone {
+        settings.default_timezone = Set(tz);
+    }
+    if let Some(days) = expiry {
+        settings.invitation_expiry_days = Set(days);
+    }
+    if let Some(hours) = lifetime {
+        settings.session_lifetime_hours = Set(hours);
+    }
+    settings.updated_at = Set(now);
+    settings.updated_by = Set(Some(caller.user.id.clone()));
+    settings.update(&txn).await?;
+
+    if let (Some(new), true) = (psa, psa_changed) {
+        let mut row: psa_settings::ActiveModel = current.psa.clone().into();
+        row.provider = Set(new.provider);
+        row.directory_path = Set(new.directory_path);
+        row.autotask_zone_url = Set(new.zone_url);
+        row.autotask_api_user = Set(new.api_user);
+        row.autotask_integration_code = Set(new.integration_code);
+        row.autotask_secret = Set(new.secret);
+        // The registry rebuilds a tenant's provider when `updated_at` moves, and the level
+        // cache came from the old PSA: the next read must ask the new one.
+        row.updated_at = Set(now);
+        row.levels_fetched_at = Set(None);
+        row.update(&txn).await?;
+    }
+
+    if let (Some(new), true) = (new_mappings, mappings_changed) {
+        accounting_mappings::Entity::delete_many()
+            .filter(accounting_mappings::Column::TenantId.eq(&caller.tenant_id))
+            .exec(&txn)
+            .await?;
+        for (position, m) in new.into_iter().enumerate() {
+            accounting_mappings::ActiveModel {
+                id: Set(db::new_id()),
+                tenant_id: Set(caller.tenant_id.clone()),
+                position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+                source_code: Set(m.source_code),
+                account_code: Set(m.account_code),
+                description: Set(m.description),
+            }
+            .insert(&txn)
+            .await
+            .map_err(conflict)?;
+        }
+    }
+
+    let tenant = tenants::Entity::find_by_id(caller.tenant_id.clone())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| missing("tenants", &caller.tenant_id))?;
+    activity::record(
+        &txn,
+        activity::Entry {
+            tenant_id: &caller.tenant_id,
+            actor: &caller.actor(),
+            action: actions::SETTINGS_UPDATED,
+            target: Target::new("tenant", &tenant.id, &tenant.name),
+            connection_id: None,
+            details: Value::Object(changes),
+            meta: &caller.meta,
+        },
+    )
+    .await?;
+    let updated = view(
+        &rows(&txn, &caller.tenant_id, false).await?,
+        caller.access_level(),
+    )?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+fn conflict(err: sea_orm::DbErr) -> ApiError {
+    if db::is_unique_violation(&err) {
+        ApiError::new(
+            ProblemCode::Conflict,
+            "The accounting mappings were changed by another request; reload and try again.",
+        )
+    } else {
+        err.into()
+    }
+}
+
+/// Rotates the launch secret on behalf of the caller (`tenant.launch_secret_rotated`).
+pub async fn rotate_launch_secret(
+    db: &DatabaseConnection,
+    caller: &Caller,
+) -> Result<LaunchSecret, ApiError> {
+    let rotated = crate::tenants::rotate_launch_secret_as(
+        db,
+        &caller.tenant_id,
+        &caller.actor(),
+        &caller.meta,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::tenants::TenantError::Db(e) => ApiError::from(e),
+        other => ApiError::Internal(other.into()),
+    })?
+    .ok_or_else(|| missing("tenants", &caller.tenant_id))?;
+    Ok(LaunchSecret {
+        launch_secret: rotated.launch_secret,
+        rotated_at: rotated.rotated_at,
+    })
+}

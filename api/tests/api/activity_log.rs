@@ -1,0 +1,656 @@
+//! Reading the activity log (SPEC S7), on each backend.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use sea_orm::{ConnectionTrait as _, DbBackend, Statement, TransactionTrait as _};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, TestTenant, assert_problem, people::*, spawn_app};
+use crate::on_each_backend;
+
+on_each_backend!(
+    s7_elevated_users_read_every_entry_of_their_tenant,
+    s7_limited_users_read_their_own_and_their_connections_entries,
+    s7_entries_survive_the_deactivation_of_their_actor,
+    s7_activity_pages_cover_every_entry_once,
+    s7_filters,
+    s7_another_tenants_entry_is_not_found,
+);
+
+/// An activity row written straight into the table, as any writer would leave it.
+#[derive(Debug, Clone)]
+struct Raw<'a> {
+    id: String,
+    tenant: &'a str,
+    at: DateTime<Utc>,
+    actor_user_id: Option<&'a str>,
+    action: &'a str,
+    target_kind: &'a str,
+    target_id: Option<&'a str>,
+    connection_id: Option<&'a str>,
+}
+
+impl<'a> Raw<'a> {
+    fn new(tenant: &'a str, at: DateTime<Utc>, action: &'a str) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant,
+            at,
+            actor_user_id: None,
+            action,
+            target_kind: "tenant",
+            target_id: Some(tenant),
+            connection_id: None,
+        }
+    }
+}
+
+async fn insert(app: &TestApp, raw: &Raw<'_>) {
+    let backend = app.db.get_database_backend();
+    let placeholders: Vec<String> = (1..=13)
+        .map(|i| match backend {
+            DbBackend::Postgres => format!("${i}"),
+            _ => "?".to_owned(),
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO activity_log (id, tenant_id, at, actor_kind, actor_user_id, actor_token_id, \
+         actor_label, action, target_kind, target_id, connection_id, details, ip) VALUES ({})",
+        placeholders.join(", ")
+    );
+    let kind = if raw.actor_user_id.is_some() {
+        "user"
+    } else {
+        "system"
+    };
+    let values: Vec<sea_orm::Value> = vec![
+        raw.id.clone().into(),
+        raw.tenant.to_owned().into(),
+        raw.at.into(),
+        kind.into(),
+        raw.actor_user_id.map(str::to_owned).into(),
+        Option::<String>::None.into(),
+        Some("someone".to_owned()).into(),
+        raw.action.into(),
+        raw.target_kind.into(),
+        raw.target_id.map(str::to_owned).into(),
+        raw.connection_id.map(str::to_owned).into(),
+        json!({ "n": 1 }).to_string().into(),
+        Some("192.0.2.7".to_owned()).into(),
+    ];
+    app.db
+        .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .unwrap();
+}
+
+async fn exec(db: &impl sea_orm::ConnectionTrait, sql: &str) {
+    db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap();
+}
+
+/// A connection owned by `owner` (owner role in the same transaction, as the schema wants),
+/// with `others` holding a role on it.
+async fn connection(app: &TestApp, tenant: &str, id: &str, owner: &str, others: &[&str]) {
+    let txn = app.db.begin().await.unwrap();
+    exec(
+        &txn,
+        &format!(
+            "INSERT INTO connections (id, tenant_id, name, kind, timezone, owner_user_id, \
+             created_at, updated_at) VALUES ('{id}', '{tenant}', 'Books {id}', 'autotask_xero', \
+             'UTC', '{owner}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        ),
+    )
+    .await;
+    let mut roles = vec![(owner, "owner")];
+    roles.extend(others.iter().map(|u| (*u, "read_only")));
+    for (user, role) in roles {
+        exec(
+            &txn,
+            &format!(
+                "INSERT INTO role_assignments (connection_id, user_id, role, tenant_id, \
+                 granted_at) VALUES ('{id}', '{user}', '{role}', '{tenant}', CURRENT_TIMESTAMP)"
+            ),
+        )
+        .await;
+    }
+    txn.commit().await.unwrap();
+}
+
+/// Every entry the token can list, following cursors; asserts newest-first order.
+async fn all_pages(app: &TestApp, token: &str, query: &str, limit: u32) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..1000 {
+        let mut path = format!("/api/v1/activity?limit={limit}{query}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let res = app.get_as(&path, token).await;
+        assert_eq!(res.status(), 200, "{path}");
+        let page: Value = res.json().await.unwrap();
+        let got = page["items"].as_array().unwrap();
+        assert!(got.len() <= limit as usize);
+        items.extend(got.iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let keys: Vec<(String, String)> = items
+        .iter()
+        .map(|e| {
+            let at = DateTime::parse_from_rfc3339(e["at"].as_str().unwrap()).unwrap();
+            (
+                at.with_timezone(&Utc)
+                    .to_rfc3339_opts(SecondsFormat::Nanos, true),
+                e["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(keys, sorted, "newest first, ties by id");
+    items
+}
+
+fn ids(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn actions(items: &[Value]) -> BTreeSet<String> {
+    items
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn tenant_ids(app: &TestApp, tenant: &TestTenant) -> BTreeSet<String> {
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            format!(
+                "SELECT id FROM activity_log WHERE tenant_id = '{}'",
+                tenant.id
+            ),
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect()
+}
+
+/// No such operation: the router's 404 or 405, as a problem.
+async fn assert_no_route(res: reqwest::Response) {
+    let status = res.status().as_u16();
+    let code = match status {
+        404 => "not_found",
+        405 => "method_not_allowed",
+        other => panic!("status {other}"),
+    };
+    assert_problem(res, status, code).await;
+}
+
+fn set(xs: &[&Raw<'_>]) -> BTreeSet<String> {
+    xs.iter().map(|r| r.id.clone()).collect()
+}
+
+fn user_id(session: &crate::helpers::Session) -> String {
+    session.user["id"].as_str().unwrap().to_owned()
+}
+
+async fn s7_elevated_users_read_every_entry_of_their_tenant(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    app.create_token(&tess.access_token, "read").await;
+    // Another tenant's activity is never listed.
+    let other = app.tenant().await;
+    app.sign_in(&other, ADA_ADMIN).await;
+
+    let items = all_pages(&app, &ada.access_token, "", 200).await;
+    let listed: BTreeSet<String> = ids(&items).into_iter().collect();
+    assert_eq!(listed.len(), items.len(), "no entry twice");
+    assert_eq!(listed, tenant_ids(&app, &tenant).await);
+    for action in ["tenant.created", "user.signed_in", "api_token.created"] {
+        assert!(actions(&items).contains(action), "{action}");
+    }
+
+    // The shape of an entry.
+    let created = items
+        .iter()
+        .find(|e| e["action"] == "api_token.created")
+        .unwrap();
+    for field in [
+        "id",
+        "at",
+        "actor",
+        "action",
+        "target",
+        "connection_id",
+        "details",
+        "request_id",
+        "ip",
+        "user_agent",
+    ] {
+        assert!(created.get(field).is_some(), "{field} in {created}");
+    }
+    assert_eq!(created["actor"]["kind"], "user");
+    assert_eq!(created["actor"]["user_id"], tess.user["id"]);
+    assert_eq!(created["actor"]["label"], "Tess Tech");
+    assert_eq!(created["target"]["kind"], "api_token");
+    assert!(created["target"]["id"].is_string());
+    assert_eq!(created["details"]["scope"], "read");
+    assert!(created["request_id"].is_string());
+    assert!(
+        created["ip"].is_string(),
+        "elevated users see every address"
+    );
+    let system = items
+        .iter()
+        .find(|e| e["action"] == "tenant.created")
+        .unwrap();
+    assert_eq!(system["actor"]["kind"], "system");
+    assert_eq!(system["actor"]["user_id"], Value::Null);
+    assert_eq!(system["target"]["id"], json!(tenant.id));
+
+    // One entry by id.
+    let id = created["id"].as_str().unwrap();
+    let res = app
+        .get_as(&format!("/api/v1/activity/{id}"), &ada.access_token)
+        .await;
+    assert_eq!(res.status(), 200);
+    let one: Value = res.json().await.unwrap();
+    assert_eq!(&one, created);
+
+    // Reading is not a change: it writes no entry.
+    let count = app.count("activity_log").await;
+    all_pages(&app, &ada.access_token, "", 50).await;
+    assert_eq!(app.count("activity_log").await, count);
+}
+
+async fn s7_limited_users_read_their_own_and_their_connections_entries(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let t = tenant.id.as_str();
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    let tom = app.sign_in(&tenant, TOM_TECH).await;
+    let (ada_id, tess_id, tom_id) = (user_id(&ada), user_id(&tess), user_id(&tom));
+    connection(&app, t, "c-shared", &ada_id, &[&tess_id]).await;
+    connection(&app, t, "c-other", &ada_id, &[&tom_id]).await;
+    let now = Utc::now();
+    let mut shared = Raw::new(t, now, "connection.run_started");
+    shared.actor_user_id = Some(&ada_id);
+    shared.connection_id = Some("c-shared");
+    let mut other = Raw::new(t, now, "connection.run_started");
+    other.actor_user_id = Some(&ada_id);
+    other.connection_id = Some("c-other");
+    let mut toms = Raw::new(t, now, "api_token.created");
+    toms.actor_user_id = Some(&tom_id);
+    let mut engine = Raw::new(t, now, "connection.synced");
+    engine.connection_id = Some("c-shared");
+    for raw in [&shared, &other, &toms, &engine] {
+        insert(&app, raw).await;
+    }
+
+    let items = all_pages(&app, &tess.access_token, "", 2).await;
+    let listed: BTreeSet<String> = ids(&items).into_iter().collect();
+    assert!(listed.contains(&shared.id), "an entry of her connection");
+    assert!(
+        listed.contains(&engine.id),
+        "the hub's entry of her connection"
+    );
+    assert!(!listed.contains(&other.id), "not a connection of hers");
+    assert!(!listed.contains(&toms.id), "not hers");
+    for e in &items {
+        let own = e["actor"]["user_id"] == json!(tess_id);
+        let on_shared = e["connection_id"] == "c-shared";
+        assert!(own || on_shared, "{e}");
+    }
+    assert!(
+        items
+            .iter()
+            .any(|e| e["action"] == "user.signed_in" && e["actor"]["user_id"] == json!(tess_id)),
+        "her own sign-in"
+    );
+    assert!(
+        !items.iter().any(|e| e["action"] == "tenant.created"),
+        "not the system's tenant entries"
+    );
+
+    // Someone else's address stays theirs; her own entries show hers.
+    let entry: Value = app
+        .get_as(
+            &format!("/api/v1/activity/{}", shared.id),
+            &tess.access_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(entry["connection_id"], "c-shared");
+    assert_eq!(entry["ip"], Value::Null);
+    assert_eq!(entry["user_agent"], Value::Null);
+    let own = items
+        .iter()
+        .find(|e| e["actor"]["user_id"] == json!(tess_id))
+        .unwrap();
+    assert!(own["ip"].is_string());
+
+    // Not visible is not found.
+    for id in [&other.id, &toms.id] {
+        let res = app
+            .get_as(&format!("/api/v1/activity/{id}"), &tess.access_token)
+            .await;
+        assert_problem(res, 404, "not_found").await;
+    }
+    // Filters cannot widen what she sees.
+    let res = app
+        .get_as("/api/v1/activity?connection_id=c-other", &tess.access_token)
+        .await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page["items"], json!([]));
+    let res = app
+        .get_as(
+            &format!("/api/v1/activity?actor_user_id={tom_id}"),
+            &tess.access_token,
+        )
+        .await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page["items"], json!([]));
+
+    // Elevated users see all four; Tom sees his connection's and his own.
+    let everything = all_pages(&app, &ada.access_token, "", 200).await;
+    let everything: BTreeSet<String> = ids(&everything).into_iter().collect();
+    for raw in [&shared, &other, &toms, &engine] {
+        assert!(everything.contains(&raw.id));
+    }
+    let toms_view: BTreeSet<String> = ids(&all_pages(&app, &tom.access_token, "", 200).await)
+        .into_iter()
+        .collect();
+    assert!(toms_view.contains(&other.id) && toms_view.contains(&toms.id));
+    assert!(!toms_view.contains(&shared.id) && !toms_view.contains(&engine.id));
+
+    // A role taken away takes the connection's entries with it.
+    exec(
+        &app.db,
+        &format!(
+            "DELETE FROM role_assignments WHERE connection_id = 'c-shared' AND user_id = '{tess_id}'"
+        ),
+    )
+    .await;
+    let res = app
+        .get_as(
+            &format!("/api/v1/activity/{}", shared.id),
+            &tess.access_token,
+        )
+        .await;
+    assert_problem(res, 404, "not_found").await;
+}
+
+async fn s7_entries_survive_the_deactivation_of_their_actor(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    app.create_token(&tess.access_token, "read").await;
+    let tess_id = user_id(&tess);
+    let query = format!("&actor_user_id={tess_id}");
+    let before = all_pages(&app, &ada.access_token, &query, 50).await;
+    assert!(
+        actions(&before).contains("api_token.created")
+            && actions(&before).contains("user.signed_in")
+    );
+
+    exec(
+        &app.db,
+        &format!("UPDATE users SET active = FALSE WHERE id = '{tess_id}'"),
+    )
+    .await;
+    // She can no longer read anything …
+    let res = app.get_as("/api/v1/activity", &tess.access_token).await;
+    assert_eq!(res.status(), 401);
+    // … and every entry of hers is still there, unchanged.
+    let after = all_pages(&app, &ada.access_token, &query, 50).await;
+    assert_eq!(after, before);
+    let id = before[0]["id"].as_str().unwrap();
+    let res = app
+        .get_as(&format!("/api/v1/activity/{id}"), &ada.access_token)
+        .await;
+    assert_eq!(res.status(), 200);
+    let entry: Value = res.json().await.unwrap();
+    assert_eq!(entry["actor"]["label"], "Tess Tech");
+}
+
+async fn s7_activity_pages_cover_every_entry_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    // Groups of entries at the same instant, so pages break inside ties.
+    let base = Utc::now() - Duration::hours(1);
+    let mut written = Vec::new();
+    for i in 0..30_i64 {
+        let at = base + Duration::milliseconds(i / 4 * 250) + Duration::microseconds(i / 4);
+        let raw = Raw::new(&tenant.id, at, "test.paged");
+        insert(&app, &raw).await;
+        written.push(raw.id);
+    }
+    // Whole seconds are stored without a fraction on SQLite: they must still sort right.
+    let whole = Raw::new(
+        &tenant.id,
+        DateTime::from_timestamp(base.timestamp() + 1, 0).unwrap(),
+        "test.paged",
+    );
+    insert(&app, &whole).await;
+    written.push(whole.id.clone());
+
+    let expected = tenant_ids(&app, &tenant).await;
+    for limit in [1, 7, 31, 200] {
+        let items = all_pages(&app, &ada.access_token, "", limit).await;
+        let listed = ids(&items);
+        let unique: BTreeSet<String> = listed.iter().cloned().collect();
+        assert_eq!(unique.len(), listed.len(), "limit {limit}: an entry twice");
+        assert_eq!(unique, expected, "limit {limit}");
+    }
+    let paged = all_pages(&app, &ada.access_token, "&action=test.paged", 4).await;
+    assert_eq!(paged.len(), written.len());
+
+    // An entry written while a client pages appears on no later page.
+    let res = app
+        .get_as("/api/v1/activity?limit=5", &ada.access_token)
+        .await;
+    let first: Value = res.json().await.unwrap();
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let late = Raw::new(&tenant.id, Utc::now(), "test.late");
+    insert(&app, &late).await;
+    let res = app
+        .get_as(
+            &format!("/api/v1/activity?limit=200&cursor={cursor}"),
+            &ada.access_token,
+        )
+        .await;
+    let rest: Value = res.json().await.unwrap();
+    assert!(!rest.to_string().contains(&late.id));
+    assert_eq!(rest["next_cursor"], Value::Null);
+    assert_eq!(
+        first["items"].as_array().unwrap().len() + rest["items"].as_array().unwrap().len(),
+        expected.len()
+    );
+
+    // Limits and cursors are checked.
+    for query in [
+        "limit=0",
+        "limit=201",
+        "cursor=bm90LWEtY3Vyc29y",
+        "cursor=%25%25",
+    ] {
+        let res = app
+            .get_as(&format!("/api/v1/activity?{query}"), &ada.access_token)
+            .await;
+        assert_problem(res, 422, "validation_failed").await;
+    }
+    let res = app.get_as("/api/v1/activity", &ada.access_token).await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        (expected.len() + 1).min(50)
+    );
+}
+
+async fn s7_filters(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let t = tenant.id.as_str();
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    let (ada_id, tess_id) = (user_id(&ada), user_id(&tess));
+    connection(&app, t, "c1", &ada_id, &[]).await;
+    let t0 = DateTime::parse_from_rfc3339("2026-01-10T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let mut a = Raw::new(t, t0, "api_token.created");
+    a.actor_user_id = Some(&tess_id);
+    a.target_kind = "api_token";
+    a.target_id = Some("tok-1");
+    let mut b = Raw::new(t, t0 + Duration::hours(1), "apixtoken.created");
+    b.actor_user_id = Some(&ada_id);
+    let mut c = Raw::new(t, t0 + Duration::hours(2), "connection.run_started");
+    c.actor_user_id = Some(&ada_id);
+    c.target_kind = "connection";
+    c.target_id = Some("c1");
+    c.connection_id = Some("c1");
+    let d = Raw::new(t, t0 + Duration::hours(3), "API_TOKEN.revoked");
+    for raw in [&a, &b, &c, &d] {
+        insert(&app, raw).await;
+    }
+    let token = &ada.access_token;
+    let list = |query: String| {
+        let app = &app;
+        async move {
+            let items = all_pages(app, token, &format!("&{query}"), 200).await;
+            ids(&items).into_iter().collect::<BTreeSet<_>>()
+        }
+    };
+    let range = "from=2026-01-10T00:00:00Z&to=2026-01-11T00:00:00Z";
+
+    assert_eq!(list(range.to_owned()).await, set(&[&a, &b, &c, &d]));
+    // Exact action; a prefix ending in `.` (`_` is no wildcard, case counts).
+    assert_eq!(
+        list(format!("{range}&action=api_token.created")).await,
+        set(&[&a])
+    );
+    assert_eq!(list(format!("{range}&action=api_token.")).await, set(&[&a]));
+    assert_eq!(
+        list(format!("{range}&action=connection.")).await,
+        set(&[&c])
+    );
+    assert_eq!(list(format!("{range}&action=api_token")).await, set(&[]));
+    // Actor, target, connection.
+    assert_eq!(
+        list(format!("{range}&actor_user_id={ada_id}")).await,
+        set(&[&b, &c])
+    );
+    assert_eq!(
+        list(format!("{range}&target_kind=api_token&target_id=tok-1")).await,
+        set(&[&a])
+    );
+    assert_eq!(
+        list(format!("{range}&target_kind=connection")).await,
+        set(&[&c])
+    );
+    assert_eq!(list(format!("{range}&connection_id=c1")).await, set(&[&c]));
+    // Time range: `from` inclusive, `to` exclusive; offsets other than Z are understood.
+    assert_eq!(
+        list("from=2026-01-10T13:00:00Z&to=2026-01-10T15:00:00Z".to_owned()).await,
+        set(&[&b, &c])
+    );
+    assert_eq!(
+        list("from=2026-01-10T14:00:00%2B01:00&to=2026-01-10T13:00:00.000001Z".to_owned()).await,
+        set(&[&b])
+    );
+    // Combined filters are ANDed.
+    assert_eq!(
+        list(format!("{range}&actor_user_id={ada_id}&action=connection.")).await,
+        set(&[&c])
+    );
+
+    for query in [
+        "from=yesterday",
+        "to=2026-13-01T00:00:00Z",
+        "from=2026-01-11T00:00:00Z&to=2026-01-10T00:00:00Z",
+        "action=",
+        "actor=someone",
+    ] {
+        let res = app
+            .get_as(&format!("/api/v1/activity?{query}"), token)
+            .await;
+        assert_problem(res, 422, "validation_failed").await;
+    }
+}
+
+async fn s7_another_tenants_entry_is_not_found(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let other = app.tenant().await;
+    app.sign_in(&other, ADA_ADMIN).await;
+    let foreign = Raw::new(&other.id, Utc::now(), "test.foreign");
+    insert(&app, &foreign).await;
+
+    let missing = uuid::Uuid::now_v7().to_string();
+    for id in [foreign.id.as_str(), missing.as_str(), "not-an-id"] {
+        let res = app
+            .get_as(&format!("/api/v1/activity/{id}"), &ada.access_token)
+            .await;
+        assert_problem(res, 404, "not_found").await;
+    }
+    let res = app
+        .get_as(
+            &format!("/api/v1/activity?target_id={}", other.id),
+            &ada.access_token,
+        )
+        .await;
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page["items"], json!([]));
+
+    // The log is append-only through the API too: no method changes an entry.
+    let own = tenant_ids(&app, &tenant).await.into_iter().next().unwrap();
+    let url = app.url(&format!("/api/v1/activity/{own}"));
+    for method in [
+        reqwest::Method::PUT,
+        reqwest::Method::PATCH,
+        reqwest::Method::DELETE,
+    ] {
+        let res = app
+            .client
+            .request(method.clone(), &url)
+            .bearer_auth(&ada.access_token)
+            .json(&json!({ "action": "rewritten" }))
+            .send()
+            .await
+            .unwrap();
+        assert_no_route(res).await;
+    }
+    let res = app
+        .client
+        .delete(app.url("/api/v1/activity"))
+        .bearer_auth(&ada.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_no_route(res).await;
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM activity_log WHERE action = 'rewritten'")
+            .await,
+        0
+    );
+}

@@ -909,3 +909,38 @@ async fn s8_the_users_list_pages_through_thousands_by_index(backend: Backend) {
         }
     }
 }
+
+/// Measures the Users tab at 100,000 users (SQLite): `cargo test -p hubkeep-api --test api
+/// -- --ignored users_list_at_scale --nocapture`. Not a pass/fail speed test: it prints.
+#[tokio::test]
+#[ignore = "a measurement, run by hand"]
+async fn users_list_at_scale() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let started = std::time::Instant::now();
+    app.seed_users(&tenant.id, 100_000).await;
+    println!("seeded 100000 users in {:?}", started.elapsed());
+    for sort in ["name", "security_level", "access_level", "last_accessed"] {
+        for order in ["asc", "desc"] {
+            let mut cursor: Option<String> = None;
+            let mut slowest = std::time::Duration::ZERO;
+            for _ in 0..20 {
+                let mut path = format!("/api/v1/users?limit=50&sort={sort}&order={order}");
+                if let Some(c) = &cursor {
+                    path.push_str(&format!("&cursor={c}"));
+                }
+                let t = std::time::Instant::now();
+                let page: Value = app
+                    .get_as(&path, &ada.access_token)
+                    .await
+                    .json()
+                    .await
+                    .unwrap();
+                slowest = slowest.max(t.elapsed());
+                cursor = page["next_cursor"].as_str().map(str::to_owned);
+            }
+            println!("sort={sort} order={order}: slowest of 20 pages {slowest:?}");
+        }
+    }
+}

@@ -32,6 +32,19 @@ pub struct Settings {
     pub log: LogSettings,
     pub auth: AuthSettings,
     pub psa: PsaSettings,
+    pub rate_limit: RateLimitSettings,
+}
+
+/// Requests per client address (SPEC S8). 0 turns a limit off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Launches (and demo launches) per address per window.
+    pub launch_per_window: u32,
+    /// Refreshes per address per window.
+    pub refresh_per_window: u32,
+    /// The window, in seconds.
+    pub window_secs: u32,
 }
 
 /// Sessions and access tokens (SPEC S3.3).
@@ -142,6 +155,11 @@ impl Default for Settings {
                 timeout_ms: 10_000,
                 max_attempts: 4,
                 max_backoff_ms: 5_000,
+            },
+            rate_limit: RateLimitSettings {
+                launch_per_window: 30,
+                refresh_per_window: 120,
+                window_secs: 60,
             },
         }
     }

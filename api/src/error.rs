@@ -18,6 +18,9 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// 429 `rate_limited`, with `Retry-After` in seconds.
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
     /// 500: anything unexpected. The cause stays in the log.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -60,6 +63,12 @@ impl ApiError {
                 errors: errors.clone(),
                 ..Problem::new(*code, detail.clone())
             },
+            Self::RateLimited { retry_after_secs } => Problem::new(
+                ProblemCode::RateLimited,
+                format!(
+                    "Too many sign-in attempts from this address; retry in {retry_after_secs} s."
+                ),
+            ),
             Self::Internal(_) => Problem::new(
                 ProblemCode::InternalError,
                 "An unexpected error occurred; it has been logged with this request's id.",
@@ -78,6 +87,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         let status = match self {
             Self::Problem { code, .. } => code.status(),
+            Self::RateLimited { .. } => 429,
             Self::Internal(_) => 500,
         };
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -88,7 +98,15 @@ impl ResponseError for ApiError {
             // `{:#}` prints the whole chain on one line; this is the only place it appears.
             tracing::error!(error = %format!("{cause:#}"), "request failed");
         }
-        problem_response(self.problem())
+        let mut res = problem_response(self.problem());
+        if let Self::RateLimited { retry_after_secs } = self
+            && let Ok(value) =
+                actix_web::http::header::HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            res.headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, value);
+        }
+        res
     }
 }
 

@@ -15,6 +15,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod pagination;
 pub mod psa;
+pub mod rate_limit;
 pub mod request;
 pub mod routes;
 pub mod settings;
@@ -34,4 +35,20 @@ pub struct AppState {
     pub settings: Arc<config::Settings>,
     pub keys: Arc<auth::keys::Keys>,
     pub psa: Arc<psa::registry::PsaRegistry>,
+}
+
+impl AppState {
+    pub fn launch_limit(&self) -> rate_limit::Limit {
+        rate_limit::Limit {
+            limit: self.settings.rate_limit.launch_per_window,
+            window_secs: self.settings.rate_limit.window_secs,
+        }
+    }
+
+    pub fn refresh_limit(&self) -> rate_limit::Limit {
+        rate_limit::Limit {
+            limit: self.settings.rate_limit.refresh_per_window,
+            window_secs: self.settings.rate_limit.window_secs,
+        }
+    }
 }

@@ -2,10 +2,11 @@
 
 use actix_web::{HttpResponse, http::header, post, web};
 
-use super::responses::{Forbidden, Invalid, PsaUnavailable, Unauthorized};
+use super::responses::{Forbidden, Invalid, PsaUnavailable, TooManyRequests, Unauthorized};
 use crate::AppState;
 use crate::auth::{Caller, session};
 use crate::error::ApiError;
+use crate::rate_limit;
 use crate::request::RequestMeta;
 
 /// Token responses must never be cached by a browser or proxy.
@@ -28,7 +29,7 @@ pub fn tokens_response(body: &session::TokenResponse) -> HttpResponse {
     request_body = session::LaunchRequest,
     responses(
         (status = 200, description = "Signed in", body = session::TokenResponse),
-        Unauthorized, Forbidden, Invalid, PsaUnavailable
+        Unauthorized, Forbidden, Invalid, TooManyRequests, PsaUnavailable
     ),
     security(())
 )]
@@ -38,6 +39,7 @@ pub async fn launch(
     meta: RequestMeta,
     body: web::Json<session::LaunchRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    rate_limit::check(&state.db, "launch", &meta, state.launch_limit()).await?;
     let tokens = session::launch(&state, &body.assertion, &meta).await?;
     Ok(tokens_response(&tokens))
 }
@@ -54,7 +56,7 @@ pub async fn launch(
     request_body = session::RefreshRequest,
     responses(
         (status = 200, description = "New tokens", body = session::TokenResponse),
-        Unauthorized, Invalid, PsaUnavailable
+        Unauthorized, Invalid, TooManyRequests, PsaUnavailable
     ),
     security(())
 )]
@@ -64,6 +66,7 @@ pub async fn refresh_session(
     meta: RequestMeta,
     body: web::Json<session::RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    rate_limit::check(&state.db, "refresh", &meta, state.refresh_limit()).await?;
     let tokens = session::refresh(&state, &body.refresh_token, &meta).await?;
     Ok(tokens_response(&tokens))
 }

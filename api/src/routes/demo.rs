@@ -9,7 +9,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::auth::tokens_response;
-use super::responses::{Forbidden, Invalid, NotFound, PsaUnavailable, Unauthorized};
+use super::responses::{
+    Forbidden, Invalid, NotFound, PsaUnavailable, TooManyRequests, Unauthorized,
+};
 use crate::AppState;
 use crate::auth::{launch, session};
 use crate::db::entities::{psa_settings, tenants};
@@ -115,7 +117,7 @@ pub async fn list_demo_identities(state: web::Data<AppState>) -> Result<HttpResp
     request_body = DemoLaunch,
     responses(
         (status = 200, description = "Signed in", body = session::TokenResponse),
-        Unauthorized, Forbidden, NotFound, Invalid, PsaUnavailable
+        Unauthorized, Forbidden, NotFound, Invalid, TooManyRequests, PsaUnavailable
     ),
     security(())
 )]
@@ -126,6 +128,7 @@ pub async fn demo_launch(
     body: web::Json<DemoLaunch>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, psa, _) = demo_directory(&state).await?;
+    crate::rate_limit::check(&state.db, "launch", &meta, state.launch_limit()).await?;
     let now = chrono::Utc::now().timestamp();
     let claims = json!({
         "iss": tenant.psa_id,

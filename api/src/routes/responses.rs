@@ -48,3 +48,15 @@ pub enum PsaUnavailable {
     #[response(status = 503, content_type = "application/problem+json")]
     Problem(Problem),
 }
+
+#[derive(Debug, IntoResponses)]
+pub enum TooManyRequests {
+    /// 429: `rate_limited`: too many requests from this address; retry after the
+    /// `Retry-After` header's seconds.
+    #[response(
+        status = 429,
+        content_type = "application/problem+json",
+        headers(("Retry-After" = u64, description = "Seconds until the window resets"))
+    )]
+    Problem(Problem),
+}

@@ -126,6 +126,9 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     settings.psa.timeout_ms = 1_000;
     settings.psa.max_attempts = 3;
     settings.psa.max_backoff_ms = 50;
+    // Tests sign in hundreds of times from one address; the limit has its own test.
+    settings.rate_limit.launch_per_window = 100_000;
+    settings.rate_limit.refresh_per_window = 100_000;
     adjust(&mut settings);
     let db_url = settings.database_url();
     let app = Application::build(settings).await.expect("the app builds");

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     Backend, TestApp, assert_problem, levels, people::*, session_from, sign_hs256, spawn_app,
+    spawn_app_with,
 };
 use crate::on_each_backend;
 
@@ -31,6 +32,7 @@ on_each_backend!(
     s8_me_returns_the_user_access_level_and_hub_actions,
     s3_2_concurrent_first_sign_ins_make_exactly_one_primary,
     s2_stored_access_follows_the_psa_for_users_who_are_not_signing_in,
+    s8_launch_and_refresh_are_rate_limited_per_address,
 );
 
 async fn me(app: &TestApp, token: &str) -> reqwest::Response {
@@ -888,4 +890,40 @@ async fn s2_stored_access_follows_the_psa_for_users_who_are_not_signing_in(backe
         "reauthorization_required",
     )
     .await;
+}
+
+async fn s8_launch_and_refresh_are_rate_limited_per_address(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.rate_limit.launch_per_window = 3;
+        s.rate_limit.refresh_per_window = 2;
+        s.rate_limit.window_secs = 3600;
+    })
+    .await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    app.sign_in(&tenant, ADA_ADMIN).await;
+    // A refused attempt counts too: the limit is on attempts, not on successes.
+    assert_eq!(app.launch("not-a-jwt").await.status(), 401);
+    let before = app.row_counts().await;
+    let res = app.launch(&tenant.assertion(ADA_ADMIN)).await;
+    let retry_after: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&retry_after));
+    assert_problem(res, 429, "rate_limited").await;
+    assert_eq!(
+        app.row_counts().await,
+        before,
+        "a limited launch changes nothing"
+    );
+
+    let res = app.refresh(&ada.refresh_token).await;
+    assert_eq!(res.status(), 200);
+    let next = session_from(res.json().await.unwrap());
+    assert_eq!(app.refresh(&next.refresh_token).await.status(), 200);
+    assert_problem(app.refresh("whatever").await, 429, "rate_limited").await;
+    // Other endpoints are not limited.
+    assert_eq!(me(&app, &ada.access_token).await.status(), 200);
 }

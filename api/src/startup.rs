@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
+use actix_web_prom::PrometheusMetricsBuilder;
 use anyhow::Context;
 use hubkeep_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
@@ -72,10 +73,20 @@ impl Application {
         if !routes::console::is_built(&web_dir) {
             tracing::warn!(dir = %web_dir.display(), "console not built: run `just web`");
         }
+        // Prometheus metrics at /metrics (SPEC S8). A registry per server, so several servers
+        // in one process (the tests) do not collide; paths no route matches are counted
+        // under one label, so a scanner cannot blow up the label space.
+        let metrics = PrometheusMetricsBuilder::new("hubkeep")
+            .registry(prometheus::Registry::new())
+            .endpoint("/metrics")
+            .mask_unmatched_patterns("UNMATCHED")
+            .build()
+            .map_err(|e| anyhow::anyhow!("building the metrics registry: {e}"))?;
         let mut server = HttpServer::new(move || {
             let web_dir = web_dir.clone();
             App::new()
                 .wrap(Compress::default())
+                .wrap(metrics.clone())
                 .wrap(from_fn(problem_details))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())

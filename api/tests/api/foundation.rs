@@ -98,3 +98,30 @@ async fn every_response_carries_a_distinct_request_id() {
     assert_ne!(id(&a), id(&b));
     assert!(!id(&a).is_empty());
 }
+
+#[tokio::test]
+async fn s8_prometheus_metrics_count_requests_by_route_pattern() {
+    let app = spawn_app(Backend::Sqlite).await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    assert_eq!(app.get("/api/v1/me").await.status(), 401);
+    assert_eq!(app.get("/api/v1/no-such-thing-12345").await.status(), 404);
+    let res = app.get("/metrics").await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"hubkeep_http_requests_total{endpoint="/healthz",method="GET",status="200"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains(r#"endpoint="/api/v1/me",method="GET",status="401""#));
+    assert!(text.contains("hubkeep_http_requests_duration_seconds_bucket"));
+    // Paths no route matches share one label: a scanner cannot grow the label space.
+    assert!(!text.contains("no-such-thing"));
+}

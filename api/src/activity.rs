@@ -71,6 +71,7 @@ pub mod actions {
     pub const USER_UPDATED: &str = "user.updated";
     pub const USERS_REFRESHED: &str = "users.refreshed";
     pub const SETTINGS_UPDATED: &str = "settings.updated";
+    pub const CONNECTION_CREATED: &str = "connection.created";
 }
 
 /// One entry to write.

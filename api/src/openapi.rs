@@ -31,6 +31,7 @@ use crate::routes;
         (name = "permissions", description = "The permission matrix (SPEC S2.1, S4, S5)"),
         (name = "settings", description = "Tenant settings: defaults, PSA connection, launch secret, accounting mappings (SPEC S6)"),
         (name = "activity", description = "The append-only activity log (SPEC S7)"),
+        (name = "connections", description = "Connections, their roles and the governance list (SPEC S4, S5, S2.1)"),
     )
 )]
 struct ApiDoc;

@@ -321,17 +321,25 @@ fn in_range(
     }
 }
 
+/// An IANA time zone name (surrounding spaces ignored), in its canonical spelling; `None` when
+/// chrono-tz does not know it. Shared with connections (SPEC S4), so both validate alike.
+pub fn parse_timezone(value: &str) -> Option<String> {
+    value
+        .trim()
+        .parse::<chrono_tz::Tz>()
+        .ok()
+        .map(|tz| tz.name().to_owned())
+}
+
 fn timezone(errors: &mut Errors, value: &str) -> Option<String> {
-    match value.trim().parse::<chrono_tz::Tz>() {
-        Ok(tz) => Some(tz.name().to_owned()),
-        Err(_) => {
-            errors.add(
-                "default_timezone",
-                "must be an IANA time zone name, such as `Europe/London` or `UTC`",
-            );
-            None
-        }
+    let tz = parse_timezone(value);
+    if tz.is_none() {
+        errors.add(
+            "default_timezone",
+            "must be an IANA time zone name, such as `Europe/London` or `UTC`",
+        );
     }
+    tz
 }
 
 fn zone_url(errors: &mut Errors, value: &str) -> Option<String> {

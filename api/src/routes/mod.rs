@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod auth;
+pub mod connections;
 pub mod console;
 pub mod demo;
 pub mod health;
@@ -47,6 +48,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(settings::update_settings)
                 .service(settings::rotate_launch_secret)
                 .service(activity::list_activity)
-                .service(activity::get_activity),
+                .service(activity::get_activity)
+                .service(connections::create_connection)
+                .service(connections::list_connections)
+                // Before `/connections/{id}`, so `governance` is never taken for an id.
+                .service(connections::list_governance_connections)
+                .service(connections::get_connection),
         );
 }

@@ -87,6 +87,10 @@ fn openapi_document_is_3_1_and_every_operation_is_named_tagged_and_secured() {
         "rotate_launch_secret",
         "list_activity",
         "get_activity",
+        "create_connection",
+        "list_connections",
+        "list_governance_connections",
+        "get_connection",
     ] {
         assert!(ids.contains(id), "{id} documented");
     }

@@ -4,11 +4,15 @@
 pub mod accounting_mappings;
 pub mod activity_log;
 pub mod api_tokens;
+pub mod connection_endpoints;
+pub mod connection_groups;
+pub mod connections;
 pub mod elevated_levels;
 pub mod invitations;
 pub mod launch_assertions;
 pub mod psa_settings;
 pub mod refresh_tokens;
+pub mod role_assignments;
 pub mod security_levels;
 pub mod sessions;
 pub mod tenant_settings;

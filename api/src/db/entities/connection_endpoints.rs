@@ -1,0 +1,22 @@
+use sea_orm::entity::prelude::*;
+
+/// One end of a connection (`source` or `target`) and whether it is connected (SPEC S4).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "connection_endpoints")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub connection_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub side: String,
+    pub tenant_id: String,
+    pub system: String,
+    pub account_label: Option<String>,
+    pub status: String,
+    pub changed_at: DateTimeUtc,
+    pub changed_by: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -85,6 +85,28 @@ pub fn decide(
     })
 }
 
+/// Copies the PSA's view of a resource onto its hub user (names, email, activity, level).
+/// `level_name` is absent when the PSA no longer lists the level.
+pub fn apply_snapshot(
+    user: &mut users::Model,
+    resource: &crate::psa::PsaResource,
+    level_name: Option<&str>,
+) {
+    user.first_name = resource.first_name.clone();
+    user.last_name = resource.last_name.clone();
+    user.display_name = resource.display_name();
+    user.name_key = user.display_name.to_lowercase();
+    user.email = resource.email.trim().to_owned();
+    user.email_key = crate::db::email_key(&resource.email);
+    user.user_name = resource.user_name.clone();
+    user.resource_active = resource.is_active;
+    user.security_level_id = resource.security_level_id;
+    user.security_level_name = level_name.map_or_else(
+        || format!("#{}", resource.security_level_id),
+        ToOwned::to_owned,
+    );
+}
+
 /// The sortable rank of an access level.
 pub const fn access_rank(level: HubAccess) -> i32 {
     match level {

@@ -28,7 +28,7 @@ use crate::db::{
 use crate::error::ApiError;
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, Page};
 use crate::psa::PsaResource;
-use crate::users::{User, access_rank, decide, elevation_of, stamp, stored_access};
+use crate::users::{User, access_rank, apply_snapshot, decide, elevation_of, stamp, stored_access};
 
 /// Columns the list sorts by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -496,20 +496,11 @@ pub async fn refresh_users(state: &AppState, caller: &Caller) -> Result<RefreshS
     for user in &all {
         let mut next = user.clone();
         match resources.get(&user.psa_resource_id) {
-            Some(r) => {
-                next.first_name = r.first_name.clone();
-                next.last_name = r.last_name.clone();
-                next.display_name = r.display_name();
-                next.name_key = next.display_name.to_lowercase();
-                next.email = r.email.trim().to_owned();
-                next.email_key = db::email_key(&r.email);
-                next.user_name = r.user_name.clone();
-                next.resource_active = r.is_active;
-                next.security_level_id = r.security_level_id;
-                next.security_level_name = levels
-                    .get(&r.security_level_id)
-                    .map_or_else(|| format!("#{}", r.security_level_id), |l| l.name.clone());
-            }
+            Some(r) => apply_snapshot(
+                &mut next,
+                r,
+                levels.get(&r.security_level_id).map(|l| l.name.as_str()),
+            ),
             // The PSA no longer knows the resource: as good as inactive.
             None => next.resource_active = false,
         }

@@ -184,14 +184,29 @@ pub async fn list_own(
 
 /// Revokes one of the caller's tokens; someone else's is "not found".
 pub async fn revoke_own(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    revoke(state, caller, id, Whose::Own).await
+}
+
+/// Whose tokens a revocation may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Whose {
+    /// The caller's own.
+    Own,
+    /// Any user's token of the caller's tenant (elevated oversight).
+    AnyUser,
+}
+
+async fn revoke(state: &AppState, caller: &Caller, id: &str, whose: Whose) -> Result<(), ApiError> {
     let txn = state.db.begin().await?;
     let row = api_tokens::Entity::find_by_id(id.to_owned())
         .one(&txn)
         .await?
         .filter(|t| {
-            t.tenant_id == caller.tenant_id
-                && t.user_id.as_deref() == Some(caller.user.id.as_str())
-                && t.revoked_at.is_none()
+            let reachable = match whose {
+                Whose::Own => t.user_id.as_deref() == Some(caller.user.id.as_str()),
+                Whose::AnyUser => t.user_id.is_some(),
+            };
+            t.tenant_id == caller.tenant_id && reachable && t.revoked_at.is_none()
         })
         .ok_or_else(ApiError::not_found)?;
     let mut active: api_tokens::ActiveModel = row.clone().into();
@@ -206,7 +221,7 @@ pub async fn revoke_own(state: &AppState, caller: &Caller, id: &str) -> Result<(
             action: actions::API_TOKEN_REVOKED,
             target: Target::new("api_token", &row.id, &row.name),
             connection_id: None,
-            details: json!({ "token_prefix": row.token_prefix }),
+            details: json!({ "token_prefix": row.token_prefix, "owner_user_id": row.user_id }),
             meta: &caller.meta,
         },
     )
@@ -268,31 +283,5 @@ pub async fn list_all(
 
 /// Revokes any user token of the tenant (elevated oversight).
 pub async fn revoke_any(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    let txn = state.db.begin().await?;
-    let row = api_tokens::Entity::find_by_id(id.to_owned())
-        .one(&txn)
-        .await?
-        .filter(|t| {
-            t.tenant_id == caller.tenant_id && t.user_id.is_some() && t.revoked_at.is_none()
-        })
-        .ok_or_else(ApiError::not_found)?;
-    let mut active: api_tokens::ActiveModel = row.clone().into();
-    active.revoked_at = Set(Some(db::now()));
-    active.revoked_by = Set(Some(caller.user.id.clone()));
-    active.update(&txn).await?;
-    activity::record(
-        &txn,
-        activity::Entry {
-            tenant_id: &caller.tenant_id,
-            actor: &caller.actor(),
-            action: actions::API_TOKEN_REVOKED,
-            target: Target::new("api_token", &row.id, &row.name),
-            connection_id: None,
-            details: json!({ "token_prefix": row.token_prefix, "owner_user_id": row.user_id }),
-            meta: &caller.meta,
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
+    revoke(state, caller, id, Whose::AnyUser).await
 }

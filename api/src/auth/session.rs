@@ -168,26 +168,14 @@ fn level_of(levels: &[security_levels::Model], level_id: i64) -> Option<(LevelFa
         .map(|l| (l.facts(), l.name.clone()))
 }
 
-/// Copies the PSA's view of the resource onto the user.
+/// Copies the PSA's view of the resource onto the user and stamps the time.
 fn apply_snapshot(
     user: &mut users::Model,
     resource: &PsaResource,
     level: &Option<(LevelFacts, String)>,
     now: chrono::DateTime<chrono::Utc>,
 ) {
-    user.first_name = resource.first_name.clone();
-    user.last_name = resource.last_name.clone();
-    user.display_name = resource.display_name();
-    user.name_key = user.display_name.to_lowercase();
-    user.email = resource.email.trim().to_owned();
-    user.email_key = db::email_key(&resource.email);
-    user.user_name = resource.user_name.clone();
-    user.resource_active = resource.is_active;
-    user.security_level_id = resource.security_level_id;
-    user.security_level_name = level.as_ref().map_or_else(
-        || format!("#{}", resource.security_level_id),
-        |(_, n)| n.clone(),
-    );
+    crate::users::apply_snapshot(user, resource, level.as_ref().map(|(_, n)| n.as_str()));
     user.snapshot_refreshed_at = now;
     user.updated_at = now;
 }

@@ -8,7 +8,7 @@ use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, Session, TestApp, TestTenant, assert_problem, levels, people::*, spawn_app,
+    Backend, TestApp, TestTenant, assert_problem, id, patch, people::*, put, spawn_app, team,
 };
 use crate::on_each_backend;
 
@@ -90,49 +90,6 @@ fn strings(value: &Value) -> BTreeSet<String> {
         .iter()
         .map(|v| v.as_str().unwrap().to_owned())
         .collect()
-}
-
-fn id(session: &Session) -> String {
-    session.user["id"].as_str().unwrap().to_owned()
-}
-
-async fn put(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .put(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn patch(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .patch(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Ada (primary), Bob (elevated through the Access tab), Tess (limited).
-async fn team(app: &TestApp) -> (TestTenant, Session, Session, Session) {
-    let tenant = app.tenant().await;
-    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
-    let res = put(
-        app,
-        &ada.access_token,
-        "/api/v1/access/elevated-levels",
-        &json!({"level_ids": [levels::FINANCE_MANAGER]}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let bob = app.sign_in(&tenant, BOB_FINANCE).await;
-    assert_eq!(bob.user["access_level"], "elevated");
-    let tess = app.sign_in(&tenant, TESS_TECH).await;
-    assert_eq!(tess.user["access_level"], "limited");
-    (tenant, ada, bob, tess)
 }
 
 async fn create(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {

@@ -621,3 +621,49 @@ impl TestApp {
         }
     }
 }
+
+/// `PUT` with a bearer token and a JSON body.
+pub async fn put(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .put(app.url(path))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `PATCH` with a bearer token and a JSON body.
+pub async fn patch(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .patch(app.url(path))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The hub user id of a session.
+pub fn id(session: &Session) -> String {
+    session.user["id"].as_str().unwrap().to_owned()
+}
+
+/// Ada (primary), Bob (elevated through the Access tab), Tess (limited), on the fixture
+/// directory.
+pub async fn team(app: &TestApp) -> (TestTenant, Session, Session, Session) {
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, people::ADA_ADMIN).await;
+    let res = put(
+        app,
+        &ada.access_token,
+        "/api/v1/access/elevated-levels",
+        &json!({"level_ids": [levels::FINANCE_MANAGER]}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let bob = app.sign_in(&tenant, people::BOB_FINANCE).await;
+    assert_eq!(bob.user["access_level"], "elevated");
+    let tess = app.sign_in(&tenant, people::TESS_TECH).await;
+    (tenant, ada, bob, tess)
+}

@@ -4,8 +4,8 @@ use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, Session, TestApp, TestTenant, assert_problem, fixture_directory, levels, people::*,
-    spawn_app,
+    Backend, Session, TestApp, TestTenant, assert_problem, fixture_directory, id, levels, patch,
+    people::*, put, spawn_app, team,
 };
 use crate::on_each_backend;
 
@@ -26,48 +26,6 @@ on_each_backend!(
     s1_admin_endpoints_never_reach_another_tenant,
     s8_the_users_list_pages_through_thousands_by_index,
 );
-
-async fn patch(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .patch(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn put(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .put(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-fn id(session: &Session) -> String {
-    session.user["id"].as_str().unwrap().to_owned()
-}
-
-/// Ada (primary), Bob (elevated through the Access tab), Tess (limited).
-async fn team(app: &TestApp) -> (TestTenant, Session, Session, Session) {
-    let tenant = app.tenant().await;
-    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
-    let res = put(
-        app,
-        &ada.access_token,
-        "/api/v1/access/elevated-levels",
-        &json!({"level_ids": [levels::FINANCE_MANAGER]}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let bob = app.sign_in(&tenant, BOB_FINANCE).await;
-    assert_eq!(bob.user["access_level"], "elevated");
-    let tess = app.sign_in(&tenant, TESS_TECH).await;
-    (tenant, ada, bob, tess)
-}
 
 async fn user_row(app: &TestApp, token: &str, user_id: &str) -> Value {
     let res = app.get_as(&format!("/api/v1/users/{user_id}"), token).await;

@@ -72,6 +72,11 @@ pub mod actions {
     pub const USERS_REFRESHED: &str = "users.refreshed";
     pub const SETTINGS_UPDATED: &str = "settings.updated";
     pub const CONNECTION_CREATED: &str = "connection.created";
+    pub const CONNECTION_UPDATED: &str = "connection.updated";
+    pub const CONNECTION_PAID: &str = "connection.paid";
+    pub const CONNECTION_CANCELLED: &str = "connection.cancelled";
+    pub const CONNECTION_ENDPOINT_DISCONNECTED: &str = "connection.endpoint_disconnected";
+    pub const CONNECTION_ENDPOINT_RECONNECTED: &str = "connection.endpoint_reconnected";
 }
 
 /// One entry to write.

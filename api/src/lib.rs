@@ -9,6 +9,7 @@ pub mod activity_query;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod connection_actions;
 pub mod connections;
 pub mod db;
 pub mod error;

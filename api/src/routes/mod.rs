@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod auth;
+pub mod connection_actions;
 pub mod connections;
 pub mod console;
 pub mod demo;
@@ -53,6 +54,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(connections::list_connections)
                 // Before `/connections/{id}`, so `governance` is never taken for an id.
                 .service(connections::list_governance_connections)
-                .service(connections::get_connection),
+                .service(connections::get_connection)
+                .service(connection_actions::update_connection)
+                .service(connection_actions::pay_connection)
+                .service(connection_actions::cancel_connection)
+                .service(connection_actions::disconnect_endpoint)
+                .service(connection_actions::reconnect_endpoint),
         );
 }

@@ -4,11 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, TestApp, TestTenant, assert_problem, id, patch, people::*, put, spawn_app, team,
+    Backend, TestApp, assert_problem, grant, id, patch, people::*, put, spawn_app, team,
 };
 use crate::on_each_backend;
 
@@ -117,35 +116,6 @@ async fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
         counts.push((table, app.count(table).await));
     }
     counts
-}
-
-async fn exec(app: &TestApp, sql: &str) {
-    app.db
-        .execute_raw(sea_orm::Statement::from_string(
-            app.db.get_database_backend(),
-            sql,
-        ))
-        .await
-        .unwrap();
-}
-
-/// Gives `user_id` a role straight in the database (invitations come later; the rows are
-/// what an accepted invitation writes).
-async fn grant(app: &TestApp, tenant: &TestTenant, connection_id: &str, user_id: &str, role: &str) {
-    let at = if app.is_postgres() {
-        "TIMESTAMPTZ '2026-01-01T00:00:00+00:00'"
-    } else {
-        "'2026-01-01T00:00:00+00:00'"
-    };
-    exec(
-        app,
-        &format!(
-            "INSERT INTO role_assignments (connection_id, user_id, role, tenant_id, granted_at) \
-             VALUES ('{connection_id}', '{user_id}', '{role}', '{}', {at})",
-            tenant.id
-        ),
-    )
-    .await;
 }
 
 /// Every item of a paginated list, following `next_cursor` at `limit` per page.

@@ -667,3 +667,35 @@ pub async fn team(app: &TestApp) -> (TestTenant, Session, Session, Session) {
     let tess = app.sign_in(&tenant, people::TESS_TECH).await;
     (tenant, ada, bob, tess)
 }
+
+/// Runs raw SQL on the app's database.
+pub async fn exec(app: &TestApp, sql: &str) {
+    app.db
+        .execute_raw(Statement::from_string(app.db.get_database_backend(), sql))
+        .await
+        .unwrap();
+}
+
+/// Gives `user_id` a role straight in the database (the row an accepted invitation writes).
+pub async fn grant(
+    app: &TestApp,
+    tenant: &TestTenant,
+    connection_id: &str,
+    user_id: &str,
+    role: &str,
+) {
+    let at = if app.is_postgres() {
+        "TIMESTAMPTZ '2026-01-01T00:00:00+00:00'"
+    } else {
+        "'2026-01-01T00:00:00+00:00'"
+    };
+    exec(
+        app,
+        &format!(
+            "INSERT INTO role_assignments (connection_id, user_id, role, tenant_id, granted_at) \
+             VALUES ('{connection_id}', '{user_id}', '{role}', '{}', {at})",
+            tenant.id
+        ),
+    )
+    .await;
+}

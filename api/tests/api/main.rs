@@ -4,6 +4,7 @@
 mod helpers;
 
 mod activity_log;
+mod connection_actions;
 mod connections;
 mod console;
 mod demo;

@@ -91,6 +91,11 @@ fn openapi_document_is_3_1_and_every_operation_is_named_tagged_and_secured() {
         "list_connections",
         "list_governance_connections",
         "get_connection",
+        "update_connection",
+        "pay_connection",
+        "cancel_connection",
+        "disconnect_endpoint",
+        "reconnect_endpoint",
     ] {
         assert!(ids.contains(id), "{id} documented");
     }

@@ -10,6 +10,7 @@ pub mod connections;
 pub mod elevated_levels;
 pub mod invitations;
 pub mod launch_assertions;
+pub mod payments;
 pub mod psa_settings;
 pub mod refresh_tokens;
 pub mod role_assignments;

@@ -77,6 +77,24 @@ pub mod actions {
     pub const CONNECTION_CANCELLED: &str = "connection.cancelled";
     pub const CONNECTION_ENDPOINT_DISCONNECTED: &str = "connection.endpoint_disconnected";
     pub const CONNECTION_ENDPOINT_RECONNECTED: &str = "connection.endpoint_reconnected";
+    pub const ENGINE_TOKEN_CREATED: &str = "engine_token.created";
+    pub const ENGINE_TOKEN_REVOKED: &str = "engine_token.revoked";
+    pub const SYNC_RUN_REQUESTED: &str = "sync_run.requested";
+    pub const SYNC_RUN_HIDDEN: &str = "sync_run.hidden";
+    pub const SYNC_RUN_UNHIDDEN: &str = "sync_run.unhidden";
+    pub const SYNC_RUN_PROGRESSED: &str = "sync_run.progressed";
+    pub const VIEW_CREATED: &str = "view.created";
+    pub const VIEW_UPDATED: &str = "view.updated";
+    pub const VIEW_DELETED: &str = "view.deleted";
+    pub const INVITATION_CREATED: &str = "invitation.created";
+    pub const INVITATION_ACCEPTED: &str = "invitation.accepted";
+    pub const INVITATION_DECLINED: &str = "invitation.declined";
+    pub const INVITATION_REVOKED: &str = "invitation.revoked";
+    pub const INVITATION_EXPIRED: &str = "invitation.expired";
+    pub const CONNECTION_OWNERSHIP_TRANSFERRED: &str = "connection.ownership_transferred";
+    pub const CONNECTION_OWNERSHIP_RECOVERED: &str = "connection.ownership_recovered";
+    pub const MEMBER_ROLE_REMOVED: &str = "member.role_removed";
+    pub const MEMBER_LEFT: &str = "member.left";
 }
 
 /// One entry to write.

@@ -163,7 +163,7 @@ pub struct ReconnectInput {
 
 /// The connection, locked for the rest of the transaction on PostgreSQL (SQLite serializes
 /// writers anyway), and the caller's roles on it; 404 as [`connections::visible`].
-async fn load(
+pub async fn load(
     txn: &DatabaseTransaction,
     caller: &Caller,
     id: &str,
@@ -190,7 +190,7 @@ async fn load(
 /// Steps 2 and 3 of the module's order, for every action a request needs: 422
 /// `not_supported_for_kind` if the kind lacks any, else 403 `forbidden` if the roles do not
 /// allow every one.
-fn authorize(
+pub fn authorize(
     kind: ConnectionKind,
     roles: &[ConnectionRole],
     needed: &[ConnectionAction],
@@ -227,7 +227,7 @@ fn authorize(
     Ok(())
 }
 
-fn refuse_if_cancelled(model: &conn::Model) -> Result<(), ApiError> {
+pub fn refuse_if_cancelled(model: &conn::Model) -> Result<(), ApiError> {
     if model.status == ConnectionStatus::Cancelled.wire_name() {
         return Err(ApiError::new(
             ProblemCode::ConnectionCancelled,

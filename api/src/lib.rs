@@ -13,6 +13,7 @@ pub mod connection_actions;
 pub mod connections;
 pub mod db;
 pub mod error;
+pub mod members;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
@@ -20,6 +21,7 @@ pub mod psa;
 pub mod rate_limit;
 pub mod request;
 pub mod routes;
+pub mod runs;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
@@ -27,6 +29,7 @@ pub mod tenant_cli;
 pub mod tenants;
 pub mod users;
 pub mod users_tab;
+pub mod views;
 
 use std::sync::Arc;
 

@@ -24,6 +24,7 @@ use crate::routes;
         (name = "access", description = "The Access tab: PSA security levels and the elevated set (SPEC S2)"),
         (name = "users", description = "The Users tab: hub users, activation, elevation (SPEC S2, S2.2)"),
         (name = "tokens", description = "Oversight of every API token of the tenant (SPEC S2.1)"),
+        (name = "sync", description = "Sync runs, the engine's progress reports, engine tokens and sync status (SPEC S4)"),
         (name = "me", description = "The caller's profile and API tokens (SPEC S3.4)"),
         (name = "demo", description = "Demo-mode sign-in; absent unless the server runs with `--demo`"),
         (name = "operations", description = "Health probes"),

@@ -10,7 +10,7 @@ use actix_web::{App, HttpServer, web};
 use actix_web_prom::PrometheusMetricsBuilder;
 use anyhow::Context;
 use hubkeep_migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
@@ -165,9 +165,18 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging_level(tracing::log::LevelFilter::Debug);
-    Database::connect(options)
+    let db = Database::connect(options)
         .await
-        .with_context(|| format!("connecting to the {} database", backend_name(settings)))
+        .with_context(|| format!("connecting to the {} database", backend_name(settings)))?;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        // Write-ahead logging: readers never wait for the writer, and a crash loses nothing
+        // that was committed. The mode is kept in the database file, so one statement sets it
+        // for every connection of the pool.
+        db.execute_unprepared("PRAGMA journal_mode=WAL")
+            .await
+            .context("switching SQLite to write-ahead logging")?;
+    }
+    Ok(db)
 }
 
 fn backend_name(settings: &Settings) -> &'static str {

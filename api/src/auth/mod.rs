@@ -4,6 +4,7 @@
 pub mod access_token;
 pub mod api_tokens;
 pub mod caller;
+pub mod engine;
 pub mod keys;
 pub mod launch;
 pub mod secret;

@@ -9,12 +9,15 @@ pub mod console;
 pub mod demo;
 pub mod health;
 pub mod me;
+pub mod members;
 pub mod meta;
 pub mod permissions;
 pub mod responses;
+pub mod runs;
 pub mod settings;
 pub mod tokens;
 pub mod users;
+pub mod views;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -59,6 +62,29 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(connection_actions::pay_connection)
                 .service(connection_actions::cancel_connection)
                 .service(connection_actions::disconnect_endpoint)
-                .service(connection_actions::reconnect_endpoint),
+                .service(connection_actions::reconnect_endpoint)
+                .service(runs::create_engine_token)
+                .service(runs::list_engine_tokens)
+                .service(runs::revoke_engine_token)
+                .service(runs::request_run)
+                .service(runs::list_runs)
+                .service(runs::hide_run)
+                .service(runs::unhide_run)
+                .service(runs::report_run_progress)
+                .service(runs::get_sync_status)
+                .service(views::list_views)
+                .service(views::create_view)
+                .service(views::update_view)
+                .service(views::delete_view)
+                .service(members::list_connection_members)
+                .service(members::remove_member_role)
+                .service(members::leave_connection)
+                .service(members::create_invitation)
+                .service(members::list_connection_invitations)
+                .service(members::list_my_invitations)
+                .service(members::accept_invitation)
+                .service(members::decline_invitation)
+                .service(members::revoke_invitation)
+                .service(members::recover_ownership),
         );
 }

@@ -1,0 +1,22 @@
+use sea_orm::entity::prelude::*;
+
+/// A named view of a connection with a JSON definition (SPEC S4; kinds with views).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "connection_views")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub tenant_id: String,
+    pub connection_id: String,
+    pub name: String,
+    /// A JSON object, as text.
+    pub definition: String,
+    pub created_by: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

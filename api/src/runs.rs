@@ -1,0 +1,670 @@
+//! Sync runs (SPEC S4): manual runs, the sync-history list, hiding records, the engine's
+//! progress reports, and the sync-status overview.
+//!
+//! User operations follow the order of checks of [`crate::connection_actions`]: 404 (no
+//! role), 422 `not_supported_for_kind`, 403 `forbidden`, 409 `connection_cancelled`, then —
+//! for a manual run — 409 `endpoint_disconnected`, then 422 `validation_failed`. Each change
+//! runs in one transaction with exactly one activity entry carrying `connection_id`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use hubkeep_shared::{ConnectionAction, ConnectionKind, FieldError, ProblemCode, System};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::activity::{self, Target, actions};
+use crate::auth::Caller;
+use crate::auth::engine::EngineCaller;
+use crate::connection_actions::{authorize, load, refuse_if_cancelled};
+use crate::connections::{self, ConnectionStatus, ConnectionSummary, EndpointSide, EndpointStatus};
+use crate::db::{
+    self,
+    entities::{connection_endpoints, connections as conn, role_assignments, sync_runs},
+};
+use crate::error::ApiError;
+use crate::pagination::{Page, PageQuery, decode_cursor, encode_cursor};
+
+/// The entities an `autotask_quickbooks` run may sync (SPEC S4), in their canonical order.
+pub const AUTOTASK_QUICKBOOKS_ENTITIES: [&str; 3] = ["invoices", "purchase_orders", "expenses"];
+/// The longest `error` text the engine may report, in characters.
+pub const MAX_ERROR_CHARS: usize = 4_000;
+/// The largest `details` object the engine may report, serialized, in bytes.
+pub const MAX_DETAILS_BYTES: usize = 64 * 1024;
+
+/// How a run came about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOrigin {
+    /// Requested by a member (`POST …/runs`).
+    Manual,
+    /// Started by the engine's schedule.
+    Scheduled,
+}
+
+/// Where a run is. `queued` → `running` | `cancelled`; `running` → `succeeded` | `failed` |
+/// `cancelled`; the last three are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl RunStatus {
+    pub const fn wire_name(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(stored: &str) -> Result<Self, ApiError> {
+        Ok(match stored {
+            "queued" => Self::Queued,
+            "running" => Self::Running,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "cancelled" => Self::Cancelled,
+            other => return Err(corrupt("run status", other)),
+        })
+    }
+
+    /// Whether the engine may move a run from `self` to `to`.
+    pub const fn can_become(self, to: Self) -> bool {
+        matches!(
+            (self, to),
+            (Self::Queued, Self::Running)
+                | (Self::Queued, Self::Cancelled)
+                | (Self::Running, Self::Succeeded)
+                | (Self::Running, Self::Failed)
+                | (Self::Running, Self::Cancelled)
+        )
+    }
+
+    const fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+}
+
+fn corrupt(what: &str, value: &str) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!(
+        "stored {what} `{value}` is not one this API knows"
+    ))
+}
+
+/// One sync run (a sync-history record).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SyncRun {
+    pub id: String,
+    pub connection_id: String,
+    pub origin: RunOrigin,
+    pub status: RunStatus,
+    /// What the run syncs: for `autotask_quickbooks` a subset of `invoices`,
+    /// `purchase_orders`, `expenses`; empty for the other kinds (they sync everything).
+    pub entities: Vec<String>,
+    /// Who requested a manual run; null for scheduled runs.
+    pub requested_by: Option<String>,
+    pub requested_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub records_processed: Option<i64>,
+    /// The engine's error message of a failed run.
+    pub error: Option<String>,
+    /// What the engine last reported beyond the counts (a JSON object), if anything.
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Value>,
+    /// Hidden records are left out of the history unless `include_hidden=true`.
+    pub hidden: bool,
+    pub hidden_by: Option<String>,
+    pub hidden_at: Option<DateTime<Utc>>,
+}
+
+/// The response view of a stored run.
+pub fn run_view(row: &sync_runs::Model) -> Result<SyncRun, ApiError> {
+    let origin = match row.origin.as_str() {
+        "manual" => RunOrigin::Manual,
+        "scheduled" => RunOrigin::Scheduled,
+        other => return Err(corrupt("run origin", other)),
+    };
+    let entities: Vec<String> =
+        serde_json::from_str(&row.entities).map_err(|_| corrupt("run entities", &row.entities))?;
+    let details = row
+        .details
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|_| corrupt("run details", "…"))?;
+    Ok(SyncRun {
+        id: row.id.clone(),
+        connection_id: row.connection_id.clone(),
+        origin,
+        status: RunStatus::parse(&row.status)?,
+        entities,
+        requested_by: row.requested_by.clone(),
+        requested_at: row.requested_at,
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+        records_processed: row.records_processed,
+        error: row.error.clone(),
+        details,
+        hidden: row.hidden,
+        hidden_by: row.hidden_by.clone(),
+        hidden_at: row.hidden_at,
+    })
+}
+
+fn kind_of(model: &conn::Model) -> Result<ConnectionKind, ApiError> {
+    model
+        .kind
+        .parse::<ConnectionKind>()
+        .map_err(|_| corrupt("connection kind", &model.kind))
+}
+
+fn invalid(detail: &str, field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::validation(
+        detail,
+        vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }],
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Manual runs.
+
+/// `POST /api/v1/connections/{id}/runs` body (may be `{}`).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// `autotask_quickbooks` only: which entities to sync, a non-empty subset of `invoices`,
+    /// `purchase_orders`, `expenses` without duplicates; absent means all three. Other kinds
+    /// sync everything: absent or `[]`.
+    pub entities: Option<Vec<String>>,
+}
+
+/// The entities a run of `kind` syncs, or 422.
+pub fn run_entities(
+    kind: ConnectionKind,
+    requested: Option<Vec<String>>,
+) -> Result<Vec<String>, ApiError> {
+    const DETAIL: &str = "The run request is not valid.";
+    if kind != ConnectionKind::AutotaskQuickbooks {
+        return match requested {
+            Some(list) if !list.is_empty() => Err(invalid(
+                DETAIL,
+                "entities",
+                format!(
+                    "a {} connection syncs everything: leave `entities` out or send []",
+                    kind.wire_name()
+                ),
+            )),
+            _ => Ok(Vec::new()),
+        };
+    }
+    let Some(list) = requested else {
+        return Ok(AUTOTASK_QUICKBOOKS_ENTITIES.map(str::to_owned).to_vec());
+    };
+    if list.is_empty() {
+        return Err(invalid(
+            DETAIL,
+            "entities",
+            "must name at least one entity, or be left out to sync all three",
+        ));
+    }
+    let mut seen = Vec::new();
+    for (i, e) in list.iter().enumerate() {
+        if !AUTOTASK_QUICKBOOKS_ENTITIES.contains(&e.as_str()) {
+            return Err(invalid(
+                DETAIL,
+                &format!("entities[{i}]"),
+                "must be one of `invoices`, `purchase_orders`, `expenses`",
+            ));
+        }
+        if seen.contains(e) {
+            return Err(invalid(DETAIL, &format!("entities[{i}]"), "is named twice"));
+        }
+        seen.push(e.clone());
+    }
+    Ok(seen)
+}
+
+/// Refuses a run while either endpoint is disconnected (409 `endpoint_disconnected`).
+async fn refuse_if_disconnected(
+    txn: &DatabaseTransaction,
+    model: &conn::Model,
+) -> Result<(), ApiError> {
+    let down: Vec<String> = connection_endpoints::Entity::find()
+        .filter(connection_endpoints::Column::ConnectionId.eq(&model.id))
+        .filter(connection_endpoints::Column::Status.ne(EndpointStatus::Connected.wire_name()))
+        .order_by_asc(connection_endpoints::Column::Side)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|e| e.side)
+        .collect();
+    if down.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ProblemCode::EndpointDisconnected,
+            format!(
+                "The connection cannot run while an endpoint is disconnected ({}): reconnect it first.",
+                down.join(", ")
+            ),
+        ))
+    }
+}
+
+/// `POST /api/v1/connections/{id}/runs`: records a `queued` manual run.
+pub async fn request(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    input: RunRequest,
+) -> Result<SyncRun, ApiError> {
+    let txn = state.db.begin().await?;
+    let (model, kind, roles) = load(&txn, caller, id).await?;
+    authorize(kind, &roles, &[ConnectionAction::RunManually])?;
+    refuse_if_cancelled(&model)?;
+    refuse_if_disconnected(&txn, &model).await?;
+    let entities = run_entities(kind, input.entities)?;
+    let row = sync_runs::ActiveModel {
+        id: Set(db::new_id()),
+        tenant_id: Set(caller.tenant_id.clone()),
+        connection_id: Set(model.id.clone()),
+        origin: Set("manual".to_owned()),
+        status: Set(RunStatus::Queued.wire_name().to_owned()),
+        entities: Set(json!(entities).to_string()),
+        requested_by: Set(Some(caller.user.id.clone())),
+        requested_at: Set(db::now()),
+        started_at: Set(None),
+        finished_at: Set(None),
+        records_processed: Set(None),
+        error: Set(None),
+        details: Set(None),
+        hidden: Set(false),
+        hidden_by: Set(None),
+        hidden_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    record_user(
+        &txn,
+        caller,
+        &model,
+        &row,
+        actions::SYNC_RUN_REQUESTED,
+        json!({"origin": "manual", "entities": entities}),
+    )
+    .await?;
+    txn.commit().await?;
+    run_view(&row)
+}
+
+async fn record_user(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    model: &conn::Model,
+    run: &sync_runs::Model,
+    action: &'static str,
+    details: Value,
+) -> Result<(), ApiError> {
+    activity::record(
+        txn,
+        activity::Entry {
+            tenant_id: &caller.tenant_id,
+            actor: &caller.actor(),
+            action,
+            target: Target::new("sync_run", &run.id, &model.name),
+            connection_id: Some(&model.id),
+            details,
+            meta: &caller.meta,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// History.
+
+/// `?include_hidden=&limit=&cursor=`
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunsQuery {
+    /// Include hidden records (default false).
+    #[serde(default)]
+    pub include_hidden: bool,
+    /// Items per page, 1–200 (default 50).
+    pub limit: Option<u64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// `GET /api/v1/connections/{id}/runs`: newest first (ids are time-ordered UUID v7).
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    query: &RunsQuery,
+) -> Result<Page<SyncRun>, ApiError> {
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    };
+    let limit = page.limit()?;
+    let after = page.after_id()?;
+    let (model, _) = connections::visible(&state.db, caller, id).await?;
+    let mut select = sync_runs::Entity::find()
+        .filter(sync_runs::Column::ConnectionId.eq(&model.id))
+        .filter(sync_runs::Column::TenantId.eq(&caller.tenant_id))
+        .order_by_desc(sync_runs::Column::Id)
+        .limit(limit + 1);
+    if !query.include_hidden {
+        select = select.filter(sync_runs::Column::Hidden.eq(false));
+    }
+    if let Some(after) = after {
+        select = select.filter(sync_runs::Column::Id.lt(after));
+    }
+    let rows = select.all(&state.db).await?;
+    Page::from_rows(rows, limit, |r| r.id.clone(), run_view)
+}
+
+/// The run `run_id` of connection `model`, locked on PostgreSQL; 404 otherwise.
+async fn run_of(
+    txn: &DatabaseTransaction,
+    model: &conn::Model,
+    run_id: &str,
+) -> Result<sync_runs::Model, ApiError> {
+    let mut select = sync_runs::Entity::find_by_id(run_id.to_owned());
+    if txn.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    select
+        .one(txn)
+        .await?
+        .filter(|r| r.connection_id == model.id && r.tenant_id == model.tenant_id)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// `POST …/runs/{run_id}/hide` (`hidden = true`) or `/unhide`. Already so: 200, no entry.
+pub async fn set_hidden(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    run_id: &str,
+    hidden: bool,
+) -> Result<SyncRun, ApiError> {
+    let txn = state.db.begin().await?;
+    let (model, kind, roles) = load(&txn, caller, id).await?;
+    let run = run_of(&txn, &model, run_id).await?;
+    authorize(kind, &roles, &[ConnectionAction::HideSyncRecords])?;
+    refuse_if_cancelled(&model)?;
+    if run.hidden == hidden {
+        txn.commit().await?;
+        return run_view(&run);
+    }
+    let now = db::now();
+    let mut active: sync_runs::ActiveModel = run.clone().into();
+    active.hidden = Set(hidden);
+    active.hidden_by = Set(hidden.then(|| caller.user.id.clone()));
+    active.hidden_at = Set(hidden.then_some(now));
+    let updated = active.update(&txn).await?;
+    let action = if hidden {
+        actions::SYNC_RUN_HIDDEN
+    } else {
+        actions::SYNC_RUN_UNHIDDEN
+    };
+    record_user(
+        &txn,
+        caller,
+        &model,
+        &updated,
+        action,
+        json!({"hidden": {"before": !hidden, "after": hidden}}),
+    )
+    .await?;
+    txn.commit().await?;
+    run_view(&updated)
+}
+
+// ---------------------------------------------------------------------------------------
+// Engine progress.
+
+/// `PATCH /api/v1/connections/{id}/runs/{run_id}` body (engine tokens only).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunProgress {
+    /// The new status: `queued` → `running` | `cancelled`; `running` → `succeeded` |
+    /// `failed` | `cancelled`. Anything else is 409 `conflict`.
+    pub status: RunStatus,
+    /// Records processed so far (at least 0).
+    pub records_processed: Option<i64>,
+    /// An error message (at most 4000 characters), typically with `failed`.
+    pub error: Option<String>,
+    /// Anything else worth keeping: a JSON object of at most 64 KiB.
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Value>,
+}
+
+/// `PATCH /api/v1/connections/{id}/runs/{run_id}` by the sync engine.
+pub async fn progress(
+    state: &AppState,
+    engine: &EngineCaller,
+    id: &str,
+    run_id: &str,
+    input: RunProgress,
+) -> Result<SyncRun, ApiError> {
+    let txn = state.db.begin().await?;
+    let model = conn::Entity::find_by_id(id.to_owned())
+        .one(&txn)
+        .await?
+        .filter(|c| c.tenant_id == engine.tenant_id)
+        .ok_or_else(ApiError::not_found)?;
+    let run = run_of(&txn, &model, run_id).await?;
+    let before = RunStatus::parse(&run.status)?;
+    if !before.can_become(input.status) {
+        return Err(ApiError::new(
+            ProblemCode::Conflict,
+            format!(
+                "A {} run cannot become {}.",
+                before.wire_name(),
+                input.status.wire_name()
+            ),
+        ));
+    }
+    const DETAIL: &str = "The progress report is not valid.";
+    if input.records_processed.is_some_and(|n| n < 0) {
+        return Err(invalid(DETAIL, "records_processed", "must be at least 0"));
+    }
+    if input
+        .error
+        .as_ref()
+        .is_some_and(|e| e.chars().count() > MAX_ERROR_CHARS)
+    {
+        return Err(invalid(
+            DETAIL,
+            "error",
+            format!("must be at most {MAX_ERROR_CHARS} characters"),
+        ));
+    }
+    let details = match &input.details {
+        None => None,
+        Some(Value::Object(_)) => {
+            let text = input
+                .details
+                .as_ref()
+                .map(Value::to_string)
+                .unwrap_or_default();
+            if text.len() > MAX_DETAILS_BYTES {
+                return Err(invalid(DETAIL, "details", "must be at most 64 KiB"));
+            }
+            Some(text)
+        }
+        Some(_) => return Err(invalid(DETAIL, "details", "must be a JSON object")),
+    };
+    let now = db::now();
+    let mut active: sync_runs::ActiveModel = run.clone().into();
+    active.status = Set(input.status.wire_name().to_owned());
+    if input.status == RunStatus::Running {
+        active.started_at = Set(Some(now));
+    }
+    if input.status.is_final() {
+        active.finished_at = Set(Some(now));
+    }
+    if let Some(n) = input.records_processed {
+        active.records_processed = Set(Some(n));
+    }
+    if let Some(e) = &input.error {
+        active.error = Set(Some(e.clone()));
+    }
+    if let Some(d) = details {
+        active.details = Set(Some(d));
+    }
+    let updated = active.update(&txn).await?;
+    activity::record(
+        &txn,
+        activity::Entry {
+            tenant_id: &engine.tenant_id,
+            actor: &engine.actor(),
+            action: actions::SYNC_RUN_PROGRESSED,
+            target: Target::new("sync_run", &updated.id, &model.name),
+            connection_id: Some(&model.id),
+            details: json!({
+                "status": {"before": before.wire_name(), "after": input.status.wire_name()},
+                "records_processed": input.records_processed,
+                "error": input.error,
+            }),
+            meta: &engine.meta,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    run_view(&updated)
+}
+
+// ---------------------------------------------------------------------------------------
+// Sync status.
+
+/// An endpoint's state in the sync-status overview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct EndpointState {
+    pub side: EndpointSide,
+    pub system: System,
+    pub status: EndpointStatus,
+}
+
+/// One connection in the sync-status overview.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SyncStatusItem {
+    pub connection: ConnectionSummary,
+    /// `source` then `target`.
+    pub endpoints: Vec<EndpointState>,
+    /// The newest run that is not hidden, or null when there is none.
+    pub latest_run: Option<SyncRun>,
+}
+
+/// `GET /api/v1/sync-status`: every connection the caller holds a role on, by id.
+pub async fn status(
+    state: &AppState,
+    caller: &Caller,
+    page: &PageQuery,
+) -> Result<Page<SyncStatusItem>, ApiError> {
+    let limit = page.limit()?;
+    let after = page.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut ids: Vec<String> = role_assignments::Entity::find()
+        .filter(role_assignments::Column::TenantId.eq(&caller.tenant_id))
+        .filter(role_assignments::Column::UserId.eq(&caller.user.id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|r| r.connection_id)
+        .filter(|c| after.as_ref().is_none_or(|a| c > a))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let more = ids.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    ids.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let rows = conn::Entity::find()
+        .filter(conn::Column::TenantId.eq(&caller.tenant_id))
+        .filter(conn::Column::Id.is_in(ids.clone()))
+        .order_by_asc(conn::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut endpoints: HashMap<String, Vec<EndpointState>> = HashMap::new();
+    for e in connection_endpoints::Entity::find()
+        .filter(connection_endpoints::Column::ConnectionId.is_in(ids.clone()))
+        .order_by_asc(connection_endpoints::Column::Side)
+        .all(&state.db)
+        .await?
+    {
+        let side = match e.side.as_str() {
+            "source" => EndpointSide::Source,
+            "target" => EndpointSide::Target,
+            other => return Err(corrupt("endpoint side", other)),
+        };
+        let status = match e.status.as_str() {
+            "connected" => EndpointStatus::Connected,
+            "disconnected" => EndpointStatus::Disconnected,
+            other => return Err(corrupt("endpoint status", other)),
+        };
+        let system = e
+            .system
+            .parse::<System>()
+            .map_err(|_| corrupt("system", &e.system))?;
+        endpoints
+            .entry(e.connection_id.clone())
+            .or_default()
+            .push(EndpointState {
+                side,
+                system,
+                status,
+            });
+    }
+    let mut items = Vec::with_capacity(rows.len());
+    for model in &rows {
+        let latest = sync_runs::Entity::find()
+            .filter(sync_runs::Column::ConnectionId.eq(&model.id))
+            .filter(sync_runs::Column::Hidden.eq(false))
+            .order_by_desc(sync_runs::Column::Id)
+            .one(&state.db)
+            .await?;
+        let status = match model.status.as_str() {
+            "active" => ConnectionStatus::Active,
+            "cancelled" => ConnectionStatus::Cancelled,
+            other => return Err(corrupt("connection status", other)),
+        };
+        let mut eps = endpoints.remove(&model.id).unwrap_or_default();
+        eps.sort_by_key(|e| e.side);
+        items.push(SyncStatusItem {
+            connection: ConnectionSummary {
+                id: model.id.clone(),
+                name: model.name.clone(),
+                kind: kind_of(model)?,
+                status,
+            },
+            endpoints: eps,
+            latest_run: latest.as_ref().map(run_view).transpose()?,
+        });
+    }
+    let next_cursor = if more {
+        ids.last().map(|k| encode_cursor(k))
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}

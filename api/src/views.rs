@@ -1,0 +1,334 @@
+//! Connection views (SPEC S4): named JSON definitions on the kinds that have views
+//! (`xero_power_bi`, `quickbooks_power_bi`).
+//!
+//! Every operation, the list included, answers 422 `not_supported_for_kind` on a kind without
+//! views (after the 404 of a caller without a role). Changes follow the order of checks of
+//! [`crate::connection_actions`] with action `manage_views`; a duplicate name is 409
+//! `conflict`. Each change writes exactly one activity entry with `connection_id`.
+
+use chrono::{DateTime, Utc};
+use hubkeep_shared::{ConnectionAction, ConnectionKind, FieldError, ProblemCode};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, ModelTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::activity::{self, Target, actions};
+use crate::auth::Caller;
+use crate::connection_actions::{authorize, load, refuse_if_cancelled};
+use crate::connections;
+use crate::db::{
+    self,
+    entities::{connection_views, connections as conn},
+};
+use crate::error::ApiError;
+use crate::pagination::{Page, PageQuery, decode_cursor};
+
+/// The longest view name, in characters.
+pub const MAX_VIEW_NAME_CHARS: usize = 100;
+/// The largest definition, serialized, in bytes.
+pub const MAX_DEFINITION_BYTES: usize = 64 * 1024;
+
+/// A named view of a connection.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ConnectionView {
+    pub id: String,
+    pub connection_id: String,
+    pub name: String,
+    /// The view's definition: a JSON object, as it was saved.
+    #[schema(value_type = Object)]
+    pub definition: Value,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/connections/{id}/views` and `PUT …/views/{view_id}` body (`PUT` replaces
+/// both fields).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViewInput {
+    /// 1–100 characters after trimming, no control characters; unique on the connection.
+    pub name: String,
+    /// A JSON object of at most 64 KiB serialized.
+    #[schema(value_type = Object)]
+    pub definition: Value,
+}
+
+fn view_of(row: &connection_views::Model) -> Result<ConnectionView, ApiError> {
+    Ok(ConnectionView {
+        id: row.id.clone(),
+        connection_id: row.connection_id.clone(),
+        name: row.name.clone(),
+        definition: serde_json::from_str(&row.definition).map_err(|_| {
+            ApiError::Internal(anyhow::anyhow!("view {} has a corrupt definition", row.id))
+        })?,
+        created_by: row.created_by.clone(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+fn unsupported(kind: ConnectionKind) -> ApiError {
+    ApiError::new(
+        ProblemCode::NotSupportedForKind,
+        format!("A {} connection has no views.", kind.wire_name()),
+    )
+}
+
+fn kind_of(model: &conn::Model) -> Result<ConnectionKind, ApiError> {
+    model
+        .kind
+        .parse::<ConnectionKind>()
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored kind `{}` is unknown", model.kind)))
+}
+
+/// The trimmed name and the serialized definition, or 422.
+fn validate(input: &ViewInput) -> Result<(String, String), ApiError> {
+    let mut errors = Vec::new();
+    let name = input.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > MAX_VIEW_NAME_CHARS {
+        errors.push(FieldError {
+            field: "name".into(),
+            message: format!("must be 1 to {MAX_VIEW_NAME_CHARS} characters"),
+        });
+    } else if name.chars().any(char::is_control) {
+        errors.push(FieldError {
+            field: "name".into(),
+            message: "must not contain control characters".into(),
+        });
+    }
+    let definition = input.definition.to_string();
+    if !input.definition.is_object() {
+        errors.push(FieldError {
+            field: "definition".into(),
+            message: "must be a JSON object".into(),
+        });
+    } else if definition.len() > MAX_DEFINITION_BYTES {
+        errors.push(FieldError {
+            field: "definition".into(),
+            message: "must be at most 64 KiB".into(),
+        });
+    }
+    if errors.is_empty() {
+        Ok((name, definition))
+    } else {
+        Err(ApiError::validation("The view is not valid.", errors))
+    }
+}
+
+fn duplicate(name: &str) -> ApiError {
+    ApiError::new(
+        ProblemCode::Conflict,
+        format!("The connection already has a view named `{name}`."),
+    )
+}
+
+/// Refuses `name` when another view of the connection (not `except`) has it.
+async fn refuse_duplicate(
+    txn: &DatabaseTransaction,
+    connection_id: &str,
+    name: &str,
+    except: Option<&str>,
+) -> Result<(), ApiError> {
+    let mut select = connection_views::Entity::find()
+        .filter(connection_views::Column::ConnectionId.eq(connection_id))
+        .filter(connection_views::Column::Name.eq(name));
+    if let Some(id) = except {
+        select = select.filter(connection_views::Column::Id.ne(id));
+    }
+    if select.one(txn).await?.is_some() {
+        return Err(duplicate(name));
+    }
+    Ok(())
+}
+
+async fn record(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    model: &conn::Model,
+    view: &connection_views::Model,
+    action: &'static str,
+    details: Value,
+) -> Result<(), ApiError> {
+    activity::record(
+        txn,
+        activity::Entry {
+            tenant_id: &caller.tenant_id,
+            actor: &caller.actor(),
+            action,
+            target: Target::new("view", &view.id, &view.name),
+            connection_id: Some(&model.id),
+            details,
+            meta: &caller.meta,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+fn map_unique(err: sea_orm::DbErr, name: &str) -> ApiError {
+    if db::is_unique_violation(&err) {
+        duplicate(name)
+    } else {
+        err.into()
+    }
+}
+
+/// `GET /api/v1/connections/{id}/views`: any member; by name.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    page: &PageQuery,
+) -> Result<Page<ConnectionView>, ApiError> {
+    let limit = page.limit()?;
+    let after = page.cursor.as_deref().map(decode_cursor).transpose()?;
+    let (model, _) = connections::visible(&state.db, caller, id).await?;
+    let kind = kind_of(&model)?;
+    if !kind.supports(ConnectionAction::ManageViews) {
+        return Err(unsupported(kind));
+    }
+    let mut select = connection_views::Entity::find()
+        .filter(connection_views::Column::ConnectionId.eq(&model.id))
+        .order_by_asc(connection_views::Column::Name)
+        .limit(limit + 1);
+    if let Some(after) = after {
+        select = select.filter(connection_views::Column::Name.gt(after));
+    }
+    let rows = select.all(&state.db).await?;
+    Page::from_rows(rows, limit, |r| r.name.clone(), view_of)
+}
+
+/// `POST /api/v1/connections/{id}/views`.
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    input: ViewInput,
+) -> Result<ConnectionView, ApiError> {
+    let txn = state.db.begin().await?;
+    let (model, kind, roles) = load(&txn, caller, id).await?;
+    authorize(kind, &roles, &[ConnectionAction::ManageViews])?;
+    refuse_if_cancelled(&model)?;
+    let (name, definition) = validate(&input)?;
+    refuse_duplicate(&txn, &model.id, &name, None).await?;
+    let now = db::now();
+    let row = connection_views::ActiveModel {
+        id: Set(db::new_id()),
+        tenant_id: Set(caller.tenant_id.clone()),
+        connection_id: Set(model.id.clone()),
+        name: Set(name.clone()),
+        definition: Set(definition),
+        created_by: Set(caller.user.id.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| map_unique(e, &name))?;
+    record(
+        &txn,
+        caller,
+        &model,
+        &row,
+        actions::VIEW_CREATED,
+        json!({"name": name}),
+    )
+    .await?;
+    txn.commit().await?;
+    view_of(&row)
+}
+
+async fn find_view(
+    txn: &DatabaseTransaction,
+    model: &conn::Model,
+    view_id: &str,
+) -> Result<connection_views::Model, ApiError> {
+    connection_views::Entity::find_by_id(view_id.to_owned())
+        .one(txn)
+        .await?
+        .filter(|v| v.connection_id == model.id && v.tenant_id == model.tenant_id)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// `PUT /api/v1/connections/{id}/views/{view_id}`: replaces name and definition. Equal values
+/// change nothing and write no entry.
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    view_id: &str,
+    input: ViewInput,
+) -> Result<ConnectionView, ApiError> {
+    let txn = state.db.begin().await?;
+    let (model, kind, roles) = load(&txn, caller, id).await?;
+    authorize(kind, &roles, &[ConnectionAction::ManageViews])?;
+    let view = find_view(&txn, &model, view_id).await?;
+    refuse_if_cancelled(&model)?;
+    let (name, definition) = validate(&input)?;
+    let stored: Value = serde_json::from_str(&view.definition).unwrap_or(Value::Null);
+    let definition_changed = stored != input.definition;
+    let name_changed = name != view.name;
+    if !definition_changed && !name_changed {
+        txn.commit().await?;
+        return view_of(&view);
+    }
+    if name_changed {
+        refuse_duplicate(&txn, &model.id, &name, Some(&view.id)).await?;
+    }
+    let before_name = view.name.clone();
+    let mut active: connection_views::ActiveModel = view.into();
+    active.name = Set(name.clone());
+    active.definition = Set(definition);
+    active.updated_at = Set(db::now());
+    let updated = active
+        .update(&txn)
+        .await
+        .map_err(|e| map_unique(e, &name))?;
+    let mut details = json!({"definition_changed": definition_changed});
+    if name_changed {
+        details["name"] = json!({"before": before_name, "after": name});
+    }
+    record(
+        &txn,
+        caller,
+        &model,
+        &updated,
+        actions::VIEW_UPDATED,
+        details,
+    )
+    .await?;
+    txn.commit().await?;
+    view_of(&updated)
+}
+
+/// `DELETE /api/v1/connections/{id}/views/{view_id}`.
+pub async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    view_id: &str,
+) -> Result<(), ApiError> {
+    let txn = state.db.begin().await?;
+    let (model, kind, roles) = load(&txn, caller, id).await?;
+    authorize(kind, &roles, &[ConnectionAction::ManageViews])?;
+    let view = find_view(&txn, &model, view_id).await?;
+    refuse_if_cancelled(&model)?;
+    record(
+        &txn,
+        caller,
+        &model,
+        &view,
+        actions::VIEW_DELETED,
+        json!({"name": view.name}),
+    )
+    .await?;
+    view.delete(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -35,39 +35,67 @@ const KINDS: [&str; 4] = [
 const Y: bool = true;
 const N: bool = false;
 
-/// SPEC S5's connection matrix for the actions these endpoints implement, with the kinds
-/// SPEC S4 says lack the setting. Columns: owner, business_admin, it_admin, read_only.
-/// Rows run in this order on one connection per (kind, role), so `cancel` comes last and
-/// `reconnect` before `disconnect`, `group` before `ungroup`.
-const EXPECTED: &[(&str, [bool; 4], &[&str])] = &[
-    ("rename", [Y, Y, N, N], &[]),
-    ("change_timezone", [Y, Y, Y, N], &[]),
+/// How a permitted call answers: its status, the body field holding the connection id, and
+/// how many activity entries it writes (a read writes none).
+#[derive(Clone, Copy)]
+struct Success(u16, &'static str, i64);
+
+const CONN: Success = Success(200, "id", 1);
+const READ: Success = Success(200, "id", 0);
+const CREATED: Success = Success(201, "connection_id", 1);
+const CHILD: Success = Success(200, "connection_id", 1);
+
+/// SPEC S5's connection matrix, every action of it, with the kinds SPEC S4 says lack the
+/// setting. Columns: owner, business_admin, it_admin, read_only. Rows run in this order on one
+/// connection per (kind, role), so `cancel` comes last, `reconnect_endpoint` (of the source,
+/// which the setup left disconnected) before `run_manually` and `disconnect_endpoint`, and
+/// `group` before `ungroup`.
+const EXPECTED: &[(&str, [bool; 4], &[&str], Success)] = &[
+    ("view", [Y, Y, Y, Y], &[], READ),
+    ("rename", [Y, Y, N, N], &[], CONN),
+    ("change_timezone", [Y, Y, Y, N], &[], CONN),
     (
         "change_locked_period_export",
         [Y, Y, N, N],
         &["autotask_quickbooks"],
+        CONN,
     ),
     (
         "change_reporting_currency",
         [Y, Y, N, N],
         &["autotask_quickbooks"],
+        CONN,
     ),
     (
         "change_forecast_budget",
         [Y, Y, N, N],
         &["autotask_quickbooks"],
+        CONN,
     ),
     (
         "change_postgres_db",
         [Y, N, N, N],
         &["autotask_quickbooks", "autotask_xero"],
+        CONN,
     ),
-    ("group", [Y, Y, Y, N], &[]),
-    ("ungroup", [Y, Y, Y, N], &[]),
-    ("reconnect_endpoint", [Y, Y, Y, N], &[]),
-    ("disconnect_endpoint", [Y, Y, N, N], &[]),
-    ("pay", [Y, N, N, N], &[]),
-    ("cancel", [Y, N, N, N], &[]),
+    (
+        "manage_views",
+        [Y, Y, N, N],
+        &["autotask_quickbooks", "autotask_xero"],
+        CREATED,
+    ),
+    ("group", [Y, Y, Y, N], &[], CONN),
+    ("ungroup", [Y, Y, Y, N], &[], CONN),
+    ("transfer_ownership", [Y, N, N, N], &[], CREATED),
+    ("invite_business_admin", [Y, Y, N, N], &[], CREATED),
+    ("invite_it_admin", [Y, Y, Y, N], &[], CREATED),
+    ("invite_read_only", [Y, Y, Y, N], &[], CREATED),
+    ("reconnect_endpoint", [Y, Y, Y, N], &[], CONN),
+    ("run_manually", [Y, Y, Y, N], &[], CREATED),
+    ("hide_sync_records", [Y, Y, Y, N], &[], CHILD),
+    ("disconnect_endpoint", [Y, Y, N, N], &[], CONN),
+    ("pay", [Y, N, N, N], &[], CONN),
+    ("cancel", [Y, N, N, N], &[], CONN),
 ];
 
 const ROLES: [&str; 5] = ["owner", "business_admin", "it_admin", "read_only", "none"];
@@ -94,10 +122,103 @@ async fn post(app: &TestApp, token: &str, path: &str, body: Option<&Value>) -> r
     req.send().await.unwrap()
 }
 
+/// What some calls name besides the connection.
+struct Ctx {
+    /// An existing sync run of the connection (for `hide_sync_records`).
+    run_id: String,
+    /// A hub user with hub access (for `transfer_ownership`).
+    new_owner: String,
+}
+
+impl Ctx {
+    /// For calls that never get past the connection lookup.
+    fn none() -> Self {
+        Ctx {
+            run_id: "00000000-0000-0000-0000-000000000000".into(),
+            new_owner: "00000000-0000-0000-0000-000000000000".into(),
+        }
+    }
+}
+
+/// A fresh invitee for every invitation, so no duplicate or held role gets in the way.
+fn fresh_email() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("invitee-{n}@example.test")
+}
+
 /// Calls the real endpoint of `action` on connection `cid`.
 async fn call(app: &TestApp, token: &str, cid: &str, action: &str) -> reqwest::Response {
+    call_with(app, token, cid, action, &Ctx::none()).await
+}
+
+/// Calls the real endpoint of `action` on connection `cid`, naming what `ctx` holds.
+async fn call_with(
+    app: &TestApp,
+    token: &str,
+    cid: &str,
+    action: &str,
+    ctx: &Ctx,
+) -> reqwest::Response {
     let base = format!("/api/v1/connections/{cid}");
+    let invite = |role: &str| json!({"email": fresh_email(), "role": role});
     match action {
+        "view" => app.get_as(&base, token).await,
+        "manage_views" => {
+            post(
+                app,
+                token,
+                &format!("{base}/views"),
+                Some(&json!({"name": "Board", "definition": {}})),
+            )
+            .await
+        }
+        "transfer_ownership" => {
+            post(
+                app,
+                token,
+                &format!("{base}/invitations"),
+                Some(&json!({"user_id": ctx.new_owner, "role": "owner"})),
+            )
+            .await
+        }
+        "invite_business_admin" => {
+            post(
+                app,
+                token,
+                &format!("{base}/invitations"),
+                Some(&invite("business_admin")),
+            )
+            .await
+        }
+        "invite_it_admin" => {
+            post(
+                app,
+                token,
+                &format!("{base}/invitations"),
+                Some(&invite("it_admin")),
+            )
+            .await
+        }
+        "invite_read_only" => {
+            post(
+                app,
+                token,
+                &format!("{base}/invitations"),
+                Some(&invite("read_only")),
+            )
+            .await
+        }
+        "run_manually" => post(app, token, &format!("{base}/runs"), Some(&json!({}))).await,
+        "hide_sync_records" => {
+            post(
+                app,
+                token,
+                &format!("{base}/runs/{}/hide", ctx.run_id),
+                Some(&json!({})),
+            )
+            .await
+        }
         "rename" => patch(app, token, cid, &json!({"name": "Renamed"})).await,
         "change_timezone" => patch(app, token, cid, &json!({"timezone": "Asia/Tokyo"})).await,
         "change_locked_period_export" => {
@@ -204,9 +325,17 @@ async fn state(app: &TestApp, owner: &Session, cid: &str) -> (Value, Vec<(&'stat
         "connection_endpoints",
         "connection_groups",
         "payments",
+        "connection_views",
+        "invitations",
+        "sync_runs",
     ] {
         counts.push((table, app.count(table).await));
     }
+    counts.push((
+        "hidden sync_runs",
+        app.scalar("SELECT COUNT(*) FROM sync_runs WHERE hidden")
+            .await,
+    ));
     (snapshot(app, owner, cid).await, counts)
 }
 
@@ -220,14 +349,49 @@ async fn team(app: &TestApp) -> (TestTenant, Session, Session, Session) {
 }
 
 async fn s5_every_action_by_every_role_on_every_kind_matches_the_spec(backend: Backend) {
+    // The table names every ConnectionAction once (the names only are checked against
+    // `shared`; the expectations are SPEC's).
+    let names: std::collections::BTreeSet<&str> = EXPECTED.iter().map(|row| row.0).collect();
+    assert_eq!(names.len(), 20, "twenty distinct actions");
+    for name in &names {
+        serde_json::from_value::<hubkeep_shared::ConnectionAction>(json!(name))
+            .unwrap_or_else(|e| panic!("{name} is not a ConnectionAction: {e}"));
+    }
     let app = spawn_app(backend).await;
     let (tenant, ada, tess, tom) = team(&app).await;
     let mut checked = 0;
     for kind in KINDS {
         for (r, role) in ROLES.iter().enumerate() {
             let cid = create(&app, &ada, &format!("{kind} for {role}"), kind).await;
+            // The setup, as the owner: a sync run to hide (both endpoints connected for it),
+            // then the source disconnected again so that `reconnect_endpoint` changes it.
+            let base = format!("/api/v1/connections/{cid}");
+            for side in ["source", "target"] {
+                let res = post(
+                    &app,
+                    &ada.access_token,
+                    &format!("{base}/endpoints/{side}/reconnect"),
+                    Some(&json!({})),
+                )
+                .await;
+                assert_eq!(res.status(), 200, "reconnect {side}");
+            }
+            let res = post(
+                &app,
+                &ada.access_token,
+                &format!("{base}/runs"),
+                Some(&json!({})),
+            )
+            .await;
+            assert_eq!(res.status(), 201, "setup run");
+            let run_id = res.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let res = call(&app, &ada.access_token, &cid, "disconnect_endpoint").await;
+            assert_eq!(res.status(), 200, "setup disconnect");
             // The caller: Ada holds `owner`; Tess holds exactly the role under test; Tom
-            // holds none.
+            // holds none. Ownership is offered to Tom (a hub user with hub access).
             let caller = match *role {
                 "owner" => &ada,
                 "none" => &tom,
@@ -236,30 +400,38 @@ async fn s5_every_action_by_every_role_on_every_kind_matches_the_spec(backend: B
                     &tess
                 }
             };
-            for (action, allowed, lacking) in EXPECTED {
+            let ctx = Ctx {
+                run_id,
+                new_owner: id_of(&tom),
+            };
+            for (action, allowed, lacking, ok) in EXPECTED {
                 let expected = if *role == "none" {
                     404
                 } else if lacking.contains(&kind) {
                     422
                 } else if allowed[r] {
-                    200
+                    ok.0
                 } else {
                     403
                 };
                 let before = state(&app, &ada, &cid).await;
                 let before_entries = entries(&app, &cid).await;
-                let res = call(&app, &caller.access_token, &cid, action).await;
+                let res = call_with(&app, &caller.access_token, &cid, action, &ctx).await;
                 let what = format!("{action} by {role} on {kind}");
                 match expected {
-                    200 => {
-                        assert_eq!(res.status(), 200, "{what}");
+                    200 | 201 => {
+                        assert_eq!(res.status(), expected, "{what}");
                         let body: Value = res.json().await.unwrap();
-                        assert_eq!(body["id"], cid.as_str(), "{what}");
+                        assert_eq!(body[ok.1], cid.as_str(), "{what}: {body}");
                         assert_eq!(
                             entries(&app, &cid).await,
-                            before_entries + 1,
-                            "{what}: exactly one entry"
+                            before_entries + ok.2,
+                            "{what}: exactly {} entry",
+                            ok.2
                         );
+                        if ok.2 == 0 {
+                            assert_eq!(state(&app, &ada, &cid).await, before, "{what}: a read");
+                        }
                     }
                     code => {
                         let problem = match code {
@@ -277,6 +449,7 @@ async fn s5_every_action_by_every_role_on_every_kind_matches_the_spec(backend: B
         }
     }
     assert_eq!(checked, EXPECTED.len() * ROLES.len() * KINDS.len());
+    assert_eq!(checked, 20 * 5 * 4, "every ConnectionAction");
 }
 
 async fn s5_mass_assignment_patch_is_refused_whole(backend: Backend) {
@@ -885,7 +1058,7 @@ async fn s5_another_tenants_connection_is_not_found_for_every_operation(backend:
     // The other tenant's primary user: elevated there, nothing here.
     let eve = app.sign_in(&other, ADA_ADMIN).await;
     let before = state(&app, &ada, &cid).await;
-    for (action, _, _) in EXPECTED {
+    for (action, _, _, _) in EXPECTED {
         for id in [cid.as_str(), "00000000-0000-0000-0000-000000000000"] {
             let res = call(&app, &eve.access_token, id, action).await;
             assert_problem(res, 404, "not_found").await;

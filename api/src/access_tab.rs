@@ -193,17 +193,13 @@ pub async fn save_elevated_levels(
     }
     let changed: Vec<i64> = before.symmetric_difference(&wanted).copied().collect();
     restamp_levels(&txn, &caller.tenant_id, &changed).await?;
-    activity::record(
+    activity::record_by(
         &txn,
-        activity::Entry {
-            tenant_id: &caller.tenant_id,
-            actor: &caller.actor(),
-            action: actions::ACCESS_ELEVATED_LEVELS_SAVED,
-            target: Target::new("elevated_levels", &caller.tenant_id, "Access tab"),
-            connection_id: None,
-            details: json!({ "before": before, "after": wanted }),
-            meta: &caller.meta,
-        },
+        caller,
+        actions::ACCESS_ELEVATED_LEVELS_SAVED,
+        Target::new("elevated_levels", &caller.tenant_id, "Access tab"),
+        None,
+        json!({ "before": before, "after": wanted }),
     )
     .await?;
     txn.commit().await?;

@@ -148,3 +148,28 @@ pub async fn record(db: &impl ConnectionTrait, entry: Entry<'_>) -> Result<Strin
     activity_log::Entity::insert(model).exec(db).await?;
     Ok(id)
 }
+
+/// Appends one entry made by a signed-in caller (a person at the console or a script with
+/// their token), inside the caller's transaction.
+pub async fn record_by(
+    db: &impl ConnectionTrait,
+    caller: &crate::auth::Caller,
+    action: &'static str,
+    target: Target,
+    connection_id: Option<&str>,
+    details: Value,
+) -> Result<String, DbErr> {
+    record(
+        db,
+        Entry {
+            tenant_id: &caller.tenant_id,
+            actor: &caller.actor(),
+            action,
+            target,
+            connection_id,
+            details,
+            meta: &caller.meta,
+        },
+    )
+    .await
+}

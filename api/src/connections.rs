@@ -386,23 +386,19 @@ pub async fn create(
     }))
     .exec_without_returning(&txn)
     .await?;
-    activity::record(
+    activity::record_by(
         &txn,
-        activity::Entry {
-            tenant_id: &caller.tenant_id,
-            actor: &caller.actor(),
-            action: actions::CONNECTION_CREATED,
-            target: Target::new("connection", &model.id, &model.name),
-            connection_id: Some(&model.id),
-            details: json!({
-                "name": model.name,
-                "kind": input.kind,
-                "timezone": model.timezone,
-                "timezone_source": timezone_source,
-                "owner_user_id": caller.user.id,
-            }),
-            meta: &caller.meta,
-        },
+        caller,
+        actions::CONNECTION_CREATED,
+        Target::new("connection", &model.id, &model.name),
+        Some(&model.id),
+        json!({
+            "name": model.name,
+            "kind": input.kind,
+            "timezone": model.timezone,
+            "timezone_source": timezone_source,
+            "owner_user_id": caller.user.id,
+        }),
     )
     .await?;
     txn.commit().await?;

@@ -323,17 +323,13 @@ async fn record_user(
     action: &'static str,
     details: Value,
 ) -> Result<(), ApiError> {
-    activity::record(
+    activity::record_by(
         txn,
-        activity::Entry {
-            tenant_id: &caller.tenant_id,
-            actor: &caller.actor(),
-            action,
-            target: Target::new("sync_run", &run.id, &model.name),
-            connection_id: Some(&model.id),
-            details,
-            meta: &caller.meta,
-        },
+        caller,
+        action,
+        Target::new("sync_run", &run.id, &model.name),
+        Some(&model.id),
+        details,
     )
     .await?;
     Ok(())

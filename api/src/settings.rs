@@ -738,17 +738,13 @@ pub async fn update(
         .one(&txn)
         .await?
         .ok_or_else(|| missing("tenants", &caller.tenant_id))?;
-    activity::record(
+    activity::record_by(
         &txn,
-        activity::Entry {
-            tenant_id: &caller.tenant_id,
-            actor: &caller.actor(),
-            action: actions::SETTINGS_UPDATED,
-            target: Target::new("tenant", &tenant.id, &tenant.name),
-            connection_id: None,
-            details: Value::Object(changes),
-            meta: &caller.meta,
-        },
+        caller,
+        actions::SETTINGS_UPDATED,
+        Target::new("tenant", &tenant.id, &tenant.name),
+        None,
+        Value::Object(changes),
     )
     .await?;
     let updated = view(

@@ -447,17 +447,13 @@ pub async fn update_user(
         "access_level".into(),
         json!({"before": stored_access(&target), "after": decision.level}),
     );
-    activity::record(
+    activity::record_by(
         &txn,
-        activity::Entry {
-            tenant_id: &caller.tenant_id,
-            actor: &caller.actor(),
-            action,
-            target: Target::new("user", &updated.id, &updated.display_name),
-            connection_id: None,
-            details: serde_json::Value::Object(details),
-            meta: &caller.meta,
-        },
+        caller,
+        action,
+        Target::new("user", &updated.id, &updated.display_name),
+        None,
+        serde_json::Value::Object(details),
     )
     .await?;
     txn.commit().await?;
@@ -522,17 +518,13 @@ pub async fn refresh_users(state: &AppState, caller: &Caller) -> Result<RefreshS
         changed += 1;
     }
     let checked = u64::try_from(all.len()).unwrap_or(u64::MAX);
-    activity::record(
+    activity::record_by(
         &txn,
-        activity::Entry {
-            tenant_id: &caller.tenant_id,
-            actor: &caller.actor(),
-            action: actions::USERS_REFRESHED,
-            target: Target::new("users", &caller.tenant_id, "all users"),
-            connection_id: None,
-            details: json!({ "checked": checked, "changed": changed }),
-            meta: &caller.meta,
-        },
+        caller,
+        actions::USERS_REFRESHED,
+        Target::new("users", &caller.tenant_id, "all users"),
+        None,
+        json!({ "checked": checked, "changed": changed }),
     )
     .await?;
     txn.commit().await?;

@@ -155,17 +155,13 @@ async fn record(
     action: &'static str,
     details: Value,
 ) -> Result<(), ApiError> {
-    activity::record(
+    activity::record_by(
         txn,
-        activity::Entry {
-            tenant_id: &caller.tenant_id,
-            actor: &caller.actor(),
-            action,
-            target: Target::new("view", &view.id, &view.name),
-            connection_id: Some(&model.id),
-            details,
-            meta: &caller.meta,
-        },
+        caller,
+        action,
+        Target::new("view", &view.id, &view.name),
+        Some(&model.id),
+        details,
     )
     .await?;
     Ok(())

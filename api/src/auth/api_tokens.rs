@@ -132,21 +132,17 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    activity::record(
+    activity::record_by(
         &txn,
-        activity::Entry {
-            tenant_id: &caller.tenant_id,
-            actor: &caller.actor(),
-            action: actions::API_TOKEN_CREATED,
-            target: Target::new("api_token", &id, &name),
-            connection_id: None,
-            details: json!({
-                "scope": input.scope,
-                "expires_at": input.expires_at,
-                "token_prefix": token_prefix,
-            }),
-            meta: &caller.meta,
-        },
+        caller,
+        actions::API_TOKEN_CREATED,
+        Target::new("api_token", &id, &name),
+        None,
+        json!({
+            "scope": input.scope,
+            "expires_at": input.expires_at,
+            "token_prefix": token_prefix,
+        }),
     )
     .await?;
     txn.commit().await?;
@@ -213,17 +209,13 @@ async fn revoke(state: &AppState, caller: &Caller, id: &str, whose: Whose) -> Re
     active.revoked_at = Set(Some(db::now()));
     active.revoked_by = Set(Some(caller.user.id.clone()));
     active.update(&txn).await?;
-    activity::record(
+    activity::record_by(
         &txn,
-        activity::Entry {
-            tenant_id: &caller.tenant_id,
-            actor: &caller.actor(),
-            action: actions::API_TOKEN_REVOKED,
-            target: Target::new("api_token", &row.id, &row.name),
-            connection_id: None,
-            details: json!({ "token_prefix": row.token_prefix, "owner_user_id": row.user_id }),
-            meta: &caller.meta,
-        },
+        caller,
+        actions::API_TOKEN_REVOKED,
+        Target::new("api_token", &row.id, &row.name),
+        None,
+        json!({ "token_prefix": row.token_prefix, "owner_user_id": row.user_id }),
     )
     .await?;
     txn.commit().await?;

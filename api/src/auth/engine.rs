@@ -224,17 +224,13 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    activity::record(
+    activity::record_by(
         &txn,
-        activity::Entry {
-            tenant_id: &caller.tenant_id,
-            actor: &caller.actor(),
-            action: actions::ENGINE_TOKEN_CREATED,
-            target: Target::new("engine_token", &id, &name),
-            connection_id: None,
-            details: json!({ "token_prefix": token_prefix }),
-            meta: &caller.meta,
-        },
+        caller,
+        actions::ENGINE_TOKEN_CREATED,
+        Target::new("engine_token", &id, &name),
+        None,
+        json!({ "token_prefix": token_prefix }),
     )
     .await?;
     txn.commit().await?;
@@ -285,17 +281,13 @@ pub async fn revoke(state: &AppState, caller: &Caller, id: &str) -> Result<(), A
     active.revoked_at = Set(Some(db::now()));
     active.revoked_by = Set(Some(caller.user.id.clone()));
     active.update(&txn).await?;
-    activity::record(
+    activity::record_by(
         &txn,
-        activity::Entry {
-            tenant_id: &caller.tenant_id,
-            actor: &caller.actor(),
-            action: actions::ENGINE_TOKEN_REVOKED,
-            target: Target::new("engine_token", &row.id, &row.name),
-            connection_id: None,
-            details: json!({ "token_prefix": row.token_prefix }),
-            meta: &caller.meta,
-        },
+        caller,
+        actions::ENGINE_TOKEN_REVOKED,
+        Target::new("engine_token", &row.id, &row.name),
+        None,
+        json!({ "token_prefix": row.token_prefix }),
     )
     .await?;
     txn.commit().await?;

@@ -1,9 +1,23 @@
 //! A typed client for the Hubkeep API. Every call returns `Result<T, ClientError>`; API errors
 //! arrive as RFC 9457 problems and keep their stable `code`.
+//!
+//! Authentication lives here too: the access and refresh tokens of the signed-in session are
+//! kept in the tab's `sessionStorage` (they survive a reload, not the tab). A request answered
+//! 401 refreshes the session once — one refresh at a time, because a refresh token is single
+//! use and a second use would revoke the session — and is sent again; when the refresh is
+//! refused too, the session is dropped and the console returns to sign-in with the reason.
 
-use gloo_net::http::{Request, Response};
-use hubkeep_shared::{PermissionMatrix, Problem};
+use std::cell::RefCell;
+
+use futures::lock::Mutex;
+use gloo_net::http::{Method, RequestBuilder, Response};
+use hubkeep_shared::{Problem, ProblemCode};
+use leptos::prelude::*;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::types::TokenResponse;
 
 /// Why a call failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -19,30 +33,366 @@ pub enum ClientError {
     Decode(String),
 }
 
-async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ClientError> {
-    if resp.ok() {
-        return resp
-            .json::<T>()
-            .await
-            .map_err(|e| ClientError::Decode(e.to_string()));
+impl ClientError {
+    /// The problem's stable code, when the API sent one.
+    pub fn code(&self) -> Option<ProblemCode> {
+        match self {
+            Self::Problem(p) => p.known_code(),
+            _ => None,
+        }
     }
+
+    /// The problem's HTTP status, when the API sent one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Problem(p) => Some(p.status),
+            _ => None,
+        }
+    }
+
+    /// The per-field messages of a 422, as `field: message` lines.
+    pub fn field_errors(&self) -> Vec<String> {
+        match self {
+            Self::Problem(p) => p
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The session
+// ---------------------------------------------------------------------------------------
+
+const STORAGE_KEY: &str = "hubkeep.session";
+/// Refresh this long before the access token expires.
+const REFRESH_EARLY_MS: f64 = 60_000.0;
+
+/// The tokens of the signed-in session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// When the access token expires, in ms since the epoch (browser clock).
+    pub expires_at_ms: i64,
+}
+
+impl Tokens {
+    fn from_response(r: &TokenResponse) -> Self {
+        Self {
+            access_token: r.access_token.clone(),
+            refresh_token: r.refresh_token.clone(),
+            expires_at_ms: (js_sys::Date::now() + r.expires_in as f64 * 1000.0) as i64,
+        }
+    }
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    window().session_storage().ok().flatten()
+}
+
+/// The stored session, if any.
+pub fn stored_tokens() -> Option<Tokens> {
+    let raw = storage()?.get_item(STORAGE_KEY).ok().flatten()?;
+    serde_json::from_str(&raw).ok()
+}
+
+fn store_tokens(tokens: Option<&Tokens>) {
+    let Some(storage) = storage() else { return };
+    match tokens {
+        Some(t) => {
+            if let Ok(raw) = serde_json::to_string(t) {
+                let _ = storage.set_item(STORAGE_KEY, &raw);
+            }
+        }
+        None => {
+            let _ = storage.remove_item(STORAGE_KEY);
+        }
+    }
+}
+
+/// What the console knows about authentication, as signals the whole app reads.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthState {
+    /// Whether a session is stored (the shell shows sign-in when not).
+    pub signed_in: RwSignal<bool>,
+    /// Why the last session ended, shown on the sign-in page.
+    pub signed_out_reason: RwSignal<Option<String>>,
+    /// Bumped on every successful refresh (the refresh timer re-arms on it).
+    pub generation: RwSignal<u64>,
+}
+
+thread_local! {
+    static AUTH: RefCell<Option<AuthState>> = const { RefCell::new(None) };
+    // Leaked once per page load: the lock must outlive every future that awaits it.
+    static REFRESH_LOCK: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
+}
+
+/// Creates the auth signals (once, at the root of the app) and arms the refresh timer.
+pub fn init_auth() -> AuthState {
+    let state = AuthState {
+        signed_in: RwSignal::new(stored_tokens().is_some()),
+        signed_out_reason: RwSignal::new(None),
+        generation: RwSignal::new(0),
+    };
+    AUTH.with(|a| *a.borrow_mut() = Some(state));
+    schedule_refresh();
+    state
+}
+
+fn auth() -> Option<AuthState> {
+    AUTH.with(|a| *a.borrow())
+}
+
+/// Stores a new session and tells the app.
+pub fn sign_in_with(response: &TokenResponse) {
+    store_tokens(Some(&Tokens::from_response(response)));
+    if let Some(a) = auth() {
+        a.signed_out_reason.set(None);
+        a.signed_in.set(true);
+        a.generation.update(|g| *g += 1);
+    }
+    schedule_refresh();
+}
+
+/// Drops the session locally and shows sign-in with `reason`.
+pub fn drop_session(reason: Option<String>) {
+    store_tokens(None);
+    if let Some(a) = auth() {
+        a.signed_out_reason.set(reason);
+        a.signed_in.set(false);
+    }
+}
+
+/// Refreshes the access token a minute before it expires, so pages never wait on a 401.
+fn schedule_refresh() {
+    let Some(tokens) = stored_tokens() else {
+        return;
+    };
+    let wait = (tokens.expires_at_ms as f64 - js_sys::Date::now() - REFRESH_EARLY_MS).max(1000.0);
+    let generation = auth().map(|a| a.generation.get_untracked());
+    set_timeout(
+        move || {
+            // A newer session (or refresh) has armed its own timer.
+            if auth().map(|a| a.generation.get_untracked()) != generation {
+                return;
+            }
+            leptos::task::spawn_local(async move {
+                if let Some(t) = stored_tokens()
+                    && t.refresh_token == tokens.refresh_token
+                {
+                    let _ = refresh(&t.refresh_token).await;
+                }
+            });
+        },
+        std::time::Duration::from_millis(wait as u64),
+    );
+}
+
+/// Exchanges `used` for a new session, unless another call already did. One refresh at a
+/// time: a refresh token is single-use, and reusing one revokes the session (SPEC S3.3).
+async fn refresh(used: &str) -> Result<(), ClientError> {
+    let lock: &'static Mutex<()> = REFRESH_LOCK.with(|l| *l);
+    let _guard = lock.lock().await;
+    let Some(current) = stored_tokens() else {
+        return Err(signed_out_problem());
+    };
+    if current.refresh_token != used {
+        return Ok(()); // refreshed while we waited
+    }
+    let result = send_raw::<TokenResponse>(
+        Method::POST,
+        "/api/v1/auth/refresh",
+        Some(json!({ "refresh_token": used })),
+        None,
+    )
+    .await;
+    match result {
+        Ok(response) => {
+            store_tokens(Some(&Tokens::from_response(&response)));
+            if let Some(a) = auth() {
+                a.generation.update(|g| *g += 1);
+            }
+            schedule_refresh();
+            Ok(())
+        }
+        // 401/403: the session is over (revoked, expired, access withdrawn).
+        Err(ClientError::Problem(p)) if p.status == 401 || p.status == 403 => {
+            drop_session(Some(p.detail.clone()));
+            Err(ClientError::Problem(p))
+        }
+        // 503 psa_unavailable, 429, network: the refresh token stays valid; try later.
+        Err(e) => Err(e),
+    }
+}
+
+fn signed_out_problem() -> ClientError {
+    ClientError::Problem(Problem::new(
+        ProblemCode::ReauthorizationRequired,
+        "You are signed out: sign in again.",
+    ))
+}
+
+/// Signs out: revokes the session on the server, then forgets it here.
+pub async fn sign_out() {
+    if stored_tokens().is_some() {
+        let _ = send::<()>(Method::POST, "/api/v1/auth/logout", None).await;
+    }
+    drop_session(Some("You signed out.".to_owned()));
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------
+
+async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ClientError> {
     let status = resp.status();
+    if resp.ok() {
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let text = if text.trim().is_empty() {
+            "null"
+        } else {
+            &text
+        };
+        return serde_json::from_str(text).map_err(|e| ClientError::Decode(e.to_string()));
+    }
     match resp.json::<Problem>().await {
         Ok(problem) => Err(ClientError::Problem(problem)),
         Err(_) => Err(ClientError::Decode(format!("HTTP {status}"))),
     }
 }
 
-async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
-    let resp = Request::get(path)
-        .header("accept", "application/json")
+async fn send_raw<T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    bearer: Option<&str>,
+) -> Result<T, ClientError> {
+    let mut builder = RequestBuilder::new(path)
+        .method(method)
+        .header("accept", "application/json, application/problem+json");
+    if let Some(token) = bearer {
+        builder = builder.header("authorization", &format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(body) => builder.json(&body),
+        None => builder.build(),
+    }
+    .map_err(|e| ClientError::Network(e.to_string()))?;
+    let resp = request
         .send()
         .await
         .map_err(|e| ClientError::Network(e.to_string()))?;
     decode(resp).await
 }
 
+/// Sends an authenticated request; on 401 refreshes the session once and sends it again.
+pub async fn send<T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Result<T, ClientError> {
+    let Some(tokens) = stored_tokens() else {
+        drop_session(Some("Your session has ended: sign in again.".to_owned()));
+        return Err(signed_out_problem());
+    };
+    let first = send_raw(
+        method.clone(),
+        path,
+        body.clone(),
+        Some(&tokens.access_token),
+    )
+    .await;
+    match first {
+        Err(ClientError::Problem(p)) if p.status == 401 => {
+            refresh(&tokens.refresh_token).await?;
+            let Some(fresh) = stored_tokens() else {
+                return Err(signed_out_problem());
+            };
+            let second = send_raw(method, path, body, Some(&fresh.access_token)).await;
+            if let Err(ClientError::Problem(p)) = &second
+                && p.status == 401
+            {
+                drop_session(Some(p.detail.clone()));
+            }
+            second
+        }
+        other => other,
+    }
+}
+
+/// `GET path` (authenticated).
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
+    send(Method::GET, path, None).await
+}
+
+/// `POST path` with a JSON body (authenticated).
+pub async fn post<T: DeserializeOwned>(path: &str, body: Value) -> Result<T, ClientError> {
+    send(Method::POST, path, Some(body)).await
+}
+
+/// `PATCH path` with a JSON body (authenticated).
+pub async fn patch<T: DeserializeOwned>(path: &str, body: Value) -> Result<T, ClientError> {
+    send(Method::PATCH, path, Some(body)).await
+}
+
+/// `PUT path` with a JSON body (authenticated).
+pub async fn put<T: DeserializeOwned>(path: &str, body: Value) -> Result<T, ClientError> {
+    send(Method::PUT, path, Some(body)).await
+}
+
+/// `DELETE path` (authenticated); the answer may be empty (204).
+pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
+    send(Method::DELETE, path, None).await
+}
+
+/// `GET path` without credentials (public endpoints).
+pub async fn get_public<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
+    send_raw(Method::GET, path, None, None).await
+}
+
+/// `POST path` without credentials (launch, demo launch).
+pub async fn post_public<T: DeserializeOwned>(path: &str, body: Value) -> Result<T, ClientError> {
+    send_raw(Method::POST, path, Some(body), None).await
+}
+
+/// Builds `path?k=v&…` from the pairs whose value is present, percent-encoding values.
+pub fn with_query(path: &str, pairs: &[(&str, Option<String>)]) -> String {
+    let query: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_ref()
+                .map(|v| format!("{k}={}", js_sys::encode_uri_component(v)))
+        })
+        .collect();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
+}
+
+/// Percent-encodes one path segment.
+pub fn seg(value: &str) -> String {
+    js_sys::encode_uri_component(value).into()
+}
+
+// ---------------------------------------------------------------------------------------
+// Typed calls used in several places
+// ---------------------------------------------------------------------------------------
+
 /// `GET /api/v1/permissions`
-pub async fn get_permissions() -> Result<PermissionMatrix, ClientError> {
-    get("/api/v1/permissions").await
+pub async fn get_permissions() -> Result<hubkeep_shared::PermissionMatrix, ClientError> {
+    get_public("/api/v1/permissions").await
+}
+
+/// `GET /api/v1/me`
+pub async fn get_me() -> Result<crate::types::Me, ClientError> {
+    get("/api/v1/me").await
 }

@@ -1,3 +1,5 @@
-//! Reusable view pieces.
+//! Pieces shared by the pages.
 
 pub mod error;
+pub mod shell;
+pub mod ui;

@@ -1,4 +1,13 @@
 //! One module per screen.
 
+pub mod activity;
+pub mod connection;
+pub mod connections;
+pub mod invitations;
 pub mod not_found;
 pub mod permissions;
+pub mod settings;
+pub mod signin;
+pub mod sync_status;
+pub mod tokens;
+pub mod users;

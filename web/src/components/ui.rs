@@ -1,0 +1,264 @@
+//! Small building blocks every page uses: loading/empty states, notices, a confirmation
+//! dialog, time formatting and the signed-in user's context.
+
+use leptos::prelude::*;
+
+use crate::api::ClientError;
+use crate::types::Me;
+
+/// The signed-in user as `/me` last answered, provided by the shell to every page.
+#[derive(Debug, Clone, Copy)]
+pub struct MeCtx {
+    pub me: RwSignal<Option<Me>>,
+    /// Bump to reload `/me` (after a change that may alter one's own access or badges).
+    pub reload: RwSignal<u32>,
+}
+
+impl MeCtx {
+    /// Whether `/me` allows a hub action (false until loaded).
+    pub fn can(&self, action: hubkeep_shared::HubAction) -> bool {
+        self.me.with(|m| m.as_ref().is_some_and(|m| m.can(action)))
+    }
+
+    /// The signed-in user's id ("" until loaded).
+    pub fn user_id(&self) -> String {
+        self.me
+            .with(|m| m.as_ref().map(|m| m.user.id.clone()))
+            .unwrap_or_default()
+    }
+
+    pub fn refresh(&self) {
+        self.reload.update(|n| *n += 1);
+    }
+}
+
+/// The shell's context; pages are only rendered inside the shell.
+pub fn use_me() -> MeCtx {
+    expect_context::<MeCtx>()
+}
+
+/// A polite "loading" line.
+#[component]
+pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
+    view! { <p class="status" role="status" aria-busy="true">"Loading "{what}"…"</p> }
+}
+
+/// What an empty list says.
+#[component]
+pub fn Empty(#[prop(into)] text: String) -> impl IntoView {
+    view! { <p class="empty">{text}</p> }
+}
+
+/// Kinds of notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    Ok,
+    Error,
+}
+
+/// One message in the notice area.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub id: u64,
+    pub kind: NoticeKind,
+    pub text: String,
+}
+
+/// The notice area (top of the content, `aria-live`), provided by the shell.
+#[derive(Debug, Clone, Copy)]
+pub struct Notices {
+    items: RwSignal<Vec<Notice>>,
+    next: StoredValue<u64>,
+}
+
+impl Default for Notices {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Notices {
+    pub fn new() -> Self {
+        Self {
+            items: RwSignal::new(Vec::new()),
+            next: StoredValue::new(1),
+        }
+    }
+
+    fn push(&self, kind: NoticeKind, text: String) {
+        let id = self.next.get_value();
+        self.next.set_value(id + 1);
+        self.items.update(|v| {
+            v.push(Notice { id, kind, text });
+            let len = v.len();
+            if len > 4 {
+                v.drain(..len - 4);
+            }
+        });
+        if kind == NoticeKind::Ok {
+            let items = self.items;
+            set_timeout(
+                move || items.update(|v| v.retain(|n| n.id != id)),
+                std::time::Duration::from_secs(6),
+            );
+        }
+    }
+
+    /// A success message (disappears after a few seconds).
+    pub fn ok(&self, text: impl Into<String>) {
+        self.push(NoticeKind::Ok, text.into());
+    }
+
+    /// An error message (stays until dismissed).
+    pub fn error(&self, error: &ClientError) {
+        self.push(NoticeKind::Error, describe(error));
+    }
+
+    /// An error message from text.
+    pub fn error_text(&self, text: impl Into<String>) {
+        self.push(NoticeKind::Error, text.into());
+    }
+
+    pub fn dismiss(&self, id: u64) {
+        self.items.update(|v| v.retain(|n| n.id != id));
+    }
+}
+
+/// The notices of the shell.
+pub fn use_notices() -> Notices {
+    expect_context::<Notices>()
+}
+
+/// An error as one readable sentence: the problem's detail, its field errors and its code.
+pub fn describe(error: &ClientError) -> String {
+    let mut text = error.to_string();
+    let fields = error.field_errors();
+    if !fields.is_empty() {
+        text.push_str(" — ");
+        text.push_str(&fields.join("; "));
+    }
+    if let ClientError::Problem(p) = error {
+        text.push_str(&format!(" ({})", p.code));
+    }
+    text
+}
+
+/// Renders the notice list.
+#[component]
+pub fn NoticeArea() -> impl IntoView {
+    let notices = use_notices();
+    view! {
+        <div class="notices" role="status" aria-live="polite">
+            <For
+                each=move || notices.items.get()
+                key=|n| n.id
+                children=move |n| {
+                    let id = n.id;
+                    let class = match n.kind {
+                        NoticeKind::Ok => "notice ok",
+                        NoticeKind::Error => "notice bad",
+                    };
+                    let role = match n.kind {
+                        NoticeKind::Ok => "status",
+                        NoticeKind::Error => "alert",
+                    };
+                    view! {
+                        <div class=class role=role data-notice=if n.kind == NoticeKind::Ok { "ok" } else { "error" }>
+                            <span>{n.text}</span>
+                            <button type="button" class="link" aria-label="Dismiss" on:click=move |_| notices.dismiss(id)>"×"</button>
+                        </div>
+                    }
+                }
+            />
+        </div>
+    }
+}
+
+/// A modal dialog: labelled, focus moves into it on open, Escape or Cancel closes it.
+/// `children` is the body; the caller renders its own buttons inside.
+#[component]
+pub fn Dialog(
+    open: RwSignal<bool>,
+    #[prop(into)] title: String,
+    /// A stable id (used for `aria-labelledby` and by tests).
+    #[prop(into)]
+    id: String,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let title_id = format!("{id}-title");
+    let node = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if open.get()
+            && let Some(el) = node.get()
+        {
+            // Focus the first field or button of the dialog.
+            if let Ok(Some(first)) =
+                el.query_selector("input:not([disabled]), select, textarea, button:not(.dialog-close)")
+                && let Some(html) = wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlElement>(&first)
+            {
+                let _ = html.focus();
+            }
+        }
+    });
+    let children = StoredValue::new(children);
+    view! {
+        <Show when=move || open.get()>
+            <div class="backdrop" on:click=move |_| open.set(false)></div>
+            <div
+                class="dialog"
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby=title_id.clone()
+                id=id.clone()
+                node_ref=node
+                on:keydown=move |ev: web_sys::KeyboardEvent| {
+                    if ev.key() == "Escape" {
+                        open.set(false);
+                    }
+                }
+            >
+                <div class="dialog-head">
+                    <h2 id=title_id.clone()>{title.clone()}</h2>
+                    <button type="button" class="link dialog-close" aria-label="Close" on:click=move |_| open.set(false)>"×"</button>
+                </div>
+                {children.read_value()()}
+            </div>
+        </Show>
+    }
+}
+
+/// `2026-11-23T20:11:49.123Z` → `2026-11-23 20:11 UTC`.
+pub fn fmt_time(iso: &str) -> String {
+    let (date, rest) = iso.split_once('T').unwrap_or((iso, ""));
+    let hm: String = rest.chars().take(5).collect();
+    if hm.is_empty() {
+        date.to_owned()
+    } else {
+        format!("{date} {hm} UTC")
+    }
+}
+
+/// An optional time, or a dash.
+pub fn fmt_opt_time(iso: Option<&str>) -> String {
+    iso.map(fmt_time).unwrap_or_else(|| "—".to_owned())
+}
+
+/// The value of an `<input>`/`<select>`/`<textarea>` event target.
+pub fn target_value(ev: &leptos::ev::Event) -> String {
+    event_target_value(ev)
+}
+
+/// Whether a checkbox event's target is checked.
+pub fn target_checked(ev: &leptos::ev::Event) -> bool {
+    event_target_checked(ev)
+}
+
+/// A hub access level as a small badge.
+pub fn access_badge(level: hubkeep_shared::HubAccess) -> impl IntoView {
+    let (class, text) = match level {
+        hubkeep_shared::HubAccess::Elevated => ("badge elevated", "Elevated"),
+        hubkeep_shared::HubAccess::Limited => ("badge limited", "Limited"),
+        hubkeep_shared::HubAccess::None => ("badge none", "No access"),
+    };
+    view! { <span class=class data-access=level.to_string()>{text}</span> }
+}

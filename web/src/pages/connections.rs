@@ -1,0 +1,8 @@
+//! (being written)
+
+use leptos::prelude::*;
+
+#[component]
+pub fn ConnectionsPage() -> impl IntoView {
+    view! { <p>"ConnectionsPage"</p> }
+}

@@ -1,0 +1,8 @@
+//! (being written)
+
+use leptos::prelude::*;
+
+#[component]
+pub fn InvitationsPage() -> impl IntoView {
+    view! { <p>"InvitationsPage"</p> }
+}

@@ -1,0 +1,8 @@
+//! (being written)
+
+use leptos::prelude::*;
+
+#[component]
+pub fn TokensPage() -> impl IntoView {
+    view! { <p>"TokensPage"</p> }
+}

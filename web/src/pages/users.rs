@@ -1,0 +1,8 @@
+//! (being written)
+
+use leptos::prelude::*;
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    view! { <p>"UsersPage"</p> }
+}

@@ -187,6 +187,25 @@ pub fn Dialog(
 ) -> impl IntoView {
     let title_id = format!("{id}-title");
     let node = NodeRef::<leptos::html::Div>::new();
+    // The element that had focus when the dialog opened gets it back when it closes.
+    let opener = StoredValue::new_local(None::<web_sys::HtmlElement>);
+    Effect::new(move |was_open: Option<bool>| {
+        let is_open = open.get();
+        if is_open && was_open != Some(true) {
+            opener.set_value(
+                document()
+                    .active_element()
+                    .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok()),
+            );
+        }
+        if !is_open
+            && was_open == Some(true)
+            && let Some(el) = opener.get_value()
+        {
+            let _ = el.focus();
+        }
+        is_open
+    });
     Effect::new(move |_| {
         if open.get()
             && let Some(el) = node.get()

@@ -403,3 +403,22 @@ pub struct TenantApiToken {
     pub user_id: String,
     pub user_display_name: String,
 }
+
+/// A sync-engine token as listed (never with its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct EngineToken {
+    pub id: String,
+    pub name: String,
+    pub token_prefix: String,
+    pub created_at: String,
+    #[serde(default)]
+    pub last_used_at: Option<String>,
+}
+
+/// A newly created engine token: the only time `token` (the secret) appears.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CreatedEngineToken {
+    #[serde(flatten)]
+    pub meta: EngineToken,
+    pub token: String,
+}

@@ -211,9 +211,9 @@ pub fn Dialog(
             && let Some(el) = node.get()
         {
             // Focus the first field or button of the dialog.
-            if let Ok(Some(first)) =
-                el.query_selector("input:not([disabled]), select, textarea, button:not(.dialog-close)")
-                && let Some(html) = wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlElement>(&first)
+            if let Ok(Some(first)) = el.query_selector(
+                "input:not([disabled]), select, textarea, button:not(.dialog-close)",
+            ) && let Some(html) = wasm_bindgen::JsCast::dyn_ref::<web_sys::HtmlElement>(&first)
             {
                 let _ = html.focus();
             }

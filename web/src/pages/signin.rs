@@ -85,7 +85,9 @@ pub fn SignIn() -> impl IntoView {
         clear_assertion_from_url();
         busy.set(true);
         leptos::task::spawn_local(async move {
-            finish(api::post_public("/api/v1/auth/launch", json!({ "assertion": assertion })).await);
+            finish(
+                api::post_public("/api/v1/auth/launch", json!({ "assertion": assertion })).await,
+            );
         });
     }
 

@@ -1,8 +1,387 @@
-//! (being written)
+//! API tokens (SPEC S3.4): one's own personal tokens (create, list, revoke) and, for users
+//! allowed `manage_all_tokens`, every token of the tenant.
 
+use hubkeep_shared::{HubAction, TokenScope};
 use leptos::prelude::*;
+use serde_json::json;
+
+use crate::api::{self, ClientError};
+use crate::components::error::ErrorMessage;
+use crate::components::ui::{Dialog, Empty, Loading, fmt_opt_time, fmt_time, use_me, use_notices};
+use crate::types::{ApiToken, CreatedToken, Page, TenantApiToken};
+
+/// Copies `text` to the clipboard and says so.
+pub(crate) fn copy_to_clipboard(text: &str) {
+    let notices = use_notices();
+    let _promise = window().navigator().clipboard().write_text(text);
+    notices.ok("Copied");
+}
+
+fn scope_label(scope: TokenScope) -> &'static str {
+    match scope {
+        TokenScope::Read => "Read only (GET)",
+        TokenScope::ReadWrite => "Read and write",
+    }
+}
+
+/// A token pending revocation: its id, its name, and whether it is someone else's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RevokeTarget {
+    id: String,
+    name: String,
+    tenant: bool,
+}
 
 #[component]
 pub fn TokensPage() -> impl IntoView {
-    view! { <p>"TokensPage"</p> }
+    let me = use_me();
+    let origin = window()
+        .location()
+        .origin()
+        .unwrap_or_else(|_| String::new());
+    let loaded = move || me.me.with(|m| m.is_some());
+    // Shared by both lists: revoking one's own token on the tenant list updates both.
+    let reload = RwSignal::new(0u32);
+    view! {
+        <div class="page-head">
+            <h1>"API tokens"</h1>
+        </div>
+        <p class="lead">
+            "Personal tokens let scripts call the Hubkeep API as you. A token can do what you can do (read only tokens only GET), and stops working when you lose access or revoke it."
+        </p>
+        <p class="hint">
+            "Usage: " <code>{format!("curl -H \"Authorization: Bearer hk_…\" {origin}/api/v1/me")}</code>
+        </p>
+        <Show
+            when=move || me.can(HubAction::ManageOwnTokens)
+            fallback=move || {
+                if loaded() {
+                    view! { <Empty text="You may not create API tokens." /> }.into_any()
+                } else {
+                    view! { <Loading what="your permissions" /> }.into_any()
+                }
+            }
+        >
+            <OwnTokens reload=reload />
+        </Show>
+        <Show when=move || me.can(HubAction::ManageAllTokens)>
+            <TenantTokens reload=reload />
+        </Show>
+    }
+}
+
+#[component]
+fn OwnTokens(reload: RwSignal<u32>) -> impl IntoView {
+    let notices = use_notices();
+    let name = RwSignal::new(String::new());
+    let scope = RwSignal::new("read".to_owned());
+    let expires = RwSignal::new(String::new());
+    let pending = RwSignal::new(false);
+    let created = RwSignal::new(None::<CreatedToken>);
+    let revoke = RwSignal::new(None::<RevokeTarget>);
+
+    let list = LocalResource::new(move || {
+        reload.track();
+        async move { api::get::<Page<ApiToken>>("/api/v1/me/tokens?limit=200").await }
+    });
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        let token_name = name.get_untracked().trim().to_owned();
+        let mut body = json!({ "name": token_name, "scope": scope.get_untracked() });
+        let date = expires.get_untracked();
+        if !date.is_empty() {
+            body["expires_at"] = json!(format!("{date}T23:59:59Z"));
+        }
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            let result: Result<CreatedToken, ClientError> =
+                api::post("/api/v1/me/tokens", body).await;
+            pending.set(false);
+            match result {
+                Ok(token) => {
+                    notices.ok(format!("Token “{}” created", token.meta.name));
+                    created.set(Some(token));
+                    name.set(String::new());
+                    expires.set(String::new());
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => notices.error(&e),
+            }
+        });
+    };
+
+    view! {
+        <section class="panel" aria-labelledby="own-tokens-title">
+            <h2 id="own-tokens-title">"Your tokens"</h2>
+            <form class="form-row" on:submit=submit>
+                <label class="field">
+                    <span>"Name"</span>
+                    <input
+                        id="new-token-name"
+                        type="text"
+                        required
+                        maxlength="100"
+                        placeholder="e.g. nightly export"
+                        prop:value=move || name.get()
+                        on:input=move |ev| name.set(event_target_value(&ev))
+                    />
+                </label>
+                <label class="field">
+                    <span>"Scope"</span>
+                    <select
+                        id="new-token-scope"
+                        on:change=move |ev| scope.set(event_target_value(&ev))
+                    >
+                        <option value="read" prop:selected=move || scope.with(|v| v == "read")>{scope_label(TokenScope::Read)}</option>
+                        <option value="read_write" prop:selected=move || scope.with(|v| v == "read_write")>{scope_label(TokenScope::ReadWrite)}</option>
+                    </select>
+                </label>
+                <label class="field">
+                    <span>"Expires (optional)"</span>
+                    <input
+                        id="new-token-expires"
+                        type="date"
+                        prop:value=move || expires.get()
+                        on:input=move |ev| expires.set(event_target_value(&ev))
+                    />
+                </label>
+                <div class="buttons">
+                    <button
+                        type="submit"
+                        id="create-token"
+                        data-hub-action="manage_own_tokens"
+                        disabled=move || pending.get() || name.with(|n| n.trim().is_empty())
+                    >
+                        {move || if pending.get() { "Creating…" } else { "Create token" }}
+                    </button>
+                </div>
+            </form>
+            {move || {
+                created
+                    .get()
+                    .map(|t| {
+                        let secret = t.token.clone();
+                        view! {
+                            <div class="secret" role="status" id="new-token">
+                                <span>"Token “"{t.meta.name.clone()}"”:"</span>
+                                <code id="token-secret">{t.token.clone()}</code>
+                                <button
+                                    type="button"
+                                    class="secondary"
+                                    id="copy-token"
+                                    on:click=move |_| copy_to_clipboard(&secret)
+                                >
+                                    "Copy"
+                                </button>
+                                <span>"Copy it now. It will not be shown again."</span>
+                                <button type="button" class="secondary" on:click=move |_| created.set(None)>
+                                    "Done"
+                                </button>
+                            </div>
+                        }
+                    })
+            }}
+            <Transition fallback=|| view! { <Loading what="your tokens" /> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+                        Ok(page) if page.items.is_empty() => {
+                            view! { <Empty text="You have no API tokens." /> }.into_any()
+                        }
+                        Ok(page) => {
+                            let more = page.next_cursor.is_some();
+                            view! {
+                                <div class="table-wrap">
+                                    <table id="own-tokens" aria-label="Your API tokens">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Name"</th>
+                                                <th scope="col">"Prefix"</th>
+                                                <th scope="col">"Scope"</th>
+                                                <th scope="col">"Created"</th>
+                                                <th scope="col">"Expires"</th>
+                                                <th scope="col">"Last used"</th>
+                                                <th scope="col">"Actions"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {page
+                                                .items
+                                                .into_iter()
+                                                .map(|t| token_row(t, None, revoke, false))
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                {more.then(|| view! { <p class="hint">"Only the first 200 tokens are shown."</p> })}
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            <RevokeDialog target=revoke reload=reload id="revoke-own-token" />
+        </section>
+    }
+}
+
+/// One token row; `owner` is shown on the tenant list.
+fn token_row(
+    t: ApiToken,
+    owner: Option<String>,
+    revoke: RwSignal<Option<RevokeTarget>>,
+    tenant: bool,
+) -> impl IntoView {
+    let target = RevokeTarget {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        tenant,
+    };
+    let label = format!("Revoke token {}", t.name);
+    view! {
+        <tr data-token-id=t.id.clone()>
+            <td>{t.name.clone()}</td>
+            {owner.map(|o| view! { <td>{o}</td> })}
+            <td>
+                <code>{format!("{}…", t.token_prefix)}</code>
+            </td>
+            <td>{scope_label(t.scope)}</td>
+            <td>{fmt_time(&t.created_at)}</td>
+            <td>{t.expires_at.as_deref().map(fmt_time).unwrap_or_else(|| "Never".to_owned())}</td>
+            <td>{fmt_opt_time(t.last_used_at.as_deref())}</td>
+            <td class="actions">
+                <button
+                    type="button"
+                    class="danger"
+                    data-token-action="revoke"
+                    aria-label=label
+                    on:click=move |_| revoke.set(Some(target.clone()))
+                >
+                    "Revoke"
+                </button>
+            </td>
+        </tr>
+    }
+}
+
+/// Confirms and performs a revocation (own tokens or, with `tenant`, anyone's).
+#[component]
+fn RevokeDialog(
+    target: RwSignal<Option<RevokeTarget>>,
+    reload: RwSignal<u32>,
+    #[prop(into)] id: String,
+) -> impl IntoView {
+    let notices = use_notices();
+    let open = RwSignal::new(false);
+    let pending = RwSignal::new(false);
+    Effect::new(move |_| {
+        let want = target.with(|t| t.is_some());
+        if open.get_untracked() != want {
+            open.set(want);
+        }
+    });
+    Effect::new(move |_| {
+        if !open.get() && target.with_untracked(|t| t.is_some()) {
+            target.set(None);
+        }
+    });
+    let confirm = move |_| {
+        let Some(t) = target.get_untracked() else {
+            return;
+        };
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            let path = if t.tenant {
+                format!("/api/v1/tokens/{}", api::seg(&t.id))
+            } else {
+                format!("/api/v1/me/tokens/{}", api::seg(&t.id))
+            };
+            let result: Result<(), ClientError> = api::delete(&path).await;
+            pending.set(false);
+            match result {
+                Ok(()) => {
+                    notices.ok(format!("Token “{}” revoked", t.name));
+                    target.set(None);
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => notices.error(&e),
+            }
+        });
+    };
+    view! {
+        <Dialog open=open title="Revoke token" id=id>
+            <p>
+                "Revoke “" {move || target.with(|t| t.as_ref().map(|t| t.name.clone()).unwrap_or_default())}
+                "”? Scripts using it stop working at once. This cannot be undone."
+            </p>
+            <div class="buttons">
+                <button type="button" class="danger" disabled=move || pending.get() on:click=confirm>
+                    {move || if pending.get() { "Revoking…" } else { "Revoke" }}
+                </button>
+                <button type="button" class="secondary" on:click=move |_| target.set(None)>
+                    "Cancel"
+                </button>
+            </div>
+        </Dialog>
+    }
+}
+
+#[component]
+fn TenantTokens(reload: RwSignal<u32>) -> impl IntoView {
+    let revoke = RwSignal::new(None::<RevokeTarget>);
+    let list = LocalResource::new(move || {
+        reload.track();
+        async move { api::get::<Page<TenantApiToken>>("/api/v1/tokens?limit=200").await }
+    });
+    view! {
+        <section class="panel" aria-labelledby="tenant-tokens-title">
+            <h2 id="tenant-tokens-title">"All tokens of the tenant"</h2>
+            <p class="hint">"Every user's tokens that are not revoked. Revoke a token that should no longer work."</p>
+            <Transition fallback=|| view! { <Loading what="the tenant's tokens" /> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
+                        Ok(page) if page.items.is_empty() => {
+                            view! { <Empty text="No user of the tenant has an API token." /> }.into_any()
+                        }
+                        Ok(page) => {
+                            let more = page.next_cursor.is_some();
+                            view! {
+                                <div class="table-wrap">
+                                    <table id="tenant-tokens" aria-label="All API tokens of the tenant">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Name"</th>
+                                                <th scope="col">"Owner"</th>
+                                                <th scope="col">"Prefix"</th>
+                                                <th scope="col">"Scope"</th>
+                                                <th scope="col">"Created"</th>
+                                                <th scope="col">"Expires"</th>
+                                                <th scope="col">"Last used"</th>
+                                                <th scope="col">"Actions"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {page
+                                                .items
+                                                .into_iter()
+                                                .map(|t| token_row(t.meta, Some(t.user_display_name), revoke, true))
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                {more.then(|| view! { <p class="hint">"Only the first 200 tokens are shown."</p> })}
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            <RevokeDialog target=revoke reload=reload id="revoke-tenant-token" />
+        </section>
+    }
 }

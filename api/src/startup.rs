@@ -84,11 +84,14 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("building the metrics registry: {e}"))?;
         let mut server = HttpServer::new(move || {
             let web_dir = web_dir.clone();
+            // The last `wrap` runs first. Compression must see the final body: inside it,
+            // `problem_details` rewrites error bodies, which would otherwise leave plain JSON
+            // labelled `content-encoding: gzip` (browsers then fail to read every problem).
             App::new()
-                .wrap(Compress::default())
                 .wrap(metrics.clone())
                 .wrap(from_fn(problem_details))
                 .wrap(TracingLogger::default())
+                .wrap(Compress::default())
                 .app_data(state.clone())
                 .app_data(doc.clone())
                 .app_data(web::JsonConfig::default().error_handler(json_error_handler))

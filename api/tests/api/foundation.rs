@@ -89,6 +89,50 @@ async fn unknown_api_paths_and_methods_are_problem_json_with_the_request_id(back
     assert!(body["code"] == "not_found" || body["code"] == "method_not_allowed");
 }
 
+/// Browsers send `Accept-Encoding: gzip`; a compressed answer must really be gzip — problems
+/// included (their body is rewritten by a middleware, which once left plain JSON labelled
+/// as gzip and made every error unreadable in the console).
+#[tokio::test]
+async fn compressed_answers_and_problems_decode_as_labelled() {
+    use std::io::Read;
+    let app = spawn_app(Backend::Sqlite).await;
+    for (path, status) in [
+        ("/api/v1/no-such-thing", 404),
+        ("/api/v1/me", 401),
+        ("/api/v1/permissions", 200),
+    ] {
+        let res = app
+            .client
+            .get(app.url(path))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), status, "{path}");
+        let encoding = res
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let raw = res.bytes().await.unwrap();
+        let text = match encoding.as_deref() {
+            Some("gzip") => {
+                let mut out = String::new();
+                flate2::read::GzDecoder::new(&raw[..])
+                    .read_to_string(&mut out)
+                    .unwrap_or_else(|e| panic!("{path}: labelled gzip but is not: {e}"));
+                out
+            }
+            None => String::from_utf8(raw.to_vec()).unwrap(),
+            Some(other) => panic!("{path}: unexpected encoding {other}"),
+        };
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if status != 200 {
+            assert_eq!(body["status"], status, "{path}: {body}");
+            assert!(body["code"].is_string(), "{path}: {body}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn every_response_carries_a_distinct_request_id() {
     let app = spawn_app(Backend::Sqlite).await;

@@ -1,6 +1,8 @@
 //! Helpers for black-box tests: start the real `hubkeep` binary on a free port, wait for it,
 //! and stop it gracefully.
 
+pub mod browser;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

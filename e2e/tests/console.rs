@@ -1116,3 +1116,123 @@ async fn every_rendered_action_is_allowed_for_every_demo_identity() {
     );
     browser.close().await;
 }
+
+/// A launch assertion as the PSA-side launcher signs it (SPEC S3.2).
+fn launch_assertion(psa_id: &str, secret: &str, resource_id: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"iss": psa_id, "aud": "hubkeep", "sub": resource_id.to_string(),
+                "iat": now, "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string()}),
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// The PSA opens `/launch#assertion=…`: the console signs in, drops the assertion from the
+/// address bar, refuses a replay, and returns to sign-in with the reason once the session is
+/// revoked (`reauthorization_required` → refresh refused).
+#[tokio::test]
+async fn launch_from_the_psa_signs_in_and_a_revoked_session_returns_to_sign_in() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let directory = hubkeep_e2e::workspace_root().join("config/demo-directory.toml");
+    let out = std::process::Command::new(hubkeep_e2e::hubkeep_binary())
+        .args([
+            "tenant",
+            "create",
+            "--name",
+            "Northwind IT",
+            "--psa",
+            "directory",
+        ])
+        .arg("--directory")
+        .arg(&directory)
+        .arg("--json")
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .env_remove("HUBKEEP_DATABASE_URL")
+        .env_remove("HUBKEEP_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let psa_id = created["psa_id"].as_str().unwrap();
+    let secret = created["launch_secret"].as_str().unwrap();
+
+    let server = Server::start_in(data_dir.path(), &[]);
+    server.wait_ready(&reqwest::Client::new()).await;
+    let mut browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
+
+    let assertion = launch_assertion(psa_id, secret, PRIMARY);
+    browser
+        .goto(&format!("/launch#assertion={assertion}"))
+        .await;
+    browser.wait_for("#signed-in-user[data-user-id]").await;
+    browser.wait_loaded().await;
+    let href = browser.js("return window.location.href;", vec![]).await;
+    assert!(
+        !href.as_str().unwrap_or_default().contains("assertion"),
+        "the assertion left the address bar: {href}"
+    );
+    assert_eq!(browser.path().await, "/connections");
+    layout_check(&mut browser, "launch-signed-in").await;
+
+    // The session the console stored is a real one.
+    let stored = browser
+        .js(
+            "return JSON.parse(window.sessionStorage.getItem('hubkeep.session'));",
+            vec![],
+        )
+        .await;
+    let access = stored["access_token"]
+        .as_str()
+        .expect("stored access token");
+    let http = reqwest::Client::new();
+    let me: Value = http
+        .get(server.url("/api/v1/me"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["is_primary"], true);
+    assert_eq!(me["access_level"], "elevated");
+
+    // Revoke the session behind the console's back: its next request is refused, the refresh
+    // is refused too, and the console shows sign-in with the reason.
+    let logout = http
+        .post(server.url("/api/v1/auth/logout"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    browser.goto("/sync-status").await;
+    browser.wait_for("#signed-out-reason").await;
+    assert!(!browser.exists("#signed-in-user").await);
+    let stored = browser
+        .js(
+            "return window.sessionStorage.getItem('hubkeep.session');",
+            vec![],
+        )
+        .await;
+    assert!(stored.is_null(), "the dead session is forgotten: {stored}");
+    layout_check(&mut browser, "launch-revoked").await;
+
+    // The same assertion again: single use, refused, and said so.
+    browser
+        .goto(&format!("/launch#assertion={assertion}"))
+        .await;
+    browser.wait_for("#signin-error").await;
+    assert!(!browser.exists("#signed-in-user").await);
+    browser.close().await;
+}

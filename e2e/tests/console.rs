@@ -711,6 +711,9 @@ async fn ownership_transfer_keeps_the_previous_owner_as_business_admin() {
     browser.select("#transfer-retain", "business_admin").await;
     browser.click("#transfer-submit").await;
     browser.wait_for("[data-notice=ok]").await;
+    // A second transfer would be refused (409) while this one is pending: not offered.
+    browser.wait_for("#pending-transfer").await;
+    browser.wait_for("#transfer-submit[disabled]").await;
     layout_check(&mut browser, "transfer-pending").await;
     let mine = api.get(&david_token, "/me/invitations").await;
     assert!(

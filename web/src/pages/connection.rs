@@ -1561,12 +1561,24 @@ fn InvitationsSection(ctx: Ctx) -> impl IntoView {
     }
 }
 
+const TRANSFER_PENDING: &str = "An ownership transfer is already pending: revoke it first";
+
 #[component]
 fn TransferSection(ctx: Ctx) -> impl IntoView {
     let busy = RwSignal::new(false);
     let email = RwSignal::new(String::new());
     let retain = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::<String>::new());
+    // One pending owner invitation per connection (the API answers 409 to a second one).
+    let transfer_pending = move || {
+        ctx.invitations.get().is_some_and(|r| {
+            r.is_ok_and(|l| {
+                l.items
+                    .iter()
+                    .any(|i| i.role == ConnectionRole::Owner && i.status == "pending")
+            })
+        })
+    };
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         errors.set(Vec::new());
@@ -1665,8 +1677,10 @@ fn TransferSection(ctx: Ctx) -> impl IntoView {
                     type="submit"
                     id="transfer-submit"
                     data-connection-action="transfer_ownership"
-                    disabled=move || busy.get() || ctx.cancelled()
-                    title=move || ctx.cancelled_title()
+                    disabled=move || busy.get() || ctx.cancelled() || transfer_pending()
+                    title=move || {
+                        ctx.cancelled_title().or_else(|| transfer_pending().then_some(TRANSFER_PENDING))
+                    }
                 >
                     "Invite new owner"
                 </button>

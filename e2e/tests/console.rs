@@ -1239,3 +1239,65 @@ async fn launch_from_the_psa_signs_in_and_a_revoked_session_returns_to_sign_in()
     assert!(!browser.exists("#signed-in-user").await);
     browser.close().await;
 }
+
+/// API tokens in the console: the secret is shown once and works as a bearer token for
+/// scripts; revoking it in the console kills it at once.
+#[tokio::test]
+async fn api_token_created_in_the_console_works_once_shown_and_dies_when_revoked() {
+    let (_dir, server, _api) = demo_server().await;
+    let mut browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
+    browser.sign_in_via_session(PRIMARY).await;
+    browser.goto("/tokens").await;
+    browser.wait_for("#new-token-name").await;
+    browser.wait_loaded().await;
+    browser.type_into("#new-token-name", "nightly export").await;
+    browser.select("#new-token-scope", "read").await;
+    browser.click("#create-token").await;
+    let secret = browser
+        .wait_for("#token-secret")
+        .await
+        .text()
+        .await
+        .expect("the secret");
+    assert!(secret.starts_with("hk_"), "{secret}");
+    layout_check(&mut browser, "token-created").await;
+
+    let http = reqwest::Client::new();
+    let me = |token: String| {
+        let http = http.clone();
+        let url = server.url("/api/v1/me");
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        me(secret.clone()).await,
+        200,
+        "the shown secret is a working token"
+    );
+
+    // Shown once: a reload lists the token by its prefix only.
+    browser.goto("/tokens").await;
+    browser.wait_for("tr[data-token-id]").await;
+    browser.wait_loaded().await;
+    assert!(!browser.exists("#token-secret").await);
+    let page = browser.js("return document.body.innerText;", vec![]).await;
+    assert!(
+        !page.as_str().unwrap_or_default().contains(&secret),
+        "the secret is never shown again"
+    );
+
+    browser
+        .click("tr[data-token-id] [data-token-action=revoke]")
+        .await;
+    browser.click("#revoke-own-token-confirm").await;
+    browser.wait_gone("tr[data-token-id]").await;
+    assert_eq!(me(secret).await, 401, "a revoked token is refused at once");
+    browser.close().await;
+}

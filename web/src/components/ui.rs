@@ -281,3 +281,55 @@ pub fn access_badge(level: hubkeep_shared::HubAccess) -> impl IntoView {
     };
     view! { <span class=class data-access=level.to_string()>{text}</span> }
 }
+
+/// Copies `text` to the clipboard and says whether it worked.
+pub fn copy_to_clipboard(text: &str) {
+    let notices = use_notices();
+    let promise = window().navigator().clipboard().write_text(text);
+    leptos::task::spawn_local(async move {
+        match wasm_bindgen_futures::JsFuture::from(promise).await {
+            Ok(_) => notices.ok("Copied"),
+            Err(_) => {
+                notices.error_text("The browser refused to copy: select the text and copy it.")
+            }
+        }
+    });
+}
+
+/// A secret shown once (a new API or engine token, a rotated launch secret): the value, a
+/// copy button, what to do with it, and Done to hide it for good.
+#[component]
+pub fn SecretOnce(
+    /// What the secret is (`Token “ci”:`).
+    #[prop(into)]
+    label: String,
+    #[prop(into)] value: String,
+    /// The id of the `<code>` holding the value.
+    #[prop(into)]
+    code_id: String,
+    /// The id of the copy button.
+    #[prop(into)]
+    copy_id: String,
+    /// What to do with it now.
+    #[prop(into)]
+    note: String,
+    /// An id for the box itself.
+    #[prop(optional, into)]
+    id: Option<String>,
+    /// Hides the box.
+    #[prop(into)]
+    on_done: Callback<()>,
+) -> impl IntoView {
+    let copied = value.clone();
+    view! {
+        <div class="secret" role="status" id=id>
+            <span>{label}</span>
+            <code id=code_id>{value}</code>
+            <button type="button" class="secondary" id=copy_id on:click=move |_| copy_to_clipboard(&copied)>
+                "Copy"
+            </button>
+            <span>{note}</span>
+            <button type="button" class="secondary" on:click=move |_| on_done.run(())>"Done"</button>
+        </div>
+    }
+}

@@ -9,9 +9,8 @@ use serde_json::{Map, Value, json};
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
 use crate::components::ui::{
-    Dialog, Empty, Loading, describe, fmt_opt_time, fmt_time, use_me, use_notices,
+    Dialog, Empty, Loading, SecretOnce, describe, fmt_opt_time, fmt_time, use_me, use_notices,
 };
-use crate::pages::tokens::copy_to_clipboard;
 use crate::types::{
     AccountingMapping, CreatedEngineToken, EngineToken, LaunchSecret, Page, Settings,
 };
@@ -489,19 +488,15 @@ fn LaunchSecretPanel(reload: RwSignal<u32>) -> impl IntoView {
                 shown
                     .get()
                     .map(|s| {
-                        let value = s.launch_secret.clone();
                         view! {
-                            <div class="secret" role="status">
-                                <span>"New launch secret:"</span>
-                                <code id="launch-secret-value">{s.launch_secret.clone()}</code>
-                                <button type="button" class="secondary" id="copy-launch-secret" on:click=move |_| copy_to_clipboard(&value)>
-                                    "Copy"
-                                </button>
-                                <span>
-                                    "Update the PSA launcher with it now: sign-in from the PSA fails until you do. It will not be shown again."
-                                </span>
-                                <button type="button" class="secondary" on:click=move |_| shown.set(None)>"Done"</button>
-                            </div>
+                            <SecretOnce
+                                label="New launch secret:"
+                                value=s.launch_secret
+                                code_id="launch-secret-value"
+                                copy_id="copy-launch-secret"
+                                note="Update the PSA launcher with it now: sign-in from the PSA fails until you do. It will not be shown again."
+                                on_done=move |()| shown.set(None)
+                            />
                         }
                     })
             }}
@@ -626,17 +621,15 @@ fn EngineTokens() -> impl IntoView {
                 created
                     .get()
                     .map(|t| {
-                        let value = t.token.clone();
                         view! {
-                            <div class="secret" role="status">
-                                <span>"Engine token “"{t.meta.name.clone()}"”:"</span>
-                                <code id="engine-token-secret">{t.token.clone()}</code>
-                                <button type="button" class="secondary" id="copy-engine-token" on:click=move |_| copy_to_clipboard(&value)>
-                                    "Copy"
-                                </button>
-                                <span>"It will not be shown again."</span>
-                                <button type="button" class="secondary" on:click=move |_| created.set(None)>"Done"</button>
-                            </div>
+                            <SecretOnce
+                                label=format!("Engine token “{}”:", t.meta.name)
+                                value=t.token
+                                code_id="engine-token-secret"
+                                copy_id="copy-engine-token"
+                                note="It will not be shown again."
+                                on_done=move |()| created.set(None)
+                            />
                         }
                     })
             }}

@@ -7,16 +7,12 @@ use serde_json::json;
 
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
-use crate::components::ui::{Dialog, Empty, Loading, fmt_opt_time, fmt_time, use_me, use_notices};
+use crate::components::ui::{
+    Dialog, Empty, Loading, SecretOnce, fmt_opt_time, fmt_time, use_me, use_notices,
+};
 use crate::types::{ApiToken, CreatedToken, Page, TenantApiToken};
 
 /// Copies `text` to the clipboard and says so.
-pub(crate) fn copy_to_clipboard(text: &str) {
-    let notices = use_notices();
-    let _promise = window().navigator().clipboard().write_text(text);
-    notices.ok("Copied");
-}
-
 fn scope_label(scope: TokenScope) -> &'static str {
     match scope {
         TokenScope::Read => "Read only (GET)",
@@ -164,24 +160,16 @@ fn OwnTokens(reload: RwSignal<u32>) -> impl IntoView {
                 created
                     .get()
                     .map(|t| {
-                        let secret = t.token.clone();
                         view! {
-                            <div class="secret" role="status" id="new-token">
-                                <span>"Token “"{t.meta.name.clone()}"”:"</span>
-                                <code id="token-secret">{t.token.clone()}</code>
-                                <button
-                                    type="button"
-                                    class="secondary"
-                                    id="copy-token"
-                                    on:click=move |_| copy_to_clipboard(&secret)
-                                >
-                                    "Copy"
-                                </button>
-                                <span>"Copy it now. It will not be shown again."</span>
-                                <button type="button" class="secondary" on:click=move |_| created.set(None)>
-                                    "Done"
-                                </button>
-                            </div>
+                            <SecretOnce
+                                id="new-token"
+                                label=format!("Token “{}”:", t.meta.name)
+                                value=t.token
+                                code_id="token-secret"
+                                copy_id="copy-token"
+                                note="Copy it now. It will not be shown again."
+                                on_done=move |()| created.set(None)
+                            />
                         }
                     })
             }}
@@ -312,6 +300,7 @@ fn RevokeDialog(
             }
         });
     };
+    let confirm_id = format!("{id}-confirm");
     view! {
         <Dialog open=open title="Revoke token" id=id>
             <p>
@@ -319,7 +308,7 @@ fn RevokeDialog(
                 "”? Scripts using it stop working at once. This cannot be undone."
             </p>
             <div class="buttons">
-                <button type="button" class="danger" disabled=move || pending.get() on:click=confirm>
+                <button type="button" class="danger" id=confirm_id.clone() disabled=move || pending.get() on:click=confirm>
                     {move || if pending.get() { "Revoking…" } else { "Revoke" }}
                 </button>
                 <button type="button" class="secondary" on:click=move |_| target.set(None)>

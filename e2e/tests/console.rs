@@ -1301,3 +1301,79 @@ async fn api_token_created_in_the_console_works_once_shown_and_dies_when_revoked
     assert_eq!(me(secret).await, 401, "a revoked token is refused at once");
     browser.close().await;
 }
+
+/// The owner's subscription, run and view forms, clicked through: pay, cancel (runs and
+/// changes are then not offered), pay again, run now, create and delete a view — each
+/// checked in the API.
+#[tokio::test]
+async fn owner_pays_cancels_runs_and_manages_views_in_the_console() {
+    let (_dir, server, api) = demo_server().await;
+    let primary = api.launch(PRIMARY).await;
+    let owner = token(&primary);
+    let id = api
+        .create_connection(&owner, "Board pack", "xero_power_bi")
+        .await;
+    api.reconnect(&owner, &id, "source").await;
+    api.reconnect(&owner, &id, "target").await;
+    let mut browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
+    browser.use_session(&primary).await;
+    open_connection(&browser, &id).await;
+
+    // Pay for three months.
+    browser.click("#pay-open").await;
+    browser.wait_for("#pay-dialog").await;
+    browser.type_into("#pay-months", "3").await;
+    browser.type_into("#pay-amount", "120").await;
+    browser.click("#pay-submit").await;
+    browser.wait_gone("#pay-dialog").await;
+    browser.wait_for("[data-notice=ok]").await;
+    let paid = api.get(&owner, &format!("/connections/{id}")).await;
+    assert!(paid["paid_through"].is_string(), "{paid}");
+
+    // Cancel: the connection refuses runs and changes, so the console offers neither.
+    browser.click("#cancel-open").await;
+    browser.click("#confirm-action-submit").await;
+    browser.wait_for("#run-now[disabled]").await;
+    let conn = api.get(&owner, &format!("/connections/{id}")).await;
+    assert_eq!(conn["status"], "cancelled");
+    assert!(browser.exists("#setting-name-save[disabled]").await);
+    assert!(!browser.exists("#cancel-open").await);
+    layout_check(&mut browser, "connection-cancelled").await;
+
+    // Pay again: active, and a manual run is offered and recorded.
+    browser.click("#pay-open").await;
+    browser.wait_for("#pay-dialog").await;
+    browser.type_into("#pay-months", "1").await;
+    browser.type_into("#pay-amount", "40").await;
+    browser.click("#pay-submit").await;
+    browser.wait_for("#run-now:not([disabled])").await;
+    assert_eq!(
+        api.get(&owner, &format!("/connections/{id}")).await["status"],
+        "active"
+    );
+    browser.click("#run-now").await;
+    browser.wait_for("tr[data-run-id]").await;
+    let runs = api.get(&owner, &format!("/connections/{id}/runs")).await;
+    assert_eq!(runs["items"].as_array().map(Vec::len), Some(1), "{runs}");
+
+    // A view: created from the dialog, then deleted after a confirmation.
+    browser.click("#new-view").await;
+    browser.wait_for("#view-dialog").await;
+    browser.type_into("#view-name", "Monthly P&L").await;
+    browser
+        .type_into("#view-definition", r#"{"report": "profit_and_loss"}"#)
+        .await;
+    browser.click("#view-submit").await;
+    browser.wait_for("tr[data-view-id]").await;
+    let views = api.get(&owner, &format!("/connections/{id}/views")).await;
+    assert_eq!(views["items"][0]["name"], "Monthly P&L", "{views}");
+    assert_eq!(views["items"][0]["definition"]["report"], "profit_and_loss");
+    browser
+        .click("tr[data-view-id] button[data-connection-action=manage_views]:last-of-type")
+        .await;
+    browser.click("#confirm-action-submit").await;
+    browser.wait_gone("tr[data-view-id]").await;
+    let views = api.get(&owner, &format!("/connections/{id}/views")).await;
+    assert_eq!(views["items"].as_array().map(Vec::len), Some(0), "{views}");
+    browser.close().await;
+}

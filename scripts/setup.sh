@@ -37,6 +37,31 @@ if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ] || ! "$TOOLS_DIR/node_module
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION"
 fi
 
+# The OpenAPI tools (lint, TypeScript client, TypeScript runner), pinned in openapi/package.json
+# and its lock file; reinstalled only when the lock file changes. openapi/node_modules points
+# at them so that openapi/typescript/ resolves its imports.
+NODE_TOOLS="$TOOLS_DIR/openapi-tools"
+lock_sum="$(sha256sum "$here/openapi/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$NODE_TOOLS/.lock-sum" 2>/dev/null)" != "$lock_sum" ]; then
+  log "installing the OpenAPI npm tools (openapi/package-lock.json)"
+  mkdir -p "$NODE_TOOLS"
+  cp "$here/openapi/package.json" "$here/openapi/package-lock.json" "$NODE_TOOLS/"
+  npm ci --silent --no-audit --no-fund --prefix "$NODE_TOOLS"
+  echo "$lock_sum" > "$NODE_TOOLS/.lock-sum"
+fi
+ln -sfn "$NODE_TOOLS/node_modules" "$here/openapi/node_modules"
+
+# The Python tools (client generator, schemathesis), pinned in openapi/requirements.txt, in a
+# virtual environment of their own.
+VENV="$TOOLS_DIR/venv"
+req_sum="$(sha256sum "$here/openapi/requirements.txt" | cut -d' ' -f1)"
+if [ "$(cat "$VENV/.req-sum" 2>/dev/null)" != "$req_sum" ]; then
+  log "installing the OpenAPI Python tools (openapi/requirements.txt)"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$here/openapi/requirements.txt"
+  echo "$req_sum" > "$VENV/.req-sum"
+fi
+
 need_apt=()
 command -v jq >/dev/null || need_apt+=(jq)
 command -v chromium >/dev/null || need_apt+=(chromium)

@@ -48,6 +48,7 @@ pub struct SecurityLevels {
 /// The saved set (`GET`/`PUT /api/v1/access/elevated-levels`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"level_ids": [1, 4]})))]
 pub struct ElevatedLevels {
     /// Security level ids; only levels eligible for elevation may be saved.
     pub level_ids: Vec<i64>,

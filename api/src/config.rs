@@ -29,6 +29,10 @@ pub struct Settings {
     /// Create the demo tenant (directory provider) if missing and enable the demo endpoints.
     /// Never on by default.
     pub demo: bool,
+    /// Check every answer against the OpenAPI document and record what does not match
+    /// (`openapi::check`). For test suites; off by default.
+    #[serde(default)]
+    pub contract_check: bool,
     pub log: LogSettings,
     pub auth: AuthSettings,
     pub psa: PsaSettings,
@@ -136,6 +140,7 @@ impl Default for Settings {
             web_dir: PathBuf::from("./web/dist"),
             workers: None,
             demo: false,
+            contract_check: false,
             log: LogSettings {
                 format: LogFormat::Pretty,
                 filter: "info".to_owned(),

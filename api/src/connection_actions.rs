@@ -109,6 +109,7 @@ pub struct ForecastBudgetInput {
 /// action (shown in brackets). Absent fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"name": "Contoso books (UK)", "timezone": "Europe/Dublin"})))]
 pub struct ConnectionPatch {
     /// [`rename`] 1–200 characters after trimming; no control characters.
     pub name: Option<String>,
@@ -140,6 +141,7 @@ pub struct ConnectionPatch {
 /// `POST /api/v1/connections/{id}/pay` body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"months": 12, "amount_cents": 119880, "currency": "USD"})))]
 pub struct PaymentInput {
     /// Calendar months bought, 1–36.
     pub months: u32,
@@ -152,6 +154,7 @@ pub struct PaymentInput {
 /// `POST /api/v1/connections/{id}/endpoints/{side}/reconnect` body (may be `{}`).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"account_label": "Contoso QuickBooks Online"})))]
 pub struct ReconnectInput {
     /// The account the endpoint is now connected to, as the system names it (1–200
     /// characters); absent keeps the current label.

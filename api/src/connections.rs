@@ -192,6 +192,7 @@ pub struct Connection {
 /// `POST /api/v1/connections` body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"name": "Contoso books", "kind": "autotask_quickbooks", "timezone": "Europe/London"})))]
 pub struct NewConnection {
     /// 1–200 characters after trimming surrounding spaces; no control characters.
     pub name: String,

@@ -136,6 +136,7 @@ pub struct Member {
 /// `POST /api/v1/connections/{id}/invitations` body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"email": "it@contoso.example", "role": "it_admin"})))]
 pub struct NewInvitation {
     /// A hub user of the tenant. Exactly one of `user_id` and `email`.
     pub user_id: Option<String>,
@@ -152,6 +153,7 @@ pub struct NewInvitation {
 /// `POST /api/v1/connections/{id}/recover-ownership` body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"user_id": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "retain_role": "business_admin"})))]
 pub struct RecoverOwnership {
     /// The new owner: a hub user of the tenant whose hub access is not `none`.
     pub user_id: String,

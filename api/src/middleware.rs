@@ -1,15 +1,16 @@
 //! Response middleware: stamps every response with `x-request-id` and turns every error
 //! response into problem+json carrying that id.
 
-use actix_web::HttpMessage;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::{HttpMessage, web};
 use hubkeep_shared::Problem;
 use tracing_actix_web::RequestId;
 
 use crate::error::{PROBLEM_JSON, problem_for_status};
+use crate::openapi::check::Contract;
 
 /// The response header that carries the request id (also in logs and problem bodies).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -19,6 +20,10 @@ pub async fn problem_details(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+    let contract = req
+        .app_data::<web::Data<Contract>>()
+        .cloned()
+        .and_then(|c| Some((c, req.method().to_string(), req.match_pattern()?)));
     let mut res = next.call(req).await?.map_into_boxed_body();
 
     let status = res.status();
@@ -36,6 +41,10 @@ pub async fn problem_details(
         }
         None => None,
     };
+    if let Some((contract, method, pattern)) = contract {
+        let code = problem.as_ref().map(|p| p.code.as_str());
+        contract.check(&method, &pattern, status.as_u16(), code);
+    }
     if let Some(mut problem) = problem {
         problem.request_id.clone_from(&request_id);
         let body = serde_json::to_vec(&problem).unwrap_or_default();

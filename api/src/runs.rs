@@ -189,6 +189,7 @@ fn invalid(detail: &str, field: &str, message: impl Into<String>) -> ApiError {
 /// `POST /api/v1/connections/{id}/runs` body (may be `{}`).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"entities": ["invoices", "expenses"]})))]
 pub struct RunRequest {
     /// `autotask_quickbooks` only: which entities to sync, a non-empty subset of `invoices`,
     /// `purchase_orders`, `expenses` without duplicates; absent means all three. Other kinds
@@ -444,6 +445,7 @@ pub async fn set_hidden(
 /// `PATCH /api/v1/connections/{id}/runs/{run_id}` body (engine tokens only).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"status": "succeeded", "records_processed": 1284})))]
 pub struct RunProgress {
     /// The new status: `queued` → `running` | `cancelled`; `running` → `succeeded` |
     /// `failed` | `cancelled`. Anything else is 409 `conflict`.

@@ -120,6 +120,7 @@ pub struct AccountingMapping {
 /// `PUT /api/v1/settings` body: every field is optional; an absent field is left as it is.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"default_timezone": "America/New_York", "invitation_expiry_days": 7})))]
 pub struct UpdateSettings {
     /// An IANA time zone name, exactly as the tz database spells it.
     #[serde(default)]

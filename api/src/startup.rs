@@ -21,6 +21,7 @@ use crate::auth::keys::Keys;
 use crate::config::Settings;
 use crate::error::{ApiError, json_error_handler, path_error_handler, query_error_handler};
 use crate::middleware::problem_details;
+use crate::openapi::check::Contract;
 use crate::psa::registry::PsaRegistry;
 use crate::tenants;
 use crate::{openapi, routes};
@@ -28,6 +29,7 @@ use crate::{openapi, routes};
 /// A server that is bound and ready to run.
 pub struct Application {
     address: SocketAddr,
+    contract: Option<web::Data<Contract>>,
     server: Server,
 }
 
@@ -68,7 +70,10 @@ impl Application {
             keys: Arc::new(keys),
             settings: Arc::new(settings.clone()),
         });
-        let doc = web::Data::new(openapi::document());
+        let doc = web::Data::new(openapi::Served::new());
+        let contract = settings
+            .contract_check
+            .then(|| web::Data::new(Contract::from_document(&openapi::document())));
         let web_dir = settings.web_dir.clone();
         if !routes::console::is_built(&web_dir) {
             tracing::warn!(dir = %web_dir.display(), "console not built: run `just web`");
@@ -82,8 +87,10 @@ impl Application {
             .mask_unmatched_patterns("UNMATCHED")
             .build()
             .map_err(|e| anyhow::anyhow!("building the metrics registry: {e}"))?;
+        let served_contract = contract.clone();
         let mut server = HttpServer::new(move || {
             let web_dir = web_dir.clone();
+            let contract = served_contract.clone();
             // The last `wrap` runs first. Compression must see the final body: inside it,
             // `problem_details` rewrites error bodies, which would otherwise leave plain JSON
             // labelled `content-encoding: gzip` (browsers then fail to read every problem).
@@ -94,6 +101,11 @@ impl Application {
                 .wrap(Compress::default())
                 .app_data(state.clone())
                 .app_data(doc.clone())
+                .configure(|cfg| {
+                    if let Some(contract) = contract {
+                        cfg.app_data(contract);
+                    }
+                })
                 .app_data(web::JsonConfig::default().error_handler(json_error_handler))
                 .app_data(web::QueryConfig::default().error_handler(query_error_handler))
                 .app_data(web::PathConfig::default().error_handler(path_error_handler))
@@ -120,8 +132,14 @@ impl Application {
         tracing::info!(%address, database = backend_name(&settings), "hubkeep started");
         Ok(Self {
             address,
+            contract,
             server: server.run(),
         })
+    }
+
+    /// The contract check's record, when `contract_check` is on (see `openapi::check`).
+    pub fn contract(&self) -> Option<Arc<Contract>> {
+        self.contract.as_ref().map(|c| c.clone().into_inner())
     }
 
     /// The bound address (useful with port 0).

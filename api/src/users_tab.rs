@@ -79,6 +79,7 @@ pub struct UserListItem {
 /// `PATCH /api/v1/users/{id}` body: any of the two switches.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"active": false})))]
 pub struct UserPatch {
     pub active: Option<bool>,
     pub elevation: Option<Elevation>,

@@ -51,6 +51,7 @@ pub struct ConnectionView {
 /// both fields).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"name": "Overdue invoices", "definition": {"entity": "invoices", "filter": {"overdue": true}}})))]
 pub struct ViewInput {
     /// 1–100 characters after trimming, no control characters; unique on the connection.
     pub name: String,

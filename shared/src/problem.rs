@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
     strum::IntoStaticStr,
     strum::Display,
     strum::EnumString,
+    strum::EnumMessage,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -136,6 +137,11 @@ impl ProblemCode {
             PsaUnavailable => "The PSA is unavailable",
             ServiceUnavailable => "Service unavailable",
         }
+    }
+
+    /// What the code means: its documentation above, for generated docs and examples.
+    pub fn description(self) -> &'static str {
+        strum::EnumMessage::get_documentation(&self).unwrap_or_else(|| self.title())
     }
 
     /// The stable snake_case code.

@@ -26,6 +26,7 @@ const MAX_NAME_CHARS: usize = 100;
 /// `POST /api/v1/me/tokens` body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"name": "Nightly user report", "scope": "read", "expires_at": "2027-06-30T00:00:00Z"})))]
 pub struct CreateToken {
     /// What the token is for (1–100 characters).
     pub name: String,

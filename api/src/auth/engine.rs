@@ -132,6 +132,7 @@ async fn authenticate(req: &HttpRequest) -> Result<EngineCaller, ApiError> {
 /// `POST /api/v1/engine-tokens` body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"name": "Sync engine (eu-west)"})))]
 pub struct CreateEngineToken {
     /// What the token is for, such as the engine's host (1–100 characters).
     pub name: String,

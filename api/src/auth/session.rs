@@ -28,6 +28,7 @@ use crate::users::{User, decide, stamp};
 /// `POST /api/v1/auth/launch` body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"assertion": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ0ZW5hbnQtcHNhLWlkIiwic3ViIjoiMjkxODQ3NjUifQ.c2lnbmF0dXJl"})))]
 pub struct LaunchRequest {
     /// The launch assertion: an HS256 JWT signed with the tenant's launch secret, `iss` =
     /// the tenant's PSA id, `aud` = `hubkeep`, `sub` = the resource id, `iat`, `exp` (at
@@ -38,6 +39,7 @@ pub struct LaunchRequest {
 /// `POST /api/v1/auth/refresh` body.
 #[derive(Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"refresh_token": "hkr_4f9c2d1e8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a"})))]
 pub struct RefreshRequest {
     /// The refresh token from the last launch or refresh. Each is valid once.
     pub refresh_token: String,

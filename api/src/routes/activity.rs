@@ -3,7 +3,6 @@
 use actix_web::{HttpResponse, get, web};
 use hubkeep_shared::HubAction;
 
-use super::responses::{Forbidden, Invalid, NotFound, Unauthorized};
 use crate::AppState;
 use crate::activity_query::{self, ActivityEntry, ActivityQuery};
 use crate::auth::Caller;
@@ -21,9 +20,8 @@ use crate::pagination::Page;
     params(ActivityQuery),
     responses(
         (status = 200, description = "One page of entries", body = Page<ActivityEntry>),
-        Unauthorized, Forbidden, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/activity")]
 pub async fn list_activity(
@@ -37,15 +35,18 @@ pub async fn list_activity(
 }
 
 /// Read one activity-log entry.
+///
+/// Elevated users read any entry of the tenant; limited users only their own (404 otherwise, as
+/// if it did not exist). The client address and user agent of other people's entries are shown
+/// to elevated users only.
 #[utoipa::path(
     operation_id = "get_activity",
     tag = "activity",
     params(("id" = String, Path, description = "Entry id")),
     responses(
         (status = 200, description = "The entry", body = ActivityEntry),
-        Unauthorized, Forbidden, NotFound
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/activity/{id}")]
 pub async fn get_activity(

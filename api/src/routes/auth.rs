@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, http::header, post, web};
 
-use super::responses::{Forbidden, Invalid, PsaUnavailable, TooManyRequests, Unauthorized};
 use crate::AppState;
 use crate::auth::{Caller, session};
 use crate::error::ApiError;
@@ -24,12 +23,11 @@ pub fn tokens_response(body: &session::TokenResponse) -> HttpResponse {
 /// sign-in (the tenant's first user becomes the primary user and must be eligible for
 /// elevation), and starts a session.
 #[utoipa::path(
-    operation_id = "launch",
+    operation_id = "launch_session",
     tag = "auth",
     request_body = session::LaunchRequest,
     responses(
         (status = 200, description = "Signed in", body = session::TokenResponse),
-        Unauthorized, Forbidden, Invalid, TooManyRequests, PsaUnavailable
     ),
     security(())
 )]
@@ -56,7 +54,6 @@ pub async fn launch(
     request_body = session::RefreshRequest,
     responses(
         (status = 200, description = "New tokens", body = session::TokenResponse),
-        Unauthorized, Invalid, TooManyRequests, PsaUnavailable
     ),
     security(())
 )]
@@ -72,14 +69,16 @@ pub async fn refresh_session(
 }
 
 /// Sign out: revoke the current session.
+///
+/// Console sessions only: an API token cannot sign out (`forbidden`; revoke the token instead).
+/// The access and refresh tokens of the session stop working at once. Writes `session.revoked`.
 #[utoipa::path(
-    operation_id = "logout",
+    operation_id = "end_session",
     tag = "auth",
     responses(
         (status = 204, description = "The session is revoked"),
-        Unauthorized, Forbidden
     ),
-    security(("bearer" = []))
+    security(("session" = []))
 )]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {

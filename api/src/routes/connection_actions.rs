@@ -8,7 +8,6 @@
 
 use actix_web::{HttpResponse, patch, post, web};
 
-use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::connection_actions::{self, ConnectionPatch, PaymentInput, ReconnectInput, parse_side};
@@ -33,9 +32,8 @@ use crate::error::ApiError;
     request_body = ConnectionPatch,
     responses(
         (status = 200, description = "The updated connection", body = Connection),
-        Unauthorized, Forbidden, NotFound, Conflict, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[patch("/connections/{id}")]
 pub async fn update_connection(
@@ -60,9 +58,8 @@ pub async fn update_connection(
     request_body = PaymentInput,
     responses(
         (status = 200, description = "The connection, paid", body = Connection),
-        Unauthorized, Forbidden, NotFound, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/connections/{id}/pay")]
 pub async fn pay_connection(
@@ -86,9 +83,8 @@ pub async fn pay_connection(
     params(("id" = String, Path, description = "Connection id")),
     responses(
         (status = 200, description = "The connection, cancelled", body = Connection),
-        Unauthorized, Forbidden, NotFound, Conflict
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/connections/{id}/cancel")]
 pub async fn cancel_connection(
@@ -114,9 +110,8 @@ pub async fn cancel_connection(
     ),
     responses(
         (status = 200, description = "The connection", body = Connection),
-        Unauthorized, Forbidden, NotFound, Conflict
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/connections/{id}/endpoints/{side}/disconnect")]
 pub async fn disconnect_endpoint(
@@ -154,9 +149,8 @@ pub async fn disconnect_endpoint(
     request_body = ReconnectInput,
     responses(
         (status = 200, description = "The connection", body = Connection),
-        Unauthorized, Forbidden, NotFound, Conflict, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/connections/{id}/endpoints/{side}/reconnect")]
 pub async fn reconnect_endpoint(

@@ -3,7 +3,6 @@
 use actix_web::{HttpResponse, get, post, web};
 use hubkeep_shared::HubAction;
 
-use super::responses::{Forbidden, Invalid, NotFound, Unauthorized};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::connections::{self, Connection, GovernanceItem, NewConnection};
@@ -22,9 +21,8 @@ use crate::pagination::{Page, PageQuery};
     request_body = NewConnection,
     responses(
         (status = 201, description = "Created; the caller is its owner", body = Connection),
-        Unauthorized, Forbidden, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/connections")]
 pub async fn create_connection(
@@ -47,9 +45,8 @@ pub async fn create_connection(
     params(PageQuery),
     responses(
         (status = 200, description = "One page of your connections", body = Page<Connection>),
-        Unauthorized, Forbidden, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/connections")]
 pub async fn list_connections(
@@ -72,9 +69,8 @@ pub async fn list_connections(
     params(PageQuery),
     responses(
         (status = 200, description = "One page of the tenant's connections", body = Page<GovernanceItem>),
-        Unauthorized, Forbidden, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/connections/governance")]
 pub async fn list_governance_connections(
@@ -96,9 +92,8 @@ pub async fn list_governance_connections(
     params(("id" = String, Path, description = "Connection id")),
     responses(
         (status = 200, description = "The connection", body = Connection),
-        Unauthorized, Forbidden, NotFound
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/connections/{id}")]
 pub async fn get_connection(

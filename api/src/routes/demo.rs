@@ -9,9 +9,6 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::auth::tokens_response;
-use super::responses::{
-    Forbidden, Invalid, NotFound, PsaUnavailable, TooManyRequests, Unauthorized,
-};
 use crate::AppState;
 use crate::auth::{launch, session};
 use crate::db::entities::{psa_settings, tenants};
@@ -43,6 +40,7 @@ pub struct DemoIdentities {
 /// `POST /api/v1/demo/launch` body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(examples(json!({"resource_id": 29684010})))]
 pub struct DemoLaunch {
     pub resource_id: i64,
 }
@@ -69,12 +67,14 @@ async fn demo_directory(
 }
 
 /// Demo mode: the identities one can sign in as.
+///
+/// Only when the server runs with `--demo` (404 otherwise): the demo directory's resources,
+/// grouped by whether they may use the hub, with the reason when they may not.
 #[utoipa::path(
     operation_id = "list_demo_identities",
     tag = "demo",
     responses(
         (status = 200, description = "The demo directory's resources", body = DemoIdentities),
-        NotFound
     ),
     security(())
 )]
@@ -112,12 +112,11 @@ pub async fn list_demo_identities(state: web::Data<AppState>) -> Result<HttpResp
 /// Signs a launch assertion for the resource with the demo tenant's launch secret and
 /// redeems it exactly as `POST /api/v1/auth/launch` would, with every rule applied.
 #[utoipa::path(
-    operation_id = "demo_launch",
+    operation_id = "launch_demo_session",
     tag = "demo",
     request_body = DemoLaunch,
     responses(
         (status = 200, description = "Signed in", body = session::TokenResponse),
-        Unauthorized, Forbidden, NotFound, Invalid, TooManyRequests, PsaUnavailable
     ),
     security(())
 )]

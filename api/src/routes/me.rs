@@ -6,7 +6,6 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::responses::{Forbidden, Invalid, NotFound, Unauthorized};
 use crate::AppState;
 use crate::auth::{Caller, api_tokens};
 use crate::db::{self, entities::invitations};
@@ -26,11 +25,15 @@ pub struct Me {
 }
 
 /// The caller's profile and effective hub permissions.
+///
+/// Who the credentials belong to, their hub access (`none`, `limited`, `elevated`) and where it
+/// comes from, and the hub actions they allow: clients show or hide controls by `hub_actions`
+/// and never re-derive them.
 #[utoipa::path(
     operation_id = "get_me",
     tag = "me",
-    responses((status = 200, description = "The caller", body = Me), Unauthorized, Forbidden),
-    security(("bearer" = []))
+    responses((status = 200, description = "The caller", body = Me)),
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/me")]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
@@ -55,15 +58,17 @@ pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
 }
 
 /// List your API tokens (never their secrets).
+///
+/// Your own tokens, in creation order, paged by `limit` and `cursor`; revoked ones are not listed.
+/// Only the prefix of each secret is shown.
 #[utoipa::path(
     operation_id = "list_my_tokens",
     tag = "me",
     params(PageQuery),
     responses(
         (status = 200, description = "Your tokens that are not revoked", body = Page<api_tokens::ApiToken>),
-        Unauthorized, Forbidden, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/me/tokens")]
 pub async fn list_my_tokens(
@@ -87,9 +92,8 @@ pub async fn list_my_tokens(
     request_body = api_tokens::CreateToken,
     responses(
         (status = 201, description = "Created; the secret is in `token`", body = api_tokens::CreatedToken),
-        Unauthorized, Forbidden, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []))
 )]
 #[post("/me/tokens")]
 pub async fn create_my_token(
@@ -105,15 +109,17 @@ pub async fn create_my_token(
 }
 
 /// Revoke one of your API tokens.
+///
+/// The token stops working on its very next request. Revoking a token that is not yours, or
+/// that does not exist, is 404. Writes `api_token.revoked`.
 #[utoipa::path(
     operation_id = "revoke_my_token",
     tag = "me",
     params(("id" = String, Path, description = "Token id")),
     responses(
         (status = 204, description = "Revoked; it stops working at once"),
-        Unauthorized, Forbidden, NotFound
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[delete("/me/tokens/{id}")]
 pub async fn revoke_my_token(

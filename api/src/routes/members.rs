@@ -7,10 +7,8 @@
 //! entry with `connection_id`.
 
 use actix_web::{HttpResponse, delete, get, post, web};
-use hubkeep_shared::{ConnectionRole, HubAction, Problem};
-use utoipa::IntoResponses;
+use hubkeep_shared::{ConnectionRole, HubAction};
 
-use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -18,13 +16,6 @@ use crate::members::{
     self, Invitation, Items, Member, MyInvitation, NewInvitation, OwnershipRecovered,
     RecoverOwnership,
 };
-
-#[derive(Debug, IntoResponses)]
-pub enum Gone {
-    /// 410: `invitation_expired`: the invitation is past its expiry (it is now `expired`).
-    #[response(status = 410, content_type = "application/problem+json")]
-    Problem(Problem),
-}
 
 /// List a connection's members and their roles.
 ///
@@ -36,9 +27,8 @@ pub enum Gone {
     params(("id" = String, Path, description = "Connection id")),
     responses(
         (status = 200, description = "The members", body = Items<Member>),
-        Unauthorized, Forbidden, NotFound
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/connections/{id}/members")]
 pub async fn list_connection_members(
@@ -64,9 +54,8 @@ pub async fn list_connection_members(
     ),
     responses(
         (status = 204, description = "Removed"),
-        Unauthorized, Forbidden, NotFound, Conflict
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[delete("/connections/{id}/members/{user_id}/roles/{role}")]
 pub async fn remove_member_role(
@@ -89,9 +78,8 @@ pub async fn remove_member_role(
     params(("id" = String, Path, description = "Connection id")),
     responses(
         (status = 204, description = "You no longer hold a role on the connection"),
-        Unauthorized, Forbidden, NotFound, Conflict
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/connections/{id}/leave")]
 pub async fn leave_connection(
@@ -119,9 +107,8 @@ pub async fn leave_connection(
     request_body = NewInvitation,
     responses(
         (status = 201, description = "The pending invitation", body = Invitation),
-        Unauthorized, Forbidden, NotFound, Conflict, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/connections/{id}/invitations")]
 pub async fn create_invitation(
@@ -143,9 +130,8 @@ pub async fn create_invitation(
     params(("id" = String, Path, description = "Connection id")),
     responses(
         (status = 200, description = "The pending invitations, oldest first", body = Items<Invitation>),
-        Unauthorized, Forbidden, NotFound
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/connections/{id}/invitations")]
 pub async fn list_connection_invitations(
@@ -165,9 +151,8 @@ pub async fn list_connection_invitations(
     tag = "me",
     responses(
         (status = 200, description = "Your pending invitations, oldest first", body = Items<MyInvitation>),
-        Unauthorized, Forbidden
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/me/invitations")]
 pub async fn list_my_invitations(
@@ -192,9 +177,8 @@ pub async fn list_my_invitations(
     params(("id" = String, Path, description = "Invitation id")),
     responses(
         (status = 200, description = "The accepted invitation", body = Invitation),
-        Unauthorized, Forbidden, NotFound, Conflict, Gone
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/invitations/{id}/accept")]
 pub async fn accept_invitation(
@@ -215,9 +199,8 @@ pub async fn accept_invitation(
     params(("id" = String, Path, description = "Invitation id")),
     responses(
         (status = 200, description = "The declined invitation", body = Invitation),
-        Unauthorized, Forbidden, NotFound, Conflict, Gone
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/invitations/{id}/decline")]
 pub async fn decline_invitation(
@@ -239,9 +222,8 @@ pub async fn decline_invitation(
     params(("id" = String, Path, description = "Invitation id")),
     responses(
         (status = 200, description = "The revoked invitation", body = Invitation),
-        Unauthorized, Forbidden, NotFound, Conflict, Gone
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[delete("/invitations/{id}")]
 pub async fn revoke_invitation(
@@ -266,9 +248,8 @@ pub async fn revoke_invitation(
     request_body = RecoverOwnership,
     responses(
         (status = 200, description = "The new owner", body = OwnershipRecovered),
-        Unauthorized, Forbidden, NotFound, Conflict, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/connections/{id}/recover-ownership")]
 pub async fn recover_ownership(

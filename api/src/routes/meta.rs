@@ -12,6 +12,8 @@ use actix_web::{HttpResponse, get, web};
     security(())
 )]
 #[get("/openapi.json")]
-pub async fn get_openapi(doc: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
-    HttpResponse::Ok().json(doc.as_ref())
+pub async fn get_openapi(doc: web::Data<crate::openapi::Served>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.json.clone())
 }

@@ -12,7 +12,6 @@ pub mod me;
 pub mod members;
 pub mod meta;
 pub mod permissions;
-pub mod responses;
 pub mod runs;
 pub mod settings;
 pub mod tokens;

@@ -8,7 +8,6 @@
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use hubkeep_shared::HubAction;
 
-use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::auth::engine::{self, CreateEngineToken, CreatedEngineToken, EngineCaller, EngineToken};
@@ -28,9 +27,8 @@ use crate::runs::{self, RunProgress, RunRequest, RunsQuery, SyncRun, SyncStatusI
     request_body = CreateEngineToken,
     responses(
         (status = 201, description = "Created; the secret is in `token`", body = CreatedEngineToken),
-        Unauthorized, Forbidden, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []))
 )]
 #[post("/engine-tokens")]
 pub async fn create_engine_token(
@@ -46,15 +44,17 @@ pub async fn create_engine_token(
 }
 
 /// List the tenant's engine tokens (never their secrets).
+///
+/// Elevated hub access (`edit_settings`). In creation order, paged by `limit` and `cursor`; revoked
+/// tokens are not listed.
 #[utoipa::path(
     operation_id = "list_engine_tokens",
     tag = "sync",
     params(PageQuery),
     responses(
         (status = 200, description = "Engine tokens that are not revoked", body = Page<EngineToken>),
-        Unauthorized, Forbidden, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/engine-tokens")]
 pub async fn list_engine_tokens(
@@ -76,9 +76,8 @@ pub async fn list_engine_tokens(
     params(("id" = String, Path, description = "Engine token id")),
     responses(
         (status = 204, description = "Revoked"),
-        Unauthorized, Forbidden, NotFound
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[delete("/engine-tokens/{id}")]
 pub async fn revoke_engine_token(
@@ -106,9 +105,8 @@ pub async fn revoke_engine_token(
     request_body = RunRequest,
     responses(
         (status = 201, description = "The queued run", body = SyncRun),
-        Unauthorized, Forbidden, NotFound, Conflict, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/connections/{id}/runs")]
 pub async fn request_run(
@@ -131,9 +129,8 @@ pub async fn request_run(
     params(("id" = String, Path, description = "Connection id"), RunsQuery),
     responses(
         (status = 200, description = "The runs, newest first", body = Page<SyncRun>),
-        Unauthorized, Forbidden, NotFound, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/connections/{id}/runs")]
 pub async fn list_runs(
@@ -159,9 +156,8 @@ pub async fn list_runs(
     ),
     responses(
         (status = 200, description = "The run", body = SyncRun),
-        Unauthorized, Forbidden, NotFound, Conflict
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/connections/{id}/runs/{run_id}/hide")]
 pub async fn hide_run(
@@ -186,9 +182,8 @@ pub async fn hide_run(
     ),
     responses(
         (status = 200, description = "The run", body = SyncRun),
-        Unauthorized, Forbidden, NotFound, Conflict
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/connections/{id}/runs/{run_id}/unhide")]
 pub async fn unhide_run(
@@ -217,9 +212,8 @@ pub async fn unhide_run(
     request_body = RunProgress,
     responses(
         (status = 200, description = "The run", body = SyncRun),
-        Unauthorized, Forbidden, NotFound, Conflict, Invalid
     ),
-    security(("bearer" = []))
+    security(("engine_token" = []))
 )]
 #[patch("/connections/{id}/runs/{run_id}")]
 pub async fn report_run_progress(
@@ -243,9 +237,8 @@ pub async fn report_run_progress(
     params(PageQuery),
     responses(
         (status = 200, description = "One item per connection", body = Page<SyncStatusItem>),
-        Unauthorized, Forbidden, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/sync-status")]
 pub async fn get_sync_status(

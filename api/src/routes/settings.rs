@@ -4,7 +4,6 @@
 use actix_web::{HttpResponse, get, post, put, web};
 use hubkeep_shared::HubAction;
 
-use super::responses::{Conflict, Forbidden, Invalid, Unauthorized};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -20,9 +19,8 @@ use crate::settings::{self, LaunchSecret, Settings, UpdateSettings};
     tag = "settings",
     responses(
         (status = 200, description = "The settings", body = Settings),
-        Unauthorized, Forbidden
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/settings")]
 pub async fn get_settings(
@@ -46,9 +44,8 @@ pub async fn get_settings(
     request_body = UpdateSettings,
     responses(
         (status = 200, description = "The updated settings", body = Settings),
-        Unauthorized, Forbidden, Conflict, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[put("/settings")]
 pub async fn update_settings(
@@ -72,9 +69,8 @@ pub async fn update_settings(
     tag = "settings",
     responses(
         (status = 200, description = "The new secret, shown this once", body = LaunchSecret),
-        Unauthorized, Forbidden
     ),
-    security(("bearer" = []))
+    security(("session" = []))
 )]
 #[post("/settings/launch-secret")]
 pub async fn rotate_launch_secret(

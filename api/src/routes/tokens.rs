@@ -3,22 +3,23 @@
 use actix_web::{HttpResponse, delete, get, web};
 use hubkeep_shared::HubAction;
 
-use super::responses::{Forbidden, Invalid, NotFound, Unauthorized};
 use crate::AppState;
 use crate::auth::{Caller, api_tokens};
 use crate::error::ApiError;
 use crate::pagination::{Page, PageQuery};
 
 /// List every user's API tokens (never their secrets).
+///
+/// Elevated hub access (`manage_all_tokens`): every live API token of the tenant with whose it
+/// is, in creation order, paged by `limit` and `cursor`. Only the prefix of each secret is shown.
 #[utoipa::path(
     operation_id = "list_tenant_tokens",
     tag = "tokens",
     params(PageQuery),
     responses(
         (status = 200, description = "Tokens that are not revoked", body = Page<api_tokens::TenantApiToken>),
-        Unauthorized, Forbidden, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/tokens")]
 pub async fn list_tenant_tokens(
@@ -31,15 +32,17 @@ pub async fn list_tenant_tokens(
 }
 
 /// Revoke any user's API token.
+///
+/// Elevated hub access (`manage_all_tokens`). The token stops working on its very next request.
+/// Writes `api_token.revoked` naming its owner.
 #[utoipa::path(
     operation_id = "revoke_tenant_token",
     tag = "tokens",
     params(("id" = String, Path, description = "Token id")),
     responses(
         (status = 204, description = "Revoked; it stops working at once"),
-        Unauthorized, Forbidden, NotFound
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[delete("/tokens/{id}")]
 pub async fn revoke_tenant_token(

@@ -3,7 +3,6 @@
 use actix_web::{HttpResponse, get, patch, post, put, web};
 use hubkeep_shared::HubAction;
 
-use super::responses::{Conflict, Forbidden, Invalid, NotFound, PsaUnavailable, Unauthorized};
 use crate::AppState;
 use crate::access_tab::{self, ElevatedLevels, SecurityLevels};
 use crate::auth::Caller;
@@ -20,9 +19,8 @@ use crate::users_tab::{self, RefreshSummary, UserListItem, UserPatch, UserQuery}
     tag = "access",
     responses(
         (status = 200, description = "The PSA's levels", body = SecurityLevels),
-        Unauthorized, Forbidden, PsaUnavailable
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/security-levels")]
 pub async fn list_security_levels(
@@ -34,14 +32,16 @@ pub async fn list_security_levels(
 }
 
 /// The saved set of elevated security levels.
+///
+/// Elevated hub access (`manage_access`). The ids of the PSA security levels whose users get
+/// elevated hub access (SPEC S2); the Access tab shows them ticked.
 #[utoipa::path(
     operation_id = "get_elevated_levels",
     tag = "access",
     responses(
         (status = 200, description = "The saved set", body = ElevatedLevels),
-        Unauthorized, Forbidden
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/access/elevated-levels")]
 pub async fn get_elevated_levels(
@@ -66,9 +66,8 @@ pub async fn get_elevated_levels(
     request_body = ElevatedLevels,
     responses(
         (status = 200, description = "The saved set", body = ElevatedLevels),
-        Unauthorized, Forbidden, Conflict, Invalid, PsaUnavailable
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[put("/access/elevated-levels")]
 pub async fn save_elevated_levels(
@@ -92,9 +91,8 @@ pub async fn save_elevated_levels(
     params(UserQuery),
     responses(
         (status = 200, description = "One page of users", body = Page<UserListItem>),
-        Unauthorized, Forbidden, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/users")]
 pub async fn list_users(
@@ -108,15 +106,17 @@ pub async fn list_users(
 }
 
 /// One hub user.
+///
+/// Elevated hub access (`manage_users`). The user as the Users tab shows them, with the actions
+/// the caller may take on them (G1–G3).
 #[utoipa::path(
     operation_id = "get_user",
     tag = "users",
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, description = "The user", body = UserListItem),
-        Unauthorized, Forbidden, NotFound
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/users/{id}")]
 pub async fn get_user(
@@ -143,9 +143,8 @@ pub async fn get_user(
     request_body = UserPatch,
     responses(
         (status = 200, description = "The updated user", body = UserListItem),
-        Unauthorized, Forbidden, NotFound, Conflict, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[patch("/users/{id}")]
 pub async fn update_user(
@@ -168,9 +167,8 @@ pub async fn update_user(
     tag = "users",
     responses(
         (status = 200, description = "How many users were checked and changed", body = RefreshSummary),
-        Unauthorized, Forbidden, PsaUnavailable
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/users/refresh")]
 pub async fn refresh_users(

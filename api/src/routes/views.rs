@@ -7,7 +7,6 @@
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 
-use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthorized};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -23,9 +22,8 @@ use crate::views::{self, ConnectionView, ViewInput};
     params(("id" = String, Path, description = "Connection id"), PageQuery),
     responses(
         (status = 200, description = "The views, by name", body = Page<ConnectionView>),
-        Unauthorized, Forbidden, NotFound, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[get("/connections/{id}/views")]
 pub async fn list_views(
@@ -49,9 +47,8 @@ pub async fn list_views(
     request_body = ViewInput,
     responses(
         (status = 201, description = "The view", body = ConnectionView),
-        Unauthorized, Forbidden, NotFound, Conflict, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[post("/connections/{id}/views")]
 pub async fn create_view(
@@ -78,9 +75,8 @@ pub async fn create_view(
     request_body = ViewInput,
     responses(
         (status = 200, description = "The view", body = ConnectionView),
-        Unauthorized, Forbidden, NotFound, Conflict, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[put("/connections/{id}/views/{view_id}")]
 pub async fn update_view(
@@ -106,9 +102,8 @@ pub async fn update_view(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        Unauthorized, Forbidden, NotFound, Conflict, Invalid
     ),
-    security(("bearer" = []))
+    security(("session" = []), ("api_token" = []))
 )]
 #[delete("/connections/{id}/views/{view_id}")]
 pub async fn delete_view(

@@ -61,6 +61,8 @@ pub struct TestApp {
     _data_dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
     handle: actix_web::dev::ServerHandle,
+    /// Every answer is checked against the OpenAPI document; the test fails on a mismatch.
+    contract: Option<std::sync::Arc<hubkeep_api::openapi::check::Contract>>,
 }
 
 /// A tiny console build: enough to test how the server serves it.
@@ -120,6 +122,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         database_url,
         web_dir: web_dir.clone(),
         workers: Some(1),
+        contract_check: true,
         ..Settings::default()
     };
     // Fast failure when a test points a tenant at a PSA that misbehaves.
@@ -134,6 +137,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     let app = Application::build(settings).await.expect("the app builds");
     let address = format!("http://{}", app.address());
     let handle = app.handle();
+    let contract = app.contract();
     tokio::spawn(app.run_until_stopped());
 
     TestApp {
@@ -147,6 +151,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         _data_dir: data_dir,
         postgres,
         handle,
+        contract,
     }
 }
 
@@ -185,6 +190,15 @@ impl Drop for TestApp {
                 });
             })
             .join();
+        }
+        if let Some(contract) = &self.contract {
+            let violations = contract.violations();
+            if !violations.is_empty() && !std::thread::panicking() {
+                panic!(
+                    "answers outside the OpenAPI document:\n{}",
+                    violations.join("\n")
+                );
+            }
         }
     }
 }

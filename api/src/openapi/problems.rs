@@ -1,0 +1,172 @@
+//! Which problem codes each operation answers with: the one place the document's error
+//! responses come from (SPEC S8). An operation that is not listed here fails the document's
+//! test, so a new endpoint must say what can go wrong. With `contract_check` on (the tests),
+//! every answer the server gives is checked against this list (`super::check`).
+
+use hubkeep_shared::ProblemCode::{self, *};
+
+/// What every operation of a given shape can answer, whatever it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Which credentials the operation takes (`None` for public operations).
+    pub credentials: Credentials,
+    /// It has path parameters: an id that does not exist, or is not visible, is 404.
+    pub has_path_ids: bool,
+    /// It reads a body or query parameters: they can be invalid (422).
+    pub has_input: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    Public,
+    /// A session access token or a personal API token of a user.
+    User,
+    /// An engine token.
+    Engine,
+}
+
+impl Shape {
+    fn codes(self) -> Vec<ProblemCode> {
+        let mut codes = Vec::new();
+        match self.credentials {
+            Credentials::Public => {}
+            // An API token of a user without hub access is `user_inactive`; a `read` token
+            // on a write, or an engine token on a user endpoint, is `insufficient_scope`.
+            Credentials::User => codes.extend([
+                Unauthenticated,
+                ReauthorizationRequired,
+                UserInactive,
+                InsufficientScope,
+            ]),
+            Credentials::Engine => codes.extend([Unauthenticated, InsufficientScope]),
+        }
+        if self.has_path_ids {
+            codes.push(NotFound);
+        }
+        if self.has_input {
+            codes.push(ValidationFailed);
+        }
+        codes
+    }
+}
+
+/// The codes an operation answers with beyond those of its shape; `None` for an operation
+/// this table does not know (a test fails on it).
+pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
+    Some(match operation_id {
+        "get_healthz" | "get_openapi" | "get_permissions" => &[],
+        "get_readyz" => &[ServiceUnavailable],
+
+        // Sign-in (SPEC S3.2): a bad assertion is `unauthenticated`; the PSA's answer decides
+        // the rest; G4 for a tenant's first user.
+        "launch_session" => &[
+            Unauthenticated,
+            AccessNotEligible,
+            UserInactive,
+            PrimaryRequiresElevation,
+            Conflict,
+            RateLimited,
+            PsaUnavailable,
+        ],
+        "launch_demo_session" => &[
+            NotFound,
+            Unauthenticated,
+            AccessNotEligible,
+            UserInactive,
+            PrimaryRequiresElevation,
+            Conflict,
+            RateLimited,
+            PsaUnavailable,
+        ],
+        "list_demo_identities" => &[NotFound],
+        "refresh_session" => &[
+            Unauthenticated,
+            ReauthorizationRequired,
+            RateLimited,
+            PsaUnavailable,
+        ],
+        // API tokens cannot sign out or mint tokens: `forbidden`.
+        "end_session" | "create_my_token" => &[Forbidden],
+        "get_me" | "list_my_invitations" | "list_my_tokens" | "revoke_my_token" => &[],
+
+        // The Access and Users tabs (SPEC S2): elevated users only.
+        "list_security_levels" => &[ElevatedAccessRequired, PsaUnavailable],
+        "get_elevated_levels" => &[ElevatedAccessRequired],
+        "save_elevated_levels" => &[
+            ElevatedAccessRequired,
+            LevelNotEligible,
+            SelfDemotionForbidden,
+            PsaUnavailable,
+        ],
+        "list_users" | "get_user" => &[ElevatedAccessRequired],
+        "update_user" => &[
+            ElevatedAccessRequired,
+            SelfDeactivationForbidden,
+            PrimaryUserImmutable,
+            SelfDemotionForbidden,
+            LevelNotEligible,
+        ],
+        "refresh_users" => &[ElevatedAccessRequired, PsaUnavailable],
+        "list_tenant_tokens" | "revoke_tenant_token" => &[ElevatedAccessRequired],
+
+        // Settings (SPEC S6).
+        "get_settings" => &[],
+        "update_settings" => &[ElevatedAccessRequired, Conflict],
+        "rotate_launch_secret" => &[ElevatedAccessRequired, Forbidden],
+
+        // The activity log (SPEC S7): limited users see their own entries.
+        "list_activity" | "get_activity" => &[],
+
+        // Connections (SPEC S4, S5).
+        "list_connections" | "get_connection" | "list_connection_members" => &[],
+        "create_connection" => &[ElevatedAccessRequired, Forbidden],
+        "list_governance_connections" => &[ElevatedAccessRequired],
+        "update_connection" => &[Forbidden, NotSupportedForKind, ConnectionCancelled],
+        "pay_connection" => &[Forbidden],
+        "cancel_connection" => &[Forbidden, ConnectionCancelled],
+        "disconnect_endpoint" | "reconnect_endpoint" => &[Forbidden, ConnectionCancelled],
+        "list_connection_invitations" => &[Forbidden],
+        "create_invitation" => &[Forbidden, ConnectionCancelled, Conflict],
+        "leave_connection" => &[OwnerMustTransfer, Conflict],
+        "remove_member_role" => &[Forbidden, OwnerMustTransfer, Conflict],
+        "recover_ownership" => &[ElevatedAccessRequired, Conflict],
+        "accept_invitation" | "decline_invitation" => {
+            &[Forbidden, Conflict, InvitationExpired, ConnectionCancelled]
+        }
+        "revoke_invitation" => &[Forbidden, Conflict, InvitationExpired],
+
+        // Sync (SPEC S4).
+        "list_runs" => &[Forbidden],
+        "request_run" => &[
+            Forbidden,
+            ConnectionCancelled,
+            EndpointDisconnected,
+            NotSupportedForKind,
+            Conflict,
+        ],
+        "hide_run" | "unhide_run" => &[Forbidden, Conflict],
+        "report_run_progress" => &[Conflict],
+        "get_sync_status" => &[],
+        "create_engine_token" => &[ElevatedAccessRequired, Forbidden],
+        "list_engine_tokens" | "revoke_engine_token" => &[ElevatedAccessRequired],
+
+        // Views.
+        "list_views" => &[Forbidden, NotSupportedForKind],
+        "create_view" | "update_view" | "delete_view" => &[
+            Forbidden,
+            NotSupportedForKind,
+            ConnectionCancelled,
+            Conflict,
+        ],
+        _ => return None,
+    })
+}
+
+/// Every code the operation may answer with, in the enum's order, without repeats.
+pub fn codes(operation_id: &str, shape: Shape) -> Option<Vec<ProblemCode>> {
+    let mut codes = shape.codes();
+    codes.extend_from_slice(specific(operation_id)?);
+    codes.sort();
+    codes.dedup();
+    Some(codes)
+}

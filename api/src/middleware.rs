@@ -3,13 +3,14 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use actix_web::http::header::{ALLOW, CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, web};
-use hubkeep_shared::Problem;
+use hubkeep_shared::{Problem, ProblemCode};
 use tracing_actix_web::RequestId;
 
-use crate::error::{PROBLEM_JSON, problem_for_status};
+use crate::error::{ApiError, PROBLEM_JSON, problem_for_status};
+use crate::openapi::Routes;
 use crate::openapi::check::Contract;
 
 /// The response header that carries the request id (also in logs and problem bodies).
@@ -58,4 +59,30 @@ pub async fn problem_details(
         res.headers_mut().insert(REQUEST_ID, id);
     }
     Ok(res)
+}
+
+/// A documented API path called with a method it does not answer: 405
+/// `method_not_allowed` with `Allow`, instead of falling through to the console or a 404.
+pub async fn method_guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let allowed = req
+        .app_data::<web::Data<Routes>>()
+        .and_then(|routes| {
+            let pattern = req.match_pattern()?;
+            routes.allowed(&pattern).map(<[String]>::to_vec)
+        })
+        .filter(|methods| !methods.iter().any(|m| m == req.method().as_str()));
+    if let Some(methods) = allowed {
+        let mut res = actix_web::ResponseError::error_response(&ApiError::new(
+            ProblemCode::MethodNotAllowed,
+            format!("This path answers {} only.", methods.join(", ")),
+        ));
+        if let Ok(value) = HeaderValue::from_str(&methods.join(", ")) {
+            res.headers_mut().insert(ALLOW, value);
+        }
+        return Ok(req.into_response(res));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }

@@ -20,7 +20,7 @@ use crate::AppState;
 use crate::auth::keys::Keys;
 use crate::config::Settings;
 use crate::error::{ApiError, json_error_handler, path_error_handler, query_error_handler};
-use crate::middleware::problem_details;
+use crate::middleware::{method_guard, problem_details};
 use crate::openapi::check::Contract;
 use crate::psa::registry::PsaRegistry;
 use crate::tenants;
@@ -70,10 +70,12 @@ impl Application {
             keys: Arc::new(keys),
             settings: Arc::new(settings.clone()),
         });
-        let doc = web::Data::new(openapi::Served::new());
+        let document = openapi::document();
+        let doc = web::Data::new(openapi::Served::from_document(&document));
+        let routes = web::Data::new(openapi::Routes::from_document(&document));
         let contract = settings
             .contract_check
-            .then(|| web::Data::new(Contract::from_document(&openapi::document())));
+            .then(|| web::Data::new(Contract::from_document(&document)));
         let web_dir = settings.web_dir.clone();
         if !routes::console::is_built(&web_dir) {
             tracing::warn!(dir = %web_dir.display(), "console not built: run `just web`");
@@ -95,12 +97,14 @@ impl Application {
             // `problem_details` rewrites error bodies, which would otherwise leave plain JSON
             // labelled `content-encoding: gzip` (browsers then fail to read every problem).
             App::new()
+                .wrap(from_fn(method_guard))
                 .wrap(metrics.clone())
                 .wrap(from_fn(problem_details))
                 .wrap(TracingLogger::default())
                 .wrap(Compress::default())
                 .app_data(state.clone())
                 .app_data(doc.clone())
+                .app_data(routes.clone())
                 .configure(|cfg| {
                     if let Some(contract) = contract {
                         cfg.app_data(contract);

@@ -25,7 +25,15 @@ use problems::{Credentials, Shape};
                        `application/problem+json` with a stable `code`.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
     ),
-    components(schemas(Problem, ProblemCode, FieldError)),
+    // Schemas only query parameters refer to are not collected on their own.
+    components(schemas(
+        Problem,
+        ProblemCode,
+        FieldError,
+        crate::users_tab::UserSort,
+        crate::users_tab::SortOrder
+    )),
+    servers((url = "/", description = "The server that serves this document")),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-in from the PSA, sessions (SPEC S3.2, S3.3)"),
@@ -108,16 +116,31 @@ pub struct Served {
 }
 
 impl Served {
-    pub fn new() -> Self {
+    pub fn from_document(doc: &Value) -> Self {
         Self {
-            json: serde_json::to_string(&document()).unwrap_or_default(),
+            json: serde_json::to_string(doc).unwrap_or_default(),
         }
     }
 }
 
-impl Default for Served {
-    fn default() -> Self {
-        Self::new()
+/// The methods each documented path answers, for 405 `method_not_allowed` with `Allow`.
+#[derive(Debug, Default)]
+pub struct Routes {
+    methods: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl Routes {
+    pub fn from_document(doc: &Value) -> Self {
+        let mut methods: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (method, path, _) in operations(doc) {
+            methods.entry(path).or_default().push(method);
+        }
+        Self { methods }
+    }
+
+    /// The methods of a documented path (a route pattern), or `None` when it is not one.
+    pub fn allowed(&self, pattern: &str) -> Option<&[String]> {
+        self.methods.get(pattern).map(Vec::as_slice)
     }
 }
 

@@ -68,3 +68,29 @@ async fn the_interactive_docs_page_works_offline() {
         .unwrap();
     assert!(init.contains("/api/v1/openapi.json"));
 }
+
+/// Without a built console, a wrong method on an API path is still a 405 problem, not the
+/// "console not built" page (found by schemathesis: `TRACE /readyz` answered that page, 503).
+#[tokio::test]
+async fn wrong_methods_are_405_problems_even_without_a_console() {
+    let app = crate::helpers::spawn_app_with(Backend::Sqlite, |s| {
+        s.web_dir = s.data_dir.join("no-console-here");
+    })
+    .await;
+    for path in ["/readyz", "/healthz", "/api/v1/openapi.json"] {
+        let res = app
+            .client
+            .request(reqwest::Method::TRACE, app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["allow"], "GET", "{path}");
+        assert_problem(res, 405, "method_not_allowed").await;
+    }
+    let page = app.get("/connections").await;
+    assert_eq!(
+        page.status(),
+        503,
+        "the console's own paths explain it is not built"
+    );
+}

@@ -318,3 +318,32 @@ fn openapi_contract_check_flags_undocumented_statuses_and_codes() {
     assert!(violations[0].starts_with("get_me (GET /api/v1/me) answered 409"));
     assert!(violations[3].contains("`owner_must_transfer`, which its error responses do not list"));
 }
+
+fn refs<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value.as_str()) {
+                    ("$ref", Some(target)) => out.push(target),
+                    _ => refs(value, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn openapi_every_reference_resolves() {
+    let doc = document();
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(found.len() > 100, "{} references", found.len());
+    for target in found {
+        let pointer = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("{target} is local"));
+        assert!(doc.pointer(pointer).is_some(), "{target} resolves");
+    }
+}

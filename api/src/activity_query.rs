@@ -98,6 +98,7 @@ pub struct ActivityQuery {
     /// Entries before this instant (exclusive).
     pub to: Option<DateTime<Utc>>,
     /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -42,3 +42,53 @@ impl FromRequest for RequestMeta {
         ready(Ok(Self::from_request(req)))
     }
 }
+
+/// A JSON request body that must be a JSON object, deserialized into `T`.
+///
+/// `web::Json<T>` alone lets serde read a struct from an array (`[null, null]` is a valid
+/// `UpdateSettings` to it); every body of this API is documented as an object, so anything
+/// else is 422 `validation_failed` before `T` is looked at (found by schemathesis). Size
+/// limits, content type and their errors are `web::JsonConfig`'s, as for `web::Json`.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T> JsonBody<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for JsonBody<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let value = actix_web::web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = value.await?.into_inner();
+            let invalid = |message: String| {
+                crate::error::ApiError::validation(
+                    "The request body is not valid.",
+                    vec![hubkeep_shared::FieldError {
+                        field: "body".to_owned(),
+                        message,
+                    }],
+                )
+            };
+            if !value.is_object() {
+                return Err(invalid("the body must be a JSON object".to_owned()).into());
+            }
+            serde_json::from_value(value)
+                .map(JsonBody)
+                .map_err(|e| invalid(e.to_string()).into())
+        })
+    }
+}

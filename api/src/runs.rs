@@ -347,6 +347,7 @@ pub struct RunsQuery {
     #[serde(default)]
     pub include_hidden: bool,
     /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

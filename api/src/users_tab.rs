@@ -63,6 +63,7 @@ pub struct UserQuery {
     pub active: Option<bool>,
     pub access_level: Option<HubAccess>,
     /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
     /// `next_cursor` of the previous page (with the same sort and order).
     pub cursor: Option<String>,

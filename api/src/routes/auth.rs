@@ -35,7 +35,7 @@ pub fn tokens_response(body: &session::TokenResponse) -> HttpResponse {
 pub async fn launch(
     state: web::Data<AppState>,
     meta: RequestMeta,
-    body: web::Json<session::LaunchRequest>,
+    body: crate::request::JsonBody<session::LaunchRequest>,
 ) -> Result<HttpResponse, ApiError> {
     rate_limit::check(&state.db, "launch", &meta, state.launch_limit()).await?;
     let tokens = session::launch(&state, &body.assertion, &meta).await?;
@@ -61,7 +61,7 @@ pub async fn launch(
 pub async fn refresh_session(
     state: web::Data<AppState>,
     meta: RequestMeta,
-    body: web::Json<session::RefreshRequest>,
+    body: crate::request::JsonBody<session::RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     rate_limit::check(&state.db, "refresh", &meta, state.refresh_limit()).await?;
     let tokens = session::refresh(&state, &body.refresh_token, &meta).await?;

@@ -40,7 +40,7 @@ pub async fn update_connection(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<ConnectionPatch>,
+    body: crate::request::JsonBody<ConnectionPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let updated = connection_actions::update(&state, &caller, &id, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(updated))
@@ -66,7 +66,7 @@ pub async fn pay_connection(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<PaymentInput>,
+    body: crate::request::JsonBody<PaymentInput>,
 ) -> Result<HttpResponse, ApiError> {
     let paid = connection_actions::pay(&state, &caller, &id, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(paid))
@@ -157,7 +157,7 @@ pub async fn reconnect_endpoint(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(String, String)>,
-    body: web::Json<ReconnectInput>,
+    body: crate::request::JsonBody<ReconnectInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, side) = path.into_inner();
     let side = parse_side(&side)?;

@@ -28,7 +28,7 @@ use crate::pagination::{Page, PageQuery};
 pub async fn create_connection(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<NewConnection>,
+    body: crate::request::JsonBody<NewConnection>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::CreateConnection)?;
     let created = connections::create(&state, &caller, body.into_inner()).await?;

@@ -124,7 +124,7 @@ pub async fn list_demo_identities(state: web::Data<AppState>) -> Result<HttpResp
 pub async fn demo_launch(
     state: web::Data<AppState>,
     meta: RequestMeta,
-    body: web::Json<DemoLaunch>,
+    body: crate::request::JsonBody<DemoLaunch>,
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, psa, _) = demo_directory(&state).await?;
     crate::rate_limit::check(&state.db, "launch", &meta, state.launch_limit()).await?;

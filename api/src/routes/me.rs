@@ -99,7 +99,7 @@ pub async fn list_my_tokens(
 pub async fn create_my_token(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<api_tokens::CreateToken>,
+    body: crate::request::JsonBody<api_tokens::CreateToken>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ManageOwnTokens)?;
     let created = api_tokens::create(&state, &caller, body.into_inner()).await?;

@@ -115,7 +115,7 @@ pub async fn create_invitation(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<NewInvitation>,
+    body: crate::request::JsonBody<NewInvitation>,
 ) -> Result<HttpResponse, ApiError> {
     let created = members::create_invitation(&state, &caller, &id, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(created))
@@ -256,7 +256,7 @@ pub async fn recover_ownership(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<RecoverOwnership>,
+    body: crate::request::JsonBody<RecoverOwnership>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::GovernConnections)?;
     Ok(HttpResponse::Ok().json(members::recover(&state, &caller, &id, body.into_inner()).await?))

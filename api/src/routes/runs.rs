@@ -34,7 +34,7 @@ use crate::runs::{self, RunProgress, RunRequest, RunsQuery, SyncRun, SyncStatusI
 pub async fn create_engine_token(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateEngineToken>,
+    body: crate::request::JsonBody<CreateEngineToken>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::EditSettings)?;
     let created = engine::create(&state, &caller, body.into_inner()).await?;
@@ -113,7 +113,7 @@ pub async fn request_run(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<RunRequest>,
+    body: crate::request::JsonBody<RunRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::RunConnection)?;
     let run = runs::request(&state, &caller, &id, body.into_inner()).await?;
@@ -220,7 +220,7 @@ pub async fn report_run_progress(
     state: web::Data<AppState>,
     engine: EngineCaller,
     path: web::Path<(String, String)>,
-    body: web::Json<RunProgress>,
+    body: crate::request::JsonBody<RunProgress>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, run_id) = path.into_inner();
     let run = runs::progress(&state, &engine, &id, &run_id, body.into_inner()).await?;

@@ -51,7 +51,7 @@ pub async fn get_settings(
 pub async fn update_settings(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<UpdateSettings>,
+    body: crate::request::JsonBody<UpdateSettings>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::EditSettings)?;
     let updated = settings::update(&state.db, &caller, body.into_inner()).await?;

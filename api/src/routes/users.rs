@@ -73,7 +73,7 @@ pub async fn get_elevated_levels(
 pub async fn save_elevated_levels(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<ElevatedLevels>,
+    body: crate::request::JsonBody<ElevatedLevels>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ManageAccess)?;
     let saved = access_tab::save_elevated_levels(&state, &caller, body.into_inner()).await?;
@@ -151,7 +151,7 @@ pub async fn update_user(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<UserPatch>,
+    body: crate::request::JsonBody<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ManageUsers)?;
     let item = users_tab::update_user(&state, &caller, &id, body.into_inner()).await?;

@@ -55,7 +55,7 @@ pub async fn create_view(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<ViewInput>,
+    body: crate::request::JsonBody<ViewInput>,
 ) -> Result<HttpResponse, ApiError> {
     let view = views::create(&state, &caller, &id, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(view))
@@ -83,7 +83,7 @@ pub async fn update_view(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(String, String)>,
-    body: web::Json<ViewInput>,
+    body: crate::request::JsonBody<ViewInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, view_id) = path.into_inner();
     let view = views::update(&state, &caller, &id, &view_id, body.into_inner()).await?;

@@ -11,6 +11,7 @@ on_each_backend!(
     healthz_answers_without_touching_the_database,
     permissions_endpoint_serves_the_whole_matrix_as_data,
     unknown_api_paths_and_methods_are_problem_json_with_the_request_id,
+    bodies_that_are_not_json_objects_are_422_and_change_nothing,
 );
 
 async fn readyz_answers_ready_once_the_database_is_migrated(backend: Backend) {
@@ -180,4 +181,60 @@ async fn s8_prometheus_metrics_count_requests_by_route_pattern() {
     assert!(text.contains("hubkeep_http_requests_duration_seconds_bucket"));
     // Paths no route matches share one label: a scanner cannot grow the label space.
     assert!(!text.contains("no-such-thing"));
+}
+
+/// serde reads a struct from a JSON array too; schemathesis found `PUT /api/v1/settings`
+/// accepting `[null, null]` with 200. Every body must be an object.
+async fn bodies_that_are_not_json_objects_are_422_and_change_nothing(backend: Backend) {
+    use crate::helpers::people::ADA_ADMIN;
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let before = app.row_counts().await;
+    let settings_before = app.get_as("/api/v1/settings", &ada.access_token).await;
+    let settings_before: serde_json::Value = settings_before.json().await.unwrap();
+    for (method, path, body) in [
+        (reqwest::Method::PUT, "/api/v1/settings", "[null, null]"),
+        (reqwest::Method::PUT, "/api/v1/settings", "[]"),
+        (
+            reqwest::Method::POST,
+            "/api/v1/connections",
+            r#"["Books", "autotask_quickbooks", null]"#,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/me/tokens",
+            r#"["t", "read", null]"#,
+        ),
+        (reqwest::Method::POST, "/api/v1/connections", "null"),
+        (reqwest::Method::POST, "/api/v1/connections", "\"Books\""),
+        (
+            reqwest::Method::PUT,
+            "/api/v1/access/elevated-levels",
+            "[[1]]",
+        ),
+    ] {
+        let res = app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth(&ada.access_token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(
+            problem["errors"][0]["field"], "body",
+            "{method} {path} {body}"
+        );
+    }
+    assert_eq!(app.row_counts().await, before, "nothing changed");
+    let settings_after: serde_json::Value = app
+        .get_as("/api/v1/settings", &ada.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings_after, settings_before);
 }

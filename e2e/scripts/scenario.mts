@@ -67,18 +67,19 @@ expectProblem(
   "self_deactivation_forbidden",
 );
 
-// The Access tab: save the elevated set with one more eligible level, then restore it.
+// The Access tab: save the elevated set without one level (not mine), then restore it.
 const saved = await api.GET("/api/v1/access/elevated-levels");
 check(saved.data !== undefined, `get_elevated_levels: ${saved.response.status}`);
 const original = saved.data.level_ids;
 const levels = await api.GET("/api/v1/security-levels");
 check(levels.data !== undefined, `list_security_levels: ${levels.response.status}`);
-const extra = levels.data.items.find((l) => l.eligible_for_elevation && !original.includes(l.id));
-check(extra !== undefined, "an eligible level outside the set exists");
-const grown = await api.PUT("/api/v1/access/elevated-levels", {
-  body: { level_ids: [...original, extra.id] },
+const mine = me.data.user.security_level.id;
+const other = original.find((id) => id !== mine);
+check(other !== undefined, "the set holds a level besides mine");
+const shrunk = await api.PUT("/api/v1/access/elevated-levels", {
+  body: { level_ids: original.filter((id) => id !== other) },
 });
-check(grown.data?.level_ids.includes(extra.id) === true, `the set grew: ${grown.response.status}`);
+check(shrunk.data?.level_ids.includes(other) === false, `the set shrank: ${shrunk.response.status}`);
 const restored = await api.PUT("/api/v1/access/elevated-levels", { body: { level_ids: original } });
 check(
   JSON.stringify([...(restored.data?.level_ids ?? [])].sort()) === JSON.stringify([...original].sort()),

@@ -98,17 +98,17 @@ def main() -> None:
     g1 = update_user.sync_detailed(my_id, client=client, body=UserPatch(active=False))
     expect_problem(g1, 403, ProblemCode.SELF_DEACTIVATION_FORBIDDEN)
 
-    # The Access tab: save the elevated set with one more eligible level, then restore it.
+    # The Access tab: save the elevated set without one level (not mine), then restore it.
     saved = get_elevated_levels.sync(client=client)
     check(isinstance(saved, ElevatedLevels), "get_elevated_levels answers the set")
     levels = list_security_levels.sync(client=client).items
-    extra = next(
-        (lvl.id for lvl in levels if lvl.eligible_for_elevation and lvl.id not in saved.level_ids),
-        None,
+    mine = me.user.security_level.id
+    other = next((level for level in saved.level_ids if level != mine), None)
+    check(other is not None, "the set holds a level besides mine")
+    shrunk = save_elevated_levels.sync(
+        client=client, body=ElevatedLevels(level_ids=[lvl for lvl in saved.level_ids if lvl != other])
     )
-    check(extra is not None, "an eligible level outside the set exists")
-    grown = save_elevated_levels.sync(client=client, body=ElevatedLevels(level_ids=saved.level_ids + [extra]))
-    check(isinstance(grown, ElevatedLevels) and extra in grown.level_ids, "the set grew")
+    check(isinstance(shrunk, ElevatedLevels) and other not in shrunk.level_ids, "the set shrank")
     restored = save_elevated_levels.sync(client=client, body=ElevatedLevels(level_ids=saved.level_ids))
     check(sorted(restored.level_ids) == sorted(saved.level_ids), "the set is back")
     ineligible = next(lvl.id for lvl in levels if not lvl.eligible_for_elevation)

@@ -25,8 +25,9 @@ run: web
 psa-sim:
     cargo run -p hubkeep-psa-sim --bin hubkeep-psa-sim
 
-# Format check, lints, every test (shared, api, e2e), console build and drift checks.
-test: setup web lint
+# Format check, lints (Rust and the OpenAPI document), the generated clients, every test
+# (shared, api, e2e: browser, script scenarios, schemathesis), console build and drift checks.
+test: setup web lint openapi-lint clients
     cargo build -p hubkeep-api --bin hubkeep -p hubkeep-psa-sim --bin hubkeep-psa-sim
     cargo test --no-fail-fast  # default members: shared, api, migrations, e2e
 
@@ -40,6 +41,22 @@ lint:
 # Regenerate openapi/openapi.json from the code.
 openapi:
     cargo run -q -p hubkeep-api --bin hubkeep -- openapi > openapi/openapi.json
+
+# Lint openapi/openapi.json with redocly (recommended-strict): no error, no warning.
+openapi-lint: setup
+    bash scripts/openapi-lint.sh
+
+# Generate the Python and TypeScript clients from openapi/openapi.json into
+# openapi/generated/ (not committed; generator versions pinned in openapi/).
+clients: setup
+    rm -rf openapi/generated
+    {{tools}}/venv/bin/openapi-python-client generate --path openapi/openapi.json --output-path openapi/generated/python --config openapi/python-client.yaml
+    cd openapi && node_modules/.bin/openapi-typescript openapi.json --output generated/typescript/schema.d.ts
+    openapi/node_modules/.bin/tsc -p openapi/typescript/tsconfig.json
+
+# Regenerate the error-code table of docs/api.md from the code.
+api-doc:
+    HUBKEEP_BLESS=1 cargo test -q -p hubkeep-api --test api api_doc_error_codes_table_is_generated_from_the_code
 
 # Regenerate docs/permissions.md from the shared matrix.
 permissions-doc:

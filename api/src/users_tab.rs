@@ -77,6 +77,25 @@ pub struct UserListItem {
     pub actions: Vec<UserAction>,
 }
 
+/// The answer to `PATCH /api/v1/users/{id}`: the updated `User` itself (SPEC S8.1, a fixed
+/// shape scripts rely on), extended with what the caller may now do to them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UpdatedUser {
+    #[serde(flatten)]
+    pub user: User,
+    /// The buttons to show now, from the shared rules (G1–G3).
+    pub actions: Vec<UserAction>,
+}
+
+impl From<UserListItem> for UpdatedUser {
+    fn from(item: UserListItem) -> Self {
+        Self {
+            user: item.user,
+            actions: item.actions,
+        }
+    }
+}
+
 /// `PATCH /api/v1/users/{id}` body: any of the two switches.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

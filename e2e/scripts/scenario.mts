@@ -53,12 +53,12 @@ const off = await api.PATCH("/api/v1/users/{id}", {
   params: { path: { id: target.id } },
   body: { active: false },
 });
-check(off.data?.user.active === false, `deactivated: ${off.response.status}`);
+check(off.data?.active === false, `deactivated: ${off.response.status}`);
 const on = await api.PATCH("/api/v1/users/{id}", {
   params: { path: { id: target.id } },
   body: { active: true },
 });
-check(on.data?.user.active === true, `active again: ${on.response.status}`);
+check(on.data?.active === true, `active again: ${on.response.status}`);
 
 // G1: an elevated user cannot deactivate themselves; the error is typed.
 expectProblem(

@@ -41,7 +41,7 @@ from hubkeep_client.models import (
     ProblemCode,
     SortOrder,
     UserAction,
-    UserListItem,
+    UpdatedUser,
     UserPatch,
     UserSort,
 )
@@ -90,9 +90,9 @@ def main() -> None:
     )
     off = update_user.sync_detailed(target.id, client=client, body=UserPatch(active=False))
     check(off.status_code == 200, f"deactivated: {off.status_code} {off.content!r}")
-    check(isinstance(off.parsed, UserListItem) and off.parsed.user.active is False, "now inactive")
+    check(isinstance(off.parsed, UpdatedUser) and off.parsed.active is False, "now inactive")
     on = update_user.sync_detailed(target.id, client=client, body=UserPatch(active=True))
-    check(on.status_code == 200 and on.parsed.user.active is True, "active again")
+    check(on.status_code == 200 and on.parsed.active is True, "active again")
 
     # G1: an elevated user cannot deactivate themselves; the error is typed.
     g1 = update_user.sync_detailed(my_id, client=client, body=UserPatch(active=False))

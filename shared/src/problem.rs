@@ -139,6 +139,11 @@ impl ProblemCode {
         }
     }
 
+    /// Every code, in declaration order.
+    pub fn all() -> &'static [Self] {
+        <Self as strum::VariantArray>::VARIANTS
+    }
+
     /// What the code means: its documentation above, for generated docs and examples.
     pub fn description(self) -> &'static str {
         strum::EnumMessage::get_documentation(&self).unwrap_or_else(|| self.title())

@@ -90,6 +90,24 @@ pub struct UserListItem {
     pub actions: Vec<UserAction>,
 }
 
+/// The answer to `PATCH /api/v1/users/{id}`: the `User` itself with `actions` beside its
+/// fields (SPEC S8.1).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct UpdatedUser {
+    #[serde(flatten)]
+    pub user: User,
+    pub actions: Vec<UserAction>,
+}
+
+impl From<UpdatedUser> for UserListItem {
+    fn from(answer: UpdatedUser) -> Self {
+        Self {
+            user: answer.user,
+            actions: answer.actions,
+        }
+    }
+}
+
 /// A PSA security level on the Access tab.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SecurityLevel {

@@ -8,7 +8,7 @@ use crate::access_tab::{self, ElevatedLevels, SecurityLevels};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::pagination::Page;
-use crate::users_tab::{self, RefreshSummary, UserListItem, UserPatch, UserQuery};
+use crate::users_tab::{self, RefreshSummary, UpdatedUser, UserListItem, UserPatch, UserQuery};
 
 /// List the PSA's security levels (the Access tab).
 ///
@@ -142,7 +142,7 @@ pub async fn get_user(
     params(("id" = String, Path, description = "User id")),
     request_body = UserPatch,
     responses(
-        (status = 200, description = "The updated user", body = UserListItem),
+        (status = 200, description = "The updated user (with the actions now allowed on them)", body = UpdatedUser),
     ),
     security(("session" = []), ("api_token" = []))
 )]
@@ -155,7 +155,7 @@ pub async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ManageUsers)?;
     let item = users_tab::update_user(&state, &caller, &id, body.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(item))
+    Ok(HttpResponse::Ok().json(UpdatedUser::from(item)))
 }
 
 /// Refresh every hub user from the PSA now.

@@ -347,3 +347,30 @@ fn openapi_every_reference_resolves() {
         assert!(doc.pointer(pointer).is_some(), "{target} resolves");
     }
 }
+
+/// `docs/api.md`'s error-code table is generated from the code (`just api-doc`).
+#[test]
+fn api_doc_error_codes_table_is_generated_from_the_code() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/api.md");
+    let page = std::fs::read_to_string(&path).unwrap();
+    let begin = page
+        .find("<!-- error-codes:begin")
+        .expect("the begin marker");
+    let begin = begin + page[begin..].find("-->\n").unwrap() + 4;
+    let end = page
+        .find("<!-- error-codes:end -->")
+        .expect("the end marker");
+    let generated = hubkeep_api::openapi::problems::error_code_table();
+    if std::env::var_os("HUBKEEP_BLESS").is_some() {
+        let updated = format!("{}{}{}", &page[..begin], generated, &page[end..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    assert!(
+        page[begin..end] == generated,
+        "docs/api.md's error codes are out of date: run `just api-doc`"
+    );
+    for code in hubkeep_shared::ProblemCode::all() {
+        assert!(generated.contains(&format!("| `{}` |", code.as_str())));
+    }
+}

@@ -188,10 +188,27 @@ async fn g5_deactivation_keeps_the_user_and_reactivation_restores_them(backend: 
     .await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["user"]["active"], false);
-    assert_eq!(body["user"]["access_level"], "none");
-    assert_eq!(body["user"]["access_source"], "user_deactivated");
+    assert_eq!(body["active"], false);
+    assert_eq!(body["access_level"], "none");
+    assert_eq!(body["access_source"], "user_deactivated");
     assert_eq!(body["actions"], json!(["activate", "revoke_elevation"]));
+    // SPEC S8.1: the answer is the `User` itself (extended with `actions`), not a wrapper.
+    assert!(body.get("user").is_none(), "{body}");
+    for field in [
+        "id",
+        "display_name",
+        "email",
+        "psa_resource_id",
+        "is_primary",
+        "active",
+        "elevation",
+        "access_level",
+        "security_level",
+        "first_sign_in_at",
+        "last_accessed_at",
+    ] {
+        assert!(body.get(field).is_some(), "{field} in {body}");
+    }
 
     // Refused on the very next request, by session and by token.
     assert_problem(
@@ -230,8 +247,8 @@ async fn g5_deactivation_keeps_the_user_and_reactivation_restores_them(backend: 
     )
     .await;
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["user"]["id"], tess.user["id"], "the same user");
-    assert_eq!(body["user"]["access_level"], "limited");
+    assert_eq!(body["id"], tess.user["id"], "the same user");
+    assert_eq!(body["access_level"], "limited");
     assert_eq!(app.activity_count(&tenant, "user.activated").await, 1);
     assert_eq!(app.get_as("/api/v1/me", &token).await.status(), 200);
     let again = app.sign_in(&tenant, TESS_TECH).await;

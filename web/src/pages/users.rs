@@ -16,7 +16,9 @@ use crate::components::error::ErrorMessage;
 use crate::components::ui::{
     Dialog, Empty, Loading, MeCtx, Notices, access_badge, describe, fmt_time, use_me, use_notices,
 };
-use crate::types::{ElevatedLevels, Items, Page, RefreshSummary, SecurityLevel, UserListItem};
+use crate::types::{
+    ElevatedLevels, Items, Page, RefreshSummary, SecurityLevel, UpdatedUser, UserListItem,
+};
 
 /// How many users a page asks for.
 const PAGE_SIZE: &str = "50";
@@ -510,7 +512,9 @@ fn save_row(
     item.update(optimistic);
     pending.set(true);
     leptos::task::spawn_local(async move {
-        let result = api::patch::<UserListItem>(&path, body).await;
+        let result = api::patch::<UpdatedUser>(&path, body)
+            .await
+            .map(UserListItem::from);
         let _ = pending.try_set(false);
         match result {
             Ok(answer) => {

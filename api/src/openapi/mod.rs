@@ -73,7 +73,7 @@ impl Modify for BearerAuth {
             "session",
             bearer(
                 "JWT",
-                "A session's access token (an EdDSA-signed JWT, 15 minutes) from \
+                "A session's access token (a JWT signed by this server, 15 minutes by default) from \
                  `launch_session` or `refresh_session`: what the console uses.",
             ),
         );
@@ -81,7 +81,7 @@ impl Modify for BearerAuth {
             "api_token",
             bearer(
                 "hk_ API token",
-                "A personal API token (`hk_…`, scope `read` or `write`) from \
+                "A personal API token (`hk_…`, scope `read` or `read_write`) from \
                  `create_my_token`: acts as its user, with the user's access, for scripts.",
             ),
         );

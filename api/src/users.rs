@@ -20,6 +20,7 @@ pub struct SecurityLevelRef {
 
 /// A hub user (SPEC S8.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(examples(json!({"id": "01a20abe-40f5-7629-ada0-6271426b0f54", "display_name": "Margaret Chen", "email": "margaret.chen@northwindit.example", "psa_resource_id": 29682885, "is_primary": true, "active": true, "elevation": "inherit", "access_level": "elevated", "access_source": "primary", "security_level": {"id": 1, "name": "Administrator"}, "first_sign_in_at": "2026-11-02T09:14:03Z", "last_accessed_at": "2026-11-23T08:01:44Z"})))]
 pub struct User {
     pub id: String,
     pub display_name: String,

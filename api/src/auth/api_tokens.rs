@@ -52,6 +52,7 @@ pub struct ApiToken {
 
 /// A newly created token: the only response that carries `token`.
 #[derive(Clone, Serialize, ToSchema)]
+#[schema(examples(json!({"id": "01a20abe-417b-71e4-a5ae-8a6bd9084b2f", "name": "Nightly user report", "scope": "read", "token": "hk_lcnHHV8q3W0dT9xY2mZrB7kP4sJ6vN1cF5gE8aL0uQ", "token_prefix": "hk_lcnHHV8", "created_at": "2026-11-23T08:02:10Z", "expires_at": "2027-06-30T00:00:00Z", "last_used_at": null})))]
 pub struct CreatedToken {
     pub id: String,
     pub name: String,

@@ -53,6 +53,7 @@ impl std::fmt::Debug for RefreshRequest {
 
 /// A session's tokens (SPEC S8.1).
 #[derive(Clone, Serialize, ToSchema)]
+#[schema(examples(json!({"access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJzdWIiOiIwMWEyMGFiZSJ9.c2lnbmF0dXJl", "refresh_token": "hkr_4f9c2d1e8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a", "token_type": "Bearer", "expires_in": 900, "user": {"id": "01a20abe-40f5-7629-ada0-6271426b0f54", "display_name": "Margaret Chen", "email": "margaret.chen@northwindit.example", "psa_resource_id": 29682885, "is_primary": true, "active": true, "elevation": "inherit", "access_level": "elevated", "access_source": "primary", "security_level": {"id": 1, "name": "Administrator"}, "first_sign_in_at": "2026-11-02T09:14:03Z", "last_accessed_at": "2026-11-23T08:01:44Z"}})))]
 pub struct TokenResponse {
     /// A JWT to send as `Authorization: Bearer …`; valid `expires_in` seconds.
     pub access_token: String,

@@ -15,6 +15,7 @@ use crate::users::User;
 
 /// The caller, their hub access level and what it allows.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(examples(json!({"user": {"id": "01a20abe-40f5-7629-ada0-6271426b0f54", "display_name": "Margaret Chen", "email": "margaret.chen@northwindit.example", "psa_resource_id": 29682885, "is_primary": true, "active": true, "elevation": "inherit", "access_level": "elevated", "access_source": "primary", "security_level": {"id": 1, "name": "Administrator"}, "first_sign_in_at": "2026-11-02T09:14:03Z", "last_accessed_at": "2026-11-23T08:01:44Z"}, "access_level": "elevated", "hub_actions": ["sign_in", "view_sync_status", "view_activity_log", "run_connection", "manage_own_tokens", "view_settings", "create_connection", "manage_access", "manage_users", "edit_settings", "govern_connections", "manage_all_tokens", "refresh_users"], "pending_invitations": 0})))]
 pub struct Me {
     pub user: User,
     pub access_level: HubAccess,

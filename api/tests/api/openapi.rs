@@ -233,6 +233,13 @@ fn openapi_has_no_anonymous_object_schemas_and_bodies_are_named() {
 #[test]
 fn openapi_request_bodies_and_their_schemas_have_examples() {
     let doc = document();
+    // And the shapes scripts meet first (SPEC S8.1).
+    for name in ["User", "Me", "TokenResponse", "CreatedToken"] {
+        assert!(
+            doc["components"]["schemas"][name]["examples"].is_array(),
+            "{name} has an example"
+        );
+    }
     for (_, _, op) in hubkeep_api::openapi::operations(&doc) {
         let id = op["operationId"].as_str().unwrap();
         let Some(schema) =

@@ -67,19 +67,21 @@ pub async fn method_guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let allowed = req
+    // The allowed methods, joined, only when this request's method is not among them.
+    let refused = req
         .app_data::<web::Data<Routes>>()
-        .and_then(|routes| {
-            let pattern = req.match_pattern()?;
-            routes.allowed(&pattern).map(<[String]>::to_vec)
-        })
-        .filter(|methods| !methods.iter().any(|m| m == req.method().as_str()));
-    if let Some(methods) = allowed {
+        .zip(req.match_pattern())
+        .and_then(|(routes, pattern)| {
+            let methods = routes.allowed(&pattern)?;
+            let allowed = methods.iter().any(|m| m == req.method().as_str());
+            (!allowed).then(|| methods.join(", "))
+        });
+    if let Some(methods) = refused {
         let mut res = actix_web::ResponseError::error_response(&ApiError::new(
             ProblemCode::MethodNotAllowed,
-            format!("This path answers {} only.", methods.join(", ")),
+            format!("This path answers {methods} only."),
         ));
-        if let Ok(value) = HeaderValue::from_str(&methods.join(", ")) {
+        if let Ok(value) = HeaderValue::from_str(&methods) {
             res.headers_mut().insert(ALLOW, value);
         }
         return Ok(req.into_response(res));

@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
+use crate::browser::demo_launch;
 use crate::{Server, workspace_root};
 
 /// Margaret Chen in `config/demo-directory.toml`: an Administrator, the first to sign in,
@@ -78,33 +79,26 @@ pub fn run(command: &mut Command, what: &str) -> Output {
 /// it with the primary's session access token and a fresh `read_write` API token of theirs.
 pub async fn demo_with_token(data_dir: &std::path::Path) -> (Server, String, String) {
     let server = Server::start_in(data_dir, &["--demo"]);
-    let http = reqwest::Client::new();
-    server.wait_ready(&http).await;
-    let session = demo_launch(&server, DEMO_PRIMARY).await;
+    server.wait_ready(&reqwest::Client::new()).await;
+    let session = demo_launch(&server.base, DEMO_PRIMARY).await;
     for resource_id in DEMO_OTHERS {
-        demo_launch(&server, resource_id).await;
+        demo_launch(&server.base, resource_id).await;
     }
     let access = session["access_token"].as_str().unwrap().to_owned();
-    let res = http
-        .post(server.url("/api/v1/me/tokens"))
-        .bearer_auth(&access)
-        .json(&json!({ "name": "e2e script", "scope": "read_write" }))
+    let token = create_api_token(&server.base, &access, "e2e script").await;
+    (server, access, token)
+}
+
+/// Creates a `read_write` API token with a session access token; returns its secret.
+pub async fn create_api_token(base: &str, access: &str, name: &str) -> String {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/v1/me/tokens"))
+        .bearer_auth(access)
+        .json(&json!({ "name": name, "scope": "read_write" }))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 201, "token created");
     let created: Value = res.json().await.unwrap();
-    let token = created["token"].as_str().unwrap().to_owned();
-    (server, access, token)
-}
-
-async fn demo_launch(server: &Server, resource_id: i64) -> Value {
-    let res = reqwest::Client::new()
-        .post(server.url("/api/v1/demo/launch"))
-        .json(&json!({ "resource_id": resource_id }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "demo launch of {resource_id}");
-    res.json().await.unwrap()
+    created["token"].as_str().unwrap().to_owned()
 }

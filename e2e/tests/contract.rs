@@ -9,8 +9,7 @@
 
 use std::process::Command;
 
-use hubkeep_e2e::scripts::{demo_with_token, run, venv_bin};
-use serde_json::{Value, json};
+use hubkeep_e2e::scripts::{create_api_token, demo_with_token, run, venv_bin};
 
 /// Every check schemathesis has, but `positive_data_acceptance`: it expects any request the
 /// schema allows to succeed, which an API with business rules cannot promise (a well-formed
@@ -49,19 +48,6 @@ fn schemathesis(base: &str, token: &str, seconds: u64, selection: &[String]) -> 
     command
 }
 
-async fn api_token(base: &str, access: &str, name: &str) -> String {
-    let res = reqwest::Client::new()
-        .post(format!("{base}/api/v1/me/tokens"))
-        .bearer_auth(access)
-        .json(&json!({ "name": name, "scope": "read_write" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
-    body["token"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document() {
     let seconds: u64 = std::env::var("HUBKEEP_FUZZ_SECONDS")
@@ -80,7 +66,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
         "schemathesis (every operation but the two that revoke tokens)",
     );
 
-    let own = api_token(&server.base, &access, "fuzz revocations").await;
+    let own = create_api_token(&server.base, &access, "fuzz revocations").await;
     let mut last_pass = Vec::new();
     for id in CREDENTIAL_REVOKING {
         last_pass.extend(["--include-operation-id".to_owned(), id.to_owned()]);

@@ -5,7 +5,9 @@ pub mod browser;
 pub mod scripts;
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use sea_orm::ConnectionTrait as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -48,10 +50,15 @@ fn target_binary(name: &str, package: &str) -> PathBuf {
 
 /// Spawns a command that prints `<prefix>http://…` on stdout once it listens; returns the
 /// child and the URL.
-pub fn spawn_listening(mut command: Command, prefix: &str) -> (Child, String) {
+pub fn spawn_listening(command: Command, prefix: &str) -> (Child, String) {
+    spawn_listening_with(command, prefix, Stdio::null())
+}
+
+/// [`spawn_listening`] with the child's stderr (its log) sent where the caller says.
+pub fn spawn_listening_with(mut command: Command, prefix: &str, stderr: Stdio) -> (Child, String) {
     let mut child = command
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("the binary starts");
     let stdout = child.stdout.take().expect("stdout");
@@ -85,6 +92,94 @@ pub fn web_dist() -> PathBuf {
     dir
 }
 
+/// A stand-in for the built console (an `index.html` only), for tests that never open a
+/// browser and so need not require `just web`.
+pub fn stub_web_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><title>Hubkeep</title>",
+    )
+    .expect("index.html is written");
+    dir
+}
+
+/// What [`Server::start_with`] passes to `hubkeep serve` beyond the defaults.
+#[derive(Debug, Default, Clone)]
+pub struct ServerOptions {
+    /// `--database-url` (default: SQLite in the data dir).
+    pub database_url: Option<String>,
+    /// `--config`, a TOML file.
+    pub config: Option<PathBuf>,
+    /// Append the server's stderr (its log) to this file instead of discarding it.
+    pub log_file: Option<PathBuf>,
+    /// `--web-dir` (default: [`web_dist`]).
+    pub web_dir: Option<PathBuf>,
+    /// More `serve` flags.
+    pub extra: Vec<String>,
+    /// Environment variables for the server.
+    pub env: Vec<(String, String)>,
+}
+
+/// A fresh PostgreSQL database `hk_e2e_<uuid>` on the server of `admin_url`, dropped
+/// (`WITH (FORCE)`, ending whatever still holds a connection) when this guard is dropped,
+/// a failing test included.
+#[derive(Debug)]
+pub struct PgDatabase {
+    admin_url: String,
+    /// The database's name.
+    pub name: String,
+    /// A URL that connects to it.
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// Creates the database through `admin_url` (which must name an existing database).
+    pub async fn create(admin_url: &str) -> Self {
+        let name = format!("hk_e2e_{}", uuid::Uuid::new_v4().simple());
+        let admin = sea_orm::Database::connect(admin_url)
+            .await
+            .expect("HUBKEEP_TEST_POSTGRES_URL connects");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("CREATE DATABASE");
+        let _ = admin.close().await;
+        let mut url = url::Url::parse(admin_url).expect("HUBKEEP_TEST_POSTGRES_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        Self {
+            admin_url: admin_url.to_owned(),
+            url: url.to_string(),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        // Drop cannot await, and may run inside the test's runtime: a thread with its own.
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(admin) = sea_orm::Database::connect(admin_url.as_str()).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
 /// A running `hubkeep serve`, stopped (SIGTERM, then kill) when dropped.
 #[derive(Debug)]
 pub struct Server {
@@ -106,22 +201,64 @@ impl Server {
 
     /// Starts the binary on a given data directory with extra `serve` flags.
     pub fn start_in(data_dir: &std::path::Path, extra: &[&str]) -> Self {
+        Self::start_with(
+            data_dir,
+            &ServerOptions {
+                extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+                ..ServerOptions::default()
+            },
+        )
+    }
+
+    /// Starts the binary on a given data directory with the given options. The test's own
+    /// `HUBKEEP_DATABASE_URL`, `HUBKEEP_CONFIG` and `HUBKEEP_DEMO` never reach the server:
+    /// only what the options say does.
+    pub fn start_with(data_dir: &Path, options: &ServerOptions) -> Self {
         let mut command = Command::new(hubkeep_binary());
         command
             .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .arg("--web-dir")
-            .arg(web_dist())
-            .args(extra)
+            .arg(options.web_dir.clone().unwrap_or_else(web_dist));
+        if let Some(url) = &options.database_url {
+            command.arg("--database-url").arg(url);
+        }
+        if let Some(config) = &options.config {
+            command.arg("--config").arg(config);
+        }
+        command.args(&options.extra);
+        command
             .env_remove("HUBKEEP_DATABASE_URL")
             .env_remove("HUBKEEP_CONFIG")
-            .env_remove("HUBKEEP_DEMO");
-        let (child, base) = spawn_listening(command, "hubkeep listening on ");
+            .env_remove("HUBKEEP_DEMO")
+            .envs(options.env.iter().map(|(k, v)| (k, v)));
+        let stderr = match &options.log_file {
+            Some(path) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .expect("the log file opens"),
+            ),
+            None => Stdio::null(),
+        };
+        let (child, base) = spawn_listening_with(command, "hubkeep listening on ", stderr);
         Self {
             child,
             base,
             _data_dir: None,
         }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the server with SIGKILL (no shutdown, no draining) and reaps it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use hubkeep_shared::{AccessInputs, FieldError, HubAccess, LevelFact, ProblemCode, access_level};
+use hubkeep_shared::{
+    AccessInputs, FieldError, HubAccess, HubAction, LevelFact, ProblemCode, access_level,
+};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
 };
@@ -151,6 +153,11 @@ pub async fn save_elevated_levels(
     }
 
     let txn = state.db.begin().await?;
+    // Serialized with every other change of hub access; G2 is checked against the caller as
+    // they are now, not as they were when the request arrived.
+    db::lock_tenant(&txn, &caller.tenant_id).await?;
+    let caller = &caller.recheck(&txn).await?;
+    caller.require(HubAction::ManageAccess)?;
     let before = saved_set(&txn, &caller.tenant_id).await?;
     // G2: the caller must still be elevated afterwards.
     let me = &caller.user;

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use hubkeep_shared::{
-    AccessInputs, Elevation, FieldError, HubAccess, LevelFacts, ProblemCode, UserAction,
+    AccessInputs, Elevation, FieldError, HubAccess, HubAction, LevelFacts, ProblemCode, UserAction,
     UserChange, UserRow, allowed_user_actions, check_user_change,
 };
 use sea_orm::sea_query::{Expr, ExprTrait as _, LikeExpr};
@@ -246,6 +246,9 @@ pub async fn list_users(
         if q.chars().count() > 200 {
             return Err(invalid("q", "must be at most 200 characters"));
         }
+        if q.chars().any(char::is_control) {
+            return Err(invalid("q", "must not contain control characters"));
+        }
         let pattern = like_pattern(q);
         select = select.filter(
             Condition::any()
@@ -262,7 +265,9 @@ pub async fn list_users(
     if let Some(cursor) = &query.cursor {
         let decoded: Cursor = crate::pagination::decode_cursor(cursor)
             .ok()
-            .and_then(|text| serde_json::from_str(&text).ok())
+            .and_then(|text| serde_json::from_str::<Cursor>(&text).ok())
+            // A JSON escape can still smuggle a NUL, which no stored text has.
+            .filter(|c| !c.id.contains('\0') && !c.k.as_str().is_some_and(|k| k.contains('\0')))
             .ok_or_else(|| invalid("cursor", "is not a cursor this API issued"))?;
         if decoded.s != sort || decoded.o != order {
             return Err(invalid(
@@ -369,6 +374,12 @@ pub async fn update_user(
         ));
     }
     let txn = state.db.begin().await?;
+    // Serialized with every other change of hub access, and checked against the caller as
+    // they are now: of two elevated users deactivating each other at once, the second finds
+    // their own access gone.
+    db::lock_tenant(&txn, &caller.tenant_id).await?;
+    let caller = &caller.recheck(&txn).await?;
+    caller.require(HubAction::ManageUsers)?;
     let target = find_user(&txn, &caller.tenant_id, id).await?;
     let context = AccessContext::load(&txn, &caller.tenant_id).await?;
     let row = UserRow {
@@ -503,6 +514,9 @@ pub async fn refresh_users(state: &AppState, caller: &Caller) -> Result<RefreshS
         .collect();
 
     let txn = state.db.begin().await?;
+    db::lock_tenant(&txn, &caller.tenant_id).await?;
+    let caller = &caller.recheck(&txn).await?;
+    caller.require(HubAction::RefreshUsers)?;
     let context = AccessContext::load(&txn, &caller.tenant_id).await?;
     let all = users::Entity::find()
         .filter(users::Column::TenantId.eq(&caller.tenant_id))

@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use hubkeep_shared::{AccessDecision, HubAccess, HubAction, ProblemCode, TokenScope, hub_allows};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::{access_token, secret};
 use crate::AppState;
@@ -75,6 +75,41 @@ impl Caller {
         } else {
             Err(ApiError::new(ProblemCode::Forbidden, "Not allowed."))
         }
+    }
+
+    /// The caller as of now, re-read in `db` (a transaction holding the tenant's lock,
+    /// [`db::lock_tenant`]): the access level computed when the request arrived may have
+    /// been taken away by a change that committed since. Answers as authentication would
+    /// have if the caller's session was revoked or their access is now `none`.
+    pub async fn recheck(&self, db: &impl ConnectionTrait) -> Result<Caller, ApiError> {
+        if let Credential::Session { session_id } = &self.credential {
+            let session = sessions::Entity::find_by_id(session_id.clone())
+                .one(db)
+                .await?;
+            if session.is_none_or(|s| s.revoked_at.is_some()) {
+                return Err(reauthorize("The session was revoked"));
+            }
+        }
+        let user = users::Entity::find_by_id(self.user.id.clone())
+            .one(db)
+            .await?
+            .filter(|u| u.tenant_id == self.tenant_id)
+            .ok_or_else(|| reauthorize("The user no longer exists"))?;
+        let access = access_of(db, &user).await?;
+        if access.level == HubAccess::None {
+            return Err(match self.credential {
+                Credential::Session { .. } => reauthorize("Your hub access has changed"),
+                Credential::ApiToken { .. } => ApiError::new(
+                    ProblemCode::UserInactive,
+                    "The token's user no longer has hub access.",
+                ),
+            });
+        }
+        Ok(Caller {
+            user,
+            access,
+            ..self.clone()
+        })
     }
 
     /// Refuses API tokens where only a person at the console may act.

@@ -3,7 +3,8 @@
 pub mod entities;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, SqlErr};
 
 /// The current time at the precision both backends store (microseconds), so a value read
 /// back equals the value written.
@@ -20,6 +21,22 @@ pub fn new_id() -> String {
 /// schema arbitrates: a replayed `jti`, a second primary user, …).
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// Takes the tenant's write lock in `txn`, before anything is read: a no-op `UPDATE` of its
+/// row (a row lock on PostgreSQL, the database write lock on SQLite). Changes of hub access
+/// (the Users tab, the Access tab, refreshing users from the PSA) take it first, so they are
+/// serialized: each one's checks (G1–G3, and the caller's own access, re-read after the
+/// lock) see every change committed before it, and none acts on a state a concurrent change
+/// has already replaced.
+pub async fn lock_tenant(txn: &DatabaseTransaction, tenant_id: &str) -> Result<(), DbErr> {
+    use entities::tenants;
+    tenants::Entity::update_many()
+        .col_expr(tenants::Column::Name, Expr::col(tenants::Column::Name))
+        .filter(tenants::Column::Id.eq(tenant_id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Lower-cased, trimmed email: the form invitations and lookups compare.

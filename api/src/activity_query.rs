@@ -164,6 +164,9 @@ fn filters(query: &ActivityQuery) -> Result<Condition, ApiError> {
                 field,
                 &format!("must be 1 to {MAX_FILTER_CHARS} characters"),
             )),
+            Some(v) if v.chars().any(char::is_control) => {
+                Err(invalid(field, "must not contain control characters"))
+            }
             Some(v) => Ok(Some(v.to_owned())),
         }
     };

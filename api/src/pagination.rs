@@ -10,6 +10,9 @@ use crate::error::ApiError;
 
 pub const DEFAULT_LIMIT: u64 = 50;
 pub const MAX_LIMIT: u64 = 200;
+/// No key this API encodes in a cursor comes near this length (names are at most 200
+/// characters); a longer cursor was not issued here.
+const MAX_CURSOR_KEY_BYTES: usize = 4096;
 
 /// `?limit=&cursor=`
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -59,12 +62,19 @@ pub fn encode_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key.as_bytes())
 }
 
+/// The key of a cursor this API issued. Keys are ids, names and timestamps: never empty,
+/// never huge, never with control characters (PostgreSQL cannot even compare text with a
+/// NUL, so such a key must not reach a query).
 pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .filter(|key| !key.is_empty())
+        .filter(|key| {
+            !key.is_empty()
+                && key.len() <= MAX_CURSOR_KEY_BYTES
+                && !key.chars().any(char::is_control)
+        })
         .ok_or_else(|| invalid("cursor", "is not a cursor this API issued"))
 }
 

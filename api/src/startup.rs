@@ -20,11 +20,18 @@ use crate::AppState;
 use crate::auth::keys::Keys;
 use crate::config::Settings;
 use crate::error::{ApiError, json_error_handler, path_error_handler, query_error_handler};
-use crate::middleware::{method_guard, problem_details};
+use crate::middleware::{method_guard, nul_guard, problem_details};
 use crate::openapi::check::Contract;
 use crate::psa::registry::PsaRegistry;
 use crate::tenants;
 use crate::{openapi, routes};
+
+/// The largest JSON request body read, in bytes; a larger one is 422 `validation_failed`
+/// before it is parsed. The largest legitimate body is a settings update with the maximum
+/// 1000 accounting mappings: about 380 KB in ASCII, about 780 KB with 3-byte UTF-8
+/// descriptions (the hardening suite sends it). View definitions and run details are at
+/// most 64 KiB each.
+pub const MAX_JSON_BODY_BYTES: usize = 1024 * 1024;
 
 /// A server that is bound and ready to run.
 pub struct Application {
@@ -98,6 +105,7 @@ impl Application {
             // labelled `content-encoding: gzip` (browsers then fail to read every problem).
             App::new()
                 .wrap(from_fn(method_guard))
+                .wrap(from_fn(nul_guard))
                 .wrap(metrics.clone())
                 .wrap(from_fn(problem_details))
                 .wrap(TracingLogger::default())
@@ -110,7 +118,11 @@ impl Application {
                         cfg.app_data(contract);
                     }
                 })
-                .app_data(web::JsonConfig::default().error_handler(json_error_handler))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(MAX_JSON_BODY_BYTES)
+                        .error_handler(json_error_handler),
+                )
                 .app_data(web::QueryConfig::default().error_handler(query_error_handler))
                 .app_data(web::PathConfig::default().error_handler(path_error_handler))
                 .configure(|cfg| {

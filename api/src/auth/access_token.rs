@@ -12,7 +12,7 @@ use hubkeep_shared::ProblemCode;
 pub const AUDIENCE: &str = "hubkeep-api";
 
 /// Seconds of clock skew tolerated between API instances.
-const LEEWAY_SECS: u64 = 5;
+const LEEWAY_SECS: i64 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -57,7 +57,7 @@ pub fn issue(
     Ok((token, ttl_secs))
 }
 
-/// Verifies signature, algorithm, `kid`, `exp`, `aud` and `iss`.
+/// Verifies signature, algorithm, `typ`, `kid`, `exp`, `nbf`, `iat`, `aud` and `iss`.
 pub fn verify(keys: &Keys, issuer: &str, token: &str) -> Result<Claims, ApiError> {
     let rejected = |why: &str| {
         ApiError::new(
@@ -69,12 +69,21 @@ pub fn verify(keys: &Keys, issuer: &str, token: &str) -> Result<Claims, ApiError
     if header.alg != Algorithm::HS256 {
         return Err(rejected("unexpected algorithm"));
     }
+    // Explicit typing (RFC 8725 section 3.11): every access token this API signs says `JWT`.
+    if !header
+        .typ
+        .as_deref()
+        .is_some_and(|typ| typ.eq_ignore_ascii_case("JWT"))
+    {
+        return Err(rejected("unexpected token type"));
+    }
     let kid = header.kid.ok_or_else(|| rejected("no key id"))?;
     let key = keys
         .verifying_key(&kid)
         .ok_or_else(|| rejected("unknown key id"))?;
     let mut validation = Validation::new(Algorithm::HS256);
-    validation.leeway = LEEWAY_SECS;
+    validation.leeway = LEEWAY_SECS.unsigned_abs();
+    validation.validate_nbf = true;
     validation.set_audience(&[AUDIENCE]);
     validation.set_issuer(&[issuer]);
     validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
@@ -85,11 +94,15 @@ pub fn verify(keys: &Keys, issuer: &str, token: &str) -> Result<Claims, ApiError
                 ProblemCode::Unauthenticated,
                 "the access token has expired: refresh the session",
             ),
+            ErrorKind::ImmatureSignature => rejected("not valid yet"),
             ErrorKind::InvalidSignature => rejected("bad signature"),
             ErrorKind::InvalidAudience => rejected("wrong audience"),
             ErrorKind::InvalidIssuer => rejected("wrong issuer"),
             _ => rejected("malformed claims"),
         }
     })?;
+    if data.claims.iat > chrono::Utc::now().timestamp() + LEEWAY_SECS {
+        return Err(rejected("issued in the future"));
+    }
     Ok(data.claims)
 }

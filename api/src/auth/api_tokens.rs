@@ -28,7 +28,7 @@ const MAX_NAME_CHARS: usize = 100;
 #[serde(deny_unknown_fields)]
 #[schema(examples(json!({"name": "Nightly user report", "scope": "read", "expires_at": "2027-06-30T00:00:00Z"})))]
 pub struct CreateToken {
-    /// What the token is for (1–100 characters).
+    /// What the token is for: 1–100 characters after trimming, no control characters.
     pub name: String,
     pub scope: TokenScope,
     /// When the token stops working; absent: never (until revoked or the user loses access).
@@ -102,6 +102,11 @@ pub async fn create(
         errors.push(FieldError {
             field: "name".into(),
             message: format!("must be 1 to {MAX_NAME_CHARS} characters"),
+        });
+    } else if name.chars().any(char::is_control) {
+        errors.push(FieldError {
+            field: "name".into(),
+            message: "must not contain control characters".into(),
         });
     }
     let now = db::now();

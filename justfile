@@ -25,11 +25,20 @@ run: web
 psa-sim:
     cargo run -p hubkeep-psa-sim --bin hubkeep-psa-sim
 
-# Format check, lints (Rust and the OpenAPI document), the generated clients, every test
-# (shared, api, e2e: browser, script scenarios, schemathesis), console build and drift checks.
+# Lints (Rust, OpenAPI), the generated clients, every test (shared, api, e2e: browser, script
+# scenarios, schemathesis), console build and drift checks; then the hardening suite.
 test: setup web lint openapi-lint clients
     cargo build -p hubkeep-api --bin hubkeep -p hubkeep-psa-sim --bin hubkeep-psa-sim
-    cargo test --no-fail-fast  # default members: shared, api, migrations, e2e
+    status=0; cargo test --no-fail-fast -- --skip hardening || status=$?; just hardening || status=$?; exit $status
+
+# Authorization sweeps, token attacks, bad input, concurrency, PSA faults, two instances and
+# crash safety (docs/security.md): the hardening suite, with one summary line per family.
+hardening:
+    cargo build -p hubkeep-api --bin hubkeep
+    log="${CARGO_TARGET_DIR:-target}/hardening.log"; mkdir -p "$(dirname "$log")"; status=0; \
+      cargo test --no-fail-fast -p hubkeep-api --test api -p hubkeep-e2e --test hardening -- hardening --show-output 2>&1 | tee "$log" || status=$?; \
+      echo; echo "== hardening summary =="; grep -h '^hardening summary' "$log" | sort; \
+      grep -q '^hardening summary' "$log" || status=1; exit $status
 
 # rustfmt and clippy (host crates, and the console for wasm32).
 lint:

@@ -22,6 +22,14 @@ impl Backend {
             .filter(|u| !u.is_empty())
             .map(Backend::Postgres)
     }
+
+    /// `sqlite` or `postgres`, for summary lines.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
 }
 
 /// Runs one async test body on each backend: `sqlite` always, `postgres` when configured.

@@ -9,6 +9,7 @@ mod connections;
 mod console;
 mod demo;
 mod foundation;
+mod hardening;
 mod identity;
 mod members;
 mod openapi;

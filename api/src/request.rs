@@ -49,8 +49,10 @@ impl FromRequest for RequestMeta {
 /// `UpdateSettings` to it); every body of this API is documented as an object, so anything
 /// else is 422 `validation_failed` before `T` is looked at (found by schemathesis). So is a
 /// NUL (U+0000) in any string or key: no field means one, and PostgreSQL cannot store or
-/// even compare text holding one (found by the hardening suite). Size limits, content type
-/// and their errors are `web::JsonConfig`'s, as for `web::Json`.
+/// even compare text holding one (found by the hardening suite). A field that does not
+/// deserialize is named in `errors` by its path (`accounting_mappings.0.account_code`), an
+/// unknown field included. Size limits, content type and their errors are
+/// `web::JsonConfig`'s, as for `web::Json`.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -89,10 +91,32 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             if let Some(field) = nul_at(&value, "") {
                 return Err(invalid_at(field, "must not contain NUL (U+0000)".to_owned()).into());
             }
-            serde_json::from_value(value)
+            serde_path_to_error::deserialize(value)
                 .map(JsonBody)
-                .map_err(|e| invalid(e.to_string()).into())
+                .map_err(|e| {
+                    let field = field_of(&e.path().to_string(), &e.inner().to_string());
+                    invalid_at(field, e.into_inner().to_string()).into()
+                })
         })
+    }
+}
+
+/// The field a deserialization error is about, as a dotted path (`accounting_mappings.0.
+/// tenant_id` for an unknown field, `kind` for a missing one): the path serde was at, plus
+/// the missing field's name; `body` when the error is about the body as a whole.
+fn field_of(path: &str, message: &str) -> String {
+    // serde_path_to_error writes `a.b[0].c`, and `.` for the top level.
+    let dotted = path.replace('[', ".").replace(']', "");
+    let dotted = dotted.trim_matches('.');
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match (dotted.is_empty(), missing) {
+        (true, Some(name)) => name.to_owned(),
+        (false, Some(name)) => format!("{dotted}.{name}"),
+        (true, None) => "body".to_owned(),
+        (false, None) => dotted.to_owned(),
     }
 }
 
@@ -125,5 +149,32 @@ fn nul_at(value: &serde_json::Value, path: &str) -> Option<String> {
             }
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    #[test]
+    fn deserialization_errors_name_their_field() {
+        assert_eq!(
+            field_of("tenant_id", "unknown field `tenant_id`"),
+            "tenant_id"
+        );
+        assert_eq!(
+            field_of(
+                "accounting_mappings[0].tenant_id",
+                "unknown field `tenant_id`"
+            ),
+            "accounting_mappings.0.tenant_id"
+        );
+        assert_eq!(field_of(".", "missing field `kind`"), "kind");
+        assert_eq!(
+            field_of("forecast_budget", "missing field `name`"),
+            "forecast_budget.name"
+        );
+        assert_eq!(field_of("level_ids[2]", "invalid type"), "level_ids.2");
+        assert_eq!(field_of(".", "invalid type: sequence"), "body");
     }
 }

@@ -993,14 +993,17 @@ async fn s8_invalid_action_input_is_422_and_changes_nothing(backend: Backend) {
             "forecast_budget.id",
         ),
         (json!({}), ""),
-        // Unknown fields and wrong types: refused by the body parser.
-        (json!({"status": "cancelled"}), "body"),
-        (json!({"owner_user_id": "someone"}), "body"),
-        (json!({"name": "Ok", "kind": "autotask_xero"}), "body"),
-        (json!({"locked_period_export": "yes"}), "body"),
+        // Unknown fields and wrong types: refused by the body parser, which names them.
+        (json!({"status": "cancelled"}), "status"),
+        (json!({"owner_user_id": "someone"}), "owner_user_id"),
+        (json!({"name": "Ok", "kind": "autotask_xero"}), "kind"),
+        (
+            json!({"locked_period_export": "yes"}),
+            "locked_period_export",
+        ),
         (
             json!({"forecast_budget": {"id": "a", "name": "b", "x": 1}}),
-            "body",
+            "forecast_budget.x",
         ),
         // A valid field does not carry an invalid one through.
         (

@@ -690,14 +690,20 @@ async fn s6_invalid_settings_change_nothing(backend: Backend) {
             vec!["invitation_expiry_days"],
         ),
         // Only the documented fields: no side door to ids, tenants or the launch secret.
-        (json!({ "tenant_id": "other" }), vec!["body"]),
-        (json!({ "psa": { "launch_secret": "mine" } }), vec!["body"]),
+        (json!({ "tenant_id": "other" }), vec!["tenant_id"]),
+        (
+            json!({ "psa": { "launch_secret": "mine" } }),
+            vec!["psa.launch_secret"],
+        ),
         (
             json!({ "accounting_mappings": [{ "source_code": "A", "account_code": "1",
                                               "id": "x" }] }),
-            vec!["body"],
+            vec!["accounting_mappings.0.id"],
         ),
-        (json!({ "invitation_expiry_days": "seven" }), vec!["body"]),
+        (
+            json!({ "invitation_expiry_days": "seven" }),
+            vec!["invitation_expiry_days"],
+        ),
     ];
     for (body, fields) in cases {
         let res = put(&app, &ada.access_token, &body).await;

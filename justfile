@@ -35,10 +35,11 @@ test: setup web lint openapi-lint clients
 # crash safety (docs/security.md): the hardening suite, with one summary line per family.
 hardening:
     cargo build -p hubkeep-api --bin hubkeep
-    log="${CARGO_TARGET_DIR:-target}/hardening.log"; mkdir -p "$(dirname "$log")"; status=0; \
-      cargo test --no-fail-fast -p hubkeep-api --test api -p hubkeep-e2e --test hardening -- hardening --show-output 2>&1 | tee "$log" || status=$?; \
-      echo; echo "== hardening summary =="; grep -h '^hardening summary' "$log" | sort; \
-      grep -q '^hardening summary' "$log" || status=1; exit $status
+    log="${CARGO_TARGET_DIR:-target}/hardening.log"; mkdir -p "$(dirname "$log")"; : > "$log"; status=0; \
+      [ -n "${HUBKEEP_TEST_POSTGRES_URL:-}" ] || echo "HUBKEEP_TEST_POSTGRES_URL is not set: PostgreSQL variants skipped" | tee -a "$log"; \
+      cargo test --no-fail-fast -p hubkeep-api --test api -- hardening --show-output 2>&1 | tee -a "$log" || status=$?; \
+      cargo test --no-fail-fast -p hubkeep-e2e --test hardening -- --test-threads=1 --show-output 2>&1 | tee -a "$log" || status=$?; \
+      echo; echo "== hardening summary =="; grep -h '^hardening summary' "$log" | sort || status=1; exit $status
 
 # rustfmt and clippy (host crates, and the console for wasm32).
 lint:

@@ -63,18 +63,15 @@ pub fn encode_cursor(key: &str) -> String {
 }
 
 /// The key of a cursor this API issued. Keys are ids, names and timestamps: never empty,
-/// never huge, never with control characters (PostgreSQL cannot even compare text with a
-/// NUL, so such a key must not reach a query).
+/// never huge, never with a NUL (PostgreSQL cannot even compare text holding one, so such a
+/// key must not reach a query). Other control characters may be real: names come from the
+/// PSA as they are.
 pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .filter(|key| {
-            !key.is_empty()
-                && key.len() <= MAX_CURSOR_KEY_BYTES
-                && !key.chars().any(char::is_control)
-        })
+        .filter(|key| !key.is_empty() && key.len() <= MAX_CURSOR_KEY_BYTES && !key.contains('\0'))
         .ok_or_else(|| invalid("cursor", "is not a cursor this API issued"))
 }
 

@@ -79,8 +79,10 @@ impl Caller {
 
     /// The caller as of now, re-read in `db` (a transaction holding the tenant's lock,
     /// [`db::lock_tenant`]): the access level computed when the request arrived may have
-    /// been taken away by a change that committed since. Answers as authentication would
-    /// have if the caller's session was revoked or their access is now `none`.
+    /// been taken away by a change that committed since. Re-reads what such changes touch —
+    /// the session's revocation (deactivation revokes sessions) and the user's access — and
+    /// answers as authentication would if either is gone; a token's own expiry and
+    /// revocation were checked when the request arrived.
     pub async fn recheck(&self, db: &impl ConnectionTrait) -> Result<Caller, ApiError> {
         if let Credential::Session { session_id } = &self.credential {
             let session = sessions::Entity::find_by_id(session_id.clone())

@@ -174,6 +174,9 @@ async fn store_levels(
     // Upsert then delete what the PSA no longer lists: concurrent sign-ins of one tenant
     // write the same rows at the same moment, and a delete-then-insert would collide.
     let txn = db.begin().await?;
+    // Restamping users is a change of hub access: serialized with the others, in the same
+    // lock order (tenant, then users), so concurrent refreshes cannot deadlock.
+    db::lock_tenant(&txn, tenant_id).await?;
     let before = cached_levels(&txn, tenant_id).await?;
     for chunk in models.chunks(200) {
         security_levels::Entity::insert_many(

@@ -207,7 +207,7 @@ fn call(method: Method, path: String, token: &str, body: Option<Value>) -> Case 
     }
 }
 
-async fn send(app: &TestApp, case: &Case) -> reqwest::Response {
+async fn send(app: &TestApp, case: &Case) -> reqwest::Result<reqwest::Response> {
     let mut req = app.client.request(case.method.clone(), app.url(&case.path));
     if let Some(token) = &case.token {
         req = req.header(
@@ -221,7 +221,7 @@ async fn send(app: &TestApp, case: &Case) -> reqwest::Response {
     if let Some(body) = &case.body {
         req = req.body(body.clone());
     }
-    req.send().await.unwrap()
+    req.send().await
 }
 
 /// The malformed-body variations every write endpoint gets.
@@ -366,13 +366,14 @@ fn bad_pages(path: &str, token: &str, cases: &mut Vec<Case>) {
         ("a percent-encoded NUL", "%00".to_owned()),
         ("10 000 characters", "QUFB".repeat(2_500)),
     ] {
-        // Lists keyed by one id or name take any text as the key to continue after (a page
-        // of the caller's own rows, nothing more); the structured cursors must parse.
+        // Lists keyed by one id or name take any text without a NUL as the key to continue
+        // after (a page of the caller's own rows, nothing more; PSA names may hold control
+        // characters); the structured cursors must parse.
         let structured = path.contains("/users")
             || path.ends_with("/activity")
             || path.ends_with("/connections")
             || path.ends_with("/governance");
-        if what == "base64 of garbage" && !structured {
+        if matches!(what, "base64 of garbage" | "control characters") && !structured {
             continue;
         }
         cases.push(get(
@@ -988,13 +989,24 @@ async fn hardening_bad_input_is_a_4xx_problem_and_changes_nothing(backend: Backe
     let mut failures = Vec::new();
     let mut before = db_snapshot(&app).await;
     for case in &cases {
-        let res = send(&app, case).await;
-        if res.status().is_server_error() {
-            failures.push(format!("{}: a 5xx ({})", case.what, res.status()));
-            continue;
-        }
-        if let Some(why) = problem_mismatch(res, case.status, case.code).await {
-            failures.push(format!("{}: {why}", case.what));
+        match send(&app, case).await {
+            Ok(res) if res.status().is_server_error() => {
+                failures.push(format!("{}: a 5xx ({})", case.what, res.status()));
+                continue;
+            }
+            Ok(res) => {
+                if let Some(why) = problem_mismatch(res, case.status, case.code).await {
+                    failures.push(format!("{}: {why}", case.what));
+                }
+            }
+            // Over the limit, the server answers without reading the rest of the body and
+            // closes the connection: a client still writing may see it reset before it reads
+            // the answer. Refused either way; the snapshot below still has to be unchanged.
+            Err(e) if (case.status, case.code) == OVERSIZE && !e.is_timeout() => {}
+            Err(e) => {
+                failures.push(format!("{}: no answer ({e})", case.what));
+                continue;
+            }
         }
         let after = db_snapshot(&app).await;
         if let Some(why) = snapshot_diff(&before, &after) {

@@ -614,6 +614,7 @@ async fn hardening_function_level_sweep(backend: Backend) {
 
     let mut cells = 0;
     let mut refusals = 0;
+    let mut unchanged_checked = 0;
     for row in TABLE {
         for p in &w.personas {
             let prepared = prepare(&w, row, p).await;
@@ -649,6 +650,7 @@ async fn hardening_function_level_sweep(backend: Backend) {
                         ));
                     }
                     if let Some(before) = before {
+                        unchanged_checked += 1;
                         let after = w.snapshot(prepared.connection.as_deref()).await;
                         let changed = World::diff(&before, &after);
                         if !changed.is_empty() {
@@ -665,7 +667,7 @@ async fn hardening_function_level_sweep(backend: Backend) {
         "function-level sweep (API5)",
         &backend,
         &format!(
-            "{} operations, {} rows, {} personas, {cells} cells checked ({refusals} refusals verified unchanged), {scanned}",
+            "{} operations, {} rows, {} personas, {cells} cells checked ({refusals} refusals, {unchanged_checked} of them verified unchanged), {scanned}",
             documented.len(),
             TABLE.len(),
             w.personas.len()

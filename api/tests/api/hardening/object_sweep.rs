@@ -1,6 +1,7 @@
 //! Object-level authorization sweep (OWASP API1, ASVS 8.2.2 / 8.4.1): every operation of the
 //! committed OpenAPI document whose path names an object is called with ids that exist in
-//! tenant A — by users of tenant B and by users of A who hold no role on the connection. Each
+//! tenant A — by users of tenant B, by users of A who hold no role on the connection, and
+//! (where engines call it) by tenant B's sync engine. Each
 //! call must answer 404 (403 only where the refusal does not depend on the object: elevated
 //! access required, the engine's own operation, an owner who still has access) and leave
 //! the database exactly as it was. A new operation is swept as soon as it is documented.
@@ -89,6 +90,17 @@ async fn hardening_object_level_sweep(backend: Backend) {
     let mut swept = std::collections::BTreeSet::new();
     let mut calls = 0;
 
+    // The sync engine of tenant B, for the operations engines call.
+    let b_engine = w
+        .send_as(
+            "POST",
+            "/api/v1/engine-tokens",
+            Some(json!({ "name": "Engine of B" })),
+            Some(&w.b_elevated.access_token),
+        )
+        .await;
+    assert_eq!(b_engine.status, 201, "{}", b_engine.text);
+    let b_engine = b_engine.body["token"].as_str().unwrap().to_owned();
     let e_none = w.persona(Hub::Elevated, None).session.access_token.clone();
     let l_none = w.persona(Hub::Limited, None).session.access_token.clone();
     let attackers = [
@@ -149,6 +161,27 @@ async fn hardening_object_level_sweep(backend: Backend) {
             let changed = World::diff(&before, &w.snapshot(None).await);
             if !changed.is_empty() {
                 failures.push(format!("{op} as {attacker}: changed {changed:?}"));
+            }
+        }
+        // Operations the sync engine calls: another tenant's engine finds nothing here.
+        let engine_op = doc["paths"][&template][method.to_lowercase()]["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|r| r.get("engine_token").is_some()));
+        if engine_op {
+            let body = valid_body(&op, &w, &doc, &method, &template);
+            let before = w.snapshot(None).await;
+            let answer = w.send_as(&method, &path, body, Some(&b_engine)).await;
+            calls += 1;
+            if answer.status != 404 || answer.code() != "not_found" {
+                failures.push(format!(
+                    "{op} {path} with tenant B's engine token: expected 404 not_found, got {}",
+                    answer.outcome()
+                ));
+            }
+            if !World::diff(&before, &w.snapshot(None).await).is_empty() {
+                failures.push(format!(
+                    "{op} with tenant B's engine token changed something"
+                ));
             }
         }
     }

@@ -31,13 +31,17 @@ const SMUGGLED: &[&str] = &[
 ];
 
 /// Searches every recorded response body for the deployment's secrets; returns what it did
-/// for the summary line. Only the answer that hands out a new launch secret may carry one.
+/// for the summary line. Only the answer that hands out a new launch secret may carry one,
+/// in its `launch_secret` field.
 pub(super) async fn scan_for_secrets(w: &World, failures: &mut Vec<String>) -> String {
     let secrets = w.secrets().await;
     let bodies = w.bodies();
     for body in &bodies {
-        if body.contains("\"launch_secret\"") {
-            continue;
+        let mut body = body.clone();
+        if let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(&body)
+            && fields.remove("launch_secret").is_some()
+        {
+            body = Value::Object(fields).to_string();
         }
         for secret in &secrets {
             if body.contains(secret.as_str()) {

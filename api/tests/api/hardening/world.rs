@@ -584,15 +584,13 @@ impl World {
             ("psa_settings", "launch_secret"),
         ] {
             let sql = format!("SELECT {column} AS v FROM {table}");
-            let Ok(rows) = JsonValue::find_by_statement(Statement::from_string(
+            let rows = JsonValue::find_by_statement(Statement::from_string(
                 self.app.db.get_database_backend(),
                 sql,
             ))
             .all(&self.app.db)
             .await
-            else {
-                continue;
-            };
+            .unwrap();
             secrets.extend(
                 rows.iter()
                     .filter_map(|r| r["v"].as_str())

@@ -76,6 +76,67 @@ pub async fn nul_guard(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
+/// A write the document gives no body takes none (SPEC S8: writes accept only the fields the
+/// caller may change). Nothing, whitespace or `{}` pass, so clients that always send a JSON
+/// object still work; anything else is 422 `validation_failed`, naming each field sent, as an
+/// unknown field of any other write is. The body is read only when the headers announce one.
+pub async fn body_guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let bodyless = req
+        .app_data::<web::Data<Routes>>()
+        .zip(req.match_pattern())
+        .is_some_and(|(routes, pattern)| routes.takes_no_body(req.method().as_str(), &pattern));
+    let announced = req
+        .headers()
+        .contains_key(actix_web::http::header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|len| len.trim() != "0");
+    if bodyless && announced {
+        let errors = match req.extract::<web::Bytes>().await {
+            Ok(bytes) => unexpected_body(&bytes),
+            Err(_) => vec![no_body_error("body")],
+        };
+        if !errors.is_empty() {
+            let res = actix_web::ResponseError::error_response(&ApiError::validation(
+                "This operation takes no request body.",
+                errors,
+            ));
+            return Ok(req.into_response(res));
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+fn no_body_error(field: &str) -> hubkeep_shared::FieldError {
+    hubkeep_shared::FieldError {
+        field: field.to_owned(),
+        message: if field == "body" {
+            "this operation takes no body".to_owned()
+        } else {
+            format!("unknown field `{field}`: this operation takes no body")
+        },
+    }
+}
+
+/// What is wrong with the body of an operation that takes none: nothing for an empty body,
+/// whitespace or `{}`; each field of another object; else the body itself.
+fn unexpected_body(bytes: &[u8]) -> Vec<hubkeep_shared::FieldError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Vec::new();
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Object(fields)) => {
+            fields.keys().map(|key| no_body_error(key)).collect()
+        }
+        _ => vec![no_body_error("body")],
+    }
+}
+
 /// A documented API path called with a method it does not answer: 405
 /// `method_not_allowed` with `Allow`, instead of falling through to the console or a 404.
 pub async fn method_guard(
@@ -102,4 +163,26 @@ pub async fn method_guard(
         return Ok(req.into_response(res));
     }
     Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unexpected_body;
+
+    #[test]
+    fn only_nothing_or_an_empty_object_passes_where_no_body_is_taken() {
+        for fine in ["", "  \n", "{}", " { } "] {
+            assert!(unexpected_body(fine.as_bytes()).is_empty(), "{fine:?}");
+        }
+        let fields: Vec<String> = unexpected_body(br#"{"owner": 1, "role": "x"}"#)
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["owner", "role"]);
+        for bad in ["[]", "null", "\"x\"", "{", "owner=1"] {
+            let errors = unexpected_body(bad.as_bytes());
+            assert_eq!(errors.len(), 1, "{bad:?}");
+            assert_eq!(errors[0].field, "body");
+        }
+    }
 }

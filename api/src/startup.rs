@@ -20,7 +20,7 @@ use crate::AppState;
 use crate::auth::keys::Keys;
 use crate::config::Settings;
 use crate::error::{ApiError, json_error_handler, path_error_handler, query_error_handler};
-use crate::middleware::{method_guard, nul_guard, problem_details};
+use crate::middleware::{body_guard, method_guard, nul_guard, problem_details};
 use crate::openapi::check::Contract;
 use crate::psa::registry::PsaRegistry;
 use crate::tenants;
@@ -104,6 +104,7 @@ impl Application {
             // `problem_details` rewrites error bodies, which would otherwise leave plain JSON
             // labelled `content-encoding: gzip` (browsers then fail to read every problem).
             App::new()
+                .wrap(from_fn(body_guard))
                 .wrap(from_fn(method_guard))
                 .wrap(from_fn(nul_guard))
                 .wrap(metrics.clone())

@@ -371,7 +371,7 @@ fn log_leaks(log: &Path, secrets: &[&str]) -> Vec<String> {
 async fn hardening_two_instances_share_one_postgres() {
     let Ok(admin_url) = std::env::var("HUBKEEP_TEST_POSTGRES_URL") else {
         println!(
-            "hardening summary | two-instances | postgresql | skipped: HUBKEEP_TEST_POSTGRES_URL \
+            "hardening summary | two-instances | postgres | skipped: HUBKEEP_TEST_POSTGRES_URL \
              is not set | 0 failures"
         );
         return;
@@ -712,7 +712,7 @@ async fn hardening_two_instances_share_one_postgres() {
         http.sent(),
         started.elapsed().as_secs_f64()
     );
-    t.finish("two-instances", "postgresql", &counts);
+    t.finish("two-instances", "postgres", &counts);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -1224,7 +1224,7 @@ async fn hardening_kill_9_loses_no_acknowledged_write() {
     match std::env::var("HUBKEEP_TEST_POSTGRES_URL") {
         Ok(admin_url) => crash_run(Some(&admin_url)).await,
         Err(_) => println!(
-            "hardening summary | kill-9 | postgresql | skipped: HUBKEEP_TEST_POSTGRES_URL is \
+            "hardening summary | kill-9 | postgres | skipped: HUBKEEP_TEST_POSTGRES_URL is \
              not set | 0 failures"
         ),
     }
@@ -1234,7 +1234,7 @@ async fn hardening_kill_9_loses_no_acknowledged_write() {
 async fn crash_run(postgres: Option<&str>) {
     let started = Instant::now();
     let backend = if postgres.is_some() {
-        "postgresql"
+        "postgres"
     } else {
         "sqlite"
     };

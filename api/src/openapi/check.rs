@@ -36,7 +36,7 @@ impl Contract {
                 .flatten()
                 .filter_map(|(status, _)| status.parse().ok())
                 .collect();
-            let codes = problems::codes(&operation_id, super::shape(op))
+            let codes = problems::codes(&operation_id, super::shape(&method, op))
                 .unwrap_or_default()
                 .into_iter()
                 .map(|c| c.as_str())

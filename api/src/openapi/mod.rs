@@ -127,21 +127,41 @@ impl Served {
 #[derive(Debug, Default)]
 pub struct Routes {
     methods: std::collections::HashMap<String, Vec<String>>,
+    /// `(method, path)` of the writes the document gives no request body.
+    bodyless: std::collections::HashSet<(String, String)>,
 }
 
 impl Routes {
     pub fn from_document(doc: &Value) -> Self {
         let mut methods: std::collections::HashMap<String, Vec<String>> = Default::default();
-        for (method, path, _) in operations(doc) {
+        let mut bodyless = std::collections::HashSet::new();
+        for (method, path, op) in operations(doc) {
+            if is_write(&method) && op.get("requestBody").is_none() {
+                bodyless.insert((method.clone(), path.clone()));
+            }
             methods.entry(path).or_default().push(method);
         }
-        Self { methods }
+        Self { methods, bodyless }
     }
 
     /// The methods of a documented path (a route pattern), or `None` when it is not one.
     pub fn allowed(&self, pattern: &str) -> Option<&[String]> {
         self.methods.get(pattern).map(Vec::as_slice)
     }
+
+    /// Whether the operation at a route pattern is a write that takes no body.
+    pub fn takes_no_body(&self, method: &str, pattern: &str) -> bool {
+        self.bodyless
+            .contains(&(method.to_owned(), pattern.to_owned()))
+    }
+}
+
+/// `POST`, `PUT`, `PATCH`, `DELETE` (upper case, as [`operations`] gives them).
+fn is_write(method: &str) -> bool {
+    matches!(
+        method.to_ascii_uppercase().as_str(),
+        "POST" | "PUT" | "PATCH" | "DELETE"
+    )
 }
 
 /// The document as pretty JSON, as committed in `openapi/openapi.json`.
@@ -182,7 +202,7 @@ fn reference_list_items(doc: &mut Value) {
 }
 
 /// The shape of an operation, read off the document.
-pub fn shape(op: &Value) -> Shape {
+pub fn shape(method: &str, op: &Value) -> Shape {
     let schemes: Vec<&str> = op["security"]
         .as_array()
         .into_iter()
@@ -204,7 +224,11 @@ pub fn shape(op: &Value) -> Shape {
     Shape {
         credentials,
         has_path_ids: params.iter().any(|p| p["in"] == "path"),
-        has_input: op.get("requestBody").is_some() || params.iter().any(|p| p["in"] == "query"),
+        // A write without a documented body still reads one: anything but nothing or `{}` is
+        // refused (`middleware::body_guard`).
+        has_input: op.get("requestBody").is_some()
+            || params.iter().any(|p| p["in"] == "query")
+            || is_write(method),
     }
 }
 
@@ -215,7 +239,7 @@ fn problem_responses(doc: &mut Value) {
         .into_iter()
         .map(|(method, path, op)| {
             let id = op["operationId"].as_str().unwrap_or_default().to_owned();
-            (method.to_lowercase(), path, id, shape(op))
+            (method.to_lowercase(), path, id, shape(&method, op))
         })
         .collect();
     for (method, path, id, shape) in ids {

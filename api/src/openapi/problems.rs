@@ -177,9 +177,9 @@ pub fn error_code_table() -> String {
     let doc = super::document();
     let operations: Vec<(String, Vec<ProblemCode>)> = super::operations(&doc)
         .into_iter()
-        .filter_map(|(_, _, op)| {
+        .filter_map(|(method, _, op)| {
             let id = op["operationId"].as_str()?.to_owned();
-            let codes = codes(&id, super::shape(op))?;
+            let codes = codes(&id, super::shape(&method, op))?;
             Some((id, codes))
         })
         .collect();

@@ -304,3 +304,49 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// A launch assertion as the PSA-side launcher signs it (SPEC S3.2): HS256 with the tenant's
+/// launch secret, `iss` its PSA id, a fresh `jti`, valid for 60 s.
+pub fn launch_assertion(psa_id: &str, secret: &str, resource_id: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &serde_json::json!({"iss": psa_id, "aud": "hubkeep", "sub": resource_id.to_string(),
+                "iat": now, "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string()}),
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("HS256 signing cannot fail")
+}
+
+/// Runs `hubkeep tenant <args> --json` on a data dir (and a database URL when given, with
+/// extra environment) and returns what it printed; panics with its stderr if it fails.
+pub fn tenant_cli(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> serde_json::Value {
+    let mut command = Command::new(hubkeep_binary());
+    command
+        .arg("tenant")
+        .args(args)
+        .arg("--json")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("HUBKEEP_DATABASE_URL")
+        .env_remove("HUBKEEP_CONFIG")
+        .envs(env.iter().copied());
+    if let Some(url) = database_url {
+        command.arg("--database-url").arg(url);
+    }
+    let out = command.output().expect("hubkeep runs");
+    assert!(
+        out.status.success(),
+        "hubkeep tenant {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("hubkeep tenant --json prints JSON")
+}

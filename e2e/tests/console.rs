@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::time::Instant;
 
-use hubkeep_e2e::Server;
 use hubkeep_e2e::browser::{Browser, demo_launch};
+use hubkeep_e2e::{Server, launch_assertion};
 use hubkeep_shared::{ConnectionRole, can_invite, can_remove_role};
 use serde_json::{Value, json};
 
@@ -1118,21 +1118,6 @@ async fn every_rendered_action_is_allowed_for_every_demo_identity() {
         violations.len()
     );
     browser.close().await;
-}
-
-/// A launch assertion as the PSA-side launcher signs it (SPEC S3.2).
-fn launch_assertion(psa_id: &str, secret: &str, resource_id: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &json!({"iss": psa_id, "aud": "hubkeep", "sub": resource_id.to_string(),
-                "iat": now, "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string()}),
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
 }
 
 /// The PSA opens `/launch#assertion=…`: the console signs in, drops the assertion from the

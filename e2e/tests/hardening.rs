@@ -13,13 +13,12 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hubkeep_e2e::{
-    PgDatabase, Server, ServerOptions, hubkeep_binary, stub_web_dir, workspace_root,
+    PgDatabase, Server, ServerOptions, launch_assertion, stub_web_dir, tenant_cli, workspace_root,
 };
 use hubkeep_psa_sim::{DEMO_API_USER, Faults, SimConfig, Simulator};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
@@ -233,47 +232,8 @@ impl Launcher {
 
     /// A fresh assertion (new `jti`) for `resource_id`.
     fn assertion(&self, resource_id: i64) -> String {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        jsonwebtoken::encode(
-            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-            &json!({"iss": self.psa_id, "aud": "hubkeep", "sub": resource_id.to_string(),
-                    "iat": now, "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string()}),
-            &jsonwebtoken::EncodingKey::from_secret(self.secret.as_bytes()),
-        )
-        .unwrap()
+        launch_assertion(&self.psa_id, &self.secret, resource_id)
     }
-}
-
-/// `hubkeep tenant … --json` on a data dir (and a database URL when given).
-fn tenant_cli(
-    data_dir: &Path,
-    database_url: Option<&str>,
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> Value {
-    let mut command = Command::new(hubkeep_binary());
-    command
-        .arg("tenant")
-        .args(args)
-        .arg("--json")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("HUBKEEP_DATABASE_URL")
-        .env_remove("HUBKEEP_CONFIG")
-        .envs(env.iter().copied());
-    if let Some(url) = database_url {
-        command.arg("--database-url").arg(url);
-    }
-    let out = command.output().unwrap();
-    assert!(
-        out.status.success(),
-        "hubkeep tenant {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Provisions a tenant on the shipped demo directory; returns its launcher.

@@ -3,44 +3,13 @@
 
 use std::process::Command;
 
-use hubkeep_e2e::{Server, hubkeep_binary, simulator_binary, spawn_listening};
+use hubkeep_e2e::{
+    Server, launch_assertion as assertion, simulator_binary, spawn_listening, tenant_cli,
+};
 use serde_json::{Value, json};
 
 fn client() -> reqwest::Client {
     reqwest::Client::new()
-}
-
-fn assertion(psa_id: &str, secret: &str, resource_id: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &json!({"iss": psa_id, "aud": "hubkeep", "sub": resource_id.to_string(),
-                "iat": now, "exp": now + 60, "jti": uuid::Uuid::new_v4().to_string()}),
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .unwrap()
-}
-
-fn tenant_cli(data_dir: &std::path::Path, args: &[&str]) -> Value {
-    let out = Command::new(hubkeep_binary())
-        .arg("tenant")
-        .args(args)
-        .arg("--json")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("HUBKEEP_DATABASE_URL")
-        .env_remove("HUBKEEP_CONFIG")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hubkeep tenant {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 async fn me(server: &Server, token: &str) -> reqwest::Response {
@@ -106,6 +75,7 @@ async fn the_tenant_command_line_provisions_a_tenant_whose_launcher_signs_in_thr
 
     let created = tenant_cli(
         data_dir.path(),
+        None,
         &[
             "create",
             "--name",
@@ -121,10 +91,11 @@ async fn the_tenant_command_line_provisions_a_tenant_whose_launcher_signs_in_thr
             "--secret",
             "sim-secret-not-for-production",
         ],
+        &[],
     );
     let psa_id = created["psa_id"].as_str().unwrap().to_owned();
     let secret = created["launch_secret"].as_str().unwrap().to_owned();
-    let listed = tenant_cli(data_dir.path(), &["list"]);
+    let listed = tenant_cli(data_dir.path(), None, &["list"], &[]);
     assert_eq!(listed["items"][0]["psa_id"], psa_id.as_str());
     assert!(
         !listed.to_string().contains(&secret),
@@ -154,7 +125,9 @@ async fn the_tenant_command_line_provisions_a_tenant_whose_launcher_signs_in_thr
     // Rotation: the old secret stops working, the new one works.
     let rotated = tenant_cli(
         data_dir.path(),
+        None,
         &["rotate-launch-secret", created["id"].as_str().unwrap()],
+        &[],
     );
     let new_secret = rotated["launch_secret"].as_str().unwrap();
     assert_eq!(

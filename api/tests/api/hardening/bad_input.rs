@@ -5,14 +5,11 @@
 //! `code` (never a 5xx, never an HTML or empty error) and must leave the database exactly
 //! as it was; the unicode names a person may legitimately type are accepted as sent.
 
-use std::collections::BTreeMap;
-
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-use sea_orm::{FromQueryResult as _, JsonValue, Statement};
 use serde_json::{Value, json};
 
-use super::common::summary;
+use super::common::{snapshot, snapshot_diff, summary};
 use crate::helpers::{Backend, TestApp, id, put, spawn_app, team};
 use crate::on_each_backend;
 
@@ -25,71 +22,6 @@ const OVERSIZE: (u16, &str) = (422, "validation_failed");
 
 // ---------------------------------------------------------------------------------------
 // Shared with the token family.
-
-/// Every row of every table but `rate_limits` (refused sign-ins count there by design) and
-/// the migration bookkeeping, as sorted JSON text per table: equal snapshots mean the
-/// request changed nothing, not even a timestamp. The one exception is an API token's
-/// `last_used_at`, which an accepted token refreshes at most once a minute by design.
-pub(super) async fn db_snapshot(app: &TestApp) -> BTreeMap<String, Vec<String>> {
-    let backend = app.db.get_database_backend();
-    let list = if app.is_postgres() {
-        "SELECT tablename::text AS name FROM pg_tables WHERE schemaname = current_schema()"
-    } else {
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    };
-    let tables: Vec<String> = JsonValue::find_by_statement(Statement::from_string(backend, list))
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|row| row["name"].as_str().map(str::to_owned))
-        .filter(|t| t != "rate_limits" && t != "seaql_migrations")
-        .collect();
-    assert!(
-        tables.len() > 15,
-        "the snapshot sees the schema: {tables:?}"
-    );
-    let mut snapshot = BTreeMap::new();
-    for table in tables {
-        let mut rows: Vec<String> = JsonValue::find_by_statement(Statement::from_string(
-            backend,
-            format!("SELECT * FROM {table}"),
-        ))
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|mut row| {
-            if table == "api_tokens" {
-                row["last_used_at"] = Value::Null;
-            }
-            row.to_string()
-        })
-        .collect();
-        rows.sort();
-        snapshot.insert(table, rows);
-    }
-    snapshot
-}
-
-/// The tables whose rows differ between two snapshots, with their row counts.
-pub(super) fn snapshot_diff(
-    before: &BTreeMap<String, Vec<String>>,
-    after: &BTreeMap<String, Vec<String>>,
-) -> Option<String> {
-    let changed: Vec<String> = after
-        .iter()
-        .filter(|(table, rows)| before.get(*table) != Some(rows))
-        .map(|(table, rows)| {
-            format!(
-                "{table} ({} → {} rows)",
-                before.get(table).map_or(0, Vec::len),
-                rows.len()
-            )
-        })
-        .collect();
-    (!changed.is_empty()).then(|| format!("the database changed: {}", changed.join(", ")))
-}
 
 /// Checks that a response is the expected problem; describes the mismatch otherwise.
 pub(super) async fn problem_mismatch(
@@ -987,7 +919,7 @@ async fn hardening_bad_input_is_a_4xx_problem_and_changes_nothing(backend: Backe
 
     // Run every refusal; nothing may change.
     let mut failures = Vec::new();
-    let mut before = db_snapshot(&app).await;
+    let mut before = snapshot(&app, None).await;
     for case in &cases {
         match send(&app, case).await {
             Ok(res) if res.status().is_server_error() => {
@@ -1008,7 +940,7 @@ async fn hardening_bad_input_is_a_4xx_problem_and_changes_nothing(backend: Backe
                 continue;
             }
         }
-        let after = db_snapshot(&app).await;
+        let after = snapshot(&app, None).await;
         if let Some(why) = snapshot_diff(&before, &after) {
             failures.push(format!("{}: {why}", case.what));
             before = after;
@@ -1081,7 +1013,7 @@ async fn hardening_bad_input_is_a_4xx_problem_and_changes_nothing(backend: Backe
                 body.chars().take(300).collect::<String>()
             ));
         }
-        let after = db_snapshot(&app).await;
+        let after = snapshot(&app, None).await;
         if let Some(why) = snapshot_diff(&before, &after) {
             failures.push(format!("raw: {what}: {why}"));
             before = after;

@@ -13,8 +13,9 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::{Value, json};
 
-use super::bad_input::{db_snapshot, problem_mismatch, snapshot_diff};
+use super::bad_input::problem_mismatch;
 use super::common::summary;
+use super::common::{snapshot, snapshot_diff};
 use crate::helpers::{
     Backend, TestApp, exec, id, patch, people, session_from, sign_hs256, spawn_app, team,
 };
@@ -1266,20 +1267,20 @@ async fn hardening_token_attacks_are_refused(backend: Backend) {
 
     // ---- Run the pure refusals: each must change nothing. ----
     let mut failures = Vec::new();
-    let mut before = db_snapshot(&app).await;
+    let mut before = snapshot(&app, None).await;
     let initial = before.clone();
     for attack in &attacks {
         let res = send(&app, attack).await;
         if let Some(why) = problem_mismatch(res, attack.status, attack.code).await {
             failures.push(format!("[{}] {}: {why}", attack.family, attack.what));
         }
-        let after = db_snapshot(&app).await;
+        let after = snapshot(&app, None).await;
         if let Some(why) = snapshot_diff(&before, &after) {
             failures.push(format!("[{}] {}: {why}", attack.family, attack.what));
             before = after;
         }
     }
-    if let Some(why) = snapshot_diff(&initial, &db_snapshot(&app).await) {
+    if let Some(why) = snapshot_diff(&initial, &snapshot(&app, None).await) {
         failures.push(format!("after all refusals: {why}"));
     }
     // The legitimate credentials still work: the refusals did not lock anyone out.

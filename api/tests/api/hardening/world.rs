@@ -7,6 +7,7 @@ use hubkeep_shared::{DirectoryFile, PsaResource, PsaSecurityLevel};
 use sea_orm::{ConnectionTrait, FromQueryResult, JsonValue, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
+use super::common::Snapshot;
 use crate::helpers::{Backend, Session, TestApp, TestTenant, spawn_app};
 
 /// A hub access level of a persona.
@@ -473,92 +474,15 @@ impl World {
         self.bodies.lock().unwrap().clone()
     }
 
-    async fn rows(&self, sql: &str) -> Vec<JsonValue> {
-        JsonValue::find_by_statement(Statement::from_string(
-            self.app.db.get_database_backend(),
-            sql,
-        ))
-        .all(&self.app.db)
-        .await
-        .unwrap()
-    }
-
-    /// What the database holds, minus what merely reading touches (a token's `last_used_at`,
-    /// the security-level cache's `fetched_at`, rate-limit counters): equal snapshots mean
-    /// a request changed nothing. With `connection`, the connection's own rows in full and
-    /// other connections' rows as counts (cheap however many cells ran before).
-    pub async fn snapshot(&self, connection: Option<&str>) -> Vec<(String, Vec<JsonValue>)> {
-        let mut out = Vec::new();
-        let whole = [
-            "tenants",
-            "psa_settings",
-            "tenant_settings",
-            "accounting_mappings",
-            "security_levels",
-            "users",
-            "elevated_levels",
-            "sessions",
-            "refresh_tokens",
-            "launch_assertions",
-            "api_tokens",
-            "connection_groups",
-        ];
-        let per_connection = [
-            ("connections", "id"),
-            ("role_assignments", "connection_id"),
-            ("connection_endpoints", "connection_id"),
-            ("payments", "connection_id"),
-            ("connection_views", "connection_id"),
-            ("invitations", "connection_id"),
-            ("sync_runs", "connection_id"),
-        ];
-        for table in whole {
-            let mut rows = self
-                .rows(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-                .await;
-            for row in &mut rows {
-                if let Some(map) = row.as_object_mut() {
-                    map.remove("last_used_at");
-                    map.remove("fetched_at");
-                }
-            }
-            out.push((table.to_owned(), rows));
-        }
-        for (table, column) in per_connection {
-            let rows = match connection {
-                Some(id) => {
-                    self.rows(&format!(
-                        "SELECT * FROM {table} WHERE {column} = '{id}' ORDER BY 1, 2"
-                    ))
-                    .await
-                }
-                None => {
-                    self.rows(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-                        .await
-                }
-            };
-            out.push((table.to_owned(), rows));
-            let count = self
-                .rows(&format!("SELECT COUNT(*) AS n FROM {table}"))
-                .await;
-            out.push((format!("{table} (count)"), count));
-        }
-        let count = self.rows("SELECT COUNT(*) AS n FROM activity_log").await;
-        out.push(("activity_log (count)".to_owned(), count));
-        out
+    /// The database as [`super::common::snapshot`] sees it: equal snapshots mean a request
+    /// changed nothing; with `connection`, other connections' rows only as counts.
+    pub async fn snapshot(&self, connection: Option<&str>) -> Snapshot {
+        super::common::snapshot(&self.app, connection).await
     }
 
     /// The tables whose rows differ between two snapshots.
-    pub fn diff(
-        before: &[(String, Vec<JsonValue>)],
-        after: &[(String, Vec<JsonValue>)],
-    ) -> Vec<String> {
-        before
-            .iter()
-            .zip(after)
-            .filter(|(b, a)| b != a)
-            .map(|(b, _)| b.0.clone())
-            .collect()
+    pub fn diff(before: &Snapshot, after: &Snapshot) -> Vec<String> {
+        super::common::changed_tables(before, after)
     }
 
     /// Values that must never appear in a response body: launch secrets, the JWT signing

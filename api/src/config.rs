@@ -37,6 +37,18 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub psa: PsaSettings,
     pub rate_limit: RateLimitSettings,
+    pub database: DatabaseSettings,
+}
+
+/// Connection pools (`startup::connect`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Connections of the SQLite reader pool (reads outside transactions run on them in
+    /// parallel; writes go through one writer connection). Ignored on PostgreSQL.
+    pub sqlite_readers: u32,
+    /// Connections of the PostgreSQL pool.
+    pub max_connections: u32,
 }
 
 /// Requests per client address (SPEC S8). 0 turns a limit off.
@@ -165,6 +177,10 @@ impl Default for Settings {
                 launch_per_window: 30,
                 refresh_per_window: 120,
                 window_secs: 60,
+            },
+            database: DatabaseSettings {
+                sqlite_readers: 4,
+                max_connections: 10,
             },
         }
     }

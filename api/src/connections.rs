@@ -14,8 +14,8 @@ use hubkeep_shared::{
 };
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter,
-    QueryOrder, QuerySelect, Select, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Order,
+    QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -512,11 +512,68 @@ pub async fn visible(
     Ok((model, roles))
 }
 
-/// `GET /api/v1/connections/{id}`.
+/// `GET /api/v1/connections/{id}`: what [`visible`] and [`views_for`] read, in one query (the
+/// connection, its owner and group, the caller's roles and the endpoints, joined; at most
+/// 4 roles × 2 endpoints rows). 404 as [`visible`] answers it.
 pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Connection, ApiError> {
-    let (model, _) = visible(&state.db, caller, id).await?;
-    let mut views = views_for(&state.db, caller, vec![model]).await?;
-    views.pop().ok_or_else(ApiError::not_found)
+    let db = &state.reader;
+    let backend = db.get_database_backend();
+    let (p1, p2, p3) = match backend {
+        DbBackend::Postgres => ("$1", "$2", "$3"),
+        _ => ("?", "?", "?"),
+    };
+    let sql = format!(
+        r#"SELECT {}, {}, "o"."display_name" AS "owner_name", "g"."name" AS "group_name",
+            "r"."role" AS "my_role"
+        FROM "connections" "c"
+        LEFT JOIN "users" "o" ON "o"."id" = "c"."owner_user_id" AND "o"."tenant_id" = "c"."tenant_id"
+        LEFT JOIN "connection_groups" "g" ON "g"."id" = "c"."group_id" AND "g"."tenant_id" = "c"."tenant_id"
+        LEFT JOIN "role_assignments" "r" ON "r"."connection_id" = "c"."id" AND "r"."user_id" = {p1}
+        LEFT JOIN "connection_endpoints" "ep" ON "ep"."connection_id" = "c"."id"
+        WHERE "c"."id" = {p2} AND "c"."tenant_id" = {p3}"#,
+        crate::auth::lookup::columns::<connections::Entity>("c"),
+        crate::auth::lookup::columns::<connection_endpoints::Entity>("ep"),
+    );
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                caller.user.id.clone().into(),
+                id.to_owned().into(),
+                caller.tenant_id.clone().into(),
+            ],
+        ))
+        .await?;
+    let first = rows.first().ok_or_else(ApiError::not_found)?;
+    let model = connections::Model::from_query_result(first, "c_")?;
+    let mut roles = Vec::new();
+    let mut endpoints = Vec::new();
+    let mut sides = BTreeSet::new();
+    for row in &rows {
+        if let Some(role) = row.try_get::<Option<String>>("", "my_role")? {
+            roles.push(parse_role(&role)?);
+        }
+        if let Some(side) = row.try_get::<Option<String>>("", "ep_side")?
+            && sides.insert(side)
+        {
+            endpoints.push(endpoint_view(
+                &connection_endpoints::Model::from_query_result(row, "ep_")?,
+            )?);
+        }
+    }
+    if roles.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    let owner_name = first
+        .try_get::<Option<String>>("", "owner_name")?
+        .ok_or_else(|| corrupt("connection owner", &model.owner_user_id))?;
+    let group = first.try_get::<Option<String>>("", "group_name")?;
+    let owner = UserRef {
+        id: model.owner_user_id.clone(),
+        display_name: owner_name,
+    };
+    view(&model, roles, endpoints, group, owner)
 }
 
 /// Builds the member's view of each row (four queries per page, whatever its size).
@@ -709,12 +766,12 @@ pub async fn list_mine(
     let select = connections::Entity::find()
         .filter(connections::Column::TenantId.eq(&caller.tenant_id))
         .filter(connections::Column::Id.in_subquery(mine));
-    let rows = sorted(select, state.db.get_database_backend(), query, limit)?
-        .all(&state.db)
+    let rows = sorted(select, state.reader.get_database_backend(), query, limit)?
+        .all(&state.reader)
         .await?;
     let (page_rows, next_cursor) = split_page(rows, limit);
     Ok(Page {
-        items: views_for(&state.db, caller, page_rows).await?,
+        items: views_for(&state.reader, caller, page_rows).await?,
         next_cursor,
     })
 }
@@ -729,8 +786,8 @@ pub async fn governance(
     let limit = query.limit()?;
     let select =
         connections::Entity::find().filter(connections::Column::TenantId.eq(&caller.tenant_id));
-    let rows = sorted(select, state.db.get_database_backend(), query, limit)?
-        .all(&state.db)
+    let rows = sorted(select, state.reader.get_database_backend(), query, limit)?
+        .all(&state.reader)
         .await?;
     let (page_rows, next_cursor) = split_page(rows, limit);
 
@@ -740,7 +797,7 @@ pub async fn governance(
         for row in role_assignments::Entity::find()
             .filter(role_assignments::Column::TenantId.eq(&caller.tenant_id))
             .filter(role_assignments::Column::ConnectionId.is_in(ids))
-            .all(&state.db)
+            .all(&state.reader)
             .await?
         {
             members
@@ -751,7 +808,7 @@ pub async fn governance(
     }
     // S2 for each owner from current data, with the level facts and the Access-tab set read
     // once per page rather than twice per owner.
-    let owners = users_by_id(&state.db, &caller.tenant_id, &page_rows).await?;
+    let owners = users_by_id(&state.reader, &caller.tenant_id, &page_rows).await?;
     let level_ids: BTreeSet<i64> = owners.values().map(|u| u.security_level_id).collect();
     let levels: HashMap<i64, security_levels::Model> = if level_ids.is_empty() {
         HashMap::new()
@@ -759,13 +816,13 @@ pub async fn governance(
         security_levels::Entity::find()
             .filter(security_levels::Column::TenantId.eq(&caller.tenant_id))
             .filter(security_levels::Column::Id.is_in(level_ids))
-            .all(&state.db)
+            .all(&state.reader)
             .await?
             .into_iter()
             .map(|l| (l.id, l))
             .collect()
     };
-    let elevated_set = saved_set(&state.db, &caller.tenant_id).await?;
+    let elevated_set = saved_set(&state.reader, &caller.tenant_id).await?;
 
     let items = page_rows
         .iter()

@@ -36,7 +36,14 @@ use std::sync::Arc;
 /// State shared by every request handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// Every write, and every read inside a transaction.
     pub db: sea_orm::DatabaseConnection,
+    /// Reads outside transactions on the hot paths (authentication, the GET handlers of
+    /// `/me` and connections, the users list): the same pool as `db` on PostgreSQL; on SQLite
+    /// a pool of read-only connections beside `db`'s single writer (`startup::connect_reader`).
+    /// A read here sees every change committed before it starts, so a client reads its own
+    /// writes.
+    pub reader: sea_orm::DatabaseConnection,
     pub settings: Arc<config::Settings>,
     pub keys: Arc<auth::keys::Keys>,
     pub psa: Arc<psa::registry::PsaRegistry>,

@@ -71,8 +71,10 @@ impl Application {
                 "demo mode: anyone can sign in as any directory resource at /api/v1/demo/launch"
             );
         }
+        let reader = connect_reader(&settings, &db).await?;
         let state = web::Data::new(AppState {
             db,
+            reader,
             psa: Arc::new(PsaRegistry::new(settings.psa.clone())),
             keys: Arc::new(keys),
             settings: Arc::new(settings.clone()),
@@ -198,11 +200,14 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
             )
         })?;
     }
-    let mut options = ConnectOptions::new(url);
-    options
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging_level(tracing::log::LevelFilter::Debug);
+    let mut options = pool_options(&url);
+    options.max_connections(settings.database.max_connections.max(1));
+    if url.starts_with("sqlite:") {
+        // One connection writes: SQLite has one writer at a time, and a second connection
+        // upgrading a read transaction to a write one could fail with SQLITE_BUSY instead of
+        // waiting. Reads on the hot paths go through the reader pool ([`connect_reader`]).
+        options.max_connections(1);
+    }
     let db = Database::connect(options)
         .await
         .with_context(|| format!("connecting to the {} database", backend_name(settings)))?;
@@ -215,6 +220,39 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
             .context("switching SQLite to write-ahead logging")?;
     }
     Ok(db)
+}
+
+/// The pool settings both pools share. A pooled connection is pinged before use only when it
+/// has been idle for a while (sqlx's default pings on every checkout: one more round trip per
+/// query).
+fn pool_options(url: &str) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url);
+    options
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .sqlx_logging_level(tracing::log::LevelFilter::Debug);
+    options
+}
+
+/// The pool for reads outside transactions ([`AppState::reader`]): `db` itself on PostgreSQL,
+/// whose pool already reads in parallel; on SQLite a second pool of `database.sqlite_readers`
+/// connections that refuse writes (`PRAGMA query_only`), beside `db`'s single writer; WAL lets
+/// them read in parallel with each other and with the writer.
+pub async fn connect_reader(
+    settings: &Settings,
+    db: &DatabaseConnection,
+) -> anyhow::Result<DatabaseConnection> {
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return Ok(db.clone());
+    }
+    let mut options = pool_options(&settings.database_url());
+    options
+        .max_connections(settings.database.sqlite_readers.max(1))
+        .map_sqlx_sqlite_opts(|opts| opts.pragma("query_only", "ON"));
+    Database::connect(options)
+        .await
+        .context("opening the SQLite reader pool")
 }
 
 fn backend_name(settings: &Settings) -> &'static str {

@@ -277,17 +277,18 @@ pub async fn list_users(
         }
         let key = key_value(sort, &decoded.k)
             .ok_or_else(|| invalid("cursor", "is not a cursor this API issued"))?;
+        // A row-value comparison, `(col, id) > (k, x)`: both databases seek the
+        // `(tenant_id, col, id)` index straight to the cursor, so a page deep in the list
+        // costs what the first page costs, even on a column with few distinct values (the
+        // equivalent `col > k OR (col = k AND id > x)` scans from the start of the index).
+        let row = Expr::tuple([
+            Expr::col((users::Entity, column)),
+            Expr::col((users::Entity, users::Column::Id)),
+        ]);
+        let cursor = Expr::tuple([Expr::value(key), Expr::value(decoded.id)]);
         let after = match order {
-            SortOrder::Asc => Condition::any().add(column.gt(key.clone())).add(
-                Condition::all()
-                    .add(column.eq(key))
-                    .add(users::Column::Id.gt(decoded.id)),
-            ),
-            SortOrder::Desc => Condition::any().add(column.lt(key.clone())).add(
-                Condition::all()
-                    .add(column.eq(key))
-                    .add(users::Column::Id.lt(decoded.id)),
-            ),
+            SortOrder::Asc => row.gt(cursor),
+            SortOrder::Desc => row.lt(cursor),
         };
         select = select.filter(after);
     }
@@ -299,9 +300,9 @@ pub async fn list_users(
         .order_by(column, direction.clone())
         .order_by(users::Column::Id, direction)
         .limit(limit + 1)
-        .all(&state.db)
+        .all(&state.reader)
         .await?;
-    let context = AccessContext::load(&state.db, &caller.tenant_id).await?;
+    let context = AccessContext::load(&state.reader, &caller.tenant_id).await?;
     Page::from_rows(
         rows,
         limit,

@@ -6,9 +6,9 @@ use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use hubkeep_shared::{AccessDecision, HubAccess, HubAction, ProblemCode, TokenScope, hub_allows};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 
-use super::{access_token, secret};
+use super::{access_token, lookup, secret};
 use crate::AppState;
 use crate::activity::Actor;
 use crate::db::{
@@ -182,23 +182,22 @@ async fn session_caller(
     meta: RequestMeta,
 ) -> Result<Caller, ApiError> {
     let claims = access_token::verify(&state.keys, &state.settings.auth.issuer, token)?;
-    let session = sessions::Entity::find_by_id(claims.sid.clone())
-        .one(&state.db)
+    let found = lookup::session(&state.reader, &claims.sid)
         .await?
-        .filter(|s| s.tenant_id == claims.tid && s.user_id == claims.sub)
+        .filter(|f| f.credential.tenant_id == claims.tid && f.credential.user_id == claims.sub)
         .ok_or_else(|| reauthorize("The session no longer exists"))?;
+    let session = found.credential;
     if session.revoked_at.is_some() {
         return Err(reauthorize("The session was revoked"));
     }
     if session.expires_at <= db::now() {
         return Err(reauthorize("The session is over"));
     }
-    let user = users::Entity::find_by_id(claims.sub.clone())
-        .one(&state.db)
-        .await?
-        .filter(|u| u.tenant_id == claims.tid)
+    let found_user = found
+        .user
         .ok_or_else(|| reauthorize("The user no longer exists"))?;
-    let access = access_of(&state.db, &user).await?;
+    let access = found_user.decision();
+    let user = found_user.user;
     if access.level == HubAccess::None {
         return Err(reauthorize("Your hub access has changed"));
     }
@@ -225,11 +224,10 @@ async fn api_token_caller(
             format!("The API token is not valid: {why}."),
         )
     };
-    let row = api_tokens::Entity::find()
-        .filter(api_tokens::Column::TokenHash.eq(secret::hash(token)))
-        .one(&state.db)
+    let found = lookup::api_token(&state.reader, &secret::hash(token))
         .await?
         .ok_or_else(|| invalid("unknown token"))?;
+    let row = found.credential;
     if row.revoked_at.is_some() {
         return Err(invalid("it was revoked"));
     }
@@ -243,16 +241,14 @@ async fn api_token_caller(
             "This token is for the sync engine and cannot act as a user.",
         )
     })?;
-    let user_id = row
-        .user_id
-        .clone()
-        .ok_or_else(|| invalid("it has no user"))?;
-    let user = users::Entity::find_by_id(user_id)
-        .one(&state.db)
-        .await?
-        .filter(|u| u.tenant_id == row.tenant_id)
+    if row.user_id.is_none() {
+        return Err(invalid("it has no user"));
+    }
+    let found_user = found
+        .user
         .ok_or_else(|| invalid("its user no longer exists"))?;
-    let access = access_of(&state.db, &user).await?;
+    let access = found_user.decision();
+    let user = found_user.user;
     if access.level == HubAccess::None {
         return Err(ApiError::new(
             ProblemCode::UserInactive,

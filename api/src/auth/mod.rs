@@ -7,6 +7,7 @@ pub mod caller;
 pub mod engine;
 pub mod keys;
 pub mod launch;
+pub mod lookup;
 pub mod secret;
 pub mod session;
 

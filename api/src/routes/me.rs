@@ -47,7 +47,7 @@ pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
                 .add(invitations::Column::InviteeUserId.eq(&caller.user.id))
                 .add(invitations::Column::InviteeEmailKey.eq(&caller.user.email_key)),
         )
-        .count(&state.db)
+        .count(&state.reader)
         .await?;
     let level = caller.access_level();
     Ok(HttpResponse::Ok().json(Me {

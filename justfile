@@ -48,6 +48,35 @@ lint:
     cargo clippy -p hubkeep-web --target wasm32-unknown-unknown -- -D warnings
     cargo check -p hubkeep-shared --target wasm32-unknown-unknown
 
+# Benchmarks (docs/performance.md): the decision engine against casbin-rs and cedar-policy,
+# HTTP throughput against the binary's own ceiling, lists at 100k users; then the report.
+bench: bench-decision bench-http bench-scale bench-report
+
+target_dir := env_var_or_default("CARGO_TARGET_DIR", justfile_directory() / "target")
+bench_pg := env_var_or_default("HUBKEEP_BENCH_POSTGRES_URL", env_var_or_default("HUBKEEP_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"))
+bench_env := "HUBKEEP_BIN=" + target_dir / "release/hubkeep" + " HUBKEEP_BENCH_POSTGRES_URL=" + bench_pg
+
+# The decision engine bench (criterion).
+bench-decision:
+    cargo bench -p hubkeep-bench --bench decision
+
+# The release binaries the HTTP and scale benches run.
+bench-build: setup
+    cargo build --release -p hubkeep-api --bin hubkeep -p hubkeep-bench --bin hubkeep-bench
+    pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+
+# HTTP throughput and p99 of authenticated routes against the ceiling (wrk), SQLite and PostgreSQL.
+bench-http: bench-build
+    {{bench_env}} {{target_dir}}/release/hubkeep-bench http sqlite postgres
+
+# Lists at scale (100k users, 10k connections), SQLite and PostgreSQL.
+bench-scale: bench-build
+    {{bench_env}} {{target_dir}}/release/hubkeep-bench scale sqlite postgres
+
+# Rewrite docs/performance.md and docs/performance/*.svg from the last results.
+bench-report:
+    cargo run --release -q -p hubkeep-bench --bin hubkeep-bench -- report
+
 # Regenerate openapi/openapi.json from the code.
 openapi:
     cargo run -q -p hubkeep-api --bin hubkeep -- openapi > openapi/openapi.json

@@ -64,6 +64,7 @@ fi
 
 need_apt=()
 command -v jq >/dev/null || need_apt+=(jq)
+command -v wrk >/dev/null || need_apt+=(wrk)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 if [ "${#need_apt[@]}" -gt 0 ]; then

@@ -548,12 +548,23 @@ pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Connecti
     let first = rows.first().ok_or_else(ApiError::not_found)?;
     let model = connections::Model::from_query_result(first, "c_")?;
     let mut roles = Vec::new();
+    for row in &rows {
+        if let Some(role) = row.try_get::<Option<String>>("", "my_role")? {
+            roles.push(role);
+        }
+    }
+    // No role: the same 404 as a connection that does not exist, before anything else of
+    // the connection is looked at.
+    if roles.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    let roles = roles
+        .iter()
+        .map(|r| parse_role(r))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut endpoints = Vec::new();
     let mut sides = BTreeSet::new();
     for row in &rows {
-        if let Some(role) = row.try_get::<Option<String>>("", "my_role")? {
-            roles.push(parse_role(&role)?);
-        }
         if let Some(side) = row.try_get::<Option<String>>("", "ep_side")?
             && sides.insert(side)
         {
@@ -561,9 +572,6 @@ pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Connecti
                 &connection_endpoints::Model::from_query_result(row, "ep_")?,
             )?);
         }
-    }
-    if roles.is_empty() {
-        return Err(ApiError::not_found());
     }
     let owner_name = first
         .try_get::<Option<String>>("", "owner_name")?

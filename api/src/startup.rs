@@ -243,10 +243,14 @@ pub async fn connect_reader(
     settings: &Settings,
     db: &DatabaseConnection,
 ) -> anyhow::Result<DatabaseConnection> {
-    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+    let url = settings.database_url();
+    // An in-memory SQLite database exists only on the connection that made it: a second
+    // pool would open another, empty one.
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite || in_memory {
         return Ok(db.clone());
     }
-    let mut options = pool_options(&settings.database_url());
+    let mut options = pool_options(&url);
     options
         .max_connections(settings.database.sqlite_readers.max(1))
         .map_sqlx_sqlite_opts(|opts| opts.pragma("query_only", "ON"));

@@ -63,7 +63,8 @@ bench-decision:
 # The release binaries the HTTP and scale benches run.
 bench-build: setup
     cargo build --release -p hubkeep-api --bin hubkeep -p hubkeep-bench --bin hubkeep-bench
-    pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+    pg_isready -d "{{bench_pg}}" >/dev/null 2>&1 || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | tail -1)" main start >/dev/null 2>&1 || true
+    pg_isready -d "{{bench_pg}}" >/dev/null || { echo "PostgreSQL is not reachable at {{bench_pg}}: start it or set HUBKEEP_BENCH_POSTGRES_URL"; exit 1; }
 
 # HTTP throughput and p99 of authenticated routes against the ceiling (wrk), SQLite and PostgreSQL.
 bench-http: bench-build

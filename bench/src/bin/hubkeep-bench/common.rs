@@ -88,6 +88,7 @@ pub struct Bench {
     pub connection_id: String,
     pub tenant_id: String,
     _data_dir: tempfile::TempDir,
+    _web_dir: tempfile::TempDir,
     _postgres: Option<PgDatabase>,
 }
 
@@ -177,7 +178,6 @@ impl Bench {
         )
         .await?;
         let connection_id = text(&connection, "id")?;
-        drop(web);
         Ok(Self {
             server,
             database_url,
@@ -187,6 +187,7 @@ impl Bench {
             connection_id,
             tenant_id,
             _data_dir: data_dir,
+            _web_dir: web,
             _postgres: postgres,
         })
     }

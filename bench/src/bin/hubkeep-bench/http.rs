@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::{Backend, Bench, results_dir, write_json};
 
-/// wrk's connections (the figure) and threads (one per core of this machine).
+/// wrk's connections (the figure) and threads (two: the machine the figures are
+/// published for has two cores, which wrk and the server share).
 pub const CONNECTIONS: u32 = 64;
 const THREADS: u32 = 2;
 /// Seconds per measured run, rounds per route, seconds of warm-up per route.

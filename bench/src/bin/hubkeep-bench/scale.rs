@@ -148,7 +148,7 @@ where
     Ok(())
 }
 
-/// Seeds the tenant; returns the ids of the seeded users (the primary user excluded).
+/// Seeds the tenant: users, connections with their members and endpoints, one transaction.
 async fn seed(bench: &Bench) -> anyhow::Result<()> {
     let db = Database::connect(bench.database_url.as_str()).await?;
     let tenant = bench.tenant_id.as_str();

@@ -7,20 +7,14 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use hubkeep_bench::peers::{Casbin, Cedar, all_inputs, hubkeep_decide, mismatches, random_inputs};
+use hubkeep_bench::peers::{all_inputs, engines, hubkeep_decide, mismatches, random_inputs};
 
 /// The inputs cycled through (a power of two, so the index wraps with a mask).
 const SAMPLE: usize = 4096;
 const SEED: u64 = 0x4855_424B_4545_5031;
 
 fn decision(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a tokio runtime");
-    let casbin = runtime
-        .block_on(Casbin::new())
-        .expect("the casbin enforcer");
-    let cedar = Cedar::new().expect("the Cedar policy and entities");
+    let (casbin, cedar) = engines().expect("the casbin enforcer and the Cedar policy load");
 
     let wrong = mismatches(&casbin, &cedar, &all_inputs());
     assert!(

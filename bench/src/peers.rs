@@ -596,6 +596,16 @@ impl Cedar {
     }
 }
 
+/// Both peers, loaded: casbin's enforcer is built on a tokio runtime of its own (its loading
+/// is async; its decisions are not).
+pub fn engines() -> anyhow::Result<(Casbin, Cedar)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("a tokio runtime")?;
+    let casbin = runtime.block_on(Casbin::new())?;
+    Ok((casbin, Cedar::new()?))
+}
+
 /// Each input on which casbin or Cedar does not give Hubkeep's answer, described.
 pub fn mismatches(casbin: &Casbin, cedar: &Cedar, inputs: &[Input]) -> Vec<String> {
     inputs

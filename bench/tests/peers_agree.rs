@@ -1,17 +1,11 @@
 //! casbin-rs and cedar-policy, each with its own hand-written copy of the policy, answer
 //! exactly as Hubkeep's matrix does on the whole input space.
 
-use hubkeep_bench::peers::{Casbin, Cedar, all_inputs, hubkeep_decide, mismatches};
+use hubkeep_bench::peers::{all_inputs, engines, hubkeep_decide, mismatches};
 
 #[test]
 fn peers_agree_with_the_matrix_on_every_input() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a tokio runtime");
-    let casbin = runtime
-        .block_on(Casbin::new())
-        .expect("the casbin enforcer");
-    let cedar = Cedar::new().expect("the Cedar policy and entities");
+    let (casbin, cedar) = engines().expect("the casbin enforcer and the Cedar policy load");
 
     let inputs = all_inputs();
     // 3 access levels × 16 role sets × 4 kinds × (13 hub + 20 connection actions).

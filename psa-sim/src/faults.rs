@@ -37,6 +37,10 @@ pub struct Faults {
     /// Every authenticated API request answers 401 until this is cleared, as when the API
     /// user's secret has been rotated. Zone discovery is unauthenticated and unaffected.
     pub bad_credentials: bool,
+    /// The PSA-side bridge is not installed: the `SecurityLevels` entity does not exist
+    /// (404, as for any unknown entity) and resources carry no `securityLevelID`, which is
+    /// what a plain Autotask database looks like (SPEC S11).
+    pub missing_bridge: bool,
 }
 
 /// Counts of what the simulator has answered, so tests can assert on retries and

@@ -7,11 +7,15 @@
 //! a [`DirectoryFile`] over the same HTTP conventions and lets tests (in-process, through
 //! [`SimHandle`]) and people (over HTTP, `PUT /_sim/faults`) switch failures on and off.
 //!
-//! Served under `/atservicesrest/v1.0/` (and `/atservicesrest/V1.0/`, as Autotask's own links
-//! spell it):
+//! Served under `/atservicesrest/v1.0/` in any letter case (Autotask's paths are
+//! case-insensitive; its own links spell it `ATServicesRest/V1.0`):
 //! - `GET zoneInformation?user=<api user>` → `{"zoneName","url","webUrl","ci"}`, no
-//!   authentication. An unknown user answers **500** `{"errors":["Zone information could not
-//!   be determined …"]}` (Autotask answers most failures with 500).
+//!   authentication, where `url` is the zone's REST root **including** `ATServicesRest/`
+//!   (`http://host:port/ATServicesRest/`), as Autotask answers (SPEC S11). An unknown user
+//!   answers **500** `{"errors":["Zone information could not be determined …"]}` (Autotask
+//!   answers most failures with 500). Zone discovery is exempt from the request and thread
+//!   limits, so the 429 faults never hit it.
+//! - `GET {Resources|SecurityLevels}/entityInformation` → `{"info":{"name",…}}`.
 //! - `POST {Resources|SecurityLevels}/query` with `{"filter":[…],"maxRecords":N}`, `GET
 //!   …/query?search={…}`, and `GET …/query/next?paging=…&search=…` (the absolute
 //!   `nextPageUrl`/`prevPageUrl` links) → `{"items":[…],"pageDetails":{…}}`.
@@ -195,8 +199,7 @@ impl SimHandle {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT/`, what zone discovery announces as `url`: REST calls go to
-    /// `{base_url}atservicesrest/v1.0/…`.
+    /// `http://127.0.0.1:PORT/`, the host root (the `/_sim` control routes live here).
     pub fn base_url(&self) -> String {
         match &self.shared.public_url {
             Some(url) => url.clone(),
@@ -204,9 +207,15 @@ impl SimHandle {
         }
     }
 
-    /// `{base_url}atservicesrest/v1.0/`, the REST base a client uses once it knows its zone.
+    /// `{base_url}ATServicesRest/`, what zone discovery announces as `url` (SPEC S11): the
+    /// zone's REST root, to which a client appends `v1.0/<Entity>…`.
+    pub fn zone_url(&self) -> String {
+        format!("{}ATServicesRest/", self.base_url())
+    }
+
+    /// `{zone_url}v1.0/`, the REST base a client uses once it knows its zone.
     pub fn api_url(&self) -> String {
-        format!("{}atservicesrest/v1.0/", self.base_url())
+        format!("{}v1.0/", self.zone_url())
     }
 
     /// The zone discovery endpoint, to use in place of Autotask's global one.

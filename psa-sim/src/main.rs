@@ -64,6 +64,9 @@ struct Args {
     /// Answer every authenticated API request with 401 until cleared.
     #[arg(long)]
     bad_credentials: bool,
+    /// Serve a plain Autotask: no `SecurityLevels` entity, no `securityLevelID` on resources.
+    #[arg(long)]
+    missing_bridge: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -93,6 +96,7 @@ fn main() -> anyhow::Result<()> {
             enforce_thread_limit: args.enforce_thread_limit,
             malformed_json: args.malformed_json,
             bad_credentials: args.bad_credentials,
+            missing_bridge: args.missing_bridge,
         },
         public_url: args.public_url,
     };

@@ -150,6 +150,11 @@ impl Shared {
                 "An unexpected error occurred on the server (simulated).",
             ));
         }
+        // Zone discovery is exempt from Autotask's request and thread limits.
+        if !authenticated {
+            drop(faults);
+            return None;
+        }
         if faults.rate_limit > 0 {
             faults.rate_limit -= 1;
             return Some(too_many(RATE_LIMIT_MESSAGE, faults.retry_after_secs));
@@ -215,9 +220,10 @@ impl Shared {
         match user {
             Some(user) if user.trim().eq_ignore_ascii_case(&self.api_user) => {
                 let base = self.base_url(req);
+                // Autotask announces the REST root with its `ATServicesRest/` path (SPEC S11).
                 HttpResponse::Ok().json(json!({
                     "zoneName": "Hubkeep PSA simulator",
-                    "url": base,
+                    "url": format!("{base}ATServicesRest/"),
                     "webUrl": base,
                     "ci": 29_680_000,
                 }))
@@ -229,13 +235,30 @@ impl Shared {
         }
     }
 
+    fn bridged(&self) -> bool {
+        !self.faults().missing_bridge
+    }
+
+    /// The entity named by a path segment, as this database has it: without the bridge,
+    /// `SecurityLevels` does not exist.
+    fn entity(&self, segment: &str) -> Option<Entity> {
+        Entity::parse(segment).filter(|e| *e != Entity::SecurityLevels || self.bridged())
+    }
+
     fn items(&self, entity: Entity) -> Vec<Value> {
+        let bridged = self.bridged();
         let directory = self.directory();
         let mut items: Vec<(i64, Value)> = match entity {
             Entity::Resources => directory
                 .resources
                 .iter()
-                .map(|r| (r.id, resource_json(r)))
+                .map(|r| {
+                    let mut item = resource_json(r);
+                    if !bridged && let Some(object) = item.as_object_mut() {
+                        object.remove("securityLevelID");
+                    }
+                    (r.id, item)
+                })
                 .collect(),
             Entity::SecurityLevels => directory
                 .security_levels
@@ -254,7 +277,7 @@ impl Shared {
         search: Result<Value, String>,
         offset: usize,
     ) -> HttpResponse {
-        let Some(entity) = Entity::parse(entity) else {
+        let Some(entity) = self.entity(entity) else {
             return unknown_entity(entity);
         };
         let search = match search.and_then(|s| Search::parse(&s).map(|parsed| (s, parsed))) {
@@ -269,7 +292,13 @@ impl Shared {
             },
         ) = search;
         // Unknown fields and operators are refused even when nothing would match.
-        if let Err(message) = matches_all(&entity.template(), &filter) {
+        let mut template = entity.template();
+        if !self.bridged()
+            && let Some(object) = template.as_object_mut()
+        {
+            object.remove("securityLevelID");
+        }
+        if let Err(message) = matches_all(&template, &filter) {
             return errors(StatusCode::INTERNAL_SERVER_ERROR, message);
         }
         let matching: Vec<Value> = self
@@ -296,8 +325,31 @@ impl Shared {
         }))
     }
 
+    /// `GET {Entity}/entityInformation`: what the API may do with the entity. Autotask's
+    /// page lists these fields; the `info` envelope is how its answers arrive.
+    fn entity_information(&self, entity: &str) -> HttpResponse {
+        let Some(entity) = self.entity(entity) else {
+            return unknown_entity(entity);
+        };
+        HttpResponse::Ok().json(json!({
+            "info": {
+                "name": entity.singular(),
+                "canCreate": false,
+                "canDelete": false,
+                "canQuery": true,
+                "canUpdate": false,
+                "userAccessForCreate": 0,
+                "userAccessForDelete": 0,
+                "userAccessForQuery": 1,
+                "userAccessForUpdate": 0,
+                "hasUserDefinedFields": entity == Entity::Resources,
+                "supportsWebhookCallouts": entity == Entity::Resources,
+            }
+        }))
+    }
+
     fn by_id(&self, entity: &str, id: &str) -> HttpResponse {
-        let Some(entity) = Entity::parse(entity) else {
+        let Some(entity) = self.entity(entity) else {
             return unknown_entity(entity);
         };
         let Ok(id) = id.trim().parse::<i64>() else {
@@ -358,6 +410,13 @@ impl Entity {
         }
     }
 
+    const fn singular(self) -> &'static str {
+        match self {
+            Self::Resources => "Resource",
+            Self::SecurityLevels => "SecurityLevel",
+        }
+    }
+
     /// An item with every field, to validate filters against.
     fn template(self) -> Value {
         match self {
@@ -398,6 +457,7 @@ fn resource_json(r: &PsaResource) -> Value {
         "securityLevelID": r.security_level_id,
         "resourceType": "Employee",
         "licenseType": 1,
+        "userType": 1,
         "title": null,
         "userDefinedFields": [],
     })
@@ -449,7 +509,7 @@ fn page_link(
         .append_pair("search", &search.to_string())
         .finish();
     format!(
-        "{base}atservicesrest/v1.0/{}/query/next?{query}",
+        "{base}ATServicesRest/V1.0/{}/query/next?{query}",
         entity.name()
     )
 }
@@ -670,6 +730,12 @@ async fn query_next(
 
 async fn by_id(req: HttpRequest, sim: Sim, path: web::Path<(String, String)>) -> HttpResponse {
     let (entity, id) = path.into_inner();
+    if id.eq_ignore_ascii_case("entityInformation") {
+        let route = format!("GET {entity}/entityInformation");
+        return sim
+            .serve(&req, &route, true, |sim| sim.entity_information(&entity))
+            .await;
+    }
     let route = format!("GET {entity}/{{id}}");
     sim.serve(&req, &route, true, |sim| sim.by_id(&entity, &id))
         .await
@@ -703,21 +769,45 @@ async fn put_directory(sim: Sim, directory: web::Json<DirectoryFile>) -> HttpRes
     HttpResponse::NoContent().finish()
 }
 
+/// The fixed segments of Autotask's REST paths, in the spelling the routes below use.
+const FIXED_SEGMENTS: [&str; 5] = ["atservicesrest", "v1.0", "zoneInformation", "query", "next"];
+
+/// Autotask's paths are case-insensitive (`ATServicesRest/V1.0/zoneinformation` works as
+/// well as `atservicesrest/v1.0/zoneInformation`), but actix matches literally: the fixed
+/// segments are rewritten to one spelling before routing. Entity names are matched
+/// case-insensitively by [`Entity::parse`].
+fn canonical_path(path: &str) -> Option<String> {
+    let mut changed = false;
+    let segments: Vec<&str> = path
+        .split('/')
+        .map(|segment| {
+            match FIXED_SEGMENTS
+                .iter()
+                .find(|fixed| fixed.eq_ignore_ascii_case(segment))
+            {
+                Some(fixed) if *fixed != segment => {
+                    changed = true;
+                    *fixed
+                }
+                _ => segment,
+            }
+        })
+        .collect();
+    changed.then(|| segments.join("/"))
+}
+
 fn routes(cfg: &mut web::ServiceConfig) {
-    // Autotask's own paging links spell the version "V1.0"; clients use either.
-    for version in ["v1.0", "V1.0"] {
-        cfg.service(
-            web::scope(&format!("/atservicesrest/{version}"))
-                .service(web::resource("/zoneInformation").route(web::get().to(zone_information)))
-                .service(
-                    web::resource("/{entity}/query")
-                        .route(web::post().to(query_post))
-                        .route(web::get().to(query_get)),
-                )
-                .service(web::resource("/{entity}/query/next").route(web::get().to(query_next)))
-                .service(web::resource("/{entity}/{id}").route(web::get().to(by_id))),
-        );
-    }
+    cfg.service(
+        web::scope("/atservicesrest/v1.0")
+            .service(web::resource("/zoneInformation").route(web::get().to(zone_information)))
+            .service(
+                web::resource("/{entity}/query")
+                    .route(web::post().to(query_post))
+                    .route(web::get().to(query_get)),
+            )
+            .service(web::resource("/{entity}/query/next").route(web::get().to(query_next)))
+            .service(web::resource("/{entity}/{id}").route(web::get().to(by_id))),
+    );
     cfg.service(
         web::scope("/_sim")
             .service(
@@ -745,6 +835,21 @@ pub(crate) fn build(
         App::new()
             .app_data(data.clone())
             .app_data(web::JsonConfig::default().limit(4 << 20))
+            .wrap_fn(|mut req, srv| {
+                if let Some(path) = canonical_path(req.path()) {
+                    let query = req.query_string();
+                    let uri = if query.is_empty() {
+                        path
+                    } else {
+                        format!("{path}?{query}")
+                    };
+                    if let Ok(uri) = uri.parse::<actix_web::http::Uri>() {
+                        req.match_info_mut().get_mut().update(&uri);
+                        req.head_mut().uri = uri;
+                    }
+                }
+                actix_web::dev::Service::call(srv, req)
+            })
             .configure(routes)
     })
     // One worker is plenty: every handler is async, so requests still overlap (which the

@@ -71,8 +71,13 @@ async fn zone_discovery_announces_the_simulator_itself() {
         .json()
         .await
         .expect("json");
-    assert_eq!(zone["url"], json!(sim.base_url()));
-    assert!(sim.base_url().ends_with('/'));
+    // SPEC S11: the zone's REST root, `ATServicesRest/` included, as Autotask answers.
+    assert_eq!(zone["url"], json!(sim.zone_url()));
+    assert!(
+        zone["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/ATServicesRest/"))
+    );
     assert!(zone["zoneName"].is_string() && zone["webUrl"].is_string() && zone["ci"].is_number());
 
     let unknown = client
@@ -462,4 +467,89 @@ fn invalid_configs_are_refused() {
     let duplicate = config.directory.resources[0].clone();
     config.directory.resources.push(duplicate);
     assert!(Simulator::start(config).is_err());
+}
+
+#[tokio::test]
+async fn s11_paths_ignore_letter_case_like_autotask() {
+    let sim = start(|_| {});
+    let client = reqwest::Client::new();
+    let root = sim.base_url();
+    for path in [
+        "atservicesrest/v1.0/Resources/29682885",
+        "ATServicesRest/V1.0/resources/29682885",
+        "ATSERVICESREST/v1.0/RESOURCES/29682885",
+    ] {
+        let response = authed(&client, reqwest::Method::GET, &format!("{root}{path}"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["item"]["id"], 29682885, "{path}");
+    }
+    let zone = client
+        .get(format!("{root}ATServicesRest/V1.0/ZoneInformation"))
+        .query(&[("user", DEMO_API_USER)])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(zone.status(), StatusCode::OK);
+    // A path outside the REST root is not served, whatever its case.
+    let (status, _) = get(&sim, "../Resources/29682885").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn s11_zone_discovery_is_exempt_from_throttling() {
+    let sim = start(|c| {
+        c.faults = Faults {
+            rate_limit: 5,
+            thread_limit: 5,
+            ..Faults::default()
+        }
+    });
+    let client = reqwest::Client::new();
+    let zone = client
+        .get(sim.discovery_url())
+        .query(&[("user", DEMO_API_USER)])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(zone.status(), StatusCode::OK);
+    let (status, _) = get(&sim, "Resources/29682885").await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the entity call is throttled"
+    );
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn s11_without_the_bridge_there_is_no_security_level_entity_or_field() {
+    let sim = start(|c| {
+        c.faults = Faults {
+            missing_bridge: true,
+            ..Faults::default()
+        }
+    });
+    let (status, body) = post_query(&sim, "SecurityLevels", json!({"filter":[]})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        body["errors"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("SecurityLevels"))
+    );
+    let (status, _) = get(&sim, "SecurityLevels/entityInformation").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = get(&sim, "Resources/29682885").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["item"].get("securityLevelID").is_none(), "{body}");
+    assert_eq!(body["item"]["userType"], 1);
+    let (status, info) = get(&sim, "Resources/entityInformation").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(info["info"]["name"], "Resource");
+    assert_eq!(info["info"]["supportsWebhookCallouts"], true);
+    sim.stop().await;
 }

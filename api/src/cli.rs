@@ -86,6 +86,22 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Point a tenant at a directory file on this server (the `directory` provider). Only
+    /// the operator can: the API never takes a server path. Logged as `settings.updated`.
+    SetDirectory {
+        /// The tenant id.
+        id: String,
+        /// The TOML directory file; it must load.
+        file: PathBuf,
+    },
+    /// Test a tenant's PSA connection step by step (zone discovery, credentials, resources,
+    /// security levels), as the console's "Test connection" does. Exits 1 when a step fails.
+    TestPsa {
+        /// The tenant id.
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Which PSA a tenant reads identities from.
@@ -121,7 +137,9 @@ pub struct CreateTenantArgs {
     /// `--psa autotask`: the API user's secret (prefer the environment variable).
     #[arg(long, env = "HUBKEEP_AUTOTASK_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
-    /// `--psa autotask`: the zone's REST URL, to skip zone discovery.
+    /// `--psa autotask`: the zone's URL as Autotask's zone discovery announces it
+    /// (`https://webservicesN.autotask.net/ATServicesRest/`) or its bare host, to skip
+    /// discovery. Must be an Autotask host, or one allowed in `[psa] extra_zone_hosts`.
     #[arg(long)]
     pub zone_url: Option<String>,
     /// Print JSON instead of text.

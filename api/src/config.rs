@@ -124,6 +124,14 @@ pub struct PsaSettings {
     pub max_attempts: u32,
     /// The longest single wait between attempts (a `Retry-After` included), milliseconds.
     pub max_backoff_ms: u64,
+    /// PSA calls each tenant may make per hour, counted across every instance (SPEC S11).
+    /// Sign-in and refresh always go through; other work stops when it is spent. The
+    /// default is 20% of Autotask's 10,000 requests an hour per database.
+    pub hourly_budget: u32,
+    /// Hosts besides `https://webservices*.autotask.net` that Autotask credentials may be
+    /// sent to, as `host` (any port) or `host:port`, over http or https: for simulators and
+    /// tests. Only this file can set it, never the API.
+    pub extra_zone_hosts: Vec<String>,
 }
 
 /// Logging.
@@ -172,6 +180,8 @@ impl Default for Settings {
                 timeout_ms: 10_000,
                 max_attempts: 4,
                 max_backoff_ms: 5_000,
+                hourly_budget: 2_000,
+                extra_zone_hosts: Vec::new(),
             },
             rate_limit: RateLimitSettings {
                 launch_per_window: 30,

@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use hubkeep_shared::{FieldError, Problem, ProblemCode};
+use hubkeep_shared::{FieldError, Problem, ProblemCode, PsaMisconfiguration};
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -21,6 +21,13 @@ pub enum ApiError {
     /// 429 `rate_limited`, with `Retry-After` in seconds.
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// 502 `psa_misconfigured`: the PSA refuses the hub for good, with the reason an
+    /// administrator acts on (SPEC S11).
+    #[error("the PSA refuses the hub: {reason}")]
+    PsaMisconfigured { reason: PsaMisconfiguration },
+    /// 503 `psa_budget_exhausted`, with `Retry-After` until the hour turns.
+    #[error("the PSA call budget is spent")]
+    PsaBudgetExhausted { retry_after_secs: u64 },
     /// 500: anything unexpected. The cause stays in the log.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -69,6 +76,17 @@ impl ApiError {
                     "Too many sign-in attempts from this address; retry in {retry_after_secs} s."
                 ),
             ),
+            Self::PsaMisconfigured { reason } => Problem {
+                reason: Some(*reason),
+                ..Problem::new(ProblemCode::PsaMisconfigured, reason.advice())
+            },
+            Self::PsaBudgetExhausted { retry_after_secs } => Problem::new(
+                ProblemCode::PsaBudgetExhausted,
+                format!(
+                    "This tenant's hourly budget of PSA calls is spent; sign-in still works, \
+                     other PSA reads resume in {retry_after_secs} s. Nothing was changed."
+                ),
+            ),
             Self::Internal(_) => Problem::new(
                 ProblemCode::InternalError,
                 "An unexpected error occurred; it has been logged with this request's id.",
@@ -88,6 +106,8 @@ impl ResponseError for ApiError {
         let status = match self {
             Self::Problem { code, .. } => code.status(),
             Self::RateLimited { .. } => 429,
+            Self::PsaMisconfigured { .. } => ProblemCode::PsaMisconfigured.status(),
+            Self::PsaBudgetExhausted { .. } => ProblemCode::PsaBudgetExhausted.status(),
             Self::Internal(_) => 500,
         };
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -99,7 +119,8 @@ impl ResponseError for ApiError {
             tracing::error!(error = %format!("{cause:#}"), "request failed");
         }
         let mut res = problem_response(self.problem());
-        if let Self::RateLimited { retry_after_secs } = self
+        if let Self::RateLimited { retry_after_secs }
+        | Self::PsaBudgetExhausted { retry_after_secs } = self
             && let Ok(value) =
                 actix_web::http::header::HeaderValue::from_str(&retry_after_secs.to_string())
         {
@@ -202,13 +223,20 @@ pub fn path_error_handler(
 impl From<crate::psa::PsaError> for ApiError {
     fn from(err: crate::psa::PsaError) -> Self {
         // The cause (which may name the PSA host, never a secret) goes to the log; the client
-        // learns only that the PSA could not answer.
+        // learns what kind of failure it is and, when an administrator must act, why.
         tracing::warn!(error = %err, "PSA call failed");
-        Self::new(
-            ProblemCode::PsaUnavailable,
-            "The PSA could not be reached or refused the hub's credentials; nothing was \
-             changed. Try again shortly.",
-        )
+        if let crate::psa::PsaError::BudgetSpent { retry_after } = err {
+            return Self::PsaBudgetExhausted {
+                retry_after_secs: retry_after.as_secs().max(1),
+            };
+        }
+        match err.reason() {
+            Some(reason) => Self::PsaMisconfigured { reason },
+            None => Self::new(
+                ProblemCode::PsaUnavailable,
+                "The PSA could not be reached; nothing was changed. Try again shortly.",
+            ),
+        }
     }
 }
 

@@ -24,8 +24,7 @@ use crate::db::{
     entities::{accounting_mappings, psa_settings, tenant_settings, tenants},
 };
 use crate::error::ApiError;
-use crate::psa::DirectoryFile;
-use crate::psa::directory::DirectoryPsa;
+use crate::psa::zone::{ZoneError, ZonePolicy};
 
 pub const INVITATION_EXPIRY_DAYS: std::ops::RangeInclusive<i64> = 1..=30;
 pub const SESSION_LIFETIME_HOURS: std::ops::RangeInclusive<i64> = 1..=168;
@@ -140,17 +139,21 @@ pub struct UpdateSettings {
 
 /// Changes to the PSA connection. Absent: unchanged; `null` (where allowed): cleared.
 /// Secrets are write-only: send them to set them; they are never sent back.
+///
+/// Credentials are bound to where they go (SPEC S11): on a tenant with a stored integration
+/// code or secret, a request that changes `provider`, `zone_url` or `api_user` must send
+/// `integration_code` and `secret` again, or it is refused with 422 `credentials_required`.
+/// The directory file is the operator's (`hubkeep tenant set-directory`): `directory_path`
+/// is not accepted here.
 #[derive(Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePsa {
+    /// `directory` only when the operator has set a directory file for the tenant.
     #[serde(default)]
     pub provider: Option<PsaProvider>,
-    /// An absolute path to a `.toml` directory file readable by the server. Cannot be
-    /// cleared.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub directory_path: Option<Option<String>>,
-    /// An `http(s)://` URL; `null` to discover the zone from the API user.
+    /// The zone as Autotask announces it (`https://webservicesN.autotask.net/ATServicesRest/`)
+    /// or its bare host; only Autotask's hosts over HTTPS, and hosts the operator allowed in
+    /// `[psa] extra_zone_hosts`, are accepted. `null` to discover the zone from the API user.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub zone_url: Option<Option<String>>,
@@ -171,7 +174,6 @@ impl std::fmt::Debug for UpdatePsa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpdatePsa")
             .field("provider", &self.provider)
-            .field("directory_path", &self.directory_path)
             .field("zone_url", &self.zone_url)
             .field("api_user", &self.api_user)
             .finish_non_exhaustive()
@@ -343,59 +345,30 @@ fn timezone(errors: &mut Errors, value: &str) -> Option<String> {
     tz
 }
 
-fn zone_url(errors: &mut Errors, value: &str) -> Option<String> {
+fn zone_url(errors: &mut Errors, zones: &ZonePolicy, value: &str) -> Option<String> {
     let value = value.trim();
-    match url::Url::parse(value) {
-        Ok(url)
-            if matches!(url.scheme(), "http" | "https")
-                && url.host().is_some()
-                && value.chars().count() <= MAX_PATH_CHARS =>
-        {
-            Some(value.trim_end_matches('/').to_owned())
+    if value.chars().count() > MAX_PATH_CHARS {
+        errors.add(
+            "psa.zone_url",
+            format!("must be at most {MAX_PATH_CHARS} characters"),
+        );
+        return None;
+    }
+    match zones.rest_base(value) {
+        Ok(_) => Some(value.trim_end_matches('/').to_owned()),
+        Err(ZoneError::Invalid(_)) => {
+            errors.add(
+                "psa.zone_url",
+                "must be the zone's https:// URL, such as \
+                 https://webservices14.autotask.net/ATServicesRest/",
+            );
+            None
         }
-        _ => {
-            errors.add("psa.zone_url", "must be an http:// or https:// URL");
+        Err(e @ ZoneError::NotAllowed(_)) => {
+            errors.add("psa.zone_url", e.to_string());
             None
         }
     }
-}
-
-/// Checks a directory file the way the PSA registry will load it. The messages never quote
-/// the file: an elevated user must not be able to read arbitrary server files through
-/// parse errors, so the path must also be an absolute `.toml` path.
-fn directory_path(errors: &mut Errors, value: &str) -> Option<String> {
-    const FIELD: &str = "psa.directory_path";
-    let value = value.trim();
-    let path = std::path::Path::new(value);
-    if value.is_empty() || value.chars().count() > MAX_PATH_CHARS {
-        errors.add(FIELD, format!("must be 1 to {MAX_PATH_CHARS} characters"));
-        return None;
-    }
-    if !path.is_absolute() || path.extension().is_none_or(|ext| ext != "toml") {
-        errors.add(
-            FIELD,
-            "must be an absolute path to a `.toml` directory file",
-        );
-        return None;
-    }
-    let Ok(text) = std::fs::read_to_string(path) else {
-        errors.add(FIELD, "the server cannot read this file");
-        return None;
-    };
-    let Ok(file) = toml::from_str::<DirectoryFile>(&text) else {
-        errors.add(
-            FIELD,
-            "is not a directory file (TOML with `security_levels` and `resources`)",
-        );
-        return None;
-    };
-    // The same checks `DirectoryPsa::load` makes when the registry builds the provider;
-    // their messages name ids and emails of the file the caller chose, never its raw text.
-    if let Err(e) = DirectoryPsa::from_file(file) {
-        errors.add(FIELD, e.to_string());
-        return None;
-    }
-    Some(value.to_owned())
 }
 
 /// An optional text value: absent → unchanged, `null` → cleared, text → validated (an
@@ -413,23 +386,50 @@ fn nullable(
     }
 }
 
-/// The PSA settings after applying `input`, or field errors.
-fn apply_psa(errors: &mut Errors, current: &psa_settings::Model, input: UpdatePsa) -> PsaValues {
+/// The PSA settings after applying `input`, or field errors. `missing_credentials` lists
+/// the credential fields a change of destination needed and did not get (SPEC S11).
+fn apply_psa(
+    errors: &mut Errors,
+    missing_credentials: &mut Vec<FieldError>,
+    zones: &ZonePolicy,
+    current: &psa_settings::Model,
+    input: UpdatePsa,
+) -> PsaValues {
     let provider = input
         .provider
         .map_or_else(|| current.provider.clone(), |p| p.wire_name().to_owned());
-    let directory_path = match input.directory_path {
-        None => current.directory_path.clone(),
-        Some(None) => {
-            errors.add(
-                "psa.directory_path",
-                "cannot be cleared; point it at another directory file",
-            );
-            current.directory_path.clone()
-        }
-        Some(Some(v)) => directory_path(errors, &v).or_else(|| current.directory_path.clone()),
+    // Stored credentials never follow a new destination unless they are sent with it;
+    // sending `null` (clearing them) also satisfies this, since nothing is then sent.
+    let stored = current.autotask_integration_code.is_some() || current.autotask_secret.is_some();
+    let changes = |new: &Option<Option<String>>, old: &Option<String>| {
+        new.as_ref().is_some_and(|new| {
+            new.as_deref().map(|v| v.trim().trim_end_matches('/'))
+                != old.as_deref().map(|v| v.trim_end_matches('/'))
+        })
     };
-    let zone = nullable(errors, input.zone_url, zone_url, &current.autotask_zone_url);
+    let destination_changed = provider != current.provider
+        || changes(&input.zone_url, &current.autotask_zone_url)
+        || changes(&input.api_user, &current.autotask_api_user);
+    if stored && destination_changed {
+        for (field, sent) in [
+            ("psa.integration_code", input.integration_code.is_some()),
+            ("psa.secret", input.secret.is_some()),
+        ] {
+            if !sent {
+                missing_credentials.push(FieldError {
+                    field: field.to_owned(),
+                    message: "must be sent again when the provider, zone or API user changes"
+                        .to_owned(),
+                });
+            }
+        }
+    }
+    let zone = nullable(
+        errors,
+        input.zone_url,
+        |e, v| zone_url(e, zones, v),
+        &current.autotask_zone_url,
+    );
     let api_user = nullable(
         errors,
         input.api_user,
@@ -459,15 +459,18 @@ fn apply_psa(errors: &mut Errors, current: &psa_settings::Model, input: UpdatePs
             }
         }
     }
-    if provider == "directory" && directory_path.is_none() && current.provider != "directory" {
+    if provider == "directory"
+        && current.provider != "directory"
+        && current.directory_path.is_none()
+    {
         errors.add(
-            "psa.directory_path",
-            "is required when switching to the directory provider",
+            "psa.provider",
+            "the operator must set a directory file first (hubkeep tenant set-directory)",
         );
     }
     PsaValues {
         provider,
-        directory_path,
+        directory_path: current.directory_path.clone(),
         zone_url: zone,
         api_user,
         integration_code: code,
@@ -554,10 +557,12 @@ fn masked(value: Option<&String>) -> Value {
 /// changes nothing writes nothing (and logs nothing); an invalid one changes nothing.
 pub async fn update(
     db: &DatabaseConnection,
+    zones: &ZonePolicy,
     caller: &Caller,
     input: UpdateSettings,
 ) -> Result<Settings, ApiError> {
     let mut errors = Errors::default();
+    let mut missing_credentials = Vec::new();
     let timezone = input
         .default_timezone
         .as_deref()
@@ -582,7 +587,26 @@ pub async fn update(
 
     let txn = db.begin().await?;
     let current = rows(&txn, &caller.tenant_id, true).await?;
-    let psa = input.psa.map(|p| apply_psa(&mut errors, &current.psa, p));
+    let psa = input.psa.map(|p| {
+        apply_psa(
+            &mut errors,
+            &mut missing_credentials,
+            zones,
+            &current.psa,
+            p,
+        )
+    });
+    if !missing_credentials.is_empty() {
+        missing_credentials.extend(errors.0);
+        return Err(ApiError::Problem {
+            code: ProblemCode::CredentialsRequired,
+            detail: "The settings were not changed: the stored Autotask credentials are only \
+                     used with the destination they were entered for. Send the integration \
+                     code and the secret again with the new provider, zone or API user."
+                .to_owned(),
+            errors: missing_credentials,
+        });
+    }
     if !errors.0.is_empty() {
         return Err(ApiError::validation(
             "The settings were not changed.",

@@ -22,6 +22,7 @@ use crate::config::Settings;
 use crate::error::{ApiError, json_error_handler, path_error_handler, query_error_handler};
 use crate::middleware::{body_guard, method_guard, nul_guard, problem_details};
 use crate::openapi::check::Contract;
+use crate::psa::budget::PsaMetrics;
 use crate::psa::registry::PsaRegistry;
 use crate::tenants;
 use crate::{openapi, routes};
@@ -72,10 +73,17 @@ impl Application {
             );
         }
         let reader = connect_reader(&settings, &db).await?;
+        // One Prometheus registry per server, so several servers in one process (the tests)
+        // do not collide; the HTTP metrics and the PSA call metrics share it.
+        let prometheus = prometheus::Registry::new();
+        let psa_metrics = PsaMetrics::register(&prometheus, settings.psa.hourly_budget)
+            .context("registering the PSA metrics")?;
+        let psa = PsaRegistry::new(settings.psa.clone(), Some(db.clone()), psa_metrics)
+            .context("the [psa] settings")?;
         let state = web::Data::new(AppState {
             db,
             reader,
-            psa: Arc::new(PsaRegistry::new(settings.psa.clone())),
+            psa: Arc::new(psa),
             keys: Arc::new(keys),
             settings: Arc::new(settings.clone()),
         });
@@ -89,11 +97,10 @@ impl Application {
         if !routes::console::is_built(&web_dir) {
             tracing::warn!(dir = %web_dir.display(), "console not built: run `just web`");
         }
-        // Prometheus metrics at /metrics (SPEC S8). A registry per server, so several servers
-        // in one process (the tests) do not collide; paths no route matches are counted
-        // under one label, so a scanner cannot blow up the label space.
+        // Prometheus metrics at /metrics (SPEC S8); paths no route matches are counted under
+        // one label, so a scanner cannot blow up the label space.
         let metrics = PrometheusMetricsBuilder::new("hubkeep")
-            .registry(prometheus::Registry::new())
+            .registry(prometheus)
             .endpoint("/metrics")
             .mask_unmatched_patterns("UNMATCHED")
             .build()

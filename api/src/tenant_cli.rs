@@ -5,7 +5,10 @@ use serde_json::json;
 
 use crate::cli::{CreateTenantArgs, PsaKind, TenantCommand};
 use crate::config::Settings;
+use crate::psa::budget::PsaMetrics;
 use crate::psa::directory::DirectoryPsa;
+use crate::psa::registry::PsaRegistry;
+use crate::psa::zone::ZonePolicy;
 use crate::startup;
 use crate::tenants::{self, NewTenant, PsaChoice};
 
@@ -36,6 +39,19 @@ pub async fn run(settings: &Settings, command: TenantCommand) -> anyhow::Result<
             }
             Ok(())
         }
+        TenantCommand::SetDirectory { id, file } => {
+            let absolute = std::fs::canonicalize(&file)
+                .with_context(|| format!("{} does not exist", file.display()))?;
+            // Refuse a file the server could not use.
+            DirectoryPsa::load(&absolute)?;
+            let path = absolute.display().to_string();
+            tenants::set_directory(&db, &id, &path)
+                .await?
+                .with_context(|| format!("no tenant with id {id}"))?;
+            println!("tenant {id} now reads people and security levels from {path}");
+            Ok(())
+        }
+        TenantCommand::TestPsa { id, json } => test_psa(settings, &db, &id, json).await,
         TenantCommand::RotateLaunchSecret { id, json } => {
             let secret = tenants::rotate_launch_secret(&db, &id)
                 .await?
@@ -77,6 +93,13 @@ async fn create(
             if args.directory.is_some() {
                 bail!("--directory is for --psa directory");
             }
+            let zones =
+                ZonePolicy::new(&settings.psa.extra_zone_hosts).map_err(anyhow::Error::msg)?;
+            if let Some(zone) = &args.zone_url {
+                zones
+                    .rest_base(zone)
+                    .map_err(|e| anyhow::anyhow!("--zone-url: {e}"))?;
+            }
             PsaChoice::Autotask {
                 zone_url: args.zone_url,
                 api_user: args.api_user.context("--psa autotask needs --api-user")?,
@@ -116,6 +139,43 @@ async fn create(
         println!("psa id (iss):  {}", created.tenant.psa_id);
         println!("launch secret: {}", created.launch_secret);
         println!("(the launch secret is shown once: give it to the PSA-side launcher now)");
+    }
+    Ok(())
+}
+
+/// `hubkeep tenant test-psa`: the same steps as `POST /api/v1/psa/test`, counted against the
+/// tenant's budget like any other PSA call.
+async fn test_psa(
+    settings: &Settings,
+    db: &sea_orm::DatabaseConnection,
+    id: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let registry = PsaRegistry::new(
+        settings.psa.clone(),
+        Some(db.clone()),
+        PsaMetrics::unregistered(),
+    )?;
+    tenants::list(db)
+        .await?
+        .iter()
+        .find(|t| t.id == id)
+        .with_context(|| format!("no tenant with id {id}"))?;
+    let report = crate::psa::test_connection(&registry, db, id).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for step in &report.steps {
+            let mark = if step.ok { "ok  " } else { "FAIL" };
+            let reason = step
+                .reason
+                .map(|r| format!(" [{}]", r.as_str()))
+                .unwrap_or_default();
+            println!("{mark} {:<16} {}{reason}", step.step.label(), step.detail);
+        }
+    }
+    if !report.ok {
+        bail!("the PSA connection test failed");
     }
     Ok(())
 }

@@ -324,3 +324,68 @@ pub async fn ensure_demo_tenant(
         Err(e) => Err(e),
     }
 }
+
+/// Points a tenant at a directory file (`hubkeep tenant set-directory`, SPEC S11): the
+/// provider becomes `directory`, the level cache is dropped, and `settings.updated` is
+/// logged with the system as actor, in one transaction. `None` when there is no such tenant.
+/// The caller has checked that the file loads.
+pub async fn set_directory(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    path: &str,
+) -> Result<Option<()>, TenantError> {
+    let txn = db.begin().await?;
+    let Some(tenant) = tenants::Entity::find_by_id(tenant_id).one(&txn).await? else {
+        return Ok(None);
+    };
+    let Some(current) = psa_settings::Entity::find_by_id(tenant_id)
+        .one(&txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = db::now();
+    let mut row: psa_settings::ActiveModel = current.clone().into();
+    row.provider = Set("directory".to_owned());
+    row.directory_path = Set(Some(path.to_owned()));
+    // The registry rebuilds the provider when `updated_at` moves; the cached levels came
+    // from the old source.
+    row.updated_at = Set(now);
+    row.levels_fetched_at = Set(None);
+    row.update(&txn).await?;
+    let mut details = serde_json::Map::new();
+    for (field, before, after) in [
+        (
+            "psa.provider",
+            Some(current.provider.clone()),
+            Some("directory".to_owned()),
+        ),
+        (
+            "psa.directory_path",
+            current.directory_path.clone(),
+            Some(path.to_owned()),
+        ),
+    ] {
+        if before != after {
+            details.insert(
+                field.to_owned(),
+                json!({ "before": before, "after": after }),
+            );
+        }
+    }
+    activity::record(
+        &txn,
+        activity::Entry {
+            tenant_id,
+            actor: &Actor::System,
+            action: actions::SETTINGS_UPDATED,
+            target: Target::new("tenant", &tenant.id, &tenant.name),
+            connection_id: None,
+            details: serde_json::Value::Object(details),
+            meta: &RequestMeta::system(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Some(()))
+}

@@ -27,7 +27,7 @@ use crate::db::{
 };
 use crate::error::ApiError;
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, Page};
-use crate::psa::PsaResource;
+use crate::psa::{Priority, PsaResource};
 use crate::users::{User, access_rank, apply_snapshot, decide, elevation_of, stamp, stored_access};
 
 /// Columns the list sorts by.
@@ -499,7 +499,8 @@ pub async fn refresh_users(state: &AppState, caller: &Caller) -> Result<RefreshS
         .one(&state.db)
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings")))?;
-    let provider = state.psa.provider(&psa)?;
+    // Bulk work that can wait: it yields to sign-ins and stops when the budget is spent.
+    let provider = state.psa.provider(&psa, Priority::Background)?;
     let resources: HashMap<i64, PsaResource> = provider
         .resources()
         .await?
@@ -508,7 +509,7 @@ pub async fn refresh_users(state: &AppState, caller: &Caller) -> Result<RefreshS
         .collect();
     let levels: HashMap<i64, security_levels::Model> = state
         .psa
-        .fresh_levels(&state.db, &psa)
+        .fresh_levels(&state.db, &psa, Priority::Background)
         .await?
         .into_iter()
         .map(|l| (l.id, l))

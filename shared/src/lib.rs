@@ -13,6 +13,7 @@ pub mod directory;
 pub mod hub;
 pub mod matrix;
 pub mod problem;
+pub mod psa;
 pub mod token;
 pub mod users;
 
@@ -28,5 +29,6 @@ pub use directory::{DirectoryFile, DirectoryProblem, PsaResource, PsaSecurityLev
 pub use hub::{HubAction, allowed_hub_actions, hub_allows};
 pub use matrix::{PermissionMatrix, permissions_markdown};
 pub use problem::{FieldError, Problem, ProblemCode};
+pub use psa::{PsaMisconfiguration, PsaTestReport, PsaTestStep, PsaTestStepResult};
 pub use token::TokenScope;
 pub use users::{UserAction, UserChange, UserRow, allowed_user_actions, check_user_change};

@@ -72,8 +72,18 @@ pub enum ProblemCode {
     RateLimited,
     /// An unexpected error; details are in the server log under the request id.
     InternalError,
-    /// The PSA could not be reached; nothing was changed.
+    /// The PSA could not be reached; nothing was changed. Try again shortly.
     PsaUnavailable,
+    /// The PSA refuses the hub for good (bad credentials, a bad integration code, the
+    /// security-level bridge missing, an unknown zone user): `reason` says which; retrying
+    /// will not help, an administrator must fix the PSA settings.
+    PsaMisconfigured,
+    /// The tenant's hourly budget of PSA calls is spent (`[psa] hourly_budget`); work that
+    /// can wait is refused until `Retry-After`. Sign-in and refresh are never refused.
+    PsaBudgetExhausted,
+    /// Changing the PSA provider, zone or API user needs the integration code and secret
+    /// again in the same request, so stored credentials never follow a new destination.
+    CredentialsRequired,
     /// A dependency (the database) is not reachable.
     ServiceUnavailable,
 }
@@ -83,7 +93,7 @@ impl ProblemCode {
     pub const fn status(self) -> u16 {
         use ProblemCode::*;
         match self {
-            ValidationFailed | LevelNotEligible | NotSupportedForKind => 422,
+            ValidationFailed | LevelNotEligible | NotSupportedForKind | CredentialsRequired => 422,
             Unauthenticated | ReauthorizationRequired => 401,
             UserInactive
             | AccessNotEligible
@@ -103,7 +113,8 @@ impl ProblemCode {
             InvitationExpired => 410,
             RateLimited => 429,
             InternalError => 500,
-            PsaUnavailable | ServiceUnavailable => 503,
+            PsaMisconfigured => 502,
+            PsaUnavailable | PsaBudgetExhausted | ServiceUnavailable => 503,
         }
     }
 
@@ -135,6 +146,9 @@ impl ProblemCode {
             RateLimited => "Too many requests",
             InternalError => "Internal error",
             PsaUnavailable => "The PSA is unavailable",
+            PsaMisconfigured => "The PSA refuses the hub's settings",
+            PsaBudgetExhausted => "The hourly budget of PSA calls is spent",
+            CredentialsRequired => "Send the PSA credentials again",
             ServiceUnavailable => "Service unavailable",
         }
     }
@@ -190,6 +204,9 @@ pub struct Problem {
     /// For 422: the invalid fields.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For 502 `psa_misconfigured`: why the PSA refuses the hub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<crate::psa::PsaMisconfiguration>,
     /// The id of the request, as in the `x-request-id` header and the server log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -205,6 +222,7 @@ impl Problem {
             detail: detail.into(),
             code: code.as_str().to_owned(),
             errors: Vec::new(),
+            reason: None,
             request_id: None,
         }
     }

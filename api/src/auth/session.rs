@@ -21,7 +21,7 @@ use crate::db::{
     },
 };
 use crate::error::ApiError;
-use crate::psa::PsaResource;
+use crate::psa::{Priority, PsaResource};
 use crate::request::RequestMeta;
 use crate::users::{User, decide, stamp};
 
@@ -118,9 +118,13 @@ pub async fn launch(
     }
 
     // The PSA first: if it cannot answer, nothing has been written.
-    let provider = state.psa.provider(&psa)?;
+    // A person is waiting: foreground calls, never refused for the budget (SPEC S11).
+    let provider = state.psa.provider(&psa, Priority::Foreground)?;
     let resource = provider.resource(assertion.resource_id).await?;
-    let levels = state.psa.fresh_levels(&state.db, &psa).await?;
+    let levels = state
+        .psa
+        .fresh_levels(&state.db, &psa, Priority::Foreground)
+        .await?;
     let Some(resource) = resource else {
         return Err(refused(
             ProblemCode::AccessNotEligible,
@@ -532,10 +536,13 @@ pub async fn refresh(
     // The PSA first: if it cannot answer, the refresh token stays valid for a retry.
     let resource = state
         .psa
-        .provider(&psa)?
+        .provider(&psa, Priority::Foreground)?
         .resource(user.psa_resource_id)
         .await?;
-    let levels = state.psa.fresh_levels(&state.db, &psa).await?;
+    let levels = state
+        .psa
+        .fresh_levels(&state.db, &psa, Priority::Foreground)
+        .await?;
 
     let now = db::now();
     let txn = state.db.begin().await?;

@@ -67,6 +67,7 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
             Conflict,
             RateLimited,
             PsaUnavailable,
+            PsaMisconfigured,
         ],
         "launch_demo_session" => &[
             NotFound,
@@ -77,6 +78,7 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
             Conflict,
             RateLimited,
             PsaUnavailable,
+            PsaMisconfigured,
         ],
         "list_demo_identities" => &[NotFound],
         "refresh_session" => &[
@@ -84,19 +86,28 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
             ReauthorizationRequired,
             RateLimited,
             PsaUnavailable,
+            PsaMisconfigured,
         ],
         // API tokens cannot sign out or mint tokens: `forbidden`.
         "end_session" | "create_my_token" => &[Forbidden],
         "get_me" | "list_my_invitations" | "list_my_tokens" | "revoke_my_token" => &[],
 
         // The Access and Users tabs (SPEC S2): elevated users only.
-        "list_security_levels" => &[ElevatedAccessRequired, PsaUnavailable],
+        // PSA reads other than sign-in and refresh are background work (SPEC S11).
+        "list_security_levels" | "refresh_users" => &[
+            ElevatedAccessRequired,
+            PsaUnavailable,
+            PsaMisconfigured,
+            PsaBudgetExhausted,
+        ],
         "get_elevated_levels" => &[ElevatedAccessRequired],
         "save_elevated_levels" => &[
             ElevatedAccessRequired,
             LevelNotEligible,
             SelfDemotionForbidden,
             PsaUnavailable,
+            PsaMisconfigured,
+            PsaBudgetExhausted,
         ],
         "list_users" | "get_user" => &[ElevatedAccessRequired],
         "update_user" => &[
@@ -106,12 +117,13 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
             SelfDemotionForbidden,
             LevelNotEligible,
         ],
-        "refresh_users" => &[ElevatedAccessRequired, PsaUnavailable],
         "list_tenant_tokens" | "revoke_tenant_token" => &[ElevatedAccessRequired],
 
         // Settings (SPEC S6).
         "get_settings" => &[],
-        "update_settings" => &[ElevatedAccessRequired, Conflict],
+        "update_settings" => &[ElevatedAccessRequired, Conflict, CredentialsRequired],
+        // Failures of the PSA are the report's steps, not errors.
+        "test_psa_connection" => &[ElevatedAccessRequired],
         "rotate_launch_secret" => &[ElevatedAccessRequired, Forbidden],
 
         // The activity log (SPEC S7): limited users see their own entries.

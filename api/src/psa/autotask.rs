@@ -1,27 +1,43 @@
-//! The `autotask` PSA provider (SPEC S3.1): the Autotask REST v1.0 conventions over reqwest.
+//! The `autotask` PSA provider (SPEC S3.1, S11): the Autotask REST v1.0 conventions over
+//! reqwest.
 //!
 //! Sign-in and token refresh wait on this client, so every call has a hard timeout and a
 //! bounded retry budget: a slow or throttling PSA turns into [`PsaError::Unavailable`] (503
-//! `psa_unavailable` upstream) in bounded time instead of hanging a request. Only throttling
-//! (429, including Autotask's three-thread limit) and connection failures are retried; a
-//! timeout is not, since retrying it would multiply the wait the budget exists to bound.
+//! `psa_unavailable` upstream) in bounded time instead of hanging a request. What passes is
+//! retried with backoff (429 including Autotask's three-thread limit, 503, timeouts,
+//! connection failures); what an administrator must fix is not (bad credentials, a bad
+//! integration code, the missing security-level bridge, an unknown zone user) and becomes
+//! [`PsaError::Misconfigured`] with its reason (502 `psa_misconfigured`).
+//!
+//! Credentials are bound to their zone: every authenticated call checks its URL against the
+//! [`ZonePolicy`] before the `Secret` header is attached, and the HTTP client never follows
+//! redirects ([`http_client`]), so neither a re-pointed zone nor a `302` can carry the secret
+//! to another host.
+//!
+//! Every attempt goes through the tenant's [`Gate`]: at most three in flight per instance and
+//! the hourly budget, with sign-in and refresh ([`Priority::Foreground`]) never refused.
 //!
 //! Autotask's public API has no security-level entity; a PSA-side bridge provides
 //! `SecurityLevels` with the same conventions, and each resource's `securityLevelID`.
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{PsaDirectory, PsaError, PsaResource, PsaSecurityLevel};
+use super::budget::{Gate, PsaMetrics};
+use super::zone::{ZoneError, ZonePolicy};
+use super::{
+    Priority, PsaDirectory, PsaError, PsaMisconfiguration, PsaResource, PsaSecurityLevel,
+    PsaTestReport, PsaTestStep, PsaTestStepResult,
+};
 
 /// Autotask's global zone-discovery endpoint: it tells which regional zone serves a given
 /// API user, so installs need only credentials, not a zone.
@@ -37,14 +53,30 @@ const MAX_PAGES: usize = 100;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Error details quoted from Autotask are cut to this many characters.
 const MAX_DETAIL: usize = 300;
+/// The bridge's entity (SPEC S3.1).
+const SECURITY_LEVELS: &str = "SecurityLevels";
+
+/// The HTTP client every PSA call uses: redirects are never followed, since a redirect would
+/// carry the `Secret` header to wherever the `Location` points.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| {
+            // Only a broken TLS backend fails here; without redirects is what matters, and
+            // a default client would follow them.
+            tracing::error!(error = %e, "cannot build the PSA HTTP client");
+            reqwest::Client::new()
+        })
+}
 
 /// How to reach one Autotask database.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AutotaskConfig {
     /// Zone discovery endpoint; only a test or a proxy needs another one.
     pub discovery_url: String,
-    /// The REST base of the zone (`https://webservicesN.autotask.net/`, with or without
-    /// `atservicesrest/v1.0/`), to skip discovery when it is known.
+    /// The zone as Autotask announces it (`https://webservicesN.autotask.net/ATServicesRest/`)
+    /// or as an operator may write it (the bare host, or with `v1.0`), to skip discovery.
     pub zone_url: Option<String>,
     /// The API-only user's user name (an email address).
     pub api_user: String,
@@ -52,18 +84,21 @@ pub struct AutotaskConfig {
     pub integration_code: String,
     /// The API user's secret. Confidential.
     pub secret: String,
-    /// Hard limit on each HTTP call, body included.
+    /// Hard limit on each HTTP attempt, body included.
     pub timeout: Duration,
-    /// Attempts per call, the first included, when Autotask throttles or cannot be connected.
+    /// Attempts per call, the first included, when Autotask throttles, is unavailable (503),
+    /// times out or cannot be connected.
     pub max_attempts: u32,
     /// Cap on any single wait between attempts, `Retry-After` included, so a PSA asking for a
     /// minute's pause cannot stall a sign-in for a minute.
     pub max_backoff: Duration,
+    /// Where the credentials may be sent.
+    pub zones: ZonePolicy,
 }
 
 impl AutotaskConfig {
-    /// Production defaults (discovery, 10 s per call, 4 attempts, waits of at most 5 s) for
-    /// these credentials.
+    /// Production defaults (discovery, 10 s per attempt, 4 attempts, waits of at most 5 s,
+    /// Autotask's hosts only) for these credentials.
     pub fn new(
         api_user: impl Into<String>,
         integration_code: impl Into<String>,
@@ -78,6 +113,7 @@ impl AutotaskConfig {
             timeout: Duration::from_secs(10),
             max_attempts: 4,
             max_backoff: Duration::from_secs(5),
+            zones: ZonePolicy::default(),
         }
     }
 }
@@ -108,48 +144,87 @@ impl fmt::Debug for AutotaskConfig {
             .field("timeout", &self.timeout)
             .field("max_attempts", &self.max_attempts)
             .field("max_backoff", &self.max_backoff)
+            .field("zones", &self.zones)
             .finish()
     }
 }
 
-/// A [`PsaDirectory`] backed by Autotask's REST API.
-///
-/// The zone is discovered on first use and kept for the provider's lifetime (a failed
-/// discovery is not kept, so the next call tries again).
+/// One tenant's Autotask client: configuration, HTTP pool, the discovered zone and the call
+/// gate, shared by every [`AutotaskPsa`] view of it.
 #[derive(Debug)]
-pub struct AutotaskPsa {
+pub struct AutotaskClient {
     config: AutotaskConfig,
     client: reqwest::Client,
-    /// The REST base (`…/atservicesrest/v1.0/`) once known.
+    gate: Arc<Gate>,
+    /// The REST base (`…/ATServicesRest/v1.0/`) once known.
     zone: RwLock<Option<Url>>,
+}
+
+impl AutotaskClient {
+    /// A client drawing on `gate` (the registry keeps one per tenant, so slots and the
+    /// budget outlive a change of settings).
+    pub fn new(config: AutotaskConfig, client: reqwest::Client, gate: Arc<Gate>) -> Self {
+        Self {
+            config,
+            client,
+            gate,
+            zone: RwLock::new(None),
+        }
+    }
+
+    /// This client, calling as `priority`.
+    pub fn as_priority(self: &Arc<Self>, priority: Priority) -> AutotaskPsa {
+        AutotaskPsa {
+            client: Arc::clone(self),
+            priority,
+        }
+    }
+}
+
+/// A [`PsaDirectory`] backed by Autotask's REST API, calling at one [`Priority`].
+///
+/// The zone is discovered on first use and kept for the client's lifetime (a failed
+/// discovery is not kept, so the next call tries again).
+#[derive(Debug, Clone)]
+pub struct AutotaskPsa {
+    client: Arc<AutotaskClient>,
+    priority: Priority,
 }
 
 /// One HTTP answer, read whole.
 struct Answer {
     status: StatusCode,
     retry_after: Option<Duration>,
+    location: Option<String>,
     body: Vec<u8>,
 }
 
 impl AutotaskPsa {
-    /// The client is shared so connection pools are too; timeouts come from `config`.
+    /// A foreground provider with its own gate counting nothing: for tests and tools. The
+    /// server builds its providers through the registry, which shares a counting gate.
     pub fn new(config: AutotaskConfig, client: reqwest::Client) -> Self {
+        let gate = Gate::new("", 0, None, PsaMetrics::unregistered());
+        Arc::new(AutotaskClient::new(config, client, Arc::new(gate)))
+            .as_priority(Priority::Foreground)
+    }
+
+    /// The same client at another priority.
+    pub fn with_priority(&self, priority: Priority) -> Self {
         Self {
-            config,
-            client,
-            zone: RwLock::new(None),
+            client: Arc::clone(&self.client),
+            priority,
         }
     }
 
     /// The configuration in use (its `Debug` hides the credentials).
     pub fn config(&self) -> &AutotaskConfig {
-        &self.config
+        &self.client.config
     }
 
-    /// The REST base of the zone (`…/atservicesrest/v1.0/`), discovering it if needed: a
-    /// "test the connection" action can call this to check the credentials' zone.
+    /// The REST base of the zone (`…/ATServicesRest/v1.0/`), discovering it if needed.
     pub async fn rest_base(&self) -> Result<Url, PsaError> {
         let cached = self
+            .client
             .zone
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -157,61 +232,90 @@ impl AutotaskPsa {
         if let Some(url) = cached {
             return Ok(url);
         }
-        let url = match &self.config.zone_url {
-            Some(zone) => rest_base_of(zone)?,
+        let url = match &self.config().zone_url {
+            Some(zone) => self.allowed_zone(zone)?,
             None => self.discover().await?,
         };
-        *self.zone.write().unwrap_or_else(PoisonError::into_inner) = Some(url.clone());
+        *self
+            .client
+            .zone
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(url.clone());
         Ok(url)
+    }
+
+    fn allowed_zone(&self, zone: &str) -> Result<Url, PsaError> {
+        self.config().zones.rest_base(zone).map_err(|e| match e {
+            ZoneError::NotAllowed(_) => {
+                PsaError::misconfigured(PsaMisconfiguration::ZoneNotAllowed, e.to_string())
+            }
+            ZoneError::Invalid(message) => {
+                PsaError::misconfigured(PsaMisconfiguration::SettingsInvalid, message)
+            }
+        })
     }
 
     /// Every resource, active or not, following every page: for refreshing all hub users
     /// from the PSA at once.
     pub async fn all_resources(&self) -> Result<Vec<PsaResource>, PsaError> {
-        let wire: Vec<WireResource> = self
-            .query("Resources", json!([{ "op": "exist", "field": "id" }]))
+        let items = self
+            .query(
+                "Resources",
+                json!([{ "op": "exist", "field": "id" }]),
+                MAX_RECORDS,
+                true,
+            )
             .await?;
-        Ok(wire.into_iter().map(WireResource::into_resource).collect())
+        items
+            .into_iter()
+            .map(|item| resource_from(item, "Autotask Resources query"))
+            .collect()
     }
 
     async fn discover(&self) -> Result<Url, PsaError> {
         const WHAT: &str = "Autotask zone discovery";
-        let mut url = Url::parse(&self.config.discovery_url).map_err(|e| {
+        let config = self.config();
+        let mut url = Url::parse(&config.discovery_url).map_err(|e| {
             PsaError::Config(format!(
                 "the zone discovery URL {:?} is not a URL: {e}",
-                self.config.discovery_url
+                config.discovery_url
             ))
         })?;
-        url.query_pairs_mut()
-            .append_pair("user", &self.config.api_user);
+        url.query_pairs_mut().append_pair("user", &config.api_user);
         // Discovery is unauthenticated: the credentials are not sent to it.
         let answer = self.send(Method::GET, url, None, false, WHAT).await?;
         if !answer.status.is_success() {
             let errors = self.error_detail(&answer.body);
-            let unknown_user = matches!(
-                answer.status,
-                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
-            ) || (answer.status == StatusCode::INTERNAL_SERVER_ERROR
-                && errors.to_lowercase().contains("zone"));
+            // Autotask answers an unknown user with a 500 about the zone (or a 404).
+            let unknown_user = answer.status == StatusCode::NOT_FOUND
+                || (answer.status == StatusCode::INTERNAL_SERVER_ERROR
+                    && errors.to_lowercase().contains("zone"));
             if unknown_user {
-                return Err(PsaError::Credentials(format!(
-                    "{WHAT} does not know the API user {:?} ({}{})",
-                    self.config.api_user,
-                    answer.status,
-                    errors_suffix(&errors)
-                )));
+                return Err(PsaError::misconfigured(
+                    PsaMisconfiguration::ZoneNotFound,
+                    format!(
+                        "{WHAT} does not know the API user {:?} ({}{})",
+                        config.api_user,
+                        answer.status,
+                        errors_suffix(&errors)
+                    ),
+                ));
             }
-            return Err(self.failure(&answer, WHAT));
+            return Err(self.failure(&answer, WHAT, None));
         }
         let zone: ZoneInformation = decode(&answer.body, WHAT)?;
-        rest_base_of(&zone.url).map_err(|e| match e {
-            PsaError::Config(message) => PsaError::Protocol(format!("{WHAT}: {message}")),
+        self.allowed_zone(&zone.url).map_err(|e| match e {
+            PsaError::Misconfigured {
+                reason: PsaMisconfiguration::SettingsInvalid,
+                message,
+            } => PsaError::Protocol(format!("{WHAT}: {message}")),
             other => other,
         })
     }
 
-    /// One HTTP call with the retry budget: 429s and connection failures are retried with
-    /// exponential backoff (or `Retry-After`), each wait capped by `max_backoff`.
+    /// One call with the retry budget: 429s, 503s, timeouts and connection failures are
+    /// retried with exponential backoff (or `Retry-After`), each wait capped by
+    /// `max_backoff`. Every attempt is admitted by the gate (a slot and the budget).
     async fn send(
         &self,
         method: Method,
@@ -220,20 +324,52 @@ impl AutotaskPsa {
         authenticated: bool,
         what: &str,
     ) -> Result<Answer, PsaError> {
-        let max_attempts = self.config.max_attempts.max(1);
+        let config = self.config();
+        // The credentials go only where the policy allows, whatever asked for the URL.
+        if authenticated && !config.zones.allows(&url) {
+            return Err(PsaError::misconfigured(
+                PsaMisconfiguration::ZoneNotAllowed,
+                format!(
+                    "{what}: {} is not an allowed zone host; the credentials were not sent",
+                    url.origin().ascii_serialization()
+                ),
+            ));
+        }
+        let max_attempts = config.max_attempts.max(1);
+        // The whole call, waits for a free slot and between attempts included, is bounded by
+        // what its attempts alone may take: a sign-in queued behind a slow PSA still answers
+        // in bounded time.
+        let deadline = tokio::time::Instant::now() + config.timeout.saturating_mul(max_attempts);
+        let out_of_time = |attempt: u32| {
+            PsaError::Unavailable(format!(
+                "{what}: no answer within {:?} (after {attempt} attempt(s))",
+                config.timeout.saturating_mul(max_attempts)
+            ))
+        };
         let mut attempt = 1;
         loop {
+            let admission = match tokio::time::timeout_at(
+                deadline,
+                self.client.gate.admit(self.priority),
+            )
+            .await
+            {
+                Ok(admission) => admission?,
+                Err(_) => return Err(out_of_time(attempt - 1)),
+            };
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let mut request = self
                 .client
+                .client
                 .request(method.clone(), url.clone())
-                .timeout(self.config.timeout)
+                .timeout(config.timeout.min(left))
                 .header(ACCEPT, "application/json")
                 .header(CONTENT_TYPE, "application/json");
             if authenticated {
                 request = request
-                    .header("ApiIntegrationCode", &self.config.integration_code)
-                    .header("UserName", &self.config.api_user)
-                    .header("Secret", &self.config.secret);
+                    .header("ApiIntegrationCode", &config.integration_code)
+                    .header("UserName", &config.api_user)
+                    .header("Secret", &config.secret);
             }
             if let Some(body) = body {
                 request = request.json(body);
@@ -241,39 +377,57 @@ impl AutotaskPsa {
             let outcome = async {
                 let response = request.send().await?;
                 let status = response.status();
-                let retry_after = response
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
+                let header = |name| {
+                    response
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                };
+                let retry_after = header(RETRY_AFTER)
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs);
+                let location = header(LOCATION);
                 let body = response.bytes().await?;
                 Ok::<_, reqwest::Error>(Answer {
                     status,
                     retry_after,
+                    location,
                     body: body.to_vec(),
                 })
             }
             .await;
+            drop(admission);
+            let last = attempt >= max_attempts;
             let wait = match outcome {
-                Ok(answer) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
-                    if attempt >= max_attempts {
+                Ok(answer)
+                    if matches!(
+                        answer.status,
+                        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+                    ) =>
+                {
+                    if last {
                         return Err(PsaError::Unavailable(format!(
-                            "{what}: Autotask is still throttling (429) after {attempt} attempt(s){}",
+                            "{what}: Autotask still answers {} after {attempt} attempt(s){}",
+                            answer.status,
                             errors_suffix(&self.error_detail(&answer.body))
                         )));
                     }
                     answer.retry_after.unwrap_or_else(|| backoff(attempt))
                 }
                 Ok(answer) => return Ok(answer),
-                Err(e) if e.is_timeout() => {
+                Err(e) if last => {
+                    let cause = if e.is_timeout() {
+                        format!("no answer within {:?}", config.timeout)
+                    } else {
+                        describe(&e)
+                    };
                     return Err(PsaError::Unavailable(format!(
-                        "{what}: no answer within {:?}",
-                        self.config.timeout
+                        "{what}: {cause} (after {attempt} attempt(s))"
                     )));
                 }
-                Err(e) if e.is_connect() && attempt < max_attempts => {
-                    tracing::debug!(what, attempt, error = %e.without_url(), "cannot connect to Autotask; retrying");
+                Err(e) if e.is_timeout() || e.is_connect() => {
+                    tracing::debug!(what, attempt, error = %e.without_url(), "Autotask did not answer; retrying");
                     backoff(attempt)
                 }
                 Err(e) => {
@@ -283,7 +437,10 @@ impl AutotaskPsa {
                     )));
                 }
             };
-            let wait = wait.min(self.config.max_backoff);
+            let wait = wait.min(config.max_backoff);
+            if tokio::time::Instant::now() + wait >= deadline {
+                return Err(out_of_time(attempt));
+            }
             tracing::debug!(
                 what,
                 attempt,
@@ -295,28 +452,48 @@ impl AutotaskPsa {
         }
     }
 
-    /// Turns an unsuccessful answer into the error the caller acts on.
-    fn failure(&self, answer: &Answer, what: &str) -> PsaError {
+    /// Turns an unsuccessful answer into the error the caller acts on. `entity` is the
+    /// entity the call addressed, when a 404 means that it does not exist.
+    fn failure(&self, answer: &Answer, what: &str, entity: Option<&str>) -> PsaError {
         let errors = self.error_detail(&answer.body);
         let status = answer.status;
         let message = format!(
             "{what}: Autotask answered {status}{}",
             errors_suffix(&errors)
         );
+        let squashed: String = errors
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect();
+        let names_missing_bridge = squashed.contains("securitylevel")
+            && [
+                "notfound",
+                "doesnotexist",
+                "notexist",
+                "unknown",
+                "invalid",
+                "notsupported",
+            ]
+            .iter()
+            .any(|phrase| squashed.contains(phrase));
         if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
-            PsaError::Credentials(message)
-        } else if status.is_server_error() {
+            PsaError::misconfigured(PsaMisconfiguration::BadCredentials, message)
+        } else if status == StatusCode::NOT_FOUND && entity == Some(SECURITY_LEVELS) {
+            PsaError::misconfigured(PsaMisconfiguration::SecurityLevelsBridgeMissing, message)
+        } else if status.is_redirection() {
+            // Never followed: the credentials stay with the zone.
+            PsaError::Protocol(format!(
+                "{what}: Autotask answered {status} to {}; redirects are not followed",
+                answer.location.as_deref().unwrap_or("nowhere")
+            ))
+        } else if status.is_server_error() && squashed.contains("integrationcode") {
             // Autotask reports a bad integration code as a 500.
-            let squashed: String = errors
-                .to_lowercase()
-                .chars()
-                .filter(|c| c.is_alphanumeric())
-                .collect();
-            if squashed.contains("integrationcode") {
-                PsaError::Credentials(message)
-            } else {
-                PsaError::Unavailable(message)
-            }
+            PsaError::misconfigured(PsaMisconfiguration::BadIntegrationCode, message)
+        } else if status.is_server_error() && names_missing_bridge {
+            PsaError::misconfigured(PsaMisconfiguration::SecurityLevelsBridgeMissing, message)
+        } else if status.is_server_error() {
+            PsaError::Unavailable(message)
         } else {
             PsaError::Protocol(message)
         }
@@ -339,7 +516,8 @@ impl AutotaskPsa {
             _ => Vec::new(),
         };
         let mut detail = messages.join("; ");
-        for secret in [&self.config.secret, &self.config.integration_code] {
+        let config = self.config();
+        for secret in [&config.secret, &config.integration_code] {
             if !secret.is_empty() {
                 detail = detail.replace(secret.as_str(), "<redacted>");
             }
@@ -350,24 +528,26 @@ impl AutotaskPsa {
         detail
     }
 
-    /// `POST {entity}/query`, then every `nextPageUrl` until there is none.
-    async fn query<T: DeserializeOwned>(
+    /// `POST {entity}/query`, then (when `all_pages`) every `nextPageUrl` until there is none.
+    async fn query(
         &self,
         entity: &str,
         filter: Value,
-    ) -> Result<Vec<T>, PsaError> {
+        max_records: u32,
+        all_pages: bool,
+    ) -> Result<Vec<Value>, PsaError> {
         let what = format!("Autotask {entity} query");
         let base = self.rest_base().await?;
         let url = join(&base, &format!("{entity}/query"))?;
-        let body = json!({ "filter": filter, "maxRecords": MAX_RECORDS });
+        let body = json!({ "filter": filter, "maxRecords": max_records });
         let answer = self
             .send(Method::POST, url, Some(&body), true, &what)
             .await?;
-        let mut page: QueryPage<T> = self.success(answer, &what)?;
+        let mut page: QueryPage = self.success(answer, &what, Some(entity))?;
         let mut items = std::mem::take(&mut page.items);
         let mut seen = HashSet::new();
         let mut pages = 1;
-        while let Some(next) = page.next_page_url() {
+        while all_pages && let Some(next) = page.next_page_url() {
             if pages >= MAX_PAGES {
                 return Err(PsaError::Protocol(format!(
                     "{what}: still another page after {MAX_PAGES} pages"
@@ -389,18 +569,136 @@ impl AutotaskPsa {
                 )));
             }
             let answer = self.send(Method::GET, url, None, true, &what).await?;
-            page = self.success(answer, &what)?;
+            page = self.success(answer, &what, Some(entity))?;
             items.append(&mut page.items);
             pages += 1;
         }
         Ok(items)
     }
 
-    fn success<T: DeserializeOwned>(&self, answer: Answer, what: &str) -> Result<T, PsaError> {
+    fn success<T: DeserializeOwned>(
+        &self,
+        answer: Answer,
+        what: &str,
+        entity: Option<&str>,
+    ) -> Result<T, PsaError> {
         if answer.status.is_success() {
             decode(&answer.body, what)
         } else {
-            Err(self.failure(&answer, what))
+            Err(self.failure(&answer, what, entity))
+        }
+    }
+
+    /// `POST /api/v1/psa/test`: each step of the chain, stopping at the first failure.
+    pub async fn test(&self) -> PsaTestReport {
+        let mut report = Report::default();
+        let given = self.config().zone_url.is_some();
+        let base = match self.rest_base().await {
+            Ok(base) => base,
+            Err(e) => return report.fail(PsaTestStep::ZoneDiscovery, &e),
+        };
+        report.pass(
+            PsaTestStep::ZoneDiscovery,
+            if given {
+                format!("The zone is set in the settings: {base}.")
+            } else {
+                format!("Autotask placed the API user in the zone {base}.")
+            },
+        );
+
+        let credentials = async {
+            let what = "Autotask Resources entityInformation";
+            let url = join(&base, "Resources/entityInformation")?;
+            let answer = self.send(Method::GET, url, None, true, what).await?;
+            if answer.status.is_success() {
+                Ok(())
+            } else {
+                Err(self.failure(&answer, what, Some("Resources")))
+            }
+        };
+        if let Err(e) = credentials.await {
+            return report.fail(PsaTestStep::Credentials, &e);
+        }
+        report.pass(
+            PsaTestStep::Credentials,
+            "Autotask accepted the API user, secret and integration code.".to_owned(),
+        );
+
+        let resources = async {
+            let items = self
+                .query(
+                    "Resources",
+                    json!([{ "op": "exist", "field": "id" }]),
+                    1,
+                    false,
+                )
+                .await?;
+            items
+                .into_iter()
+                .map(|item| resource_from(item, "Autotask Resources query"))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        match resources.await {
+            Ok(found) if found.is_empty() => report.pass(
+                PsaTestStep::Resources,
+                "Resources can be read, but Autotask lists none.".to_owned(),
+            ),
+            Ok(_) => report.pass(
+                PsaTestStep::Resources,
+                "Resources can be read, with their security level.".to_owned(),
+            ),
+            Err(e) => return report.fail(PsaTestStep::Resources, &e),
+        }
+
+        match self.security_levels().await {
+            Ok(levels) => report.pass(
+                PsaTestStep::SecurityLevels,
+                format!("The bridge lists {} security level(s).", levels.len()),
+            ),
+            Err(e) => return report.fail(PsaTestStep::SecurityLevels, &e),
+        }
+        report.finish()
+    }
+}
+
+/// Collects the steps of a connection test.
+#[derive(Default)]
+pub(crate) struct Report(Vec<PsaTestStepResult>);
+
+impl Report {
+    pub(crate) fn pass(&mut self, step: PsaTestStep, detail: String) {
+        self.0.push(PsaTestStepResult {
+            step,
+            ok: true,
+            detail,
+            reason: None,
+        });
+    }
+
+    /// Records the failed step and ends the report: later steps depend on this one.
+    pub(crate) fn fail(mut self, step: PsaTestStep, error: &PsaError) -> PsaTestReport {
+        let reason = error.reason();
+        let detail = match (reason, error) {
+            (Some(reason), _) => reason.advice().to_owned(),
+            (None, PsaError::BudgetSpent { retry_after }) => format!(
+                "The hourly budget of PSA calls is spent; try again in {} min.",
+                retry_after.as_secs().div_ceil(60)
+            ),
+            (None, other) => format!("{other}. Try again shortly."),
+        };
+        self.0.push(PsaTestStepResult {
+            step,
+            ok: false,
+            detail,
+            reason,
+        });
+        self.finish()
+    }
+
+    pub(crate) fn finish(self) -> PsaTestReport {
+        PsaTestReport {
+            ok: self.0.iter().all(|s| s.ok),
+            steps: self.0,
         }
     }
 }
@@ -412,10 +710,23 @@ impl PsaDirectory for AutotaskPsa {
     }
 
     async fn security_levels(&self) -> Result<Vec<PsaSecurityLevel>, PsaError> {
-        let wire: Vec<WireLevel> = self
-            .query("SecurityLevels", json!([{ "op": "exist", "field": "id" }]))
+        let what = "Autotask SecurityLevels query";
+        let items = self
+            .query(
+                SECURITY_LEVELS,
+                json!([{ "op": "exist", "field": "id" }]),
+                MAX_RECORDS,
+                true,
+            )
             .await?;
-        Ok(wire.into_iter().map(WireLevel::into_level).collect())
+        items
+            .into_iter()
+            .map(|item| {
+                serde_json::from_value::<WireLevel>(item)
+                    .map(WireLevel::into_level)
+                    .map_err(|e| PsaError::Protocol(format!("{what}: unexpected level shape: {e}")))
+            })
+            .collect()
     }
 
     async fn resource(&self, id: i64) -> Result<Option<PsaResource>, PsaError> {
@@ -426,15 +737,10 @@ impl PsaDirectory for AutotaskPsa {
         if answer.status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let envelope: Value = self.success(answer, what)?;
+        let envelope: Value = self.success(answer, what, Some("Resources"))?;
         match envelope.get("item") {
             Some(Value::Null) => Ok(None),
-            Some(item) => {
-                let wire: WireResource = serde_json::from_value(item.clone()).map_err(|e| {
-                    PsaError::Protocol(format!("{what}: unexpected resource shape: {e}"))
-                })?;
-                Ok(Some(wire.into_resource()))
-            }
+            Some(item) => resource_from(item.clone(), what).map(Some),
             None => Err(PsaError::Protocol(format!(
                 "{what}: the answer has no \"item\""
             ))),
@@ -446,18 +752,23 @@ impl PsaDirectory for AutotaskPsa {
         if wanted.is_empty() {
             return Ok(None);
         }
-        let wire: Vec<WireResource> = self
+        let what = "Autotask Resources query";
+        let items = self
             .query(
                 "Resources",
                 json!([{ "op": "eq", "field": "email", "value": wanted }]),
+                MAX_RECORDS,
+                true,
             )
             .await?;
         // Autotask's `eq` already ignores case; re-checking guards against a PSA that
         // ignored the filter, and picks the active one when an address was reused.
         let wanted = wanted.to_lowercase();
-        let mut matching: Vec<PsaResource> = wire
+        let mut matching: Vec<PsaResource> = items
             .into_iter()
-            .map(WireResource::into_resource)
+            .map(|item| resource_from(item, what))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
             .filter(|r| r.email.trim().to_lowercase() == wanted)
             .collect();
         let chosen = match matching.iter().position(|r| r.is_active) {
@@ -465,6 +776,10 @@ impl PsaDirectory for AutotaskPsa {
             None => matching.into_iter().next(),
         };
         Ok(chosen)
+    }
+
+    async fn test(&self) -> PsaTestReport {
+        AutotaskPsa::test(self).await
     }
 }
 
@@ -476,13 +791,13 @@ struct ZoneInformation {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct QueryPage<T> {
-    items: Vec<T>,
+struct QueryPage {
+    items: Vec<Value>,
     #[serde(default)]
     page_details: Option<PageDetails>,
 }
 
-impl<T> QueryPage<T> {
+impl QueryPage {
     fn next_page_url(&self) -> Option<String> {
         self.page_details
             .as_ref()
@@ -498,6 +813,25 @@ impl<T> QueryPage<T> {
 struct PageDetails {
     #[serde(default)]
     next_page_url: Option<String>,
+}
+
+/// A resource from Autotask's JSON. Without `securityLevelID` the bridge is missing: a plain
+/// Autotask resource has no level (SPEC S11), and guessing one would grant or withhold access.
+fn resource_from(item: Value, what: &str) -> Result<PsaResource, PsaError> {
+    let has_level = item.as_object().is_some_and(|object| {
+        object
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("securityLevelID"))
+    });
+    if !has_level {
+        return Err(PsaError::misconfigured(
+            PsaMisconfiguration::SecurityLevelsBridgeMissing,
+            format!("{what}: resources carry no securityLevelID"),
+        ));
+    }
+    serde_json::from_value::<WireResource>(item)
+        .map(WireResource::into_resource)
+        .map_err(|e| PsaError::Protocol(format!("{what}: unexpected resource shape: {e}")))
 }
 
 /// A resource as Autotask sends it. Identity and state are required; names, email and user
@@ -568,29 +902,6 @@ fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, PsaError> {
     })
 }
 
-/// The REST base for a zone URL as Autotask announces it (`https://host/`) or as an operator
-/// may write it (`https://host/atservicesrest/v1.0`), always ending in `/` so relative joins
-/// stay inside it.
-fn rest_base_of(zone: &str) -> Result<Url, PsaError> {
-    let mut url = Url::parse(zone.trim())
-        .map_err(|e| PsaError::Config(format!("the zone URL {zone:?} is not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(PsaError::Config(format!(
-            "the zone URL {zone:?} is not an http(s) URL"
-        )));
-    }
-    url.set_query(None);
-    url.set_fragment(None);
-    let path = url.path().trim_end_matches('/').to_owned();
-    let path = if path.to_lowercase().ends_with("/atservicesrest/v1.0") {
-        format!("{path}/")
-    } else {
-        format!("{path}/atservicesrest/v1.0/")
-    };
-    url.set_path(&path);
-    Ok(url)
-}
-
 fn join(base: &Url, path: &str) -> Result<Url, PsaError> {
     base.join(path)
         .map_err(|e| PsaError::Config(format!("cannot build an Autotask URL for {path}: {e}")))
@@ -647,13 +958,22 @@ mod tests {
         Simulator::start(config).expect("simulator starts")
     }
 
+    fn allowing(sim: &SimHandle) -> ZonePolicy {
+        ZonePolicy::new(&[sim.addr().to_string()]).expect("a host")
+    }
+
     fn config_for(sim: &SimHandle) -> AutotaskConfig {
         AutotaskConfig {
             discovery_url: sim.discovery_url(),
             timeout: Duration::from_secs(5),
             max_backoff: Duration::from_millis(20),
+            zones: allowing(sim),
             ..AutotaskConfig::new(DEMO_API_USER, DEMO_INTEGRATION_CODE, DEMO_SECRET)
         }
+    }
+
+    fn reason(error: &PsaError) -> Option<PsaMisconfiguration> {
+        error.reason()
     }
 
     /// Discovers its zone like production does.
@@ -664,7 +984,7 @@ mod tests {
     /// Told its zone, so request counts are exactly the calls under test.
     fn zoned(sim: &SimHandle, edit: impl FnOnce(&mut AutotaskConfig)) -> AutotaskPsa {
         let mut config = AutotaskConfig {
-            zone_url: Some(sim.base_url()),
+            zone_url: Some(sim.zone_url()),
             ..config_for(sim)
         };
         edit(&mut config);
@@ -701,7 +1021,7 @@ mod tests {
         assert_eq!(
             psa.rest_base().await.expect("base").as_str(),
             sim.api_url(),
-            "REST calls go to {{url}}atservicesrest/v1.0/"
+            "REST calls go to {{url}}v1.0/, the url including ATServicesRest/ (SPEC S11)"
         );
         sim.stop().await;
     }
@@ -711,6 +1031,8 @@ mod tests {
         let sim = sim(|_| {});
         for zone in [
             sim.base_url(),
+            sim.zone_url(),
+            sim.zone_url().trim_end_matches('/').to_owned(),
             sim.api_url(),
             sim.api_url().trim_end_matches('/').to_owned(),
         ] {
@@ -804,7 +1126,11 @@ mod tests {
         let sim = sim(|_| {});
         let psa = zoned(&sim, |c| c.secret = "wrong-secret".into());
         let error = psa.security_levels().await.expect_err("refused");
-        assert!(matches!(error, PsaError::Credentials(_)), "{error:?}");
+        assert_eq!(
+            reason(&error),
+            Some(PsaMisconfiguration::BadCredentials),
+            "{error:?}"
+        );
         assert!(!format!("{error}").contains("wrong-secret"));
 
         let psa = zoned(&sim, |_| {});
@@ -813,7 +1139,11 @@ mod tests {
             ..Faults::default()
         });
         let error = psa.resource(29682885).await.expect_err("refused");
-        assert!(matches!(error, PsaError::Credentials(_)), "{error:?}");
+        assert_eq!(
+            reason(&error),
+            Some(PsaMisconfiguration::BadCredentials),
+            "{error:?}"
+        );
         assert_no_secret(&error);
         assert_eq!(sim.request_count(), 2, "a 401 is not retried");
         sim.stop().await;
@@ -829,7 +1159,11 @@ mod tests {
             .resource_by_email("margaret.chen@northwindit.example")
             .await
             .expect_err("refused");
-        assert!(matches!(error, PsaError::Credentials(_)), "{error:?}");
+        assert_eq!(
+            reason(&error),
+            Some(PsaMisconfiguration::BadIntegrationCode),
+            "{error:?}"
+        );
         assert!(!format!("{error:?}").contains("NOT-THE-INTEGRATION-CODE"));
         sim.stop().await;
     }
@@ -845,7 +1179,12 @@ mod tests {
             reqwest::Client::new(),
         );
         let error = psa.security_levels().await.expect_err("unknown user");
-        assert!(matches!(error, PsaError::Credentials(_)), "{error:?}");
+        assert_eq!(
+            reason(&error),
+            Some(PsaMisconfiguration::ZoneNotFound),
+            "{error:?}"
+        );
+        assert_eq!(sim.request_count(), 1, "not retried");
         sim.stop().await;
     }
 
@@ -991,10 +1330,19 @@ mod tests {
                 ..Faults::default()
             };
         });
-        let psa = zoned(&sim, |c| c.timeout = Duration::from_millis(100));
+        let psa = zoned(&sim, |c| {
+            c.timeout = Duration::from_millis(100);
+            c.max_attempts = 2;
+        });
         let started = Instant::now();
         let error = psa.resource(29682885).await.expect_err("too slow");
         assert!(matches!(error, PsaError::Unavailable(_)), "{error:?}");
+        assert!(error.to_string().contains("2 attempt"), "{error}");
+        assert_eq!(
+            sim.request_count(),
+            2,
+            "a timeout is retried within max_attempts"
+        );
         assert!(
             started.elapsed() < Duration::from_millis(450),
             "{:?}",
@@ -1007,11 +1355,13 @@ mod tests {
     async fn an_unreachable_psa_is_unavailable_after_retries() {
         let sim = sim(|_| {});
         let base = sim.base_url();
+        let zones = allowing(&sim);
         sim.stop().await;
         let config = AutotaskConfig {
             zone_url: Some(base),
             max_backoff: Duration::from_millis(10),
             timeout: Duration::from_secs(2),
+            zones,
             ..AutotaskConfig::new(DEMO_API_USER, DEMO_INTEGRATION_CODE, DEMO_SECRET)
         };
         let psa = AutotaskPsa::new(config, reqwest::Client::new());
@@ -1045,34 +1395,97 @@ mod tests {
         assert_eq!(config.max_backoff, Duration::from_secs(5));
     }
 
-    #[test]
-    fn zone_urls_are_normalised_to_the_rest_base() {
-        let base = |zone: &str| rest_base_of(zone).ok().map(|u| u.to_string());
-        let want = "https://webservices2.autotask.net/atservicesrest/v1.0/";
+    #[tokio::test]
+    async fn s11_a_discovered_zone_outside_the_allowed_hosts_gets_no_credentials() {
+        // Discovery announcing a host nobody allowed: the secret is not sent anywhere.
+        let sim = sim(|c| c.public_url = Some("http://attacker.example:9/".into()));
+        let psa = AutotaskPsa::new(
+            AutotaskConfig {
+                discovery_url: format!("http://{}/atservicesrest/v1.0/zoneInformation", sim.addr()),
+                ..config_for(&sim)
+            },
+            reqwest::Client::new(),
+        );
+        let error = psa.security_levels().await.expect_err("refused");
         assert_eq!(
-            base("https://webservices2.autotask.net/").as_deref(),
-            Some(want)
+            reason(&error),
+            Some(PsaMisconfiguration::ZoneNotAllowed),
+            "{error:?}"
+        );
+        assert_eq!(sim.request_count(), 1, "only the unauthenticated discovery");
+        // An operator-given zone outside the policy is refused before any call.
+        let psa = zoned(&sim, |c| {
+            c.zone_url = Some("https://evil.example/ATServicesRest/".into())
+        });
+        let error = psa.resource(1).await.expect_err("refused");
+        assert_eq!(reason(&error), Some(PsaMisconfiguration::ZoneNotAllowed));
+        assert_eq!(sim.request_count(), 1);
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn s11_without_the_bridge_the_reason_is_named() {
+        let sim = sim(|c| {
+            c.faults = Faults {
+                missing_bridge: true,
+                ..Faults::default()
+            }
+        });
+        let psa = zoned(&sim, |_| {});
+        let error = psa.security_levels().await.expect_err("no entity");
+        assert_eq!(
+            reason(&error),
+            Some(PsaMisconfiguration::SecurityLevelsBridgeMissing),
+            "{error:?}"
+        );
+        let error = psa
+            .resource(29682885)
+            .await
+            .expect_err("no level on the resource");
+        assert_eq!(
+            reason(&error),
+            Some(PsaMisconfiguration::SecurityLevelsBridgeMissing)
+        );
+        let report = psa.test().await;
+        assert!(!report.ok);
+        let last = report.steps.last().expect("steps");
+        assert_eq!(last.step, PsaTestStep::Resources);
+        assert_eq!(
+            last.reason,
+            Some(PsaMisconfiguration::SecurityLevelsBridgeMissing)
         );
         assert_eq!(
-            base("https://webservices2.autotask.net").as_deref(),
-            Some(want)
+            sim.stats().by_route.get("POST SecurityLevels/query"),
+            Some(&1),
+            "not retried"
         );
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn s11_the_connection_test_runs_every_step() {
+        let sim = sim(|_| {});
+        let report = discovering(&sim).test().await;
+        assert!(report.ok, "{report:?}");
+        let steps: Vec<PsaTestStep> = report.steps.iter().map(|s| s.step).collect();
         assert_eq!(
-            base("https://webservices2.autotask.net/atservicesrest/v1.0").as_deref(),
-            Some(want)
+            steps,
+            [
+                PsaTestStep::ZoneDiscovery,
+                PsaTestStep::Credentials,
+                PsaTestStep::Resources,
+                PsaTestStep::SecurityLevels
+            ]
         );
+        let psa = zoned(&sim, |c| c.secret = "wrong".into());
+        let report = psa.test().await;
+        assert!(!report.ok);
+        assert_eq!(report.steps.len(), 2, "stops at the failed step");
         assert_eq!(
-            base("https://webservices2.autotask.net/ATServicesRest/V1.0/").as_deref(),
-            Some("https://webservices2.autotask.net/ATServicesRest/V1.0/")
+            report.steps[1].reason,
+            Some(PsaMisconfiguration::BadCredentials)
         );
-        assert!(matches!(
-            rest_base_of("not a url"),
-            Err(PsaError::Config(_))
-        ));
-        assert!(matches!(
-            rest_base_of("ftp://host/"),
-            Err(PsaError::Config(_))
-        ));
+        sim.stop().await;
     }
 
     #[test]

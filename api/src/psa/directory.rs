@@ -9,7 +9,11 @@
 
 use std::path::Path;
 
-use super::{DirectoryFile, PsaDirectory, PsaError, PsaResource, PsaSecurityLevel};
+use super::autotask::Report;
+use super::{
+    DirectoryFile, PsaDirectory, PsaError, PsaResource, PsaSecurityLevel, PsaTestReport,
+    PsaTestStep,
+};
 
 /// The sample directory shipped with Hubkeep, embedded so a demo needs no file on disk.
 const DEMO_DIRECTORY: &str = include_str!("../../../config/demo-directory.toml");
@@ -111,6 +115,27 @@ impl PsaDirectory for DirectoryPsa {
             .iter()
             .find(|r| same_email(&r.email, wanted))
             .cloned())
+    }
+
+    /// A directory file has no zone or credentials: the file was read and checked when the
+    /// provider was built, so only what it lists is reported.
+    async fn test(&self) -> PsaTestReport {
+        let mut report = Report::default();
+        report.pass(
+            PsaTestStep::Resources,
+            format!(
+                "The directory file lists {} resource(s).",
+                self.resources.len()
+            ),
+        );
+        report.pass(
+            PsaTestStep::SecurityLevels,
+            format!(
+                "The directory file lists {} security level(s).",
+                self.levels.len()
+            ),
+        );
+        report.finish()
     }
 }
 

@@ -5,31 +5,78 @@
 //! The hub never writes to the PSA.
 
 pub mod autotask;
+pub mod budget;
 pub mod directory;
 pub mod registry;
+pub mod zone;
 
 use std::fmt::Debug;
 
 pub use hubkeep_shared::directory::{DirectoryFile, PsaResource, PsaSecurityLevel};
+pub use hubkeep_shared::psa::{PsaMisconfiguration, PsaTestReport, PsaTestStep, PsaTestStepResult};
 
-/// Why the PSA could not answer. Every variant means "try again later" to the caller: sign-in
-/// and refresh answer 503 `psa_unavailable` and change nothing.
+/// Who is waiting on a PSA call (SPEC S11). Sign-in and refresh are [`Priority::Foreground`]:
+/// a person is waiting, so they always go through, budget or not. Everything else is
+/// [`Priority::Background`]: it leaves one of the in-flight slots free for foreground calls
+/// and stops for the hour when the tenant's budget is spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    Foreground,
+    Background,
+}
+
+impl Priority {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Foreground => "foreground",
+            Self::Background => "background",
+        }
+    }
+}
+
+/// Why the PSA could not answer. SPEC S11 separates what passes (retry later: 503
+/// `psa_unavailable`) from what an administrator must fix (502 `psa_misconfigured` with a
+/// reason, never retried).
 #[derive(Debug, thiserror::Error)]
 pub enum PsaError {
-    /// Network failure, timeout, a 5xx, or a 429 that outlasted the retry budget.
+    /// Network failure, timeout, a 5xx, or a 429 that outlasted the retry budget: transient.
     #[error("the PSA could not be reached: {0}")]
     Unavailable(String),
-    /// The PSA refused the hub's API credentials (401, or Autotask's 500 for a bad
-    /// integration code).
-    #[error("the PSA refused the configured credentials: {0}")]
-    Credentials(String),
+    /// The PSA refuses the hub for good; `reason` tells the administrator what to fix.
+    #[error("the PSA refuses the hub ({reason}): {message}")]
+    Misconfigured {
+        reason: PsaMisconfiguration,
+        message: String,
+    },
     /// The PSA answered, but not in a shape the hub understands (malformed JSON, missing
-    /// fields).
+    /// fields, a redirect).
     #[error("the PSA answered something the hub cannot read: {0}")]
     Protocol(String),
     /// The provider's own configuration is unusable (unreadable directory file, bad URL).
     #[error("the PSA provider is misconfigured: {0}")]
     Config(String),
+    /// The tenant's hourly budget of PSA calls is spent; only sign-in and refresh may still
+    /// call until the hour turns.
+    #[error("the hourly budget of PSA calls is spent; it renews in {} s", retry_after.as_secs())]
+    BudgetSpent { retry_after: std::time::Duration },
+}
+
+impl PsaError {
+    pub(crate) fn misconfigured(reason: PsaMisconfiguration, message: impl Into<String>) -> Self {
+        Self::Misconfigured {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// Why an administrator must act, when that is the case.
+    pub fn reason(&self) -> Option<PsaMisconfiguration> {
+        match self {
+            Self::Misconfigured { reason, .. } => Some(*reason),
+            Self::Config(_) => Some(PsaMisconfiguration::SettingsInvalid),
+            _ => None,
+        }
+    }
 }
 
 /// Read-only access to the PSA's security levels and resources.
@@ -46,4 +93,33 @@ pub trait PsaDirectory: Send + Sync + Debug {
 
     /// Every resource (the Users tab's "refresh from the PSA" reads them in one pass).
     async fn resources(&self) -> Result<Vec<PsaResource>, PsaError>;
+
+    /// Runs the connection test of SPEC S11, step by step, stopping at the first failure.
+    async fn test(&self) -> PsaTestReport;
+}
+
+/// The connection test of SPEC S11 for a tenant (`POST /api/v1/psa/test`, `hubkeep tenant
+/// test-psa`): background calls, so they yield to sign-ins and count against the budget.
+/// Settings that cannot even build a provider are the first failed step.
+pub async fn test_connection(
+    registry: &registry::PsaRegistry,
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_id: &str,
+) -> Result<PsaTestReport, sea_orm::DbErr> {
+    use sea_orm::EntityTrait;
+    let settings = crate::db::entities::psa_settings::Entity::find_by_id(tenant_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("PSA settings of {tenant_id}")))?;
+    Ok(match registry.provider(&settings, Priority::Background) {
+        Ok(provider) => provider.test().await,
+        Err(e) => autotask::Report::default().fail(
+            if settings.provider == "directory" {
+                PsaTestStep::Resources
+            } else {
+                PsaTestStep::ZoneDiscovery
+            },
+            &e,
+        ),
+    })
 }

@@ -11,23 +11,37 @@ use sea_orm::{
 
 use sea_orm::sea_query::OnConflict;
 
-use super::autotask::{AutotaskConfig, AutotaskPsa};
+use super::autotask::{AutotaskClient, AutotaskConfig, http_client};
+use super::budget::{Gate, PsaMetrics};
 use super::directory::DirectoryPsa;
-use super::{PsaDirectory, PsaError, PsaSecurityLevel};
+use super::zone::ZonePolicy;
+use super::{Priority, PsaDirectory, PsaError, PsaSecurityLevel};
 use crate::config::PsaSettings;
 use crate::db::{self, entities::psa_settings, entities::security_levels};
 
-/// Builds each tenant's provider once and keeps it until the tenant's PSA settings change.
+/// Builds each tenant's provider once and keeps it until the tenant's PSA settings change;
+/// keeps each tenant's call [`Gate`] for the life of the process.
 pub struct PsaRegistry {
     settings: PsaSettings,
+    zones: ZonePolicy,
+    db: Option<DatabaseConnection>,
+    metrics: PsaMetrics,
     http: reqwest::Client,
     providers: RwLock<HashMap<String, Cached>>,
+    gates: RwLock<HashMap<String, Arc<Gate>>>,
 }
 
 /// What a cached provider was built from: the settings row and, for a directory file, its
 /// modification time, so an edited file takes effect without a restart.
 type Version = (DateTime<Utc>, Option<std::time::SystemTime>);
-type Cached = (Version, Arc<dyn PsaDirectory>);
+type Cached = (Version, Provider);
+
+/// A built provider; an Autotask one is handed out at the priority of each caller.
+#[derive(Debug, Clone)]
+enum Provider {
+    Directory(Arc<DirectoryPsa>),
+    Autotask(Arc<AutotaskClient>),
+}
 
 fn version_of(settings: &psa_settings::Model) -> Version {
     let modified = match (settings.provider.as_str(), &settings.directory_path) {
@@ -41,44 +55,93 @@ impl std::fmt::Debug for PsaRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PsaRegistry")
             .field("settings", &self.settings)
+            .field("zones", &self.zones)
             .finish_non_exhaustive()
     }
 }
 
 impl PsaRegistry {
-    pub fn new(settings: PsaSettings) -> Self {
-        Self {
+    /// A registry counting PSA calls in `db` (shared by every instance) and reporting them
+    /// through `metrics`. Refuses `[psa] extra_zone_hosts` entries that are not hosts.
+    pub fn new(
+        settings: PsaSettings,
+        db: Option<DatabaseConnection>,
+        metrics: PsaMetrics,
+    ) -> Result<Self, PsaError> {
+        let zones = ZonePolicy::new(&settings.extra_zone_hosts).map_err(PsaError::Config)?;
+        Ok(Self {
             settings,
-            http: reqwest::Client::new(),
+            zones,
+            db,
+            metrics,
+            http: http_client(),
             providers: RwLock::new(HashMap::new()),
-        }
+            gates: RwLock::new(HashMap::new()),
+        })
     }
 
-    /// The provider described by a tenant's PSA settings.
+    /// Where Autotask credentials may go, as configured.
+    pub fn zones(&self) -> &ZonePolicy {
+        &self.zones
+    }
+
+    /// The provider described by a tenant's PSA settings, calling at `priority`.
     pub fn provider(
         &self,
         settings: &psa_settings::Model,
+        priority: Priority,
     ) -> Result<Arc<dyn PsaDirectory>, PsaError> {
         let wanted = version_of(settings);
-        if let Ok(cache) = self.providers.read()
-            && let Some((version, provider)) = cache.get(&settings.tenant_id)
-            && *version == wanted
-        {
-            return Ok(provider.clone());
-        }
-        let provider = self.build(settings)?;
-        if let Ok(mut cache) = self.providers.write() {
-            cache.insert(settings.tenant_id.clone(), (wanted, provider.clone()));
-        }
-        Ok(provider)
+        let cached = self.providers.read().ok().and_then(|cache| {
+            cache
+                .get(&settings.tenant_id)
+                .filter(|(version, _)| *version == wanted)
+                .map(|(_, provider)| provider.clone())
+        });
+        let provider = match cached {
+            Some(provider) => provider,
+            None => {
+                let provider = self.build(settings)?;
+                if let Ok(mut cache) = self.providers.write() {
+                    cache.insert(settings.tenant_id.clone(), (wanted, provider.clone()));
+                }
+                provider
+            }
+        };
+        Ok(match provider {
+            Provider::Directory(directory) => directory,
+            Provider::Autotask(client) => Arc::new(client.as_priority(priority)),
+        })
     }
 
-    fn build(&self, settings: &psa_settings::Model) -> Result<Arc<dyn PsaDirectory>, PsaError> {
+    fn gate(&self, tenant_id: &str) -> Arc<Gate> {
+        if let Ok(gates) = self.gates.read()
+            && let Some(gate) = gates.get(tenant_id)
+        {
+            return Arc::clone(gate);
+        }
+        let mut gates = self
+            .gates
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(gates.entry(tenant_id.to_owned()).or_insert_with(|| {
+            Arc::new(Gate::new(
+                tenant_id,
+                self.settings.hourly_budget,
+                self.db.clone(),
+                self.metrics.clone(),
+            ))
+        }))
+    }
+
+    fn build(&self, settings: &psa_settings::Model) -> Result<Provider, PsaError> {
         match settings.provider.as_str() {
-            "directory" => Ok(Arc::new(match &settings.directory_path {
-                Some(path) => DirectoryPsa::load(std::path::Path::new(path))?,
-                None => DirectoryPsa::demo()?,
-            })),
+            "directory" => Ok(Provider::Directory(Arc::new(
+                match &settings.directory_path {
+                    Some(path) => DirectoryPsa::load(std::path::Path::new(path))?,
+                    None => DirectoryPsa::demo()?,
+                },
+            ))),
             "autotask" => {
                 let missing = || PsaError::Config("Autotask credentials are incomplete".into());
                 let mut config = AutotaskConfig::new(
@@ -94,14 +157,19 @@ impl PsaRegistry {
                 config.timeout = Duration::from_millis(self.settings.timeout_ms);
                 config.max_attempts = self.settings.max_attempts.max(1);
                 config.max_backoff = Duration::from_millis(self.settings.max_backoff_ms);
-                Ok(Arc::new(AutotaskPsa::new(config, self.http.clone())))
+                config.zones = self.zones.clone();
+                Ok(Provider::Autotask(Arc::new(AutotaskClient::new(
+                    config,
+                    self.http.clone(),
+                    self.gate(&settings.tenant_id),
+                ))))
             }
             other => Err(PsaError::Config(format!("unknown PSA provider {other:?}"))),
         }
     }
 
     /// The tenant's security levels: from the cache while it is fresh, else from the PSA
-    /// (and the cache is refreshed).
+    /// as background work (and the cache is refreshed).
     pub async fn levels(
         &self,
         db: &DatabaseConnection,
@@ -115,8 +183,7 @@ impl PsaRegistry {
         if fresh_until.is_some_and(|until| until > db::now()) {
             return Ok(cached_levels(db, &settings.tenant_id).await?);
         }
-        let levels = self.provider(settings)?.security_levels().await?;
-        Ok(store_levels(db, &settings.tenant_id, &levels).await?)
+        self.fresh_levels(db, settings, Priority::Background).await
     }
 
     /// Levels straight from the PSA, written to the cache. Sign-in and refresh use this: a
@@ -125,8 +192,9 @@ impl PsaRegistry {
         &self,
         db: &DatabaseConnection,
         settings: &psa_settings::Model,
+        priority: Priority,
     ) -> Result<Vec<security_levels::Model>, LevelsError> {
-        let levels = self.provider(settings)?.security_levels().await?;
+        let levels = self.provider(settings, priority)?.security_levels().await?;
         Ok(store_levels(db, &settings.tenant_id, &levels).await?)
     }
 }

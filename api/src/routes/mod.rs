@@ -50,6 +50,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(settings::get_settings)
                 .service(settings::update_settings)
                 .service(settings::rotate_launch_secret)
+                .service(settings::test_psa_connection)
                 .service(activity::list_activity)
                 .service(activity::get_activity)
                 .service(connections::create_connection)

@@ -8,6 +8,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::settings::{self, LaunchSecret, Settings, UpdateSettings};
+use hubkeep_shared::PsaTestReport;
 
 /// Read the tenant's settings.
 ///
@@ -35,7 +36,10 @@ pub async fn get_settings(
 ///
 /// Send only the fields to change; `accounting_mappings` replaces the whole list. Secrets are
 /// write-only. Switching `psa.provider` to `autotask` needs an API user, integration code
-/// and secret; a `directory` file must load. An invalid request changes nothing and lists
+/// and secret. On a tenant with stored Autotask credentials, changing the provider, zone or
+/// API user needs the integration code and secret again in the same request (422
+/// `credentials_required`). The zone must be an Autotask host over HTTPS (or one the operator
+/// allowed); the directory file is set by the operator only. An invalid request changes nothing and lists
 /// every invalid field (`psa.zone_url`, `accounting_mappings.2.source_code`, …). The change
 /// is logged as one `settings.updated` entry, secrets shown as `"***"`.
 #[utoipa::path(
@@ -54,7 +58,8 @@ pub async fn update_settings(
     body: crate::request::JsonBody<UpdateSettings>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::EditSettings)?;
-    let updated = settings::update(&state.db, &caller, body.into_inner()).await?;
+    let updated =
+        settings::update(&state.db, state.psa.zones(), &caller, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(updated))
 }
 
@@ -83,4 +88,31 @@ pub async fn rotate_launch_secret(
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(rotated))
+}
+
+/// Test the PSA connection (elevated users).
+///
+/// Runs the chain the hub depends on, one step after the other, and stops at the first that
+/// fails: `zone_discovery` (or the configured zone), `credentials` (an authenticated call),
+/// `resources` (resources readable, with their security level) and `security_levels` (the
+/// bridge's `SecurityLevels` entity). A failed step says in `detail` what to do and, when an
+/// administrator must act, names the `reason` (the codes of `psa_misconfigured`). Nothing is
+/// changed; the calls count against the tenant's PSA call budget. The directory provider has
+/// only the last two steps.
+#[utoipa::path(
+    operation_id = "test_psa_connection",
+    tag = "settings",
+    responses(
+        (status = 200, description = "Each step that ran, and whether all passed", body = PsaTestReport),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
+#[post("/psa/test")]
+pub async fn test_psa_connection(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(HubAction::EditSettings)?;
+    let report = crate::psa::test_connection(&state.psa, &state.db, &caller.tenant_id).await?;
+    Ok(HttpResponse::Ok().json(report))
 }

@@ -2,8 +2,10 @@
 //! fresh database (SQLite by default, PostgreSQL too when `HUBKEEP_TEST_POSTGRES_URL` is set).
 
 mod helpers;
+mod standin;
 
 mod activity_log;
+mod autotask;
 mod connection_actions;
 mod connections;
 mod console;

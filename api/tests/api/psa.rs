@@ -18,7 +18,12 @@ on_each_backend!(
 async fn s3_1_sign_in_through_autotask_discovery_and_paging(backend: Backend) {
     let sim = start_simulator();
     let discovery = sim.discovery_url();
-    let app = spawn_app_with(backend, |s| s.psa.autotask_discovery_url = discovery).await;
+    let host = sim.addr().to_string();
+    let app = spawn_app_with(backend, |s| {
+        s.psa.autotask_discovery_url = discovery;
+        s.psa.extra_zone_hosts = vec![host];
+    })
+    .await;
     // No zone URL: the provider discovers it; the simulator pages every 3 items.
     let tenant = app.autotask_tenant(None).await;
 
@@ -44,19 +49,35 @@ async fn s3_1_sign_in_through_autotask_discovery_and_paging(backend: Backend) {
 
 async fn s3_2_psa_failures_answer_psa_unavailable_and_change_nothing(backend: Backend) {
     let sim = start_simulator();
-    let zone = sim.base_url();
-    let app = spawn_app_with(backend, |s| s.psa.timeout_ms = 300).await;
+    let zone = sim.zone_url();
+    let host = sim.addr().to_string();
+    let app = spawn_app_with(backend, |s| {
+        s.psa.timeout_ms = 300;
+        s.psa.extra_zone_hosts = vec![host];
+    })
+    .await;
     let tenant = app.autotask_tenant(Some(zone)).await;
     app.sign_in(&tenant, ADA_ADMIN).await;
 
+    // What passes is 503 `psa_unavailable`; refused credentials are for an administrator to
+    // fix (S11): 502 `psa_misconfigured`, and not retried.
+    sim.set_faults(Faults {
+        bad_credentials: true,
+        ..Faults::default()
+    });
+    sim.reset_stats();
+    let before = app.row_counts().await;
+    let res = app.launch(&tenant.assertion(TESS_TECH)).await;
+    let body = assert_problem(res, 502, "psa_misconfigured").await;
+    assert_eq!(body["reason"], "bad_credentials");
+    assert_eq!(sim.request_count(), 1, "a 401 is not retried");
+    assert_eq!(
+        app.row_counts().await,
+        before,
+        "bad credentials: nothing changed"
+    );
+
     let cases = [
-        (
-            "bad credentials",
-            Faults {
-                bad_credentials: true,
-                ..Faults::default()
-            },
-        ),
         (
             "500s",
             Faults {
@@ -120,8 +141,13 @@ async fn s3_2_psa_failures_answer_psa_unavailable_and_change_nothing(backend: Ba
 
 async fn s3_3_refresh_during_a_psa_outage_keeps_the_refresh_token_valid(backend: Backend) {
     let sim = start_simulator();
-    let zone = sim.base_url();
-    let app = spawn_app_with(backend, |s| s.psa.timeout_ms = 300).await;
+    let zone = sim.zone_url();
+    let host = sim.addr().to_string();
+    let app = spawn_app_with(backend, |s| {
+        s.psa.timeout_ms = 300;
+        s.psa.extra_zone_hosts = vec![host];
+    })
+    .await;
     let tenant = app.autotask_tenant(Some(zone)).await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
 

@@ -1,6 +1,5 @@
 //! Tenant settings (SPEC S6, G7), on each backend.
 
-use hubkeep_shared::PsaResource;
 use serde_json::{Value, json};
 
 use crate::helpers::{
@@ -14,7 +13,6 @@ on_each_backend!(
     s6_elevated_users_edit_settings_in_one_logged_change,
     s6_a_request_that_changes_nothing_writes_nothing,
     s6_secrets_are_write_only,
-    s6_a_new_directory_file_takes_effect_at_once,
     s6_invalid_settings_change_nothing,
     s6_rotating_the_launch_secret_replaces_it_for_launches,
 );
@@ -571,39 +569,6 @@ async fn s6_secrets_are_write_only(backend: Backend) {
         ))
         .await;
     assert_eq!(all_details, 0);
-}
-
-async fn s6_a_new_directory_file_takes_effect_at_once(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let tenant = app.tenant().await;
-    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
-    // Resource 900 exists only in the new file.
-    let mut directory = fixture_directory();
-    directory.resources.push(PsaResource {
-        id: 900,
-        first_name: "Nora".into(),
-        last_name: "New".into(),
-        email: "nora.new@example.test".into(),
-        user_name: "nnew".into(),
-        is_active: true,
-        security_level_id: crate::helpers::levels::TECHNICIAN,
-    });
-    let path = app.data_dir().join("second-directory.toml");
-    std::fs::write(&path, toml::to_string(&directory).unwrap()).unwrap();
-    let res = app.launch(&tenant.assertion(900)).await;
-    assert_eq!(res.status(), 403, "not in the current directory");
-
-    let res = put(
-        &app,
-        &ada.access_token,
-        &json!({ "psa": { "directory_path": path.display().to_string() } }),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["psa"]["directory_path"], path.display().to_string());
-    let res = app.launch(&tenant.assertion(900)).await;
-    assert_eq!(res.status(), 200, "the registry rebuilt the provider");
 }
 
 async fn s6_invalid_settings_change_nothing(backend: Backend) {

@@ -88,6 +88,7 @@ pub(super) const TABLE: &[Row] = &[
     row("update_user", "", Rule::Elevated),
     row("refresh_users", "", Rule::Elevated),
     row("update_settings", "", Rule::Elevated),
+    row("test_psa_connection", "", Rule::Elevated),
     row("create_connection", "", Rule::Elevated),
     row("list_governance_connections", "", Rule::Elevated),
     row("list_tenant_tokens", "", Rule::Elevated),
@@ -418,6 +419,7 @@ async fn prepare(w: &World, row: &Row, p: &Persona) -> Prepared {
             Some(json!({ "default_timezone": "UTC" })),
         ),
         "rotate_launch_secret" => ("POST", "/api/v1/settings/launch-secret".into(), None),
+        "test_psa_connection" => ("POST", "/api/v1/psa/test".into(), None),
         "create_connection" => (
             "POST",
             "/api/v1/connections".into(),

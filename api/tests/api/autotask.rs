@@ -1,0 +1,639 @@
+//! SPEC S11, Autotask as it really is: the zone's real shape, credentials bound to their
+//! zone, no redirects, the directory file as the operator's, permanent versus transient
+//! failures, the call budget and the connection test. The PSA here is mostly a stand-in
+//! written from Autotask's documentation (`standin.rs`), so the provider is checked against
+//! the documents and not only against our own simulator.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use hubkeep_psa_sim::Faults;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    Backend, SIM_API_USER, SIM_INTEGRATION_CODE, SIM_SECRET, TestApp, assert_problem,
+    fixture_directory, people::*, put, spawn_app_with, start_simulator,
+};
+use crate::on_each_backend;
+use crate::standin::{Call, Reply, StandIn};
+
+on_each_backend!(
+    s11_a_zone_in_autotasks_real_shape_signs_a_resource_in,
+    s11_changing_the_zone_without_the_credentials_is_refused_and_sends_nothing,
+    s11_a_redirect_from_the_psa_is_not_followed,
+    s11_the_directory_file_is_the_operators,
+    s11_a_missing_bridge_is_named_and_not_retried,
+    s11_permanent_refusals_are_misconfigured_and_outages_unavailable,
+    s11_a_psa_that_times_out_is_unavailable_after_the_bounded_retries,
+    s11_background_reads_stop_at_the_budget_while_sign_in_goes_on,
+    s11_the_connection_test_passes_every_step_against_the_simulator,
+);
+
+/// How the stand-in behaves.
+const NORMAL: u8 = 0;
+/// A plain Autotask: no `SecurityLevels` entity, no `securityLevelID` on resources.
+const NO_BRIDGE: u8 = 1;
+/// Every call answers Autotask's 500 naming the missing entity.
+const ALL_500_NO_SECURITY_LEVELS: u8 = 2;
+
+/// The REST root, in the letter case Autotask's zone discovery announces it.
+const ROOT: &str = "/ATServicesRest/";
+
+/// Autotask per its documentation: global zone discovery under `/atservicesrest/v1.0/`,
+/// announcing `url` = `<zone>/ATServicesRest/`; entities only under `<url>v1.0/` (matched to
+/// the letter here, so a client that builds the path wrongly fails); `ApiIntegrationCode`,
+/// `UserName`, `Secret` headers; 401 for a bad user or secret, 500 naming the integration
+/// code for a bad one.
+fn autotask(mode: Arc<AtomicU8>) -> impl Fn(&Call, &str) -> Reply + Send + Sync + 'static {
+    let directory = fixture_directory();
+    move |call, root| {
+        let mode = mode.load(Ordering::SeqCst);
+        if call.method == "GET" && call.path == "/atservicesrest/v1.0/zoneInformation" {
+            return if call.query == format!("user={}", SIM_API_USER.replace('@', "%40")) {
+                Reply::json(
+                    200,
+                    &json!({"zoneName": "Stand-in zone", "url": format!("{root}{ROOT}"),
+                            "webUrl": format!("{root}/"), "ci": 29_683_000}),
+                )
+            } else {
+                Reply::json(
+                    500,
+                    &json!({"errors": ["Zone information could not be determined"]}),
+                )
+            };
+        }
+        let Some(rest) = call.path.strip_prefix(&format!("{ROOT}v1.0/")) else {
+            return Reply::not_found();
+        };
+        if call.header("UserName") != Some(SIM_API_USER)
+            || call.header("Secret") != Some(SIM_SECRET)
+        {
+            return Reply::json(
+                401,
+                &json!({"errors": ["The user name or secret is not valid."]}),
+            );
+        }
+        if call.header("ApiIntegrationCode") != Some(SIM_INTEGRATION_CODE) {
+            return Reply::json(500, &json!({"errors": ["IntegrationCode is invalid."]}));
+        }
+        if mode == ALL_500_NO_SECURITY_LEVELS {
+            return Reply::json(
+                500,
+                &json!({"errors": ["The requested resource SecurityLevels was not found."]}),
+            );
+        }
+        let resource = |r: &hubkeep_shared::PsaResource| {
+            let mut item = json!({"id": r.id, "firstName": r.first_name, "lastName": r.last_name,
+                "email": r.email, "userName": r.user_name, "isActive": r.is_active,
+                "licenseType": 1, "resourceType": "Employee", "userType": 1});
+            if mode != NO_BRIDGE {
+                item["securityLevelID"] = json!(r.security_level_id);
+            }
+            item
+        };
+        let page = |items: Vec<Value>| {
+            json!({"items": items, "pageDetails": {"count": 0, "requestCount": 500,
+                    "prevPageUrl": null, "nextPageUrl": null}})
+        };
+        match (call.method.as_str(), rest) {
+            ("GET", "Resources/entityInformation") => Reply::json(
+                200,
+                &json!({"info": {"name": "Resource", "canQuery": true, "supportsWebhookCallouts": true}}),
+            ),
+            ("POST", "Resources/query") => {
+                let items: Vec<Value> = directory.resources.iter().map(resource).collect();
+                let body: Value = serde_json::from_str(&call.body).unwrap_or(Value::Null);
+                let max = body["maxRecords"].as_u64().unwrap_or(500) as usize;
+                Reply::json(200, &page(items.into_iter().take(max).collect()))
+            }
+            ("POST", "SecurityLevels/query") if mode != NO_BRIDGE => {
+                let items = directory
+                    .security_levels
+                    .iter()
+                    .map(|l| {
+                        json!({"id": l.id, "name": l.name, "isActive": l.is_active,
+                               "hubMenu": l.hub_menu, "qboExtensionAdmin": l.qbo_extension_admin,
+                               "otherExtensionsAdmin": l.other_extensions_admin,
+                               "resourceImpersonation": l.resource_impersonation})
+                    })
+                    .collect();
+                Reply::json(200, &page(items))
+            }
+            ("GET", path) if path.starts_with("Resources/") => {
+                let id: i64 = path["Resources/".len()..].parse().unwrap_or(-1);
+                let item = directory
+                    .resources
+                    .iter()
+                    .find(|r| r.id == id)
+                    .map(resource);
+                Reply::json(200, &json!({ "item": item }))
+            }
+            _ => Reply::json(404, &json!({"errors": [format!("{rest} does not exist.")]})),
+        }
+    }
+}
+
+/// A stand-in in `mode`, and an app allowed to send credentials to it (and nowhere else),
+/// discovering zones through it.
+async fn stand_in(backend: Backend, mode: u8) -> (TestApp, StandIn, Arc<AtomicU8>) {
+    let switch = Arc::new(AtomicU8::new(mode));
+    let psa = StandIn::start(autotask(Arc::clone(&switch)));
+    let (host, discovery) = (
+        psa.host(),
+        format!("{}/atservicesrest/v1.0/zoneInformation", psa.root()),
+    );
+    let app = spawn_app_with(backend, |s| {
+        s.psa.extra_zone_hosts = vec![host];
+        s.psa.autotask_discovery_url = discovery;
+        s.psa.timeout_ms = 500;
+    })
+    .await;
+    (app, psa, switch)
+}
+
+async fn s11_a_zone_in_autotasks_real_shape_signs_a_resource_in(backend: Backend) {
+    let (app, psa, _) = stand_in(backend, NORMAL).await;
+
+    // Only the API user: the zone is discovered, `{"url": ".../ATServicesRest/"}`.
+    let discovered = app.autotask_tenant(None).await;
+    let ada = app.sign_in(&discovered, ADA_ADMIN).await;
+    assert_eq!(ada.user["access_level"], "elevated");
+    assert_eq!(psa.count_path("/zoneInformation"), 1);
+
+    // The operator passes the URL as discovery announces it: no discovery at all.
+    let given = app
+        .autotask_tenant(Some(format!("{}{ROOT}", psa.root())))
+        .await;
+    let primary = app.sign_in(&given, ADA_ADMIN).await;
+    assert_eq!(primary.user["is_primary"], true);
+    let tess = app.sign_in(&given, TESS_TECH).await;
+    assert_eq!(tess.user["access_level"], "limited");
+    assert_eq!(
+        psa.count_path("/zoneInformation"),
+        1,
+        "the given zone is used as is"
+    );
+
+    // Every entity call went under the announced root, with the credentials.
+    for call in psa
+        .calls()
+        .iter()
+        .filter(|c| !c.path.ends_with("zoneInformation"))
+    {
+        assert!(
+            call.path.starts_with("/ATServicesRest/v1.0/"),
+            "{}",
+            call.path
+        );
+        assert_eq!(call.header("Secret"), Some(SIM_SECRET));
+    }
+    // Discovery is unauthenticated: the secret never went there.
+    for call in psa
+        .calls()
+        .iter()
+        .filter(|c| c.path.ends_with("zoneInformation"))
+    {
+        assert_eq!(call.header("Secret"), None);
+    }
+}
+
+async fn psa_row(app: &TestApp, tenant_id: &str) -> Vec<Value> {
+    crate::hardening::common::rows(
+        app,
+        format!(
+            "SELECT provider, directory_path, autotask_zone_url, autotask_api_user, \
+             autotask_integration_code, autotask_secret, CAST(updated_at AS TEXT) AS updated_at \
+             FROM psa_settings WHERE tenant_id = '{tenant_id}'"
+        ),
+    )
+    .await
+}
+
+async fn s11_changing_the_zone_without_the_credentials_is_refused_and_sends_nothing(
+    backend: Backend,
+) {
+    let (app, psa, _) = stand_in(backend, NORMAL).await;
+    let attacker = StandIn::start(|_, _| Reply::json(200, &json!({"items": []})));
+    let tenant = app
+        .autotask_tenant(Some(format!("{}{ROOT}", psa.root())))
+        .await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let row = psa_row(&app, &tenant.id).await;
+    let entries = app.activity_count(&tenant, "settings.updated").await;
+
+    // The reproduction: only the zone, pointing at another host.
+    for body in [
+        json!({ "psa": { "zone_url": attacker.root() } }),
+        json!({ "psa": { "zone_url": format!("{}{ROOT}", attacker.root()), "secret": "s" } }),
+        json!({ "psa": { "api_user": "someone@attacker.example" } }),
+        json!({ "psa": { "provider": "directory" } }),
+    ] {
+        let res = put(&app, &ada.access_token, "/api/v1/settings", &body).await;
+        let problem = assert_problem(res, 422, "credentials_required").await;
+        assert!(
+            problem["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == "psa.integration_code"),
+            "{problem}"
+        );
+        assert_eq!(
+            psa_row(&app, &tenant.id).await,
+            row,
+            "{body}: settings unchanged"
+        );
+    }
+    // With the credentials, a host outside the allowed ones is still refused.
+    for zone in [
+        attacker.root(),
+        "https://attacker.example/ATServicesRest/".to_owned(),
+    ] {
+        let res = put(
+            &app,
+            &ada.access_token,
+            "/api/v1/settings",
+            &json!({ "psa": { "zone_url": zone, "integration_code": "c", "secret": "s" } }),
+        )
+        .await;
+        let problem = assert_problem(res, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["field"], "psa.zone_url", "{problem}");
+    }
+    assert_eq!(psa_row(&app, &tenant.id).await, row);
+    assert_eq!(
+        app.activity_count(&tenant, "settings.updated").await,
+        entries
+    );
+
+    // The next PSA read goes where it went before, and the other host heard nothing.
+    let res = app
+        .get_as("/api/v1/security-levels", &ada.access_token)
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(attacker.count(), 0, "no request reached the other host");
+
+    // Sent again with the change, the credentials may follow an Autotask zone.
+    let res = put(
+        &app,
+        &ada.access_token,
+        "/api/v1/settings",
+        &json!({ "psa": { "zone_url": "https://webservices14.autotask.net/ATServicesRest/",
+                          "integration_code": SIM_INTEGRATION_CODE, "secret": SIM_SECRET } }),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(attacker.count(), 0);
+}
+
+async fn s11_a_redirect_from_the_psa_is_not_followed(backend: Backend) {
+    let elsewhere = StandIn::start(|_, _| Reply::json(200, &json!({"item": null})));
+    let target = format!("{}/ATServicesRest/v1.0/Resources/200", elsewhere.root());
+    let normal = Arc::new(AtomicU8::new(NORMAL));
+    let answer = autotask(Arc::clone(&normal));
+    let psa = StandIn::start(move |call, root| {
+        if call.path.ends_with("/Resources/200") {
+            let mut reply = Reply::json(302, &json!({}));
+            reply.headers.push(("location".into(), target.clone()));
+            reply
+        } else {
+            answer(call, root)
+        }
+    });
+    let hosts = vec![psa.host(), elsewhere.host()];
+    let app = spawn_app_with(backend, |s| s.psa.extra_zone_hosts = hosts).await;
+    let tenant = app
+        .autotask_tenant(Some(format!("{}{ROOT}", psa.root())))
+        .await;
+    app.sign_in(&tenant, ADA_ADMIN).await;
+    let before = app.row_counts().await;
+    let res = app.launch(&tenant.assertion(TESS_TECH)).await;
+    assert_problem(res, 503, "psa_unavailable").await;
+    assert_eq!(elsewhere.count(), 0, "the redirect was not followed");
+    assert_eq!(app.row_counts().await, before);
+}
+
+async fn s11_the_directory_file_is_the_operators(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    // Resource 900 exists only in the new file.
+    let mut directory = fixture_directory();
+    directory.resources.push(hubkeep_shared::PsaResource {
+        id: 900,
+        first_name: "Nora".into(),
+        last_name: "New".into(),
+        email: "nora.new@example.test".into(),
+        user_name: "nnew".into(),
+        is_active: true,
+        security_level_id: crate::helpers::levels::TECHNICIAN,
+    });
+    let path = app.data_dir().join("second-directory.toml");
+    std::fs::write(&path, toml::to_string(&directory).unwrap()).unwrap();
+    let row = psa_row(&app, &tenant.id).await;
+
+    // Not through the API, whoever asks.
+    let res = put(
+        &app,
+        &ada.access_token,
+        "/api/v1/settings",
+        &json!({ "psa": { "directory_path": path.display().to_string() } }),
+    )
+    .await;
+    let problem = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "psa.directory_path");
+    assert_eq!(psa_row(&app, &tenant.id).await, row);
+    assert_eq!(app.launch(&tenant.assertion(900)).await.status(), 403);
+
+    // The operator's command (`hubkeep tenant set-directory`) does it, and it is logged.
+    let entries = app.activity_count(&tenant, "settings.updated").await;
+    hubkeep_api::tenants::set_directory(&app.db, &tenant.id, &path.display().to_string())
+        .await
+        .unwrap()
+        .expect("the tenant exists");
+    assert_eq!(
+        app.activity_count(&tenant, "settings.updated").await,
+        entries + 1
+    );
+    let entry = crate::hardening::common::rows(
+        &app,
+        format!(
+            "SELECT details, actor_kind FROM activity_log WHERE tenant_id = '{}' AND \
+             action = 'settings.updated' ORDER BY at DESC, id DESC LIMIT 1",
+            tenant.id
+        ),
+    )
+    .await;
+    assert_eq!(entry[0]["actor_kind"], "system");
+    let details: Value = serde_json::from_str(entry[0]["details"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        details["psa.directory_path"]["after"],
+        path.display().to_string()
+    );
+    assert_eq!(
+        app.launch(&tenant.assertion(900)).await.status(),
+        200,
+        "at once"
+    );
+    let missing = hubkeep_api::tenants::set_directory(&app.db, "no-such-tenant", "/x.toml")
+        .await
+        .unwrap();
+    assert!(missing.is_none());
+}
+
+async fn s11_a_missing_bridge_is_named_and_not_retried(backend: Backend) {
+    let (app, psa, mode) = stand_in(backend, NORMAL).await;
+    let tenant = app
+        .autotask_tenant(Some(format!("{}{ROOT}", psa.root())))
+        .await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+
+    // A plain Autotask: the test says which step fails, and why.
+    mode.store(NO_BRIDGE, Ordering::SeqCst);
+    let res = app
+        .post_json("/api/v1/psa/test", Some(&ada.access_token), &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(report["ok"], false);
+    let steps = report["steps"].as_array().unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(names, ["zone_discovery", "credentials", "resources"]);
+    assert_eq!(steps[0]["ok"], true);
+    assert_eq!(steps[1]["ok"], true);
+    assert_eq!(steps[2]["ok"], false);
+    assert_eq!(steps[2]["reason"], "security_levels_bridge_missing");
+    assert!(steps[2]["detail"].as_str().unwrap().contains("bridge"));
+
+    // Autotask's 500 naming the entity: one call, then 502 with the reason; nothing changed.
+    mode.store(ALL_500_NO_SECURITY_LEVELS, Ordering::SeqCst);
+    let before = (app.row_counts().await, psa.count());
+    let res = app.launch(&tenant.assertion(TESS_TECH)).await;
+    let problem = assert_problem(res, 502, "psa_misconfigured").await;
+    assert_eq!(problem["reason"], "security_levels_bridge_missing");
+    assert_eq!(psa.count(), before.1 + 1, "exactly one call, no retries");
+    assert_eq!(app.row_counts().await, before.0);
+    let res = app.refresh(&ada.refresh_token).await;
+    let problem = assert_problem(res, 502, "psa_misconfigured").await;
+    assert_eq!(problem["reason"], "security_levels_bridge_missing");
+
+    let res = app
+        .post_json("/api/v1/psa/test", Some(&ada.access_token), &json!({}))
+        .await;
+    let report: Value = res.json().await.unwrap();
+    let last = report["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["ok"], false);
+    assert_eq!(last["reason"], "security_levels_bridge_missing");
+}
+
+async fn s11_permanent_refusals_are_misconfigured_and_outages_unavailable(backend: Backend) {
+    let sim = start_simulator();
+    let host = sim.addr().to_string();
+    let discovery = sim.discovery_url();
+    let app = spawn_app_with(backend, |s| {
+        s.psa.extra_zone_hosts = vec![host];
+        s.psa.autotask_discovery_url = discovery;
+    })
+    .await;
+    let tenant = app.autotask_tenant(None).await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let set_credentials = |code: &'static str, user: &'static str| {
+        let (app, token) = (&app, ada.access_token.clone());
+        async move {
+            let body = json!({ "psa": { "integration_code": code, "api_user": user,
+                                        "secret": SIM_SECRET } });
+            let res = put(app, &token, "/api/v1/settings", &body).await;
+            assert_eq!(res.status(), 200);
+        }
+    };
+
+    // A bad integration code: Autotask's 500 naming it.
+    set_credentials("NOT-THE-CODE", SIM_API_USER).await;
+    sim.reset_stats();
+    let problem = assert_problem(
+        app.launch(&tenant.assertion(TESS_TECH)).await,
+        502,
+        "psa_misconfigured",
+    )
+    .await;
+    assert_eq!(problem["reason"], "bad_integration_code");
+    assert!(!problem.to_string().contains("NOT-THE-CODE"));
+    // An unknown zone user.
+    set_credentials(SIM_INTEGRATION_CODE, "nobody@example.test").await;
+    sim.reset_stats();
+    let problem = assert_problem(
+        app.launch(&tenant.assertion(TESS_TECH)).await,
+        502,
+        "psa_misconfigured",
+    )
+    .await;
+    assert_eq!(problem["reason"], "zone_not_found");
+    assert_eq!(
+        sim.stats().by_route.get("GET zoneInformation"),
+        Some(&1),
+        "not retried"
+    );
+
+    // 503s and the thread limit pass: retried, then 503 `psa_unavailable`.
+    set_credentials(SIM_INTEGRATION_CODE, SIM_API_USER).await;
+    for faults in [
+        Faults {
+            rate_limit: 100,
+            ..Faults::default()
+        },
+        Faults {
+            thread_limit: 100,
+            ..Faults::default()
+        },
+    ] {
+        sim.set_faults(faults);
+        sim.reset_stats();
+        let problem = assert_problem(
+            app.launch(&tenant.assertion(TESS_TECH)).await,
+            503,
+            "psa_unavailable",
+        )
+        .await;
+        assert!(problem.get("reason").is_none());
+        // Discovery is exempt from the limits; the entity call was tried max_attempts times.
+        assert_eq!(sim.stats().by_status.get(&429), Some(&3));
+    }
+}
+
+async fn s11_a_psa_that_times_out_is_unavailable_after_the_bounded_retries(backend: Backend) {
+    let normal = Arc::new(AtomicU8::new(NORMAL));
+    let answer = autotask(normal);
+    let psa = StandIn::start(move |call, root| {
+        let mut reply = answer(call, root);
+        if call.path.contains("/Resources/") {
+            reply.delay = Duration::from_millis(1_500);
+        }
+        reply
+    });
+    let host = psa.host();
+    let app = spawn_app_with(backend, |s| {
+        s.psa.extra_zone_hosts = vec![host];
+        s.psa.timeout_ms = 200;
+    })
+    .await;
+    let tenant = app
+        .autotask_tenant(Some(format!("{}{ROOT}", psa.root())))
+        .await;
+    let before = app.row_counts().await;
+    let res = app.launch(&tenant.assertion(ADA_ADMIN)).await;
+    assert_problem(res, 503, "psa_unavailable").await;
+    // The test settings allow 3 attempts.
+    assert_eq!(psa.count_path("/Resources/100"), 3, "bounded retries");
+    assert_eq!(app.row_counts().await, before);
+}
+
+async fn s11_background_reads_stop_at_the_budget_while_sign_in_goes_on(backend: Backend) {
+    let sim = start_simulator();
+    let host = sim.addr().to_string();
+    let app = spawn_app_with(backend, |s| {
+        s.psa.extra_zone_hosts = vec![host];
+        s.psa.hourly_budget = 10;
+    })
+    .await;
+    let tenant = app.autotask_tenant(Some(sim.zone_url())).await;
+    // Sign-in: the resource and two pages of levels.
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    assert_eq!(sim.request_count(), 3);
+    // Refreshing users is background work: three pages of resources, two of levels.
+    let res = app
+        .post_json("/api/v1/users/refresh", Some(&ada.access_token), &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(sim.request_count(), 8);
+    // The next one runs out after two more calls; then nothing more goes out.
+    for _ in 0..3 {
+        let res = app
+            .post_json("/api/v1/users/refresh", Some(&ada.access_token), &json!({}))
+            .await;
+        let retry_after: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=3600).contains(&retry_after));
+        assert_problem(res, 503, "psa_budget_exhausted").await;
+        assert_eq!(
+            sim.request_count(),
+            10,
+            "background reads stop at the budget"
+        );
+    }
+
+    // A person signing in still gets through.
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    assert_eq!(tess.user["access_level"], "limited");
+    assert_eq!(sim.request_count(), 13);
+    assert!(app.refresh(&ada.refresh_token).await.status().is_success());
+    assert_eq!(sim.request_count(), 16);
+
+    // The count is shared through the database, and shown in the metrics.
+    let used = app
+        .scalar(&format!(
+            "SELECT calls FROM psa_call_budget WHERE tenant_id = '{}'",
+            tenant.id
+        ))
+        .await;
+    assert_eq!(used, 16);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "hubkeep_psa_budget_used{{tenant=\"{}\"}} 16",
+            tenant.id
+        )),
+        "{metrics}"
+    );
+    assert!(metrics.contains("hubkeep_psa_hourly_budget 10"));
+    assert!(metrics.contains(&format!(
+        "hubkeep_psa_calls_refused_total{{tenant=\"{}\"}} 3",
+        tenant.id
+    )));
+}
+
+async fn s11_the_connection_test_passes_every_step_against_the_simulator(backend: Backend) {
+    let sim = start_simulator();
+    let host = sim.addr().to_string();
+    let discovery = sim.discovery_url();
+    let app = spawn_app_with(backend, |s| {
+        s.psa.extra_zone_hosts = vec![host];
+        s.psa.autotask_discovery_url = discovery;
+    })
+    .await;
+    let tenant = app.autotask_tenant(None).await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    let res = app
+        .post_json("/api/v1/psa/test", Some(&ada.access_token), &json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    let names: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "zone_discovery",
+            "credentials",
+            "resources",
+            "security_levels"
+        ]
+    );
+    assert!(!report.to_string().contains(SIM_SECRET));
+    let rows = app.row_counts().await;
+    // Limited users may not run it.
+    let res = app
+        .post_json("/api/v1/psa/test", Some(&tess.access_token), &json!({}))
+        .await;
+    assert_problem(res, 403, "elevated_access_required").await;
+    assert_eq!(app.row_counts().await, rows, "a test changes nothing");
+    sim.stop().await;
+}

@@ -4,7 +4,8 @@
 use std::process::Command;
 
 use hubkeep_e2e::{
-    Server, launch_assertion as assertion, simulator_binary, spawn_listening, tenant_cli,
+    Server, ServerOptions, launch_assertion as assertion, simulator_binary, spawn_listening,
+    tenant_cli,
 };
 use serde_json::{Value, json};
 
@@ -72,6 +73,11 @@ async fn the_tenant_command_line_provisions_a_tenant_whose_launcher_signs_in_thr
     let mut sim = Command::new(simulator_binary());
     sim.args(["--bind", "127.0.0.1:0"]);
     let (mut sim, sim_url) = spawn_listening(sim, "hubkeep-psa-sim listening on ");
+    // The operator allows the simulator's host for credentials (SPEC S11), in the
+    // environment here, as `[psa] extra_zone_hosts` in a config file would.
+    let sim_host = sim_url.trim_start_matches("http://").to_owned();
+    let allowed = format!("[\"{sim_host}\"]");
+    let allow = [("HUBKEEP_PSA__EXTRA_ZONE_HOSTS", allowed.as_str())];
 
     let created = tenant_cli(
         data_dir.path(),
@@ -82,8 +88,9 @@ async fn the_tenant_command_line_provisions_a_tenant_whose_launcher_signs_in_thr
             "Northwind IT",
             "--psa",
             "autotask",
+            // As Autotask's zone discovery announces it (SPEC S11).
             "--zone-url",
-            &format!("{sim_url}/"),
+            &format!("{sim_url}/ATServicesRest/"),
             "--api-user",
             "hubkeep-api@northwindit.example",
             "--integration-code",
@@ -91,8 +98,36 @@ async fn the_tenant_command_line_provisions_a_tenant_whose_launcher_signs_in_thr
             "--secret",
             "sim-secret-not-for-production",
         ],
-        &[],
+        &allow,
     );
+    let id = created["id"].as_str().unwrap().to_owned();
+    // The operator's connection test passes every step.
+    let report = tenant_cli(data_dir.path(), None, &["test-psa", &id], &allow);
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["steps"].as_array().unwrap().len(), 4);
+    // A zone nobody allowed is refused at once.
+    let refused = Command::new(hubkeep_e2e::hubkeep_binary())
+        .args([
+            "tenant",
+            "create",
+            "--name",
+            "Elsewhere",
+            "--psa",
+            "autotask",
+        ])
+        .args([
+            "--zone-url",
+            "https://attacker.example/",
+            "--api-user",
+            "a@b.example",
+        ])
+        .args(["--integration-code", "X", "--secret", "Y", "--data-dir"])
+        .arg(data_dir.path())
+        .env_remove("HUBKEEP_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("extra_zone_hosts"));
     let psa_id = created["psa_id"].as_str().unwrap().to_owned();
     let secret = created["launch_secret"].as_str().unwrap().to_owned();
     let listed = tenant_cli(data_dir.path(), None, &["list"], &[]);
@@ -102,7 +137,13 @@ async fn the_tenant_command_line_provisions_a_tenant_whose_launcher_signs_in_thr
         "secrets are never listed"
     );
 
-    let server = Server::start_in(data_dir.path(), &[]);
+    let server = Server::start_with(
+        data_dir.path(),
+        &ServerOptions {
+            env: vec![("HUBKEEP_PSA__EXTRA_ZONE_HOSTS".into(), allowed.clone())],
+            ..ServerOptions::default()
+        },
+    );
     server.wait_ready(&client()).await;
     let launch = |assertion: String| {
         let url = server.url("/api/v1/auth/launch");
@@ -141,6 +182,45 @@ async fn the_tenant_command_line_provisions_a_tenant_whose_launcher_signs_in_thr
             .await
             .status(),
         200
+    );
+
+    // The operator points the tenant at a directory file: its people sign in at once.
+    let mut directory: toml::Value = toml::from_str(hubkeep_psa_sim::DEMO_DIRECTORY_TOML).unwrap();
+    let resources = directory["resources"].as_array_mut().unwrap();
+    let mut nora = resources[0].clone();
+    nora["id"] = toml::Value::Integer(77_000_001);
+    nora["email"] = toml::Value::String("nora.new@northwindit.example".into());
+    nora["user_name"] = toml::Value::String("nnew".into());
+    resources.push(nora);
+    let file = data_dir.path().join("people.toml");
+    std::fs::write(&file, toml::to_string(&directory).unwrap()).unwrap();
+    assert_eq!(
+        launch(assertion(&psa_id, new_secret, 77_000_001))
+            .await
+            .status(),
+        403,
+        "not in Autotask"
+    );
+    let set = Command::new(hubkeep_e2e::hubkeep_binary())
+        .args(["tenant", "set-directory", &id])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .env_remove("HUBKEEP_CONFIG")
+        .env_remove("HUBKEEP_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    assert_eq!(
+        launch(assertion(&psa_id, new_secret, 77_000_001))
+            .await
+            .status(),
+        200,
+        "the operator's file took effect"
     );
     assert!(server.stop());
     let _ = sim.kill();

@@ -2,7 +2,7 @@
 //! "set / not set"); users allowed `edit_settings` edit them, rotate the launch secret and
 //! manage the sync engine's tokens.
 
-use hubkeep_shared::HubAction;
+use hubkeep_shared::{HubAction, PsaTestReport};
 use leptos::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -50,6 +50,7 @@ pub fn SettingsPage() -> impl IntoView {
             })}
         </Transition>
         <Show when=can_edit>
+            <PsaTestPanel />
             <LaunchSecretPanel reload=reload />
             <EngineTokens />
         </Show>
@@ -155,7 +156,6 @@ fn EditSettings(settings: Settings, reload: RwSignal<u32>) -> impl IntoView {
     let provider = RwSignal::new(settings.psa.provider.clone());
     let zone_url = RwSignal::new(settings.psa.zone_url.clone().unwrap_or_default());
     let api_user = RwSignal::new(settings.psa.api_user.clone().unwrap_or_default());
-    let directory_path = RwSignal::new(settings.psa.directory_path.clone().unwrap_or_default());
     let integration_code = RwSignal::new(String::new());
     let secret = RwSignal::new(String::new());
     let next_key = StoredValue::new(0u64);
@@ -212,12 +212,6 @@ fn EditSettings(settings: Settings, reload: RwSignal<u32>) -> impl IntoView {
         }
         if let Some(v) = opt_change(&o.psa.api_user, &api_user.get_untracked()) {
             psa.insert("api_user".into(), v);
-        }
-        // The directory path cannot be cleared: only a new value is sent.
-        if let Some(v @ Value::String(_)) =
-            opt_change(&o.psa.directory_path, &directory_path.get_untracked())
-        {
-            psa.insert("directory_path".into(), v);
         }
         let code = integration_code.get_untracked();
         if !code.is_empty() {
@@ -321,7 +315,6 @@ fn EditSettings(settings: Settings, reload: RwSignal<u32>) -> impl IntoView {
                     </label>
                     {field("settings-zone-url", "Zone URL (empty: discovered from the API user)", zone_url, "url")}
                     {field("settings-api-user", "API user", api_user, "text")}
-                    {field("settings-directory-path", "Directory path", directory_path, "text")}
                     <label class="field">
                         <span>
                             "Integration code (currently "{set_text(settings.psa.integration_code_set)}")"
@@ -346,7 +339,9 @@ fn EditSettings(settings: Settings, reload: RwSignal<u32>) -> impl IntoView {
                             on:input=move |ev| secret.set(event_target_value(&ev))
                         />
                     </label>
-                    <p class="hint">"Secrets are write-only: leave empty to keep the stored value."</p>
+                    <p class="hint">
+                        "Secrets are write-only: leave empty to keep the stored value. A new provider, zone or API user needs the integration code and secret again. The directory file is set by the operator (hubkeep tenant set-directory)."
+                    </p>
                 </fieldset>
                 <fieldset>
                     <legend>"Accounting mappings"</legend>
@@ -451,6 +446,91 @@ fn EditSettings(settings: Settings, reload: RwSignal<u32>) -> impl IntoView {
                     </button>
                 </div>
             </form>
+        </section>
+    }
+}
+
+/// SPEC S11: "Test connection" runs the PSA chain on the server and lists each step.
+#[component]
+fn PsaTestPanel() -> impl IntoView {
+    let notices = use_notices();
+    let pending = RwSignal::new(false);
+    let report = RwSignal::new(None::<PsaTestReport>);
+    let run = move |_| {
+        pending.set(true);
+        report.set(None);
+        leptos::task::spawn_local(async move {
+            let result: Result<PsaTestReport, ClientError> =
+                api::post("/api/v1/psa/test", json!({})).await;
+            pending.set(false);
+            match result {
+                Ok(r) => {
+                    if r.ok {
+                        notices.ok("The PSA connection works");
+                    }
+                    report.set(Some(r));
+                }
+                Err(e) => notices.error(&e),
+            }
+        });
+    };
+    view! {
+        <section class="panel" id="psa-test" aria-labelledby="psa-test-title">
+            <h2 id="psa-test-title">"PSA connection"</h2>
+            <p class="hint">
+                "Checks the saved settings: zone, credentials, resources and the security-level bridge, in that order."
+            </p>
+            <div class="buttons">
+                <button
+                    type="button"
+                    id="psa-test-run"
+                    data-hub-action="edit_settings"
+                    disabled=move || pending.get()
+                    on:click=run
+                >
+                    {move || if pending.get() { "Testing…" } else { "Test connection" }}
+                </button>
+            </div>
+            <div aria-live="polite">
+                {move || {
+                    report
+                        .get()
+                        .map(|r| {
+                            view! {
+                                <p id="psa-test-summary" class=if r.ok { "ok" } else { "error" }>
+                                    {if r.ok {
+                                        "Every step passed."
+                                    } else {
+                                        "A step failed: the hub cannot read the PSA until it is fixed."
+                                    }}
+                                </p>
+                                <ol id="psa-test-steps" class="steps">
+                                    {r
+                                        .steps
+                                        .into_iter()
+                                        .map(|step| {
+                                            let mark = if step.ok { "✓" } else { "✗" };
+                                            view! {
+                                                <li
+                                                    data-step=step.step.label()
+                                                    data-ok=step.ok.to_string()
+                                                    data-reason=step.reason.map(|r| r.as_str())
+                                                >
+                                                    <strong>
+                                                        <span aria-hidden="true">{mark}" "</span>
+                                                        {step.step.label()}
+                                                        {if step.ok { " — passed" } else { " — failed" }}
+                                                    </strong>
+                                                    <span>": "{step.detail}</span>
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </ol>
+                            }
+                        })
+                }}
+            </div>
         </section>
     }
 }

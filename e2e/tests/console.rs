@@ -1362,3 +1362,35 @@ async fn owner_pays_cancels_runs_and_manages_views_in_the_console() {
     assert_eq!(views["items"].as_array().map(Vec::len), Some(0), "{views}");
     browser.close().await;
 }
+
+/// SPEC S11: the Settings page's "Test connection" runs the PSA chain on the server and lists
+/// each step (the demo's directory provider has the two it needs), and only elevated users
+/// are offered it.
+#[tokio::test]
+async fn settings_test_connection_lists_each_step() {
+    let (_dir, server, _api) = demo_server().await;
+    let mut browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
+    browser.sign_in_via_session(PRIMARY).await;
+    browser.goto("/settings").await;
+    browser.wait_for("#psa-test-run").await;
+    browser.wait_loaded().await;
+    assert!(
+        !browser.exists("#settings-directory-path").await,
+        "the directory file is the operator's: no field for it"
+    );
+    browser.click("#psa-test-run").await;
+    browser.wait_for("#psa-test-steps li").await;
+    let steps = browser.all_attrs("#psa-test-steps li", "data-step").await;
+    assert_eq!(steps, ["Resources", "Security levels"]);
+    let ok = browser.all_attrs("#psa-test-steps li", "data-ok").await;
+    assert_eq!(ok, ["true", "true"]);
+    let summary = browser
+        .wait_for("#psa-test-summary")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(summary.contains("Every step passed"), "{summary}");
+    layout_check(&mut browser, "settings-psa-test").await;
+    browser.close().await;
+}

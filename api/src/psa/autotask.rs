@@ -36,7 +36,7 @@ use super::budget::{Gate, PsaMetrics};
 use super::zone::{ZoneError, ZonePolicy};
 use super::{
     Priority, PsaDirectory, PsaError, PsaMisconfiguration, PsaResource, PsaSecurityLevel,
-    PsaTestReport, PsaTestStep, PsaTestStepResult,
+    PsaTestReport, PsaTestStep, Report,
 };
 
 /// Autotask's global zone-discovery endpoint: it tells which regional zone serves a given
@@ -658,48 +658,6 @@ impl AutotaskPsa {
             Err(e) => return report.fail(PsaTestStep::SecurityLevels, &e),
         }
         report.finish()
-    }
-}
-
-/// Collects the steps of a connection test.
-#[derive(Default)]
-pub(crate) struct Report(Vec<PsaTestStepResult>);
-
-impl Report {
-    pub(crate) fn pass(&mut self, step: PsaTestStep, detail: String) {
-        self.0.push(PsaTestStepResult {
-            step,
-            ok: true,
-            detail,
-            reason: None,
-        });
-    }
-
-    /// Records the failed step and ends the report: later steps depend on this one.
-    pub(crate) fn fail(mut self, step: PsaTestStep, error: &PsaError) -> PsaTestReport {
-        let reason = error.reason();
-        let detail = match (reason, error) {
-            (Some(reason), _) => reason.advice().to_owned(),
-            (None, PsaError::BudgetSpent { retry_after }) => format!(
-                "The hourly budget of PSA calls is spent; try again in {} min.",
-                retry_after.as_secs().div_ceil(60)
-            ),
-            (None, other) => format!("{other}. Try again shortly."),
-        };
-        self.0.push(PsaTestStepResult {
-            step,
-            ok: false,
-            detail,
-            reason,
-        });
-        self.finish()
-    }
-
-    pub(crate) fn finish(self) -> PsaTestReport {
-        PsaTestReport {
-            ok: self.0.iter().all(|s| s.ok),
-            steps: self.0,
-        }
     }
 }
 

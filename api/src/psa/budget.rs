@@ -184,11 +184,6 @@ impl Gate {
             ))),
         }
     }
-
-    /// The hourly budget this gate enforces.
-    pub fn hourly_budget(&self) -> u32 {
-        self.hourly_budget
-    }
 }
 
 /// Adds one call to the hour's count and returns the new count; for a background call only
@@ -238,31 +233,4 @@ async fn forget_old_hours(db: &DatabaseConnection, hour: i64) {
     if let Err(e) = db.execute_raw(statement).await {
         tracing::debug!(error = %e, "could not forget old PSA call counts");
     }
-}
-
-/// The calls counted for a tenant in the current hour, by every instance.
-pub async fn calls_this_hour(
-    db: &impl ConnectionTrait,
-    tenant_id: &str,
-) -> Result<i64, sea_orm::DbErr> {
-    let now = chrono::Utc::now().timestamp();
-    let hour = now - now.rem_euclid(HOUR_SECS);
-    let backend = db.get_database_backend();
-    let (p1, p2) = match backend {
-        DbBackend::Postgres => ("$1", "$2"),
-        _ => ("?", "?"),
-    };
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            format!(
-                "SELECT calls FROM psa_call_budget WHERE tenant_id = {p1} AND hour_start = {p2}"
-            ),
-            [tenant_id.into(), hour.into()],
-        ))
-        .await?;
-    Ok(row
-        .map(|row| row.try_get::<i64>("", "calls"))
-        .transpose()?
-        .unwrap_or(0))
 }

@@ -9,10 +9,9 @@
 
 use std::path::Path;
 
-use super::autotask::Report;
 use super::{
     DirectoryFile, PsaDirectory, PsaError, PsaResource, PsaSecurityLevel, PsaTestReport,
-    PsaTestStep,
+    PsaTestStep, Report,
 };
 
 /// The sample directory shipped with Hubkeep, embedded so a demo needs no file on disk.

@@ -113,7 +113,7 @@ pub async fn test_connection(
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("PSA settings of {tenant_id}")))?;
     Ok(match registry.provider(&settings, Priority::Background) {
         Ok(provider) => provider.test().await,
-        Err(e) => autotask::Report::default().fail(
+        Err(e) => Report::default().fail(
             if settings.provider == "directory" {
                 PsaTestStep::Resources
             } else {
@@ -122,4 +122,46 @@ pub async fn test_connection(
             &e,
         ),
     })
+}
+
+/// Collects the steps of a connection test.
+#[derive(Default)]
+pub(crate) struct Report(Vec<PsaTestStepResult>);
+
+impl Report {
+    pub(crate) fn pass(&mut self, step: PsaTestStep, detail: String) {
+        self.0.push(PsaTestStepResult {
+            step,
+            ok: true,
+            detail,
+            reason: None,
+        });
+    }
+
+    /// Records the failed step and ends the report: later steps depend on this one.
+    pub(crate) fn fail(mut self, step: PsaTestStep, error: &PsaError) -> PsaTestReport {
+        let reason = error.reason();
+        let detail = match (reason, error) {
+            (Some(reason), _) => reason.advice().to_owned(),
+            (None, PsaError::BudgetSpent { retry_after }) => format!(
+                "The hourly budget of PSA calls is spent; try again in {} min.",
+                retry_after.as_secs().div_ceil(60)
+            ),
+            (None, other) => format!("{other}. Try again shortly."),
+        };
+        self.0.push(PsaTestStepResult {
+            step,
+            ok: false,
+            detail,
+            reason,
+        });
+        self.finish()
+    }
+
+    pub(crate) fn finish(self) -> PsaTestReport {
+        PsaTestReport {
+            ok: self.0.iter().all(|s| s.ok),
+            steps: self.0,
+        }
+    }
 }

@@ -401,15 +401,22 @@ fn apply_psa(
     // Stored credentials never follow a new destination unless they are sent with it;
     // sending `null` (clearing them) also satisfies this, since nothing is then sent.
     let stored = current.autotask_integration_code.is_some() || current.autotask_secret.is_some();
-    let changes = |new: &Option<Option<String>>, old: &Option<String>| {
-        new.as_ref().is_some_and(|new| {
-            new.as_deref().map(|v| v.trim().trim_end_matches('/'))
-                != old.as_deref().map(|v| v.trim_end_matches('/'))
-        })
+    // Compared as they will be used: the zone by the REST base it normalises to, the API
+    // user as stored (trimmed).
+    let zone_of = |v: &str| {
+        zones
+            .rest_base(v)
+            .map_or_else(|_| v.trim().to_owned(), |u| u.to_string())
     };
+    let user_of = |v: &str| v.trim().to_owned();
+    let changes =
+        |new: &Option<Option<String>>, old: &Option<String>, key: &dyn Fn(&str) -> String| {
+            new.as_ref()
+                .is_some_and(|new| new.as_deref().map(key) != old.as_deref().map(key))
+        };
     let destination_changed = provider != current.provider
-        || changes(&input.zone_url, &current.autotask_zone_url)
-        || changes(&input.api_user, &current.autotask_api_user);
+        || changes(&input.zone_url, &current.autotask_zone_url, &zone_of)
+        || changes(&input.api_user, &current.autotask_api_user, &user_of);
     if stored && destination_changed {
         for (field, sent) in [
             ("psa.integration_code", input.integration_code.is_some()),

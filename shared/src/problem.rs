@@ -74,9 +74,10 @@ pub enum ProblemCode {
     InternalError,
     /// The PSA could not be reached; nothing was changed. Try again shortly.
     PsaUnavailable,
-    /// The PSA refuses the hub for good (bad credentials, a bad integration code, the
-    /// security-level bridge missing, an unknown zone user): `reason` says which; retrying
-    /// will not help, an administrator must fix the PSA settings.
+    /// The PSA refuses the hub for good: `reason` says why (`bad_credentials`,
+    /// `bad_integration_code`, `security_levels_bridge_missing`, `zone_not_found`,
+    /// `zone_not_allowed`, `settings_invalid`); retrying will not help, an administrator must
+    /// fix the PSA settings.
     PsaMisconfigured,
     /// The tenant's hourly budget of PSA calls is spent (`[psa] hourly_budget`); work that
     /// can wait is refused until `Retry-After`. Sign-in and refresh are never refused.

@@ -57,17 +57,13 @@ const MAX_DETAIL: usize = 300;
 const SECURITY_LEVELS: &str = "SecurityLevels";
 
 /// The HTTP client every PSA call uses: redirects are never followed, since a redirect would
-/// carry the `Secret` header to wherever the `Location` points.
-pub fn http_client() -> reqwest::Client {
+/// carry the `Secret` header to wherever the `Location` points. There is no fallback to a
+/// default client, which would follow them.
+pub fn http_client() -> Result<reqwest::Client, PsaError> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap_or_else(|e| {
-            // Only a broken TLS backend fails here; without redirects is what matters, and
-            // a default client would follow them.
-            tracing::error!(error = %e, "cannot build the PSA HTTP client");
-            reqwest::Client::new()
-        })
+        .map_err(|e| PsaError::Config(format!("cannot build the PSA HTTP client: {e}")))
 }
 
 /// How to reach one Autotask database.
@@ -337,25 +333,26 @@ impl AutotaskPsa {
         }
         let max_attempts = config.max_attempts.max(1);
         // The whole call, waits for a free slot and between attempts included, is bounded by
-        // what its attempts alone may take: a sign-in queued behind a slow PSA still answers
-        // in bounded time.
-        let deadline = tokio::time::Instant::now() + config.timeout.saturating_mul(max_attempts);
+        // what its attempts and waits alone may take: a sign-in queued behind a slow PSA
+        // still answers in bounded time.
+        let bound = (config.timeout + config.max_backoff).saturating_mul(max_attempts);
+        let deadline = tokio::time::Instant::now() + bound;
         let out_of_time = |attempt: u32| {
             PsaError::Unavailable(format!(
-                "{what}: no answer within {:?} (after {attempt} attempt(s))",
-                config.timeout.saturating_mul(max_attempts)
+                "{what}: no answer within {bound:?} (after {attempt} attempt(s))"
             ))
         };
         let mut attempt = 1;
         loop {
-            let admission = match tokio::time::timeout_at(
-                deadline,
-                self.client.gate.admit(self.priority),
-            )
-            .await
-            {
-                Ok(admission) => admission?,
-                Err(_) => return Err(out_of_time(attempt - 1)),
+            // Zone discovery is exempt from Autotask's limits (SPEC S11): no slot, no budget.
+            let admission = if authenticated {
+                let admit = self.client.gate.admit(self.priority);
+                match tokio::time::timeout_at(deadline, admit).await {
+                    Ok(admission) => Some(admission?),
+                    Err(_) => return Err(out_of_time(attempt - 1)),
+                }
+            } else {
+                None
             };
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let mut request = self
@@ -403,7 +400,10 @@ impl AutotaskPsa {
                 Ok(answer)
                     if matches!(
                         answer.status,
-                        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+                        StatusCode::TOO_MANY_REQUESTS
+                            | StatusCode::SERVICE_UNAVAILABLE
+                            | StatusCode::BAD_GATEWAY
+                            | StatusCode::GATEWAY_TIMEOUT
                     ) =>
                 {
                     if last {
@@ -481,6 +481,10 @@ impl AutotaskPsa {
             PsaError::misconfigured(PsaMisconfiguration::BadCredentials, message)
         } else if status == StatusCode::NOT_FOUND && entity == Some(SECURITY_LEVELS) {
             PsaError::misconfigured(PsaMisconfiguration::SecurityLevelsBridgeMissing, message)
+        } else if status == StatusCode::NOT_FOUND && entity.is_some() {
+            // A standard entity that is not there: the zone URL does not lead to Autotask's
+            // REST root. Waiting will not fix it.
+            PsaError::misconfigured(PsaMisconfiguration::SettingsInvalid, message)
         } else if status.is_redirection() {
             // Never followed: the credentials stay with the zone.
             PsaError::Protocol(format!(
@@ -1261,8 +1265,12 @@ mod tests {
             psa.resource(ids[4]),
         );
         for result in [a, b, c, d, e] {
-            assert!(result.expect("retried until a thread was free").is_some());
+            assert!(result.expect("every lookup succeeds").is_some());
         }
+        // The gate keeps the provider within Autotask's three threads: nothing was refused.
+        let stats = sim.stats();
+        assert!(stats.peak_in_flight <= 3, "{stats:?}");
+        assert_eq!(stats.by_status.get(&429), None, "{stats:?}");
         sim.stop().await;
     }
 
@@ -1378,6 +1386,26 @@ mod tests {
         let error = psa.resource(1).await.expect_err("refused");
         assert_eq!(reason(&error), Some(PsaMisconfiguration::ZoneNotAllowed));
         assert_eq!(sim.request_count(), 1);
+        sim.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_next_page_on_another_host_is_not_followed() {
+        // The simulator's paging links point at a host that is not the zone.
+        let sim = sim(|c| {
+            c.page_size = 3;
+            c.public_url = Some("http://attacker.example:9/".into());
+        });
+        let psa = zoned(&sim, |c| {
+            c.zone_url = Some(format!("http://{}/ATServicesRest/", sim.addr()));
+        });
+        let error = psa.security_levels().await.expect_err("refused");
+        assert!(matches!(error, PsaError::Protocol(_)), "{error:?}");
+        assert!(
+            error.to_string().contains("points away from the zone"),
+            "{error}"
+        );
+        assert_eq!(sim.request_count(), 1, "only the first page");
         sim.stop().await;
     }
 

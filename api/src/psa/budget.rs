@@ -113,10 +113,12 @@ impl Gate {
         }
     }
 
-    /// Waits for a slot, then counts the call against the hour's budget. A background call
-    /// is refused with [`PsaError::BudgetSpent`] once the budget is spent.
+    /// Counts the call against the hour's budget, then waits for a slot. A background call
+    /// is refused with [`PsaError::BudgetSpent`] once the budget is spent. The count comes
+    /// first so that no slot sits idle while the database is busy.
     pub async fn admit(&self, priority: Priority) -> Result<Admission<'_>, PsaError> {
         let closed = || PsaError::Unavailable("the PSA call gate is closed".into());
+        self.spend(priority).await?;
         let background = match priority {
             Priority::Foreground => None,
             Priority::Background => Some(
@@ -127,7 +129,6 @@ impl Gate {
             ),
         };
         let slot = self.slots.acquire().await.map_err(|_| closed())?;
-        self.spend(priority).await?;
         self.metrics
             .calls
             .with_label_values(&[self.tenant_id.as_str(), priority.as_str()])
@@ -232,5 +233,40 @@ async fn forget_old_hours(db: &DatabaseConnection, hour: i64) {
     );
     if let Err(e) = db.execute_raw(statement).await {
         tracing::debug!(error = %e, "could not forget old PSA call counts");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `future` is ready at its first poll (a semaphore with no permit is not).
+    async fn ready_now<F: std::future::Future>(future: F) -> Option<F::Output> {
+        tokio::time::timeout(Duration::ZERO, future).await.ok()
+    }
+
+    #[tokio::test]
+    async fn s11_background_work_leaves_a_slot_for_sign_in() {
+        let gate = Gate::new("t", 0, None, PsaMetrics::unregistered());
+        let first = ready_now(gate.admit(Priority::Background)).await;
+        let second = ready_now(gate.admit(Priority::Background)).await;
+        assert!(
+            first.is_some() && second.is_some(),
+            "two background calls run"
+        );
+        assert!(
+            ready_now(gate.admit(Priority::Background)).await.is_none(),
+            "a third background call waits"
+        );
+        let sign_in = ready_now(gate.admit(Priority::Foreground))
+            .await
+            .expect("a foreground call finds the third slot free")
+            .expect("admitted");
+        assert!(
+            ready_now(gate.admit(Priority::Foreground)).await.is_none(),
+            "at most three calls in flight"
+        );
+        drop(sign_in);
+        assert!(ready_now(gate.admit(Priority::Foreground)).await.is_some());
     }
 }

@@ -147,7 +147,19 @@ impl Report {
                 "The hourly budget of PSA calls is spent; try again in {} min.",
                 retry_after.as_secs().div_ceil(60)
             ),
-            (None, other) => format!("{other}. Try again shortly."),
+            // The cause (hosts, ports, TLS errors, a redirect's target) stays in the log: the
+            // report says what kind of failure it was, not what the network looks like.
+            (None, other) => {
+                tracing::warn!(error = %other, ?step, "PSA connection test step failed");
+                match other {
+                    PsaError::Protocol(_) => "Autotask answered something the hub cannot read \
+                        (for example a redirect or malformed JSON); the server log has the \
+                        details."
+                        .to_owned(),
+                    _ => "Autotask did not answer in time or is unavailable; try again shortly."
+                        .to_owned(),
+                }
+            }
         };
         self.0.push(PsaTestStepResult {
             step,

@@ -74,7 +74,7 @@ impl PsaRegistry {
             zones,
             db,
             metrics,
-            http: http_client(),
+            http: http_client()?,
             providers: RwLock::new(HashMap::new()),
             gates: RwLock::new(HashMap::new()),
         })

@@ -31,15 +31,24 @@ impl ZonePolicy {
         let extra = extra
             .iter()
             .map(|entry| {
-                let parsed = Url::parse(&format!("http://{}/", entry.trim()))
+                let entry = entry.trim();
+                let parsed = Url::parse(&format!("http://{entry}/"))
                     .ok()
                     .filter(|u| u.username().is_empty() && u.password().is_none())
                     .filter(|u| u.path() == "/" && u.query().is_none());
+                // `Url::port` hides a port equal to the scheme's default (`host:80`), which
+                // must still mean that port only, not any.
+                let explicit_port = entry.rsplit_once(':').is_some_and(|(host, port)| {
+                    !port.is_empty()
+                        && port.bytes().all(|b| b.is_ascii_digit())
+                        && (!host.contains(':') || host.ends_with(']'))
+                });
+                let port = parsed
+                    .as_ref()
+                    .filter(|_| explicit_port)
+                    .and_then(Url::port_or_known_default);
                 match parsed.as_ref().and_then(Url::host_str) {
-                    Some(host) => Ok((
-                        host.to_ascii_lowercase(),
-                        parsed.as_ref().and_then(Url::port),
-                    )),
+                    Some(host) => Ok((host.to_ascii_lowercase(), port)),
                     None => Err(format!(
                         "[psa] extra_zone_hosts: {entry:?} is not a host or host:port"
                     )),
@@ -187,6 +196,14 @@ mod tests {
                 "{refused}"
             );
         }
+        let default_port = policy(&["psa.example:80", "[::1]:9000"]);
+        assert!(default_port.rest_base("http://psa.example/").is_ok());
+        assert!(
+            default_port.rest_base("http://psa.example:8080/").is_err(),
+            "only :80"
+        );
+        assert!(default_port.rest_base("http://[::1]:9000/").is_ok());
+        assert!(default_port.rest_base("http://[::1]:9001/").is_err());
         let sim = policy(&["127.0.0.1:8090", "psa.test"]);
         assert!(
             sim.rest_base("http://127.0.0.1:8090/ATServicesRest/")

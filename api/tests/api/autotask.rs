@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     Backend, SIM_API_USER, SIM_INTEGRATION_CODE, SIM_SECRET, TestApp, assert_problem,
-    fixture_directory, people::*, put, spawn_app_with, start_simulator,
+    fixture_directory, people::*, put, spawn_app_for_simulator, spawn_app_with, start_simulator,
 };
 use crate::on_each_backend;
 use crate::standin::{Call, Reply, StandIn};
@@ -227,6 +227,7 @@ async fn s11_changing_the_zone_without_the_credentials_is_refused_and_sends_noth
         json!({ "psa": { "zone_url": attacker.root() } }),
         json!({ "psa": { "zone_url": format!("{}{ROOT}", attacker.root()), "secret": "s" } }),
         json!({ "psa": { "api_user": "someone@attacker.example" } }),
+        json!({ "psa": { "api_user": format!("{SIM_API_USER}/") } }),
         json!({ "psa": { "provider": "directory" } }),
     ] {
         let res = put(&app, &ada.access_token, "/api/v1/settings", &body).await;
@@ -266,11 +267,34 @@ async fn s11_changing_the_zone_without_the_credentials_is_refused_and_sends_noth
         entries
     );
 
-    // The next PSA read goes where it went before, and the other host heard nothing.
+    // The same zone spelled another way is no change of destination.
+    let res = put(
+        &app,
+        &ada.access_token,
+        "/api/v1/settings",
+        &json!({ "psa": { "zone_url": format!("{}/ATServicesRest", psa.root()) } }),
+    )
+    .await;
+    assert_eq!(
+        res.status(),
+        200,
+        "no credentials needed for the same destination"
+    );
+    let now = psa_row(&app, &tenant.id).await;
+    assert_eq!(
+        now[0]["autotask_zone_url"],
+        format!("{}/ATServicesRest", psa.root())
+    );
+    assert_eq!(now[0]["autotask_secret"], row[0]["autotask_secret"]);
+
+    // The next PSA reads (not from a cache) go where they went before, and the other host
+    // heard nothing.
+    let before = psa.count();
     let res = app
-        .get_as("/api/v1/security-levels", &ada.access_token)
+        .post_json("/api/v1/users/refresh", Some(&ada.access_token), &json!({}))
         .await;
     assert_eq!(res.status(), 200);
+    assert!(psa.count() > before, "the refresh read the PSA");
     assert_eq!(attacker.count(), 0, "no request reached the other host");
 
     // Sent again with the change, the credentials may follow an Autotask zone.
@@ -428,13 +452,7 @@ async fn s11_a_missing_bridge_is_named_and_not_retried(backend: Backend) {
 
 async fn s11_permanent_refusals_are_misconfigured_and_outages_unavailable(backend: Backend) {
     let sim = start_simulator();
-    let host = sim.addr().to_string();
-    let discovery = sim.discovery_url();
-    let app = spawn_app_with(backend, |s| {
-        s.psa.extra_zone_hosts = vec![host];
-        s.psa.autotask_discovery_url = discovery;
-    })
-    .await;
+    let app = spawn_app_for_simulator(backend, &sim, |_| {}).await;
     let tenant = app.autotask_tenant(None).await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let set_credentials = |code: &'static str, user: &'static str| {
@@ -529,12 +547,7 @@ async fn s11_a_psa_that_times_out_is_unavailable_after_the_bounded_retries(backe
 
 async fn s11_background_reads_stop_at_the_budget_while_sign_in_goes_on(backend: Backend) {
     let sim = start_simulator();
-    let host = sim.addr().to_string();
-    let app = spawn_app_with(backend, |s| {
-        s.psa.extra_zone_hosts = vec![host];
-        s.psa.hourly_budget = 10;
-    })
-    .await;
+    let app = spawn_app_for_simulator(backend, &sim, |s| s.psa.hourly_budget = 10).await;
     let tenant = app.autotask_tenant(Some(sim.zone_url())).await;
     // Sign-in: the resource and two pages of levels.
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
@@ -596,13 +609,7 @@ async fn s11_background_reads_stop_at_the_budget_while_sign_in_goes_on(backend: 
 
 async fn s11_the_connection_test_passes_every_step_against_the_simulator(backend: Backend) {
     let sim = start_simulator();
-    let host = sim.addr().to_string();
-    let discovery = sim.discovery_url();
-    let app = spawn_app_with(backend, |s| {
-        s.psa.extra_zone_hosts = vec![host];
-        s.psa.autotask_discovery_url = discovery;
-    })
-    .await;
+    let app = spawn_app_for_simulator(backend, &sim, |_| {}).await;
     let tenant = app.autotask_tenant(None).await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let tess = app.sign_in(&tenant, TESS_TECH).await;

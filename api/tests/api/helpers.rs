@@ -589,6 +589,22 @@ pub const SIM_API_USER: &str = "api-user@example.test";
 pub const SIM_INTEGRATION_CODE: &str = "HUBKEEP-TEST-CODE";
 pub const SIM_SECRET: &str = "sim-secret-value";
 
+/// An app that discovers zones through `sim` and may send it credentials (SPEC S11:
+/// `[psa] extra_zone_hosts`), after `adjust`.
+pub async fn spawn_app_for_simulator(
+    backend: Backend,
+    sim: &hubkeep_psa_sim::SimHandle,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let (discovery, host) = (sim.discovery_url(), sim.addr().to_string());
+    spawn_app_with(backend, |s| {
+        s.psa.autotask_discovery_url = discovery;
+        s.psa.extra_zone_hosts = vec![host];
+        adjust(s);
+    })
+    .await
+}
+
 /// The Autotask simulator serving the fixture directory with the test credentials.
 pub fn start_simulator() -> hubkeep_psa_sim::SimHandle {
     let mut config = hubkeep_psa_sim::SimConfig::new(fixture_directory());

@@ -5,7 +5,7 @@ use hubkeep_psa_sim::Faults;
 use serde_json::Value;
 
 use crate::helpers::{
-    Backend, assert_problem, people::*, session_from, spawn_app_with, start_simulator,
+    Backend, assert_problem, people::*, session_from, spawn_app_for_simulator, start_simulator,
 };
 use crate::on_each_backend;
 
@@ -17,13 +17,7 @@ on_each_backend!(
 
 async fn s3_1_sign_in_through_autotask_discovery_and_paging(backend: Backend) {
     let sim = start_simulator();
-    let discovery = sim.discovery_url();
-    let host = sim.addr().to_string();
-    let app = spawn_app_with(backend, |s| {
-        s.psa.autotask_discovery_url = discovery;
-        s.psa.extra_zone_hosts = vec![host];
-    })
-    .await;
+    let app = spawn_app_for_simulator(backend, &sim, |_| {}).await;
     // No zone URL: the provider discovers it; the simulator pages every 3 items.
     let tenant = app.autotask_tenant(None).await;
 
@@ -50,12 +44,7 @@ async fn s3_1_sign_in_through_autotask_discovery_and_paging(backend: Backend) {
 async fn s3_2_psa_failures_answer_psa_unavailable_and_change_nothing(backend: Backend) {
     let sim = start_simulator();
     let zone = sim.zone_url();
-    let host = sim.addr().to_string();
-    let app = spawn_app_with(backend, |s| {
-        s.psa.timeout_ms = 300;
-        s.psa.extra_zone_hosts = vec![host];
-    })
-    .await;
+    let app = spawn_app_for_simulator(backend, &sim, |s| s.psa.timeout_ms = 300).await;
     let tenant = app.autotask_tenant(Some(zone)).await;
     app.sign_in(&tenant, ADA_ADMIN).await;
 
@@ -142,12 +131,7 @@ async fn s3_2_psa_failures_answer_psa_unavailable_and_change_nothing(backend: Ba
 async fn s3_3_refresh_during_a_psa_outage_keeps_the_refresh_token_valid(backend: Backend) {
     let sim = start_simulator();
     let zone = sim.zone_url();
-    let host = sim.addr().to_string();
-    let app = spawn_app_with(backend, |s| {
-        s.psa.timeout_ms = 300;
-        s.psa.extra_zone_hosts = vec![host];
-    })
-    .await;
+    let app = spawn_app_for_simulator(backend, &sim, |s| s.psa.timeout_ms = 300).await;
     let tenant = app.autotask_tenant(Some(zone)).await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
 

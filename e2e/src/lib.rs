@@ -19,6 +19,15 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// The PostgreSQL admin URL of the tests (`HUBKEEP_TEST_POSTGRES_URL`), when set and not
+/// empty. Tests that need it are marked `ignored` when it was unset at build time
+/// (`e2e/build.rs`).
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("HUBKEEP_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
 /// The `hubkeep` binary: `HUBKEEP_BIN`, else the one beside this test in the target dir.
 pub fn hubkeep_binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("HUBKEEP_BIN") {

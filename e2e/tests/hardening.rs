@@ -328,14 +328,13 @@ fn log_leaks(log: &Path, secrets: &[&str]) -> Vec<String> {
 // Family 6: two instances, one PostgreSQL.
 
 #[tokio::test]
+#[cfg_attr(
+    not(hubkeep_test_postgres),
+    ignore = "HUBKEEP_TEST_POSTGRES_URL is not set: two instances need PostgreSQL"
+)]
 async fn hardening_two_instances_share_one_postgres() {
-    let Ok(admin_url) = std::env::var("HUBKEEP_TEST_POSTGRES_URL") else {
-        println!(
-            "hardening summary | two-instances | postgres | skipped: HUBKEEP_TEST_POSTGRES_URL \
-             is not set | 0 failures"
-        );
-        return;
-    };
+    let admin_url = hubkeep_e2e::postgres_admin_url()
+        .expect("HUBKEEP_TEST_POSTGRES_URL is not set: two instances need PostgreSQL");
     let started = Instant::now();
     let pg = PgDatabase::create(&admin_url).await;
     let work = tempfile::tempdir().unwrap();
@@ -1193,13 +1192,17 @@ async fn writer(n: usize, stream: Stream) -> WriterLog {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hardening_kill_9_loses_no_acknowledged_write() {
     crash_run(None).await;
-    match std::env::var("HUBKEEP_TEST_POSTGRES_URL") {
-        Ok(admin_url) => crash_run(Some(&admin_url)).await,
-        Err(_) => println!(
-            "hardening summary | kill-9 | postgres | skipped: HUBKEEP_TEST_POSTGRES_URL is \
-             not set | 0 failures"
-        ),
-    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(hubkeep_test_postgres),
+    ignore = "HUBKEEP_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped"
+)]
+async fn hardening_kill_9_loses_no_acknowledged_write_postgres() {
+    let admin_url = hubkeep_e2e::postgres_admin_url()
+        .expect("HUBKEEP_TEST_POSTGRES_URL is not set: the PostgreSQL variant cannot run");
+    crash_run(Some(&admin_url)).await;
 }
 
 /// One crash scenario on SQLite (`None`) or on a fresh PostgreSQL database.

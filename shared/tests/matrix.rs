@@ -345,8 +345,9 @@ fn permissions_doc_is_generated_from_the_code() {
         std::fs::write(&path, &generated).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == generated,
+    similar_asserts::assert_eq!(
+        committed,
+        generated,
         "docs/permissions.md is out of date: run `just permissions-doc`"
     );
 }

@@ -21,3 +21,17 @@ mod schema;
 mod settings;
 mod users;
 mod views;
+
+/// SPEC S17: in CI the PostgreSQL variants must run. Locally they may be skipped, and the
+/// log says so on each one (`ignored, HUBKEEP_TEST_POSTGRES_URL is not set`).
+#[test]
+fn ci_runs_the_postgres_variants() {
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.trim().is_empty() && v != "false");
+    let configured = helpers::Backend::postgres().is_some() && cfg!(hubkeep_test_postgres);
+    assert!(
+        !in_ci || configured,
+        "CI is set but {} is not: every `::postgres` variant would be skipped. Set it to a \
+         PostgreSQL admin URL (postgres://postgres@127.0.0.1:5432/test).",
+        helpers::POSTGRES_URL_VAR
+    );
+}

@@ -15,8 +15,9 @@ fn openapi_committed_document_matches_the_code() {
         std::fs::write(committed_path(), &generated).unwrap();
     }
     let committed = std::fs::read_to_string(committed_path()).unwrap_or_default();
-    assert!(
-        committed == generated,
+    similar_asserts::assert_eq!(
+        committed,
+        generated,
         "openapi/openapi.json is out of date: run `just openapi` and review the diff"
     );
 }

@@ -1,7 +1,7 @@
 //! Invariants the schema itself enforces (SPEC S10, S7), whatever the code does: each is
 //! tried with raw SQL against the real migrations on each backend.
 
-use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbErr, SqlErr, Statement, TransactionTrait};
 
 use crate::helpers::{Backend, TestApp, spawn_app};
 use crate::on_each_backend;
@@ -18,6 +18,88 @@ async fn exec(db: &impl ConnectionTrait, sql: &str) -> Result<(), DbErr> {
     db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
         .map(|_| ())
+}
+
+/// Which constraint must refuse a statement: its kind, and how each backend names it (SQLite
+/// names the columns of a unique key, PostgreSQL the constraint or index; a trigger speaks
+/// its own message). A refusal by any other constraint fails the test.
+#[derive(Debug, Clone, Copy)]
+enum Constraint {
+    Unique {
+        sqlite: &'static str,
+        postgres: &'static str,
+    },
+    ForeignKey {
+        postgres: &'static str,
+    },
+    Trigger(&'static str),
+}
+
+const PRIMARY_USER: Constraint = Constraint::Unique {
+    sqlite: "UNIQUE constraint failed: users.tenant_id",
+    postgres: "\"ux_users_primary\"",
+};
+const USER_PER_RESOURCE: Constraint = Constraint::Unique {
+    sqlite: "UNIQUE constraint failed: users.tenant_id, users.psa_resource_id",
+    postgres: "\"users_tenant_id_psa_resource_id_key\"",
+};
+const ONE_OWNER: Constraint = Constraint::Unique {
+    sqlite: "UNIQUE constraint failed: role_assignments.connection_id",
+    postgres: "\"ux_role_assignments_owner\"",
+};
+const OWNER_ROLE_EXISTS: Constraint = Constraint::ForeignKey {
+    postgres: "\"connections_id_owner_user_id_owner_role_fkey\"",
+};
+const JTI_ONCE: Constraint = Constraint::Unique {
+    sqlite: "UNIQUE constraint failed: launch_assertions.tenant_id, launch_assertions.jti",
+    postgres: "\"launch_assertions_pkey\"",
+};
+const APPEND_ONLY: Constraint = Constraint::Trigger("the activity log is append-only");
+
+/// Asserts that `result` is the refusal of exactly `constraint`.
+#[track_caller]
+fn assert_refused_by(backend: &Backend, result: Result<(), DbErr>, constraint: Constraint) {
+    let err = match result {
+        Ok(()) => panic!("expected a refusal by {constraint:?}, the statement succeeded"),
+        Err(err) => err,
+    };
+    let message = err.to_string();
+    let postgres = matches!(backend, Backend::Postgres(_));
+    let (kind_ok, needle) = match constraint {
+        Constraint::Unique {
+            sqlite,
+            postgres: pg,
+        } => (
+            matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
+            if postgres { pg } else { sqlite },
+        ),
+        Constraint::ForeignKey { postgres: pg } => (
+            matches!(
+                err.sql_err(),
+                Some(SqlErr::ForeignKeyConstraintViolation(_))
+            ),
+            if postgres {
+                pg
+            } else {
+                "FOREIGN KEY constraint failed"
+            },
+        ),
+        Constraint::Trigger(text) => (true, text),
+    };
+    assert!(
+        kind_ok && message.contains(needle),
+        "expected a refusal by {constraint:?} (`{needle}`) on {}, got: {message}",
+        backend.name()
+    );
+}
+
+/// Commits `txn` after `statement`, or returns the statement's error.
+async fn commit_after(
+    txn: sea_orm::DatabaseTransaction,
+    statement: Result<(), DbErr>,
+) -> Result<(), DbErr> {
+    statement?;
+    txn.commit().await
 }
 
 async fn tenant(app: &TestApp) -> String {
@@ -37,10 +119,14 @@ fn user_sql(tenant: &str, id: &str, resource: i64, primary: bool) -> String {
 }
 
 async fn s10_one_primary_user_per_tenant(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app(backend.clone()).await;
     let t = tenant(&app).await;
     exec(&app.db, &user_sql(&t, "u1", 1, true)).await.unwrap();
-    assert!(exec(&app.db, &user_sql(&t, "u2", 2, true)).await.is_err());
+    assert_refused_by(
+        &backend,
+        exec(&app.db, &user_sql(&t, "u2", 2, true)).await,
+        PRIMARY_USER,
+    );
     exec(&app.db, &user_sql(&t, "u3", 3, false)).await.unwrap();
     // Another tenant has its own primary.
     let other = tenant(&app).await;
@@ -50,10 +136,14 @@ async fn s10_one_primary_user_per_tenant(backend: Backend) {
 }
 
 async fn s10_one_hub_user_per_tenant_and_resource(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app(backend.clone()).await;
     let t = tenant(&app).await;
     exec(&app.db, &user_sql(&t, "u1", 42, false)).await.unwrap();
-    assert!(exec(&app.db, &user_sql(&t, "u2", 42, false)).await.is_err());
+    assert_refused_by(
+        &backend,
+        exec(&app.db, &user_sql(&t, "u2", 42, false)).await,
+        USER_PER_RESOURCE,
+    );
 }
 
 fn connection_sql(id: &str, tenant: &str, owner: &str) -> String {
@@ -72,7 +162,7 @@ fn role_sql(connection: &str, tenant: &str, user: &str, role: &str) -> String {
 }
 
 async fn s10_a_connection_is_created_with_exactly_one_owner(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app(backend.clone()).await;
     let t = tenant(&app).await;
     exec(&app.db, &user_sql(&t, "u1", 1, true)).await.unwrap();
     exec(&app.db, &user_sql(&t, "u2", 2, false)).await.unwrap();
@@ -80,11 +170,11 @@ async fn s10_a_connection_is_created_with_exactly_one_owner(backend: Backend) {
     // Without its owner's role row, the connection cannot commit.
     let txn = app.db.begin().await.unwrap();
     let inserted = exec(&txn, &connection_sql("c0", &t, "u1")).await;
-    let committed = match inserted {
-        Ok(()) => txn.commit().await,
-        Err(e) => Err(e),
-    };
-    assert!(committed.is_err(), "a connection without an owner");
+    assert_refused_by(
+        &backend,
+        commit_after(txn, inserted).await,
+        OWNER_ROLE_EXISTS,
+    );
     assert_eq!(app.count("connections").await, 0);
 
     // With it, in one transaction, it can.
@@ -96,10 +186,10 @@ async fn s10_a_connection_is_created_with_exactly_one_owner(backend: Backend) {
     txn.commit().await.unwrap();
 
     // A second owner is refused at once.
-    assert!(
-        exec(&app.db, &role_sql("c1", &t, "u2", "owner"))
-            .await
-            .is_err()
+    assert_refused_by(
+        &backend,
+        exec(&app.db, &role_sql("c1", &t, "u2", "owner")).await,
+        ONE_OWNER,
     );
     exec(&app.db, &role_sql("c1", &t, "u2", "it_admin"))
         .await
@@ -112,11 +202,11 @@ async fn s10_a_connection_is_created_with_exactly_one_owner(backend: Backend) {
         "DELETE FROM role_assignments WHERE connection_id = 'c1' AND role = 'owner'",
     )
     .await;
-    let committed = match deleted {
-        Ok(()) => txn.commit().await,
-        Err(e) => Err(e),
-    };
-    assert!(committed.is_err(), "an ownerless connection");
+    assert_refused_by(
+        &backend,
+        commit_after(txn, deleted).await,
+        OWNER_ROLE_EXISTS,
+    );
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM role_assignments WHERE role = 'owner'")
             .await,
@@ -141,25 +231,29 @@ async fn s10_a_connection_is_created_with_exactly_one_owner(backend: Backend) {
 }
 
 async fn s10_a_launch_jti_is_single_use(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app(backend.clone()).await;
     let t = tenant(&app).await;
     let sql = format!(
         "INSERT INTO launch_assertions (tenant_id, jti, expires_at, used_at) \
          VALUES ('{t}', 'j1', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
     );
     exec(&app.db, &sql).await.unwrap();
-    assert!(exec(&app.db, &sql).await.is_err());
+    assert_refused_by(&backend, exec(&app.db, &sql).await, JTI_ONCE);
 }
 
 async fn s7_the_activity_log_is_append_only(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app(backend.clone()).await;
     tenant(&app).await;
     assert_eq!(app.count("activity_log").await, 1, "tenant.created");
-    assert!(
-        exec(&app.db, "UPDATE activity_log SET action = 'forged'")
-            .await
-            .is_err()
+    assert_refused_by(
+        &backend,
+        exec(&app.db, "UPDATE activity_log SET action = 'forged'").await,
+        APPEND_ONLY,
     );
-    assert!(exec(&app.db, "DELETE FROM activity_log").await.is_err());
+    assert_refused_by(
+        &backend,
+        exec(&app.db, "DELETE FROM activity_log").await,
+        APPEND_ONLY,
+    );
     assert_eq!(app.count("activity_log").await, 1);
 }

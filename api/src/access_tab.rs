@@ -3,15 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use hubkeep_shared::{
-    AccessInputs, FieldError, HubAccess, HubAction, LevelFact, ProblemCode, access_level,
-};
+use hubkeep_shared::{AccessInputs, FieldError, HubAccess, HubAction, ProblemCode, access_level};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::activity::{self, Target, actions};
@@ -22,39 +18,7 @@ use crate::db::{
 };
 use crate::error::ApiError;
 use crate::users::{elevation_of, restamp_levels};
-
-/// A PSA security level as the Access tab lists it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SecurityLevel {
-    pub id: i64,
-    pub name: String,
-    pub is_active: bool,
-    pub hub_menu: bool,
-    pub qbo_extension_admin: bool,
-    pub other_extensions_admin: bool,
-    pub resource_impersonation: bool,
-    pub eligible_for_access: bool,
-    pub eligible_for_elevation: bool,
-    /// What the level lacks for elevation (empty when eligible), so the console can say why
-    /// it cannot be chosen.
-    pub missing_for_elevation: Vec<LevelFact>,
-    /// In the saved set.
-    pub elevated: bool,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SecurityLevels {
-    pub items: Vec<SecurityLevel>,
-}
-
-/// The saved set (`GET`/`PUT /api/v1/access/elevated-levels`).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"level_ids": [1, 4]})))]
-pub struct ElevatedLevels {
-    /// Security level ids; only levels eligible for elevation may be saved.
-    pub level_ids: Vec<i64>,
-}
+pub use hubkeep_shared::api::access::{ElevatedLevels, SecurityLevel, SecurityLevels};
 
 async fn psa_of(state: &AppState, tenant_id: &str) -> Result<psa_settings::Model, ApiError> {
     psa_settings::Entity::find_by_id(tenant_id.to_owned())

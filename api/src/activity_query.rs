@@ -11,98 +11,17 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::db::entities::activity_log;
 use crate::error::ApiError;
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor};
+pub use hubkeep_shared::api::activity::{
+    ActivityActor, ActivityEntry, ActivityQuery, ActivityTarget, ActorKind,
+};
 
 const MAX_FILTER_CHARS: usize = 200;
-
-/// Who made a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ActorKind {
-    /// A person at the console.
-    User,
-    /// A script with a personal API token (acting as its user).
-    ApiToken,
-    /// The sync engine.
-    Engine,
-    /// The hub itself (sign-in, provisioning, the command line).
-    System,
-}
-
-/// The actor of an entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct ActivityActor {
-    pub kind: ActorKind,
-    /// The hub user (for `user` and `api_token`).
-    pub user_id: Option<String>,
-    /// The API token (for `api_token` and `engine`).
-    pub token_id: Option<String>,
-    /// The actor's name when the entry was written.
-    pub label: Option<String>,
-}
-
-/// What an entry concerns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct ActivityTarget {
-    /// `tenant`, `user`, `connection`, `api_token`, `session`, …
-    pub kind: String,
-    pub id: Option<String>,
-    /// The target's name when the entry was written.
-    pub label: Option<String>,
-}
-
-/// One activity-log entry.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct ActivityEntry {
-    pub id: String,
-    pub at: DateTime<Utc>,
-    pub actor: ActivityActor,
-    /// Dotted action code, e.g. `user.deactivated`, `settings.updated`.
-    pub action: String,
-    pub target: ActivityTarget,
-    /// The connection the entry concerns, if any.
-    pub connection_id: Option<String>,
-    /// Changed fields as `{"field": {"before": …, "after": …}}`, or context. Never a secret
-    /// (a changed secret shows as `"***"`).
-    #[schema(value_type = Object)]
-    pub details: Value,
-    pub request_id: Option<String>,
-    /// The client address. Limited users see it only on their own entries.
-    pub ip: Option<String>,
-    /// Limited users see it only on their own entries.
-    pub user_agent: Option<String>,
-}
-
-/// `GET /api/v1/activity` filters and paging.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ActivityQuery {
-    /// Entries made by this hub user (with a session or one of their API tokens).
-    pub actor_user_id: Option<String>,
-    /// An action code (`user.deactivated`), or a prefix ending in `.` for a whole family
-    /// (`user.` matches every `user.*` action).
-    pub action: Option<String>,
-    pub target_kind: Option<String>,
-    pub target_id: Option<String>,
-    pub connection_id: Option<String>,
-    /// Entries at or after this instant (RFC 3339, e.g. `2026-01-31T00:00:00Z`).
-    pub from: Option<DateTime<Utc>>,
-    /// Entries before this instant (exclusive).
-    pub to: Option<DateTime<Utc>>,
-    /// Items per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
 
 fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::validation(
@@ -289,7 +208,7 @@ pub async fn list(
         .limit(limit + 1)
         .all(db)
         .await?;
-    Page::from_rows(rows, limit, cursor_key, |r| Ok(entry(r, caller)))
+    crate::pagination::page_from_rows(rows, limit, cursor_key, |r| Ok(entry(r, caller)))
 }
 
 /// One entry, if the caller may read it; otherwise 404, whether it exists or not.

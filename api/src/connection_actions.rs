@@ -26,140 +26,34 @@
 //! account label) answers 200 with the connection and writes no entry.
 
 use chrono::{Months, NaiveDate};
+use hubkeep_shared::fields::{
+    CurrencyCode, FieldErrors, MAX_PAYMENT_MONTHS, Name, PostgresUrl, TimezoneName,
+};
 use hubkeep_shared::{
-    ConnectionAction, ConnectionKind, ConnectionRole, FieldError, ProblemCode, connection_allows,
+    ConnectionAction, ConnectionKind, ConnectionRole, ProblemCode, connection_allows,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     DbBackend, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
 };
-use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
-use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::activity::{self, Target, actions};
 use crate::auth::Caller;
-use crate::connections::{
-    self, Connection, ConnectionStatus, EndpointSide, EndpointStatus, MAX_NAME_CHARS,
-};
+use crate::connections::{self, Connection, ConnectionStatus, EndpointSide, EndpointStatus};
 use crate::db::{
     self,
     entities::{connection_endpoints, connection_groups, connections as conn, payments},
 };
 use crate::error::ApiError;
-
-/// The longest group name, forecast budget id/name and account label, in characters.
-pub const MAX_LABEL_CHARS: usize = 200;
-/// The longest Postgres connection string, in characters.
-pub const MAX_POSTGRES_DB_CHARS: usize = 2_000;
-/// The most months one payment may buy.
-pub const MAX_MONTHS: u32 = 36;
-
-/// The ISO 4217 codes this API accepts: the active currency codes of the ISO 4217 list as
-/// of 2026 (funds codes such as `BOV`, `CHE`, `CLF`, `USN` included; precious metals, the SDR,
-/// test and "no currency" codes such as `XAU`, `XDR`, `XTS`, `XXX` excluded; withdrawn codes
-/// such as `HRK`, `SLL`, `ZWL`, `ANG`, `CUC` excluded). Sorted, so a lookup is a binary search.
-pub const ISO_4217_ACTIVE: &[&str] = &[
-    "AED", "AFN", "ALL", "AMD", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN",
-    "BHD", "BIF", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
-    "CDF", "CHE", "CHF", "CHW", "CLF", "CLP", "CNY", "COP", "COU", "CRC", "CUP", "CVE", "CZK",
-    "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
-    "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD",
-    "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD",
-    "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT",
-    "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK",
-    "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD",
-    "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP",
-    "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS",
-    "UAH", "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS", "VED", "VES", "VND", "VUV", "WST",
-    "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
-];
-
-/// Whether `code` is an active ISO 4217 currency code (three upper-case letters, listed in
-/// [`ISO_4217_ACTIVE`]). Lower case is refused rather than corrected.
-pub fn is_iso_4217(code: &str) -> bool {
-    ISO_4217_ACTIVE.binary_search(&code).is_ok()
-}
+pub use hubkeep_shared::api::connections::{
+    ConnectionPatch, ForecastBudgetInput, PaymentInput, ReconnectInput,
+};
 
 /// The mask activity entries show for a Postgres connection string.
 const MASK: &str = "***";
-
-/// Deserializes a field that may be absent (`None`), `null` (`Some(None)`) or a value.
-fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// The forecast budget to use (Xero / Power BI kinds), as the accounting system names it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ForecastBudgetInput {
-    /// 1–200 characters.
-    pub id: String,
-    /// 1–200 characters.
-    pub name: String,
-}
-
-/// `PATCH /api/v1/connections/{id}` body: any of the settings, each checked against its own
-/// action (shown in brackets). Absent fields stay as they are.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"name": "Contoso books (UK)", "timezone": "Europe/Dublin"})))]
-pub struct ConnectionPatch {
-    /// [`rename`] 1–200 characters after trimming; no control characters.
-    pub name: Option<String>,
-    /// [`change_timezone`] An IANA time zone name such as `Europe/London`.
-    pub timezone: Option<String>,
-    /// [`change_locked_period_export`] Xero / Power BI kinds.
-    pub locked_period_export: Option<bool>,
-    /// [`change_reporting_currency`] Xero / Power BI kinds: an active ISO 4217 code in upper
-    /// case, such as `GBP`.
-    pub reporting_currency: Option<String>,
-    /// [`change_forecast_budget`] Xero / Power BI kinds: the budget, or `null` to clear it.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<ForecastBudgetInput>)]
-    pub forecast_budget: Option<Option<ForecastBudgetInput>>,
-    /// [`change_postgres_db`] Power BI kinds, owner only: a connection string starting with
-    /// `postgres://` or `postgresql://`, or `null` to clear it. Write-only: never returned
-    /// (the connection shows `postgres_db_set`) and masked as `***` in the activity log.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    pub postgres_db: Option<Option<String>>,
-    /// [`group`] the name of a tenant-wide group (created when no group has that name yet;
-    /// 1–200 characters after trimming), or [`ungroup`] `null` to take the connection out of
-    /// its group.
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    pub group: Option<Option<String>>,
-}
-
-/// `POST /api/v1/connections/{id}/pay` body.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"months": 12, "amount_cents": 119880, "currency": "USD"})))]
-pub struct PaymentInput {
-    /// Calendar months bought, 1–36.
-    pub months: u32,
-    /// The amount paid, in the currency's minor unit; at least 0.
-    pub amount_cents: i64,
-    /// An active ISO 4217 code in upper case, such as `USD`.
-    pub currency: String,
-}
-
-/// `POST /api/v1/connections/{id}/endpoints/{side}/reconnect` body (may be `{}`).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"account_label": "Contoso QuickBooks Online"})))]
-pub struct ReconnectInput {
-    /// The account the endpoint is now connected to, as the system names it (1–200
-    /// characters); absent keeps the current label.
-    pub account_label: Option<String>,
-}
 
 // ---------------------------------------------------------------------------------------
 // Shared guard.
@@ -279,73 +173,6 @@ async fn finish(
 // ---------------------------------------------------------------------------------------
 // Validation.
 
-#[derive(Default)]
-struct Errors(Vec<FieldError>);
-
-impl Errors {
-    fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.to_owned(),
-            message: message.into(),
-        });
-    }
-
-    fn finish(self, detail: &str) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::validation(detail, self.0))
-        }
-    }
-}
-
-/// A trimmed label of 1..=`max` characters without control characters.
-fn label(errors: &mut Errors, field: &str, value: &str, max: usize) -> Option<String> {
-    let value = value.trim();
-    if value.is_empty() || value.chars().count() > max {
-        errors.add(field, format!("must be 1 to {max} characters"));
-        None
-    } else if value.chars().any(char::is_control) {
-        errors.add(field, "must not contain control characters");
-        None
-    } else {
-        Some(value.to_owned())
-    }
-}
-
-fn currency(errors: &mut Errors, field: &str, value: &str) -> Option<String> {
-    if is_iso_4217(value) {
-        Some(value.to_owned())
-    } else {
-        errors.add(
-            field,
-            "must be an active ISO 4217 currency code in upper case, such as `USD`",
-        );
-        None
-    }
-}
-
-fn postgres_url(errors: &mut Errors, value: &str) -> Option<String> {
-    let value = value.trim();
-    if !(value.starts_with("postgres://") || value.starts_with("postgresql://")) {
-        errors.add(
-            "postgres_db",
-            "must be a connection string starting with `postgres://` or `postgresql://`",
-        );
-        None
-    } else if value.chars().count() > MAX_POSTGRES_DB_CHARS || value.chars().any(char::is_control) {
-        errors.add(
-            "postgres_db",
-            format!(
-                "must be at most {MAX_POSTGRES_DB_CHARS} characters, without control characters"
-            ),
-        );
-        None
-    } else {
-        Some(value.to_owned())
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // PATCH.
 
@@ -399,50 +226,47 @@ pub async fn update(
     refuse_if_cancelled(&model)?;
 
     // Validate every field before changing anything.
-    let mut errors = Errors::default();
+    let mut errors = FieldErrors::new();
     let name = patch
         .name
         .as_deref()
-        .and_then(|n| label(&mut errors, "name", n, MAX_NAME_CHARS));
-    let timezone = patch.timezone.as_deref().and_then(|tz| {
-        let parsed = crate::settings::parse_timezone(tz);
-        if parsed.is_none() {
-            errors.add(
-                "timezone",
-                "must be an IANA time zone name, such as `Europe/London` or `UTC`",
-            );
-        }
-        parsed
-    });
+        .and_then(|n| errors.check::<Name>("name", n))
+        .map(String::from);
+    let timezone = patch
+        .timezone
+        .as_deref()
+        .and_then(|tz| errors.check::<TimezoneName>("timezone", tz))
+        .map(String::from);
     let reporting_currency = patch
         .reporting_currency
         .as_deref()
-        .and_then(|c| currency(&mut errors, "reporting_currency", c));
+        .and_then(|c| errors.check::<CurrencyCode>("reporting_currency", c))
+        .map(String::from);
     let forecast_budget = match &patch.forecast_budget {
         None => None,
         Some(None) => Some(None),
         Some(Some(b)) => {
-            let id = label(&mut errors, "forecast_budget.id", &b.id, MAX_LABEL_CHARS);
-            let name = label(
-                &mut errors,
-                "forecast_budget.name",
-                &b.name,
-                MAX_LABEL_CHARS,
-            );
-            id.zip(name).map(Some)
+            let id = errors.check::<Name>("forecast_budget.id", &b.id);
+            let name = errors.check::<Name>("forecast_budget.name", &b.name);
+            id.zip(name)
+                .map(|(id, name)| Some((String::from(id), String::from(name))))
         }
     };
     let postgres_db = match &patch.postgres_db {
         None => None,
         Some(None) => Some(None),
-        Some(Some(url)) => postgres_url(&mut errors, url).map(Some),
+        Some(Some(url)) => errors
+            .check::<PostgresUrl>("postgres_db", url)
+            .map(|u| Some(String::from(u))),
     };
     let group = match &patch.group {
         None => None,
         Some(None) => Some(None),
-        Some(Some(g)) => label(&mut errors, "group", g, MAX_LABEL_CHARS).map(Some),
+        Some(Some(g)) => errors
+            .check::<Name>("group", g)
+            .map(|g| Some(String::from(g))),
     };
-    errors.finish("The connection settings are not valid.")?;
+    ApiError::refuse_fields(errors, "The connection settings are not valid.")?;
 
     let mut details = Map::new();
     let mut change = |field: &str, before: Value, after: Value| {
@@ -609,15 +433,15 @@ pub async fn pay(
     let txn = state.db.begin().await?;
     let (model, kind, roles) = load(&txn, caller, id).await?;
     authorize(kind, &roles, &[ConnectionAction::Pay])?;
-    let mut errors = Errors::default();
-    if !(1..=MAX_MONTHS).contains(&input.months) {
-        errors.add("months", format!("must be 1 to {MAX_MONTHS}"));
+    let mut errors = FieldErrors::new();
+    if !(1..=MAX_PAYMENT_MONTHS).contains(&input.months) {
+        errors.add("months", format!("must be 1 to {MAX_PAYMENT_MONTHS}"));
     }
     if input.amount_cents < 0 {
         errors.add("amount_cents", "must be at least 0");
     }
-    currency(&mut errors, "currency", &input.currency);
-    errors.finish("The payment is not valid.")?;
+    errors.check::<CurrencyCode>("currency", &input.currency);
+    ApiError::refuse_fields(errors, "The payment is not valid.")?;
 
     let now = db::now();
     let before = model.paid_through;
@@ -727,11 +551,12 @@ pub async fn set_endpoint(
     };
     authorize(kind, &roles, &[action])?;
     refuse_if_cancelled(&model)?;
-    let mut errors = Errors::default();
+    let mut errors = FieldErrors::new();
     let account_label = account_label
         .as_deref()
-        .and_then(|l| label(&mut errors, "account_label", l, MAX_LABEL_CHARS));
-    errors.finish("The endpoint is not valid.")?;
+        .and_then(|l| errors.check::<Name>("account_label", l))
+        .map(String::from);
+    ApiError::refuse_fields(errors, "The endpoint is not valid.")?;
 
     let endpoint =
         connection_endpoints::Entity::find_by_id((model.id.clone(), side.wire_name().to_owned()))
@@ -772,18 +597,6 @@ pub async fn set_endpoint(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_currency_list_is_sorted_and_three_upper_case_letters() {
-        assert!(ISO_4217_ACTIVE.windows(2).all(|w| w[0] < w[1]));
-        assert!(
-            ISO_4217_ACTIVE
-                .iter()
-                .all(|c| c.len() == 3 && c.chars().all(|ch| ch.is_ascii_uppercase()))
-        );
-        assert!(is_iso_4217("GBP") && is_iso_4217("USD") && is_iso_4217("EUR"));
-        assert!(!is_iso_4217("gbp") && !is_iso_4217("XXX") && !is_iso_4217("HRK"));
-    }
 
     #[test]
     fn paid_through_moves_by_calendar_months_from_the_later_date() {

@@ -7,10 +7,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use hubkeep_shared::fields::{FieldErrors, Name, TimezoneName};
 use hubkeep_shared::{
-    ConnectionAction, ConnectionKind, ConnectionRole, FieldError, HubAccess, KindCapabilities,
-    System, allowed_connection_actions,
+    ConnectionKind, ConnectionRole, FieldError, HubAccess, allowed_connection_actions,
 };
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
@@ -19,7 +18,6 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::access_tab::saved_set;
@@ -33,206 +31,13 @@ use crate::db::{
     },
 };
 use crate::error::ApiError;
+use crate::pagination::Paging as _;
 use crate::pagination::{Page, PageQuery};
 use crate::users::decide;
-
-/// The longest connection name, in characters.
-pub const MAX_NAME_CHARS: usize = 200;
-
-/// Whether a connection is in service (SPEC S4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ConnectionStatus {
-    /// Paid for, or never cancelled: runs and setting changes are possible.
-    Active,
-    /// Cancelled by the owner: still shown with its history, but refuses runs and changes
-    /// until the owner pays again.
-    Cancelled,
-}
-
-impl ConnectionStatus {
-    pub const fn wire_name(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    fn parse(stored: &str) -> Result<Self, ApiError> {
-        match stored {
-            "active" => Ok(Self::Active),
-            "cancelled" => Ok(Self::Cancelled),
-            other => Err(corrupt("connection status", other)),
-        }
-    }
-}
-
-/// Which end of the connection an endpoint is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EndpointSide {
-    /// Where the data comes from.
-    Source,
-    /// Where the data goes.
-    Target,
-}
-
-impl EndpointSide {
-    pub const fn wire_name(self) -> &'static str {
-        match self {
-            Self::Source => "source",
-            Self::Target => "target",
-        }
-    }
-
-    fn parse(stored: &str) -> Result<Self, ApiError> {
-        match stored {
-            "source" => Ok(Self::Source),
-            "target" => Ok(Self::Target),
-            other => Err(corrupt("endpoint side", other)),
-        }
-    }
-}
-
-/// Whether the hub holds a working authorization for an endpoint's account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EndpointStatus {
-    Connected,
-    /// Never connected yet, or disconnected: runs are refused until it is (re)connected.
-    Disconnected,
-}
-
-impl EndpointStatus {
-    pub const fn wire_name(self) -> &'static str {
-        match self {
-            Self::Connected => "connected",
-            Self::Disconnected => "disconnected",
-        }
-    }
-
-    fn parse(stored: &str) -> Result<Self, ApiError> {
-        match stored {
-            "connected" => Ok(Self::Connected),
-            "disconnected" => Ok(Self::Disconnected),
-            other => Err(corrupt("endpoint status", other)),
-        }
-    }
-}
-
-/// One end of a connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Endpoint {
-    pub side: EndpointSide,
-    /// The system at this end, fixed by the connection's kind.
-    pub system: System,
-    /// The account the endpoint is connected to, as the system names it; null until the
-    /// endpoint is first connected.
-    pub account_label: Option<String>,
-    pub status: EndpointStatus,
-    /// When `status` last changed (the connection's creation for a new endpoint).
-    pub changed_at: DateTime<Utc>,
-}
-
-/// A hub user, named.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct UserRef {
-    pub id: String,
-    pub display_name: String,
-}
-
-/// The budget forecasts use (Xero / Power BI kinds).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct ForecastBudget {
-    pub id: String,
-    pub name: String,
-}
-
-/// A connection as one of its members sees it (SPEC S4, S8.1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Connection {
-    pub id: String,
-    pub name: String,
-    pub kind: ConnectionKind,
-    /// The IANA time zone the connection operates in.
-    pub timezone: String,
-    pub status: ConnectionStatus,
-    /// The caller's roles on this connection (never empty: without a role it is not
-    /// visible), in the order owner, business_admin, it_admin, read_only.
-    pub my_roles: Vec<ConnectionRole>,
-    /// What the caller may do here: the shared connection matrix applied to `my_roles` and
-    /// the kind. Clients show or hide controls by it and never re-derive it.
-    pub allowed_actions: Vec<ConnectionAction>,
-    /// The settings the kind offers; actions on the others answer 422
-    /// `not_supported_for_kind`.
-    pub capabilities: KindCapabilities,
-    /// `source` then `target`.
-    pub endpoints: Vec<Endpoint>,
-    /// The name of the group the connection is in, if any.
-    pub group: Option<String>,
-    /// The Subscription Owner.
-    pub owner: UserRef,
-    /// The last day the subscription is paid for; null until the first payment.
-    pub paid_through: Option<NaiveDate>,
-    /// Xero / Power BI kinds: export locked periods too; null when not set or not offered.
-    pub locked_period_export: Option<bool>,
-    /// Xero / Power BI kinds: ISO 4217 code; null when not set or not offered.
-    pub reporting_currency: Option<String>,
-    /// Xero / Power BI kinds: the forecast budget; null when not set or not offered.
-    pub forecast_budget: Option<ForecastBudget>,
-    /// Power BI kinds: whether a Postgres database is configured. The connection string
-    /// itself is write-only and never returned.
-    pub postgres_db_set: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// When the subscription was cancelled; null while active.
-    pub cancelled_at: Option<DateTime<Utc>>,
-}
-
-/// `POST /api/v1/connections` body.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"name": "Contoso books", "kind": "autotask_quickbooks", "timezone": "Europe/London"})))]
-pub struct NewConnection {
-    /// 1–200 characters after trimming surrounding spaces; no control characters.
-    pub name: String,
-    /// What the connection integrates (SPEC S4).
-    #[schema(value_type = ConnectionKind)]
-    pub kind: String,
-    /// An IANA time zone name such as `Europe/London`; defaults to the tenant's default
-    /// timezone (tenant settings).
-    pub timezone: Option<String>,
-}
-
-/// The connection part of a governance row: identity and state, no settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct ConnectionSummary {
-    pub id: String,
-    pub name: String,
-    pub kind: ConnectionKind,
-    pub status: ConnectionStatus,
-}
-
-/// The owner in a governance row, with their hub access computed now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct GovernanceOwner {
-    pub id: String,
-    pub display_name: String,
-    /// The owner's hub access now (SPEC S2); `none` makes the connection orphaned.
-    pub access_level: HubAccess,
-}
-
-/// One row of the governance list (SPEC S2.1, S5.4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct GovernanceItem {
-    pub connection: ConnectionSummary,
-    pub owner: GovernanceOwner,
-    /// Distinct users holding at least one role on the connection, the owner included.
-    pub member_count: u64,
-    /// The owner's hub access is `none` (deactivated, or no longer eligible in the PSA): an
-    /// elevated user may recover ownership (SPEC S5.4).
-    pub orphaned: bool,
-}
+pub use hubkeep_shared::api::connections::{
+    Connection, ConnectionStatus, ConnectionSummary, Endpoint, EndpointSide, EndpointStatus,
+    ForecastBudget, GovernanceItem, GovernanceOwner, NewConnection, UserRef,
+};
 
 fn corrupt(what: &str, value: &str) -> ApiError {
     ApiError::Internal(anyhow::anyhow!(
@@ -260,48 +65,31 @@ struct Validated {
 }
 
 fn validate(input: &NewConnection) -> Result<Validated, ApiError> {
-    let mut errors = Vec::new();
-    let mut add = |field: &str, message: String| {
-        errors.push(FieldError {
-            field: field.to_owned(),
-            message,
-        });
-    };
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        add("name", format!("must be 1 to {MAX_NAME_CHARS} characters"));
-    } else if name.chars().any(char::is_control) {
-        add("name", "must not contain control characters".to_owned());
-    }
+    let mut errors = FieldErrors::new();
+    let name = errors.check::<Name>("name", &input.name);
     let kind = input.kind.parse::<ConnectionKind>().ok();
     if kind.is_none() {
-        add(
+        errors.add(
             "kind",
             "must be one of autotask_quickbooks, autotask_xero, xero_power_bi, \
-             quickbooks_power_bi"
-                .to_owned(),
+             quickbooks_power_bi",
         );
     }
-    let timezone = match &input.timezone {
-        None => None,
-        Some(value) => {
-            let tz = crate::settings::parse_timezone(value);
-            if tz.is_none() {
-                add(
-                    "timezone",
-                    "must be an IANA time zone name, such as `Europe/London` or `UTC`".to_owned(),
-                );
-            }
-            tz
-        }
-    };
-    match kind {
-        Some(kind) if errors.is_empty() => Ok(Validated {
-            name: name.to_owned(),
+    let timezone = input
+        .timezone
+        .as_deref()
+        .and_then(|tz| errors.check::<TimezoneName>("timezone", tz))
+        .map(String::from);
+    match (name, kind) {
+        (Some(name), Some(kind)) if errors.is_empty() => Ok(Validated {
+            name: name.into(),
             kind,
             timezone,
         }),
-        _ => Err(ApiError::validation("The connection is not valid.", errors)),
+        _ => Err(ApiError::validation(
+            "The connection is not valid.",
+            errors.into_vec(),
+        )),
     }
 }
 
@@ -421,13 +209,13 @@ pub async fn create(
 
 fn endpoint_view(row: &connection_endpoints::Model) -> Result<Endpoint, ApiError> {
     Ok(Endpoint {
-        side: EndpointSide::parse(&row.side)?,
+        side: crate::db::stored::<EndpointSide>("endpoint side", &row.side)?,
         system: row
             .system
             .parse()
             .map_err(|_| corrupt("endpoint system", &row.system))?,
         account_label: row.account_label.clone(),
-        status: EndpointStatus::parse(&row.status)?,
+        status: crate::db::stored::<EndpointStatus>("endpoint status", &row.status)?,
         changed_at: row.changed_at,
     })
 }
@@ -455,7 +243,7 @@ fn view(
         name: model.name.clone(),
         kind,
         timezone: model.timezone.clone(),
-        status: ConnectionStatus::parse(&model.status)?,
+        status: crate::db::stored::<ConnectionStatus>("connection status", &model.status)?,
         allowed_actions: allowed_connection_actions(&my_roles, kind),
         my_roles,
         capabilities: kind.capabilities(),
@@ -849,7 +637,7 @@ pub async fn governance(
                     id: c.id.clone(),
                     name: c.name.clone(),
                     kind: parse_kind(&c.kind)?,
-                    status: ConnectionStatus::parse(&c.status)?,
+                    status: crate::db::stored::<ConnectionStatus>("connection status", &c.status)?,
                 },
                 owner: GovernanceOwner {
                     id: owner.id.clone(),

@@ -51,6 +51,19 @@ impl ApiError {
         }
     }
 
+    /// 422 when the shared collector holds refusals (SPEC S17: the rules of `hubkeep_shared::
+    /// fields`, the same ones the console's forms apply); `Ok` when it holds none.
+    pub fn refuse_fields(
+        errors: hubkeep_shared::fields::FieldErrors,
+        detail: &str,
+    ) -> Result<(), Self> {
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Self::validation(detail, errors.into_vec()))
+        }
+    }
+
     /// 404: the resource does not exist or is not visible to the caller. One message for
     /// both, so a response never tells them apart.
     pub fn not_found() -> Self {

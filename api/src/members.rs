@@ -19,18 +19,16 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
+use hubkeep_shared::fields::{Email, FieldRule as _};
 use hubkeep_shared::{
-    ConnectionAction, ConnectionKind, ConnectionRole, FieldError, HubAccess, ProblemCode,
-    can_invite,
+    ConnectionAction, ConnectionRole, FieldError, HubAccess, ProblemCode, can_invite,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
     QueryFilter, QueryOrder, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::activity::{self, Actor, Target, actions};
@@ -41,136 +39,12 @@ use crate::db::{
     entities::{connections as conn, invitations, role_assignments, tenant_settings, users},
 };
 use crate::error::ApiError;
-use crate::users::{User, access_of};
-
-/// The longest email an invitation accepts.
-pub const MAX_EMAIL_CHARS: usize = 254;
-
-/// Where an invitation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum InvitationStatus {
-    /// Waiting for the invitee (and not yet past `expires_at`).
-    Pending,
-    Accepted,
-    Declined,
-    Revoked,
-    /// Past `expires_at` without an answer.
-    Expired,
-}
-
-impl InvitationStatus {
-    pub const fn wire_name(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Accepted => "accepted",
-            Self::Declined => "declined",
-            Self::Revoked => "revoked",
-            Self::Expired => "expired",
-        }
-    }
-
-    fn parse(stored: &str) -> Result<Self, ApiError> {
-        match stored {
-            "pending" => Ok(Self::Pending),
-            "accepted" => Ok(Self::Accepted),
-            "declined" => Ok(Self::Declined),
-            "revoked" => Ok(Self::Revoked),
-            "expired" => Ok(Self::Expired),
-            other => Err(corrupt("invitation status", other)),
-        }
-    }
-}
-
-/// Who an invitation is for: a hub user, an email (waiting for a hub user with that email),
-/// or both when the email belonged to a hub user when it was issued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Invitee {
-    pub user_id: Option<String>,
-    pub email: Option<String>,
-}
-
-/// An invitation to a role on a connection (SPEC S5.1). A `role` of `owner` is an ownership
-/// transfer (S5.3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Invitation {
-    pub id: String,
-    pub connection_id: String,
-    pub role: ConnectionRole,
-    /// `pending` turns into `expired` once `expires_at` has passed.
-    pub status: InvitationStatus,
-    pub expires_at: DateTime<Utc>,
-    pub invitee: Invitee,
-    /// The hub user id of the inviter.
-    pub invited_by: String,
-    /// Owner invitations only: the role the current owner keeps after the transfer.
-    pub retain_role: Option<ConnectionRole>,
-    pub created_at: DateTime<Utc>,
-    /// When it was accepted, declined, revoked or marked expired.
-    pub responded_at: Option<DateTime<Utc>>,
-}
-
-/// An invitation addressed to the caller, with the connection it is for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct MyInvitation {
-    #[serde(flatten)]
-    pub invitation: Invitation,
-    pub connection_name: String,
-    pub connection_kind: ConnectionKind,
-}
-
-/// A list without pagination (the lists here are bounded by the members of one connection).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Items<T> {
-    pub items: Vec<T>,
-}
-
-/// One member of a connection and their roles (SPEC S8.1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Member {
-    pub user: User,
-    /// In the order owner, business_admin, it_admin, read_only.
-    pub roles: Vec<ConnectionRole>,
-}
-
-/// `POST /api/v1/connections/{id}/invitations` body.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"email": "it@contoso.example", "role": "it_admin"})))]
-pub struct NewInvitation {
-    /// A hub user of the tenant. Exactly one of `user_id` and `email`.
-    pub user_id: Option<String>,
-    /// An email; the invitation waits until a hub user with that email exists (compared
-    /// case-insensitively). Exactly one of `user_id` and `email`.
-    pub email: Option<String>,
-    /// The role offered; `owner` is the ownership transfer (owner only; the invitee must be a
-    /// hub user with hub access).
-    pub role: ConnectionRole,
-    /// Owner invitations only: a non-owner role the current owner keeps after the transfer.
-    pub retain_role: Option<ConnectionRole>,
-}
-
-/// `POST /api/v1/connections/{id}/recover-ownership` body.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"user_id": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "retain_role": "business_admin"})))]
-pub struct RecoverOwnership {
-    /// The new owner: a hub user of the tenant whose hub access is not `none`.
-    pub user_id: String,
-    /// A non-owner role the previous owner keeps (besides their other roles).
-    pub retain_role: Option<ConnectionRole>,
-}
-
-/// The outcome of an ownership recovery.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct OwnershipRecovered {
-    pub connection_id: String,
-    pub previous_owner: UserRef,
-    pub owner: UserRef,
-    pub retain_role: Option<ConnectionRole>,
-    /// Pending owner invitations of the previous owner, revoked by the recovery.
-    pub revoked_invitation_ids: Vec<String>,
-}
+use crate::users::access_of;
+pub use hubkeep_shared::api::Items;
+pub use hubkeep_shared::api::members::{
+    Invitation, InvitationStatus, Invitee, Member, MyInvitation, NewInvitation, OwnershipRecovered,
+    RecoverOwnership,
+};
 
 fn corrupt(what: &str, value: &str) -> ApiError {
     ApiError::Internal(anyhow::anyhow!(
@@ -214,7 +88,7 @@ fn expired_error() -> ApiError {
 }
 
 fn view(row: &invitations::Model, now: DateTime<Utc>) -> Result<Invitation, ApiError> {
-    let mut status = InvitationStatus::parse(&row.status)?;
+    let mut status = crate::db::stored::<InvitationStatus>("invitation status", &row.status)?;
     if status == InvitationStatus::Pending && row.expires_at <= now {
         status = InvitationStatus::Expired;
     }
@@ -488,20 +362,6 @@ async fn expire_stale(
     Ok(stale)
 }
 
-fn valid_email(email: &str) -> bool {
-    let email = email.trim();
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains('@')
-        && email.chars().count() <= MAX_EMAIL_CHARS
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 /// `POST /api/v1/connections/{id}/invitations` (SPEC S5.1, S5.3).
 pub async fn create_invitation(
     state: &AppState,
@@ -545,10 +405,9 @@ pub async fn create_invitation(
             (Some(user), None)
         }
         (None, Some(email)) => {
-            if !valid_email(email) {
-                return Err(invalid("email", "must be an email address"));
-            }
-            let email = email.trim().to_owned();
+            let email = Email::parse(email)
+                .map_err(|message| invalid("email", message))?
+                .into_string();
             let user = user_by_email(&txn, &caller.tenant_id, &db::email_key(&email)).await?;
             (user, Some(email))
         }

@@ -3,35 +3,15 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hubkeep_shared::FieldError;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
+pub use hubkeep_shared::api::{Page, PageQuery};
 
 pub const DEFAULT_LIMIT: u64 = 50;
 pub const MAX_LIMIT: u64 = 200;
 /// No key this API encodes in a cursor comes near this length (names are at most 200
 /// characters); a longer cursor was not issued here.
 const MAX_CURSOR_KEY_BYTES: usize = 4096;
-
-/// `?limit=&cursor=`
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Items per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-/// One page of a list.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
 
 fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::validation(
@@ -43,8 +23,16 @@ fn invalid(field: &str, message: &str) -> ApiError {
     )
 }
 
-impl PageQuery {
-    pub fn limit(&self) -> Result<u64, ApiError> {
+/// The server's reading of `?limit=&cursor=` (the query type itself is shared).
+pub trait Paging {
+    /// `limit`, checked: 1–200, default 50.
+    fn limit(&self) -> Result<u64, ApiError>;
+    /// The sort key the cursor continues after (an id, for lists sorted by id).
+    fn after_id(&self) -> Result<Option<String>, ApiError>;
+}
+
+impl Paging for PageQuery {
+    fn limit(&self) -> Result<u64, ApiError> {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
@@ -52,8 +40,7 @@ impl PageQuery {
         }
     }
 
-    /// The sort key the cursor continues after (an id, for lists sorted by id).
-    pub fn after_id(&self) -> Result<Option<String>, ApiError> {
+    fn after_id(&self) -> Result<Option<String>, ApiError> {
         self.cursor.as_deref().map(decode_cursor).transpose()
     }
 }
@@ -75,24 +62,22 @@ pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .ok_or_else(|| invalid("cursor", "is not a cursor this API issued"))
 }
 
-impl<T> Page<T> {
-    /// Builds a page from `limit + 1` rows fetched in order: the extra row only says that
-    /// there is a next page.
-    pub fn from_rows<R>(
-        mut rows: Vec<R>,
-        limit: u64,
-        key: impl Fn(&R) -> String,
-        map: impl Fn(&R) -> Result<T, ApiError>,
-    ) -> Result<Self, ApiError> {
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        let next_cursor = if more {
-            rows.last().map(|r| encode_cursor(&key(r)))
-        } else {
-            None
-        };
-        let items = rows.iter().map(map).collect::<Result<_, _>>()?;
-        Ok(Self { items, next_cursor })
-    }
+/// Builds a page from `limit + 1` rows fetched in order: the extra row only says that there
+/// is a next page.
+pub fn page_from_rows<R, T>(
+    mut rows: Vec<R>,
+    limit: u64,
+    key: impl Fn(&R) -> String,
+    map: impl Fn(&R) -> Result<T, ApiError>,
+) -> Result<Page<T>, ApiError> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = if more {
+        rows.last().map(|r| encode_cursor(&key(r)))
+    } else {
+        None
+    };
+    let items = rows.iter().map(map).collect::<Result<_, _>>()?;
+    Ok(Page { items, next_cursor })
 }

@@ -8,15 +8,12 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use hubkeep_shared::{ConnectionAction, ConnectionKind, FieldError, ProblemCode, System};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::activity::{self, Target, actions};
@@ -29,7 +26,12 @@ use crate::db::{
     entities::{connection_endpoints, connections as conn, role_assignments, sync_runs},
 };
 use crate::error::ApiError;
+use crate::pagination::Paging as _;
 use crate::pagination::{Page, PageQuery, decode_cursor, encode_cursor};
+pub use hubkeep_shared::api::runs::{
+    EndpointState, RunOrigin, RunProgress, RunRequest, RunStatus, RunsQuery, SyncRun,
+    SyncStatusItem,
+};
 
 /// The entities an `autotask_quickbooks` run may sync (SPEC S4), in their canonical order.
 pub const AUTOTASK_QUICKBOOKS_ENTITIES: [&str; 3] = ["invoices", "purchase_orders", "expenses"];
@@ -38,98 +40,10 @@ pub const MAX_ERROR_CHARS: usize = 4_000;
 /// The largest `details` object the engine may report, serialized, in bytes.
 pub const MAX_DETAILS_BYTES: usize = 64 * 1024;
 
-/// How a run came about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RunOrigin {
-    /// Requested by a member (`POST …/runs`).
-    Manual,
-    /// Started by the engine's schedule.
-    Scheduled,
-}
-
-/// Where a run is. `queued` → `running` | `cancelled`; `running` → `succeeded` | `failed` |
-/// `cancelled`; the last three are final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-impl RunStatus {
-    pub const fn wire_name(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    fn parse(stored: &str) -> Result<Self, ApiError> {
-        Ok(match stored {
-            "queued" => Self::Queued,
-            "running" => Self::Running,
-            "succeeded" => Self::Succeeded,
-            "failed" => Self::Failed,
-            "cancelled" => Self::Cancelled,
-            other => return Err(corrupt("run status", other)),
-        })
-    }
-
-    /// Whether the engine may move a run from `self` to `to`.
-    pub const fn can_become(self, to: Self) -> bool {
-        matches!(
-            (self, to),
-            (Self::Queued, Self::Running)
-                | (Self::Queued, Self::Cancelled)
-                | (Self::Running, Self::Succeeded)
-                | (Self::Running, Self::Failed)
-                | (Self::Running, Self::Cancelled)
-        )
-    }
-
-    const fn is_final(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
-    }
-}
-
 fn corrupt(what: &str, value: &str) -> ApiError {
     ApiError::Internal(anyhow::anyhow!(
         "stored {what} `{value}` is not one this API knows"
     ))
-}
-
-/// One sync run (a sync-history record).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct SyncRun {
-    pub id: String,
-    pub connection_id: String,
-    pub origin: RunOrigin,
-    pub status: RunStatus,
-    /// What the run syncs: for `autotask_quickbooks` a subset of `invoices`,
-    /// `purchase_orders`, `expenses`; empty for the other kinds (they sync everything).
-    pub entities: Vec<String>,
-    /// Who requested a manual run; null for scheduled runs.
-    pub requested_by: Option<String>,
-    pub requested_at: DateTime<Utc>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub records_processed: Option<i64>,
-    /// The engine's error message of a failed run.
-    pub error: Option<String>,
-    /// What the engine last reported beyond the counts (a JSON object), if anything.
-    #[schema(value_type = Option<Object>)]
-    pub details: Option<Value>,
-    /// Hidden records are left out of the history unless `include_hidden=true`.
-    pub hidden: bool,
-    pub hidden_by: Option<String>,
-    pub hidden_at: Option<DateTime<Utc>>,
 }
 
 /// The response view of a stored run.
@@ -151,7 +65,7 @@ pub fn run_view(row: &sync_runs::Model) -> Result<SyncRun, ApiError> {
         id: row.id.clone(),
         connection_id: row.connection_id.clone(),
         origin,
-        status: RunStatus::parse(&row.status)?,
+        status: crate::db::stored::<RunStatus>("run status", &row.status)?,
         entities,
         requested_by: row.requested_by.clone(),
         requested_at: row.requested_at,
@@ -185,17 +99,6 @@ fn invalid(detail: &str, field: &str, message: impl Into<String>) -> ApiError {
 
 // ---------------------------------------------------------------------------------------
 // Manual runs.
-
-/// `POST /api/v1/connections/{id}/runs` body (may be `{}`).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"entities": ["invoices", "expenses"]})))]
-pub struct RunRequest {
-    /// `autotask_quickbooks` only: which entities to sync, a non-empty subset of `invoices`,
-    /// `purchase_orders`, `expenses` without duplicates; absent means all three. Other kinds
-    /// sync everything: absent or `[]`.
-    pub entities: Option<Vec<String>>,
-}
 
 /// The entities a run of `kind` syncs, or 422.
 pub fn run_entities(
@@ -339,20 +242,6 @@ async fn record_user(
 // ---------------------------------------------------------------------------------------
 // History.
 
-/// `?include_hidden=&limit=&cursor=`
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct RunsQuery {
-    /// Include hidden records (default false).
-    #[serde(default)]
-    pub include_hidden: bool,
-    /// Items per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 /// `GET /api/v1/connections/{id}/runs`: newest first (ids are time-ordered UUID v7).
 pub async fn list(
     state: &AppState,
@@ -379,7 +268,7 @@ pub async fn list(
         select = select.filter(sync_runs::Column::Id.lt(after));
     }
     let rows = select.all(&state.db).await?;
-    Page::from_rows(rows, limit, |r| r.id.clone(), run_view)
+    crate::pagination::page_from_rows(rows, limit, |r| r.id.clone(), run_view)
 }
 
 /// The run `run_id` of connection `model`, locked on PostgreSQL; 404 otherwise.
@@ -443,23 +332,6 @@ pub async fn set_hidden(
 // ---------------------------------------------------------------------------------------
 // Engine progress.
 
-/// `PATCH /api/v1/connections/{id}/runs/{run_id}` body (engine tokens only).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"status": "succeeded", "records_processed": 1284})))]
-pub struct RunProgress {
-    /// The new status: `queued` → `running` | `cancelled`; `running` → `succeeded` |
-    /// `failed` | `cancelled`. Anything else is 409 `conflict`.
-    pub status: RunStatus,
-    /// Records processed so far (at least 0).
-    pub records_processed: Option<i64>,
-    /// An error message (at most 4000 characters), typically with `failed`.
-    pub error: Option<String>,
-    /// Anything else worth keeping: a JSON object of at most 64 KiB.
-    #[schema(value_type = Option<Object>)]
-    pub details: Option<Value>,
-}
-
 /// `PATCH /api/v1/connections/{id}/runs/{run_id}` by the sync engine.
 pub async fn progress(
     state: &AppState,
@@ -475,7 +347,7 @@ pub async fn progress(
         .filter(|c| c.tenant_id == engine.tenant_id)
         .ok_or_else(ApiError::not_found)?;
     let run = run_of(&txn, &model, run_id).await?;
-    let before = RunStatus::parse(&run.status)?;
+    let before = crate::db::stored::<RunStatus>("run status", &run.status)?;
     if !before.can_become(input.status) {
         return Err(ApiError::new(
             ProblemCode::Conflict,
@@ -558,24 +430,6 @@ pub async fn progress(
 
 // ---------------------------------------------------------------------------------------
 // Sync status.
-
-/// An endpoint's state in the sync-status overview.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct EndpointState {
-    pub side: EndpointSide,
-    pub system: System,
-    pub status: EndpointStatus,
-}
-
-/// One connection in the sync-status overview.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct SyncStatusItem {
-    pub connection: ConnectionSummary,
-    /// `source` then `target`.
-    pub endpoints: Vec<EndpointState>,
-    /// The newest run that is not hidden, or null when there is none.
-    pub latest_run: Option<SyncRun>,
-}
 
 /// `GET /api/v1/sync-status`: every connection the caller holds a role on, by id.
 pub async fn status(

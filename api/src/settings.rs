@@ -7,15 +7,13 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
+use hubkeep_shared::fields::{FieldErrors, TimezoneName};
 use hubkeep_shared::{FieldError, HubAccess, ProblemCode};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
-use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
-use utoipa::ToSchema;
 
 use crate::activity::{self, Target, actions};
 use crate::auth::Caller;
@@ -25,6 +23,9 @@ use crate::db::{
 };
 use crate::error::ApiError;
 use crate::psa::zone::{ZoneError, ZonePolicy};
+pub use hubkeep_shared::api::settings::{
+    AccountingMapping, LaunchSecret, PsaProvider, PsaSettings, Settings, UpdatePsa, UpdateSettings,
+};
 
 pub const INVITATION_EXPIRY_DAYS: std::ops::RangeInclusive<i64> = 1..=30;
 pub const SESSION_LIFETIME_HOURS: std::ops::RangeInclusive<i64> = 1..=168;
@@ -37,173 +38,6 @@ const MAX_CREDENTIAL_CHARS: usize = 500;
 const MAX_PATH_CHARS: usize = 1000;
 /// How a changed secret appears in the activity log.
 const MASK: &str = "***";
-
-/// Where the hub reads identities and security levels from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PsaProvider {
-    /// A TOML directory file on the server (demos, small offline installs).
-    Directory,
-    /// Autotask REST v1.0.
-    Autotask,
-}
-
-impl PsaProvider {
-    const fn wire_name(self) -> &'static str {
-        match self {
-            Self::Directory => "directory",
-            Self::Autotask => "autotask",
-        }
-    }
-
-    fn parse(stored: &str) -> Result<Self, ApiError> {
-        match stored {
-            "directory" => Ok(Self::Directory),
-            "autotask" => Ok(Self::Autotask),
-            other => Err(ApiError::Internal(anyhow::anyhow!(
-                "stored PSA provider {other:?}"
-            ))),
-        }
-    }
-}
-
-/// The tenant's settings as any hub user may read them: secrets appear only as "is set".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Settings {
-    /// IANA time zone name new connections default to (e.g. `Europe/London`).
-    pub default_timezone: String,
-    /// Days an invitation stays open (1–30).
-    pub invitation_expiry_days: i32,
-    /// Hours a console session lasts before signing in again (1–168).
-    pub session_lifetime_hours: i32,
-    pub psa: PsaSettings,
-    /// In the order they were saved.
-    pub accounting_mappings: Vec<AccountingMapping>,
-    /// When any of these settings last changed (the launch secret has its own time).
-    pub updated_at: DateTime<Utc>,
-}
-
-/// How the hub reaches the tenant's PSA. The integration code, the secret and the launch
-/// secret are never shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct PsaSettings {
-    pub provider: PsaProvider,
-    /// The directory file on the server (`directory` provider); `null` when the bundled demo
-    /// directory is used, and always `null` for limited users.
-    pub directory_path: Option<String>,
-    /// The Autotask zone URL; `null`: discovered from the API user.
-    pub zone_url: Option<String>,
-    /// The Autotask API user; always `null` for limited users.
-    pub api_user: Option<String>,
-    /// Whether an Autotask integration code is stored.
-    pub integration_code_set: bool,
-    /// Whether an Autotask secret is stored.
-    pub secret_set: bool,
-    /// When the launch secret was last replaced.
-    pub launch_secret_rotated_at: DateTime<Utc>,
-}
-
-/// One accounting mapping: a source code and the account it posts to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AccountingMapping {
-    /// 1–64 characters, unique within the list.
-    pub source_code: String,
-    /// 1–64 characters.
-    pub account_code: String,
-    /// At most 200 characters.
-    #[serde(default)]
-    pub description: String,
-}
-
-/// `PUT /api/v1/settings` body: every field is optional; an absent field is left as it is.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"default_timezone": "America/New_York", "invitation_expiry_days": 7})))]
-pub struct UpdateSettings {
-    /// An IANA time zone name, exactly as the tz database spells it.
-    #[serde(default)]
-    pub default_timezone: Option<String>,
-    /// 1–30.
-    #[serde(default)]
-    pub invitation_expiry_days: Option<i64>,
-    /// 1–168. New sessions get the new lifetime; running ones keep theirs.
-    #[serde(default)]
-    pub session_lifetime_hours: Option<i64>,
-    #[serde(default)]
-    pub psa: Option<UpdatePsa>,
-    /// Replaces the whole list.
-    #[serde(default)]
-    pub accounting_mappings: Option<Vec<AccountingMapping>>,
-}
-
-/// Changes to the PSA connection. Absent: unchanged; `null` (where allowed): cleared.
-/// Secrets are write-only: send them to set them; they are never sent back.
-///
-/// Credentials are bound to where they go (SPEC S11): on a tenant with a stored integration
-/// code or secret, a request that changes `provider`, `zone_url` or `api_user` must send
-/// `integration_code` and `secret` again, or it is refused with 422 `credentials_required`.
-/// The directory file is the operator's (`hubkeep tenant set-directory`): `directory_path`
-/// is not accepted here.
-#[derive(Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdatePsa {
-    /// `directory` only when the operator has set a directory file for the tenant.
-    #[serde(default)]
-    pub provider: Option<PsaProvider>,
-    /// The zone as Autotask announces it (`https://webservicesN.autotask.net/ATServicesRest/`)
-    /// or its bare host; only Autotask's hosts over HTTPS, and hosts the operator allowed in
-    /// `[psa] extra_zone_hosts`, are accepted. `null` to discover the zone from the API user.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub zone_url: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub api_user: Option<Option<String>>,
-    /// Write-only.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub integration_code: Option<Option<String>>,
-    /// Write-only.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
-    pub secret: Option<Option<String>>,
-}
-
-impl std::fmt::Debug for UpdatePsa {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpdatePsa")
-            .field("provider", &self.provider)
-            .field("zone_url", &self.zone_url)
-            .field("api_user", &self.api_user)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`, via `default`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
-/// The response of a launch-secret rotation: the only time the secret is shown.
-#[derive(Clone, Serialize, ToSchema)]
-pub struct LaunchSecret {
-    /// Give this to the PSA-side launcher now; only the hub keeps a copy.
-    pub launch_secret: String,
-    pub rotated_at: DateTime<Utc>,
-}
-
-impl std::fmt::Debug for LaunchSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LaunchSecret")
-            .field("rotated_at", &self.rotated_at)
-            .finish_non_exhaustive()
-    }
-}
 
 struct Rows {
     settings: tenant_settings::Model,
@@ -253,7 +87,7 @@ fn view(rows: &Rows, access: HubAccess) -> Result<Settings, ApiError> {
         invitation_expiry_days: rows.settings.invitation_expiry_days,
         session_lifetime_hours: rows.settings.session_lifetime_hours,
         psa: PsaSettings {
-            provider: PsaProvider::parse(&psa.provider)?,
+            provider: crate::db::stored::<PsaProvider>("PSA provider", &psa.provider)?,
             directory_path: psa.directory_path.clone().filter(|_| elevated),
             zone_url: psa.autotask_zone_url.clone(),
             api_user: psa.autotask_api_user.clone().filter(|_| elevated),
@@ -282,18 +116,9 @@ pub async fn get(db: &impl ConnectionTrait, caller: &Caller) -> Result<Settings,
     )
 }
 
-/// Collects field errors so one response lists every problem of a request.
-#[derive(Debug, Default)]
-struct Errors(Vec<FieldError>);
-
-impl Errors {
-    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
-    }
-}
+/// Collects field errors so one response lists every problem of a request (the shared
+/// collector the console's forms use too).
+type Errors = FieldErrors;
 
 /// A trimmed text of 1..=max characters, or an error on `field`.
 fn text(errors: &mut Errors, field: &str, value: &str, max: usize) -> Option<String> {
@@ -324,25 +149,10 @@ fn in_range(
     }
 }
 
-/// An IANA time zone name (surrounding spaces ignored), in its canonical spelling; `None` when
-/// chrono-tz does not know it. Shared with connections (SPEC S4), so both validate alike.
-pub fn parse_timezone(value: &str) -> Option<String> {
-    value
-        .trim()
-        .parse::<chrono_tz::Tz>()
-        .ok()
-        .map(|tz| tz.name().to_owned())
-}
-
 fn timezone(errors: &mut Errors, value: &str) -> Option<String> {
-    let tz = parse_timezone(value);
-    if tz.is_none() {
-        errors.add(
-            "default_timezone",
-            "must be an IANA time zone name, such as `Europe/London` or `UTC`",
-        );
-    }
-    tz
+    errors
+        .check::<TimezoneName>("default_timezone", value)
+        .map(String::from)
 }
 
 fn zone_url(errors: &mut Errors, zones: &ZonePolicy, value: &str) -> Option<String> {
@@ -461,7 +271,7 @@ fn apply_psa(
             ("psa.integration_code", &code),
             ("psa.secret", &secret),
         ] {
-            if value.is_none() && !errors.0.iter().any(|e| e.field == field) {
+            if value.is_none() && !errors.has(field) {
                 errors.add(field, "is required for the autotask provider");
             }
         }
@@ -568,7 +378,7 @@ pub async fn update(
     caller: &Caller,
     input: UpdateSettings,
 ) -> Result<Settings, ApiError> {
-    let mut errors = Errors::default();
+    let mut errors = Errors::new();
     let mut missing_credentials = Vec::new();
     let timezone = input
         .default_timezone
@@ -604,7 +414,7 @@ pub async fn update(
         )
     });
     if !missing_credentials.is_empty() {
-        missing_credentials.extend(errors.0);
+        missing_credentials.extend(errors.into_vec());
         return Err(ApiError::Problem {
             code: ProblemCode::CredentialsRequired,
             detail: "The settings were not changed: the stored Autotask credentials are only \
@@ -614,10 +424,10 @@ pub async fn update(
             errors: missing_credentials,
         });
     }
-    if !errors.0.is_empty() {
+    if !errors.is_empty() {
         return Err(ApiError::validation(
             "The settings were not changed.",
-            errors.0,
+            errors.into_vec(),
         ));
     }
 

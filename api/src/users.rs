@@ -1,65 +1,31 @@
 //! Hub users as the API shows them, and their access level (SPEC S2) from current data.
 
-use chrono::{DateTime, Utc};
 use hubkeep_shared::{
-    AccessDecision, AccessInputs, AccessSource, Elevation, HubAccess, LevelFacts, access_decision,
+    AccessDecision, AccessInputs, Elevation, HubAccess, LevelFacts, access_decision,
 };
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::db::entities::{elevated_levels, security_levels, users};
+pub use hubkeep_shared::api::users::{SecurityLevelRef, User};
 
-/// A security level as shown next to a user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct SecurityLevelRef {
-    /// The PSA's security level id.
-    pub id: i64,
-    pub name: String,
-}
-
-/// A hub user (SPEC S8.1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[schema(examples(json!({"id": "01a20abe-40f5-7629-ada0-6271426b0f54", "display_name": "Margaret Chen", "email": "margaret.chen@northwindit.example", "psa_resource_id": 29682885, "is_primary": true, "active": true, "elevation": "inherit", "access_level": "elevated", "access_source": "primary", "security_level": {"id": 1, "name": "Administrator"}, "first_sign_in_at": "2026-11-02T09:14:03Z", "last_accessed_at": "2026-11-23T08:01:44Z"})))]
-pub struct User {
-    pub id: String,
-    pub display_name: String,
-    pub email: String,
-    /// The PSA resource this user is.
-    pub psa_resource_id: i64,
-    /// The tenant's first user; never edited by hand.
-    pub is_primary: bool,
-    /// The hub-level switch (Users tab).
-    pub active: bool,
-    pub elevation: Elevation,
-    /// Computed now from the user, the PSA snapshot and the Access tab.
-    pub access_level: HubAccess,
-    /// Why `access_level` is what it is.
-    pub access_source: AccessSource,
-    pub security_level: SecurityLevelRef,
-    pub first_sign_in_at: DateTime<Utc>,
-    pub last_accessed_at: DateTime<Utc>,
-}
-
-impl User {
-    pub fn new(model: &users::Model, decision: AccessDecision) -> Self {
-        Self {
-            id: model.id.clone(),
-            display_name: model.display_name.clone(),
-            email: model.email.clone(),
-            psa_resource_id: model.psa_resource_id,
-            is_primary: model.is_primary,
-            active: model.active,
-            elevation: elevation_of(model),
-            access_level: decision.level,
-            access_source: decision.source,
-            security_level: SecurityLevelRef {
-                id: model.security_level_id,
-                name: model.security_level_name.clone(),
-            },
-            first_sign_in_at: model.first_sign_in_at,
-            last_accessed_at: model.last_accessed_at,
-        }
+/// A hub user as the API shows them, with the S2 decision computed by the caller.
+pub fn user_view(model: &users::Model, decision: AccessDecision) -> User {
+    User {
+        id: model.id.clone(),
+        display_name: model.display_name.clone(),
+        email: model.email.clone(),
+        psa_resource_id: model.psa_resource_id,
+        is_primary: model.is_primary,
+        active: model.active,
+        elevation: elevation_of(model),
+        access_level: decision.level,
+        access_source: decision.source,
+        security_level: SecurityLevelRef {
+            id: model.security_level_id,
+            name: model.security_level_name.clone(),
+        },
+        first_sign_in_at: model.first_sign_in_at,
+        last_accessed_at: model.last_accessed_at,
     }
 }
 
@@ -192,5 +158,5 @@ pub async fn access_of(
 
 /// The API view of a user, with their access computed now.
 pub async fn view(db: &impl ConnectionTrait, model: &users::Model) -> Result<User, DbErr> {
-    Ok(User::new(model, access_of(db, model).await?))
+    Ok(crate::users::user_view(model, access_of(db, model).await?))
 }

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use hubkeep_shared::{
-    AccessInputs, Elevation, FieldError, HubAccess, HubAction, LevelFacts, ProblemCode, UserAction,
-    UserChange, UserRow, allowed_user_actions, check_user_change,
+    AccessInputs, FieldError, HubAction, LevelFacts, ProblemCode, UserChange, UserRow,
+    allowed_user_actions, check_user_change,
 };
 use sea_orm::sea_query::{Expr, ExprTrait as _, LikeExpr};
 use sea_orm::{
@@ -15,7 +15,6 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::access_tab::saved_set;
@@ -28,91 +27,10 @@ use crate::db::{
 use crate::error::ApiError;
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, Page};
 use crate::psa::{Priority, PsaResource};
-use crate::users::{User, access_rank, apply_snapshot, decide, elevation_of, stamp, stored_access};
-
-/// Columns the list sorts by.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UserSort {
-    #[default]
-    Name,
-    SecurityLevel,
-    AccessLevel,
-    LastAccessed,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SortOrder {
-    #[default]
-    Asc,
-    Desc,
-}
-
-/// `GET /api/v1/users` query.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct UserQuery {
-    /// Sort column (default `name`); ties are broken by id.
-    pub sort: Option<UserSort>,
-    /// `asc` (default) or `desc`. For `access_level`, ascending is none, limited, elevated.
-    pub order: Option<SortOrder>,
-    /// Case-insensitive substring of the name or email.
-    pub q: Option<String>,
-    pub active: Option<bool>,
-    pub access_level: Option<HubAccess>,
-    /// Items per page, 1–200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u64>,
-    /// `next_cursor` of the previous page (with the same sort and order).
-    pub cursor: Option<String>,
-}
-
-/// A Users-tab row: the user and what the caller may do to them.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct UserListItem {
-    pub user: User,
-    /// The buttons to show, from the shared rules (G1–G3).
-    pub actions: Vec<UserAction>,
-}
-
-/// The answer to `PATCH /api/v1/users/{id}`: the updated `User` itself (SPEC S8.1, a fixed
-/// shape scripts rely on), extended with what the caller may now do to them.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct UpdatedUser {
-    #[serde(flatten)]
-    pub user: User,
-    /// The buttons to show now, from the shared rules (G1–G3).
-    pub actions: Vec<UserAction>,
-}
-
-impl From<UserListItem> for UpdatedUser {
-    fn from(item: UserListItem) -> Self {
-        Self {
-            user: item.user,
-            actions: item.actions,
-        }
-    }
-}
-
-/// `PATCH /api/v1/users/{id}` body: any of the two switches.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"active": false})))]
-pub struct UserPatch {
-    pub active: Option<bool>,
-    pub elevation: Option<Elevation>,
-}
-
-/// The result of refreshing users from the PSA.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RefreshSummary {
-    /// Users compared with the PSA.
-    pub checked: u64,
-    /// Users whose snapshot changed.
-    pub changed: u64,
-}
+use crate::users::{access_rank, apply_snapshot, decide, elevation_of, stamp, stored_access};
+pub use hubkeep_shared::api::users::{
+    RefreshSummary, SortOrder, UpdatedUser, UserListItem, UserPatch, UserQuery, UserSort,
+};
 
 #[derive(Serialize, Deserialize)]
 struct Cursor {
@@ -177,7 +95,7 @@ impl AccessContext {
             inputs: self.inputs(user),
         };
         UserListItem {
-            user: User::new(user, decision),
+            user: crate::users::user_view(user, decision),
             actions: allowed_user_actions(caller.access.level, &row),
         }
     }
@@ -303,7 +221,7 @@ pub async fn list_users(
         .all(&state.reader)
         .await?;
     let context = AccessContext::load(&state.reader, &caller.tenant_id).await?;
-    Page::from_rows(
+    crate::pagination::page_from_rows(
         rows,
         limit,
         |u| {

@@ -6,15 +6,13 @@
 //! [`crate::connection_actions`] with action `manage_views`; a duplicate name is 409
 //! `conflict`. Each change writes exactly one activity entry with `connection_id`.
 
-use chrono::{DateTime, Utc};
-use hubkeep_shared::{ConnectionAction, ConnectionKind, FieldError, ProblemCode};
+use hubkeep_shared::fields::{FieldErrors, ShortName, ViewDefinition};
+use hubkeep_shared::{ConnectionAction, ConnectionKind, ProblemCode};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, ModelTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::activity::{self, Target, actions};
@@ -26,39 +24,9 @@ use crate::db::{
     entities::{connection_views, connections as conn},
 };
 use crate::error::ApiError;
+use crate::pagination::Paging as _;
 use crate::pagination::{Page, PageQuery, decode_cursor};
-
-/// The longest view name, in characters.
-pub const MAX_VIEW_NAME_CHARS: usize = 100;
-/// The largest definition, serialized, in bytes.
-pub const MAX_DEFINITION_BYTES: usize = 64 * 1024;
-
-/// A named view of a connection.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct ConnectionView {
-    pub id: String,
-    pub connection_id: String,
-    pub name: String,
-    /// The view's definition: a JSON object, as it was saved.
-    #[schema(value_type = Object)]
-    pub definition: Value,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// `POST /api/v1/connections/{id}/views` and `PUT …/views/{view_id}` body (`PUT` replaces
-/// both fields).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"name": "Overdue invoices", "definition": {"entity": "invoices", "filter": {"overdue": true}}})))]
-pub struct ViewInput {
-    /// 1–100 characters after trimming, no control characters; unique on the connection.
-    pub name: String,
-    /// A JSON object of at most 64 KiB serialized.
-    #[schema(value_type = Object)]
-    pub definition: Value,
-}
+pub use hubkeep_shared::api::connections::{ConnectionView, ViewInput};
 
 fn view_of(row: &connection_views::Model) -> Result<ConnectionView, ApiError> {
     Ok(ConnectionView {
@@ -90,35 +58,17 @@ fn kind_of(model: &conn::Model) -> Result<ConnectionKind, ApiError> {
 
 /// The trimmed name and the serialized definition, or 422.
 fn validate(input: &ViewInput) -> Result<(String, String), ApiError> {
-    let mut errors = Vec::new();
-    let name = input.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > MAX_VIEW_NAME_CHARS {
-        errors.push(FieldError {
-            field: "name".into(),
-            message: format!("must be 1 to {MAX_VIEW_NAME_CHARS} characters"),
-        });
-    } else if name.chars().any(char::is_control) {
-        errors.push(FieldError {
-            field: "name".into(),
-            message: "must not contain control characters".into(),
-        });
-    }
-    let definition = input.definition.to_string();
-    if !input.definition.is_object() {
-        errors.push(FieldError {
-            field: "definition".into(),
-            message: "must be a JSON object".into(),
-        });
-    } else if definition.len() > MAX_DEFINITION_BYTES {
-        errors.push(FieldError {
-            field: "definition".into(),
-            message: "must be at most 64 KiB".into(),
-        });
-    }
-    if errors.is_empty() {
-        Ok((name, definition))
-    } else {
-        Err(ApiError::validation("The view is not valid.", errors))
+    let mut errors = FieldErrors::new();
+    let name = errors.check::<ShortName>("name", &input.name);
+    let definition = ViewDefinition::from_value(&input.definition)
+        .map_err(|message| errors.add("definition", message))
+        .ok();
+    match (name, definition) {
+        (Some(name), Some(definition)) => Ok((name.into(), definition.to_json_string())),
+        _ => Err(ApiError::validation(
+            "The view is not valid.",
+            errors.into_vec(),
+        )),
     }
 }
 
@@ -198,7 +148,7 @@ pub async fn list(
         select = select.filter(connection_views::Column::Name.gt(after));
     }
     let rows = select.all(&state.db).await?;
-    Page::from_rows(rows, limit, |r| r.name.clone(), view_of)
+    crate::pagination::page_from_rows(rows, limit, |r| r.name.clone(), view_of)
 }
 
 /// `POST /api/v1/connections/{id}/views`.

@@ -8,8 +8,10 @@
 //! `openapi` feature.
 
 pub mod access;
+pub mod api;
 pub mod connection;
 pub mod directory;
+pub mod fields;
 pub mod hub;
 pub mod matrix;
 pub mod problem;

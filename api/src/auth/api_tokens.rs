@@ -1,78 +1,25 @@
 //! Personal API tokens for scripts (SPEC S3.4).
 
-use chrono::{DateTime, Utc};
-use hubkeep_shared::{FieldError, TokenScope};
+use hubkeep_shared::fields::{FieldErrors, ShortName};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use super::{Caller, secret};
 use crate::AppState;
 use crate::activity::{self, Target, actions};
 use crate::db::{self, entities::api_tokens};
 use crate::error::ApiError;
+use crate::pagination::Paging as _;
 use crate::pagination::{Page, PageQuery};
+pub use hubkeep_shared::api::tokens::{ApiToken, CreateToken, CreatedToken, TenantApiToken};
 
 /// Every API token starts with this, so it is recognisable in code and secret scanners.
 pub const PREFIX: &str = "hk_";
 /// How many characters of a token are kept in clear to tell tokens apart.
 const SHOWN_PREFIX_LEN: usize = 10;
-const MAX_NAME_CHARS: usize = 100;
-
-/// `POST /api/v1/me/tokens` body.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"name": "Nightly user report", "scope": "read", "expires_at": "2027-06-30T00:00:00Z"})))]
-pub struct CreateToken {
-    /// What the token is for: 1–100 characters after trimming, no control characters.
-    pub name: String,
-    pub scope: TokenScope,
-    /// When the token stops working; absent: never (until revoked or the user loses access).
-    #[serde(default)]
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-/// An API token as listed: never its secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct ApiToken {
-    pub id: String,
-    pub name: String,
-    pub scope: TokenScope,
-    /// The first characters of the secret (`hk_…`), to recognise it.
-    pub token_prefix: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Updated at most once a minute.
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-/// A newly created token: the only response that carries `token`.
-#[derive(Clone, Serialize, ToSchema)]
-#[schema(examples(json!({"id": "01a20abe-417b-71e4-a5ae-8a6bd9084b2f", "name": "Nightly user report", "scope": "read", "token": "hk_lcnHHV8q3W0dT9xY2mZrB7kP4sJ6vN1cF5gE8aL0uQ", "token_prefix": "hk_lcnHHV8", "created_at": "2026-11-23T08:02:10Z", "expires_at": "2027-06-30T00:00:00Z", "last_used_at": null})))]
-pub struct CreatedToken {
-    pub id: String,
-    pub name: String,
-    pub scope: TokenScope,
-    /// The secret. Shown this once; only its hash is stored.
-    pub token: String,
-    pub token_prefix: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-impl std::fmt::Debug for CreatedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreatedToken")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
 
 fn view(row: &api_tokens::Model) -> Result<ApiToken, ApiError> {
     Ok(ApiToken {
@@ -96,29 +43,19 @@ pub async fn create(
     input: CreateToken,
 ) -> Result<CreatedToken, ApiError> {
     caller.require_session("Creating an API token")?;
-    let name = input.name.trim().to_owned();
-    let mut errors = Vec::new();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        errors.push(FieldError {
-            field: "name".into(),
-            message: format!("must be 1 to {MAX_NAME_CHARS} characters"),
-        });
-    } else if name.chars().any(char::is_control) {
-        errors.push(FieldError {
-            field: "name".into(),
-            message: "must not contain control characters".into(),
-        });
-    }
+    let mut errors = FieldErrors::new();
+    let name = errors.check::<ShortName>("name", &input.name);
     let now = db::now();
     if input.expires_at.is_some_and(|at| at <= now) {
-        errors.push(FieldError {
-            field: "expires_at".into(),
-            message: "must be in the future".into(),
-        });
+        errors.add("expires_at", "must be in the future");
     }
-    if !errors.is_empty() {
-        return Err(ApiError::validation("The token cannot be created.", errors));
-    }
+    let (Some(name), true) = (name, errors.is_empty()) else {
+        return Err(ApiError::validation(
+            "The token cannot be created.",
+            errors.into_vec(),
+        ));
+    };
+    let name = name.into_string();
     let token = format!("{PREFIX}{}", secret::random_secret());
     let token_prefix: String = token.chars().take(SHOWN_PREFIX_LEN).collect();
     let id = db::new_id();
@@ -182,7 +119,7 @@ pub async fn list_own(
         query = query.filter(api_tokens::Column::Id.gt(after));
     }
     let rows = query.all(&state.db).await?;
-    Page::from_rows(rows, limit, |r| r.id.clone(), view)
+    crate::pagination::page_from_rows(rows, limit, |r| r.id.clone(), view)
 }
 
 /// Revokes one of the caller's tokens; someone else's is "not found".
@@ -229,15 +166,6 @@ async fn revoke(state: &AppState, caller: &Caller, id: &str, whose: Whose) -> Re
     Ok(())
 }
 
-/// A token as the elevated oversight list shows it: whose it is, never its secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct TenantApiToken {
-    #[serde(flatten)]
-    pub token: ApiToken,
-    pub user_id: String,
-    pub user_display_name: String,
-}
-
 /// Every user token of the tenant that is not revoked (elevated oversight, SPEC S2.1).
 pub async fn list_all(
     state: &AppState,
@@ -265,7 +193,7 @@ pub async fn list_all(
         .into_iter()
         .map(|u| (u.id, u.display_name))
         .collect();
-    Page::from_rows(
+    crate::pagination::page_from_rows(
         rows,
         limit,
         |r| r.id.clone(),

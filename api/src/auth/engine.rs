@@ -11,28 +11,27 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use chrono::{DateTime, Utc};
-use hubkeep_shared::{FieldError, ProblemCode};
+use hubkeep_shared::ProblemCode;
+use hubkeep_shared::fields::{FieldErrors, ShortName};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use super::{Caller, access_token, api_tokens::PREFIX, secret};
 use crate::AppState;
 use crate::activity::{self, Actor, Target, actions};
 use crate::db::{self, entities::api_tokens};
 use crate::error::ApiError;
+use crate::pagination::Paging as _;
 use crate::pagination::{Page, PageQuery};
 use crate::request::RequestMeta;
+pub use hubkeep_shared::api::tokens::{CreateEngineToken, CreatedEngineToken, EngineToken};
 
 /// The stored scope of engine tokens.
 pub const ENGINE_SCOPE: &str = "engine";
 const SHOWN_PREFIX_LEN: usize = 10;
-const MAX_NAME_CHARS: usize = 100;
 /// `last_used_at` is written at most this often.
 const LAST_USED_GRANULARITY_SECS: i64 = 60;
 
@@ -129,48 +128,6 @@ async fn authenticate(req: &HttpRequest) -> Result<EngineCaller, ApiError> {
     })
 }
 
-/// `POST /api/v1/engine-tokens` body.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"name": "Sync engine (eu-west)"})))]
-pub struct CreateEngineToken {
-    /// What the token is for, such as the engine's host (1–100 characters).
-    pub name: String,
-}
-
-/// An engine token as listed: never its secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct EngineToken {
-    pub id: String,
-    pub name: String,
-    /// The first characters of the secret (`hk_…`), to recognise it.
-    pub token_prefix: String,
-    pub created_at: DateTime<Utc>,
-    /// Updated at most once a minute.
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-/// A newly created engine token: the only response that carries `token`.
-#[derive(Clone, Serialize, ToSchema)]
-pub struct CreatedEngineToken {
-    pub id: String,
-    pub name: String,
-    /// The secret. Shown this once; only its hash is stored.
-    pub token: String,
-    pub token_prefix: String,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-impl std::fmt::Debug for CreatedEngineToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreatedEngineToken")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
 fn view(row: &api_tokens::Model) -> EngineToken {
     EngineToken {
         id: row.id.clone(),
@@ -189,21 +146,14 @@ pub async fn create(
     input: CreateEngineToken,
 ) -> Result<CreatedEngineToken, ApiError> {
     caller.require_session("Creating an engine token")?;
-    let name = input.name.trim().to_owned();
-    if name.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
+    let mut errors = FieldErrors::new();
+    let Some(name) = errors.check::<ShortName>("name", &input.name) else {
         return Err(ApiError::validation(
             "The engine token cannot be created.",
-            vec![FieldError {
-                field: "name".into(),
-                message: format!(
-                    "must be 1 to {MAX_NAME_CHARS} characters, without control characters"
-                ),
-            }],
+            errors.into_vec(),
         ));
-    }
+    };
+    let name = name.into_string();
     let token = format!("{PREFIX}{}", secret::random_secret());
     let token_prefix: String = token.chars().take(SHOWN_PREFIX_LEN).collect();
     let id = db::new_id();
@@ -262,7 +212,7 @@ pub async fn list(
         query = query.filter(api_tokens::Column::Id.gt(after));
     }
     let rows = query.all(&state.db).await?;
-    Page::from_rows(rows, limit, |r| r.id.clone(), |r| Ok(view(r)))
+    crate::pagination::page_from_rows(rows, limit, |r| r.id.clone(), |r| Ok(view(r)))
 }
 
 /// Revokes an engine token of the caller's tenant; anything else is "not found".

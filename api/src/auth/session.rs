@@ -6,9 +6,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     EntityTrait, QueryFilter, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use super::{access_token, launch, secret};
 use crate::AppState;
@@ -23,56 +21,8 @@ use crate::db::{
 use crate::error::ApiError;
 use crate::psa::{Priority, PsaResource};
 use crate::request::RequestMeta;
-use crate::users::{User, decide, stamp};
-
-/// `POST /api/v1/auth/launch` body.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"assertion": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ0ZW5hbnQtcHNhLWlkIiwic3ViIjoiMjkxODQ3NjUifQ.c2lnbmF0dXJl"})))]
-pub struct LaunchRequest {
-    /// The launch assertion: an HS256 JWT signed with the tenant's launch secret, `iss` =
-    /// the tenant's PSA id, `aud` = `hubkeep`, `sub` = the resource id, `iat`, `exp` (at
-    /// most 120 s after `iat`), `jti` (single use).
-    pub assertion: String,
-}
-
-/// `POST /api/v1/auth/refresh` body.
-#[derive(Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"refresh_token": "hkr_4f9c2d1e8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a"})))]
-pub struct RefreshRequest {
-    /// The refresh token from the last launch or refresh. Each is valid once.
-    pub refresh_token: String,
-}
-
-impl std::fmt::Debug for RefreshRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RefreshRequest").finish_non_exhaustive()
-    }
-}
-
-/// A session's tokens (SPEC S8.1).
-#[derive(Clone, Serialize, ToSchema)]
-#[schema(examples(json!({"access_token": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJzdWIiOiIwMWEyMGFiZSJ9.c2lnbmF0dXJl", "refresh_token": "hkr_4f9c2d1e8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a", "token_type": "Bearer", "expires_in": 900, "user": {"id": "01a20abe-40f5-7629-ada0-6271426b0f54", "display_name": "Margaret Chen", "email": "margaret.chen@northwindit.example", "psa_resource_id": 29682885, "is_primary": true, "active": true, "elevation": "inherit", "access_level": "elevated", "access_source": "primary", "security_level": {"id": 1, "name": "Administrator"}, "first_sign_in_at": "2026-11-02T09:14:03Z", "last_accessed_at": "2026-11-23T08:01:44Z"}})))]
-pub struct TokenResponse {
-    /// A JWT to send as `Authorization: Bearer …`; valid `expires_in` seconds.
-    pub access_token: String,
-    /// Opaque; exchange it at `/api/v1/auth/refresh` for new tokens. Single use.
-    pub refresh_token: String,
-    /// Always `Bearer`.
-    pub token_type: String,
-    /// Lifetime of `access_token` in seconds.
-    pub expires_in: u64,
-    pub user: User,
-}
-
-impl std::fmt::Debug for TokenResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenResponse")
-            .field("user", &self.user.id)
-            .finish_non_exhaustive()
-    }
-}
+use crate::users::{decide, stamp};
+pub use hubkeep_shared::api::tokens::{LaunchRequest, RefreshRequest, TokenResponse};
 
 fn refused(code: ProblemCode, detail: impl Into<String>) -> ApiError {
     ApiError::new(code, detail)
@@ -360,7 +310,7 @@ async fn sign_in(
         refresh_token,
         token_type: "Bearer".to_owned(),
         expires_in,
-        user: User::new(&user, decision),
+        user: crate::users::user_view(&user, decision),
     }))))
 }
 
@@ -634,7 +584,7 @@ pub async fn refresh(
         refresh_token,
         token_type: "Bearer".to_owned(),
         expires_in,
-        user: User::new(&user, decision),
+        user: crate::users::user_view(&user, decision),
     })
 }
 

@@ -4,9 +4,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::EntityTrait;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::ToSchema;
 
 use super::auth::tokens_response;
 use crate::AppState;
@@ -17,33 +15,7 @@ use crate::psa::directory::DirectoryPsa;
 use crate::request::RequestMeta;
 use crate::tenants::demo_tenant;
 use crate::users::SecurityLevelRef;
-
-/// A resource of the demo directory one can sign in as.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct DemoIdentity {
-    pub resource_id: i64,
-    pub name: String,
-    pub email: String,
-    pub security_level: SecurityLevelRef,
-    pub eligible_for_access: bool,
-    pub eligible_for_elevation: bool,
-    /// The resource itself is active in the PSA.
-    pub is_active: bool,
-}
-
-/// The demo directory's resources.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct DemoIdentities {
-    pub items: Vec<DemoIdentity>,
-}
-
-/// `POST /api/v1/demo/launch` body.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({"resource_id": 29684010})))]
-pub struct DemoLaunch {
-    pub resource_id: i64,
-}
+pub use hubkeep_shared::api::users::{DemoIdentities, DemoIdentity, DemoLaunch};
 
 async fn demo_directory(
     state: &AppState,

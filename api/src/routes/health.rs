@@ -2,19 +2,10 @@
 
 use actix_web::{HttpResponse, get, web};
 use hubkeep_shared::{Problem, ProblemCode};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::error::ApiError;
-
-/// A probe's answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HealthStatus {
-    /// `ok` (process alive) or `ready` (database reachable).
-    #[schema(example = "ok")]
-    pub status: String,
-}
+pub use hubkeep_shared::api::HealthStatus;
 
 /// Process liveness.
 ///

@@ -1,29 +1,15 @@
 //! The caller's own profile and API tokens (SPEC S3.4, S8).
 
 use actix_web::{HttpResponse, delete, get, post, web};
-use hubkeep_shared::{HubAccess, HubAction, allowed_hub_actions};
+use hubkeep_shared::{HubAction, allowed_hub_actions};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::{Caller, api_tokens};
 use crate::db::{self, entities::invitations};
 use crate::error::ApiError;
 use crate::pagination::{Page, PageQuery};
-use crate::users::User;
-
-/// The caller, their hub access level and what it allows.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(examples(json!({"user": {"id": "01a20abe-40f5-7629-ada0-6271426b0f54", "display_name": "Margaret Chen", "email": "margaret.chen@northwindit.example", "psa_resource_id": 29682885, "is_primary": true, "active": true, "elevation": "inherit", "access_level": "elevated", "access_source": "primary", "security_level": {"id": 1, "name": "Administrator"}, "first_sign_in_at": "2026-11-02T09:14:03Z", "last_accessed_at": "2026-11-23T08:01:44Z"}, "access_level": "elevated", "hub_actions": ["sign_in", "view_sync_status", "view_activity_log", "run_connection", "manage_own_tokens", "view_settings", "create_connection", "manage_access", "manage_users", "edit_settings", "govern_connections", "manage_all_tokens", "refresh_users"], "pending_invitations": 0})))]
-pub struct Me {
-    pub user: User,
-    pub access_level: HubAccess,
-    /// The hub actions the access level allows, from the shared matrix.
-    pub hub_actions: Vec<HubAction>,
-    /// Pending, unexpired invitations addressed to the caller (by user or email).
-    pub pending_invitations: u64,
-}
+pub use hubkeep_shared::api::users::Me;
 
 /// The caller's profile and effective hub permissions.
 ///
@@ -51,7 +37,7 @@ pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         .await?;
     let level = caller.access_level();
     Ok(HttpResponse::Ok().json(Me {
-        user: User::new(&caller.user, caller.access),
+        user: crate::users::user_view(&caller.user, caller.access),
         access_level: level,
         hub_actions: allowed_hub_actions(level),
         pending_invitations: pending,

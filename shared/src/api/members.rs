@@ -1,0 +1,137 @@
+//! Members, invitations and ownership (SPEC S5).
+
+use super::connections::UserRef;
+use super::users::User;
+use crate::{ConnectionKind, ConnectionRole};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where an invitation stands.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[strum(serialize_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationStatus {
+    /// Waiting for the invitee (and not yet past `expires_at`).
+    Pending,
+    Accepted,
+    Declined,
+    Revoked,
+    /// Past `expires_at` without an answer.
+    Expired,
+}
+
+/// Who an invitation is for: a hub user, an email (waiting for a hub user with that email),
+/// or both when the email belonged to a hub user when it was issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Invitee {
+    pub user_id: Option<String>,
+    pub email: Option<String>,
+}
+
+/// An invitation to a role on a connection (SPEC S5.1). A `role` of `owner` is an ownership
+/// transfer (S5.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Invitation {
+    pub id: String,
+    pub connection_id: String,
+    pub role: ConnectionRole,
+    /// `pending` turns into `expired` once `expires_at` has passed.
+    pub status: InvitationStatus,
+    pub expires_at: DateTime<Utc>,
+    pub invitee: Invitee,
+    /// The hub user id of the inviter.
+    pub invited_by: String,
+    /// Owner invitations only: the role the current owner keeps after the transfer.
+    pub retain_role: Option<ConnectionRole>,
+    pub created_at: DateTime<Utc>,
+    /// When it was accepted, declined, revoked or marked expired.
+    pub responded_at: Option<DateTime<Utc>>,
+}
+
+/// An invitation addressed to the caller, with the connection it is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MyInvitation {
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    pub connection_name: String,
+    pub connection_kind: ConnectionKind,
+}
+
+/// One member of a connection and their roles (SPEC S8.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Member {
+    pub user: User,
+    /// In the order owner, business_admin, it_admin, read_only.
+    pub roles: Vec<ConnectionRole>,
+}
+
+/// `POST /api/v1/connections/{id}/invitations` body.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(examples(json!({"email": "it@contoso.example", "role": "it_admin"}))))]
+pub struct NewInvitation {
+    /// A hub user of the tenant. Exactly one of `user_id` and `email`.
+    pub user_id: Option<String>,
+    /// An email; the invitation waits until a hub user with that email exists (compared
+    /// case-insensitively). Exactly one of `user_id` and `email`.
+    pub email: Option<String>,
+    /// The role offered; `owner` is the ownership transfer (owner only; the invitee must be a
+    /// hub user with hub access).
+    pub role: ConnectionRole,
+    /// Owner invitations only: a non-owner role the current owner keeps after the transfer.
+    pub retain_role: Option<ConnectionRole>,
+}
+
+/// `POST /api/v1/connections/{id}/recover-ownership` body.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", schema(examples(json!({"user_id": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "retain_role": "business_admin"}))))]
+pub struct RecoverOwnership {
+    /// The new owner: a hub user of the tenant whose hub access is not `none`.
+    pub user_id: String,
+    /// A non-owner role the previous owner keeps (besides their other roles).
+    pub retain_role: Option<ConnectionRole>,
+}
+
+/// The outcome of an ownership recovery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OwnershipRecovered {
+    pub connection_id: String,
+    pub previous_owner: UserRef,
+    pub owner: UserRef,
+    pub retain_role: Option<ConnectionRole>,
+    /// Pending owner invitations of the previous owner, revoked by the recovery.
+    pub revoked_invitation_ids: Vec<String>,
+}
+
+impl InvitationStatus {
+    /// The stable snake_case name (as stored and sent).
+    pub const fn wire_name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Declined => "declined",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+        }
+    }
+}

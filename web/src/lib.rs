@@ -5,7 +5,6 @@
 pub mod api;
 pub mod components;
 pub mod pages;
-pub mod types;
 
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes};

@@ -10,6 +10,7 @@ mod connection_actions;
 mod connections;
 mod console;
 mod demo;
+mod field_rules;
 mod foundation;
 mod hardening;
 mod identity;

@@ -1,10 +1,11 @@
 //! Small building blocks every page uses: loading/empty states, notices, a confirmation
 //! dialog, time formatting and the signed-in user's context.
 
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
 use crate::api::ClientError;
-use crate::types::Me;
+use hubkeep_shared::api::Me;
 
 /// The signed-in user as `/me` last answered, provided by the shell to every page.
 #[derive(Debug, Clone, Copy)]
@@ -247,19 +248,13 @@ pub fn Dialog(
 }
 
 /// `2026-11-23T20:11:49.123Z` → `2026-11-23 20:11 UTC`.
-pub fn fmt_time(iso: &str) -> String {
-    let (date, rest) = iso.split_once('T').unwrap_or((iso, ""));
-    let hm: String = rest.chars().take(5).collect();
-    if hm.is_empty() {
-        date.to_owned()
-    } else {
-        format!("{date} {hm} UTC")
-    }
+pub fn fmt_time(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// An optional time, or a dash.
-pub fn fmt_opt_time(iso: Option<&str>) -> String {
-    iso.map(fmt_time).unwrap_or_else(|| "—".to_owned())
+pub fn fmt_opt_time(at: Option<&DateTime<Utc>>) -> String {
+    at.map(fmt_time).unwrap_or_else(|| "—".to_owned())
 }
 
 /// The value of an `<input>`/`<select>`/`<textarea>` event target.

@@ -6,24 +6,37 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
-use crate::api::{self, ClientError};
+use crate::api;
 use crate::components::error::ErrorMessage;
 use crate::components::ui::{Empty, Loading, fmt_time, use_me, use_notices};
-use crate::types::{ActivityActor, ActivityEntry, ActivityTarget, Page};
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use hubkeep_shared::api::{ActivityActor, ActivityEntry, ActivityQuery, ActivityTarget};
+use leptos_router::params::ParamsMap;
 
-/// The filters, as the URL query names them (the API's names).
-const FILTERS: [&str; 7] = [
-    "action",
-    "target_kind",
-    "target_id",
-    "connection_id",
-    "actor_user_id",
-    "from",
-    "to",
-];
+/// The filters of a URL query, which names them as the API does. A time that is not RFC
+/// 3339 (a hand-edited link) is left out.
+fn query_from(m: &ParamsMap) -> ActivityQuery {
+    let text = |k: &str| m.get(k).filter(|v| !v.is_empty());
+    let time = |k: &str| {
+        text(k)
+            .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    ActivityQuery {
+        actor_user_id: text("actor_user_id"),
+        action: text("action"),
+        target_kind: text("target_kind"),
+        target_id: text("target_id"),
+        connection_id: text("connection_id"),
+        from: time("from"),
+        to: time("to"),
+        limit: None,
+        cursor: None,
+    }
+}
 
 fn actor_text(a: &ActivityActor) -> String {
-    a.label.clone().unwrap_or_else(|| a.kind.clone())
+    a.label.clone().unwrap_or_else(|| a.kind.to_string())
 }
 
 fn target_text(t: &ActivityTarget) -> String {
@@ -34,10 +47,11 @@ fn target_text(t: &ActivityTarget) -> String {
     }
 }
 
-/// `2026-11-23T20:11` (datetime-local) → `2026-11-23T20:11:00Z`.
-fn local_to_rfc3339(v: &str) -> Option<String> {
-    let v = v.trim();
-    (!v.is_empty()).then(|| format!("{v}:00Z"))
+/// `2026-11-23T20:11` (datetime-local, read as UTC) → that instant.
+fn local_to_utc(v: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M")
+        .ok()
+        .map(|t| t.and_utc())
 }
 
 /// `2026-11-23T20:11:00Z` → `2026-11-23T20:11` for a datetime-local input.
@@ -71,21 +85,11 @@ pub fn ActivityPage() -> impl IntoView {
         to.set(q("to").map(|v| rfc3339_to_local(&v)).unwrap_or_default());
     });
 
-    // The filters of the current URL, as API query pairs.
-    let filters = Memo::new(move |_| {
-        query.with(|m| {
-            FILTERS
-                .iter()
-                .map(|k| ((*k).to_owned(), m.get(k).filter(|v| !v.is_empty())))
-                .collect::<Vec<(String, Option<String>)>>()
-        })
-    });
-    let path_for = move |cursor: Option<String>| {
-        let f = filters.get_untracked();
-        let mut pairs: Vec<(&str, Option<String>)> =
-            f.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-        pairs.push(("cursor", cursor));
-        api::with_query("/api/v1/activity", &pairs)
+    // The filters of the current URL, as the API's query.
+    let filters = Memo::new(move |_| query.with(query_from));
+    let query_at = move |cursor: Option<String>| ActivityQuery {
+        cursor,
+        ..filters.get_untracked()
     };
 
     let more = RwSignal::new(Vec::<ActivityEntry>::new());
@@ -94,9 +98,9 @@ pub fn ActivityPage() -> impl IntoView {
 
     let list = LocalResource::new(move || {
         filters.track();
-        let path = path_for(None);
+        let first = query_at(None);
         async move {
-            let page = api::get::<Page<ActivityEntry>>(&path).await;
+            let page = api::activity::list(&first).await;
             more.set(Vec::new());
             next.set(page.as_ref().ok().and_then(|p| p.next_cursor.clone()));
             page
@@ -111,16 +115,21 @@ pub fn ActivityPage() -> impl IntoView {
                 let v = s.get_untracked().trim().to_owned();
                 (!v.is_empty()).then_some(v)
             };
-            let pairs = [
-                ("action", trimmed(action)),
-                ("target_kind", trimmed(target_kind)),
-                ("target_id", q("target_id")),
-                ("connection_id", trimmed(connection)),
-                ("actor_user_id", trimmed(actor)),
-                ("from", local_to_rfc3339(&from.get_untracked())),
-                ("to", local_to_rfc3339(&to.get_untracked())),
-            ];
-            navigate(&api::with_query("/activity", &pairs), Default::default());
+            let filters = ActivityQuery {
+                action: trimmed(action),
+                target_kind: trimmed(target_kind),
+                target_id: q("target_id"),
+                connection_id: trimmed(connection),
+                actor_user_id: trimmed(actor),
+                from: local_to_utc(&from.get_untracked()),
+                to: local_to_utc(&to.get_untracked()),
+                limit: None,
+                cursor: None,
+            };
+            navigate(
+                &format!("/activity{}", api::query_string(&filters)),
+                Default::default(),
+            );
         }
     };
     let clear = move |_| {
@@ -134,9 +143,9 @@ pub fn ActivityPage() -> impl IntoView {
             return;
         };
         loading_more.set(true);
-        let path = path_for(Some(cursor));
+        let next_page = query_at(Some(cursor));
         leptos::task::spawn_local(async move {
-            let result: Result<Page<ActivityEntry>, ClientError> = api::get(&path).await;
+            let result = api::activity::list(&next_page).await;
             loading_more.set(false);
             match result {
                 Ok(page) => {
@@ -277,7 +286,7 @@ fn entry_row(e: ActivityEntry) -> impl IntoView {
             </td>
             <td>
                 {actor_text(&e.actor)}
-                {(e.actor.label.is_some()).then(|| view! { " " <span class="meta">"("{e.actor.kind.clone()}")"</span> })}
+                {(e.actor.label.is_some()).then(|| view! { " " <span class="meta">"("{e.actor.kind.as_str()}")"</span> })}
             </td>
             <td>
                 <code>{e.action.clone()}</code>
@@ -301,7 +310,7 @@ pub fn ActivityEntryPage() -> impl IntoView {
     let id = Memo::new(move |_| params.with(|p| p.get("id")).unwrap_or_default());
     let entry = LocalResource::new(move || {
         let id = id.get();
-        async move { api::get::<ActivityEntry>(&format!("/api/v1/activity/{}", api::seg(&id))).await }
+        async move { api::activity::get_entry(&id).await }
     });
     view! {
         <p>
@@ -341,10 +350,10 @@ fn EntryView(entry: ActivityEntry) -> impl IntoView {
                 <dt>"Id"</dt>
                 <dd><code>{entry.id.clone()}</code></dd>
                 <dt>"At"</dt>
-                <dd>{fmt_time(&entry.at)}" "<span class="meta">"("{entry.at.clone()}")"</span></dd>
+                <dd>{fmt_time(&entry.at)}" "<span class="meta">"("{entry.at.to_rfc3339_opts(SecondsFormat::AutoSi, true)}")"</span></dd>
                 <dt>"Actor"</dt>
                 <dd>
-                    {a.label.clone().unwrap_or_else(dash)}" "<span class="badge">{a.kind.clone()}</span>
+                    {a.label.clone().unwrap_or_else(dash)}" "<span class="badge">{a.kind.as_str()}</span>
                 </dd>
                 <dt>"Actor user id"</dt>
                 <dd>{a.user_id.clone().unwrap_or_else(dash)}</dd>

@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::use_params_map;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
@@ -25,7 +25,15 @@ use crate::components::ui::{
     Dialog, Empty, Loading, MeCtx, Notices, access_badge, fmt_opt_time, fmt_time, use_me,
     use_notices,
 };
-use crate::types::{Connection, ConnectionView, Invitation, Items, Member, Page, SyncRun};
+use hubkeep_shared::api::{
+    Connection, ConnectionPatch, ConnectionView, EndpointSide, EndpointStatus, ForecastBudgetInput,
+    Invitation, InvitationStatus, Items, NewInvitation, PageQuery, PaymentInput, ReconnectInput,
+    RunRequest, RunsQuery, SyncRun, ViewInput,
+};
+use hubkeep_shared::fields::{
+    CurrencyCode, Email, FieldErrors, FieldRule, MAX_PAYMENT_MONTHS, Name, PostgresUrl, ShortName,
+    TimezoneName, ViewDefinition,
+};
 
 /// Why a change control is disabled on a cancelled connection.
 const CANCELLED: &str = "Cancelled: pay to make changes";
@@ -76,14 +84,6 @@ struct Ctx {
 }
 
 impl Ctx {
-    /// `/api/v1/connections/{id}{rest}`.
-    fn url(&self, rest: &str) -> String {
-        format!(
-            "/api/v1/connections/{}{rest}",
-            api::seg(&self.id.get_untracked())
-        )
-    }
-
     fn with_conn<R>(&self, f: impl FnOnce(&Connection) -> R) -> Option<R> {
         self.conn.with(|c| c.as_ref().map(f))
     }
@@ -208,14 +208,6 @@ fn field_errors_view(id: String, errors: RwSignal<Vec<String>>) -> impl IntoView
     }
 }
 
-fn object(pairs: Vec<(&str, Value)>) -> Value {
-    let mut map = Map::new();
-    for (k, v) in pairs {
-        map.insert(k.to_owned(), v);
-    }
-    Value::Object(map)
-}
-
 // ---------------------------------------------------------------------------------------
 // The page
 // ---------------------------------------------------------------------------------------
@@ -225,8 +217,8 @@ pub fn ConnectionPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
     let invitations = LocalResource::new(move || {
-        let url = format!("/api/v1/connections/{}/invitations", api::seg(&id.get()));
-        async move { api::get::<Items<Invitation>>(&url).await }
+        let id = id.get();
+        async move { api::invitations::of_connection(&id).await }
     });
     let ctx = Ctx {
         id,
@@ -251,10 +243,9 @@ pub fn ConnectionPage() -> impl IntoView {
             ctx.conn.set(None);
             load_error.set(None);
         }
-        let path = format!("/api/v1/connections/{}", api::seg(&want));
         let current = want.clone();
         spawn_local(async move {
-            let result = api::get::<Connection>(&path).await;
+            let result = api::connections::get_one(&current).await;
             if ctx.id.try_get_untracked().as_deref() != Some(current.as_str()) {
                 return; // the page moved on to another connection
             }
@@ -365,7 +356,7 @@ fn Header(ctx: Ctx) -> impl IntoView {
             <span class="badge" data-kind=move || ctx.kind().map(|k| k.to_string())>
                 {move || ctx.kind().map(|k| k.label())}
             </span>
-            {move || ctx.with_conn(|c| status_badge(&c.status))}
+            {move || ctx.with_conn(|c| status_badge(c.status.as_str()))}
         </div>
         <p class="lead" id="my-roles">"Your roles: "{move || roles_text(&ctx.roles())}</p>
         <Show when=move || ctx.cancelled()>
@@ -394,9 +385,9 @@ fn Overview(ctx: Ctx) -> impl IntoView {
                 <dt>"Created"</dt>
                 <dd>{fact(|c| fmt_time(&c.created_at))}</dd>
                 <dt>"Status"</dt>
-                <dd>{move || ctx.with_conn(|c| status_badge(&c.status))}</dd>
+                <dd>{move || ctx.with_conn(|c| status_badge(c.status.as_str()))}</dd>
                 <dt>"Paid through"</dt>
-                <dd>{fact(|c| c.paid_through.clone().unwrap_or_else(|| "—".to_owned()))}</dd>
+                <dd>{fact(|c| c.paid_through.map_or_else(|| "—".to_owned(), |d| d.to_string()))}</dd>
             </dl>
         </section>
     }
@@ -406,57 +397,53 @@ fn Overview(ctx: Ctx) -> impl IntoView {
 // Settings
 // ---------------------------------------------------------------------------------------
 
-fn validate_name(v: &str) -> Result<Value, String> {
-    let v = v.trim();
-    if v.is_empty() || v.chars().count() > 200 {
-        Err("Name: must be 1 to 200 characters".to_owned())
-    } else {
-        Ok(json!(v))
-    }
+// Each form applies the rule the server applies to its field (`hubkeep_shared::fields`), so
+// it refuses exactly what the server would, with the server's words.
+
+/// `label: message` for a refused value, as the form shows it.
+fn refused<T: FieldRule>(label: &str, v: &str) -> Result<T, String> {
+    T::parse(v).map_err(|message| format!("{label}: {message}"))
 }
 
-fn validate_timezone(v: &str) -> Result<Value, String> {
-    let v = v.trim();
-    if v.is_empty() || v.contains(char::is_whitespace) {
-        Err("Timezone: enter an IANA time zone name such as Europe/London".to_owned())
-    } else {
-        Ok(json!(v))
-    }
+fn validate_name(v: &str) -> Result<ConnectionPatch, String> {
+    let name = refused::<Name>("Name", v)?;
+    Ok(ConnectionPatch {
+        name: Some(name.into()),
+        ..ConnectionPatch::default()
+    })
 }
 
-fn validate_group(v: &str) -> Result<Value, String> {
-    let v = v.trim();
-    if v.is_empty() || v.chars().count() > 200 {
-        Err("Group: must be 1 to 200 characters".to_owned())
-    } else {
-        Ok(json!(v))
-    }
+fn validate_timezone(v: &str) -> Result<ConnectionPatch, String> {
+    let tz = refused::<TimezoneName>("Timezone", v)?;
+    Ok(ConnectionPatch {
+        timezone: Some(tz.into()),
+        ..ConnectionPatch::default()
+    })
 }
 
-fn is_currency(v: &str) -> bool {
-    v.len() == 3 && v.chars().all(|c| c.is_ascii_uppercase())
+fn validate_group(v: &str) -> Result<ConnectionPatch, String> {
+    let group = refused::<Name>("Group", v)?;
+    Ok(ConnectionPatch {
+        group: Some(Some(group.into())),
+        ..ConnectionPatch::default()
+    })
 }
 
-fn validate_currency(v: &str) -> Result<Value, String> {
-    let v = v.trim().to_uppercase();
-    if is_currency(&v) {
-        Ok(json!(v))
-    } else {
-        Err("Reporting currency: an ISO 4217 code of three letters, such as GBP".to_owned())
-    }
+fn validate_currency(v: &str) -> Result<ConnectionPatch, String> {
+    // The field offers upper case as a convenience; the rule itself refuses lower case.
+    let currency = refused::<CurrencyCode>("Reporting currency", &v.trim().to_uppercase())?;
+    Ok(ConnectionPatch {
+        reporting_currency: Some(currency.into()),
+        ..ConnectionPatch::default()
+    })
 }
 
-fn validate_postgres(v: &str) -> Result<Value, String> {
-    let v = v.trim();
-    if (v.starts_with("postgres://") || v.starts_with("postgresql://")) && v.chars().count() <= 2000
-    {
-        Ok(json!(v))
-    } else {
-        Err(
-            "Postgres DB: a connection string starting with postgres:// or postgresql://"
-                .to_owned(),
-        )
-    }
+fn validate_postgres(v: &str) -> Result<ConnectionPatch, String> {
+    let url = refused::<PostgresUrl>("Postgres DB", v)?;
+    Ok(ConnectionPatch {
+        postgres_db: Some(Some(url.into())),
+        ..ConnectionPatch::default()
+    })
 }
 
 #[component]
@@ -594,7 +581,7 @@ fn TextSetting(
     label: &'static str,
     input_id: &'static str,
     initial: fn(&Connection) -> String,
-    validate: fn(&str) -> Result<Value, String>,
+    validate: fn(&str) -> Result<ConnectionPatch, String>,
     #[prop(optional)] input_type: Option<&'static str>,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] clear_after: bool,
@@ -614,13 +601,12 @@ fn TextSetting(
         errors.set(Vec::new());
         match validate(&value.get_untracked()) {
             Err(message) => errors.set(vec![message]),
-            Ok(v) => {
-                let url = ctx.url("");
-                let body = object(vec![(field, v)]);
+            Ok(changes) => {
+                let id = ctx.id.get_untracked();
                 write(
                     ctx,
                     busy,
-                    async move { api::patch::<Connection>(&url, body).await },
+                    async move { api::connections::update(&id, &changes).await },
                     format!("{label} saved."),
                     move |_| {
                         if clear_after {
@@ -669,11 +655,15 @@ fn TextSetting(
 fn UngroupButton(ctx: Ctx) -> impl IntoView {
     let busy = RwSignal::new(false);
     let ungroup = move |_| {
-        let url = ctx.url("");
+        let id = ctx.id.get_untracked();
+        let changes = ConnectionPatch {
+            group: Some(None),
+            ..ConnectionPatch::default()
+        };
         write(
             ctx,
             busy,
-            async move { api::patch::<Connection>(&url, json!({ "group": null })).await },
+            async move { api::connections::update(&id, &changes).await },
             "The connection is no longer in a group.",
             move |_| ctx.refresh(),
             |_| (),
@@ -705,12 +695,15 @@ fn LockedPeriodSetting(ctx: Ctx) -> impl IntoView {
     let busy = RwSignal::new(false);
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let url = ctx.url("");
-        let on = checked.get_untracked();
+        let id = ctx.id.get_untracked();
+        let changes = ConnectionPatch {
+            locked_period_export: Some(checked.get_untracked()),
+            ..ConnectionPatch::default()
+        };
         write(
             ctx,
             busy,
-            async move { api::patch::<Connection>(&url, json!({ "locked_period_export": on })).await },
+            async move { api::connections::update(&id, &changes).await },
             "Locked-period export saved.",
             move |_| ctx.refresh(),
             |_| (),
@@ -751,12 +744,16 @@ fn ForecastBudgetSetting(ctx: Ctx) -> impl IntoView {
     let budget_name = RwSignal::new(initial.map(|b| b.name).unwrap_or_default());
     let busy = RwSignal::new(false);
     let errors = RwSignal::new(Vec::<String>::new());
-    let send = move |body: Value, ok: &'static str| {
-        let url = ctx.url("");
+    let send = move |budget: Option<ForecastBudgetInput>, ok: &'static str| {
+        let id = ctx.id.get_untracked();
+        let changes = ConnectionPatch {
+            forecast_budget: Some(budget),
+            ..ConnectionPatch::default()
+        };
         write(
             ctx,
             busy,
-            async move { api::patch::<Connection>(&url, body).await },
+            async move { api::connections::update(&id, &changes).await },
             ok,
             move |_| ctx.refresh(),
             move |e| errors.set(e.field_errors()),
@@ -765,21 +762,18 @@ fn ForecastBudgetSetting(ctx: Ctx) -> impl IntoView {
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         errors.set(Vec::new());
-        let id = budget_id.get_untracked().trim().to_owned();
-        let name = budget_name.get_untracked().trim().to_owned();
-        let mut problems = Vec::new();
-        if id.is_empty() || id.chars().count() > 200 {
-            problems.push("Budget id: must be 1 to 200 characters".to_owned());
-        }
-        if name.is_empty() || name.chars().count() > 200 {
-            problems.push("Budget name: must be 1 to 200 characters".to_owned());
-        }
-        if !problems.is_empty() {
-            errors.set(problems);
+        let mut problems = FieldErrors::new();
+        let id = problems.check::<Name>("Budget id", &budget_id.get_untracked());
+        let name = problems.check::<Name>("Budget name", &budget_name.get_untracked());
+        let (Some(id), Some(name)) = (id, name) else {
+            errors.set(problems.lines());
             return;
-        }
+        };
         send(
-            json!({ "forecast_budget": { "id": id, "name": name } }),
+            Some(ForecastBudgetInput {
+                id: id.into(),
+                name: name.into(),
+            }),
             "Forecast budget saved.",
         );
     };
@@ -829,7 +823,7 @@ fn ForecastBudgetSetting(ctx: Ctx) -> impl IntoView {
                     on:click=move |_| {
                         budget_id.set(String::new());
                         budget_name.set(String::new());
-                        send(json!({ "forecast_budget": null }), "Forecast budget cleared.");
+                        send(None, "Forecast budget cleared.");
                     }
                 >
                     "Clear"
@@ -848,16 +842,16 @@ fn ForecastBudgetSetting(ctx: Ctx) -> impl IntoView {
 fn EndpointsSection(ctx: Ctx) -> impl IntoView {
     let busy = RwSignal::new(false);
     let reconnect_open = RwSignal::new(false);
-    let reconnect_side = RwSignal::new(String::new());
+    let reconnect_side = RwSignal::new(EndpointSide::Source);
     let reconnect_label = RwSignal::new(String::new());
     let reconnect_errors = RwSignal::new(Vec::<String>::new());
 
-    let disconnect = move |side: String| {
-        let url = ctx.url(&format!("/endpoints/{}/disconnect", api::seg(&side)));
+    let disconnect = move |side: EndpointSide| {
+        let id = ctx.id.get_untracked();
         write(
             ctx,
             busy,
-            async move { api::post::<Connection>(&url, json!({})).await },
+            async move { api::connections::disconnect(&id, side).await },
             format!("The {side} endpoint is disconnected."),
             move |_| {
                 ctx.refresh();
@@ -870,21 +864,25 @@ fn EndpointsSection(ctx: Ctx) -> impl IntoView {
         ev.prevent_default();
         reconnect_errors.set(Vec::new());
         let side = reconnect_side.get_untracked();
-        let label = reconnect_label.get_untracked().trim().to_owned();
-        if label.chars().count() > 200 {
-            reconnect_errors.set(vec!["Account label: at most 200 characters".to_owned()]);
-            return;
-        }
-        let body = if label.is_empty() {
-            json!({})
+        let label = reconnect_label.get_untracked();
+        // Empty keeps the current label; anything else follows the server's rule.
+        let account_label = if label.trim().is_empty() {
+            None
         } else {
-            json!({ "account_label": label })
+            match refused::<Name>("Account label", &label) {
+                Ok(l) => Some(l.into()),
+                Err(message) => {
+                    reconnect_errors.set(vec![message]);
+                    return;
+                }
+            }
         };
-        let url = ctx.url(&format!("/endpoints/{}/reconnect", api::seg(&side)));
+        let input = ReconnectInput { account_label };
+        let id = ctx.id.get_untracked();
         write(
             ctx,
             busy,
-            async move { api::post::<Connection>(&url, body).await },
+            async move { api::connections::reconnect(&id, side, &input).await },
             format!("The {side} endpoint is connected."),
             move |_| {
                 reconnect_open.set(false);
@@ -899,23 +897,26 @@ fn EndpointsSection(ctx: Ctx) -> impl IntoView {
         endpoints
             .into_iter()
             .map(|e| {
-                let connected = e.status == "connected";
-                let side = e.side.clone();
-                let side_label = if side == "source" { "Source" } else { "Target" };
-                let disconnect_side = side.clone();
-                let reconnect_for = side.clone();
+                let connected = e.status == EndpointStatus::Connected;
+                let side = e.side;
+                let side_label = match side {
+                    EndpointSide::Source => "Source",
+                    EndpointSide::Target => "Target",
+                };
+                let disconnect_side = side;
+                let reconnect_for = side;
                 let current_label = e.account_label.clone().unwrap_or_default();
                 let system = e.system.label();
                 view! {
-                    <tr data-endpoint-side=side.clone()>
+                    <tr data-endpoint-side=side.as_str()>
                         <th scope="row">{side_label}</th>
                         <td>{system}</td>
                         <td>{e.account_label.clone().unwrap_or_else(|| "—".to_owned())}</td>
-                        <td>{status_badge(&e.status)}</td>
+                        <td>{status_badge(e.status.as_str())}</td>
                         <td>{fmt_time(&e.changed_at)}</td>
                         <td class="actions">
                             {(connected && ctx.can(Act::DisconnectEndpoint)).then(|| {
-                                let side = disconnect_side.clone();
+                                let side = disconnect_side;
                                 view! {
                                     <button
                                         type="button"
@@ -924,14 +925,14 @@ fn EndpointsSection(ctx: Ctx) -> impl IntoView {
                                         aria-label=format!("Disconnect the {} endpoint ({system})", side)
                                         disabled=move || busy.get() || ctx.cancelled()
                                         title=move || ctx.cancelled_title()
-                                        on:click=move |_| disconnect(side.clone())
+                                        on:click=move |_| disconnect(side)
                                     >
                                         "Disconnect"
                                     </button>
                                 }
                             })}
                             {(!connected && ctx.can(Act::ReconnectEndpoint)).then(|| {
-                                let side = reconnect_for.clone();
+                                let side = reconnect_for;
                                 let label = current_label.clone();
                                 view! {
                                     <button
@@ -941,7 +942,7 @@ fn EndpointsSection(ctx: Ctx) -> impl IntoView {
                                         disabled=move || busy.get() || ctx.cancelled()
                                         title=move || ctx.cancelled_title()
                                         on:click=move |_| {
-                                            reconnect_side.set(side.clone());
+                                            reconnect_side.set(side);
                                             reconnect_label.set(label.clone());
                                             reconnect_errors.set(Vec::new());
                                             reconnect_open.set(true);
@@ -979,7 +980,7 @@ fn EndpointsSection(ctx: Ctx) -> impl IntoView {
             </div>
             <Dialog open=reconnect_open title="Reconnect endpoint" id="reconnect-endpoint">
                 <form on:submit=reconnect novalidate>
-                    <p>"Reconnect the "{move || reconnect_side.get()}" endpoint. Name the account it is now connected to, or leave it as it is."</p>
+                    <p>"Reconnect the "{move || reconnect_side.get().as_str()}" endpoint. Name the account it is now connected to, or leave it as it is."</p>
                     <label class="field">
                         <span>"Account label (optional)"</span>
                         <input
@@ -1053,31 +1054,33 @@ fn SubscriptionSection(ctx: Ctx) -> impl IntoView {
         errors.set(Vec::new());
         let mut problems = Vec::new();
         let m = months.get_untracked().trim().parse::<u32>().ok();
-        if !m.is_some_and(|m| (1..=12).contains(&m)) {
-            problems.push("Months: a whole number from 1 to 12".to_owned());
+        if !m.is_some_and(|m| (1..=MAX_PAYMENT_MONTHS).contains(&m)) {
+            problems.push(format!(
+                "Months: a whole number from 1 to {MAX_PAYMENT_MONTHS}"
+            ));
         }
         let cents = parse_amount_cents(&amount.get_untracked());
         if cents.is_none() {
             problems.push("Amount: a number of at least 0, with at most two decimals".to_owned());
         }
         let cur = currency.get_untracked().trim().to_uppercase();
-        if !is_currency(&cur) {
-            problems.push("Currency: an ISO 4217 code of three letters, such as USD".to_owned());
+        if let Err(message) = refused::<CurrencyCode>("Currency", &cur) {
+            problems.push(message);
         }
         if !problems.is_empty() {
             errors.set(problems);
             return;
         }
-        let body = json!({
-            "months": m.unwrap_or(1),
-            "amount_cents": cents.unwrap_or(0),
-            "currency": cur,
-        });
-        let url = ctx.url("/pay");
+        let payment = PaymentInput {
+            months: m.unwrap_or(1),
+            amount_cents: cents.unwrap_or(0),
+            currency: cur,
+        };
+        let id = ctx.id.get_untracked();
         write(
             ctx,
             busy,
-            async move { api::post::<Connection>(&url, body).await },
+            async move { api::connections::pay(&id, &payment).await },
             "Payment recorded.",
             move |_| {
                 pay_open.set(false);
@@ -1094,11 +1097,11 @@ fn SubscriptionSection(ctx: Ctx) -> impl IntoView {
             "Cancel subscription",
             Some("cancel"),
             move || {
-                let url = ctx.url("/cancel");
+                let id = ctx.id.get_untracked();
                 write(
                     ctx,
                     busy,
-                    async move { api::post::<Connection>(&url, json!({})).await },
+                    async move { api::connections::cancel(&id).await },
                     "The subscription is cancelled.",
                     move |_| ctx.refresh(),
                     |_| (),
@@ -1112,12 +1115,12 @@ fn SubscriptionSection(ctx: Ctx) -> impl IntoView {
             <h2 id="subscription-title">"Subscription"</h2>
             <dl class="facts">
                 <dt>"Status"</dt>
-                <dd>{move || ctx.with_conn(|c| status_badge(&c.status))}</dd>
+                <dd>{move || ctx.with_conn(|c| status_badge(c.status.as_str()))}</dd>
                 <dt>"Paid through"</dt>
-                <dd id="paid-through">{move || ctx.with_conn(|c| c.paid_through.clone().unwrap_or_else(|| "—".to_owned()))}</dd>
+                <dd id="paid-through">{move || ctx.with_conn(|c| c.paid_through.map_or_else(|| "—".to_owned(), |d| d.to_string()))}</dd>
                 <Show when=move || ctx.cancelled()>
                     <dt>"Cancelled"</dt>
-                    <dd>{move || ctx.with_conn(|c| fmt_opt_time(c.cancelled_at.as_deref()))}</dd>
+                    <dd>{move || ctx.with_conn(|c| fmt_opt_time(c.cancelled_at.as_ref()))}</dd>
                 </Show>
             </dl>
             <div class="buttons">
@@ -1205,8 +1208,8 @@ fn MembersSection(ctx: Ctx) -> impl IntoView {
     let left = RwSignal::new(false);
     let members = LocalResource::new(move || {
         ctx.members_v.track();
-        let url = format!("/api/v1/connections/{}/members", api::seg(&ctx.id.get()));
-        async move { api::get::<Items<Member>>(&url).await }
+        let id = ctx.id.get();
+        async move { api::connections::members(&id).await }
     });
 
     let remove = move |user_id: String, name: String, role: ConnectionRole| {
@@ -1215,15 +1218,12 @@ fn MembersSection(ctx: Ctx) -> impl IntoView {
             "Remove role",
             None,
             move || {
-                let url = ctx.url(&format!(
-                    "/members/{}/roles/{}",
-                    api::seg(&user_id),
-                    role.wire_name()
-                ));
+                let id = ctx.id.get_untracked();
+                let user_id = user_id.clone();
                 write(
                     ctx,
                     busy,
-                    async move { api::delete::<Value>(&url).await },
+                    async move { api::connections::remove_role(&id, &user_id, role).await },
                     format!("{name} is no longer {}.", role.label()),
                     move |_| {
                         ctx.members_v.update(|v| *v += 1);
@@ -1241,11 +1241,11 @@ fn MembersSection(ctx: Ctx) -> impl IntoView {
             "Leave",
             None,
             move || {
-                let url = ctx.url("/leave");
+                let id = ctx.id.get_untracked();
                 write(
                     ctx,
                     busy,
-                    async move { api::post::<Value>(&url, json!({})).await },
+                    async move { api::connections::leave(&id).await },
                     "You left the connection.",
                     move |_| left.set(true),
                     |_| (),
@@ -1349,12 +1349,6 @@ fn MembersSection(ctx: Ctx) -> impl IntoView {
 // Invitations and ownership transfer
 // ---------------------------------------------------------------------------------------
 
-fn looks_like_email(v: &str) -> bool {
-    let v = v.trim();
-    matches!(v.split_once('@'), Some((a, b)) if !a.is_empty() && !b.is_empty())
-        && !v.contains(char::is_whitespace)
-}
-
 fn invitee_text(i: &Invitation) -> String {
     match (&i.invitee.email, &i.invitee.user_id) {
         (Some(email), _) => email.clone(),
@@ -1370,11 +1364,11 @@ fn revoke_invitation(ctx: Ctx, busy: RwSignal<bool>, invitation_id: String, who:
         "Revoke",
         None,
         move || {
-            let url = format!("/api/v1/invitations/{}", api::seg(&invitation_id));
+            let invitation_id = invitation_id.clone();
             write(
                 ctx,
                 busy,
-                async move { api::delete::<Value>(&url).await },
+                async move { api::invitations::revoke(&invitation_id).await },
                 format!("The invitation of {who} is revoked."),
                 move |_| {
                     ctx.invitations.refetch();
@@ -1391,7 +1385,7 @@ fn revoke_button(ctx: Ctx, busy: RwSignal<bool>, i: &Invitation) -> impl IntoVie
     let id = i.id.clone();
     let role = i.role;
     let invited_by = i.invited_by.clone();
-    let pending = i.status == "pending";
+    let pending = i.status == InvitationStatus::Pending;
     let label = format!("Revoke the invitation of {who}");
     move || {
         (pending && (invited_by == ctx.me.user_id() || can_invite(&ctx.roles(), role))).then(|| {
@@ -1440,18 +1434,23 @@ fn InvitationsSection(ctx: Ctx) -> impl IntoView {
         let Some(r) = role.get_untracked() else {
             return;
         };
-        if !looks_like_email(&address) {
-            errors.set(vec![
-                "Email: enter the email address of the person".to_owned(),
-            ]);
+        if let Err(message) = Email::parse(&address) {
+            errors.set(vec![format!(
+                "Email: {message} (enter the email address of the person)"
+            )]);
             return;
         }
-        let url = ctx.url("/invitations");
-        let body = json!({ "email": address, "role": r.wire_name() });
+        let id = ctx.id.get_untracked();
+        let invitation = NewInvitation {
+            user_id: None,
+            email: Some(address.clone()),
+            role: r,
+            retain_role: None,
+        };
         write(
             ctx,
             busy,
-            async move { api::post::<Invitation>(&url, body).await },
+            async move { api::invitations::create(&id, &invitation).await },
             format!("{address} is invited as {}.", r.label()),
             move |_| {
                 email.set(String::new());
@@ -1543,7 +1542,7 @@ fn InvitationsSection(ctx: Ctx) -> impl IntoView {
                                                 <tr data-invitation-id=i.id.clone()>
                                                     <td>{invitee_text(&i)}</td>
                                                     <td>{role_badge(i.role)}{retain}</td>
-                                                    <td>{status_badge(&i.status)}</td>
+                                                    <td>{status_badge(i.status.as_str())}</td>
                                                     <td>{fmt_time(&i.expires_at)}</td>
                                                     <td>{move || if by == ctx.me.user_id() { "You".to_owned() } else { by.clone() }}</td>
                                                     <td class="actions">{revoke_button(ctx, busy, &i)}</td>
@@ -1573,9 +1572,9 @@ fn TransferSection(ctx: Ctx) -> impl IntoView {
     let transfer_pending = move || {
         ctx.invitations.get().is_some_and(|r| {
             r.is_ok_and(|l| {
-                l.items
-                    .iter()
-                    .any(|i| i.role == ConnectionRole::Owner && i.status == "pending")
+                l.items.iter().any(|i| {
+                    i.role == ConnectionRole::Owner && i.status == InvitationStatus::Pending
+                })
             })
         })
     };
@@ -1583,22 +1582,23 @@ fn TransferSection(ctx: Ctx) -> impl IntoView {
         ev.prevent_default();
         errors.set(Vec::new());
         let address = email.get_untracked().trim().to_owned();
-        if !looks_like_email(&address) {
-            errors.set(vec![
-                "Email: enter the email address of the new owner".to_owned(),
-            ]);
+        if let Err(message) = Email::parse(&address) {
+            errors.set(vec![format!(
+                "Email: {message} (enter the email address of the new owner)"
+            )]);
             return;
         }
-        let keep = retain.get_untracked();
-        let mut body = json!({ "email": address, "role": "owner" });
-        if !keep.is_empty() {
-            body["retain_role"] = json!(keep);
-        }
-        let url = ctx.url("/invitations");
+        let invitation = NewInvitation {
+            user_id: None,
+            email: Some(address.clone()),
+            role: ConnectionRole::Owner,
+            retain_role: retain.get_untracked().parse().ok(),
+        };
+        let id = ctx.id.get_untracked();
         write(
             ctx,
             busy,
-            async move { api::post::<Invitation>(&url, body).await },
+            async move { api::invitations::create(&id, &invitation).await },
             format!("{address} is invited to become the owner. Nothing changes until they accept."),
             move |_| {
                 email.set(String::new());
@@ -1622,7 +1622,7 @@ fn TransferSection(ctx: Ctx) -> impl IntoView {
                         .map(|l| {
                             l.items
                                 .into_iter()
-                                .filter(|i| i.role == ConnectionRole::Owner && i.status == "pending")
+                                .filter(|i| i.role == ConnectionRole::Owner && i.status == InvitationStatus::Pending)
                                 .collect()
                         })
                         .unwrap_or_default();
@@ -1707,8 +1707,8 @@ fn summarize_json(v: &Value) -> String {
 fn ViewsSection(ctx: Ctx) -> impl IntoView {
     let views = LocalResource::new(move || {
         ctx.views_v.track();
-        let url = format!("/api/v1/connections/{}/views", api::seg(&ctx.id.get()));
-        async move { api::get::<Page<ConnectionView>>(&url).await }
+        let id = ctx.id.get();
+        async move { api::views::list(&id, &PageQuery::default()).await }
     });
     let busy = RwSignal::new(false);
     let open = RwSignal::new(false);
@@ -1735,41 +1735,28 @@ fn ViewsSection(ctx: Ctx) -> impl IntoView {
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         errors.set(Vec::new());
-        let n = name.get_untracked().trim().to_owned();
-        let mut problems = Vec::new();
-        if n.is_empty() || n.chars().count() > 100 {
-            problems.push("Name: must be 1 to 100 characters".to_owned());
-        }
-        let parsed = serde_json::from_str::<Value>(&definition.get_untracked());
-        let def = match parsed {
-            Ok(Value::Object(map)) => Some(Value::Object(map)),
-            Ok(_) => {
-                problems.push("Definition: must be a JSON object ({ … })".to_owned());
-                None
-            }
-            Err(e) => {
-                problems.push(format!("Definition: not valid JSON ({e})"));
-                None
-            }
-        };
-        let (false, Some(def)) = (!problems.is_empty(), def) else {
-            errors.set(problems);
+        let mut problems = FieldErrors::new();
+        let n = problems.check::<ShortName>("Name", &name.get_untracked());
+        let def = problems.check::<ViewDefinition>("Definition", &definition.get_untracked());
+        let (Some(n), Some(def)) = (n, def) else {
+            errors.set(problems.lines());
             return;
         };
-        let body = json!({ "name": n, "definition": def });
-        let target = editing.get_untracked();
-        let (url, created) = match &target {
-            Some(id) => (ctx.url(&format!("/views/{}", api::seg(id))), false),
-            None => (ctx.url("/views"), true),
+        let n = n.into_string();
+        let input = ViewInput {
+            name: n.clone(),
+            definition: def.to_value(),
         };
+        let target = editing.get_untracked();
+        let created = target.is_none();
+        let id = ctx.id.get_untracked();
         write(
             ctx,
             busy,
             async move {
-                if created {
-                    api::post::<ConnectionView>(&url, body).await
-                } else {
-                    api::put::<ConnectionView>(&url, body).await
+                match target {
+                    None => api::views::create(&id, &input).await,
+                    Some(view_id) => api::views::replace(&id, &view_id, &input).await,
                 }
             },
             if created {
@@ -1791,11 +1778,12 @@ fn ViewsSection(ctx: Ctx) -> impl IntoView {
             "Delete view",
             Some("manage_views"),
             move || {
-                let url = ctx.url(&format!("/views/{}", api::seg(&id)));
+                let connection_id = ctx.id.get_untracked();
+                let id = id.clone();
                 write(
                     ctx,
                     busy,
-                    async move { api::delete::<Value>(&url).await },
+                    async move { api::views::delete_view(&connection_id, &id).await },
                     format!("View {view_name} deleted."),
                     move |_| {
                         ctx.views_v.update(|v| *v += 1);
@@ -1951,17 +1939,10 @@ fn RunsSection(ctx: Ctx) -> impl IntoView {
     let generation = StoredValue::new(0u64);
     let chosen = RwSignal::new(vec![true; AQ_ENTITIES.len()]);
 
-    let url_for = move |cursor: Option<String>| {
-        api::with_query(
-            &ctx.url("/runs"),
-            &[
-                (
-                    "include_hidden",
-                    Some(show_hidden.get_untracked().to_string()),
-                ),
-                ("cursor", cursor),
-            ],
-        )
+    let query_at = move |cursor: Option<String>| RunsQuery {
+        include_hidden: show_hidden.get_untracked(),
+        limit: None,
+        cursor,
     };
 
     Effect::new(move |_| {
@@ -1973,9 +1954,10 @@ fn RunsSection(ctx: Ctx) -> impl IntoView {
         if items.with_untracked(Vec::is_empty) {
             state.set(ListState::Loading);
         }
-        let url = url_for(None);
+        let query = query_at(None);
+        let id = ctx.id.get_untracked();
         spawn_local(async move {
-            let result = api::get::<Page<SyncRun>>(&url).await;
+            let result = api::runs::list(&id, &query).await;
             if generation.try_get_value() != Some(current) {
                 return;
             }
@@ -1995,10 +1977,11 @@ fn RunsSection(ctx: Ctx) -> impl IntoView {
             return;
         };
         let current = generation.get_value();
-        let url = url_for(Some(cursor));
+        let query = query_at(Some(cursor));
+        let id = ctx.id.get_untracked();
         more_busy.set(true);
         spawn_local(async move {
-            let result = api::get::<Page<SyncRun>>(&url).await;
+            let result = api::runs::list(&id, &query).await;
             more_busy.set(false);
             if generation.try_get_value() != Some(current) {
                 return;
@@ -2014,15 +1997,11 @@ fn RunsSection(ctx: Ctx) -> impl IntoView {
     };
 
     let set_hidden = move |run_id: String, hide: bool| {
-        let url = ctx.url(&format!(
-            "/runs/{}/{}",
-            api::seg(&run_id),
-            if hide { "hide" } else { "unhide" }
-        ));
+        let id = ctx.id.get_untracked();
         write(
             ctx,
             busy,
-            async move { api::post::<SyncRun>(&url, json!({})).await },
+            async move { api::runs::set_hidden(&id, &run_id, hide).await },
             if hide {
                 "The run is hidden from the history."
             } else {
@@ -2056,24 +2035,26 @@ fn RunsSection(ctx: Ctx) -> impl IntoView {
         if run_blocked().is_some() {
             return;
         }
-        let body = if is_aq() {
-            let picked: Vec<&str> = chosen.with_untracked(|c| {
+        let run = if is_aq() {
+            let picked: Vec<String> = chosen.with_untracked(|c| {
                 AQ_ENTITIES
                     .iter()
                     .zip(c.iter())
                     .filter(|(_, on)| **on)
-                    .map(|((wire, _), _)| *wire)
+                    .map(|((wire, _), _)| (*wire).to_owned())
                     .collect()
             });
-            json!({ "entities": picked })
+            RunRequest {
+                entities: Some(picked),
+            }
         } else {
-            json!({})
+            RunRequest::default()
         };
-        let url = ctx.url("/runs");
+        let id = ctx.id.get_untracked();
         write(
             ctx,
             run_busy,
-            async move { api::post::<SyncRun>(&url, body).await },
+            async move { api::runs::request(&id, &run).await },
             "Run queued: the sync engine picks it up shortly.",
             move |_| {
                 ctx.runs_v.update(|v| *v += 1);
@@ -2101,14 +2082,14 @@ fn RunsSection(ctx: Ctx) -> impl IntoView {
         view! {
             <tr data-run-id=r.id.clone() data-hidden=hidden.to_string() class:inactive=hidden>
                 <td>{when.clone()}</td>
-                <td>{r.origin.clone()}</td>
+                <td>{r.origin.as_str()}</td>
                 <td>{entities}</td>
                 <td>
-                    {status_badge(&r.status)}
+                    {status_badge(r.status.as_str())}
                     {hidden.then(|| view! { " " <span class="badge">"Hidden"</span> })}
                 </td>
                 <td>{r.records_processed.map(|n| n.to_string()).unwrap_or_else(|| "—".to_owned())}</td>
-                <td>{fmt_opt_time(r.finished_at.as_deref())}</td>
+                <td>{fmt_opt_time(r.finished_at.as_ref())}</td>
                 <td>{r.error.clone().unwrap_or_default()}</td>
                 <td class="actions">
                     {move || can_hide().then(|| {

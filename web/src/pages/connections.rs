@@ -2,21 +2,19 @@
 //! governance list for elevated users (with ownership recovery of orphaned connections,
 //! SPEC S5.4), and the "New connection" dialog (SPEC S4).
 
-use hubkeep_shared::{ConnectionKind, ConnectionRole, HubAccess, HubAction};
+use hubkeep_shared::fields::{FieldErrors, Name, TimezoneName};
+use hubkeep_shared::{ConnectionKind, ConnectionRole, HubAccess, HubAction, Problem, ProblemCode};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use serde_json::json;
 
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
 use crate::components::ui::{
     Dialog, Empty, Loading, Notices, access_badge, describe, use_me, use_notices,
 };
-use crate::types::{Connection, GovernanceItem, Page, Settings, UserListItem, UserRef};
+use hubkeep_shared::api::{GovernanceItem, NewConnection, PageQuery, RecoverOwnership, UserQuery};
 
 /// The kinds offered by the create form, in the SPEC's order.
 const KINDS: [ConnectionKind; 4] = [
@@ -34,7 +32,7 @@ const RETAIN_ROLES: [ConnectionRole; 3] = [
 ];
 
 /// How many items a page asks for.
-const PAGE_SIZE: &str = "50";
+const PAGE_SIZE: u64 = 50;
 
 // ---------------------------------------------------------------------------------------
 // A cursor-paged list with "Load more" (shared with the Sync Status page)
@@ -51,7 +49,7 @@ pub(crate) struct Paged<T: Send + Sync + 'static> {
     /// A further page is loading.
     pub more_busy: RwSignal<bool>,
     generation: StoredValue<u64>,
-    path: &'static str,
+    fetch: api::PageFetch<T>,
     notices: Notices,
 }
 
@@ -63,9 +61,9 @@ impl<T: Send + Sync + 'static> Clone for Paged<T> {
 
 impl<T: Send + Sync + 'static> Copy for Paged<T> {}
 
-impl<T: DeserializeOwned + Clone + Send + Sync + 'static> Paged<T> {
-    /// Starts loading the first page of `path`.
-    pub fn new(path: &'static str) -> Self {
+impl<T: Clone + Send + Sync + 'static> Paged<T> {
+    /// Starts loading the first page of the list `fetch` reads.
+    pub fn new(fetch: api::PageFetch<T>) -> Self {
         let paged = Self {
             items: RwSignal::new(Vec::new()),
             next: RwSignal::new(None),
@@ -73,7 +71,7 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> Paged<T> {
             loading: RwSignal::new(true),
             more_busy: RwSignal::new(false),
             generation: StoredValue::new(0),
-            path,
+            fetch,
             notices: use_notices(),
         };
         paged.reload();
@@ -90,8 +88,11 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> Paged<T> {
         this.loading.set(true);
         this.error.set(None);
         leptos::task::spawn_local(async move {
-            let url = api::with_query(this.path, &[("limit", Some(PAGE_SIZE.to_owned()))]);
-            let result = api::get::<Page<T>>(&url).await;
+            let result = (this.fetch)(PageQuery {
+                limit: Some(PAGE_SIZE),
+                cursor: None,
+            })
+            .await;
             if this.generation.try_get_value() != Some(generation) {
                 return; // a newer load replaced this one, or the page is gone
             }
@@ -122,14 +123,11 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> Paged<T> {
         let generation = this.generation.get_value();
         this.more_busy.set(true);
         leptos::task::spawn_local(async move {
-            let url = api::with_query(
-                this.path,
-                &[
-                    ("limit", Some(PAGE_SIZE.to_owned())),
-                    ("cursor", Some(cursor)),
-                ],
-            );
-            let result = api::get::<Page<T>>(&url).await;
+            let result = (this.fetch)(PageQuery {
+                limit: Some(PAGE_SIZE),
+                cursor: Some(cursor),
+            })
+            .await;
             if this.generation.try_get_value() != Some(generation) {
                 return;
             }
@@ -195,19 +193,6 @@ fn roles_text(roles: &[ConnectionRole]) -> String {
 /// Whether a 422 names `field`.
 fn field_invalid(error: &Option<ClientError>, field: &str) -> bool {
     matches!(error, Some(ClientError::Problem(p)) if p.errors.iter().any(|e| e.field == field))
-}
-
-/// `POST /connections` answers a `Connection`; the page only needs these.
-#[derive(Debug, Clone, Deserialize)]
-struct Created {
-    id: String,
-    name: String,
-}
-
-/// `POST /connections/{id}/recover-ownership` answers this (only what the page reads).
-#[derive(Debug, Clone, Deserialize)]
-struct OwnershipRecovered {
-    owner: UserRef,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -328,7 +313,7 @@ pub fn ConnectionsPage() -> impl IntoView {
 
 #[component]
 fn MyConnections(can_create: Memo<bool>) -> impl IntoView {
-    let paged = Paged::<Connection>::new("/api/v1/connections");
+    let paged = Paged::new(api::connections::LIST);
     let empty = Memo::new(move |_| paged.items.with(Vec::is_empty));
     view! {
         {move || {
@@ -362,7 +347,7 @@ fn MyConnections(can_create: Memo<bool>) -> impl IntoView {
                         <tbody>
                             <For
                                 each=move || paged.items.get()
-                                key=|c| (c.id.clone(), c.updated_at.clone())
+                                key=|c| (c.id.clone(), c.updated_at)
                                 children=move |c| {
                                     let href = format!("/connections/{}", api::seg(&c.id));
                                     view! {
@@ -374,7 +359,7 @@ fn MyConnections(can_create: Memo<bool>) -> impl IntoView {
                                             </td>
                                             <td>{c.kind.label()}</td>
                                             <td>{roles_text(&c.my_roles)}</td>
-                                            <td>{status_badge(&c.status)}</td>
+                                            <td>{status_badge(c.status.as_str())}</td>
                                             <td>{c.group.clone().unwrap_or_else(|| "—".to_owned())}</td>
                                         </tr>
                                     }
@@ -397,7 +382,7 @@ fn MyConnections(can_create: Memo<bool>) -> impl IntoView {
 #[component]
 fn AllConnections() -> impl IntoView {
     let me = use_me();
-    let paged = Paged::<GovernanceItem>::new("/api/v1/connections/governance");
+    let paged = Paged::new(api::connections::GOVERNANCE);
     let empty = Memo::new(move |_| paged.items.with(Vec::is_empty));
     let recover_open = RwSignal::new(false);
     let recover_target = RwSignal::new(None::<GovernanceItem>);
@@ -448,7 +433,7 @@ fn AllConnections() -> impl IntoView {
                                             </td>
                                             <td>{g.member_count}</td>
                                             <td>
-                                                {status_badge(&g.connection.status)}
+                                                {status_badge(g.connection.status.as_str())}
                                                 {orphaned
                                                     .then(|| {
                                                         view! {
@@ -516,9 +501,13 @@ fn RecoverDialog(
                 return None;
             }
             Some(
-                api::get::<Page<UserListItem>>("/api/v1/users?limit=200&active=true")
-                    .await
-                    .map(|p| p.items),
+                api::users::list(&UserQuery {
+                    limit: Some(200),
+                    active: Some(true),
+                    ..UserQuery::default()
+                })
+                .await
+                .map(|p| p.items),
             )
         }
     });
@@ -539,19 +528,14 @@ fn RecoverDialog(
         if busy.get_untracked() || user_id.is_empty() {
             return;
         }
-        let mut body = json!({ "user_id": user_id });
-        let keep = retain.get_untracked();
-        if !keep.is_empty() {
-            body["retain_role"] = json!(keep);
-        }
+        let body = RecoverOwnership {
+            user_id,
+            retain_role: retain.get_untracked().parse().ok(),
+        };
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            let path = format!(
-                "/api/v1/connections/{}/recover-ownership",
-                api::seg(&item.connection.id)
-            );
-            let result = api::post::<OwnershipRecovered>(&path, body).await;
+            let result = api::connections::recover_ownership(&item.connection.id, &body).await;
             busy.set(false);
             match result {
                 Ok(r) => {
@@ -596,7 +580,7 @@ fn RecoverDialog(
                             None => ().into_any(),
                             Some(Err(e)) => view! { <ErrorMessage error=e /> }.into_any(),
                             Some(Ok(list)) => {
-                                let candidates: Vec<UserListItem> = list
+                                let candidates: Vec<hubkeep_shared::api::UserListItem> = list
                                     .into_iter()
                                     .filter(|u| {
                                         u.user.access_level != HubAccess::None && u.user.id != owner_id
@@ -698,7 +682,7 @@ fn CreateConnectionDialog(open: RwSignal<bool>) -> impl IntoView {
             if !is_open {
                 return None;
             }
-            api::get::<Settings>("/api/v1/settings")
+            api::settings::get_settings()
                 .await
                 .ok()
                 .map(|s| s.default_timezone)
@@ -722,18 +706,35 @@ fn CreateConnectionDialog(open: RwSignal<bool>) -> impl IntoView {
         if busy.get_untracked() {
             return;
         }
-        let mut body = json!({
-            "name": name.get_untracked().trim(),
-            "kind": kind.get_untracked(),
-        });
-        let tz = timezone.get_untracked().trim().to_owned();
-        if !tz.is_empty() {
-            body["timezone"] = json!(tz);
-        }
+        // The server's rules, applied before sending: the dialog refuses what it would.
+        let mut problems = FieldErrors::new();
+        let checked_name = problems.check::<Name>("name", &name.get_untracked());
+        let tz = timezone.get_untracked();
+        let tz = if tz.trim().is_empty() {
+            None
+        } else {
+            problems
+                .check::<TimezoneName>("timezone", &tz)
+                .map(String::from)
+        };
+        let Some(checked_name) = checked_name.filter(|_| problems.is_empty()) else {
+            let mut problem = Problem::new(
+                ProblemCode::ValidationFailed,
+                "The connection is not valid.",
+            );
+            problem.errors = problems.into_vec();
+            error.set(Some(ClientError::Problem(problem)));
+            return;
+        };
+        let body = NewConnection {
+            name: checked_name.into(),
+            kind: kind.get_untracked(),
+            timezone: tz,
+        };
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            let result = api::post::<Created>("/api/v1/connections", body).await;
+            let result = api::connections::create(&body).await;
             busy.set(false);
             match result {
                 Ok(c) => {

@@ -8,7 +8,7 @@ use leptos_router::components::A;
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
 use crate::components::ui::{Empty, Loading, fmt_time, use_me, use_notices};
-use crate::types::{Items, MyInvitation};
+use hubkeep_shared::api::{InvitationStatus, MyInvitation};
 
 /// The role an invitation offers, as people read it.
 fn role_text(role: ConnectionRole) -> String {
@@ -44,15 +44,6 @@ enum Response {
     Decline,
 }
 
-impl Response {
-    const fn wire(self) -> &'static str {
-        match self {
-            Self::Accept => "accept",
-            Self::Decline => "decline",
-        }
-    }
-}
-
 #[component]
 pub fn InvitationsPage() -> impl IntoView {
     let me = use_me();
@@ -64,11 +55,7 @@ pub fn InvitationsPage() -> impl IntoView {
 
     let invitations = LocalResource::new(move || {
         reload.track();
-        async move {
-            api::get::<Items<MyInvitation>>("/api/v1/me/invitations")
-                .await
-                .map(|i| i.items)
-        }
+        async move { api::invitations::mine().await.map(|i| i.items) }
     });
 
     let respond = move |inv: MyInvitation, response: Response| {
@@ -78,8 +65,10 @@ pub fn InvitationsPage() -> impl IntoView {
         let id = inv.invitation.id.clone();
         pending.set(Some(id.clone()));
         leptos::task::spawn_local(async move {
-            let path = format!("/api/v1/invitations/{}/{}", api::seg(&id), response.wire());
-            let result = api::post::<serde_json::Value>(&path, serde_json::json!({})).await;
+            let result = match response {
+                Response::Accept => api::invitations::accept(&id).await,
+                Response::Decline => api::invitations::decline(&id).await,
+            };
             pending.set(None);
             match result {
                 Ok(_) => {
@@ -181,7 +170,7 @@ pub fn InvitationsPage() -> impl IntoView {
                                             .into_iter()
                                             .map(|inv| {
                                                 let id = inv.invitation.id.clone();
-                                                let is_pending = inv.invitation.status == "pending";
+                                                let is_pending = inv.invitation.status == InvitationStatus::Pending;
                                                 let busy = {
                                                     let id = id.clone();
                                                     move || pending.with(|p| p.as_deref() == Some(id.as_str()))
@@ -198,7 +187,7 @@ pub fn InvitationsPage() -> impl IntoView {
                                                         <td>{fmt_time(&inv.invitation.created_at)}</td>
                                                         <td>{fmt_time(&inv.invitation.expires_at)}</td>
                                                         <td>
-                                                            {invitation_badge(&inv.invitation.status)}
+                                                            {invitation_badge(inv.invitation.status.as_str())}
                                                             {move || busy().then(|| view! { " "<span class="meta">"Saving…"</span> })}
                                                         </td>
                                                         <td class="actions">

@@ -4,16 +4,17 @@
 
 use hubkeep_shared::{HubAction, PsaTestReport};
 use leptos::prelude::*;
-use serde_json::{Map, Value, json};
 
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
 use crate::components::ui::{
     Dialog, Empty, Loading, SecretOnce, describe, fmt_opt_time, fmt_time, use_me, use_notices,
 };
-use crate::types::{
-    AccountingMapping, CreatedEngineToken, EngineToken, LaunchSecret, Page, Settings,
+use hubkeep_shared::api::{
+    AccountingMapping, CreateEngineToken, CreatedEngineToken, LaunchSecret, PageQuery, PsaProvider,
+    Settings, UpdatePsa, UpdateSettings,
 };
+use hubkeep_shared::fields::{FieldRule as _, ShortName, TimezoneName};
 
 fn set_text(set: bool) -> &'static str {
     if set { "set" } else { "not set" }
@@ -25,7 +26,7 @@ pub fn SettingsPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let settings = LocalResource::new(move || {
         reload.track();
-        async move { api::get::<Settings>("/api/v1/settings").await }
+        async move { api::settings::get_settings().await }
     });
     let can_edit = move || me.can(HubAction::EditSettings);
     view! {
@@ -73,7 +74,7 @@ fn SettingsView(settings: Settings) -> impl IntoView {
                 <dt>"Session lifetime"</dt>
                 <dd>{format!("{} hours", settings.session_lifetime_hours)}</dd>
                 <dt>"PSA provider"</dt>
-                <dd>{psa.provider.clone()}</dd>
+                <dd>{psa.provider.as_str()}</dd>
                 <dt>"Zone URL"</dt>
                 <dd>{psa.zone_url.clone().unwrap_or_else(|| "— (discovered from the API user)".to_owned())}</dd>
                 <dt>"API user"</dt>
@@ -135,15 +136,24 @@ struct MappingRow {
     description: RwSignal<String>,
 }
 
-/// An optional text field's change: `None` unchanged, `Some(Value::Null)` cleared.
-fn opt_change(old: &Option<String>, new: &str) -> Option<Value> {
+/// An optional text field's change: `None` unchanged, `Some(None)` cleared.
+fn opt_change(old: &Option<String>, new: &str) -> Option<Option<String>> {
     let new = new.trim();
     match (old.as_deref(), new.is_empty()) {
         (None, true) => None,
-        (Some(_), true) => Some(Value::Null),
+        (Some(_), true) => Some(None),
         (Some(o), false) if o == new => None,
-        _ => Some(json!(new)),
+        _ => Some(Some(new.to_owned())),
     }
+}
+
+/// Whether a PSA change carries anything.
+fn psa_changes_anything(psa: &UpdatePsa) -> bool {
+    psa.provider.is_some()
+        || psa.zone_url.is_some()
+        || psa.api_user.is_some()
+        || psa.integration_code.is_some()
+        || psa.secret.is_some()
 }
 
 #[component]
@@ -153,7 +163,7 @@ fn EditSettings(settings: Settings, reload: RwSignal<u32>) -> impl IntoView {
     let tz = RwSignal::new(settings.default_timezone.clone());
     let expiry = RwSignal::new(settings.invitation_expiry_days.to_string());
     let lifetime = RwSignal::new(settings.session_lifetime_hours.to_string());
-    let provider = RwSignal::new(settings.psa.provider.clone());
+    let provider = RwSignal::new(settings.psa.provider);
     let zone_url = RwSignal::new(settings.psa.zone_url.clone().unwrap_or_default());
     let api_user = RwSignal::new(settings.psa.api_user.clone().unwrap_or_default());
     let integration_code = RwSignal::new(String::new());
@@ -183,46 +193,43 @@ fn EditSettings(settings: Settings, reload: RwSignal<u32>) -> impl IntoView {
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let o = orig.get_value();
-        let mut body = Map::new();
-        let tz_v = tz.get_untracked().trim().to_owned();
+        let mut changes = UpdateSettings::default();
+        let tz_v = match TimezoneName::parse(&tz.get_untracked()) {
+            Ok(tz) => tz.into_string(),
+            Err(message) => {
+                notices.error_text(format!("Default timezone: {message}"));
+                return;
+            }
+        };
         if tz_v != o.default_timezone {
-            body.insert("default_timezone".into(), json!(tz_v));
+            changes.default_timezone = Some(tz_v);
         }
         let Ok(exp) = expiry.get_untracked().trim().parse::<i64>() else {
             notices.error_text("Invitation expiry must be a whole number of days (1–30).");
             return;
         };
         if exp != i64::from(o.invitation_expiry_days) {
-            body.insert("invitation_expiry_days".into(), json!(exp));
+            changes.invitation_expiry_days = Some(exp);
         }
         let Ok(life) = lifetime.get_untracked().trim().parse::<i64>() else {
             notices.error_text("Session lifetime must be a whole number of hours (1–168).");
             return;
         };
         if life != i64::from(o.session_lifetime_hours) {
-            body.insert("session_lifetime_hours".into(), json!(life));
+            changes.session_lifetime_hours = Some(life);
         }
-        let mut psa = Map::new();
         let prov = provider.get_untracked();
-        if prov != o.psa.provider {
-            psa.insert("provider".into(), json!(prov));
-        }
-        if let Some(v) = opt_change(&o.psa.zone_url, &zone_url.get_untracked()) {
-            psa.insert("zone_url".into(), v);
-        }
-        if let Some(v) = opt_change(&o.psa.api_user, &api_user.get_untracked()) {
-            psa.insert("api_user".into(), v);
-        }
         let code = integration_code.get_untracked();
-        if !code.is_empty() {
-            psa.insert("integration_code".into(), json!(code));
-        }
         let sec = secret.get_untracked();
-        if !sec.is_empty() {
-            psa.insert("secret".into(), json!(sec));
-        }
-        if !psa.is_empty() {
-            body.insert("psa".into(), Value::Object(psa));
+        let psa = UpdatePsa {
+            provider: (prov != o.psa.provider).then_some(prov),
+            zone_url: opt_change(&o.psa.zone_url, &zone_url.get_untracked()),
+            api_user: opt_change(&o.psa.api_user, &api_user.get_untracked()),
+            integration_code: (!code.is_empty()).then_some(Some(code)),
+            secret: (!sec.is_empty()).then_some(Some(sec)),
+        };
+        if psa_changes_anything(&psa) {
+            changes.psa = Some(psa);
         }
         let mappings: Vec<AccountingMapping> = rows.with_untracked(|rs| {
             rs.iter()
@@ -234,17 +241,21 @@ fn EditSettings(settings: Settings, reload: RwSignal<u32>) -> impl IntoView {
                 .collect()
         });
         if mappings != o.accounting_mappings {
-            body.insert("accounting_mappings".into(), json!(mappings));
+            changes.accounting_mappings = Some(mappings);
         }
-        if body.is_empty() {
+        let nothing = changes.default_timezone.is_none()
+            && changes.invitation_expiry_days.is_none()
+            && changes.session_lifetime_hours.is_none()
+            && changes.psa.is_none()
+            && changes.accounting_mappings.is_none();
+        if nothing {
             notices.ok("Nothing changed.");
             return;
         }
         pending.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            let result: Result<Settings, ClientError> =
-                api::put("/api/v1/settings", Value::Object(body)).await;
+            let result = api::settings::update(&changes).await;
             pending.set(false);
             match result {
                 Ok(_) => {
@@ -307,10 +318,14 @@ fn EditSettings(settings: Settings, reload: RwSignal<u32>) -> impl IntoView {
                         <span>"Provider"</span>
                         <select
                             id="settings-provider"
-                            on:change=move |ev| provider.set(event_target_value(&ev))
+                            on:change=move |ev| {
+                                if let Ok(p) = event_target_value(&ev).parse() {
+                                    provider.set(p);
+                                }
+                            }
                         >
-                            <option value="directory" prop:selected=move || provider.with(|v| v == "directory")>"Directory file"</option>
-                            <option value="autotask" prop:selected=move || provider.with(|v| v == "autotask")>"Autotask"</option>
+                            <option value="directory" prop:selected=move || provider.with(|v| *v == PsaProvider::Directory)>"Directory file"</option>
+                            <option value="autotask" prop:selected=move || provider.with(|v| *v == PsaProvider::Autotask)>"Autotask"</option>
                         </select>
                     </label>
                     {field("settings-zone-url", "Zone URL (empty: discovered from the API user)", zone_url, "url")}
@@ -460,8 +475,7 @@ fn PsaTestPanel() -> impl IntoView {
         pending.set(true);
         report.set(None);
         leptos::task::spawn_local(async move {
-            let result: Result<PsaTestReport, ClientError> =
-                api::post("/api/v1/psa/test", json!({})).await;
+            let result: Result<PsaTestReport, ClientError> = api::settings::test_psa().await;
             pending.set(false);
             match result {
                 Ok(r) => {
@@ -545,7 +559,7 @@ fn LaunchSecretPanel(reload: RwSignal<u32>) -> impl IntoView {
         pending.set(true);
         leptos::task::spawn_local(async move {
             let result: Result<LaunchSecret, ClientError> =
-                api::post("/api/v1/settings/launch-secret", json!({})).await;
+                api::settings::rotate_launch_secret().await;
             pending.set(false);
             open.set(false);
             match result {
@@ -626,22 +640,31 @@ fn EngineTokens() -> impl IntoView {
     let revoking = RwSignal::new(false);
     let list = LocalResource::new(move || {
         reload.track();
-        async move { api::get::<Page<EngineToken>>("/api/v1/engine-tokens?limit=200").await }
+        async move {
+            api::tokens::engine(&PageQuery {
+                limit: Some(200),
+                cursor: None,
+            })
+            .await
+        }
     });
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let n = name.get_untracked().trim().to_owned();
-        if n.is_empty() {
-            return;
-        }
+        let n = match ShortName::parse(&name.get_untracked()) {
+            Ok(n) => n.into_string(),
+            Err(message) => {
+                notices.error_text(format!("Name: {message}"));
+                return;
+            }
+        };
         pending.set(true);
         leptos::task::spawn_local(async move {
             let result: Result<CreatedEngineToken, ClientError> =
-                api::post("/api/v1/engine-tokens", json!({ "name": n })).await;
+                api::tokens::create_engine(&CreateEngineToken { name: n }).await;
             pending.set(false);
             match result {
                 Ok(t) => {
-                    notices.ok(format!("Engine token “{}” created", t.meta.name));
+                    notices.ok(format!("Engine token “{}” created", t.name));
                     created.set(Some(t));
                     name.set(String::new());
                     reload.update(|n| *n += 1);
@@ -656,8 +679,7 @@ fn EngineTokens() -> impl IntoView {
         };
         revoking.set(true);
         leptos::task::spawn_local(async move {
-            let result: Result<(), ClientError> =
-                api::delete(&format!("/api/v1/engine-tokens/{}", api::seg(&id))).await;
+            let result: Result<(), ClientError> = api::tokens::revoke_engine(&id).await;
             revoking.set(false);
             match result {
                 Ok(()) => {
@@ -703,7 +725,7 @@ fn EngineTokens() -> impl IntoView {
                     .map(|t| {
                         view! {
                             <SecretOnce
-                                label=format!("Engine token “{}”:", t.meta.name)
+                                label=format!("Engine token “{}”:", t.name)
                                 value=t.token
                                 code_id="engine-token-secret"
                                 copy_id="copy-engine-token"
@@ -744,7 +766,7 @@ fn EngineTokens() -> impl IntoView {
                                                             <td>{t.name.clone()}</td>
                                                             <td><code>{format!("{}…", t.token_prefix)}</code></td>
                                                             <td>{fmt_time(&t.created_at)}</td>
-                                                            <td>{fmt_opt_time(t.last_used_at.as_deref())}</td>
+                                                            <td>{fmt_opt_time(t.last_used_at.as_ref())}</td>
                                                             <td class="actions">
                                                                 <button
                                                                     type="button"

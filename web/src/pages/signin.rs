@@ -5,11 +5,10 @@
 //! removes it from the address bar and stores the session.
 
 use leptos::prelude::*;
-use serde_json::json;
 
 use crate::api::{self, ClientError};
 use crate::components::ui::describe;
-use crate::types::{DemoIdentity, Items, TokenResponse};
+use hubkeep_shared::api::{DemoIdentity, TokenResponse};
 
 /// The launch assertion in the current URL (`#assertion=` or `?assertion=`), if any.
 pub fn assertion_in_url() -> Option<String> {
@@ -85,24 +84,17 @@ pub fn SignIn() -> impl IntoView {
         clear_assertion_from_url();
         busy.set(true);
         leptos::task::spawn_local(async move {
-            finish(
-                api::post_public("/api/v1/auth/launch", json!({ "assertion": assertion })).await,
-            );
+            finish(api::auth::launch(assertion).await);
         });
     }
 
-    let identities = LocalResource::new(|| async {
-        api::get_public::<Items<DemoIdentity>>("/api/v1/demo/identities").await
-    });
+    let identities = LocalResource::new(api::auth::demo_identities);
 
     let demo_launch = move |resource_id: i64| {
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            finish(
-                api::post_public("/api/v1/demo/launch", json!({ "resource_id": resource_id }))
-                    .await,
-            );
+            finish(api::auth::demo_launch(resource_id).await);
         });
     };
 

@@ -8,7 +8,7 @@ use crate::api;
 use crate::components::error::ErrorMessage;
 use crate::components::ui::{Empty, Loading, fmt_opt_time, fmt_time};
 use crate::pages::connections::{Paged, status_badge};
-use crate::types::{EndpointState, SyncRun, SyncStatusItem};
+use hubkeep_shared::api::{ConnectionStatus, EndpointSide, EndpointState, SyncRun};
 
 /// An endpoint (`connected` | `disconnected`) as a badge naming its system.
 fn endpoint_badge(endpoint: Option<&EndpointState>) -> AnyView {
@@ -16,13 +16,9 @@ fn endpoint_badge(endpoint: Option<&EndpointState>) -> AnyView {
         None => view! { <span class="meta">"—"</span> }.into_any(),
         Some(e) => {
             let class = format!("badge {}", e.status);
-            let state = match e.status.as_str() {
-                "connected" => "connected".to_owned(),
-                "disconnected" => "disconnected".to_owned(),
-                other => other.to_owned(),
-            };
+            let state = e.status.as_str();
             view! {
-                <span class=class data-side=e.side.clone() data-status=e.status.clone()>
+                <span class=class data-side=e.side.as_str() data-status=e.status.as_str()>
                     {e.system.label()}": "{state}
                 </span>
             }
@@ -54,9 +50,9 @@ fn run_cells(run: Option<SyncRun>) -> AnyView {
                 .unwrap_or_else(|| "—".to_owned());
             let error = r.error.clone().unwrap_or_else(|| "—".to_owned());
             view! {
-                <td data-run-id=r.id.clone()>{run_badge(&r.status)}</td>
+                <td data-run-id=r.id.clone()>{run_badge(r.status.as_str())}</td>
                 <td>{fmt_time(&r.requested_at)}</td>
-                <td>{fmt_opt_time(r.finished_at.as_deref())}</td>
+                <td>{fmt_opt_time(r.finished_at.as_ref())}</td>
                 <td>{records}</td>
                 <td class="run-error">{error}</td>
             }
@@ -67,7 +63,7 @@ fn run_cells(run: Option<SyncRun>) -> AnyView {
 
 #[component]
 pub fn SyncStatusPage() -> impl IntoView {
-    let paged = Paged::<SyncStatusItem>::new("/api/v1/sync-status");
+    let paged = Paged::new(api::runs::SYNC_STATUS);
     let empty = Memo::new(move |_| paged.items.with(Vec::is_empty));
     view! {
         <div class="page-head">
@@ -121,16 +117,16 @@ pub fn SyncStatusPage() -> impl IntoView {
                                 children=move |s| {
                                     let c = s.connection.clone();
                                     let href = format!("/connections/{}", api::seg(&c.id));
-                                    let source = s.endpoints.iter().find(|e| e.side == "source");
-                                    let target = s.endpoints.iter().find(|e| e.side == "target");
-                                    let cancelled = c.status != "active";
+                                    let source = s.endpoints.iter().find(|e| e.side == EndpointSide::Source);
+                                    let target = s.endpoints.iter().find(|e| e.side == EndpointSide::Target);
+                                    let cancelled = c.status != ConnectionStatus::Active;
                                     view! {
                                         <tr data-sync-connection-id=c.id.clone()>
                                             <td>
                                                 <A href=href attr:data-connection-id=c.id.clone()>
                                                     {c.name.clone()}
                                                 </A>
-                                                {cancelled.then(|| view! { " "{status_badge(&c.status)} })}
+                                                {cancelled.then(|| view! { " "{status_badge(c.status.as_str())} })}
                                             </td>
                                             <td>{c.kind.label()}</td>
                                             <td>{endpoint_badge(source)}</td>

@@ -3,14 +3,20 @@
 
 use hubkeep_shared::{HubAction, TokenScope};
 use leptos::prelude::*;
-use serde_json::json;
 
-use crate::api::{self, ClientError};
+use crate::api;
 use crate::components::error::ErrorMessage;
 use crate::components::ui::{
     Dialog, Empty, Loading, SecretOnce, fmt_opt_time, fmt_time, use_me, use_notices,
 };
-use crate::types::{ApiToken, CreatedToken, Page, TenantApiToken};
+use hubkeep_shared::api::{ApiToken, CreateToken, CreatedToken, PageQuery};
+use hubkeep_shared::fields::{FieldRule as _, ShortName};
+
+/// The token lists show up to 200 tokens, the most a page holds.
+const ALL: PageQuery = PageQuery {
+    limit: Some(200),
+    cursor: None,
+};
 
 /// Copies `text` to the clipboard and says so.
 fn scope_label(scope: TokenScope) -> &'static str {
@@ -78,7 +84,7 @@ fn OwnTokens(reload: RwSignal<u32>) -> impl IntoView {
 
     let list = LocalResource::new(move || {
         reload.track();
-        async move { api::get::<Page<ApiToken>>("/api/v1/me/tokens?limit=200").await }
+        async move { api::tokens::mine(&ALL).await }
     });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -86,20 +92,37 @@ fn OwnTokens(reload: RwSignal<u32>) -> impl IntoView {
         if pending.get_untracked() {
             return;
         }
-        let token_name = name.get_untracked().trim().to_owned();
-        let mut body = json!({ "name": token_name, "scope": scope.get_untracked() });
+        let token_name = match ShortName::parse(&name.get_untracked()) {
+            Ok(n) => n.into_string(),
+            Err(message) => {
+                notices.error_text(format!("Name: {message}"));
+                return;
+            }
+        };
         let date = expires.get_untracked();
-        if !date.is_empty() {
-            body["expires_at"] = json!(format!("{date}T23:59:59Z"));
-        }
+        // The end of the chosen day, UTC; the date input only ever holds `YYYY-MM-DD`.
+        let expires_at = match date.as_str() {
+            "" => None,
+            day => match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
+                Ok(d) => d.and_hms_opt(23, 59, 59).map(|t| t.and_utc()),
+                Err(_) => {
+                    notices.error_text("The expiry date is not a date (YYYY-MM-DD).");
+                    return;
+                }
+            },
+        };
+        let body = CreateToken {
+            name: token_name,
+            scope: scope.get_untracked().parse().unwrap_or(TokenScope::Read),
+            expires_at,
+        };
         pending.set(true);
         leptos::task::spawn_local(async move {
-            let result: Result<CreatedToken, ClientError> =
-                api::post("/api/v1/me/tokens", body).await;
+            let result = api::tokens::create(&body).await;
             pending.set(false);
             match result {
                 Ok(token) => {
-                    notices.ok(format!("Token “{}” created", token.meta.name));
+                    notices.ok(format!("Token “{}” created", token.name));
                     created.set(Some(token));
                     name.set(String::new());
                     expires.set(String::new());
@@ -163,7 +186,7 @@ fn OwnTokens(reload: RwSignal<u32>) -> impl IntoView {
                         view! {
                             <SecretOnce
                                 id="new-token"
-                                label=format!("Token “{}”:", t.meta.name)
+                                label=format!("Token “{}”:", t.name)
                                 value=t.token
                                 code_id="token-secret"
                                 copy_id="copy-token"
@@ -239,8 +262,8 @@ fn token_row(
             </td>
             <td>{scope_label(t.scope)}</td>
             <td>{fmt_time(&t.created_at)}</td>
-            <td>{t.expires_at.as_deref().map(fmt_time).unwrap_or_else(|| "Never".to_owned())}</td>
-            <td>{fmt_opt_time(t.last_used_at.as_deref())}</td>
+            <td>{t.expires_at.as_ref().map(fmt_time).unwrap_or_else(|| "Never".to_owned())}</td>
+            <td>{fmt_opt_time(t.last_used_at.as_ref())}</td>
             <td class="actions">
                 <button
                     type="button"
@@ -283,12 +306,11 @@ fn RevokeDialog(
         };
         pending.set(true);
         leptos::task::spawn_local(async move {
-            let path = if t.tenant {
-                format!("/api/v1/tokens/{}", api::seg(&t.id))
+            let result = if t.tenant {
+                api::tokens::revoke_tenant(&t.id).await
             } else {
-                format!("/api/v1/me/tokens/{}", api::seg(&t.id))
+                api::tokens::revoke_mine(&t.id).await
             };
-            let result: Result<(), ClientError> = api::delete(&path).await;
             pending.set(false);
             match result {
                 Ok(()) => {
@@ -324,7 +346,7 @@ fn TenantTokens(reload: RwSignal<u32>) -> impl IntoView {
     let revoke = RwSignal::new(None::<RevokeTarget>);
     let list = LocalResource::new(move || {
         reload.track();
-        async move { api::get::<Page<TenantApiToken>>("/api/v1/tokens?limit=200").await }
+        async move { api::tokens::tenant(&ALL).await }
     });
     view! {
         <section class="panel" aria-labelledby="tenant-tokens-title">
@@ -358,7 +380,7 @@ fn TenantTokens(reload: RwSignal<u32>) -> impl IntoView {
                                             {page
                                                 .items
                                                 .into_iter()
-                                                .map(|t| token_row(t.meta, Some(t.user_display_name), revoke, true))
+                                                .map(|t| token_row(t.token, Some(t.user_display_name), revoke, true))
                                                 .collect_view()}
                                         </tbody>
                                     </table>

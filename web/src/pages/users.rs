@@ -9,19 +9,18 @@ use hubkeep_shared::{Elevation, HubAction, LevelFact, ProblemCode, UserAction};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
-use serde_json::json;
 
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
 use crate::components::ui::{
     Dialog, Empty, Loading, MeCtx, Notices, access_badge, describe, fmt_time, use_me, use_notices,
 };
-use crate::types::{
-    ElevatedLevels, Items, Page, RefreshSummary, SecurityLevel, UpdatedUser, UserListItem,
+use hubkeep_shared::api::{
+    ElevatedLevels, SecurityLevel, SortOrder, UserListItem, UserPatch, UserQuery,
 };
 
 /// How many users a page asks for.
-const PAGE_SIZE: &str = "50";
+const PAGE_SIZE: u64 = 50;
 /// How long the search box waits for typing to stop.
 const SEARCH_DEBOUNCE_MS: u64 = 300;
 
@@ -160,38 +159,27 @@ impl UserList {
         }
     }
 
-    /// The list URL for the current sort and filters, at `cursor`.
-    fn url(&self, cursor: Option<String>) -> String {
-        let q = self.q.get_untracked();
-        let q = q.trim();
+    /// The list query for the current sort and filters, at `cursor`.
+    fn query(&self, cursor: Option<String>) -> UserQuery {
+        let q = self.q.get_untracked().trim().to_owned();
         let active = match self.active.get_untracked().as_str() {
-            "active" => Some("true".to_owned()),
-            "inactive" => Some("false".to_owned()),
+            "active" => Some(true),
+            "inactive" => Some(false),
             _ => None,
         };
-        let access = self.access.get_untracked();
-        api::with_query(
-            "/api/v1/users",
-            &[
-                ("sort", Some(self.sort.get_untracked().to_owned())),
-                (
-                    "order",
-                    Some(
-                        if self.desc.get_untracked() {
-                            "desc"
-                        } else {
-                            "asc"
-                        }
-                        .to_owned(),
-                    ),
-                ),
-                ("q", (!q.is_empty()).then(|| q.to_owned())),
-                ("active", active),
-                ("access_level", (!access.is_empty()).then_some(access)),
-                ("limit", Some(PAGE_SIZE.to_owned())),
-                ("cursor", cursor),
-            ],
-        )
+        UserQuery {
+            sort: self.sort.get_untracked().parse().ok(),
+            order: Some(if self.desc.get_untracked() {
+                SortOrder::Desc
+            } else {
+                SortOrder::Asc
+            }),
+            q: (!q.is_empty()).then_some(q),
+            active,
+            access_level: self.access.get_untracked().parse().ok(),
+            limit: Some(PAGE_SIZE),
+            cursor,
+        }
     }
 
     fn wrap(&self, items: Vec<UserListItem>) -> Vec<Row> {
@@ -216,9 +204,9 @@ impl UserList {
         this.generation.set_value(generation);
         this.loading.set(true);
         this.error.set(None);
-        let url = this.url(None);
+        let query = this.query(None);
         leptos::task::spawn_local(async move {
-            let result = api::get::<Page<UserListItem>>(&url).await;
+            let result = api::users::list(&query).await;
             if this.generation.try_get_value() != Some(generation) {
                 return; // a newer load replaced this one, or the page is gone
             }
@@ -250,9 +238,9 @@ impl UserList {
         }
         this.more_busy.set(true);
         let generation = this.generation.get_value();
-        let url = this.url(Some(cursor));
+        let query = this.query(Some(cursor));
         leptos::task::spawn_local(async move {
-            let result = api::get::<Page<UserListItem>>(&url).await;
+            let result = api::users::list(&query).await;
             if this.generation.try_get_value() != Some(generation) {
                 return;
             }
@@ -316,7 +304,7 @@ fn UsersTab() -> impl IntoView {
     let refresh_users = move |_| {
         refreshing.set(true);
         leptos::task::spawn_local(async move {
-            let result = api::post::<RefreshSummary>("/api/v1/users/refresh", json!({})).await;
+            let result = api::users::refresh().await;
             // `Some`: the signal is disposed, the page is gone.
             if refreshing.try_set(false).is_some() {
                 return;
@@ -502,17 +490,16 @@ fn save_row(
     pending: RwSignal<bool>,
     me: MeCtx,
     notices: Notices,
-    body: serde_json::Value,
+    changes: UserPatch,
     optimistic: impl FnOnce(&mut UserListItem),
     done: impl FnOnce(&UserListItem) -> String + 'static,
 ) {
     let before = item.get_untracked();
-    let path = format!("/api/v1/users/{}", api::seg(&before.user.id));
     let is_me = before.user.id == me.user_id();
     item.update(optimistic);
     pending.set(true);
     leptos::task::spawn_local(async move {
-        let result = api::patch::<UpdatedUser>(&path, body)
+        let result = api::users::update(&before.user.id, &changes)
             .await
             .map(UserListItem::from);
         let _ = pending.try_set(false);
@@ -582,7 +569,10 @@ fn UserRow(item: ArcRwSignal<UserListItem>) -> impl IntoView {
             pending,
             me,
             notices,
-            json!({ "active": active }),
+            UserPatch {
+                active: Some(active),
+                elevation: None,
+            },
             move |i| i.user.active = active,
             move |answer| {
                 format!(
@@ -656,7 +646,10 @@ fn UserRow(item: ArcRwSignal<UserListItem>) -> impl IntoView {
             pending,
             me,
             notices,
-            json!({ "elevation": elevation }),
+            UserPatch {
+                active: None,
+                elevation: Some(elevation),
+            },
             move |i| i.user.elevation = elevation,
             move |answer| {
                 format!(
@@ -758,8 +751,8 @@ struct AccessData {
 
 async fn load_access() -> Result<AccessData, ClientError> {
     let (levels, saved) = futures::future::join(
-        api::get::<Items<SecurityLevel>>("/api/v1/security-levels"),
-        api::get::<ElevatedLevels>("/api/v1/access/elevated-levels"),
+        api::access::security_levels(),
+        api::access::elevated_levels(),
     )
     .await;
     Ok(AccessData {
@@ -873,11 +866,7 @@ fn AccessTab() -> impl IntoView {
         saving.set(true);
         let level_ids: Vec<i64> = to_save.get_untracked().into_iter().collect();
         leptos::task::spawn_local(async move {
-            let result = api::put::<ElevatedLevels>(
-                "/api/v1/access/elevated-levels",
-                json!({ "level_ids": level_ids }),
-            )
-            .await;
+            let result = api::access::save_elevated_levels(&ElevatedLevels { level_ids }).await;
             // `Some`: the signal is disposed, the page is gone.
             if saving.try_set(false).is_some() {
                 return;

@@ -1,6 +1,11 @@
 //! A typed client for the Hubkeep API. Every call returns `Result<T, ClientError>`; API errors
 //! arrive as RFC 9457 problems and keep their stable `code`.
 //!
+//! Pages call one typed function per operation (`api::connections::update(id, &patch)`),
+//! with the request and response types of `hubkeep_shared::api` that the server itself
+//! uses: no page builds a path or a JSON body by hand (SPEC S17). The functions that send a
+//! request (`get`, `post`, …) are private to this module and its children.
+//!
 //! Authentication lives here too: the access and refresh tokens of the signed-in session are
 //! kept in the tab's `sessionStorage` (they survive a reload, not the tab). A request answered
 //! 401 refreshes the session once — one refresh at a time, because a refresh token is single
@@ -17,7 +22,18 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::types::TokenResponse;
+use hubkeep_shared::api::{RefreshRequest, TokenResponse};
+
+pub mod access;
+pub mod activity;
+pub mod auth;
+pub mod connections;
+pub mod invitations;
+pub mod runs;
+pub mod settings;
+pub mod tokens;
+pub mod users;
+pub mod views;
 
 /// Why a call failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -203,10 +219,13 @@ async fn refresh(used: &str) -> Result<(), ClientError> {
     if current.refresh_token != used {
         return Ok(()); // refreshed while we waited
     }
+    let body = RefreshRequest {
+        refresh_token: used.to_owned(),
+    };
     let result = send_raw::<TokenResponse>(
         Method::POST,
         "/api/v1/auth/refresh",
-        Some(json!({ "refresh_token": used })),
+        Some(body_of(&body)?),
         None,
     )
     .await;
@@ -247,6 +266,11 @@ pub async fn sign_out() {
 // ---------------------------------------------------------------------------------------
 // Requests
 // ---------------------------------------------------------------------------------------
+
+/// A request body as JSON.
+fn body_of<B: Serialize>(body: &B) -> Result<Value, ClientError> {
+    serde_json::to_value(body).map_err(|e| ClientError::Decode(e.to_string()))
+}
 
 async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ClientError> {
     let status = resp.status();
@@ -328,53 +352,75 @@ pub async fn send<T: DeserializeOwned>(
 }
 
 /// `GET path` (authenticated).
-pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
+async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
     send(Method::GET, path, None).await
 }
 
-/// `POST path` with a JSON body (authenticated).
-pub async fn post<T: DeserializeOwned>(path: &str, body: Value) -> Result<T, ClientError> {
-    send(Method::POST, path, Some(body)).await
+/// `POST path` with a typed JSON body (authenticated).
+async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ClientError> {
+    send(Method::POST, path, Some(body_of(body)?)).await
 }
 
-/// `PATCH path` with a JSON body (authenticated).
-pub async fn patch<T: DeserializeOwned>(path: &str, body: Value) -> Result<T, ClientError> {
-    send(Method::PATCH, path, Some(body)).await
+/// `POST path` for an operation that takes no body (authenticated; sends `{}`).
+async fn post_empty<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
+    send(Method::POST, path, Some(json!({}))).await
 }
 
-/// `PUT path` with a JSON body (authenticated).
-pub async fn put<T: DeserializeOwned>(path: &str, body: Value) -> Result<T, ClientError> {
-    send(Method::PUT, path, Some(body)).await
+/// `PATCH path` with a typed JSON body (authenticated).
+async fn patch<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ClientError> {
+    send(Method::PATCH, path, Some(body_of(body)?)).await
+}
+
+/// `PUT path` with a typed JSON body (authenticated).
+async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ClientError> {
+    send(Method::PUT, path, Some(body_of(body)?)).await
 }
 
 /// `DELETE path` (authenticated); the answer may be empty (204).
-pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
+async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
     send(Method::DELETE, path, None).await
 }
 
 /// `GET path` without credentials (public endpoints).
-pub async fn get_public<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
+async fn get_public<T: DeserializeOwned>(path: &str) -> Result<T, ClientError> {
     send_raw(Method::GET, path, None, None).await
 }
 
-/// `POST path` without credentials (launch, demo launch).
-pub async fn post_public<T: DeserializeOwned>(path: &str, body: Value) -> Result<T, ClientError> {
-    send_raw(Method::POST, path, Some(body), None).await
+/// `POST path` with a typed body, without credentials (launch, demo launch).
+async fn post_public<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+) -> Result<T, ClientError> {
+    send_raw(Method::POST, path, Some(body_of(body)?), None).await
 }
 
-/// Builds `path?k=v&…` from the pairs whose value is present, percent-encoding values.
-pub fn with_query(path: &str, pairs: &[(&str, Option<String>)]) -> String {
-    let query: Vec<String> = pairs
+/// `path?k=v&…` from a shared query type: every present field, percent-encoded (strings as
+/// they are, numbers, booleans and enums by their JSON text).
+fn with_query<Q: Serialize>(path: &str, query: &Q) -> String {
+    format!("{path}{}", query_string(query))
+}
+
+/// `?k=v&…` (or nothing) from a shared query type, for API calls and for console links that
+/// carry the same filters.
+pub fn query_string<Q: Serialize>(query: &Q) -> String {
+    let Ok(Value::Object(fields)) = serde_json::to_value(query) else {
+        return String::new();
+    };
+    let pairs: Vec<String> = fields
         .iter()
         .filter_map(|(k, v)| {
-            v.as_ref()
-                .map(|v| format!("{k}={}", js_sys::encode_uri_component(v)))
+            let text = match v {
+                Value::Null => return None,
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some(format!("{k}={}", js_sys::encode_uri_component(&text)))
         })
         .collect();
-    if query.is_empty() {
-        path.to_owned()
+    if pairs.is_empty() {
+        String::new()
     } else {
-        format!("{path}?{}", query.join("&"))
+        format!("?{}", pairs.join("&"))
     }
 }
 
@@ -383,9 +429,13 @@ pub fn seg(value: &str) -> String {
     js_sys::encode_uri_component(value).into()
 }
 
-// ---------------------------------------------------------------------------------------
-// Typed calls used in several places
-// ---------------------------------------------------------------------------------------
+/// One page of a list, fetched for a paging query: what the generic list widgets take.
+pub type PageFetch<T> = fn(
+    hubkeep_shared::api::PageQuery,
+) -> futures::future::LocalBoxFuture<
+    'static,
+    Result<hubkeep_shared::api::Page<T>, ClientError>,
+>;
 
 /// `GET /api/v1/permissions`
 pub async fn get_permissions() -> Result<hubkeep_shared::PermissionMatrix, ClientError> {
@@ -393,6 +443,6 @@ pub async fn get_permissions() -> Result<hubkeep_shared::PermissionMatrix, Clien
 }
 
 /// `GET /api/v1/me`
-pub async fn get_me() -> Result<crate::types::Me, ClientError> {
+pub async fn get_me() -> Result<hubkeep_shared::api::Me, ClientError> {
     get("/api/v1/me").await
 }

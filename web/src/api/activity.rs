@@ -1,0 +1,15 @@
+//! The activity log (SPEC S7).
+
+use hubkeep_shared::api::{ActivityEntry, ActivityQuery, Page};
+
+use super::{ClientError, get, seg, with_query};
+
+/// `GET /api/v1/activity`
+pub async fn list(query: &ActivityQuery) -> Result<Page<ActivityEntry>, ClientError> {
+    get(&with_query("/api/v1/activity", query)).await
+}
+
+/// `GET /api/v1/activity/{id}`
+pub async fn get_entry(id: &str) -> Result<ActivityEntry, ClientError> {
+    get(&format!("/api/v1/activity/{}", seg(id))).await
+}

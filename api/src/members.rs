@@ -484,7 +484,16 @@ pub async fn create_invitation(
         .await
     {
         Ok(_) => {}
-        Err(e) if db::is_unique_violation(&e) => {
+        Err(e)
+            if db::violates(
+                &e,
+                &[
+                    db::Unique::PendingInvitationForUser,
+                    db::Unique::PendingInvitationForEmail,
+                    db::Unique::PendingOwnerTransfer,
+                ],
+            ) =>
+        {
             return Err(conflict(
                 "A pending invitation for this invitee and role (or a pending ownership \
                  transfer) already exists on this connection.",

@@ -598,7 +598,7 @@ pub async fn update(
 }
 
 fn conflict(err: sea_orm::DbErr) -> ApiError {
-    if db::is_unique_violation(&err) {
+    if db::violates(&err, &[db::Unique::MappingSourceCode]) {
         ApiError::new(
             ProblemCode::Conflict,
             "The accounting mappings were changed by another request; reload and try again.",

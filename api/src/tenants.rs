@@ -128,7 +128,7 @@ pub async fn provision(
     .insert(&txn)
     .await
     .map_err(|e| {
-        if db::is_unique_violation(&e) {
+        if db::violates(&e, &[db::Unique::TenantPsaId]) {
             TenantError::PsaIdTaken(psa_id.clone())
         } else {
             e.into()

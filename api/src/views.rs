@@ -119,7 +119,7 @@ async fn record(
 }
 
 fn map_unique(err: sea_orm::DbErr, name: &str) -> ApiError {
-    if db::is_unique_violation(&err) {
+    if db::violates(&err, &[db::Unique::ViewName]) {
         duplicate(name)
     } else {
         err.into()

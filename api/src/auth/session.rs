@@ -170,7 +170,9 @@ async fn sign_in(
     .await;
     match consumed {
         Ok(_) => {}
-        Err(e) if db::is_unique_violation(&e) => return Ok(Attempt::Done(Err(replayed()))),
+        Err(e) if db::violates(&e, &[db::Unique::LaunchJti]) => {
+            return Ok(Attempt::Done(Err(replayed())));
+        }
         Err(e) => return Err(e.into()),
     }
     let in_set = in_elevated_set(&txn, &tenant.id, resource.security_level_id).await?;
@@ -228,7 +230,14 @@ async fn sign_in(
             }
             match users::ActiveModel::from(user.clone()).insert(&txn).await {
                 Ok(user) => (user, true),
-                Err(e) if db::is_unique_violation(&e) => return Ok(Attempt::Race),
+                Err(e)
+                    if db::violates(
+                        &e,
+                        &[db::Unique::PrimaryUser, db::Unique::UserPerResource],
+                    ) =>
+                {
+                    return Ok(Attempt::Race);
+                }
                 Err(e) => return Err(e.into()),
             }
         }

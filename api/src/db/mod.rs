@@ -17,10 +17,86 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// Whether the error is a unique-constraint violation (a concurrent request won a race the
-/// schema arbitrates: a replayed `jti`, a second primary user, …).
-pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+/// The unique constraints the schema arbitrates races with (SPEC S10): a handler that expects
+/// one maps exactly that one to its answer, and any other violation stays a 500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray)]
+pub enum Unique {
+    /// `tenants.psa_id`: one tenant per PSA instance.
+    TenantPsaId,
+    /// `ux_users_primary`: one primary user per tenant.
+    PrimaryUser,
+    /// `users (tenant_id, psa_resource_id)`: one hub user per PSA resource.
+    UserPerResource,
+    /// `launch_assertions (tenant_id, jti)`: a launch assertion is used once.
+    LaunchJti,
+    /// `ux_invitations_pending_user`: one pending invitation per user and role.
+    PendingInvitationForUser,
+    /// `ux_invitations_pending_email`: one pending invitation per email and role.
+    PendingInvitationForEmail,
+    /// `ux_invitations_pending_owner`: one pending ownership transfer per connection.
+    PendingOwnerTransfer,
+    /// `connection_views (connection_id, name)`: view names are unique on a connection.
+    ViewName,
+    /// `accounting_mappings (tenant_id, source_code)`: one mapping per source code.
+    MappingSourceCode,
+}
+
+impl Unique {
+    /// How each backend names the constraint in its error: SQLite by the columns
+    /// (`UNIQUE constraint failed: <table.column, …>`), PostgreSQL by the constraint or index.
+    pub const fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::TenantPsaId => ("tenants.psa_id", "tenants_psa_id_key"),
+            Self::PrimaryUser => ("users.tenant_id", "ux_users_primary"),
+            Self::UserPerResource => (
+                "users.tenant_id, users.psa_resource_id",
+                "users_tenant_id_psa_resource_id_key",
+            ),
+            Self::LaunchJti => (
+                "launch_assertions.tenant_id, launch_assertions.jti",
+                "launch_assertions_pkey",
+            ),
+            Self::PendingInvitationForUser => (
+                "invitations.connection_id, invitations.role, invitations.invitee_user_id",
+                "ux_invitations_pending_user",
+            ),
+            Self::PendingInvitationForEmail => (
+                "invitations.connection_id, invitations.role, invitations.invitee_email_key",
+                "ux_invitations_pending_email",
+            ),
+            Self::PendingOwnerTransfer => {
+                ("invitations.connection_id", "ux_invitations_pending_owner")
+            }
+            Self::ViewName => (
+                "connection_views.connection_id, connection_views.name",
+                "connection_views_connection_id_name_key",
+            ),
+            Self::MappingSourceCode => (
+                "accounting_mappings.tenant_id, accounting_mappings.source_code",
+                "accounting_mappings_tenant_id_source_code_key",
+            ),
+        }
+    }
+}
+
+/// Which of the schema's unique constraints `err` violates, if it is one of them.
+pub fn violated(err: &DbErr) -> Option<Unique> {
+    let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() else {
+        return None;
+    };
+    use strum::VariantArray as _;
+    Unique::VARIANTS.iter().copied().find(|u| {
+        let (sqlite, postgres) = u.names();
+        // SQLite: the message ends with the column list; PostgreSQL quotes the name.
+        message.ends_with(&format!("failed: {sqlite}"))
+            || message.contains(&format!("\"{postgres}\""))
+    })
+}
+
+/// Whether `err` violates one of `expected` (a race the schema arbitrated the way the caller
+/// foresaw); any other error is not that race.
+pub fn violates(err: &DbErr, expected: &[Unique]) -> bool {
+    violated(err).is_some_and(|u| expected.contains(&u))
 }
 
 /// Takes the tenant's write lock in `txn`, before anything is read: a no-op `UPDATE` of its

@@ -12,6 +12,7 @@ on_each_backend!(
     s10_a_connection_is_created_with_exactly_one_owner,
     s10_a_launch_jti_is_single_use,
     s7_the_activity_log_is_append_only,
+    s10_each_race_the_schema_arbitrates_is_recognised_by_its_constraint,
 );
 
 async fn exec(db: &impl ConnectionTrait, sql: &str) -> Result<(), DbErr> {
@@ -256,4 +257,107 @@ async fn s7_the_activity_log_is_append_only(backend: Backend) {
         APPEND_ONLY,
     );
     assert_eq!(app.count("activity_log").await, 1);
+}
+
+/// The handlers map a unique violation to an answer only when it is the constraint they
+/// expect (`hubkeep_api::db::violates`); this pins how each backend names every one of them.
+async fn s10_each_race_the_schema_arbitrates_is_recognised_by_its_constraint(backend: Backend) {
+    use hubkeep_api::db::{Unique, violated};
+    use strum::VariantArray as _;
+
+    let app = spawn_app(backend.clone()).await;
+    let t = tenant(&app).await;
+    let ts = "CURRENT_TIMESTAMP";
+    exec(&app.db, &user_sql(&t, "u1", 1, true)).await.unwrap();
+    let txn = app.db.begin().await.unwrap();
+    exec(&txn, &connection_sql("c1", &t, "u1")).await.unwrap();
+    exec(&txn, &role_sql("c1", &t, "u1", "owner"))
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+
+    let invitation = |id: &str, role: &str, user: &str, email: &str| {
+        format!(
+            "INSERT INTO invitations (id, tenant_id, connection_id, role, invitee_user_id, \
+             invitee_email, invitee_email_key, invited_by, created_at, expires_at) VALUES \
+             ('{id}', '{t}', 'c1', '{role}', {user}, {email}, {email}, 'u1', {ts}, {ts})"
+        )
+    };
+    let cases: Vec<(Unique, String)> = vec![
+        (
+            Unique::TenantPsaId,
+            format!(
+                "INSERT INTO tenants (id, name, psa_id, created_at) \
+                 SELECT 'copy', name, psa_id, created_at FROM tenants WHERE id = '{t}'"
+            ),
+        ),
+        (Unique::PrimaryUser, user_sql(&t, "u2", 2, true)),
+        (Unique::UserPerResource, user_sql(&t, "u3", 1, false)),
+        (
+            Unique::LaunchJti,
+            format!(
+                "INSERT INTO launch_assertions (tenant_id, jti, expires_at, used_at) \
+                 VALUES ('{t}', 'j1', {ts}, {ts})"
+            ),
+        ),
+        (
+            Unique::PendingInvitationForUser,
+            invitation("i1", "it_admin", "'u1'", "NULL"),
+        ),
+        (
+            Unique::PendingInvitationForEmail,
+            invitation("i2", "read_only", "NULL", "'a@b.test'"),
+        ),
+        (
+            Unique::PendingOwnerTransfer,
+            invitation("i3", "owner", "NULL", "'o@b.test'"),
+        ),
+        (
+            Unique::ViewName,
+            format!(
+                "INSERT INTO connection_views (id, tenant_id, connection_id, name, definition, \
+                 created_by, created_at, updated_at) VALUES ('v1', '{t}', 'c1', 'Revenue', \
+                 '{{}}', 'u1', {ts}, {ts})"
+            ),
+        ),
+        (
+            Unique::MappingSourceCode,
+            format!(
+                "INSERT INTO accounting_mappings (id, tenant_id, position, source_code, \
+                 account_code) VALUES ('m1', '{t}', 0, 'SALES', '4000')"
+            ),
+        ),
+    ];
+    assert_eq!(
+        cases.len(),
+        Unique::VARIANTS.len(),
+        "every constraint is tried"
+    );
+    for (constraint, sql) in cases {
+        // The first row is the one the race's winner wrote (the tenant and the primary user
+        // exist already); the same statement again is the loser's.
+        if !matches!(
+            constraint,
+            Unique::TenantPsaId | Unique::PrimaryUser | Unique::UserPerResource
+        ) {
+            exec(&app.db, &sql).await.unwrap();
+        }
+        // Another row that collides only on this constraint.
+        let again = sql
+            .replace("'o@b.test'", "'p@b.test'")
+            .replace("('i1'", "('i1b'")
+            .replace("('i2'", "('i2b'")
+            .replace("('i3'", "('i3b'")
+            .replace("('v1'", "('v1b'")
+            .replace("('m1'", "('m1b'");
+        let err = exec(&app.db, &again)
+            .await
+            .expect_err(&format!("{constraint:?}: the second row is refused"));
+        assert_eq!(
+            violated(&err),
+            Some(constraint),
+            "{constraint:?} on {}: {err}",
+            backend.name()
+        );
+    }
 }

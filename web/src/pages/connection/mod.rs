@@ -1,0 +1,406 @@
+//! One connection (SPEC S4, S5, S9): overview and settings, endpoints, subscription, views,
+//! members and invitations, ownership transfer and sync history.
+//!
+//! Nothing here decides a permission: every control is shown from the connection's
+//! `allowed_actions` (as the API computed them for the caller), and the invite / remove-role
+//! controls from `hubkeep_shared::can_invite` / `can_remove_role` on its `my_roles`. A
+//! cancelled connection refuses every change but paying (409 `connection_cancelled`), so
+//! those controls are rendered disabled with the reason in their `title`.
+
+use std::future::Future;
+
+use hubkeep_shared::{
+    ConnectionAction as Act, ConnectionKind, ConnectionRole, HubAction, can_invite, can_remove_role,
+};
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::{A, Redirect};
+use leptos_router::hooks::use_params_map;
+use serde_json::Value;
+
+use crate::api::{self, ClientError};
+use crate::components::error::ErrorMessage;
+use crate::components::ui::{
+    Dialog, Empty, Loading, MeCtx, Notices, access_badge, fmt_opt_time, fmt_time, use_me,
+    use_notices,
+};
+use hubkeep_shared::api::{
+    Connection, ConnectionPatch, ConnectionView, EndpointSide, EndpointStatus, ForecastBudgetInput,
+    Invitation, InvitationStatus, Items, NewInvitation, PageQuery, PaymentInput, ReconnectInput,
+    RunRequest, RunsQuery, SyncRun, ViewInput,
+};
+use hubkeep_shared::fields::{
+    CurrencyCode, Email, FieldErrors, FieldRule, MAX_PAYMENT_MONTHS, Name, PostgresUrl, ShortName,
+    TimezoneName, ViewDefinition,
+};
+
+mod endpoints;
+mod invitations;
+mod members;
+mod runs;
+mod settings;
+mod subscription;
+mod views;
+
+use endpoints::*;
+use invitations::*;
+use members::*;
+use runs::*;
+use settings::*;
+use subscription::*;
+use views::*;
+
+/// Why a change control is disabled on a cancelled connection.
+const CANCELLED: &str = "Cancelled: pay to make changes";
+/// Why the manual run is disabled while an endpoint is disconnected.
+const DISCONNECTED: &str = "An endpoint is disconnected: reconnect it to run the connection";
+/// The entities a manual run of `autotask_quickbooks` may choose from.
+const AQ_ENTITIES: [(&str, &str); 3] = [
+    ("invoices", "Invoices"),
+    ("purchase_orders", "Purchase orders"),
+    ("expenses", "Expenses"),
+];
+/// The roles below the owner, in ladder order.
+const NON_OWNER_ROLES: [ConnectionRole; 3] = [
+    ConnectionRole::BusinessAdmin,
+    ConnectionRole::ItAdmin,
+    ConnectionRole::ReadOnly,
+];
+
+// ---------------------------------------------------------------------------------------
+// Page state
+// ---------------------------------------------------------------------------------------
+
+/// A pending confirmation: the page has one confirmation dialog.
+#[derive(Clone)]
+struct ConfirmReq {
+    text: String,
+    confirm_label: String,
+    /// The `data-connection-action` of the confirming button, when it is a connection action.
+    action: Option<&'static str>,
+    run: Callback<()>,
+}
+
+/// Everything the sections share; all fields are arena handles, so it is `Copy`.
+#[derive(Clone, Copy)]
+struct Ctx {
+    id: Memo<String>,
+    conn: RwSignal<Option<Connection>>,
+    conn_version: RwSignal<u32>,
+    runs_v: RwSignal<u32>,
+    notices: Notices,
+    me: MeCtx,
+    confirm: RwSignal<Option<ConfirmReq>>,
+    confirm_open: RwSignal<bool>,
+    /// The connection's invitations (the invitations and transfer sections share them).
+    invitations: LocalResource<Result<Items<Invitation>, ClientError>>,
+}
+
+impl Ctx {
+    fn with_conn<R>(&self, f: impl FnOnce(&Connection) -> R) -> Option<R> {
+        self.conn.with(|c| c.as_ref().map(f))
+    }
+
+    fn with_conn_untracked<R>(&self, f: impl FnOnce(&Connection) -> R) -> Option<R> {
+        self.conn.with_untracked(|c| c.as_ref().map(f))
+    }
+
+    /// Whether the API allows `action` to the caller here.
+    fn can(&self, action: Act) -> bool {
+        self.with_conn(|c| c.can(action)).unwrap_or(false)
+    }
+
+    fn cancelled(&self) -> bool {
+        self.with_conn(|c| c.is_cancelled()).unwrap_or(false)
+    }
+
+    fn cancelled_title(&self) -> Option<&'static str> {
+        self.cancelled().then_some(CANCELLED)
+    }
+
+    fn kind(&self) -> Option<ConnectionKind> {
+        self.with_conn(|c| c.kind)
+    }
+
+    fn roles(&self) -> Vec<ConnectionRole> {
+        self.with_conn(|c| c.my_roles.clone()).unwrap_or_default()
+    }
+
+    /// Re-fetches the connection (its state and allowed actions may have changed).
+    fn refresh(&self) {
+        self.conn_version.update(|v| *v += 1);
+    }
+
+    /// Opens the confirmation dialog; `run` runs when the person confirms.
+    fn ask(
+        &self,
+        text: impl Into<String>,
+        confirm_label: impl Into<String>,
+        action: Option<&'static str>,
+        run: impl Fn() + Send + Sync + 'static,
+    ) {
+        self.confirm.set(Some(ConfirmReq {
+            text: text.into(),
+            confirm_label: confirm_label.into(),
+            action,
+            run: Callback::new(move |_| run()),
+        }));
+        self.confirm_open.set(true);
+    }
+}
+
+/// Runs a write: marks `busy` while pending, reports the outcome as a notice, hands a
+/// success to `done` and a failure to `failed` (after the notice).
+fn write<T: 'static>(
+    ctx: Ctx,
+    busy: RwSignal<bool>,
+    fut: impl Future<Output = Result<T, ClientError>> + 'static,
+    ok: impl Into<String>,
+    done: impl FnOnce(T) + 'static,
+    failed: impl FnOnce(&ClientError) + 'static,
+) {
+    let ok = ok.into();
+    busy.set(true);
+    spawn_local(async move {
+        let result = fut.await;
+        busy.set(false);
+        match result {
+            Ok(value) => {
+                ctx.notices.ok(ok);
+                done(value);
+            }
+            Err(e) => {
+                ctx.notices.error(&e);
+                failed(&e);
+            }
+        }
+    });
+}
+
+/// A status (`active`, `cancelled`, `connected`, `pending`, `succeeded`, …) as a badge.
+fn status_badge(status: &str) -> impl IntoView + use<> {
+    let class = format!("badge {status}");
+    let mut text: String = status.replace('_', " ");
+    if let Some(first) = text.get(0..1) {
+        text = format!("{}{}", first.to_uppercase(), &text[1..]);
+    }
+    view! { <span class=class data-status=status.to_owned()>{text}</span> }
+}
+
+fn role_badge(role: ConnectionRole) -> impl IntoView + use<> {
+    view! { <span class="badge" data-role=role.wire_name()>{role.label()}</span> }
+}
+
+fn roles_text(roles: &[ConnectionRole]) -> String {
+    if roles.is_empty() {
+        "none".to_owned()
+    } else {
+        roles
+            .iter()
+            .map(|r| r.label())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn field_errors_view(id: String, errors: RwSignal<Vec<String>>) -> impl IntoView {
+    view! {
+        <div id=id class="field-errors" aria-live="polite">
+            {move || {
+                let list = errors.get();
+                (!list.is_empty())
+                    .then(|| {
+                        view! {
+                            <div class="error" role="alert">
+                                <ul>{list.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+                            </div>
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The page
+// ---------------------------------------------------------------------------------------
+
+#[component]
+pub fn ConnectionPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let invitations = LocalResource::new(move || {
+        let id = id.get();
+        async move { api::invitations::of_connection(&id).await }
+    });
+    let ctx = Ctx {
+        id,
+        conn: RwSignal::new(None),
+        conn_version: RwSignal::new(0),
+        runs_v: RwSignal::new(0),
+        notices: use_notices(),
+        me: use_me(),
+        confirm: RwSignal::new(None),
+        confirm_open: RwSignal::new(false),
+        invitations,
+    };
+    let load_error = RwSignal::new(None::<ClientError>);
+
+    // Load (and re-load) the connection.
+    Effect::new(move |prev: Option<String>| {
+        let want = ctx.id.get();
+        ctx.conn_version.track();
+        if prev.as_deref() != Some(want.as_str()) {
+            ctx.conn.set(None);
+            load_error.set(None);
+        }
+        let current = want.clone();
+        spawn_local(async move {
+            let result = api::connections::get_one(&current).await;
+            if ctx.id.try_get_untracked().as_deref() != Some(current.as_str()) {
+                return; // the page moved on to another connection
+            }
+            match result {
+                Ok(c) => {
+                    load_error.set(None);
+                    ctx.conn.set(Some(c));
+                }
+                Err(e) if e.status() == Some(404) => {
+                    ctx.conn.set(None);
+                    load_error.set(Some(e));
+                }
+                Err(e) => {
+                    if ctx.conn.with_untracked(Option::is_some) {
+                        ctx.notices.error(&e);
+                    } else {
+                        load_error.set(Some(e));
+                    }
+                }
+            }
+        });
+        want
+    });
+
+    let loaded = move || ctx.conn.with(Option::is_some);
+
+    view! {
+        <div id="connection-page" data-connection-id=move || ctx.id.get()>
+            {move || match load_error.get() {
+                Some(e) if e.status() == Some(404) => view! {
+                    <section class="card" id="connection-missing">
+                        <h1>"Connection not found"</h1>
+                        <p>"This connection does not exist or you have no role on it."</p>
+                        <p><A href="/connections">"Back to connections"</A></p>
+                    </section>
+                }
+                .into_any(),
+                Some(e) => view! {
+                    <ErrorMessage error=e />
+                    <p><A href="/connections">"Back to connections"</A></p>
+                }
+                .into_any(),
+                None if !loaded() => view! { <Loading what="the connection" /> }.into_any(),
+                None => ().into_any(),
+            }}
+            <Show when=loaded>
+                <Header ctx=ctx />
+                <Overview ctx=ctx />
+                <SettingsSection ctx=ctx />
+                <EndpointsSection ctx=ctx />
+                <SubscriptionSection ctx=ctx />
+                <Show when=move || ctx.with_conn(|c| c.capabilities.views).unwrap_or(false)>
+                    <ViewsSection ctx=ctx />
+                </Show>
+                <MembersSection ctx=ctx />
+                <InvitationsSection ctx=ctx />
+                <Show when=move || ctx.can(Act::TransferOwnership)>
+                    <TransferSection ctx=ctx />
+                </Show>
+                <RunsSection ctx=ctx />
+            </Show>
+            <ConfirmDialog ctx=ctx />
+        </div>
+    }
+}
+
+#[component]
+fn ConfirmDialog(ctx: Ctx) -> impl IntoView {
+    view! {
+        <Dialog open=ctx.confirm_open title="Please confirm" id="confirm-action">
+            {move || {
+                ctx.confirm
+                    .get()
+                    .map(|req| {
+                        let run = req.run;
+                        view! {
+                            <p id="confirm-action-text">{req.text.clone()}</p>
+                            <div class="buttons">
+                                <button type="button" class="secondary" id="confirm-action-cancel" on:click=move |_| ctx.confirm_open.set(false)>
+                                    "Keep it"
+                                </button>
+                                <button
+                                    type="button"
+                                    class="danger"
+                                    id="confirm-action-submit"
+                                    data-connection-action=req.action
+                                    on:click=move |_| {
+                                        ctx.confirm_open.set(false);
+                                        run.run(());
+                                    }
+                                >
+                                    {req.confirm_label.clone()}
+                                </button>
+                            </div>
+                        }
+                    })
+            }}
+        </Dialog>
+    }
+}
+
+#[component]
+fn Header(ctx: Ctx) -> impl IntoView {
+    view! {
+        <p class="meta"><A href="/connections">"← Connections"</A></p>
+        <div class="page-head">
+            <h1 id="connection-name-heading">{move || ctx.with_conn(|c| c.name.clone())}</h1>
+            <span class="badge" data-kind=move || ctx.kind().map(|k| k.to_string())>
+                {move || ctx.kind().map(|k| k.label())}
+            </span>
+            {move || ctx.with_conn(|c| status_badge(c.status.as_str()))}
+        </div>
+        <p class="lead" id="my-roles">"Your roles: "{move || roles_text(&ctx.roles())}</p>
+        <Show when=move || ctx.cancelled()>
+            <p class="notice info" role="status" id="cancelled-notice">
+                "This connection is cancelled: it keeps its history but refuses runs and changes until the owner pays again."
+            </p>
+        </Show>
+    }
+}
+
+#[component]
+fn Overview(ctx: Ctx) -> impl IntoView {
+    let fact = move |f: fn(&Connection) -> String| move || ctx.with_conn(f).unwrap_or_default();
+    view! {
+        <section class="panel" id="overview" aria-labelledby="overview-title">
+            <h2 id="overview-title">"Overview"</h2>
+            <dl class="facts">
+                <dt>"Kind"</dt>
+                <dd>{fact(|c| c.kind.label())}</dd>
+                <dt>"Timezone"</dt>
+                <dd>{fact(|c| c.timezone.clone())}</dd>
+                <dt>"Owner"</dt>
+                <dd>{fact(|c| c.owner.display_name.clone())}</dd>
+                <dt>"Group"</dt>
+                <dd>{fact(|c| c.group.clone().unwrap_or_else(|| "None".to_owned()))}</dd>
+                <dt>"Created"</dt>
+                <dd>{fact(|c| fmt_time(&c.created_at))}</dd>
+                <dt>"Status"</dt>
+                <dd>{move || ctx.with_conn(|c| status_badge(c.status.as_str()))}</dd>
+                <dt>"Paid through"</dt>
+                <dd>{fact(|c| c.paid_through.map_or_else(|| "—".to_owned(), |d| d.to_string()))}</dd>
+            </dl>
+        </section>
+    }
+}

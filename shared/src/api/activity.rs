@@ -4,31 +4,18 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Who made a change.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::EnumString,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[strum(serialize_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum ActorKind {
-    /// A person at the console.
-    User,
-    /// A script with a personal API token (acting as its user).
-    ApiToken,
-    /// The sync engine.
-    Engine,
-    /// The hub itself (sign-in, provisioning, the command line).
-    System,
+wire_enum! {
+    /// Who made a change.
+    pub enum ActorKind {
+        /// A person at the console.
+        User,
+        /// A script with a personal API token (acting as its user).
+        ApiToken,
+        /// The sync engine.
+        Engine,
+        /// The hub itself (sign-in, provisioning, the command line).
+        System,
+    }
 }
 
 /// The actor of an entry.

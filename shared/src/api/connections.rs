@@ -89,75 +89,34 @@ pub struct ReconnectInput {
     pub account_label: Option<String>,
 }
 
-/// Whether a connection is in service (SPEC S4).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::EnumString,
-    strum::Display,
-    strum::IntoStaticStr,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[strum(serialize_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum ConnectionStatus {
-    /// Paid for, or never cancelled: runs and setting changes are possible.
-    Active,
-    /// Cancelled by the owner: still shown with its history, but refuses runs and changes
-    /// until the owner pays again.
-    Cancelled,
+wire_enum! {
+    /// Whether a connection is in service (SPEC S4).
+    pub enum ConnectionStatus {
+        /// Paid for, or never cancelled: runs and setting changes are possible.
+        Active,
+        /// Cancelled by the owner: still shown with its history, but refuses runs and changes
+        /// until the owner pays again.
+        Cancelled,
+    }
 }
 
-/// Which end of the connection an endpoint is.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    strum::EnumString,
-    strum::Display,
-    strum::IntoStaticStr,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[strum(serialize_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum EndpointSide {
-    /// Where the data comes from.
-    Source,
-    /// Where the data goes.
-    Target,
+wire_enum! {
+    /// Which end of the connection an endpoint is.
+    pub enum EndpointSide {
+        /// Where the data comes from.
+        Source,
+        /// Where the data goes.
+        Target,
+    }
 }
 
-/// Whether the hub holds a working authorization for an endpoint's account.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::EnumString,
-    strum::Display,
-    strum::IntoStaticStr,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[strum(serialize_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum EndpointStatus {
-    Connected,
-    /// Never connected yet, or disconnected: runs are refused until it is (re)connected.
-    Disconnected,
+wire_enum! {
+    /// Whether the hub holds a working authorization for an endpoint's account.
+    pub enum EndpointStatus {
+        Connected,
+        /// Never connected yet, or disconnected: runs are refused until it is (re)connected.
+        Disconnected,
+    }
 }
 
 /// One end of a connection.

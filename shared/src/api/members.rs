@@ -6,30 +6,17 @@ use crate::{ConnectionKind, ConnectionRole};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Where an invitation stands.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::EnumString,
-    strum::Display,
-    strum::IntoStaticStr,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[strum(serialize_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum InvitationStatus {
-    /// Waiting for the invitee (and not yet past `expires_at`).
-    Pending,
-    Accepted,
-    Declined,
-    Revoked,
-    /// Past `expires_at` without an answer.
-    Expired,
+wire_enum! {
+    /// Where an invitation stands.
+    pub enum InvitationStatus {
+        /// Waiting for the invitee (and not yet past `expires_at`).
+        Pending,
+        Accepted,
+        Declined,
+        Revoked,
+        /// Past `expires_at` without an answer.
+        Expired,
+    }
 }
 
 /// Who an invitation is for: a hub user, an email (waiting for a hub user with that email),

@@ -6,52 +6,26 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// How a run came about.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::EnumString,
-    strum::Display,
-    strum::IntoStaticStr,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[strum(serialize_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum RunOrigin {
-    /// Requested by a member (`POST …/runs`).
-    Manual,
-    /// Started by the engine's schedule.
-    Scheduled,
+wire_enum! {
+    /// How a run came about.
+    pub enum RunOrigin {
+        /// Requested by a member (`POST …/runs`).
+        Manual,
+        /// Started by the engine's schedule.
+        Scheduled,
+    }
 }
 
-/// Where a run is. `queued` → `running` | `cancelled`; `running` → `succeeded` | `failed` |
-/// `cancelled`; the last three are final.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::EnumString,
-    strum::Display,
-    strum::IntoStaticStr,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[strum(serialize_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
+wire_enum! {
+    /// Where a run is. `queued` → `running` | `cancelled`; `running` → `succeeded` | `failed` |
+    /// `cancelled`; the last three are final.
+    pub enum RunStatus {
+        Queued,
+        Running,
+        Succeeded,
+        Failed,
+        Cancelled,
+    }
 }
 
 /// One sync run (a sync-history record).

@@ -3,27 +3,14 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// Where the hub reads identities and security levels from.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::EnumString,
-    strum::Display,
-    strum::IntoStaticStr,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[strum(serialize_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum PsaProvider {
-    /// A TOML directory file on the server (demos, small offline installs).
-    Directory,
-    /// Autotask REST v1.0.
-    Autotask,
+wire_enum! {
+    /// Where the hub reads identities and security levels from.
+    pub enum PsaProvider {
+        /// A TOML directory file on the server (demos, small offline installs).
+        Directory,
+        /// Autotask REST v1.0.
+        Autotask,
+    }
 }
 
 /// The tenant's settings as any hub user may read them: secrets appear only as "is set".

@@ -37,51 +37,25 @@ pub struct User {
     pub last_accessed_at: DateTime<Utc>,
 }
 
-/// Columns the list sorts by.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::EnumString,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[strum(serialize_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum UserSort {
-    #[default]
-    Name,
-    SecurityLevel,
-    AccessLevel,
-    LastAccessed,
+wire_enum! {
+    /// Columns the list sorts by.
+    #[derive(Default)]
+    pub enum UserSort {
+        #[default]
+        Name,
+        SecurityLevel,
+        AccessLevel,
+        LastAccessed,
+    }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::Display,
-    strum::IntoStaticStr,
-    strum::EnumString,
-)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[strum(serialize_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum SortOrder {
-    #[default]
-    Asc,
-    Desc,
+wire_enum! {
+    #[derive(Default)]
+    pub enum SortOrder {
+        #[default]
+        Asc,
+        Desc,
+    }
 }
 
 /// `GET /api/v1/users` query.

@@ -363,6 +363,20 @@ async fn expire_stale(
 }
 
 /// `POST /api/v1/connections/{id}/invitations` (SPEC S5.1, S5.3).
+/// Who a new invitation names: exactly one of `user_id` and `email`.
+enum InviteeInput<'a> {
+    User(&'a str),
+    Email(&'a str),
+}
+
+fn invitee_of(input: &NewInvitation) -> Result<InviteeInput<'_>, ApiError> {
+    match (input.user_id.as_deref(), input.email.as_deref()) {
+        (Some(user_id), None) => Ok(InviteeInput::User(user_id)),
+        (None, Some(email)) => Ok(InviteeInput::Email(email)),
+        _ => Err(invalid("body", "send exactly one of `user_id` and `email`")),
+    }
+}
+
 pub async fn create_invitation(
     state: &AppState,
     caller: &Caller,
@@ -377,12 +391,7 @@ pub async fn create_invitation(
 
     // Validate.
     let is_owner = input.role == ConnectionRole::Owner;
-    match (&input.user_id, &input.email) {
-        (Some(_), Some(_)) | (None, None) => {
-            return Err(invalid("body", "send exactly one of `user_id` and `email`"));
-        }
-        _ => {}
-    }
+    let invitee = invitee_of(&input)?;
     if let Some(retain) = input.retain_role {
         if !is_owner {
             return Err(invalid(
@@ -397,21 +406,20 @@ pub async fn create_invitation(
             ));
         }
     }
-    let (invitee_user, invitee_email) = match (&input.user_id, &input.email) {
-        (Some(user_id), _) => {
+    let (invitee_user, invitee_email) = match invitee {
+        InviteeInput::User(user_id) => {
             let user = user_in_tenant(&txn, &caller.tenant_id, user_id)
                 .await?
                 .ok_or_else(|| invalid("user_id", "is not a hub user of this tenant"))?;
             (Some(user), None)
         }
-        (None, Some(email)) => {
+        InviteeInput::Email(email) => {
             let email = Email::parse(email)
                 .map_err(|message| invalid("email", message))?
                 .into_string();
             let user = user_by_email(&txn, &caller.tenant_id, &db::email_key(&email)).await?;
             (user, Some(email))
         }
-        (None, None) => unreachable!("checked above"),
     };
     if is_owner {
         let Some(user) = &invitee_user else {

@@ -48,11 +48,7 @@ fn corrupt(what: &str, value: &str) -> ApiError {
 
 /// The response view of a stored run.
 pub fn run_view(row: &sync_runs::Model) -> Result<SyncRun, ApiError> {
-    let origin = match row.origin.as_str() {
-        "manual" => RunOrigin::Manual,
-        "scheduled" => RunOrigin::Scheduled,
-        other => return Err(corrupt("run origin", other)),
-    };
+    let origin = crate::db::stored::<RunOrigin>("run origin", &row.origin)?;
     let entities: Vec<String> =
         serde_json::from_str(&row.entities).map_err(|_| corrupt("run entities", &row.entities))?;
     let details = row
@@ -465,16 +461,8 @@ pub async fn status(
         .all(&state.db)
         .await?
     {
-        let side = match e.side.as_str() {
-            "source" => EndpointSide::Source,
-            "target" => EndpointSide::Target,
-            other => return Err(corrupt("endpoint side", other)),
-        };
-        let status = match e.status.as_str() {
-            "connected" => EndpointStatus::Connected,
-            "disconnected" => EndpointStatus::Disconnected,
-            other => return Err(corrupt("endpoint status", other)),
-        };
+        let side = crate::db::stored::<EndpointSide>("endpoint side", &e.side)?;
+        let status = crate::db::stored::<EndpointStatus>("endpoint status", &e.status)?;
         let system = e
             .system
             .parse::<System>()
@@ -496,11 +484,7 @@ pub async fn status(
             .order_by_desc(sync_runs::Column::Id)
             .one(&state.db)
             .await?;
-        let status = match model.status.as_str() {
-            "active" => ConnectionStatus::Active,
-            "cancelled" => ConnectionStatus::Cancelled,
-            other => return Err(corrupt("connection status", other)),
-        };
+        let status = crate::db::stored::<ConnectionStatus>("connection status", &model.status)?;
         let mut eps = endpoints.remove(&model.id).unwrap_or_default();
         eps.sort_by_key(|e| e.side);
         items.push(SyncStatusItem {

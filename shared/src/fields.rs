@@ -186,13 +186,6 @@ impl FieldRule for Email {
     }
 }
 
-impl Email {
-    /// The form invitations and lookups compare: lower case.
-    pub fn key(&self) -> String {
-        self.0.to_lowercase()
-    }
-}
-
 text_newtype!(
     /// An IANA time zone name that the tz database knows (surrounding spaces ignored), in its
     /// canonical spelling: `Europe/London`, `UTC`.

@@ -74,6 +74,8 @@ fn assert_refused_by(backend: &Backend, result: Result<(), DbErr>, constraint: C
             matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))),
             if postgres { pg } else { sqlite },
         ),
+        // SQLite does not name the foreign key that failed; only PostgreSQL's refusal is
+        // pinned to the constraint's name (the kind is checked on both).
         Constraint::ForeignKey { postgres: pg } => (
             matches!(
                 err.sql_err(),

@@ -26,13 +26,17 @@ pub struct ForecastBudgetInput {
 #[cfg_attr(feature = "openapi", schema(examples(json!({"name": "Contoso books (UK)", "timezone": "Europe/Dublin"}))))]
 pub struct ConnectionPatch {
     /// [`rename`] 1–200 characters after trimming; no control characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// [`change_timezone`] An IANA time zone name such as `Europe/London`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
     /// [`change_locked_period_export`] Xero / Power BI kinds.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub locked_period_export: Option<bool>,
     /// [`change_reporting_currency`] Xero / Power BI kinds: an active ISO 4217 code in upper
     /// case, such as `GBP`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reporting_currency: Option<String>,
     /// [`change_forecast_budget`] Xero / Power BI kinds: the budget, or `null` to clear it.
     #[serde(
@@ -86,6 +90,7 @@ pub struct PaymentInput {
 pub struct ReconnectInput {
     /// The account the endpoint is now connected to, as the system names it (1–200
     /// characters); absent keeps the current label.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_label: Option<String>,
 }
 
@@ -205,6 +210,7 @@ pub struct NewConnection {
     pub kind: String,
     /// An IANA time zone name such as `Europe/London`; defaults to the tenant's default
     /// timezone (tenant settings).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
 }
 

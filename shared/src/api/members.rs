@@ -75,14 +75,17 @@ pub struct Member {
 #[cfg_attr(feature = "openapi", schema(examples(json!({"email": "it@contoso.example", "role": "it_admin"}))))]
 pub struct NewInvitation {
     /// A hub user of the tenant. Exactly one of `user_id` and `email`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// An email; the invitation waits until a hub user with that email exists (compared
     /// case-insensitively). Exactly one of `user_id` and `email`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// The role offered; `owner` is the ownership transfer (owner only; the invitee must be a
     /// hub user with hub access).
     pub role: ConnectionRole,
     /// Owner invitations only: a non-owner role the current owner keeps after the transfer.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub retain_role: Option<ConnectionRole>,
 }
 
@@ -95,6 +98,7 @@ pub struct RecoverOwnership {
     /// The new owner: a hub user of the tenant whose hub access is not `none`.
     pub user_id: String,
     /// A non-owner role the previous owner keeps (besides their other roles).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub retain_role: Option<ConnectionRole>,
 }
 

@@ -65,6 +65,7 @@ pub struct RunRequest {
     /// `autotask_quickbooks` only: which entities to sync, a non-empty subset of `invoices`,
     /// `purchase_orders`, `expenses` without duplicates; absent means all three. Other kinds
     /// sync everything: absent or `[]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entities: Option<Vec<String>>,
 }
 
@@ -93,11 +94,14 @@ pub struct RunProgress {
     /// `failed` | `cancelled`. Anything else is 409 `conflict`.
     pub status: RunStatus,
     /// Records processed so far (at least 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub records_processed: Option<i64>,
     /// An error message (at most 4000 characters), typically with `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Anything else worth keeping: a JSON object of at most 64 KiB.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
 }
 

@@ -73,17 +73,22 @@ pub struct AccountingMapping {
 pub struct UpdateSettings {
     /// An IANA time zone name, exactly as the tz database spells it.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_timezone: Option<String>,
     /// 1–30.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invitation_expiry_days: Option<i64>,
     /// 1–168. New sessions get the new lifetime; running ones keep theirs.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_lifetime_hours: Option<i64>,
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub psa: Option<UpdatePsa>,
     /// Replaces the whole list.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub accounting_mappings: Option<Vec<AccountingMapping>>,
 }
 
@@ -101,6 +106,7 @@ pub struct UpdateSettings {
 pub struct UpdatePsa {
     /// `directory` only when the operator has set a directory file for the tenant.
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<PsaProvider>,
     /// The zone as Autotask announces it (`https://webservicesN.autotask.net/ATServicesRest/`)
     /// or its bare host; only Autotask's hosts over HTTPS, and hosts the operator allowed in

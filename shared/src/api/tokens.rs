@@ -52,6 +52,7 @@ pub struct CreateToken {
     pub scope: TokenScope,
     /// When the token stops working; absent: never (until revoked or the user loses access).
     #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

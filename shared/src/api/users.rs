@@ -105,7 +105,9 @@ pub struct UpdatedUser {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", schema(examples(json!({"active": false}))))]
 pub struct UserPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub elevation: Option<Elevation>,
 }
 

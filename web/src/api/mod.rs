@@ -317,7 +317,7 @@ async fn send_raw<T: DeserializeOwned>(
 }
 
 /// Sends an authenticated request; on 401 refreshes the session once and sends it again.
-pub async fn send<T: DeserializeOwned>(
+async fn send<T: DeserializeOwned>(
     method: Method,
     path: &str,
     body: Option<Value>,

@@ -150,7 +150,7 @@ pub(super) fn SubscriptionSection(ctx: Ctx) -> impl IntoView {
                             id="pay-months"
                             type="number"
                             min="1"
-                            max="12"
+                            max=MAX_PAYMENT_MONTHS.to_string()
                             step="1"
                             prop:value=move || months.get()
                             on:input=move |ev| months.set(event_target_value(&ev))

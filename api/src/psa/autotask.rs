@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -67,7 +68,7 @@ pub fn http_client() -> Result<reqwest::Client, PsaError> {
 }
 
 /// How to reach one Autotask database.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct AutotaskConfig {
     /// Zone discovery endpoint; only a test or a proxy needs another one.
     pub discovery_url: String,
@@ -76,10 +77,11 @@ pub struct AutotaskConfig {
     pub zone_url: Option<String>,
     /// The API-only user's user name (an email address).
     pub api_user: String,
-    /// The API tracking identifier, sent as `ApiIntegrationCode`. Confidential.
-    pub integration_code: String,
-    /// The API user's secret. Confidential.
-    pub secret: String,
+    /// The API tracking identifier, sent as `ApiIntegrationCode`. Confidential: read only
+    /// where the header is written (`expose_secret`).
+    pub integration_code: SecretString,
+    /// The API user's secret. Confidential, like the integration code.
+    pub secret: SecretString,
     /// Hard limit on each HTTP attempt, body included.
     pub timeout: Duration,
     /// Attempts per call, the first included, when Autotask throttles, is unavailable (503),
@@ -104,8 +106,8 @@ impl AutotaskConfig {
             discovery_url: DEFAULT_DISCOVERY_URL.to_owned(),
             zone_url: None,
             api_user: api_user.into(),
-            integration_code: integration_code.into(),
-            secret: secret.into(),
+            integration_code: SecretString::from(integration_code.into()),
+            secret: SecretString::from(secret.into()),
             timeout: Duration::from_secs(10),
             max_attempts: 4,
             max_backoff: Duration::from_secs(5),
@@ -135,8 +137,11 @@ impl fmt::Debug for AutotaskConfig {
             .field("discovery_url", &self.discovery_url)
             .field("zone_url", &self.zone_url)
             .field("api_user", &self.api_user)
-            .field("integration_code", &mask(&self.integration_code))
-            .field("secret", &mask(&self.secret))
+            .field(
+                "integration_code",
+                &mask(self.integration_code.expose_secret()),
+            )
+            .field("secret", &mask(self.secret.expose_secret()))
             .field("timeout", &self.timeout)
             .field("max_attempts", &self.max_attempts)
             .field("max_backoff", &self.max_backoff)
@@ -364,9 +369,12 @@ impl AutotaskPsa {
                 .header(CONTENT_TYPE, "application/json");
             if authenticated {
                 request = request
-                    .header("ApiIntegrationCode", &config.integration_code)
+                    .header(
+                        "ApiIntegrationCode",
+                        config.integration_code.expose_secret(),
+                    )
                     .header("UserName", &config.api_user)
-                    .header("Secret", &config.secret);
+                    .header("Secret", config.secret.expose_secret());
             }
             if let Some(body) = body {
                 request = request.json(body);
@@ -522,8 +530,9 @@ impl AutotaskPsa {
         let mut detail = messages.join("; ");
         let config = self.config();
         for secret in [&config.secret, &config.integration_code] {
+            let secret = secret.expose_secret();
             if !secret.is_empty() {
-                detail = detail.replace(secret.as_str(), "<redacted>");
+                detail = detail.replace(secret, "<redacted>");
             }
         }
         if detail.chars().count() > MAX_DETAIL {

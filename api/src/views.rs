@@ -64,7 +64,7 @@ fn validate(input: &ViewInput) -> Result<(String, String), ApiError> {
         .map_err(|message| errors.add("definition", message))
         .ok();
     match (name, definition) {
-        (Some(name), Some(definition)) => Ok((name.into(), definition.to_json_string())),
+        (Some(name), Some(definition)) => Ok((name.into(), definition.into_json_string())),
         _ => Err(ApiError::validation(
             "The view is not valid.",
             errors.into_vec(),

@@ -272,9 +272,13 @@ impl FieldRule for PostgresUrl {
 /// The most calendar months one payment may buy (`months` is 1 to this).
 pub const MAX_PAYMENT_MONTHS: u32 = 36;
 
-/// A saved view's definition: a JSON object of at most 64 KiB serialized.
+/// A saved view's definition: a JSON object of at most 64 KiB serialized. The text measured
+/// is the text kept, so the definition is serialized once.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ViewDefinition(serde_json::Map<String, serde_json::Value>);
+pub struct ViewDefinition {
+    value: serde_json::Value,
+    json: String,
+}
 
 /// The largest view definition, serialized.
 pub const MAX_VIEW_DEFINITION_BYTES: usize = 64 * 1024;
@@ -282,26 +286,27 @@ pub const MAX_VIEW_DEFINITION_BYTES: usize = 64 * 1024;
 impl ViewDefinition {
     /// Checks an already-parsed JSON value (the API's body holds one).
     pub fn from_value(value: &serde_json::Value) -> Result<Self, RuleMessage> {
-        match value {
-            serde_json::Value::Object(map) => {
-                if value.to_string().len() > MAX_VIEW_DEFINITION_BYTES {
-                    Err("must be at most 64 KiB".to_owned())
-                } else {
-                    Ok(Self(map.clone()))
-                }
-            }
-            _ => Err("must be a JSON object".to_owned()),
+        if !value.is_object() {
+            return Err("must be a JSON object".to_owned());
         }
+        let json = value.to_string();
+        if json.len() > MAX_VIEW_DEFINITION_BYTES {
+            return Err("must be at most 64 KiB".to_owned());
+        }
+        Ok(Self {
+            value: value.clone(),
+            json,
+        })
     }
 
     /// The definition as JSON.
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::Value::Object(self.0.clone())
+        self.value.clone()
     }
 
     /// The definition serialized, as stored.
-    pub fn to_json_string(&self) -> String {
-        self.to_value().to_string()
+    pub fn into_json_string(self) -> String {
+        self.json
     }
 }
 

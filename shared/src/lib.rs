@@ -7,6 +7,9 @@
 //! always compiles for `wasm32-unknown-unknown`; utoipa schema derives sit behind the
 //! `openapi` feature.
 
+#[macro_use]
+mod wire;
+
 pub mod access;
 pub mod api;
 pub mod connection;

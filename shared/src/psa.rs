@@ -3,49 +3,29 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Why the PSA refuses the hub for good: retrying will not help, an administrator must act.
-/// Sent as `reason` with 502 `psa_misconfigured`, and on a failed connection-test step.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum PsaMisconfiguration {
-    /// Autotask refused the API user name or secret (401).
-    BadCredentials,
-    /// Autotask refused the API integration code (its 500 naming the integration code).
-    BadIntegrationCode,
-    /// The `SecurityLevels` entity, or the `securityLevelID` of resources, is missing: the
-    /// PSA-side bridge is not installed.
-    SecurityLevelsBridgeMissing,
-    /// Zone discovery does not know the API user.
-    ZoneNotFound,
-    /// The zone is not an Autotask host (`https://webservices*.autotask.net`) nor one the
-    /// operator allowed in `[psa] extra_zone_hosts`: the credentials are not sent there.
-    ZoneNotAllowed,
-    /// The tenant's PSA settings are incomplete or unusable (missing credentials, an
-    /// unreadable directory file).
-    SettingsInvalid,
+wire_enum! {
+    /// Why the PSA refuses the hub for good: retrying will not help, an administrator must act.
+    /// Sent as `reason` with 502 `psa_misconfigured`, and on a failed connection-test step.
+    pub enum PsaMisconfiguration {
+        /// Autotask refused the API user name or secret (401).
+        BadCredentials,
+        /// Autotask refused the API integration code (its 500 naming the integration code).
+        BadIntegrationCode,
+        /// The `SecurityLevels` entity, or the `securityLevelID` of resources, is missing: the
+        /// PSA-side bridge is not installed.
+        SecurityLevelsBridgeMissing,
+        /// Zone discovery does not know the API user.
+        ZoneNotFound,
+        /// The zone is not an Autotask host (`https://webservices*.autotask.net`) nor one the
+        /// operator allowed in `[psa] extra_zone_hosts`: the credentials are not sent there.
+        ZoneNotAllowed,
+        /// The tenant's PSA settings are incomplete or unusable (missing credentials, an
+        /// unreadable directory file).
+        SettingsInvalid,
+    }
 }
 
 impl PsaMisconfiguration {
-    /// The stable snake_case code.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// What an administrator should do about it, in one sentence.
     pub const fn advice(self) -> &'static str {
         match self {
@@ -78,19 +58,18 @@ impl PsaMisconfiguration {
     }
 }
 
-/// One step of `POST /api/v1/psa/test`, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum PsaTestStep {
-    /// Finding the Autotask zone of the API user (or checking the configured one).
-    ZoneDiscovery,
-    /// An authenticated call: the API user, secret and integration code.
-    Credentials,
-    /// Reading resources (the people who sign in), with their `securityLevelID`.
-    Resources,
-    /// Reading the security levels from the bridge's `SecurityLevels` entity.
-    SecurityLevels,
+wire_enum! {
+    /// One step of `POST /api/v1/psa/test`, in the order they run.
+    pub enum PsaTestStep {
+        /// Finding the Autotask zone of the API user (or checking the configured one).
+        ZoneDiscovery,
+        /// An authenticated call: the API user, secret and integration code.
+        Credentials,
+        /// Reading resources (the people who sign in), with their `securityLevelID`.
+        Resources,
+        /// Reading the security levels from the bridge's `SecurityLevels` entity.
+        SecurityLevels,
+    }
 }
 
 impl PsaTestStep {

@@ -40,7 +40,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
 }
 
-/// Connection pools (`startup::connect`).
+/// Connection pools (`db::pool::connect`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {

@@ -3,33 +3,21 @@
 //! `main.rs` only parses the command line and calls into this library, so integration tests
 //! boot exactly the server that ships ([`startup::Application`]).
 
-pub mod access_tab;
+pub mod access;
 pub mod activity;
-pub mod activity_query;
-pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod connection_actions;
 pub mod connections;
 pub mod db;
 pub mod error;
-pub mod members;
-pub mod middleware;
-pub mod openapi;
+pub mod http;
+pub mod hub_access;
+pub mod identity;
 pub mod pagination;
 pub mod psa;
-pub mod rate_limit;
-pub mod request;
-pub mod routes;
-pub mod runs;
-pub mod settings;
 pub mod startup;
 pub mod telemetry;
-pub mod tenant_cli;
-pub mod tenants;
-pub mod users;
-pub mod users_tab;
-pub mod views;
+pub mod tenant;
 
 use std::sync::Arc;
 
@@ -40,25 +28,25 @@ pub struct AppState {
     pub db: sea_orm::DatabaseConnection,
     /// Reads outside transactions on the hot paths (authentication, the GET handlers of
     /// `/me` and connections, the users list): the same pool as `db` on PostgreSQL; on SQLite
-    /// a pool of read-only connections beside `db`'s single writer (`startup::connect_reader`).
+    /// a pool of read-only connections beside `db`'s single writer (`db::pool::connect_reader`).
     /// A read here sees every change committed before it starts, so a client reads its own
     /// writes.
     pub reader: sea_orm::DatabaseConnection,
     pub settings: Arc<config::Settings>,
-    pub keys: Arc<auth::keys::Keys>,
+    pub keys: Arc<identity::keys::Keys>,
     pub psa: Arc<psa::registry::PsaRegistry>,
 }
 
 impl AppState {
-    pub fn launch_limit(&self) -> rate_limit::Limit {
-        rate_limit::Limit {
+    pub fn launch_limit(&self) -> identity::rate_limit::Limit {
+        identity::rate_limit::Limit {
             limit: self.settings.rate_limit.launch_per_window,
             window_secs: self.settings.rate_limit.window_secs,
         }
     }
 
-    pub fn refresh_limit(&self) -> rate_limit::Limit {
-        rate_limit::Limit {
+    pub fn refresh_limit(&self) -> identity::rate_limit::Limit {
+        identity::rate_limit::Limit {
             limit: self.settings.rate_limit.refresh_per_window,
             window_secs: self.settings.rate_limit.window_secs,
         }

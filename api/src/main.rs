@@ -3,7 +3,7 @@
 use clap::Parser;
 use hubkeep_api::cli::{Cli, Command};
 use hubkeep_api::config::Settings;
-use hubkeep_api::startup::{self, Application};
+use hubkeep_api::startup::Application;
 use hubkeep_api::telemetry;
 
 #[actix_web::main]
@@ -11,20 +11,20 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Openapi) => {
-            println!("{}", hubkeep_api::openapi::document_json());
+            println!("{}", hubkeep_api::http::openapi::document_json());
             Ok(())
         }
         Some(Command::Migrate(args)) => {
             let settings = Settings::load(&args)?;
             telemetry::init(&settings.log);
-            startup::migrate(&settings).await?;
+            hubkeep_api::db::pool::migrate(&settings).await?;
             tracing::info!("database is up to date");
             Ok(())
         }
         Some(Command::Tenant(args)) => {
             let settings = Settings::load(&args.db.as_serve_args())?;
             telemetry::init(&settings.log);
-            hubkeep_api::tenant_cli::run(&settings, args.command).await
+            hubkeep_api::tenant::cli::run(&settings, args.command).await
         }
         Some(Command::Serve(args)) => serve(Settings::load(&args)?).await,
         None => serve(Settings::load(&cli.serve)?).await,

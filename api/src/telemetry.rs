@@ -1,5 +1,5 @@
 //! Structured logs with `tracing`. Each request runs in a span carrying its request id (see
-//! [`crate::middleware`]), which is echoed to the client in `x-request-id`.
+//! [`crate::http::middleware`]), which is echoed to the client in `x-request-id`.
 
 use tracing_subscriber::EnvFilter;
 

@@ -1,6 +1,7 @@
 //! Database access: entities, ids, time, and the mapping of constraint violations.
 
 pub mod entities;
+pub mod pool;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::Expr;

@@ -12,6 +12,10 @@ pub mod zone;
 
 use std::fmt::Debug;
 
+use hubkeep_shared::ProblemCode;
+
+use crate::error::ApiError;
+
 pub use hubkeep_shared::directory::{DirectoryFile, PsaResource, PsaSecurityLevel};
 pub use hubkeep_shared::psa::{PsaMisconfiguration, PsaTestReport, PsaTestStep, PsaTestStepResult};
 
@@ -98,32 +102,6 @@ pub trait PsaDirectory: Send + Sync + Debug {
     async fn test(&self) -> PsaTestReport;
 }
 
-/// The connection test of SPEC S11 for a tenant (`POST /api/v1/psa/test`, `hubkeep tenant
-/// test-psa`): background calls, so they yield to sign-ins and count against the budget.
-/// Settings that cannot even build a provider are the first failed step.
-pub async fn test_connection(
-    registry: &registry::PsaRegistry,
-    db: &impl sea_orm::ConnectionTrait,
-    tenant_id: &str,
-) -> Result<PsaTestReport, sea_orm::DbErr> {
-    use sea_orm::EntityTrait;
-    let settings = crate::db::entities::psa_settings::Entity::find_by_id(tenant_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("PSA settings of {tenant_id}")))?;
-    Ok(match registry.provider(&settings, Priority::Background) {
-        Ok(provider) => provider.test().await,
-        Err(e) => Report::default().fail(
-            if settings.provider == "directory" {
-                PsaTestStep::Resources
-            } else {
-                PsaTestStep::ZoneDiscovery
-            },
-            &e,
-        ),
-    })
-}
-
 /// Collects the steps of a connection test.
 #[derive(Default)]
 pub(crate) struct Report(Vec<PsaTestStepResult>);
@@ -174,6 +152,26 @@ impl Report {
         PsaTestReport {
             ok: self.0.iter().all(|s| s.ok),
             steps: self.0,
+        }
+    }
+}
+
+impl From<PsaError> for ApiError {
+    fn from(err: PsaError) -> Self {
+        // The cause (which may name the PSA host, never a secret) goes to the log; the client
+        // learns what kind of failure it is and, when an administrator must act, why.
+        tracing::warn!(error = %err, "PSA call failed");
+        if let PsaError::BudgetSpent { retry_after } = err {
+            return ApiError::PsaBudgetExhausted {
+                retry_after_secs: retry_after.as_secs().max(1),
+            };
+        }
+        match err.reason() {
+            Some(reason) => ApiError::PsaMisconfigured { reason },
+            None => ApiError::new(
+                ProblemCode::PsaUnavailable,
+                "The PSA could not be reached; nothing was changed. Try again shortly.",
+            ),
         }
     }
 }

@@ -15,9 +15,10 @@ use super::autotask::{AutotaskClient, AutotaskConfig, http_client};
 use super::budget::{Gate, PsaMetrics};
 use super::directory::DirectoryPsa;
 use super::zone::ZonePolicy;
-use super::{Priority, PsaDirectory, PsaError, PsaSecurityLevel};
+use super::{Priority, PsaDirectory, PsaError, PsaSecurityLevel, PsaTestReport, PsaTestStep};
 use crate::config::PsaSettings;
 use crate::db::{self, entities::psa_settings, entities::security_levels};
+use crate::error::ApiError;
 
 /// Builds each tenant's provider once and keeps it until the tenant's PSA settings change;
 /// keeps each tenant's call [`Gate`] for the life of the process.
@@ -295,7 +296,7 @@ async fn store_levels(
             .filter(|old| !models.iter().any(|new| new.id == old.id))
             .map(|old| old.id),
     );
-    crate::users::restamp_levels(&txn, tenant_id, &changed).await?;
+    crate::hub_access::restamp_levels(&txn, tenant_id, &changed).await?;
     psa_settings::Entity::update_many()
         .col_expr(
             psa_settings::Column::LevelsFetchedAt,
@@ -306,4 +307,39 @@ async fn store_levels(
         .await?;
     txn.commit().await?;
     Ok(models)
+}
+
+/// The connection test of SPEC S11 for a tenant (`POST /api/v1/psa/test`, `hubkeep tenant
+/// test-psa`): background calls, so they yield to sign-ins and count against the budget.
+/// Settings that cannot even build a provider are the first failed step.
+pub async fn test_connection(
+    registry: &PsaRegistry,
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_id: &str,
+) -> Result<PsaTestReport, sea_orm::DbErr> {
+    use sea_orm::EntityTrait;
+    let settings = crate::db::entities::psa_settings::Entity::find_by_id(tenant_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("PSA settings of {tenant_id}")))?;
+    Ok(match registry.provider(&settings, Priority::Background) {
+        Ok(provider) => provider.test().await,
+        Err(e) => super::Report::default().fail(
+            if settings.provider == "directory" {
+                PsaTestStep::Resources
+            } else {
+                PsaTestStep::ZoneDiscovery
+            },
+            &e,
+        ),
+    })
+}
+
+impl From<LevelsError> for ApiError {
+    fn from(err: LevelsError) -> Self {
+        match err {
+            LevelsError::Psa(e) => e.into(),
+            LevelsError::Db(e) => e.into(),
+        }
+    }
 }

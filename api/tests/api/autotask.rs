@@ -371,7 +371,7 @@ async fn s11_the_directory_file_is_the_operators(backend: Backend) {
 
     // The operator's command (`hubkeep tenant set-directory`) does it, and it is logged.
     let entries = app.activity_count(&tenant, "settings.updated").await;
-    hubkeep_api::tenants::set_directory(&app.db, &tenant.id, &path.display().to_string())
+    hubkeep_api::tenant::provision::set_directory(&app.db, &tenant.id, &path.display().to_string())
         .await
         .unwrap()
         .expect("the tenant exists");
@@ -399,9 +399,10 @@ async fn s11_the_directory_file_is_the_operators(backend: Backend) {
         200,
         "at once"
     );
-    let missing = hubkeep_api::tenants::set_directory(&app.db, "no-such-tenant", "/x.toml")
-        .await
-        .unwrap();
+    let missing =
+        hubkeep_api::tenant::provision::set_directory(&app.db, "no-such-tenant", "/x.toml")
+            .await
+            .unwrap();
     assert!(missing.is_none());
 }
 

@@ -85,7 +85,7 @@ pub struct TestApp {
     postgres: Option<(String, String)>,
     handle: actix_web::dev::ServerHandle,
     /// Every answer is checked against the OpenAPI document; the test fails on a mismatch.
-    contract: Option<std::sync::Arc<hubkeep_api::openapi::check::Contract>>,
+    contract: Option<std::sync::Arc<hubkeep_api::http::openapi::check::Contract>>,
 }
 
 /// A tiny console build: enough to test how the server serves it.
@@ -257,7 +257,7 @@ pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> 
 // ---------------------------------------------------------------------------------------
 // Tenants, the PSA, and signed-in clients.
 
-use hubkeep_api::tenants::{self, NewTenant, PsaChoice};
+use hubkeep_api::tenant::provision::{self as tenants, NewTenant, PsaChoice};
 use hubkeep_shared::{DirectoryFile, PsaResource, PsaSecurityLevel};
 use serde_json::{Value, json};
 

@@ -10,7 +10,7 @@ fn committed_path() -> PathBuf {
 
 #[test]
 fn openapi_committed_document_matches_the_code() {
-    let generated = format!("{}\n", hubkeep_api::openapi::document_json());
+    let generated = format!("{}\n", hubkeep_api::http::openapi::document_json());
     if std::env::var_os("HUBKEEP_BLESS").is_some() {
         std::fs::write(committed_path(), &generated).unwrap();
     }
@@ -34,7 +34,7 @@ const PUBLIC: [&str; 7] = [
 ];
 
 fn document() -> serde_json::Value {
-    hubkeep_api::openapi::document()
+    hubkeep_api::http::openapi::document()
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn openapi_document_is_3_1_and_every_operation_is_named_tagged_described_and_sec
     };
     let mut ids = std::collections::BTreeSet::new();
     let mut public = Vec::new();
-    for (method, path, op) in hubkeep_api::openapi::operations(&doc) {
+    for (method, path, op) in hubkeep_api::http::openapi::operations(&doc) {
         let id = op["operationId"]
             .as_str()
             .unwrap_or_else(|| panic!("{method} {path} has an operationId"));
@@ -131,7 +131,7 @@ fn openapi_document_is_3_1_and_every_operation_is_named_tagged_described_and_sec
             }
         }
         assert!(
-            hubkeep_api::openapi::problems::specific(id).is_some(),
+            hubkeep_api::http::openapi::problems::specific(id).is_some(),
             "{id} is in api/src/openapi/problems.rs"
         );
     }
@@ -146,7 +146,7 @@ fn openapi_document_is_3_1_and_every_operation_is_named_tagged_described_and_sec
 #[test]
 fn openapi_scripts_can_use_api_tokens_except_where_only_a_person_may_act() {
     let doc = document();
-    for (_, _, op) in hubkeep_api::openapi::operations(&doc) {
+    for (_, _, op) in hubkeep_api::http::openapi::operations(&doc) {
         let id = op["operationId"].as_str().unwrap();
         let security = serde_json::to_string(&op["security"]).unwrap();
         let expected = match id {
@@ -212,7 +212,7 @@ fn openapi_has_no_anonymous_object_schemas_and_bodies_are_named() {
             }
         }
     }
-    for (method, path, op) in hubkeep_api::openapi::operations(&doc) {
+    for (method, path, op) in hubkeep_api::http::openapi::operations(&doc) {
         let id = op["operationId"].as_str().unwrap();
         inline_objects(&op["requestBody"], format!("{id} request"), &mut found);
         for (status, response) in op["responses"].as_object().unwrap() {
@@ -242,7 +242,7 @@ fn openapi_request_bodies_and_their_schemas_have_examples() {
             "{name} has an example"
         );
     }
-    for (_, _, op) in hubkeep_api::openapi::operations(&doc) {
+    for (_, _, op) in hubkeep_api::http::openapi::operations(&doc) {
         let id = op["operationId"].as_str().unwrap();
         let Some(schema) =
             op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
@@ -262,7 +262,7 @@ fn openapi_request_bodies_and_their_schemas_have_examples() {
 #[test]
 fn openapi_paged_lists_document_limit_and_cursor() {
     let doc = document();
-    for (method, path, op) in hubkeep_api::openapi::operations(&doc) {
+    for (method, path, op) in hubkeep_api::http::openapi::operations(&doc) {
         let id = op["operationId"].as_str().unwrap();
         let paged = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
             .as_str()
@@ -297,7 +297,7 @@ async fn openapi_served_document_is_the_committed_one() {
 
 #[test]
 fn openapi_contract_check_flags_undocumented_statuses_and_codes() {
-    use hubkeep_api::openapi::check::Contract;
+    use hubkeep_api::http::openapi::check::Contract;
     let contract = Contract::from_document(&document());
     contract.check("GET", "/api/v1/users", 200, None);
     contract.check(
@@ -369,7 +369,7 @@ fn api_doc_error_codes_table_is_generated_from_the_code() {
     let end = page
         .find("<!-- error-codes:end -->")
         .expect("the end marker");
-    let generated = hubkeep_api::openapi::problems::error_code_table();
+    let generated = hubkeep_api::http::openapi::problems::error_code_table();
     if std::env::var_os("HUBKEEP_BLESS").is_some() {
         let updated = format!("{}{}{}", &page[..begin], generated, &page[end..]);
         std::fs::write(&path, updated).unwrap();

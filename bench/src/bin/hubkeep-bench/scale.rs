@@ -11,7 +11,7 @@ use chrono::Utc;
 use hubkeep_api::db::entities::{
     connection_endpoints, connections, elevated_levels, role_assignments, security_levels, users,
 };
-use hubkeep_api::users::{decide, stamp};
+use hubkeep_api::hub_access::{decide, stamp};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,

@@ -1,0 +1,181 @@
+//! The Access tab (SPEC S2, S2.2 G2): the PSA's security levels and the saved set of levels
+//! whose users are elevated.
+
+use std::collections::BTreeSet;
+
+use hubkeep_shared::{AccessInputs, FieldError, HubAccess, HubAction, ProblemCode, access_level};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
+use serde_json::json;
+
+use crate::AppState;
+use crate::activity::{self, Target, actions};
+use crate::db::{
+    self,
+    entities::{elevated_levels, psa_settings, security_levels},
+};
+use crate::error::ApiError;
+use crate::hub_access::{elevation_of, restamp_levels};
+use crate::identity::Caller;
+pub use hubkeep_shared::api::access::{ElevatedLevels, SecurityLevel, SecurityLevels};
+
+async fn psa_of(state: &AppState, tenant_id: &str) -> Result<psa_settings::Model, ApiError> {
+    psa_settings::Entity::find_by_id(tenant_id.to_owned())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings")))
+}
+
+pub async fn saved_set(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+) -> Result<BTreeSet<i64>, ApiError> {
+    Ok(elevated_levels::Entity::find()
+        .filter(elevated_levels::Column::TenantId.eq(tenant_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| l.level_id)
+        .collect())
+}
+
+/// Every level of the PSA (cached for `psa.level_cache_secs`), by name.
+pub async fn list_levels(state: &AppState, caller: &Caller) -> Result<SecurityLevels, ApiError> {
+    let psa = psa_of(state, &caller.tenant_id).await?;
+    let mut levels = state.psa.levels(&state.db, &psa).await?;
+    levels.sort_by(|a, b| {
+        a.name
+            .to_lowercase()
+            .cmp(&b.name.to_lowercase())
+            .then(a.id.cmp(&b.id))
+    });
+    let set = saved_set(&state.db, &caller.tenant_id).await?;
+    let items = levels
+        .iter()
+        .map(|l| {
+            let facts = l.facts();
+            SecurityLevel {
+                id: l.id,
+                name: l.name.clone(),
+                is_active: l.is_active,
+                hub_menu: l.hub_menu,
+                qbo_extension_admin: l.qbo_extension_admin,
+                other_extensions_admin: l.other_extensions_admin,
+                resource_impersonation: l.resource_impersonation,
+                eligible_for_access: facts.eligible_for_access(),
+                eligible_for_elevation: facts.eligible_for_elevation(),
+                missing_for_elevation: facts.missing_for_elevation(),
+                elevated: set.contains(&l.id),
+            }
+        })
+        .collect();
+    Ok(SecurityLevels { items })
+}
+
+/// Replaces the saved set (the Save button).
+pub async fn save_elevated_levels(
+    state: &AppState,
+    caller: &Caller,
+    input: ElevatedLevels,
+) -> Result<ElevatedLevels, ApiError> {
+    let psa = psa_of(state, &caller.tenant_id).await?;
+    let levels: Vec<security_levels::Model> = state.psa.levels(&state.db, &psa).await?;
+    let mut wanted = BTreeSet::new();
+    let mut errors = Vec::new();
+    for (i, id) in input.level_ids.iter().enumerate() {
+        match levels.iter().find(|l| l.id == *id) {
+            None => errors.push(FieldError {
+                field: format!("level_ids.{i}"),
+                message: format!("{id} is not a security level of the PSA"),
+            }),
+            Some(level) if !level.facts().eligible_for_elevation() => errors.push(FieldError {
+                field: format!("level_ids.{i}"),
+                message: format!(
+                    "{} is not eligible for elevation (missing: {})",
+                    level.name,
+                    level
+                        .facts()
+                        .missing_for_elevation()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }),
+            Some(_) => {
+                wanted.insert(*id);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Problem {
+            code: ProblemCode::LevelNotEligible,
+            detail: "Only security levels eligible for elevation can be saved.".into(),
+            errors,
+        });
+    }
+
+    let txn = state.db.begin().await?;
+    // Serialized with every other change of hub access; G2 is checked against the caller as
+    // they are now, not as they were when the request arrived.
+    db::lock_tenant(&txn, &caller.tenant_id).await?;
+    let caller = &caller.recheck(&txn).await?;
+    caller.require(HubAction::ManageAccess)?;
+    let before = saved_set(&txn, &caller.tenant_id).await?;
+    // G2: the caller must still be elevated afterwards.
+    let me = &caller.user;
+    let my_level = levels.iter().find(|l| l.id == me.security_level_id);
+    let inputs = |in_set: bool| AccessInputs {
+        user_active: me.active,
+        resource_active: me.resource_active,
+        level: my_level.map(|l| l.facts()).unwrap_or_default(),
+        is_primary: me.is_primary,
+        elevation: elevation_of(me),
+        level_in_elevated_set: in_set,
+    };
+    let now_level = access_level(&inputs(before.contains(&me.security_level_id)));
+    let after_level = access_level(&inputs(wanted.contains(&me.security_level_id)));
+    if now_level == HubAccess::Elevated && after_level != HubAccess::Elevated {
+        return Err(ApiError::new(
+            ProblemCode::SelfDemotionForbidden,
+            "Saving this set would remove your own elevated access; keep your level in it \
+             or have another elevated user grant you elevation first.",
+        ));
+    }
+    if before == wanted {
+        return Ok(ElevatedLevels {
+            level_ids: wanted.into_iter().collect(),
+        });
+    }
+    elevated_levels::Entity::delete_many()
+        .filter(elevated_levels::Column::TenantId.eq(&caller.tenant_id))
+        .exec(&txn)
+        .await?;
+    let now = db::now();
+    for id in &wanted {
+        elevated_levels::Entity::insert(elevated_levels::ActiveModel {
+            tenant_id: Set(caller.tenant_id.clone()),
+            level_id: Set(*id),
+            saved_by: Set(Some(me.id.clone())),
+            saved_at: Set(now),
+        })
+        .exec(&txn)
+        .await?;
+    }
+    let changed: Vec<i64> = before.symmetric_difference(&wanted).copied().collect();
+    restamp_levels(&txn, &caller.tenant_id, &changed).await?;
+    activity::record_by(
+        &txn,
+        caller,
+        actions::ACCESS_ELEVATED_LEVELS_SAVED,
+        Target::new("elevated_levels", &caller.tenant_id, "Access tab"),
+        None,
+        json!({ "before": before, "after": wanted }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ElevatedLevels {
+        level_ids: wanted.into_iter().collect(),
+    })
+}

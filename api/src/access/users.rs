@@ -1,0 +1,488 @@
+//! The Users tab (SPEC S2, S2.2): list, read, activate/deactivate, set elevation, refresh
+//! from the PSA.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use hubkeep_shared::{
+    AccessInputs, FieldError, HubAction, LevelFacts, ProblemCode, UserChange, UserRow,
+    allowed_user_actions, check_user_change,
+};
+use sea_orm::sea_query::{Expr, ExprTrait as _, LikeExpr};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait, Value,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::AppState;
+use crate::access::levels::saved_set;
+use crate::activity::{self, Target, actions};
+use crate::db::{
+    self,
+    entities::{psa_settings, security_levels, sessions, users},
+};
+use crate::error::ApiError;
+use crate::hub_access::{access_rank, decide, elevation_of, stamp, stored_access};
+use crate::identity::Caller;
+use crate::identity::users::apply_snapshot;
+use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, Page};
+use crate::psa::{Priority, PsaResource};
+pub use hubkeep_shared::api::users::{
+    RefreshSummary, SortOrder, UpdatedUser, UserListItem, UserPatch, UserQuery, UserSort,
+};
+
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    s: UserSort,
+    o: SortOrder,
+    k: serde_json::Value,
+    id: String,
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::validation(
+        "Invalid query.",
+        vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }],
+    )
+}
+
+/// Level facts and the saved set of a tenant, loaded once per request.
+struct AccessContext {
+    levels: HashMap<i64, LevelFacts>,
+    set: BTreeSet<i64>,
+}
+
+impl AccessContext {
+    async fn load(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Self, ApiError> {
+        let levels = crate::psa::registry::cached_levels(db, tenant_id)
+            .await?
+            .into_iter()
+            .map(|l| (l.id, l.facts()))
+            .collect();
+        Ok(Self {
+            levels,
+            set: saved_set(db, tenant_id).await?,
+        })
+    }
+
+    fn inputs(&self, user: &users::Model) -> AccessInputs {
+        AccessInputs {
+            user_active: user.active,
+            resource_active: user.resource_active,
+            level: self
+                .levels
+                .get(&user.security_level_id)
+                .copied()
+                .unwrap_or_default(),
+            is_primary: user.is_primary,
+            elevation: elevation_of(user),
+            level_in_elevated_set: self.set.contains(&user.security_level_id),
+        }
+    }
+
+    fn item(&self, caller: &Caller, user: &users::Model) -> UserListItem {
+        let decision = decide(
+            user,
+            self.levels.get(&user.security_level_id).copied(),
+            self.set.contains(&user.security_level_id),
+        );
+        let row = UserRow {
+            is_self: user.id == caller.user.id,
+            inputs: self.inputs(user),
+        };
+        UserListItem {
+            user: crate::identity::users::user_view(user, decision),
+            actions: allowed_user_actions(caller.access.level, &row),
+        }
+    }
+}
+
+fn sort_key(sort: UserSort, user: &users::Model) -> serde_json::Value {
+    match sort {
+        UserSort::Name => json!(user.name_key),
+        UserSort::SecurityLevel => json!(user.security_level_name),
+        UserSort::AccessLevel => json!(user.access_rank),
+        UserSort::LastAccessed => json!(user.last_accessed_at),
+    }
+}
+
+fn sort_column(sort: UserSort) -> users::Column {
+    match sort {
+        UserSort::Name => users::Column::NameKey,
+        UserSort::SecurityLevel => users::Column::SecurityLevelName,
+        UserSort::AccessLevel => users::Column::AccessRank,
+        UserSort::LastAccessed => users::Column::LastAccessedAt,
+    }
+}
+
+fn key_value(sort: UserSort, key: &serde_json::Value) -> Option<Value> {
+    match sort {
+        UserSort::Name | UserSort::SecurityLevel => key.as_str().map(|s| s.to_owned().into()),
+        UserSort::AccessLevel => key
+            .as_i64()
+            .and_then(|n| i32::try_from(n).ok())
+            .map(Into::into),
+        UserSort::LastAccessed => serde_json::from_value::<DateTime<Utc>>(key.clone())
+            .ok()
+            .map(Into::into),
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+fn like_pattern(q: &str) -> String {
+    let mut out = String::from("%");
+    for c in q.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// One page of the tenant's users (keyset pagination on the sort column and id).
+pub async fn list_users(
+    state: &AppState,
+    caller: &Caller,
+    query: UserQuery,
+) -> Result<Page<UserListItem>, ApiError> {
+    let sort = query.sort.unwrap_or_default();
+    let order = query.order.unwrap_or_default();
+    let limit = match query.limit {
+        None => DEFAULT_LIMIT,
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
+        Some(_) => return Err(invalid("limit", "must be between 1 and 200")),
+    };
+    let column = sort_column(sort);
+    let mut select = users::Entity::find().filter(users::Column::TenantId.eq(&caller.tenant_id));
+    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        if q.chars().count() > 200 {
+            return Err(invalid("q", "must be at most 200 characters"));
+        }
+        if q.chars().any(char::is_control) {
+            return Err(invalid("q", "must not contain control characters"));
+        }
+        let pattern = like_pattern(q);
+        select = select.filter(
+            Condition::any()
+                .add(Expr::col(users::Column::NameKey).like(LikeExpr::new(&pattern).escape('\\')))
+                .add(Expr::col(users::Column::EmailKey).like(LikeExpr::new(&pattern).escape('\\'))),
+        );
+    }
+    if let Some(active) = query.active {
+        select = select.filter(users::Column::Active.eq(active));
+    }
+    if let Some(level) = query.access_level {
+        select = select.filter(users::Column::AccessRank.eq(access_rank(level)));
+    }
+    if let Some(cursor) = &query.cursor {
+        let decoded: Cursor = crate::pagination::decode_cursor(cursor)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Cursor>(&text).ok())
+            // A JSON escape can still smuggle a NUL, which no stored text has.
+            .filter(|c| !c.id.contains('\0') && !c.k.as_str().is_some_and(|k| k.contains('\0')))
+            .ok_or_else(|| invalid("cursor", "is not a cursor this API issued"))?;
+        if decoded.s != sort || decoded.o != order {
+            return Err(invalid(
+                "cursor",
+                "belongs to another sort order; start again without it",
+            ));
+        }
+        let key = key_value(sort, &decoded.k)
+            .ok_or_else(|| invalid("cursor", "is not a cursor this API issued"))?;
+        // A row-value comparison, `(col, id) > (k, x)`: both databases seek the
+        // `(tenant_id, col, id)` index straight to the cursor, so a page deep in the list
+        // costs what the first page costs, even on a column with few distinct values (the
+        // equivalent `col > k OR (col = k AND id > x)` scans from the start of the index).
+        let row = Expr::tuple([
+            Expr::col((users::Entity, column)),
+            Expr::col((users::Entity, users::Column::Id)),
+        ]);
+        let cursor = Expr::tuple([Expr::value(key), Expr::value(decoded.id)]);
+        let after = match order {
+            SortOrder::Asc => row.gt(cursor),
+            SortOrder::Desc => row.lt(cursor),
+        };
+        select = select.filter(after);
+    }
+    let direction = match order {
+        SortOrder::Asc => Order::Asc,
+        SortOrder::Desc => Order::Desc,
+    };
+    let rows = select
+        .order_by(column, direction.clone())
+        .order_by(users::Column::Id, direction)
+        .limit(limit + 1)
+        .all(&state.reader)
+        .await?;
+    let context = AccessContext::load(&state.reader, &caller.tenant_id).await?;
+    crate::pagination::page_from_rows(
+        rows,
+        limit,
+        |u| {
+            serde_json::to_string(&Cursor {
+                s: sort,
+                o: order,
+                k: sort_key(sort, u),
+                id: u.id.clone(),
+            })
+            .unwrap_or_default()
+        },
+        |u| Ok(context.item(caller, u)),
+    )
+}
+
+async fn find_user(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    id: &str,
+) -> Result<users::Model, ApiError> {
+    users::Entity::find_by_id(id.to_owned())
+        .one(db)
+        .await?
+        .filter(|u| u.tenant_id == tenant_id)
+        .ok_or_else(ApiError::not_found)
+}
+
+pub async fn get_user(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<UserListItem, ApiError> {
+    let user = find_user(&state.db, &caller.tenant_id, id).await?;
+    let context = AccessContext::load(&state.db, &caller.tenant_id).await?;
+    Ok(context.item(caller, &user))
+}
+
+fn guard_error(code: ProblemCode) -> ApiError {
+    let detail = match code {
+        ProblemCode::SelfDeactivationForbidden => {
+            "You cannot deactivate yourself; ask another elevated user."
+        }
+        ProblemCode::PrimaryUserImmutable => {
+            "The primary user cannot be deactivated or have their elevation changed."
+        }
+        ProblemCode::SelfDemotionForbidden => {
+            "This would remove your own elevated access; ask another elevated user."
+        }
+        ProblemCode::LevelNotEligible => {
+            "The user's security level is not eligible for elevation, so it cannot be granted."
+        }
+        ProblemCode::ElevatedAccessRequired => "This needs elevated hub access.",
+        _ => "Not allowed.",
+    };
+    ApiError::new(code, detail)
+}
+
+/// Activates/deactivates a user and/or sets their elevation, under G1–G3 and G5.
+pub async fn update_user(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    patch: UserPatch,
+) -> Result<UserListItem, ApiError> {
+    if patch.active.is_none() && patch.elevation.is_none() {
+        return Err(ApiError::validation(
+            "Nothing to change: send `active` and/or `elevation`.",
+            Vec::new(),
+        ));
+    }
+    let txn = state.db.begin().await?;
+    // Serialized with every other change of hub access, and checked against the caller as
+    // they are now: of two elevated users deactivating each other at once, the second finds
+    // their own access gone.
+    db::lock_tenant(&txn, &caller.tenant_id).await?;
+    let caller = &caller.recheck(&txn).await?;
+    caller.require(HubAction::ManageUsers)?;
+    let target = find_user(&txn, &caller.tenant_id, id).await?;
+    let context = AccessContext::load(&txn, &caller.tenant_id).await?;
+    let row = UserRow {
+        is_self: target.id == caller.user.id,
+        inputs: context.inputs(&target),
+    };
+    // Every requested field is checked, even one that changes nothing: no write of any kind
+    // reaches the primary user (G3).
+    let mut requested = Vec::new();
+    if let Some(active) = patch.active {
+        requested.push(if active {
+            UserChange::Activate
+        } else {
+            UserChange::Deactivate
+        });
+    }
+    if let Some(elevation) = patch.elevation {
+        requested.push(UserChange::SetElevation(elevation));
+    }
+    for change in &requested {
+        check_user_change(caller.access.level, &row, *change).map_err(guard_error)?;
+    }
+
+    let before_elevation = elevation_of(&target);
+    let active_changed = patch.active.is_some_and(|a| a != target.active);
+    let elevation_changed = patch.elevation.is_some_and(|e| e != before_elevation);
+    if !active_changed && !elevation_changed {
+        return Ok(context.item(caller, &target));
+    }
+    let mut updated = target.clone();
+    if let Some(active) = patch.active {
+        updated.active = active;
+    }
+    if let Some(elevation) = patch.elevation {
+        updated.elevation = elevation.wire_name().to_owned();
+    }
+    updated.updated_at = db::now();
+    let decision = decide(
+        &updated,
+        context.levels.get(&updated.security_level_id).copied(),
+        context.set.contains(&updated.security_level_id),
+    );
+    stamp(&mut updated, decision);
+    users::Entity::update_many()
+        .col_expr(users::Column::Active, Expr::value(updated.active))
+        .col_expr(
+            users::Column::Elevation,
+            Expr::value(updated.elevation.clone()),
+        )
+        .col_expr(users::Column::AccessRank, Expr::value(updated.access_rank))
+        .col_expr(
+            users::Column::AccessSource,
+            Expr::value(updated.access_source.clone()),
+        )
+        .col_expr(users::Column::UpdatedAt, Expr::value(updated.updated_at))
+        .filter(users::Column::Id.eq(&updated.id))
+        .exec(&txn)
+        .await?;
+    // Deactivation ends every session at once (their API tokens stop with the access level).
+    let mut sessions_revoked = 0;
+    if active_changed && !updated.active {
+        sessions_revoked = sessions::Entity::update_many()
+            .col_expr(sessions::Column::RevokedAt, Expr::value(Some(db::now())))
+            .col_expr(
+                sessions::Column::RevokedReason,
+                Expr::value(Some("user_deactivated".to_owned())),
+            )
+            .filter(sessions::Column::UserId.eq(&updated.id))
+            .filter(sessions::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+    }
+    let action = match (active_changed, elevation_changed) {
+        (true, false) if updated.active => actions::USER_ACTIVATED,
+        (true, false) => actions::USER_DEACTIVATED,
+        (false, true) => actions::USER_ELEVATION_CHANGED,
+        _ => actions::USER_UPDATED,
+    };
+    let mut details = serde_json::Map::new();
+    if active_changed {
+        details.insert(
+            "active".into(),
+            json!({"before": target.active, "after": updated.active}),
+        );
+    }
+    if elevation_changed {
+        details.insert(
+            "elevation".into(),
+            json!({"before": before_elevation, "after": updated.elevation}),
+        );
+    }
+    if sessions_revoked > 0 {
+        details.insert("sessions_revoked".into(), json!(sessions_revoked));
+    }
+    details.insert(
+        "access_level".into(),
+        json!({"before": stored_access(&target), "after": decision.level}),
+    );
+    activity::record_by(
+        &txn,
+        caller,
+        action,
+        Target::new("user", &updated.id, &updated.display_name),
+        None,
+        serde_json::Value::Object(details),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(context.item(caller, &updated))
+}
+
+/// Re-reads every hub user's resource from the PSA and updates their snapshots.
+pub async fn refresh_users(state: &AppState, caller: &Caller) -> Result<RefreshSummary, ApiError> {
+    let psa = psa_settings::Entity::find_by_id(caller.tenant_id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings")))?;
+    // Bulk work that can wait: it yields to sign-ins and stops when the budget is spent.
+    let provider = state.psa.provider(&psa, Priority::Background)?;
+    let resources: HashMap<i64, PsaResource> = provider
+        .resources()
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let levels: HashMap<i64, security_levels::Model> = state
+        .psa
+        .fresh_levels(&state.db, &psa, Priority::Background)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+
+    let txn = state.db.begin().await?;
+    db::lock_tenant(&txn, &caller.tenant_id).await?;
+    let caller = &caller.recheck(&txn).await?;
+    caller.require(HubAction::RefreshUsers)?;
+    let context = AccessContext::load(&txn, &caller.tenant_id).await?;
+    let all = users::Entity::find()
+        .filter(users::Column::TenantId.eq(&caller.tenant_id))
+        .all(&txn)
+        .await?;
+    let now = db::now();
+    let mut changed = 0u64;
+    for user in &all {
+        let mut next = user.clone();
+        match resources.get(&user.psa_resource_id) {
+            Some(r) => apply_snapshot(
+                &mut next,
+                r,
+                levels.get(&r.security_level_id).map(|l| l.name.as_str()),
+            ),
+            // The PSA no longer knows the resource: as good as inactive.
+            None => next.resource_active = false,
+        }
+        let decision = decide(
+            &next,
+            context.levels.get(&next.security_level_id).copied(),
+            context.set.contains(&next.security_level_id),
+        );
+        stamp(&mut next, decision);
+        if next == *user {
+            continue;
+        }
+        next.snapshot_refreshed_at = now;
+        next.updated_at = now;
+        let active: users::ActiveModel = next.into();
+        users::Entity::update(sea_orm::ActiveModelTrait::reset_all(active))
+            .exec(&txn)
+            .await?;
+        changed += 1;
+    }
+    let checked = u64::try_from(all.len()).unwrap_or(u64::MAX);
+    activity::record_by(
+        &txn,
+        caller,
+        actions::USERS_REFRESHED,
+        Target::new("users", &caller.tenant_id, "all users"),
+        None,
+        json!({ "checked": checked, "changed": changed }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(RefreshSummary { checked, changed })
+}

@@ -1,0 +1,199 @@
+//! The activity-log writer (SPEC S7). Every state change calls [`record`] with the same
+//! transaction as the change, so the two commit or vanish together.
+
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use serde_json::Value;
+
+use crate::db::{self, entities::activity_log};
+
+/// What an activity entry records about the request that made the change: its id, the
+/// client address and agent (built from a request by `crate::http::extractors`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub request_id: Option<String>,
+    /// The peer address. Forwarded headers are not trusted: anyone can send them.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl RequestMeta {
+    /// For changes made outside an HTTP request (command line, start-up seeding).
+    pub fn system() -> Self {
+        Self::default()
+    }
+}
+
+/// Who did it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A person using a session (the console).
+    User { user_id: String, label: String },
+    /// A script using a personal API token; acts as its user.
+    ApiToken {
+        user_id: String,
+        token_id: String,
+        label: String,
+    },
+    /// The sync engine, with an engine-scoped token.
+    Engine { token_id: String },
+    /// The hub itself (sign-in, reuse detection, provisioning).
+    System,
+}
+
+impl Actor {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::User { .. } => "user",
+            Self::ApiToken { .. } => "api_token",
+            Self::Engine { .. } => "engine",
+            Self::System => "system",
+        }
+    }
+}
+
+/// What it was done to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub kind: &'static str,
+    pub id: Option<String>,
+    pub label: Option<String>,
+}
+
+impl Target {
+    pub fn new(kind: &'static str, id: impl Into<String>, label: impl Into<String>) -> Self {
+        Self {
+            kind,
+            id: Some(id.into()),
+            label: Some(label.into()),
+        }
+    }
+}
+
+/// Action codes (dotted, stable: clients filter on them).
+pub mod actions {
+    pub const TENANT_CREATED: &str = "tenant.created";
+    pub const TENANT_LAUNCH_SECRET_ROTATED: &str = "tenant.launch_secret_rotated";
+    pub const USER_SIGNED_IN: &str = "user.signed_in";
+    pub const USER_SIGN_IN_REFUSED: &str = "user.sign_in_refused";
+    pub const USER_SIGNED_OUT: &str = "user.signed_out";
+    pub const SESSION_REFRESHED: &str = "session.refreshed";
+    pub const SESSION_REVOKED: &str = "session.revoked";
+    pub const API_TOKEN_CREATED: &str = "api_token.created";
+    pub const API_TOKEN_REVOKED: &str = "api_token.revoked";
+    pub const ACCESS_ELEVATED_LEVELS_SAVED: &str = "access.elevated_levels_saved";
+    pub const USER_ACTIVATED: &str = "user.activated";
+    pub const USER_DEACTIVATED: &str = "user.deactivated";
+    pub const USER_ELEVATION_CHANGED: &str = "user.elevation_changed";
+    pub const USER_UPDATED: &str = "user.updated";
+    pub const USERS_REFRESHED: &str = "users.refreshed";
+    pub const SETTINGS_UPDATED: &str = "settings.updated";
+    pub const CONNECTION_CREATED: &str = "connection.created";
+    pub const CONNECTION_UPDATED: &str = "connection.updated";
+    pub const CONNECTION_PAID: &str = "connection.paid";
+    pub const CONNECTION_CANCELLED: &str = "connection.cancelled";
+    pub const CONNECTION_ENDPOINT_DISCONNECTED: &str = "connection.endpoint_disconnected";
+    pub const CONNECTION_ENDPOINT_RECONNECTED: &str = "connection.endpoint_reconnected";
+    pub const ENGINE_TOKEN_CREATED: &str = "engine_token.created";
+    pub const ENGINE_TOKEN_REVOKED: &str = "engine_token.revoked";
+    pub const SYNC_RUN_REQUESTED: &str = "sync_run.requested";
+    pub const SYNC_RUN_HIDDEN: &str = "sync_run.hidden";
+    pub const SYNC_RUN_UNHIDDEN: &str = "sync_run.unhidden";
+    pub const SYNC_RUN_PROGRESSED: &str = "sync_run.progressed";
+    pub const VIEW_CREATED: &str = "view.created";
+    pub const VIEW_UPDATED: &str = "view.updated";
+    pub const VIEW_DELETED: &str = "view.deleted";
+    pub const INVITATION_CREATED: &str = "invitation.created";
+    pub const INVITATION_ACCEPTED: &str = "invitation.accepted";
+    pub const INVITATION_DECLINED: &str = "invitation.declined";
+    pub const INVITATION_REVOKED: &str = "invitation.revoked";
+    pub const INVITATION_EXPIRED: &str = "invitation.expired";
+    pub const CONNECTION_OWNERSHIP_TRANSFERRED: &str = "connection.ownership_transferred";
+    pub const CONNECTION_OWNERSHIP_RECOVERED: &str = "connection.ownership_recovered";
+    pub const MEMBER_ROLE_REMOVED: &str = "member.role_removed";
+    pub const MEMBER_LEFT: &str = "member.left";
+}
+
+/// One entry to write.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub tenant_id: &'a str,
+    pub actor: &'a Actor,
+    pub action: &'static str,
+    pub target: Target,
+    pub connection_id: Option<&'a str>,
+    /// Changed fields (before/after) or context. Never a secret.
+    pub details: Value,
+    pub meta: &'a RequestMeta,
+}
+
+/// Appends one entry, inside the caller's transaction.
+pub async fn record(db: &impl ConnectionTrait, entry: Entry<'_>) -> Result<String, DbErr> {
+    let id = db::new_id();
+    let (user_id, token_id, label) = match entry.actor {
+        Actor::User { user_id, label } => (Some(user_id.clone()), None, Some(label.clone())),
+        Actor::ApiToken {
+            user_id,
+            token_id,
+            label,
+        } => (
+            Some(user_id.clone()),
+            Some(token_id.clone()),
+            Some(label.clone()),
+        ),
+        Actor::Engine { token_id } => (None, Some(token_id.clone()), Some("sync engine".into())),
+        Actor::System => (None, None, Some("Hubkeep".into())),
+    };
+    let model = activity_log::ActiveModel {
+        id: Set(id.clone()),
+        tenant_id: Set(entry.tenant_id.to_owned()),
+        at: Set(db::now()),
+        actor_kind: Set(entry.actor.kind().to_owned()),
+        actor_user_id: Set(user_id),
+        actor_token_id: Set(token_id),
+        actor_label: Set(label),
+        action: Set(entry.action.to_owned()),
+        target_kind: Set(entry.target.kind.to_owned()),
+        target_id: Set(entry.target.id),
+        target_label: Set(entry.target.label),
+        connection_id: Set(entry.connection_id.map(str::to_owned)),
+        details: Set(entry.details.to_string()),
+        request_id: Set(entry.meta.request_id.clone()),
+        ip: Set(entry.meta.ip.clone()),
+        user_agent: Set(entry.meta.user_agent.clone()),
+    };
+    activity_log::Entity::insert(model).exec(db).await?;
+    Ok(id)
+}
+
+/// Whoever makes a change through the API: a signed-in caller (a person at the console or a
+/// script with their token) or the sync engine. Implemented by `crate::identity`'s callers,
+/// so the log needs to know nothing of how they authenticated.
+pub trait Author {
+    fn tenant_id(&self) -> &str;
+    fn actor(&self) -> Actor;
+    fn meta(&self) -> &RequestMeta;
+}
+
+/// Appends one entry made by `author`, inside the author's transaction.
+pub async fn record_by(
+    db: &impl ConnectionTrait,
+    author: &impl Author,
+    action: &'static str,
+    target: Target,
+    connection_id: Option<&str>,
+    details: Value,
+) -> Result<String, DbErr> {
+    record(
+        db,
+        Entry {
+            tenant_id: author.tenant_id(),
+            actor: &author.actor(),
+            action,
+            target,
+            connection_id,
+            details,
+            meta: author.meta(),
+        },
+    )
+    .await
+}

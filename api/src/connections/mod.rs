@@ -1,0 +1,10 @@
+//! Connections (SPEC S4, S5, S7): the aggregate at the heart of the hub, and everything done
+//! to one. [`guard`] applies the order of checks every write follows (load and lock, 404,
+//! kind, roles, cancelled) once; the other modules are the services of one area each and
+//! take the transaction their handler began.
+
+pub mod actions;
+pub mod members;
+pub mod read;
+pub mod runs;
+pub mod views;

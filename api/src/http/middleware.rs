@@ -1,0 +1,189 @@
+//! Response middleware: stamps every response with `x-request-id` and turns every error
+//! response into problem+json carrying that id.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{ALLOW, CONTENT_TYPE, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, web};
+use hubkeep_shared::{Problem, ProblemCode};
+use tracing_actix_web::RequestId;
+
+use crate::error::ApiError;
+use crate::http::error::{PROBLEM_JSON, problem_for_status};
+use crate::http::openapi::Routes;
+use crate::http::openapi::check::Contract;
+
+/// The response header that carries the request id (also in logs and problem bodies).
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub async fn problem_details(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
+    let contract = req
+        .app_data::<web::Data<Contract>>()
+        .cloned()
+        .and_then(|c| Some((c, req.method().to_string(), req.match_pattern()?)));
+    let mut res = next.call(req).await?.map_into_boxed_body();
+
+    let status = res.status();
+    let known = res.response().extensions().get::<Problem>().cloned();
+    // Bare errors from the framework come as text/plain or with no body type; a page that
+    // chose its own type (problem+json already, or the HTML "console not built" page) stays.
+    let bare = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_none_or(|v| v.to_str().is_ok_and(|t| t.starts_with("text/plain")));
+    let problem = match known {
+        Some(p) => Some(p),
+        None if (status.is_client_error() || status.is_server_error()) && bare => {
+            Some(problem_for_status(status))
+        }
+        None => None,
+    };
+    if let Some((contract, method, pattern)) = contract {
+        let code = problem.as_ref().map(|p| p.code.as_str());
+        contract.check(&method, &pattern, status.as_u16(), code);
+    }
+    if let Some(mut problem) = problem {
+        problem.request_id.clone_from(&request_id);
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        res = res.map_body(|head, _| {
+            head.headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+            BoxBody::new(body)
+        });
+    }
+    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        res.headers_mut().insert(REQUEST_ID, id);
+    }
+    Ok(res)
+}
+
+/// A path holding a percent-encoded NUL (`%00`) names nothing: 404 `not_found` before any
+/// handler looks the id up (PostgreSQL cannot even compare text with a NUL, so the lookup
+/// would fail as a 500; found by the hardening suite). A raw NUL cannot reach here: the
+/// HTTP parser refuses it.
+pub async fn nul_guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if req.path().contains("%00") {
+        let res = actix_web::ResponseError::error_response(&ApiError::not_found());
+        return Ok(req.into_response(res));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// A write the document gives no body takes none (SPEC S8: writes accept only the fields the
+/// caller may change). Nothing, whitespace or `{}` pass, so clients that always send a JSON
+/// object still work; anything else is 422 `validation_failed`, naming each field sent, as an
+/// unknown field of any other write is. The body is read only when the headers announce one.
+pub async fn body_guard(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let bodyless = req
+        .app_data::<web::Data<Routes>>()
+        .zip(req.match_pattern())
+        .is_some_and(|(routes, pattern)| routes.takes_no_body(req.method().as_str(), &pattern));
+    let announced = req
+        .headers()
+        .contains_key(actix_web::http::header::TRANSFER_ENCODING)
+        || req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|len| len.trim() != "0");
+    if bodyless && announced {
+        let errors = match req.extract::<web::Bytes>().await {
+            Ok(bytes) => unexpected_body(&bytes),
+            Err(_) => vec![no_body_error("body")],
+        };
+        if !errors.is_empty() {
+            let res = actix_web::ResponseError::error_response(&ApiError::validation(
+                "This operation takes no request body.",
+                errors,
+            ));
+            return Ok(req.into_response(res));
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+fn no_body_error(field: &str) -> hubkeep_shared::FieldError {
+    hubkeep_shared::FieldError {
+        field: field.to_owned(),
+        message: if field == "body" {
+            "this operation takes no body".to_owned()
+        } else {
+            format!("unknown field `{field}`: this operation takes no body")
+        },
+    }
+}
+
+/// What is wrong with the body of an operation that takes none: nothing for an empty body,
+/// whitespace or `{}`; each field of another object; else the body itself.
+fn unexpected_body(bytes: &[u8]) -> Vec<hubkeep_shared::FieldError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Vec::new();
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Object(fields)) => {
+            fields.keys().map(|key| no_body_error(key)).collect()
+        }
+        _ => vec![no_body_error("body")],
+    }
+}
+
+/// A documented API path called with a method it does not answer: 405
+/// `method_not_allowed` with `Allow`, instead of falling through to the console or a 404.
+pub async fn method_guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // The allowed methods, joined, only when this request's method is not among them.
+    let refused = req
+        .app_data::<web::Data<Routes>>()
+        .zip(req.match_pattern())
+        .and_then(|(routes, pattern)| {
+            let methods = routes.allowed(&pattern)?;
+            let allowed = methods.iter().any(|m| m == req.method().as_str());
+            (!allowed).then(|| methods.join(", "))
+        });
+    if let Some(methods) = refused {
+        let mut res = actix_web::ResponseError::error_response(&ApiError::new(
+            ProblemCode::MethodNotAllowed,
+            format!("This path answers {methods} only."),
+        ));
+        if let Ok(value) = HeaderValue::from_str(&methods) {
+            res.headers_mut().insert(ALLOW, value);
+        }
+        return Ok(req.into_response(res));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unexpected_body;
+
+    #[test]
+    fn only_nothing_or_an_empty_object_passes_where_no_body_is_taken() {
+        for fine in ["", "  \n", "{}", " { } "] {
+            assert!(unexpected_body(fine.as_bytes()).is_empty(), "{fine:?}");
+        }
+        let fields: Vec<String> = unexpected_body(br#"{"owner": 1, "role": "x"}"#)
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["owner", "role"]);
+        for bad in ["[]", "null", "\"x\"", "{", "owner=1"] {
+            let errors = unexpected_body(bad.as_bytes());
+            assert_eq!(errors.len(), 1, "{bad:?}");
+            assert_eq!(errors[0].field, "body");
+        }
+    }
+}

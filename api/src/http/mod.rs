@@ -1,0 +1,10 @@
+//! The HTTP edge: routes, extractors, middleware, the problem+json rendering of errors and the
+//! OpenAPI document. The only part of the crate (with `main` and `startup`) that knows
+//! actix-web; everything below it is plain services over a database transaction.
+
+pub mod auth;
+pub mod error;
+pub mod extractors;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;

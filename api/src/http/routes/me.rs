@@ -1,0 +1,120 @@
+//! The caller's own profile and API tokens (SPEC S3.4, S8).
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use hubkeep_shared::{HubAction, allowed_hub_actions};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::AppState;
+use crate::db::{self, entities::invitations};
+use crate::error::ApiError;
+use crate::identity::{Caller, api_tokens};
+use crate::pagination::{Page, PageQuery};
+pub use hubkeep_shared::api::users::Me;
+
+/// The caller's profile and effective hub permissions.
+///
+/// Who the credentials belong to, their hub access (`none`, `limited`, `elevated`) and where it
+/// comes from, and the hub actions they allow: clients show or hide controls by `hub_actions`
+/// and never re-derive them.
+#[utoipa::path(
+    operation_id = "get_me",
+    tag = "me",
+    responses((status = 200, description = "The caller", body = Me)),
+    security(("session" = []), ("api_token" = []))
+)]
+#[get("/me")]
+pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let pending = invitations::Entity::find()
+        .filter(invitations::Column::TenantId.eq(&caller.tenant_id))
+        .filter(invitations::Column::Status.eq("pending"))
+        .filter(invitations::Column::ExpiresAt.gt(db::now()))
+        .filter(
+            Condition::any()
+                .add(invitations::Column::InviteeUserId.eq(&caller.user.id))
+                .add(invitations::Column::InviteeEmailKey.eq(&caller.user.email_key)),
+        )
+        .count(&state.reader)
+        .await?;
+    let level = caller.access_level();
+    Ok(HttpResponse::Ok().json(Me {
+        user: crate::identity::users::user_view(&caller.user, caller.access),
+        access_level: level,
+        hub_actions: allowed_hub_actions(level),
+        pending_invitations: pending,
+    }))
+}
+
+/// List your API tokens (never their secrets).
+///
+/// Your own tokens, in creation order, paged by `limit` and `cursor`; revoked ones are not listed.
+/// Only the prefix of each secret is shown.
+#[utoipa::path(
+    operation_id = "list_my_tokens",
+    tag = "me",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Your tokens that are not revoked", body = Page<api_tokens::ApiToken>),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
+#[get("/me/tokens")]
+pub async fn list_my_tokens(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(HubAction::ManageOwnTokens)?;
+    let page = api_tokens::list_own(&state, &caller, &query).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Create an API token for scripts.
+///
+/// The response is the only time the secret (`token`, starting `hk_`) is shown. Send it as
+/// `Authorization: Bearer hk_…`. A `read` token may only send GET requests. Tokens are
+/// created from a console session, not by other tokens.
+#[utoipa::path(
+    operation_id = "create_my_token",
+    tag = "me",
+    request_body = api_tokens::CreateToken,
+    responses(
+        (status = 201, description = "Created; the secret is in `token`", body = api_tokens::CreatedToken),
+    ),
+    security(("session" = []))
+)]
+#[post("/me/tokens")]
+pub async fn create_my_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: crate::http::extractors::JsonBody<api_tokens::CreateToken>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(HubAction::ManageOwnTokens)?;
+    let created = api_tokens::create(&state, &caller, body.into_inner()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(created))
+}
+
+/// Revoke one of your API tokens.
+///
+/// The token stops working on its very next request. Revoking a token that is not yours, or
+/// that does not exist, is 404. Writes `api_token.revoked`.
+#[utoipa::path(
+    operation_id = "revoke_my_token",
+    tag = "me",
+    params(("id" = String, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked; it stops working at once"),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
+#[delete("/me/tokens/{id}")]
+pub async fn revoke_my_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(HubAction::ManageOwnTokens)?;
+    api_tokens::revoke_own(&state, &caller, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,638 @@
+//! Launch sign-in, refresh and logout (SPEC S3.2, S3.3).
+
+use chrono::Duration;
+use hubkeep_shared::{HubAccess, LevelFacts, ProblemCode};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, TransactionTrait,
+};
+use serde_json::json;
+
+use super::{access_token, launch, secret};
+use crate::AppState;
+use crate::activity::RequestMeta;
+use crate::activity::{self, Actor, Target, actions};
+use crate::db::{
+    self,
+    entities::{
+        elevated_levels, launch_assertions, psa_settings, refresh_tokens, security_levels,
+        sessions, tenant_settings, tenants, users,
+    },
+};
+use crate::error::ApiError;
+use crate::hub_access::{decide, stamp};
+use crate::psa::{Priority, PsaResource};
+pub use hubkeep_shared::api::tokens::{LaunchRequest, RefreshRequest, TokenResponse};
+
+fn refused(code: ProblemCode, detail: impl Into<String>) -> ApiError {
+    ApiError::new(code, detail)
+}
+
+/// Why a sign-in attempt must be retried from the top: a concurrent first sign-in won the
+/// primary slot or created the same user.
+enum Attempt {
+    Done(Result<Box<TokenResponse>, ApiError>),
+    Race,
+}
+
+/// Verifies a launch assertion and signs the resource in.
+pub async fn launch(
+    state: &AppState,
+    assertion: &str,
+    meta: &RequestMeta,
+) -> Result<TokenResponse, ApiError> {
+    let issuer = launch::peek_issuer(assertion)?;
+    let unknown = || {
+        ApiError::new(
+            ProblemCode::Unauthenticated,
+            "the launch assertion was rejected: unknown issuer",
+        )
+    };
+    let tenant = tenants::Entity::find()
+        .filter(tenants::Column::PsaId.eq(&issuer))
+        .one(&state.db)
+        .await?
+        .ok_or_else(unknown)?;
+    let psa = psa_settings::Entity::find_by_id(tenant.id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(unknown)?;
+    let assertion = launch::verify(assertion, &tenant.psa_id, &psa.launch_secret)?;
+    let already_used =
+        launch_assertions::Entity::find_by_id((tenant.id.clone(), assertion.jti.clone()))
+            .one(&state.db)
+            .await?
+            .is_some();
+    if already_used {
+        return Err(replayed());
+    }
+
+    // The PSA first: if it cannot answer, nothing has been written.
+    // A person is waiting: foreground calls, never refused for the budget (SPEC S11).
+    let provider = state.psa.provider(&psa, Priority::Foreground)?;
+    let resource = provider.resource(assertion.resource_id).await?;
+    let levels = state
+        .psa
+        .fresh_levels(&state.db, &psa, Priority::Foreground)
+        .await?;
+    let Some(resource) = resource else {
+        return Err(refused(
+            ProblemCode::AccessNotEligible,
+            "The PSA has no such resource.",
+        ));
+    };
+    let level = level_of(&levels, resource.security_level_id);
+
+    for _ in 0..3 {
+        match sign_in(state, &tenant, &assertion, &resource, level.clone(), meta).await? {
+            Attempt::Done(result) => {
+                forget_expired_assertions(state).await;
+                return result.map(|tokens| *tokens);
+            }
+            Attempt::Race => continue,
+        }
+    }
+    Err(ApiError::new(
+        ProblemCode::Conflict,
+        "Concurrent sign-ins collided; try again.",
+    ))
+}
+
+/// A `jti` only has to be remembered until its assertion has expired (leeway included):
+/// after that, `exp` refuses it anyway. Best effort: a failure only leaves rows for later.
+async fn forget_expired_assertions(state: &AppState) {
+    let horizon = db::now() - Duration::minutes(10);
+    let result = launch_assertions::Entity::delete_many()
+        .filter(launch_assertions::Column::ExpiresAt.lt(horizon))
+        .exec(&state.db)
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not prune redeemed launch assertions");
+    }
+}
+
+fn replayed() -> ApiError {
+    ApiError::new(
+        ProblemCode::Unauthenticated,
+        "the launch assertion was rejected: it has already been used",
+    )
+}
+
+fn level_of(levels: &[security_levels::Model], level_id: i64) -> Option<(LevelFacts, String)> {
+    levels
+        .iter()
+        .find(|l| l.id == level_id)
+        .map(|l| (l.facts(), l.name.clone()))
+}
+
+/// Copies the PSA's view of the resource onto the user and stamps the time.
+fn apply_snapshot(
+    user: &mut users::Model,
+    resource: &PsaResource,
+    level: &Option<(LevelFacts, String)>,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    crate::identity::users::apply_snapshot(user, resource, level.as_ref().map(|(_, n)| n.as_str()));
+    user.snapshot_refreshed_at = now;
+    user.updated_at = now;
+}
+
+async fn in_elevated_set(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    level_id: i64,
+) -> Result<bool, sea_orm::DbErr> {
+    Ok(
+        elevated_levels::Entity::find_by_id((tenant_id.to_owned(), level_id))
+            .one(db)
+            .await?
+            .is_some(),
+    )
+}
+
+async fn sign_in(
+    state: &AppState,
+    tenant: &tenants::Model,
+    assertion: &launch::Assertion,
+    resource: &PsaResource,
+    level: Option<(LevelFacts, String)>,
+    meta: &RequestMeta,
+) -> Result<Attempt, ApiError> {
+    let now = db::now();
+    let txn = state.db.begin().await?;
+    let consumed = launch_assertions::ActiveModel {
+        tenant_id: Set(tenant.id.clone()),
+        jti: Set(assertion.jti.clone()),
+        expires_at: Set(assertion.expires_at),
+        used_at: Set(now),
+    }
+    .insert(&txn)
+    .await;
+    match consumed {
+        Ok(_) => {}
+        Err(e) if db::violates(&e, &[db::Unique::LaunchJti]) => {
+            return Ok(Attempt::Done(Err(replayed())));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let in_set = in_elevated_set(&txn, &tenant.id, resource.security_level_id).await?;
+    let facts = level.as_ref().map(|(f, _)| *f);
+    let existing = users::Entity::find()
+        .filter(users::Column::TenantId.eq(&tenant.id))
+        .filter(users::Column::PsaResourceId.eq(resource.id))
+        .one(&txn)
+        .await?;
+
+    let (user, created) = match existing {
+        None => {
+            let is_first = users::Entity::find()
+                .filter(users::Column::TenantId.eq(&tenant.id))
+                .one(&txn)
+                .await?
+                .is_none();
+            if is_first && !facts.unwrap_or_default().eligible_for_elevation() {
+                return Ok(Attempt::Done(Err(refused(
+                    ProblemCode::PrimaryRequiresElevation,
+                    "The first person to sign in becomes the primary user and must have a \
+                     security level eligible for elevation.",
+                ))));
+            }
+            let mut user = users::Model {
+                id: db::new_id(),
+                tenant_id: tenant.id.clone(),
+                psa_resource_id: resource.id,
+                first_name: String::new(),
+                last_name: String::new(),
+                display_name: String::new(),
+                email: String::new(),
+                email_key: String::new(),
+                user_name: String::new(),
+                resource_active: false,
+                security_level_id: 0,
+                security_level_name: String::new(),
+                active: true,
+                elevation: "inherit".to_owned(),
+                is_primary: is_first,
+                access_rank: 0,
+                access_source: String::new(),
+                name_key: String::new(),
+                first_sign_in_at: now,
+                last_accessed_at: now,
+                snapshot_refreshed_at: now,
+                updated_at: now,
+            };
+            apply_snapshot(&mut user, resource, &level, now);
+            let decision = decide(&user, facts, in_set);
+            stamp(&mut user, decision);
+            if decision.level == HubAccess::None {
+                // Nobody is created for a resource the PSA does not let in.
+                return Ok(Attempt::Done(Err(not_eligible())));
+            }
+            match users::ActiveModel::from(user.clone()).insert(&txn).await {
+                Ok(user) => (user, true),
+                Err(e)
+                    if db::violates(
+                        &e,
+                        &[db::Unique::PrimaryUser, db::Unique::UserPerResource],
+                    ) =>
+                {
+                    return Ok(Attempt::Race);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Some(before) => {
+            let mut user = before.clone();
+            apply_snapshot(&mut user, resource, &level, now);
+            let decision = decide(&user, facts, in_set);
+            stamp(&mut user, decision);
+            if decision.level == HubAccess::None {
+                // Keep the refreshed snapshot (so open sessions stop at once) and say why.
+                let mut active: users::ActiveModel = before.clone().into();
+                copy_snapshot(&mut active, &user);
+                active.update(&txn).await?;
+                activity::record(
+                    &txn,
+                    activity::Entry {
+                        tenant_id: &tenant.id,
+                        actor: &Actor::System,
+                        action: actions::USER_SIGN_IN_REFUSED,
+                        target: Target::new("user", &user.id, &user.display_name),
+                        connection_id: None,
+                        details: json!({ "reason": decision.source }),
+                        meta,
+                    },
+                )
+                .await?;
+                txn.commit().await?;
+                let error = if user.active {
+                    not_eligible()
+                } else {
+                    refused(
+                        ProblemCode::UserInactive,
+                        "Your hub access was deactivated by an administrator.",
+                    )
+                };
+                return Ok(Attempt::Done(Err(error)));
+            }
+            let mut active: users::ActiveModel = before.into();
+            copy_snapshot(&mut active, &user);
+            active.last_accessed_at = Set(now);
+            (active.update(&txn).await?, false)
+        }
+    };
+
+    let lifetime = session_lifetime(state, &txn, &tenant.id).await?;
+    let (session, refresh_token) = create_session(&txn, &user, lifetime, meta).await?;
+    activity::record(
+        &txn,
+        activity::Entry {
+            tenant_id: &tenant.id,
+            actor: &Actor::User {
+                user_id: user.id.clone(),
+                label: user.display_name.clone(),
+            },
+            action: actions::USER_SIGNED_IN,
+            target: Target::new("user", &user.id, &user.display_name),
+            connection_id: None,
+            details: json!({
+                "session_id": session.id,
+                "first_sign_in": created,
+                "primary": user.is_primary && created,
+            }),
+            meta,
+        },
+    )
+    .await?;
+    let decision = decide(&user, facts, in_set);
+    txn.commit().await?;
+    let (access_token, expires_in) = access_token::issue(
+        &state.keys,
+        &state.settings.auth.issuer,
+        state.settings.auth.access_token_ttl_secs,
+        &tenant.id,
+        &user.id,
+        &session.id,
+    )?;
+    Ok(Attempt::Done(Ok(Box::new(TokenResponse {
+        access_token,
+        refresh_token,
+        token_type: "Bearer".to_owned(),
+        expires_in,
+        user: crate::identity::users::user_view(&user, decision),
+    }))))
+}
+
+fn not_eligible() -> ApiError {
+    refused(
+        ProblemCode::AccessNotEligible,
+        "The PSA does not allow this resource into the hub: the resource or its security \
+         level is inactive, or the level may not open the hub menu.",
+    )
+}
+
+fn copy_snapshot(active: &mut users::ActiveModel, user: &users::Model) {
+    active.first_name = Set(user.first_name.clone());
+    active.last_name = Set(user.last_name.clone());
+    active.display_name = Set(user.display_name.clone());
+    active.name_key = Set(user.name_key.clone());
+    active.access_rank = Set(user.access_rank);
+    active.access_source = Set(user.access_source.clone());
+    active.email = Set(user.email.clone());
+    active.email_key = Set(user.email_key.clone());
+    active.user_name = Set(user.user_name.clone());
+    active.resource_active = Set(user.resource_active);
+    active.security_level_id = Set(user.security_level_id);
+    active.security_level_name = Set(user.security_level_name.clone());
+    active.snapshot_refreshed_at = Set(user.snapshot_refreshed_at);
+    active.updated_at = Set(user.updated_at);
+}
+
+async fn session_lifetime(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+) -> Result<Duration, ApiError> {
+    let hours = tenant_settings::Entity::find_by_id(tenant_id.to_owned())
+        .one(db)
+        .await?
+        .map_or(i64::from(state.settings.auth.session_lifetime_hours), |s| {
+            i64::from(s.session_lifetime_hours)
+        });
+    Ok(Duration::hours(hours))
+}
+
+async fn create_session(
+    txn: &DatabaseTransaction,
+    user: &users::Model,
+    lifetime: Duration,
+    meta: &RequestMeta,
+) -> Result<(sessions::Model, String), ApiError> {
+    let now = db::now();
+    let session = sessions::ActiveModel {
+        id: Set(db::new_id()),
+        tenant_id: Set(user.tenant_id.clone()),
+        user_id: Set(user.id.clone()),
+        created_at: Set(now),
+        expires_at: Set(now + lifetime),
+        last_refreshed_at: Set(now),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+        ip: Set(meta.ip.clone()),
+        user_agent: Set(meta.user_agent.clone()),
+    }
+    .insert(txn)
+    .await?;
+    let refresh_token = issue_refresh_token(txn, &session.id).await?;
+    Ok((session, refresh_token))
+}
+
+async fn issue_refresh_token(
+    db: &impl ConnectionTrait,
+    session_id: &str,
+) -> Result<String, ApiError> {
+    let token = secret::random_secret();
+    refresh_tokens::ActiveModel {
+        token_hash: Set(secret::hash(&token)),
+        session_id: Set(session_id.to_owned()),
+        issued_at: Set(db::now()),
+        used_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(token)
+}
+
+/// Marks a session revoked (if it is not already) and logs `session.revoked`.
+pub async fn revoke_session(
+    db: &impl ConnectionTrait,
+    session: &sessions::Model,
+    reason: &str,
+    actor: &Actor,
+    action: &'static str,
+    meta: &RequestMeta,
+) -> Result<bool, ApiError> {
+    let result = sessions::Entity::update_many()
+        .col_expr(
+            sessions::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(Some(db::now())),
+        )
+        .col_expr(
+            sessions::Column::RevokedReason,
+            sea_orm::sea_query::Expr::value(Some(reason.to_owned())),
+        )
+        .filter(sessions::Column::Id.eq(&session.id))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Ok(false);
+    }
+    activity::record(
+        db,
+        activity::Entry {
+            tenant_id: &session.tenant_id,
+            actor,
+            action,
+            target: Target::new("session", &session.id, &session.user_id),
+            connection_id: None,
+            details: json!({ "reason": reason, "user_id": session.user_id }),
+            meta,
+        },
+    )
+    .await?;
+    Ok(true)
+}
+
+fn reauthorize(why: &str) -> ApiError {
+    ApiError::new(
+        ProblemCode::ReauthorizationRequired,
+        format!("{why}: sign in again."),
+    )
+}
+
+/// Exchanges a refresh token for new tokens, re-reading the PSA (SPEC S3.3).
+pub async fn refresh(
+    state: &AppState,
+    refresh_token: &str,
+    meta: &RequestMeta,
+) -> Result<TokenResponse, ApiError> {
+    let hash = secret::hash(refresh_token);
+    let row = refresh_tokens::Entity::find_by_id(hash.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ProblemCode::Unauthenticated,
+                "Unknown refresh token: sign in again.",
+            )
+        })?;
+    let session = sessions::Entity::find_by_id(row.session_id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| reauthorize("The session no longer exists"))?;
+    if session.revoked_at.is_some() {
+        return Err(reauthorize("The session was revoked"));
+    }
+    if row.used_at.is_some() {
+        revoke_for_reuse(state, &session, meta).await?;
+        return Err(reauthorize(
+            "This refresh token was already used, so the session was revoked",
+        ));
+    }
+    if session.expires_at <= db::now() {
+        return Err(reauthorize("The session is over"));
+    }
+    let user = users::Entity::find_by_id(session.user_id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| reauthorize("The user no longer exists"))?;
+    let psa = psa_settings::Entity::find_by_id(user.tenant_id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings")))?;
+
+    // The PSA first: if it cannot answer, the refresh token stays valid for a retry.
+    let resource = state
+        .psa
+        .provider(&psa, Priority::Foreground)?
+        .resource(user.psa_resource_id)
+        .await?;
+    let levels = state
+        .psa
+        .fresh_levels(&state.db, &psa, Priority::Foreground)
+        .await?;
+
+    let now = db::now();
+    let txn = state.db.begin().await?;
+    let used = refresh_tokens::Entity::update_many()
+        .col_expr(
+            refresh_tokens::Column::UsedAt,
+            sea_orm::sea_query::Expr::value(Some(now)),
+        )
+        .filter(refresh_tokens::Column::TokenHash.eq(&hash))
+        .filter(refresh_tokens::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if used.rows_affected == 0 {
+        // A concurrent request used it first: the same token twice is a replay.
+        drop(txn);
+        revoke_for_reuse(state, &session, meta).await?;
+        return Err(reauthorize(
+            "This refresh token was already used, so the session was revoked",
+        ));
+    }
+    let mut updated = user.clone();
+    let level = match &resource {
+        Some(r) => level_of(&levels, r.security_level_id),
+        None => None,
+    };
+    match &resource {
+        Some(r) => apply_snapshot(&mut updated, r, &level, now),
+        // The PSA no longer knows the resource: it is as good as inactive.
+        None => updated.resource_active = false,
+    }
+    let in_set = in_elevated_set(&txn, &user.tenant_id, updated.security_level_id).await?;
+    let decision = decide(&updated, level.as_ref().map(|(f, _)| *f), in_set);
+    stamp(&mut updated, decision);
+    let mut active: users::ActiveModel = user.clone().into();
+    copy_snapshot(&mut active, &updated);
+    if decision.level != HubAccess::None {
+        active.last_accessed_at = Set(now);
+    }
+    let user = active.update(&txn).await?;
+    if decision.level == HubAccess::None {
+        revoke_session(
+            &txn,
+            &session,
+            "access_withdrawn",
+            &Actor::System,
+            actions::SESSION_REVOKED,
+            meta,
+        )
+        .await?;
+        txn.commit().await?;
+        return Err(reauthorize("Your hub access has changed"));
+    }
+    let refresh_token = issue_refresh_token(&txn, &session.id).await?;
+    sessions::Entity::update_many()
+        .col_expr(
+            sessions::Column::LastRefreshedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(sessions::Column::Id.eq(&session.id))
+        .exec(&txn)
+        .await?;
+    activity::record(
+        &txn,
+        activity::Entry {
+            tenant_id: &user.tenant_id,
+            actor: &Actor::User {
+                user_id: user.id.clone(),
+                label: user.display_name.clone(),
+            },
+            action: actions::SESSION_REFRESHED,
+            target: Target::new("session", &session.id, &user.display_name),
+            connection_id: None,
+            details: json!({}),
+            meta,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    let (access_token, expires_in) = access_token::issue(
+        &state.keys,
+        &state.settings.auth.issuer,
+        state.settings.auth.access_token_ttl_secs,
+        &user.tenant_id,
+        &user.id,
+        &session.id,
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        refresh_token,
+        token_type: "Bearer".to_owned(),
+        expires_in,
+        user: crate::identity::users::user_view(&user, decision),
+    })
+}
+
+async fn revoke_for_reuse(
+    state: &AppState,
+    session: &sessions::Model,
+    meta: &RequestMeta,
+) -> Result<(), ApiError> {
+    let txn = state.db.begin().await?;
+    revoke_session(
+        &txn,
+        session,
+        "refresh_token_reused",
+        &Actor::System,
+        actions::SESSION_REVOKED,
+        meta,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Ends the caller's session.
+pub async fn logout(state: &AppState, caller: &crate::identity::Caller) -> Result<(), ApiError> {
+    let session_id = caller.require_session("Signing out")?;
+    let session = sessions::Entity::find_by_id(session_id.to_owned())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| reauthorize("The session no longer exists"))?;
+    let txn = state.db.begin().await?;
+    revoke_session(
+        &txn,
+        &session,
+        "signed_out",
+        &caller.actor(),
+        actions::USER_SIGNED_OUT,
+        &caller.meta,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,632 @@
+//! Tenant settings (SPEC S6): defaults, the PSA connection, the launch secret and the
+//! accounting mappings.
+//!
+//! Secrets (the Autotask integration code and secret, the launch secret) are write-only:
+//! they go into the database and never come back out, not in a response, not in the
+//! activity log (which shows `"***"` for a secret that changed), not in a log line.
+
+use std::collections::HashSet;
+
+use hubkeep_shared::fields::{FieldErrors, TimezoneName};
+use hubkeep_shared::{FieldError, HubAccess, ProblemCode};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde_json::{Map, Value, json};
+
+use crate::activity::{self, Target, actions};
+use crate::db::{
+    self,
+    entities::{accounting_mappings, psa_settings, tenant_settings, tenants},
+};
+use crate::error::ApiError;
+use crate::identity::Caller;
+use crate::psa::zone::{ZoneError, ZonePolicy};
+pub use hubkeep_shared::api::settings::{
+    AccountingMapping, LaunchSecret, PsaProvider, PsaSettings, Settings, UpdatePsa, UpdateSettings,
+};
+
+pub const INVITATION_EXPIRY_DAYS: std::ops::RangeInclusive<i64> = 1..=30;
+pub const SESSION_LIFETIME_HOURS: std::ops::RangeInclusive<i64> = 1..=168;
+const MAX_CODE_CHARS: usize = 64;
+const MAX_DESCRIPTION_CHARS: usize = 200;
+/// A settings page, not a chart of accounts: a bound keeps one request from writing
+/// unbounded rows.
+const MAX_MAPPINGS: usize = 1000;
+const MAX_CREDENTIAL_CHARS: usize = 500;
+const MAX_PATH_CHARS: usize = 1000;
+/// How a changed secret appears in the activity log.
+const MASK: &str = "***";
+
+struct Rows {
+    settings: tenant_settings::Model,
+    psa: psa_settings::Model,
+    mappings: Vec<accounting_mappings::Model>,
+}
+
+fn missing(what: &str, tenant_id: &str) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("tenant {tenant_id} has no {what} row"))
+}
+
+async fn rows(db: &impl ConnectionTrait, tenant_id: &str, lock: bool) -> Result<Rows, ApiError> {
+    let mut settings = tenant_settings::Entity::find_by_id(tenant_id);
+    if lock {
+        // Serializes concurrent edits of one tenant on PostgreSQL (SQLite has a single
+        // writer anyway, and sea-query leaves the clause out there).
+        settings = settings.lock_exclusive();
+    }
+    let settings = settings
+        .one(db)
+        .await?
+        .ok_or_else(|| missing("tenant_settings", tenant_id))?;
+    let psa = psa_settings::Entity::find_by_id(tenant_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| missing("psa_settings", tenant_id))?;
+    let mappings = accounting_mappings::Entity::find()
+        .filter(accounting_mappings::Column::TenantId.eq(tenant_id))
+        .order_by_asc(accounting_mappings::Column::Position)
+        .order_by_asc(accounting_mappings::Column::Id)
+        .all(db)
+        .await?;
+    Ok(Rows {
+        settings,
+        psa,
+        mappings,
+    })
+}
+
+fn view(rows: &Rows, access: HubAccess) -> Result<Settings, ApiError> {
+    // Limited users see how the hub is wired, not where on the server its files live or
+    // which PSA account it signs in with.
+    let elevated = access == HubAccess::Elevated;
+    let psa = &rows.psa;
+    Ok(Settings {
+        default_timezone: rows.settings.default_timezone.clone(),
+        invitation_expiry_days: rows.settings.invitation_expiry_days,
+        session_lifetime_hours: rows.settings.session_lifetime_hours,
+        psa: PsaSettings {
+            provider: crate::db::stored::<PsaProvider>("PSA provider", &psa.provider)?,
+            directory_path: psa.directory_path.clone().filter(|_| elevated),
+            zone_url: psa.autotask_zone_url.clone(),
+            api_user: psa.autotask_api_user.clone().filter(|_| elevated),
+            integration_code_set: psa.autotask_integration_code.is_some(),
+            secret_set: psa.autotask_secret.is_some(),
+            launch_secret_rotated_at: psa.launch_secret_rotated_at,
+        },
+        accounting_mappings: rows.mappings.iter().map(mapping_of).collect(),
+        updated_at: rows.settings.updated_at,
+    })
+}
+
+fn mapping_of(row: &accounting_mappings::Model) -> AccountingMapping {
+    AccountingMapping {
+        source_code: row.source_code.clone(),
+        account_code: row.account_code.clone(),
+        description: row.description.clone(),
+    }
+}
+
+/// The caller's view of their tenant's settings.
+pub async fn get(db: &impl ConnectionTrait, caller: &Caller) -> Result<Settings, ApiError> {
+    view(
+        &rows(db, &caller.tenant_id, false).await?,
+        caller.access_level(),
+    )
+}
+
+/// Collects field errors so one response lists every problem of a request (the shared
+/// collector the console's forms use too).
+type Errors = FieldErrors;
+
+/// A trimmed text of 1..=max characters, or an error on `field`.
+fn text(errors: &mut Errors, field: &str, value: &str, max: usize) -> Option<String> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max {
+        errors.add(field, format!("must be 1 to {max} characters"));
+        None
+    } else {
+        Some(value.to_owned())
+    }
+}
+
+fn in_range(
+    errors: &mut Errors,
+    field: &str,
+    value: i64,
+    range: &std::ops::RangeInclusive<i64>,
+) -> Option<i32> {
+    match i32::try_from(value) {
+        Ok(v) if range.contains(&value) => Some(v),
+        _ => {
+            errors.add(
+                field,
+                format!("must be between {} and {}", range.start(), range.end()),
+            );
+            None
+        }
+    }
+}
+
+fn timezone(errors: &mut Errors, value: &str) -> Option<String> {
+    errors
+        .check::<TimezoneName>("default_timezone", value)
+        .map(String::from)
+}
+
+fn zone_url(errors: &mut Errors, zones: &ZonePolicy, value: &str) -> Option<String> {
+    let value = value.trim();
+    if value.chars().count() > MAX_PATH_CHARS {
+        errors.add(
+            "psa.zone_url",
+            format!("must be at most {MAX_PATH_CHARS} characters"),
+        );
+        return None;
+    }
+    match zones.rest_base(value) {
+        Ok(_) => Some(value.trim_end_matches('/').to_owned()),
+        Err(ZoneError::Invalid(_)) => {
+            errors.add(
+                "psa.zone_url",
+                "must be the zone's https:// URL, such as \
+                 https://webservices14.autotask.net/ATServicesRest/",
+            );
+            None
+        }
+        Err(e @ ZoneError::NotAllowed(_)) => {
+            errors.add("psa.zone_url", e.to_string());
+            None
+        }
+    }
+}
+
+/// An optional text value: absent → unchanged, `null` → cleared, text → validated (an
+/// invalid text keeps the current value so that later checks do not pile on).
+fn nullable(
+    errors: &mut Errors,
+    value: Option<Option<String>>,
+    check: impl FnOnce(&mut Errors, &str) -> Option<String>,
+    current: &Option<String>,
+) -> Option<String> {
+    match value {
+        None => current.clone(),
+        Some(None) => None,
+        Some(Some(v)) => check(errors, &v).or_else(|| current.clone()),
+    }
+}
+
+/// The PSA settings after applying `input`, or field errors. `missing_credentials` lists
+/// the credential fields a change of destination needed and did not get (SPEC S11).
+fn apply_psa(
+    errors: &mut Errors,
+    missing_credentials: &mut Vec<FieldError>,
+    zones: &ZonePolicy,
+    current: &psa_settings::Model,
+    input: UpdatePsa,
+) -> PsaValues {
+    let provider = input
+        .provider
+        .map_or_else(|| current.provider.clone(), |p| p.wire_name().to_owned());
+    // Stored credentials never follow a new destination unless they are sent with it;
+    // sending `null` (clearing them) also satisfies this, since nothing is then sent.
+    let stored = current.autotask_integration_code.is_some() || current.autotask_secret.is_some();
+    // Compared as they will be used: the zone by the REST base it normalises to, the API
+    // user as stored (trimmed).
+    let zone_of = |v: &str| {
+        zones
+            .rest_base(v)
+            .map_or_else(|_| v.trim().to_owned(), |u| u.to_string())
+    };
+    let user_of = |v: &str| v.trim().to_owned();
+    let changes =
+        |new: &Option<Option<String>>, old: &Option<String>, key: &dyn Fn(&str) -> String| {
+            new.as_ref()
+                .is_some_and(|new| new.as_deref().map(key) != old.as_deref().map(key))
+        };
+    let destination_changed = provider != current.provider
+        || changes(&input.zone_url, &current.autotask_zone_url, &zone_of)
+        || changes(&input.api_user, &current.autotask_api_user, &user_of);
+    if stored && destination_changed {
+        for (field, sent) in [
+            ("psa.integration_code", input.integration_code.is_some()),
+            ("psa.secret", input.secret.is_some()),
+        ] {
+            if !sent {
+                missing_credentials.push(FieldError {
+                    field: field.to_owned(),
+                    message: "must be sent again when the provider, zone or API user changes"
+                        .to_owned(),
+                });
+            }
+        }
+    }
+    let zone = nullable(
+        errors,
+        input.zone_url,
+        |e, v| zone_url(e, zones, v),
+        &current.autotask_zone_url,
+    );
+    let api_user = nullable(
+        errors,
+        input.api_user,
+        |e, v| text(e, "psa.api_user", v, MAX_CREDENTIAL_CHARS),
+        &current.autotask_api_user,
+    );
+    let code = nullable(
+        errors,
+        input.integration_code,
+        |e, v| text(e, "psa.integration_code", v, MAX_CREDENTIAL_CHARS),
+        &current.autotask_integration_code,
+    );
+    let secret = nullable(
+        errors,
+        input.secret,
+        |e, v| text(e, "psa.secret", v, MAX_CREDENTIAL_CHARS),
+        &current.autotask_secret,
+    );
+    if provider == "autotask" {
+        for (field, value) in [
+            ("psa.api_user", &api_user),
+            ("psa.integration_code", &code),
+            ("psa.secret", &secret),
+        ] {
+            if value.is_none() && !errors.has(field) {
+                errors.add(field, "is required for the autotask provider");
+            }
+        }
+    }
+    if provider == "directory"
+        && current.provider != "directory"
+        && current.directory_path.is_none()
+    {
+        errors.add(
+            "psa.provider",
+            "the operator must set a directory file first (hubkeep tenant set-directory)",
+        );
+    }
+    PsaValues {
+        provider,
+        directory_path: current.directory_path.clone(),
+        zone_url: zone,
+        api_user,
+        integration_code: code,
+        secret,
+    }
+}
+
+#[derive(PartialEq, Eq)]
+struct PsaValues {
+    provider: String,
+    directory_path: Option<String>,
+    zone_url: Option<String>,
+    api_user: Option<String>,
+    integration_code: Option<String>,
+    secret: Option<String>,
+}
+
+fn mappings(errors: &mut Errors, input: Vec<AccountingMapping>) -> Vec<AccountingMapping> {
+    if input.len() > MAX_MAPPINGS {
+        errors.add(
+            "accounting_mappings",
+            format!("at most {MAX_MAPPINGS} mappings"),
+        );
+        return Vec::new();
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(input.len());
+    for (i, m) in input.into_iter().enumerate() {
+        let field = |name: &str| format!("accounting_mappings.{i}.{name}");
+        let source = text(
+            errors,
+            &field("source_code"),
+            &m.source_code,
+            MAX_CODE_CHARS,
+        );
+        let account = text(
+            errors,
+            &field("account_code"),
+            &m.account_code,
+            MAX_CODE_CHARS,
+        );
+        let description = m.description.trim().to_owned();
+        if description.chars().count() > MAX_DESCRIPTION_CHARS {
+            errors.add(
+                field("description"),
+                format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+            );
+        }
+        if let Some(source) = &source
+            && !seen.insert(source.clone())
+        {
+            errors.add(
+                field("source_code"),
+                "appears more than once; source codes are unique",
+            );
+        }
+        if let (Some(source_code), Some(account_code)) = (source, account) {
+            out.push(AccountingMapping {
+                source_code,
+                account_code,
+                description,
+            });
+        }
+    }
+    out
+}
+
+/// Records `before → after` for a changed field.
+fn change(changes: &mut Map<String, Value>, field: &str, before: Value, after: Value) {
+    if before != after {
+        changes.insert(
+            field.to_owned(),
+            json!({ "before": before, "after": after }),
+        );
+    }
+}
+
+/// A secret as the log shows it: whether it is set, never what it is.
+fn masked(value: Option<&String>) -> Value {
+    value.map_or(Value::Null, |_| Value::from(MASK))
+}
+
+/// Applies an update in one transaction with one `settings.updated` entry. A request that
+/// changes nothing writes nothing (and logs nothing); an invalid one changes nothing.
+pub async fn update(
+    db: &DatabaseConnection,
+    zones: &ZonePolicy,
+    caller: &Caller,
+    input: UpdateSettings,
+) -> Result<Settings, ApiError> {
+    let mut errors = Errors::new();
+    let mut missing_credentials = Vec::new();
+    let timezone = input
+        .default_timezone
+        .as_deref()
+        .and_then(|v| timezone(&mut errors, v));
+    let expiry = input.invitation_expiry_days.and_then(|v| {
+        in_range(
+            &mut errors,
+            "invitation_expiry_days",
+            v,
+            &INVITATION_EXPIRY_DAYS,
+        )
+    });
+    let lifetime = input.session_lifetime_hours.and_then(|v| {
+        in_range(
+            &mut errors,
+            "session_lifetime_hours",
+            v,
+            &SESSION_LIFETIME_HOURS,
+        )
+    });
+    let new_mappings = input.accounting_mappings.map(|m| mappings(&mut errors, m));
+
+    let txn = db.begin().await?;
+    let current = rows(&txn, &caller.tenant_id, true).await?;
+    let psa = input.psa.map(|p| {
+        apply_psa(
+            &mut errors,
+            &mut missing_credentials,
+            zones,
+            &current.psa,
+            p,
+        )
+    });
+    if !missing_credentials.is_empty() {
+        missing_credentials.extend(errors.into_vec());
+        return Err(ApiError::Problem {
+            code: ProblemCode::CredentialsRequired,
+            detail: "The settings were not changed: the stored Autotask credentials are only \
+                     used with the destination they were entered for. Send the integration \
+                     code and the secret again with the new provider, zone or API user."
+                .to_owned(),
+            errors: missing_credentials,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(
+            "The settings were not changed.",
+            errors.into_vec(),
+        ));
+    }
+
+    let mut changes = Map::new();
+    let old = &current.settings;
+    if let Some(tz) = &timezone {
+        change(
+            &mut changes,
+            "default_timezone",
+            json!(old.default_timezone),
+            json!(tz),
+        );
+    }
+    if let Some(days) = expiry {
+        change(
+            &mut changes,
+            "invitation_expiry_days",
+            json!(old.invitation_expiry_days),
+            json!(days),
+        );
+    }
+    if let Some(hours) = lifetime {
+        change(
+            &mut changes,
+            "session_lifetime_hours",
+            json!(old.session_lifetime_hours),
+            json!(hours),
+        );
+    }
+    let old_psa = &current.psa;
+    let psa_changed = psa.as_ref().is_some_and(|new| {
+        let was = PsaValues {
+            provider: old_psa.provider.clone(),
+            directory_path: old_psa.directory_path.clone(),
+            zone_url: old_psa.autotask_zone_url.clone(),
+            api_user: old_psa.autotask_api_user.clone(),
+            integration_code: old_psa.autotask_integration_code.clone(),
+            secret: old_psa.autotask_secret.clone(),
+        };
+        *new != was
+    });
+    if let (Some(new), true) = (&psa, psa_changed) {
+        change(
+            &mut changes,
+            "psa.provider",
+            json!(old_psa.provider),
+            json!(new.provider),
+        );
+        change(
+            &mut changes,
+            "psa.directory_path",
+            json!(old_psa.directory_path),
+            json!(new.directory_path),
+        );
+        change(
+            &mut changes,
+            "psa.zone_url",
+            json!(old_psa.autotask_zone_url),
+            json!(new.zone_url),
+        );
+        change(
+            &mut changes,
+            "psa.api_user",
+            json!(old_psa.autotask_api_user),
+            json!(new.api_user),
+        );
+        // A replaced secret shows as "***" → "***": the entry says it changed, nothing more.
+        for (field, before, after) in [
+            (
+                "psa.integration_code",
+                &old_psa.autotask_integration_code,
+                &new.integration_code,
+            ),
+            ("psa.secret", &old_psa.autotask_secret, &new.secret),
+        ] {
+            if before != after {
+                changes.insert(
+                    field.to_owned(),
+                    json!({ "before": masked(before.as_ref()), "after": masked(after.as_ref()) }),
+                );
+            }
+        }
+    }
+    let old_mappings: Vec<AccountingMapping> = current.mappings.iter().map(mapping_of).collect();
+    let mappings_changed = new_mappings.as_ref().is_some_and(|m| *m != old_mappings);
+    if let (Some(new), true) = (&new_mappings, mappings_changed) {
+        change(
+            &mut changes,
+            "accounting_mappings",
+            json!(old_mappings),
+            json!(new),
+        );
+    }
+    if changes.is_empty() {
+        txn.rollback().await?;
+        return view(&current, caller.access_level());
+    }
+
+    let now = db::now();
+    let mut settings: tenant_settings::ActiveModel = current.settings.clone().into();
+    if let Some(tz) = timezone {
+        settings.default_timezone = Set(tz);
+    }
+    if let Some(days) = expiry {
+        settings.invitation_expiry_days = Set(days);
+    }
+    if let Some(hours) = lifetime {
+        settings.session_lifetime_hours = Set(hours);
+    }
+    settings.updated_at = Set(now);
+    settings.updated_by = Set(Some(caller.user.id.clone()));
+    settings.update(&txn).await?;
+
+    if let (Some(new), true) = (psa, psa_changed) {
+        let mut row: psa_settings::ActiveModel = current.psa.clone().into();
+        row.provider = Set(new.provider);
+        row.directory_path = Set(new.directory_path);
+        row.autotask_zone_url = Set(new.zone_url);
+        row.autotask_api_user = Set(new.api_user);
+        row.autotask_integration_code = Set(new.integration_code);
+        row.autotask_secret = Set(new.secret);
+        // The registry rebuilds a tenant's provider when `updated_at` moves, and the level
+        // cache came from the old PSA: the next read must ask the new one.
+        row.updated_at = Set(now);
+        row.levels_fetched_at = Set(None);
+        row.update(&txn).await?;
+    }
+
+    if let (Some(new), true) = (new_mappings, mappings_changed) {
+        accounting_mappings::Entity::delete_many()
+            .filter(accounting_mappings::Column::TenantId.eq(&caller.tenant_id))
+            .exec(&txn)
+            .await?;
+        for (position, m) in new.into_iter().enumerate() {
+            accounting_mappings::ActiveModel {
+                id: Set(db::new_id()),
+                tenant_id: Set(caller.tenant_id.clone()),
+                position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+                source_code: Set(m.source_code),
+                account_code: Set(m.account_code),
+                description: Set(m.description),
+            }
+            .insert(&txn)
+            .await
+            .map_err(conflict)?;
+        }
+    }
+
+    let tenant = tenants::Entity::find_by_id(caller.tenant_id.clone())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| missing("tenants", &caller.tenant_id))?;
+    activity::record_by(
+        &txn,
+        caller,
+        actions::SETTINGS_UPDATED,
+        Target::new("tenant", &tenant.id, &tenant.name),
+        None,
+        Value::Object(changes),
+    )
+    .await?;
+    let updated = view(
+        &rows(&txn, &caller.tenant_id, false).await?,
+        caller.access_level(),
+    )?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+fn conflict(err: sea_orm::DbErr) -> ApiError {
+    if db::violates(&err, &[db::Unique::MappingSourceCode]) {
+        ApiError::new(
+            ProblemCode::Conflict,
+            "The accounting mappings were changed by another request; reload and try again.",
+        )
+    } else {
+        err.into()
+    }
+}
+
+/// Rotates the launch secret on behalf of the caller (`tenant.launch_secret_rotated`).
+pub async fn rotate_launch_secret(
+    db: &DatabaseConnection,
+    caller: &Caller,
+) -> Result<LaunchSecret, ApiError> {
+    let rotated = crate::tenant::provision::rotate_launch_secret_as(
+        db,
+        &caller.tenant_id,
+        &caller.actor(),
+        &caller.meta,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::tenant::provision::TenantError::Db(e) => ApiError::from(e),
+        other => ApiError::Internal(other.into()),
+    })?
+    .ok_or_else(|| missing("tenants", &caller.tenant_id))?;
+    Ok(LaunchSecret {
+        launch_secret: rotated.launch_secret,
+        rotated_at: rotated.rotated_at,
+    })
+}

@@ -88,7 +88,7 @@ impl Application {
             settings: Arc::new(settings.clone()),
         });
         let document = openapi::document();
-        let doc = web::Data::new(openapi::Served::from_document(&document));
+        let doc = web::Data::new(routes::meta::Served::from_document(&document));
         let routes = web::Data::new(openapi::Routes::from_document(&document));
         let contract = settings
             .contract_check

@@ -2,7 +2,8 @@
 //! transaction as the change, so the two commit or vanish together.
 
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 use crate::db::{self, entities::activity_log};
 
@@ -196,4 +197,85 @@ pub async fn record_by(
         },
     )
     .await
+}
+
+/// The fields a change touched, each with its value before and after, as entries record them
+/// (`{"name": {"before": "A", "after": "B"}}`). A field whose value did not change is left
+/// out, so a request that changes nothing leaves the builder empty and writes no entry.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Changes(Map<String, Value>);
+
+impl Changes {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Notes `field` when `before` and `after` differ; true when it did.
+    pub fn note(&mut self, field: &str, before: impl Serialize, after: impl Serialize) -> bool {
+        let (before, after) = (json!(before), json!(after));
+        if before == after {
+            return false;
+        }
+        self.0.insert(
+            field.to_owned(),
+            json!({ "before": before, "after": after }),
+        );
+        true
+    }
+
+    /// Notes `field` when it changed, showing only whether it was set (`***`) and never its
+    /// value: for secrets and connection strings.
+    pub fn note_masked<T: PartialEq>(
+        &mut self,
+        field: &str,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> bool {
+        if before == after {
+            return false;
+        }
+        let mask = |v: Option<&T>| v.map(|_| MASK);
+        self.note(field, mask(before), mask(after))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The names of the changed fields, in order.
+    pub fn fields(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+
+    /// The changes as one JSON object, for an entry's `details`.
+    pub fn into_value(self) -> Value {
+        Value::Object(self.0)
+    }
+}
+
+/// What entries show for a secret or connection string that is set.
+pub const MASK: &str = "***";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s7_changes_record_only_what_changed_and_mask_secrets() {
+        let mut changes = Changes::new();
+        assert!(!changes.note("name", "A", "A"));
+        assert!(changes.note("name", "A", "B"));
+        assert!(changes.note("group", None::<String>, Some("Ops")));
+        assert!(!changes.note_masked("postgres_db", Some(&"x"), Some(&"x")));
+        assert!(changes.note_masked("postgres_db", Some(&"x"), Some(&"y")));
+        assert_eq!(changes.fields(), ["group", "name", "postgres_db"]);
+        assert_eq!(
+            changes.into_value(),
+            json!({
+                "name": {"before": "A", "after": "B"},
+                "group": {"before": null, "after": "Ops"},
+                "postgres_db": {"before": "***", "after": "***"},
+            })
+        );
+    }
 }

@@ -1,8 +1,9 @@
-//! Members, invitations and ownership of one connection (SPEC S5.1–S5.4, S7).
+//! The members of one connection and the roles they hold (SPEC S5.1, S5.2, S7), and the
+//! helpers [`super::invitations`] and [`super::ownership`] share.
 //!
-//! Every change runs in one transaction that first takes the connection's write lock (a no-op
-//! `UPDATE` of its row: a row lock on PostgreSQL, the database write lock on SQLite, taken
-//! before anything is read so that SQLite never has to upgrade a read lock), then checks, then
+//! Every change runs in one transaction that first takes the connection's write lock
+//! ([`super::guard::lock`], taken before anything is read so that SQLite never has to upgrade
+//! a read lock), then checks, then
 //! changes, then writes exactly one activity entry with `connection_id`. Requests on one
 //! connection are therefore serialized, and the schema (one `owner` row per connection, the
 //! deferred foreign key from `connections.owner_user_id` to that row, one pending owner
@@ -11,34 +12,24 @@
 //! Order of checks, as for the other connection operations: 404 (no such connection, or the
 //! caller holds no role on it), 403 `forbidden` (the matrix), 409 (`connection_cancelled`,
 //! `owner_must_transfer`, `conflict`), 422 (invalid values).
-//!
-//! Pending invitations past `expires_at` count as expired everywhere; they are marked
-//! `expired` when a request touches them (creating an invitation on the connection, or
-//! accepting, declining or revoking that invitation).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
-use hubkeep_shared::fields::{Email, FieldRule as _};
-use hubkeep_shared::{
-    ConnectionAction, ConnectionRole, FieldError, HubAccess, ProblemCode, can_invite,
-};
+use chrono::{DateTime, Utc};
+use hubkeep_shared::{ConnectionAction, ConnectionRole, FieldError, ProblemCode, can_invite};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use serde_json::{Value, json};
 
-use super::read::{self, ConnectionStatus, UserRef};
+use super::guard;
+use super::read::{self, UserRef};
 use crate::AppState;
 use crate::activity::{self, Actor, Target, actions};
-use crate::db::{
-    self,
-    entities::{connections as conn, invitations, role_assignments, tenant_settings, users},
-};
+use crate::db::entities::{connections as conn, invitations, role_assignments, users};
 use crate::error::ApiError;
-use crate::hub_access::access_of;
 use crate::identity::Caller;
 pub use hubkeep_shared::api::Items;
 pub use hubkeep_shared::api::members::{
@@ -46,23 +37,23 @@ pub use hubkeep_shared::api::members::{
     RecoverOwnership,
 };
 
-fn corrupt(what: &str, value: &str) -> ApiError {
+pub(super) fn corrupt(what: &str, value: &str) -> ApiError {
     ApiError::Internal(anyhow::anyhow!(
         "stored {what} `{value}` is not one this API knows"
     ))
 }
 
-fn parse_role(stored: &str) -> Result<ConnectionRole, ApiError> {
+pub(super) fn parse_role(stored: &str) -> Result<ConnectionRole, ApiError> {
     stored
         .parse()
         .map_err(|_| corrupt("connection role", stored))
 }
 
-fn conflict(detail: impl Into<String>) -> ApiError {
+pub(super) fn conflict(detail: impl Into<String>) -> ApiError {
     ApiError::new(ProblemCode::Conflict, detail)
 }
 
-fn owner_must_transfer() -> ApiError {
+pub(super) fn owner_must_transfer() -> ApiError {
     ApiError::new(
         ProblemCode::OwnerMustTransfer,
         "The Subscription Owner role moves only by an ownership transfer (or a recovery): \
@@ -70,7 +61,7 @@ fn owner_must_transfer() -> ApiError {
     )
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+pub(super) fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::validation(
         "The request is not valid.",
         vec![FieldError {
@@ -80,14 +71,14 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     )
 }
 
-fn expired_error() -> ApiError {
+pub(super) fn expired_error() -> ApiError {
     ApiError::new(
         ProblemCode::InvitationExpired,
         "The invitation has expired; ask for a new one.",
     )
 }
 
-fn view(row: &invitations::Model, now: DateTime<Utc>) -> Result<Invitation, ApiError> {
+pub(super) fn view(row: &invitations::Model, now: DateTime<Utc>) -> Result<Invitation, ApiError> {
     let mut status = crate::db::stored::<InvitationStatus>("invitation status", &row.status)?;
     if status == InvitationStatus::Pending && row.expires_at <= now {
         status = InvitationStatus::Expired;
@@ -109,45 +100,7 @@ fn view(row: &invitations::Model, now: DateTime<Utc>) -> Result<Invitation, ApiE
     })
 }
 
-/// Begins a change on connection `id`: takes its write lock first (see the module docs).
-async fn begin_locked(state: &AppState, id: &str) -> Result<DatabaseTransaction, ApiError> {
-    let txn = state.db.begin().await?;
-    conn::Entity::update_many()
-        .col_expr(conn::Column::UpdatedAt, Expr::col(conn::Column::UpdatedAt))
-        .filter(conn::Column::Id.eq(id))
-        .exec(&txn)
-        .await?;
-    Ok(txn)
-}
-
-/// The connection in the caller's tenant, or 404.
-async fn connection_in_tenant(
-    db: &impl ConnectionTrait,
-    caller: &Caller,
-    id: &str,
-) -> Result<conn::Model, ApiError> {
-    conn::Entity::find_by_id(id.to_owned())
-        .one(db)
-        .await?
-        .filter(|c| c.tenant_id == caller.tenant_id)
-        .ok_or_else(ApiError::not_found)
-}
-
-fn is_cancelled(model: &conn::Model) -> bool {
-    model.status == ConnectionStatus::Cancelled.wire_name()
-}
-
-fn refuse_if_cancelled(model: &conn::Model) -> Result<(), ApiError> {
-    if is_cancelled(model) {
-        return Err(ApiError::new(
-            ProblemCode::ConnectionCancelled,
-            "The connection is cancelled: it refuses changes until the owner pays again.",
-        ));
-    }
-    Ok(())
-}
-
-fn forbid_unless(allowed: bool, action: ConnectionAction) -> Result<(), ApiError> {
+pub(super) fn forbid_unless(allowed: bool, action: ConnectionAction) -> Result<(), ApiError> {
     if allowed {
         Ok(())
     } else {
@@ -161,7 +114,7 @@ fn forbid_unless(allowed: bool, action: ConnectionAction) -> Result<(), ApiError
     }
 }
 
-async fn record(
+pub(super) async fn record(
     txn: &DatabaseTransaction,
     caller: &Caller,
     actor: &Actor,
@@ -186,7 +139,7 @@ async fn record(
     Ok(())
 }
 
-async fn user_in_tenant(
+pub(super) async fn user_in_tenant(
     db: &impl ConnectionTrait,
     tenant_id: &str,
     user_id: &str,
@@ -197,7 +150,7 @@ async fn user_in_tenant(
         .filter(|u| u.tenant_id == tenant_id))
 }
 
-async fn user_by_email(
+pub(super) async fn user_by_email(
     db: &impl ConnectionTrait,
     tenant_id: &str,
     email_key: &str,
@@ -210,7 +163,7 @@ async fn user_by_email(
         .await?)
 }
 
-fn user_ref(model: &users::Model) -> UserRef {
+pub(super) fn user_ref(model: &users::Model) -> UserRef {
     UserRef {
         id: model.id.clone(),
         display_name: model.display_name.clone(),
@@ -272,7 +225,7 @@ pub async fn remove_role(
     user_id: &str,
     role: ConnectionRole,
 ) -> Result<(), ApiError> {
-    let txn = begin_locked(state, id).await?;
+    let txn = guard::begin_locked(&state.db, id).await?;
     let (model, roles) = read::visible(&txn, caller, id).await?;
     forbid_unless(can_invite(&roles, role), ConnectionAction::invite(role))?;
     if role == ConnectionRole::Owner {
@@ -306,7 +259,7 @@ pub async fn remove_role(
 
 /// `POST /api/v1/connections/{id}/leave`: drops every role of the caller (SPEC S5.2).
 pub async fn leave(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    let txn = begin_locked(state, id).await?;
+    let txn = guard::begin_locked(&state.db, id).await?;
     let (model, roles) = read::visible(&txn, caller, id).await?;
     if roles.contains(&ConnectionRole::Owner) {
         return Err(owner_must_transfer());
@@ -330,487 +283,9 @@ pub async fn leave(state: &AppState, caller: &Caller, id: &str) -> Result<(), Ap
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------
-// Invitations.
-
-/// Marks the connection's pending invitations past their expiry `expired`; returns their ids.
-async fn expire_stale(
-    txn: &DatabaseTransaction,
-    connection_id: &str,
-    now: DateTime<Utc>,
-) -> Result<Vec<String>, ApiError> {
-    let stale: Vec<String> = invitations::Entity::find()
-        .filter(invitations::Column::ConnectionId.eq(connection_id))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
-        .filter(invitations::Column::ExpiresAt.lte(now))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
-    if !stale.is_empty() {
-        invitations::Entity::update_many()
-            .col_expr(
-                invitations::Column::Status,
-                Expr::value(InvitationStatus::Expired.wire_name()),
-            )
-            .col_expr(invitations::Column::RespondedAt, Expr::value(now))
-            .filter(invitations::Column::Id.is_in(stale.clone()))
-            .exec(txn)
-            .await?;
-    }
-    Ok(stale)
-}
-
-/// `POST /api/v1/connections/{id}/invitations` (SPEC S5.1, S5.3).
-/// Who a new invitation names: exactly one of `user_id` and `email`.
-enum InviteeInput<'a> {
-    User(&'a str),
-    Email(&'a str),
-}
-
-fn invitee_of(input: &NewInvitation) -> Result<InviteeInput<'_>, ApiError> {
-    match (input.user_id.as_deref(), input.email.as_deref()) {
-        (Some(user_id), None) => Ok(InviteeInput::User(user_id)),
-        (None, Some(email)) => Ok(InviteeInput::Email(email)),
-        _ => Err(invalid("body", "send exactly one of `user_id` and `email`")),
-    }
-}
-
-pub async fn create_invitation(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    input: NewInvitation,
-) -> Result<Invitation, ApiError> {
-    let txn = begin_locked(state, id).await?;
-    let (model, roles) = read::visible(&txn, caller, id).await?;
-    let action = ConnectionAction::invite(input.role);
-    forbid_unless(can_invite(&roles, input.role), action)?;
-    refuse_if_cancelled(&model)?;
-
-    // Validate.
-    let is_owner = input.role == ConnectionRole::Owner;
-    let invitee = invitee_of(&input)?;
-    if let Some(retain) = input.retain_role {
-        if !is_owner {
-            return Err(invalid(
-                "retain_role",
-                "only an owner invitation (`role: owner`) may name a role to retain",
-            ));
-        }
-        if retain == ConnectionRole::Owner {
-            return Err(invalid(
-                "retain_role",
-                "must be business_admin, it_admin or read_only",
-            ));
-        }
-    }
-    let (invitee_user, invitee_email) = match invitee {
-        InviteeInput::User(user_id) => {
-            let user = user_in_tenant(&txn, &caller.tenant_id, user_id)
-                .await?
-                .ok_or_else(|| invalid("user_id", "is not a hub user of this tenant"))?;
-            (Some(user), None)
-        }
-        InviteeInput::Email(email) => {
-            let email = Email::parse(email)
-                .map_err(|message| invalid("email", message))?
-                .into_string();
-            let user = user_by_email(&txn, &caller.tenant_id, &db::email_key(&email)).await?;
-            (user, Some(email))
-        }
-    };
-    if is_owner {
-        let Some(user) = &invitee_user else {
-            return Err(invalid(
-                "email",
-                "an owner invitation must name an existing hub user",
-            ));
-        };
-        if access_of(&txn, user).await?.level == HubAccess::None {
-            return Err(invalid(
-                if input.user_id.is_some() {
-                    "user_id"
-                } else {
-                    "email"
-                },
-                "the new owner must have hub access",
-            ));
-        }
-    }
-    if let Some(user) = &invitee_user {
-        let held = read::roles_on(&txn, &model.id, &user.id).await?;
-        if held.contains(&input.role) {
-            return Err(conflict(format!(
-                "{} already holds the role {} on this connection.",
-                user.display_name,
-                input.role.wire_name()
-            )));
-        }
-    }
-
-    let now = db::now();
-    let expired = expire_stale(&txn, &model.id, now).await?;
-    if is_owner
-        && invitations::Entity::find()
-            .filter(invitations::Column::ConnectionId.eq(&model.id))
-            .filter(invitations::Column::Role.eq(ConnectionRole::Owner.wire_name()))
-            .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
-            .one(&txn)
-            .await?
-            .is_some()
-    {
-        return Err(conflict(
-            "An ownership transfer is already pending on this connection; revoke it first.",
-        ));
-    }
-    let days = tenant_settings::Entity::find_by_id(caller.tenant_id.clone())
-        .one(&txn)
-        .await?
-        .map_or(7, |s| s.invitation_expiry_days)
-        .clamp(1, 30);
-    let row = invitations::Model {
-        id: db::new_id(),
-        tenant_id: caller.tenant_id.clone(),
-        connection_id: model.id.clone(),
-        role: input.role.wire_name().to_owned(),
-        retain_role: input.retain_role.map(|r| r.wire_name().to_owned()),
-        invitee_user_id: invitee_user.as_ref().map(|u| u.id.clone()),
-        invitee_email_key: invitee_email.as_deref().map(db::email_key),
-        invitee_email: invitee_email.clone(),
-        invited_by: caller.user.id.clone(),
-        created_at: now,
-        expires_at: now + Duration::days(i64::from(days)),
-        status: InvitationStatus::Pending.wire_name().to_owned(),
-        responded_at: None,
-        revoked_by: None,
-    };
-    let active: invitations::ActiveModel = row.clone().into();
-    match invitations::Entity::insert(sea_orm::ActiveModelTrait::reset_all(active))
-        .exec_without_returning(&txn)
-        .await
-    {
-        Ok(_) => {}
-        Err(e)
-            if db::violates(
-                &e,
-                &[
-                    db::Unique::PendingInvitationForUser,
-                    db::Unique::PendingInvitationForEmail,
-                    db::Unique::PendingOwnerTransfer,
-                ],
-            ) =>
-        {
-            return Err(conflict(
-                "A pending invitation for this invitee and role (or a pending ownership \
-                 transfer) already exists on this connection.",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let label = invitee_user
-        .as_ref()
-        .map(|u| u.display_name.clone())
-        .or_else(|| invitee_email.clone())
-        .unwrap_or_default();
-    record(
-        &txn,
-        caller,
-        &caller.actor(),
-        &model.id,
-        actions::INVITATION_CREATED,
-        Target::new("invitation", &row.id, format!("{} ({label})", input.role)),
-        json!({
-            "role": input.role,
-            "invitee_user_id": row.invitee_user_id,
-            "invitee_email": row.invitee_email,
-            "retain_role": input.retain_role,
-            "expires_at": row.expires_at,
-            "expired_invitation_ids": expired,
-        }),
-    )
-    .await?;
-    txn.commit().await?;
-    view(&row, now)
-}
-
-/// `GET /api/v1/connections/{id}/invitations`: the pending, unexpired invitations.
-pub async fn list_for_connection(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> Result<Items<Invitation>, ApiError> {
-    let (model, _) = read::visible(&state.db, caller, id).await?;
-    let now = db::now();
-    let rows = invitations::Entity::find()
-        .filter(invitations::Column::ConnectionId.eq(&model.id))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
-        .filter(invitations::Column::ExpiresAt.gt(now))
-        .order_by_asc(invitations::Column::CreatedAt)
-        .order_by_asc(invitations::Column::Id)
-        .all(&state.db)
-        .await?;
-    Ok(Items {
-        items: rows
-            .iter()
-            .map(|r| view(r, now))
-            .collect::<Result<_, _>>()?,
-    })
-}
-
-/// Whether `row` is addressed to the caller: by user id, or (for an invitation by email to
-/// no hub user) by the caller's email, case-insensitively.
-fn addressed_to(row: &invitations::Model, caller: &Caller) -> bool {
-    match &row.invitee_user_id {
-        Some(user_id) => *user_id == caller.user.id,
-        None => row
-            .invitee_email_key
-            .as_deref()
-            .is_some_and(|key| key == db::email_key(&caller.user.email)),
-    }
-}
-
-/// `GET /api/v1/me/invitations`: the caller's pending, unexpired invitations.
-pub async fn list_mine(state: &AppState, caller: &Caller) -> Result<Items<MyInvitation>, ApiError> {
-    let now = db::now();
-    let rows = invitations::Entity::find()
-        .filter(invitations::Column::TenantId.eq(&caller.tenant_id))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
-        .filter(invitations::Column::ExpiresAt.gt(now))
-        .filter(
-            Condition::any()
-                .add(invitations::Column::InviteeUserId.eq(&caller.user.id))
-                .add(
-                    Condition::all()
-                        .add(invitations::Column::InviteeUserId.is_null())
-                        .add(
-                            invitations::Column::InviteeEmailKey
-                                .eq(db::email_key(&caller.user.email)),
-                        ),
-                ),
-        )
-        .order_by_asc(invitations::Column::CreatedAt)
-        .order_by_asc(invitations::Column::Id)
-        .all(&state.db)
-        .await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.connection_id.clone()).collect();
-    let names: HashMap<String, conn::Model> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        conn::Entity::find()
-            .filter(conn::Column::TenantId.eq(&caller.tenant_id))
-            .filter(conn::Column::Id.is_in(ids))
-            .all(&state.db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect()
-    };
-    let mut items = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let Some(c) = names.get(&row.connection_id) else {
-            continue;
-        };
-        items.push(MyInvitation {
-            invitation: view(row, now)?,
-            connection_name: c.name.clone(),
-            connection_kind: c
-                .kind
-                .parse()
-                .map_err(|_| corrupt("connection kind", &c.kind))?,
-        });
-    }
-    Ok(Items { items })
-}
-
-/// Reads an invitation of the caller's tenant (outside any transaction: it only says which
-/// connection to lock).
-async fn find_invitation(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> Result<invitations::Model, ApiError> {
-    invitations::Entity::find_by_id(id.to_owned())
-        .one(&state.db)
-        .await?
-        .filter(|i| i.tenant_id == caller.tenant_id)
-        .ok_or_else(ApiError::not_found)
-}
-
-/// Marks one pending invitation past its expiry `expired` (with its one entry, by the hub
-/// itself) and commits; answers 410.
-async fn expire_and_refuse(
-    txn: DatabaseTransaction,
-    caller: &Caller,
-    row: &invitations::Model,
-    now: DateTime<Utc>,
-) -> Result<Invitation, ApiError> {
-    set_status(&txn, row, InvitationStatus::Expired, now, None).await?;
-    record(
-        &txn,
-        caller,
-        &Actor::System,
-        &row.connection_id,
-        actions::INVITATION_EXPIRED,
-        Target::new("invitation", &row.id, &row.role),
-        json!({ "expires_at": row.expires_at }),
-    )
-    .await?;
-    txn.commit().await?;
-    Err(expired_error())
-}
-
-async fn set_status(
-    txn: &DatabaseTransaction,
-    row: &invitations::Model,
-    status: InvitationStatus,
-    now: DateTime<Utc>,
-    revoked_by: Option<&str>,
-) -> Result<invitations::Model, ApiError> {
-    let updated = invitations::Entity::update_many()
-        .col_expr(invitations::Column::Status, Expr::value(status.wire_name()))
-        .col_expr(invitations::Column::RespondedAt, Expr::value(now))
-        .col_expr(
-            invitations::Column::RevokedBy,
-            Expr::value(revoked_by.map(str::to_owned)),
-        )
-        .filter(invitations::Column::Id.eq(&row.id))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
-        .exec(txn)
-        .await?;
-    if updated.rows_affected != 1 {
-        return Err(conflict("The invitation is no longer pending."));
-    }
-    Ok(invitations::Model {
-        status: status.wire_name().to_owned(),
-        responded_at: Some(now),
-        revoked_by: revoked_by.map(str::to_owned),
-        ..row.clone()
-    })
-}
-
-/// Loads the invitation for a response by its invitee, inside a transaction holding the
-/// connection's lock: 404 unless addressed to the caller, 409 unless pending.
-async fn for_invitee(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> Result<(DatabaseTransaction, invitations::Model), ApiError> {
-    let first = find_invitation(state, caller, id).await?;
-    if !addressed_to(&first, caller) {
-        return Err(ApiError::not_found());
-    }
-    let txn = begin_locked(state, &first.connection_id).await?;
-    let row = invitations::Entity::find_by_id(id.to_owned())
-        .one(&txn)
-        .await?
-        .filter(|i| i.tenant_id == caller.tenant_id && addressed_to(i, caller))
-        .ok_or_else(ApiError::not_found)?;
-    if row.status != InvitationStatus::Pending.wire_name() {
-        return Err(conflict(format!(
-            "The invitation is already {}.",
-            row.status
-        )));
-    }
-    Ok((txn, row))
-}
-
-/// `POST /api/v1/invitations/{id}/accept` (SPEC S5.1, S5.3).
-pub async fn accept(state: &AppState, caller: &Caller, id: &str) -> Result<Invitation, ApiError> {
-    let (txn, row) = for_invitee(state, caller, id).await?;
-    let now = db::now();
-    if row.expires_at <= now {
-        return expire_and_refuse(txn, caller, &row, now).await;
-    }
-    if caller.access_level() == HubAccess::None {
-        return Err(ApiError::new(
-            ProblemCode::UserInactive,
-            "Without hub access an invitation cannot be accepted.",
-        ));
-    }
-    let model = connection_in_tenant(&txn, caller, &row.connection_id).await?;
-    refuse_if_cancelled(&model)?;
-    let role = parse_role(&row.role)?;
-    let held = read::roles_on(&txn, &model.id, &caller.user.id).await?;
-    if role == ConnectionRole::Owner {
-        if model.owner_user_id == caller.user.id {
-            return Err(conflict("You already own this connection."));
-        }
-        if model.owner_user_id != row.invited_by {
-            return Err(conflict(
-                "The connection's owner has changed since this transfer was offered.",
-            ));
-        }
-        let previous = model.owner_user_id.clone();
-        let retain = row.retain_role.as_deref().map(parse_role).transpose()?;
-        move_owner(
-            &txn,
-            caller,
-            &model,
-            &previous,
-            &caller.user.id,
-            retain,
-            now,
-        )
-        .await?;
-        let accepted = set_status(&txn, &row, InvitationStatus::Accepted, now, None).await?;
-        record(
-            &txn,
-            caller,
-            &caller.actor(),
-            &model.id,
-            actions::CONNECTION_OWNERSHIP_TRANSFERRED,
-            Target::new("connection", &model.id, &model.name),
-            json!({
-                "invitation_id": row.id,
-                "from_user_id": previous,
-                "to_user_id": caller.user.id,
-                "retain_role": retain,
-            }),
-        )
-        .await?;
-        txn.commit().await?;
-        return view(&accepted, now);
-    }
-    // The ladder holds at acceptance too: an inviter who since lost the roles that allowed
-    // the invitation (removed, left, transferred away) no longer vouches for it.
-    let inviter_roles = read::roles_on(&txn, &model.id, &row.invited_by).await?;
-    if !can_invite(&inviter_roles, role) {
-        return Err(conflict(
-            "The inviter's roles on this connection no longer allow this invitation.",
-        ));
-    }
-    if !held.contains(&role) {
-        role_assignments::Entity::insert(role_assignments::ActiveModel {
-            connection_id: Set(model.id.clone()),
-            user_id: Set(caller.user.id.clone()),
-            role: Set(role.wire_name().to_owned()),
-            tenant_id: Set(caller.tenant_id.clone()),
-            granted_by: Set(Some(row.invited_by.clone())),
-            granted_at: Set(now),
-        })
-        .exec_without_returning(&txn)
-        .await?;
-    }
-    let accepted = set_status(&txn, &row, InvitationStatus::Accepted, now, None).await?;
-    record(
-        &txn,
-        caller,
-        &caller.actor(),
-        &model.id,
-        actions::INVITATION_ACCEPTED,
-        Target::new("invitation", &row.id, role.wire_name()),
-        json!({ "role": role, "user_id": caller.user.id, "invited_by": row.invited_by }),
-    )
-    .await?;
-    txn.commit().await?;
-    view(&accepted, now)
-}
-
 /// Moves the `owner` row and `connections.owner_user_id` from `from` to `to` (the deferred
 /// foreign key sees both at commit) and gives `from` `retain` when they lack it.
-async fn move_owner(
+pub(super) async fn move_owner(
     txn: &DatabaseTransaction,
     caller: &Caller,
     model: &conn::Model,
@@ -856,174 +331,4 @@ async fn move_owner(
         }
     }
     Ok(())
-}
-
-/// `POST /api/v1/invitations/{id}/decline`.
-pub async fn decline(state: &AppState, caller: &Caller, id: &str) -> Result<Invitation, ApiError> {
-    let (txn, row) = for_invitee(state, caller, id).await?;
-    let now = db::now();
-    if row.expires_at <= now {
-        return expire_and_refuse(txn, caller, &row, now).await;
-    }
-    let declined = set_status(&txn, &row, InvitationStatus::Declined, now, None).await?;
-    record(
-        &txn,
-        caller,
-        &caller.actor(),
-        &row.connection_id,
-        actions::INVITATION_DECLINED,
-        Target::new("invitation", &row.id, &row.role),
-        json!({ "role": row.role, "user_id": caller.user.id }),
-    )
-    .await?;
-    txn.commit().await?;
-    view(&declined, now)
-}
-
-/// `DELETE /api/v1/invitations/{id}`: by the inviter or anyone whose roles could issue it.
-pub async fn revoke(state: &AppState, caller: &Caller, id: &str) -> Result<Invitation, ApiError> {
-    let first = find_invitation(state, caller, id).await?;
-    let txn = begin_locked(state, &first.connection_id).await?;
-    let row = invitations::Entity::find_by_id(id.to_owned())
-        .one(&txn)
-        .await?
-        .filter(|i| i.tenant_id == caller.tenant_id)
-        .ok_or_else(ApiError::not_found)?;
-    let roles = read::roles_on(&txn, &row.connection_id, &caller.user.id).await?;
-    let role = parse_role(&row.role)?;
-    let is_inviter = row.invited_by == caller.user.id;
-    if !is_inviter {
-        if roles.is_empty() {
-            return Err(ApiError::not_found());
-        }
-        forbid_unless(can_invite(&roles, role), ConnectionAction::invite(role))?;
-    }
-    if row.status != InvitationStatus::Pending.wire_name() {
-        return Err(conflict(format!(
-            "The invitation is already {}.",
-            row.status
-        )));
-    }
-    let now = db::now();
-    if row.expires_at <= now {
-        return expire_and_refuse(txn, caller, &row, now).await;
-    }
-    let revoked = set_status(
-        &txn,
-        &row,
-        InvitationStatus::Revoked,
-        now,
-        Some(&caller.user.id),
-    )
-    .await?;
-    record(
-        &txn,
-        caller,
-        &caller.actor(),
-        &row.connection_id,
-        actions::INVITATION_REVOKED,
-        Target::new("invitation", &row.id, &row.role),
-        json!({
-            "role": row.role,
-            "invitee_user_id": row.invitee_user_id,
-            "invitee_email": row.invitee_email,
-        }),
-    )
-    .await?;
-    txn.commit().await?;
-    view(&revoked, now)
-}
-
-// ---------------------------------------------------------------------------------------
-// Recovery.
-
-/// `POST /api/v1/connections/{id}/recover-ownership` (SPEC S5.4). The caller's elevated
-/// access is checked by the route; they need no role on the connection.
-pub async fn recover(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    input: RecoverOwnership,
-) -> Result<OwnershipRecovered, ApiError> {
-    let txn = begin_locked(state, id).await?;
-    let model = connection_in_tenant(&txn, caller, id).await?;
-    let previous = user_in_tenant(&txn, &caller.tenant_id, &model.owner_user_id)
-        .await?
-        .ok_or_else(|| corrupt("connection owner", &model.owner_user_id))?;
-    if access_of(&txn, &previous).await?.level != HubAccess::None {
-        return Err(conflict(
-            "The owner still has hub access: only they can transfer ownership.",
-        ));
-    }
-    if input.retain_role == Some(ConnectionRole::Owner) {
-        return Err(invalid(
-            "retain_role",
-            "must be business_admin, it_admin or read_only",
-        ));
-    }
-    let owner = user_in_tenant(&txn, &caller.tenant_id, &input.user_id)
-        .await?
-        .ok_or_else(|| invalid("user_id", "is not a hub user of this tenant"))?;
-    if access_of(&txn, &owner).await?.level == HubAccess::None {
-        return Err(invalid("user_id", "the new owner must have hub access"));
-    }
-    let now = db::now();
-    move_owner(
-        &txn,
-        caller,
-        &model,
-        &previous.id,
-        &owner.id,
-        input.retain_role,
-        now,
-    )
-    .await?;
-    // The previous owner's pending transfer can no longer happen.
-    let stale: Vec<String> = invitations::Entity::find()
-        .filter(invitations::Column::ConnectionId.eq(&model.id))
-        .filter(invitations::Column::Role.eq(ConnectionRole::Owner.wire_name()))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
-    if !stale.is_empty() {
-        invitations::Entity::update_many()
-            .col_expr(
-                invitations::Column::Status,
-                Expr::value(InvitationStatus::Revoked.wire_name()),
-            )
-            .col_expr(invitations::Column::RespondedAt, Expr::value(now))
-            .col_expr(
-                invitations::Column::RevokedBy,
-                Expr::value(caller.user.id.clone()),
-            )
-            .filter(invitations::Column::Id.is_in(stale.clone()))
-            .exec(&txn)
-            .await?;
-    }
-    record(
-        &txn,
-        caller,
-        &caller.actor(),
-        &model.id,
-        actions::CONNECTION_OWNERSHIP_RECOVERED,
-        Target::new("connection", &model.id, &model.name),
-        json!({
-            "from_user_id": previous.id,
-            "to_user_id": owner.id,
-            "retain_role": input.retain_role,
-            "revoked_invitation_ids": stale,
-        }),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(OwnershipRecovered {
-        connection_id: model.id,
-        previous_owner: user_ref(&previous),
-        owner: user_ref(&owner),
-        retain_role: input.retain_role,
-        revoked_invitation_ids: stale,
-    })
 }

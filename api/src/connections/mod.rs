@@ -3,8 +3,13 @@
 //! kind, roles, cancelled) once; the other modules are the services of one area each and
 //! take the transaction their handler began.
 
-pub mod actions;
+pub mod billing;
+pub mod endpoints;
+pub mod guard;
+pub mod invitations;
 pub mod members;
+pub mod ownership;
 pub mod read;
 pub mod runs;
+pub mod settings;
 pub mod views;

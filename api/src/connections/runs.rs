@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use super::actions::{authorize, load, refuse_if_cancelled};
+use super::guard;
 use super::read::{self, ConnectionStatus, ConnectionSummary, EndpointSide, EndpointStatus};
 use crate::AppState;
 use crate::activity::{self, Target, actions};
@@ -177,11 +177,10 @@ pub async fn request(
     input: RunRequest,
 ) -> Result<SyncRun, ApiError> {
     let txn = state.db.begin().await?;
-    let (model, kind, roles) = load(&txn, caller, id).await?;
-    authorize(kind, &roles, &[ConnectionAction::RunManually])?;
-    refuse_if_cancelled(&model)?;
-    refuse_if_disconnected(&txn, &model).await?;
-    let entities = run_entities(kind, input.entities)?;
+    let guarded = guard::for_write(&txn, caller, id, &[ConnectionAction::RunManually]).await?;
+    let model = &guarded.model;
+    refuse_if_disconnected(&txn, model).await?;
+    let entities = run_entities(guarded.kind, input.entities)?;
     let row = sync_runs::ActiveModel {
         id: Set(db::new_id()),
         tenant_id: Set(caller.tenant_id.clone()),
@@ -205,7 +204,7 @@ pub async fn request(
     record_user(
         &txn,
         caller,
-        &model,
+        model,
         &row,
         actions::SYNC_RUN_REQUESTED,
         json!({"origin": "manual", "entities": entities}),
@@ -293,10 +292,11 @@ pub async fn set_hidden(
     hidden: bool,
 ) -> Result<SyncRun, ApiError> {
     let txn = state.db.begin().await?;
-    let (model, kind, roles) = load(&txn, caller, id).await?;
-    let run = run_of(&txn, &model, run_id).await?;
-    authorize(kind, &roles, &[ConnectionAction::HideSyncRecords])?;
-    refuse_if_cancelled(&model)?;
+    let guarded = guard::load(&txn, caller, id).await?;
+    let model = &guarded.model;
+    let run = run_of(&txn, model, run_id).await?;
+    guarded.authorize(&[ConnectionAction::HideSyncRecords])?;
+    guard::refuse_if_cancelled(model)?;
     if run.hidden == hidden {
         txn.commit().await?;
         return run_view(&run);
@@ -315,7 +315,7 @@ pub async fn set_hidden(
     record_user(
         &txn,
         caller,
-        &model,
+        model,
         &updated,
         action,
         json!({"hidden": {"before": !hidden, "after": hidden}}),

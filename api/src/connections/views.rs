@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use super::actions::{authorize, load, refuse_if_cancelled};
+use super::guard;
 use super::read;
 use crate::AppState;
 use crate::activity::{self, Target, actions};
@@ -159,9 +159,8 @@ pub async fn create(
     input: ViewInput,
 ) -> Result<ConnectionView, ApiError> {
     let txn = state.db.begin().await?;
-    let (model, kind, roles) = load(&txn, caller, id).await?;
-    authorize(kind, &roles, &[ConnectionAction::ManageViews])?;
-    refuse_if_cancelled(&model)?;
+    let guarded = guard::for_write(&txn, caller, id, &[ConnectionAction::ManageViews]).await?;
+    let model = &guarded.model;
     let (name, definition) = validate(&input)?;
     refuse_duplicate(&txn, &model.id, &name, None).await?;
     let now = db::now();
@@ -181,7 +180,7 @@ pub async fn create(
     record(
         &txn,
         caller,
-        &model,
+        model,
         &row,
         actions::VIEW_CREATED,
         json!({"name": name}),
@@ -213,10 +212,11 @@ pub async fn update(
     input: ViewInput,
 ) -> Result<ConnectionView, ApiError> {
     let txn = state.db.begin().await?;
-    let (model, kind, roles) = load(&txn, caller, id).await?;
-    authorize(kind, &roles, &[ConnectionAction::ManageViews])?;
-    let view = find_view(&txn, &model, view_id).await?;
-    refuse_if_cancelled(&model)?;
+    let guarded = guard::load(&txn, caller, id).await?;
+    let model = &guarded.model;
+    guarded.authorize(&[ConnectionAction::ManageViews])?;
+    let view = find_view(&txn, model, view_id).await?;
+    guard::refuse_if_cancelled(model)?;
     let (name, definition) = validate(&input)?;
     let stored: Value = serde_json::from_str(&view.definition).unwrap_or(Value::Null);
     let definition_changed = stored != input.definition;
@@ -244,7 +244,7 @@ pub async fn update(
     record(
         &txn,
         caller,
-        &model,
+        model,
         &updated,
         actions::VIEW_UPDATED,
         details,
@@ -262,14 +262,15 @@ pub async fn delete(
     view_id: &str,
 ) -> Result<(), ApiError> {
     let txn = state.db.begin().await?;
-    let (model, kind, roles) = load(&txn, caller, id).await?;
-    authorize(kind, &roles, &[ConnectionAction::ManageViews])?;
-    let view = find_view(&txn, &model, view_id).await?;
-    refuse_if_cancelled(&model)?;
+    let guarded = guard::load(&txn, caller, id).await?;
+    let model = &guarded.model;
+    guarded.authorize(&[ConnectionAction::ManageViews])?;
+    let view = find_view(&txn, model, view_id).await?;
+    guard::refuse_if_cancelled(model)?;
     record(
         &txn,
         caller,
-        &model,
+        model,
         &view,
         actions::VIEW_DELETED,
         json!({"name": view.name}),

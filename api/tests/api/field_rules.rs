@@ -9,9 +9,9 @@ use hubkeep_shared::fields::{
 };
 use serde_json::{Value, json};
 
-use crate::runs::create;
 use crate::helpers::{Backend, Session, TestApp, patch, put, spawn_app, team};
 use crate::on_each_backend;
+use crate::runs::create;
 
 on_each_backend!(s17_every_field_rule_refuses_the_same_inputs_in_the_console_and_the_server);
 

@@ -20,6 +20,7 @@ mod psa;
 mod runs;
 mod schema;
 mod settings;
+mod shape;
 mod users;
 mod views;
 

@@ -3,11 +3,11 @@
 
 use serde_json::{Value, json};
 
-use crate::runs::{create, entries, entries_of, post};
 use crate::helpers::{
     Backend, TestApp, assert_problem, grant, id, people::*, put, spawn_app, team,
 };
 use crate::on_each_backend;
+use crate::runs::{create, entries, entries_of, post};
 
 on_each_backend!(
     s4_views_are_created_updated_and_deleted_with_one_entry_each,

@@ -130,20 +130,6 @@ fn sort_keys(value: Value) -> Value {
     }
 }
 
-/// The document as the server holds it, serialized once.
-#[derive(Debug)]
-pub struct Served {
-    pub json: String,
-}
-
-impl Served {
-    pub fn from_document(doc: &Value) -> Self {
-        Self {
-            json: serde_json::to_string(doc).unwrap_or_default(),
-        }
-    }
-}
-
 /// The methods each documented path answers, for 405 `method_not_allowed` with `Allow`.
 #[derive(Debug, Default)]
 pub struct Routes {

@@ -8,13 +8,27 @@
 
 use actix_web::{HttpResponse, patch, post, web};
 
+use hubkeep_shared::api::connections::{Connection, EndpointStatus};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+
 use crate::AppState;
-use crate::connections::actions::{
-    self, ConnectionPatch, PaymentInput, ReconnectInput, parse_side,
-};
+use crate::connections::billing::{self, PaymentInput};
+use crate::connections::endpoints::{ReconnectInput, parse_side, set_endpoint};
+use crate::connections::read;
+use crate::connections::settings::{self, ConnectionPatch};
 use crate::error::ApiError;
 use crate::identity::Caller;
-use hubkeep_shared::api::connections::{Connection, EndpointStatus};
+
+/// Commits the change and answers the connection as the caller now sees it.
+async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    txn: DatabaseTransaction,
+    id: &str,
+) -> Result<HttpResponse, ApiError> {
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(read::get(state, caller, id).await?))
+}
 
 /// Change a connection's settings.
 ///
@@ -44,8 +58,9 @@ pub async fn update_connection(
     id: web::Path<String>,
     body: crate::http::extractors::JsonBody<ConnectionPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let updated = actions::update(&state, &caller, &id, body.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(updated))
+    let txn = state.db.begin().await?;
+    settings::update(&txn, &caller, &id, &body).await?;
+    answer(&state, &caller, txn, &id).await
 }
 
 /// Pay for a connection's subscription.
@@ -70,8 +85,9 @@ pub async fn pay_connection(
     id: web::Path<String>,
     body: crate::http::extractors::JsonBody<PaymentInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let paid = actions::pay(&state, &caller, &id, body.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(paid))
+    let txn = state.db.begin().await?;
+    billing::pay(&txn, &caller, &id, &body).await?;
+    answer(&state, &caller, txn, &id).await
 }
 
 /// Cancel a connection's subscription.
@@ -94,7 +110,9 @@ pub async fn cancel_connection(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(actions::cancel(&state, &caller, &id).await?))
+    let txn = state.db.begin().await?;
+    billing::cancel(&txn, &caller, &id).await?;
+    answer(&state, &caller, txn, &id).await
 }
 
 /// Disconnect one endpoint of a connection.
@@ -123,16 +141,9 @@ pub async fn disconnect_endpoint(
 ) -> Result<HttpResponse, ApiError> {
     let (id, side) = path.into_inner();
     let side = parse_side(&side)?;
-    let connection = actions::set_endpoint(
-        &state,
-        &caller,
-        &id,
-        side,
-        EndpointStatus::Disconnected,
-        None,
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(connection))
+    let txn = state.db.begin().await?;
+    set_endpoint(&txn, &caller, &id, side, EndpointStatus::Disconnected, None).await?;
+    answer(&state, &caller, txn, &id).await
 }
 
 /// Reconnect one endpoint of a connection.
@@ -163,14 +174,16 @@ pub async fn reconnect_endpoint(
 ) -> Result<HttpResponse, ApiError> {
     let (id, side) = path.into_inner();
     let side = parse_side(&side)?;
-    let connection = actions::set_endpoint(
-        &state,
+    let label = body.into_inner().account_label;
+    let txn = state.db.begin().await?;
+    set_endpoint(
+        &txn,
         &caller,
         &id,
         side,
         EndpointStatus::Connected,
-        body.into_inner().account_label,
+        label.as_deref(),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(connection))
+    answer(&state, &caller, txn, &id).await
 }

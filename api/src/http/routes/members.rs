@@ -10,12 +10,13 @@ use actix_web::{HttpResponse, delete, get, post, web};
 use hubkeep_shared::{ConnectionRole, HubAction};
 
 use crate::AppState;
-use crate::connections::members::{
-    self, Invitation, Items, Member, MyInvitation, NewInvitation, OwnershipRecovered,
-    RecoverOwnership,
-};
+use crate::connections::{invitations, members, ownership};
 use crate::error::ApiError;
 use crate::identity::Caller;
+use hubkeep_shared::api::Items;
+use hubkeep_shared::api::members::{
+    Invitation, Member, MyInvitation, NewInvitation, OwnershipRecovered, RecoverOwnership,
+};
 
 /// List a connection's members and their roles.
 ///
@@ -117,7 +118,7 @@ pub async fn create_invitation(
     id: web::Path<String>,
     body: crate::http::extractors::JsonBody<NewInvitation>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = members::create_invitation(&state, &caller, &id, body.into_inner()).await?;
+    let created = invitations::create_invitation(&state, &caller, &id, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -139,7 +140,7 @@ pub async fn list_connection_invitations(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(members::list_for_connection(&state, &caller, &id).await?))
+    Ok(HttpResponse::Ok().json(invitations::list_for_connection(&state, &caller, &id).await?))
 }
 
 /// List the invitations waiting for you.
@@ -159,7 +160,7 @@ pub async fn list_my_invitations(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(members::list_mine(&state, &caller).await?))
+    Ok(HttpResponse::Ok().json(invitations::list_mine(&state, &caller).await?))
 }
 
 /// Accept an invitation addressed to you.
@@ -186,7 +187,7 @@ pub async fn accept_invitation(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(members::accept(&state, &caller, &id).await?))
+    Ok(HttpResponse::Ok().json(invitations::accept(&state, &caller, &id).await?))
 }
 
 /// Decline an invitation addressed to you.
@@ -208,7 +209,7 @@ pub async fn decline_invitation(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(members::decline(&state, &caller, &id).await?))
+    Ok(HttpResponse::Ok().json(invitations::decline(&state, &caller, &id).await?))
 }
 
 /// Revoke a pending invitation.
@@ -231,7 +232,7 @@ pub async fn revoke_invitation(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(members::revoke(&state, &caller, &id).await?))
+    Ok(HttpResponse::Ok().json(invitations::revoke(&state, &caller, &id).await?))
 }
 
 /// Recover the ownership of an orphaned connection.
@@ -259,5 +260,5 @@ pub async fn recover_ownership(
     body: crate::http::extractors::JsonBody<RecoverOwnership>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::GovernConnections)?;
-    Ok(HttpResponse::Ok().json(members::recover(&state, &caller, &id, body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(ownership::recover(&state, &caller, &id, body.into_inner()).await?))
 }

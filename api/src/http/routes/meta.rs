@@ -12,8 +12,22 @@ use actix_web::{HttpResponse, get, web};
     security(())
 )]
 #[get("/openapi.json")]
-pub async fn get_openapi(doc: web::Data<crate::http::openapi::Served>) -> HttpResponse {
+pub async fn get_openapi(doc: web::Data<Served>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(doc.json.clone())
+}
+
+/// The document as the server holds it, serialized once.
+#[derive(Debug)]
+pub struct Served {
+    pub json: String,
+}
+
+impl Served {
+    pub fn from_document(doc: &serde_json::Value) -> Self {
+        Self {
+            json: serde_json::to_string(doc).unwrap_or_default(),
+        }
+    }
 }

@@ -1,0 +1,594 @@
+//! Invitations to a connection's roles (SPEC S5.1, S5.3, S7): issued by those whose roles
+//! allow it, accepted or declined by the invitee, revoked by the inviter. An owner invitation
+//! is the transfer of ownership: accepting it moves the `owner` role.
+//!
+//! Pending invitations past `expires_at` count as expired everywhere; they are marked
+//! `expired` when a request touches them (creating an invitation on the connection, or
+//! accepting, declining or revoking that invitation).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use hubkeep_shared::fields::{Email, FieldRule as _};
+use hubkeep_shared::{ConnectionAction, ConnectionRole, HubAccess, ProblemCode, can_invite};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder,
+};
+use serde_json::json;
+
+use super::guard;
+use super::members::{
+    conflict, corrupt, expired_error, forbid_unless, invalid, move_owner, parse_role, record,
+    user_by_email, user_in_tenant, view,
+};
+use super::read::{self};
+use crate::AppState;
+use crate::activity::{Actor, Target, actions};
+use crate::db::{
+    self,
+    entities::{connections as conn, invitations, role_assignments, tenant_settings},
+};
+use crate::error::ApiError;
+use crate::hub_access::access_of;
+use crate::identity::Caller;
+pub use hubkeep_shared::api::Items;
+pub use hubkeep_shared::api::members::{
+    Invitation, InvitationStatus, Invitee, Member, MyInvitation, NewInvitation, OwnershipRecovered,
+    RecoverOwnership,
+};
+
+// ---------------------------------------------------------------------------------------
+// Invitations.
+
+/// Marks the connection's pending invitations past their expiry `expired`; returns their ids.
+async fn expire_stale(
+    txn: &DatabaseTransaction,
+    connection_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, ApiError> {
+    let stale: Vec<String> = invitations::Entity::find()
+        .filter(invitations::Column::ConnectionId.eq(connection_id))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+        .filter(invitations::Column::ExpiresAt.lte(now))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    if !stale.is_empty() {
+        invitations::Entity::update_many()
+            .col_expr(
+                invitations::Column::Status,
+                Expr::value(InvitationStatus::Expired.wire_name()),
+            )
+            .col_expr(invitations::Column::RespondedAt, Expr::value(now))
+            .filter(invitations::Column::Id.is_in(stale.clone()))
+            .exec(txn)
+            .await?;
+    }
+    Ok(stale)
+}
+
+/// `POST /api/v1/connections/{id}/invitations` (SPEC S5.1, S5.3).
+/// Who a new invitation names: exactly one of `user_id` and `email`.
+enum InviteeInput<'a> {
+    User(&'a str),
+    Email(&'a str),
+}
+
+fn invitee_of(input: &NewInvitation) -> Result<InviteeInput<'_>, ApiError> {
+    match (input.user_id.as_deref(), input.email.as_deref()) {
+        (Some(user_id), None) => Ok(InviteeInput::User(user_id)),
+        (None, Some(email)) => Ok(InviteeInput::Email(email)),
+        _ => Err(invalid("body", "send exactly one of `user_id` and `email`")),
+    }
+}
+
+pub async fn create_invitation(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    input: NewInvitation,
+) -> Result<Invitation, ApiError> {
+    let txn = guard::begin_locked(&state.db, id).await?;
+    let (model, roles) = read::visible(&txn, caller, id).await?;
+    let action = ConnectionAction::invite(input.role);
+    forbid_unless(can_invite(&roles, input.role), action)?;
+    guard::refuse_if_cancelled(&model)?;
+
+    // Validate.
+    let is_owner = input.role == ConnectionRole::Owner;
+    let invitee = invitee_of(&input)?;
+    if let Some(retain) = input.retain_role {
+        if !is_owner {
+            return Err(invalid(
+                "retain_role",
+                "only an owner invitation (`role: owner`) may name a role to retain",
+            ));
+        }
+        if retain == ConnectionRole::Owner {
+            return Err(invalid(
+                "retain_role",
+                "must be business_admin, it_admin or read_only",
+            ));
+        }
+    }
+    let (invitee_user, invitee_email) = match invitee {
+        InviteeInput::User(user_id) => {
+            let user = user_in_tenant(&txn, &caller.tenant_id, user_id)
+                .await?
+                .ok_or_else(|| invalid("user_id", "is not a hub user of this tenant"))?;
+            (Some(user), None)
+        }
+        InviteeInput::Email(email) => {
+            let email = Email::parse(email)
+                .map_err(|message| invalid("email", message))?
+                .into_string();
+            let user = user_by_email(&txn, &caller.tenant_id, &db::email_key(&email)).await?;
+            (user, Some(email))
+        }
+    };
+    if is_owner {
+        let Some(user) = &invitee_user else {
+            return Err(invalid(
+                "email",
+                "an owner invitation must name an existing hub user",
+            ));
+        };
+        if access_of(&txn, user).await?.level == HubAccess::None {
+            return Err(invalid(
+                if input.user_id.is_some() {
+                    "user_id"
+                } else {
+                    "email"
+                },
+                "the new owner must have hub access",
+            ));
+        }
+    }
+    if let Some(user) = &invitee_user {
+        let held = read::roles_on(&txn, &model.id, &user.id).await?;
+        if held.contains(&input.role) {
+            return Err(conflict(format!(
+                "{} already holds the role {} on this connection.",
+                user.display_name,
+                input.role.wire_name()
+            )));
+        }
+    }
+
+    let now = db::now();
+    let expired = expire_stale(&txn, &model.id, now).await?;
+    if is_owner
+        && invitations::Entity::find()
+            .filter(invitations::Column::ConnectionId.eq(&model.id))
+            .filter(invitations::Column::Role.eq(ConnectionRole::Owner.wire_name()))
+            .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+            .one(&txn)
+            .await?
+            .is_some()
+    {
+        return Err(conflict(
+            "An ownership transfer is already pending on this connection; revoke it first.",
+        ));
+    }
+    let days = tenant_settings::Entity::find_by_id(caller.tenant_id.clone())
+        .one(&txn)
+        .await?
+        .map_or(7, |s| s.invitation_expiry_days)
+        .clamp(1, 30);
+    let row = invitations::Model {
+        id: db::new_id(),
+        tenant_id: caller.tenant_id.clone(),
+        connection_id: model.id.clone(),
+        role: input.role.wire_name().to_owned(),
+        retain_role: input.retain_role.map(|r| r.wire_name().to_owned()),
+        invitee_user_id: invitee_user.as_ref().map(|u| u.id.clone()),
+        invitee_email_key: invitee_email.as_deref().map(db::email_key),
+        invitee_email: invitee_email.clone(),
+        invited_by: caller.user.id.clone(),
+        created_at: now,
+        expires_at: now + Duration::days(i64::from(days)),
+        status: InvitationStatus::Pending.wire_name().to_owned(),
+        responded_at: None,
+        revoked_by: None,
+    };
+    let active: invitations::ActiveModel = row.clone().into();
+    match invitations::Entity::insert(sea_orm::ActiveModelTrait::reset_all(active))
+        .exec_without_returning(&txn)
+        .await
+    {
+        Ok(_) => {}
+        Err(e)
+            if db::violates(
+                &e,
+                &[
+                    db::Unique::PendingInvitationForUser,
+                    db::Unique::PendingInvitationForEmail,
+                    db::Unique::PendingOwnerTransfer,
+                ],
+            ) =>
+        {
+            return Err(conflict(
+                "A pending invitation for this invitee and role (or a pending ownership \
+                 transfer) already exists on this connection.",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let label = invitee_user
+        .as_ref()
+        .map(|u| u.display_name.clone())
+        .or_else(|| invitee_email.clone())
+        .unwrap_or_default();
+    record(
+        &txn,
+        caller,
+        &caller.actor(),
+        &model.id,
+        actions::INVITATION_CREATED,
+        Target::new("invitation", &row.id, format!("{} ({label})", input.role)),
+        json!({
+            "role": input.role,
+            "invitee_user_id": row.invitee_user_id,
+            "invitee_email": row.invitee_email,
+            "retain_role": input.retain_role,
+            "expires_at": row.expires_at,
+            "expired_invitation_ids": expired,
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    view(&row, now)
+}
+
+/// `GET /api/v1/connections/{id}/invitations`: the pending, unexpired invitations.
+pub async fn list_for_connection(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Items<Invitation>, ApiError> {
+    let (model, _) = read::visible(&state.db, caller, id).await?;
+    let now = db::now();
+    let rows = invitations::Entity::find()
+        .filter(invitations::Column::ConnectionId.eq(&model.id))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+        .filter(invitations::Column::ExpiresAt.gt(now))
+        .order_by_asc(invitations::Column::CreatedAt)
+        .order_by_asc(invitations::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(Items {
+        items: rows
+            .iter()
+            .map(|r| view(r, now))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// Whether `row` is addressed to the caller: by user id, or (for an invitation by email to
+/// no hub user) by the caller's email, case-insensitively.
+fn addressed_to(row: &invitations::Model, caller: &Caller) -> bool {
+    match &row.invitee_user_id {
+        Some(user_id) => *user_id == caller.user.id,
+        None => row
+            .invitee_email_key
+            .as_deref()
+            .is_some_and(|key| key == db::email_key(&caller.user.email)),
+    }
+}
+
+/// `GET /api/v1/me/invitations`: the caller's pending, unexpired invitations.
+pub async fn list_mine(state: &AppState, caller: &Caller) -> Result<Items<MyInvitation>, ApiError> {
+    let now = db::now();
+    let rows = invitations::Entity::find()
+        .filter(invitations::Column::TenantId.eq(&caller.tenant_id))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+        .filter(invitations::Column::ExpiresAt.gt(now))
+        .filter(
+            Condition::any()
+                .add(invitations::Column::InviteeUserId.eq(&caller.user.id))
+                .add(
+                    Condition::all()
+                        .add(invitations::Column::InviteeUserId.is_null())
+                        .add(
+                            invitations::Column::InviteeEmailKey
+                                .eq(db::email_key(&caller.user.email)),
+                        ),
+                ),
+        )
+        .order_by_asc(invitations::Column::CreatedAt)
+        .order_by_asc(invitations::Column::Id)
+        .all(&state.db)
+        .await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.connection_id.clone()).collect();
+    let names: HashMap<String, conn::Model> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        conn::Entity::find()
+            .filter(conn::Column::TenantId.eq(&caller.tenant_id))
+            .filter(conn::Column::Id.is_in(ids))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect()
+    };
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let Some(c) = names.get(&row.connection_id) else {
+            continue;
+        };
+        items.push(MyInvitation {
+            invitation: view(row, now)?,
+            connection_name: c.name.clone(),
+            connection_kind: c
+                .kind
+                .parse()
+                .map_err(|_| corrupt("connection kind", &c.kind))?,
+        });
+    }
+    Ok(Items { items })
+}
+
+/// Reads an invitation of the caller's tenant (outside any transaction: it only says which
+/// connection to lock).
+async fn find_invitation(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<invitations::Model, ApiError> {
+    invitations::Entity::find_by_id(id.to_owned())
+        .one(&state.db)
+        .await?
+        .filter(|i| i.tenant_id == caller.tenant_id)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Marks one pending invitation past its expiry `expired` (with its one entry, by the hub
+/// itself) and commits; answers 410.
+async fn expire_and_refuse(
+    txn: DatabaseTransaction,
+    caller: &Caller,
+    row: &invitations::Model,
+    now: DateTime<Utc>,
+) -> Result<Invitation, ApiError> {
+    set_status(&txn, row, InvitationStatus::Expired, now, None).await?;
+    record(
+        &txn,
+        caller,
+        &Actor::System,
+        &row.connection_id,
+        actions::INVITATION_EXPIRED,
+        Target::new("invitation", &row.id, &row.role),
+        json!({ "expires_at": row.expires_at }),
+    )
+    .await?;
+    txn.commit().await?;
+    Err(expired_error())
+}
+
+async fn set_status(
+    txn: &DatabaseTransaction,
+    row: &invitations::Model,
+    status: InvitationStatus,
+    now: DateTime<Utc>,
+    revoked_by: Option<&str>,
+) -> Result<invitations::Model, ApiError> {
+    let updated = invitations::Entity::update_many()
+        .col_expr(invitations::Column::Status, Expr::value(status.wire_name()))
+        .col_expr(invitations::Column::RespondedAt, Expr::value(now))
+        .col_expr(
+            invitations::Column::RevokedBy,
+            Expr::value(revoked_by.map(str::to_owned)),
+        )
+        .filter(invitations::Column::Id.eq(&row.id))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(conflict("The invitation is no longer pending."));
+    }
+    Ok(invitations::Model {
+        status: status.wire_name().to_owned(),
+        responded_at: Some(now),
+        revoked_by: revoked_by.map(str::to_owned),
+        ..row.clone()
+    })
+}
+
+/// Loads the invitation for a response by its invitee, inside a transaction holding the
+/// connection's lock: 404 unless addressed to the caller, 409 unless pending.
+async fn for_invitee(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(DatabaseTransaction, invitations::Model), ApiError> {
+    let first = find_invitation(state, caller, id).await?;
+    if !addressed_to(&first, caller) {
+        return Err(ApiError::not_found());
+    }
+    let txn = guard::begin_locked(&state.db, &first.connection_id).await?;
+    let row = invitations::Entity::find_by_id(id.to_owned())
+        .one(&txn)
+        .await?
+        .filter(|i| i.tenant_id == caller.tenant_id && addressed_to(i, caller))
+        .ok_or_else(ApiError::not_found)?;
+    if row.status != InvitationStatus::Pending.wire_name() {
+        return Err(conflict(format!(
+            "The invitation is already {}.",
+            row.status
+        )));
+    }
+    Ok((txn, row))
+}
+
+/// `POST /api/v1/invitations/{id}/accept` (SPEC S5.1, S5.3).
+pub async fn accept(state: &AppState, caller: &Caller, id: &str) -> Result<Invitation, ApiError> {
+    let (txn, row) = for_invitee(state, caller, id).await?;
+    let now = db::now();
+    if row.expires_at <= now {
+        return expire_and_refuse(txn, caller, &row, now).await;
+    }
+    if caller.access_level() == HubAccess::None {
+        return Err(ApiError::new(
+            ProblemCode::UserInactive,
+            "Without hub access an invitation cannot be accepted.",
+        ));
+    }
+    let model = guard::in_tenant(&txn, caller, &row.connection_id).await?;
+    guard::refuse_if_cancelled(&model)?;
+    let role = parse_role(&row.role)?;
+    let held = read::roles_on(&txn, &model.id, &caller.user.id).await?;
+    if role == ConnectionRole::Owner {
+        if model.owner_user_id == caller.user.id {
+            return Err(conflict("You already own this connection."));
+        }
+        if model.owner_user_id != row.invited_by {
+            return Err(conflict(
+                "The connection's owner has changed since this transfer was offered.",
+            ));
+        }
+        let previous = model.owner_user_id.clone();
+        let retain = row.retain_role.as_deref().map(parse_role).transpose()?;
+        move_owner(
+            &txn,
+            caller,
+            &model,
+            &previous,
+            &caller.user.id,
+            retain,
+            now,
+        )
+        .await?;
+        let accepted = set_status(&txn, &row, InvitationStatus::Accepted, now, None).await?;
+        record(
+            &txn,
+            caller,
+            &caller.actor(),
+            &model.id,
+            actions::CONNECTION_OWNERSHIP_TRANSFERRED,
+            Target::new("connection", &model.id, &model.name),
+            json!({
+                "invitation_id": row.id,
+                "from_user_id": previous,
+                "to_user_id": caller.user.id,
+                "retain_role": retain,
+            }),
+        )
+        .await?;
+        txn.commit().await?;
+        return view(&accepted, now);
+    }
+    // The ladder holds at acceptance too: an inviter who since lost the roles that allowed
+    // the invitation (removed, left, transferred away) no longer vouches for it.
+    let inviter_roles = read::roles_on(&txn, &model.id, &row.invited_by).await?;
+    if !can_invite(&inviter_roles, role) {
+        return Err(conflict(
+            "The inviter's roles on this connection no longer allow this invitation.",
+        ));
+    }
+    if !held.contains(&role) {
+        role_assignments::Entity::insert(role_assignments::ActiveModel {
+            connection_id: Set(model.id.clone()),
+            user_id: Set(caller.user.id.clone()),
+            role: Set(role.wire_name().to_owned()),
+            tenant_id: Set(caller.tenant_id.clone()),
+            granted_by: Set(Some(row.invited_by.clone())),
+            granted_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    let accepted = set_status(&txn, &row, InvitationStatus::Accepted, now, None).await?;
+    record(
+        &txn,
+        caller,
+        &caller.actor(),
+        &model.id,
+        actions::INVITATION_ACCEPTED,
+        Target::new("invitation", &row.id, role.wire_name()),
+        json!({ "role": role, "user_id": caller.user.id, "invited_by": row.invited_by }),
+    )
+    .await?;
+    txn.commit().await?;
+    view(&accepted, now)
+}
+
+/// `POST /api/v1/invitations/{id}/decline`.
+pub async fn decline(state: &AppState, caller: &Caller, id: &str) -> Result<Invitation, ApiError> {
+    let (txn, row) = for_invitee(state, caller, id).await?;
+    let now = db::now();
+    if row.expires_at <= now {
+        return expire_and_refuse(txn, caller, &row, now).await;
+    }
+    let declined = set_status(&txn, &row, InvitationStatus::Declined, now, None).await?;
+    record(
+        &txn,
+        caller,
+        &caller.actor(),
+        &row.connection_id,
+        actions::INVITATION_DECLINED,
+        Target::new("invitation", &row.id, &row.role),
+        json!({ "role": row.role, "user_id": caller.user.id }),
+    )
+    .await?;
+    txn.commit().await?;
+    view(&declined, now)
+}
+
+/// `DELETE /api/v1/invitations/{id}`: by the inviter or anyone whose roles could issue it.
+pub async fn revoke(state: &AppState, caller: &Caller, id: &str) -> Result<Invitation, ApiError> {
+    let first = find_invitation(state, caller, id).await?;
+    let txn = guard::begin_locked(&state.db, &first.connection_id).await?;
+    let row = invitations::Entity::find_by_id(id.to_owned())
+        .one(&txn)
+        .await?
+        .filter(|i| i.tenant_id == caller.tenant_id)
+        .ok_or_else(ApiError::not_found)?;
+    let roles = read::roles_on(&txn, &row.connection_id, &caller.user.id).await?;
+    let role = parse_role(&row.role)?;
+    let is_inviter = row.invited_by == caller.user.id;
+    if !is_inviter {
+        if roles.is_empty() {
+            return Err(ApiError::not_found());
+        }
+        forbid_unless(can_invite(&roles, role), ConnectionAction::invite(role))?;
+    }
+    if row.status != InvitationStatus::Pending.wire_name() {
+        return Err(conflict(format!(
+            "The invitation is already {}.",
+            row.status
+        )));
+    }
+    let now = db::now();
+    if row.expires_at <= now {
+        return expire_and_refuse(txn, caller, &row, now).await;
+    }
+    let revoked = set_status(
+        &txn,
+        &row,
+        InvitationStatus::Revoked,
+        now,
+        Some(&caller.user.id),
+    )
+    .await?;
+    record(
+        &txn,
+        caller,
+        &caller.actor(),
+        &row.connection_id,
+        actions::INVITATION_REVOKED,
+        Target::new("invitation", &row.id, &row.role),
+        json!({
+            "role": row.role,
+            "invitee_user_id": row.invitee_user_id,
+            "invitee_email": row.invitee_email,
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    view(&revoked, now)
+}

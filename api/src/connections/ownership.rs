@@ -1,0 +1,115 @@
+//! Recovering a connection's ownership (SPEC S5.4, S7): an elevated user names a new owner
+//! when the owner cannot transfer it (gone from the PSA, or without hub access).
+
+use hubkeep_shared::{ConnectionRole, HubAccess};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+
+use super::guard;
+use super::members::{conflict, corrupt, invalid, move_owner, record, user_in_tenant, user_ref};
+use crate::AppState;
+use crate::activity::{Target, actions};
+use crate::db::{self, entities::invitations};
+use crate::error::ApiError;
+use crate::hub_access::access_of;
+use crate::identity::Caller;
+pub use hubkeep_shared::api::Items;
+pub use hubkeep_shared::api::members::{
+    Invitation, InvitationStatus, Invitee, Member, MyInvitation, NewInvitation, OwnershipRecovered,
+    RecoverOwnership,
+};
+
+// ---------------------------------------------------------------------------------------
+// Recovery.
+
+/// `POST /api/v1/connections/{id}/recover-ownership` (SPEC S5.4). The caller's elevated
+/// access is checked by the route; they need no role on the connection.
+pub async fn recover(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    input: RecoverOwnership,
+) -> Result<OwnershipRecovered, ApiError> {
+    let txn = guard::begin_locked(&state.db, id).await?;
+    let model = guard::in_tenant(&txn, caller, id).await?;
+    let previous = user_in_tenant(&txn, &caller.tenant_id, &model.owner_user_id)
+        .await?
+        .ok_or_else(|| corrupt("connection owner", &model.owner_user_id))?;
+    if access_of(&txn, &previous).await?.level != HubAccess::None {
+        return Err(conflict(
+            "The owner still has hub access: only they can transfer ownership.",
+        ));
+    }
+    if input.retain_role == Some(ConnectionRole::Owner) {
+        return Err(invalid(
+            "retain_role",
+            "must be business_admin, it_admin or read_only",
+        ));
+    }
+    let owner = user_in_tenant(&txn, &caller.tenant_id, &input.user_id)
+        .await?
+        .ok_or_else(|| invalid("user_id", "is not a hub user of this tenant"))?;
+    if access_of(&txn, &owner).await?.level == HubAccess::None {
+        return Err(invalid("user_id", "the new owner must have hub access"));
+    }
+    let now = db::now();
+    move_owner(
+        &txn,
+        caller,
+        &model,
+        &previous.id,
+        &owner.id,
+        input.retain_role,
+        now,
+    )
+    .await?;
+    // The previous owner's pending transfer can no longer happen.
+    let stale: Vec<String> = invitations::Entity::find()
+        .filter(invitations::Column::ConnectionId.eq(&model.id))
+        .filter(invitations::Column::Role.eq(ConnectionRole::Owner.wire_name()))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    if !stale.is_empty() {
+        invitations::Entity::update_many()
+            .col_expr(
+                invitations::Column::Status,
+                Expr::value(InvitationStatus::Revoked.wire_name()),
+            )
+            .col_expr(invitations::Column::RespondedAt, Expr::value(now))
+            .col_expr(
+                invitations::Column::RevokedBy,
+                Expr::value(caller.user.id.clone()),
+            )
+            .filter(invitations::Column::Id.is_in(stale.clone()))
+            .exec(&txn)
+            .await?;
+    }
+    record(
+        &txn,
+        caller,
+        &caller.actor(),
+        &model.id,
+        actions::CONNECTION_OWNERSHIP_RECOVERED,
+        Target::new("connection", &model.id, &model.name),
+        json!({
+            "from_user_id": previous.id,
+            "to_user_id": owner.id,
+            "retain_role": input.retain_role,
+            "revoked_invitation_ids": stale,
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(OwnershipRecovered {
+        connection_id: model.id,
+        previous_owner: user_ref(&previous),
+        owner: user_ref(&owner),
+        retain_role: input.retain_role,
+        revoked_invitation_ids: stale,
+    })
+}

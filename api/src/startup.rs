@@ -61,50 +61,16 @@ impl Application {
             .with_context(|| format!("binding {}", settings.bind))?;
         let address = listener.local_addr()?;
 
-        let keys =
-            Keys::load(&settings.auth, &settings.data_dir).context("loading signing keys")?;
-        if settings.demo {
-            let tenant = provision::ensure_demo_tenant(&db, settings.auth.session_lifetime_hours)
-                .await
-                .context("creating the demo tenant")?;
-            tracing::warn!(
-                tenant = %tenant.id,
-                "demo mode: anyone can sign in as any directory resource at /api/v1/demo/launch"
-            );
-        }
-        let reader = connect_reader(&settings, &db).await?;
         // One Prometheus registry per server, so several servers in one process (the tests)
         // do not collide; the HTTP metrics and the PSA call metrics share it.
         let prometheus = prometheus::Registry::new();
-        let psa_metrics = PsaMetrics::register(&prometheus, settings.psa.hourly_budget)
-            .context("registering the PSA metrics")?;
-        let psa = PsaRegistry::new(settings.psa.clone(), Some(db.clone()), psa_metrics)
-            .context("the [psa] settings")?;
-        let state = web::Data::new(AppState {
-            db,
-            reader,
-            psa: Arc::new(psa),
-            keys: Arc::new(keys),
-            settings: Arc::new(settings.clone()),
-        });
-        let document = openapi::document();
-        let doc = web::Data::new(routes::meta::Served::from_document(&document));
-        let routes = web::Data::new(openapi::Routes::from_document(&document));
-        let contract = settings
-            .contract_check
-            .then(|| web::Data::new(Contract::from_document(&document)));
+        let state = web::Data::new(app_state(&settings, db, &prometheus).await?);
+        let (doc, routes, contract) = documented(&settings);
         let web_dir = settings.web_dir.clone();
         if !routes::console::is_built(&web_dir) {
             tracing::warn!(dir = %web_dir.display(), "console not built: run `just web`");
         }
-        // Prometheus metrics at /metrics (SPEC S8); paths no route matches are counted under
-        // one label, so a scanner cannot blow up the label space.
-        let metrics = PrometheusMetricsBuilder::new("hubkeep")
-            .registry(prometheus)
-            .endpoint("/metrics")
-            .mask_unmatched_patterns("UNMATCHED")
-            .build()
-            .map_err(|e| anyhow::anyhow!("building the metrics registry: {e}"))?;
+        let metrics = http_metrics(prometheus)?;
         let served_contract = contract.clone();
         let mut server = HttpServer::new(move || {
             let web_dir = web_dir.clone();
@@ -186,4 +152,66 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The state every handler shares: the pools, the signing keys and the PSA providers. In
+/// demo mode the demo tenant is seeded first.
+async fn app_state(
+    settings: &Settings,
+    db: sea_orm::DatabaseConnection,
+    prometheus: &prometheus::Registry,
+) -> anyhow::Result<AppState> {
+    let keys = Keys::load(&settings.auth, &settings.data_dir).context("loading signing keys")?;
+    if settings.demo {
+        let tenant = provision::ensure_demo_tenant(&db, settings.auth.session_lifetime_hours)
+            .await
+            .context("creating the demo tenant")?;
+        tracing::warn!(
+            tenant = %tenant.id,
+            "demo mode: anyone can sign in as any directory resource at /api/v1/demo/launch"
+        );
+    }
+    let reader = connect_reader(settings, &db).await?;
+    let psa_metrics = PsaMetrics::register(prometheus, settings.psa.hourly_budget)
+        .context("registering the PSA metrics")?;
+    let psa = PsaRegistry::new(settings.psa.clone(), Some(db.clone()), psa_metrics)
+        .context("the [psa] settings")?;
+    Ok(AppState {
+        db,
+        reader,
+        psa: Arc::new(psa),
+        keys: Arc::new(keys),
+        settings: Arc::new(settings.clone()),
+    })
+}
+
+/// Prometheus metrics at /metrics (SPEC S8); paths no route matches are counted under one
+/// label, so a scanner cannot blow up the label space.
+fn http_metrics(
+    prometheus: prometheus::Registry,
+) -> anyhow::Result<actix_web_prom::PrometheusMetrics> {
+    PrometheusMetricsBuilder::new("hubkeep")
+        .registry(prometheus)
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNMATCHED")
+        .build()
+        .map_err(|e| anyhow::anyhow!("building the metrics registry: {e}"))
+}
+
+/// What the server derives from its OpenAPI document: the document served, the methods of
+/// each path (for 405), and the contract check when it is on.
+fn documented(
+    settings: &Settings,
+) -> (
+    web::Data<routes::meta::Served>,
+    web::Data<openapi::Routes>,
+    Option<web::Data<Contract>>,
+) {
+    let document = openapi::document();
+    let doc = web::Data::new(routes::meta::Served::from_document(&document));
+    let routes = web::Data::new(openapi::Routes::from_document(&document));
+    let contract = settings
+        .contract_check
+        .then(|| web::Data::new(Contract::from_document(&document)));
+    (doc, routes, contract)
 }

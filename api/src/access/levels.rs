@@ -81,9 +81,47 @@ pub async fn save_elevated_levels(
 ) -> Result<ElevatedLevels, ApiError> {
     let psa = psa_of(state, &caller.tenant_id).await?;
     let levels: Vec<security_levels::Model> = state.psa.levels(&state.db, &psa).await?;
+    let wanted = wanted_levels(&levels, &input.level_ids)?;
+
+    let txn = state.db.begin().await?;
+    // Serialized with every other change of hub access; G2 is checked against the caller as
+    // they are now, not as they were when the request arrived.
+    db::lock_tenant(&txn, &caller.tenant_id).await?;
+    let caller = &caller.recheck(&txn).await?;
+    caller.require(HubAction::ManageAccess)?;
+    let before = saved_set(&txn, &caller.tenant_id).await?;
+    check_keeps_own_elevation(caller, &levels, &before, &wanted)?;
+    if before == wanted {
+        return Ok(ElevatedLevels {
+            level_ids: wanted.into_iter().collect(),
+        });
+    }
+    replace_saved_set(&txn, caller, &wanted).await?;
+    let changed: Vec<i64> = before.symmetric_difference(&wanted).copied().collect();
+    restamp_levels(&txn, &caller.tenant_id, &changed).await?;
+    activity::record_by(
+        &txn,
+        caller,
+        actions::ACCESS_ELEVATED_LEVELS_SAVED,
+        Target::new("elevated_levels", &caller.tenant_id, "Access tab"),
+        None,
+        json!({ "before": before, "after": wanted }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ElevatedLevels {
+        level_ids: wanted.into_iter().collect(),
+    })
+}
+
+/// Validates the requested ids against the PSA's levels: the set to save, or a 422 per bad id.
+fn wanted_levels(
+    levels: &[security_levels::Model],
+    level_ids: &[i64],
+) -> Result<BTreeSet<i64>, ApiError> {
     let mut wanted = BTreeSet::new();
     let mut errors = Vec::new();
-    for (i, id) in input.level_ids.iter().enumerate() {
+    for (i, id) in level_ids.iter().enumerate() {
         match levels.iter().find(|l| l.id == *id) {
             None => errors.push(FieldError {
                 field: format!("level_ids.{i}"),
@@ -91,17 +129,7 @@ pub async fn save_elevated_levels(
             }),
             Some(level) if !level.facts().eligible_for_elevation() => errors.push(FieldError {
                 field: format!("level_ids.{i}"),
-                message: format!(
-                    "{} is not eligible for elevation (missing: {})",
-                    level.name,
-                    level
-                        .facts()
-                        .missing_for_elevation()
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                message: not_eligible_message(level),
             }),
             Some(_) => {
                 wanted.insert(*id);
@@ -115,15 +143,31 @@ pub async fn save_elevated_levels(
             errors,
         });
     }
+    Ok(wanted)
+}
 
-    let txn = state.db.begin().await?;
-    // Serialized with every other change of hub access; G2 is checked against the caller as
-    // they are now, not as they were when the request arrived.
-    db::lock_tenant(&txn, &caller.tenant_id).await?;
-    let caller = &caller.recheck(&txn).await?;
-    caller.require(HubAction::ManageAccess)?;
-    let before = saved_set(&txn, &caller.tenant_id).await?;
-    // G2: the caller must still be elevated afterwards.
+/// The 422 message for a level that lacks facts needed for elevation.
+fn not_eligible_message(level: &security_levels::Model) -> String {
+    format!(
+        "{} is not eligible for elevation (missing: {})",
+        level.name,
+        level
+            .facts()
+            .missing_for_elevation()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// G2: refuses a set that would take the caller from elevated to anything less.
+fn check_keeps_own_elevation(
+    caller: &Caller,
+    levels: &[security_levels::Model],
+    before: &BTreeSet<i64>,
+    wanted: &BTreeSet<i64>,
+) -> Result<(), ApiError> {
     let me = &caller.user;
     let my_level = levels.iter().find(|l| l.id == me.security_level_id);
     let inputs = |in_set: bool| AccessInputs {
@@ -143,39 +187,29 @@ pub async fn save_elevated_levels(
              or have another elevated user grant you elevation first.",
         ));
     }
-    if before == wanted {
-        return Ok(ElevatedLevels {
-            level_ids: wanted.into_iter().collect(),
-        });
-    }
+    Ok(())
+}
+
+/// Deletes the tenant's saved set and inserts `wanted`, stamped as saved by the caller now.
+async fn replace_saved_set(
+    txn: &impl ConnectionTrait,
+    caller: &Caller,
+    wanted: &BTreeSet<i64>,
+) -> Result<(), ApiError> {
     elevated_levels::Entity::delete_many()
         .filter(elevated_levels::Column::TenantId.eq(&caller.tenant_id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     let now = db::now();
-    for id in &wanted {
+    for id in wanted {
         elevated_levels::Entity::insert(elevated_levels::ActiveModel {
             tenant_id: Set(caller.tenant_id.clone()),
             level_id: Set(*id),
-            saved_by: Set(Some(me.id.clone())),
+            saved_by: Set(Some(caller.user.id.clone())),
             saved_at: Set(now),
         })
-        .exec(&txn)
+        .exec(txn)
         .await?;
     }
-    let changed: Vec<i64> = before.symmetric_difference(&wanted).copied().collect();
-    restamp_levels(&txn, &caller.tenant_id, &changed).await?;
-    activity::record_by(
-        &txn,
-        caller,
-        actions::ACCESS_ELEVATED_LEVELS_SAVED,
-        Target::new("elevated_levels", &caller.tenant_id, "Access tab"),
-        None,
-        json!({ "before": before, "after": wanted }),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(ElevatedLevels {
-        level_ids: wanted.into_iter().collect(),
-    })
+    Ok(())
 }

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use hubkeep_shared::{
-    AccessInputs, FieldError, HubAction, LevelFacts, ProblemCode, UserChange, UserRow,
-    allowed_user_actions, check_user_change,
+    AccessDecision, AccessInputs, FieldError, HubAction, LevelFacts, ProblemCode, UserChange,
+    UserRow, allowed_user_actions, check_user_change,
 };
 use sea_orm::sea_query::{Expr, ExprTrait as _, LikeExpr};
 use sea_orm::{
@@ -154,26 +154,11 @@ pub async fn list_users(
 ) -> Result<Page<UserListItem>, ApiError> {
     let sort = query.sort.unwrap_or_default();
     let order = query.order.unwrap_or_default();
-    let limit = match query.limit {
-        None => DEFAULT_LIMIT,
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
-        Some(_) => return Err(invalid("limit", "must be between 1 and 200")),
-    };
+    let limit = page_limit(query.limit)?;
     let column = sort_column(sort);
     let mut select = users::Entity::find().filter(users::Column::TenantId.eq(&caller.tenant_id));
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        if q.chars().count() > 200 {
-            return Err(invalid("q", "must be at most 200 characters"));
-        }
-        if q.chars().any(char::is_control) {
-            return Err(invalid("q", "must not contain control characters"));
-        }
-        let pattern = like_pattern(q);
-        select = select.filter(
-            Condition::any()
-                .add(Expr::col(users::Column::NameKey).like(LikeExpr::new(&pattern).escape('\\')))
-                .add(Expr::col(users::Column::EmailKey).like(LikeExpr::new(&pattern).escape('\\'))),
-        );
+        select = select.filter(search_condition(q)?);
     }
     if let Some(active) = query.active {
         select = select.filter(users::Column::Active.eq(active));
@@ -182,34 +167,7 @@ pub async fn list_users(
         select = select.filter(users::Column::AccessRank.eq(access_rank(level)));
     }
     if let Some(cursor) = &query.cursor {
-        let decoded: Cursor = crate::pagination::decode_cursor(cursor)
-            .ok()
-            .and_then(|text| serde_json::from_str::<Cursor>(&text).ok())
-            // A JSON escape can still smuggle a NUL, which no stored text has.
-            .filter(|c| !c.id.contains('\0') && !c.k.as_str().is_some_and(|k| k.contains('\0')))
-            .ok_or_else(|| invalid("cursor", "is not a cursor this API issued"))?;
-        if decoded.s != sort || decoded.o != order {
-            return Err(invalid(
-                "cursor",
-                "belongs to another sort order; start again without it",
-            ));
-        }
-        let key = key_value(sort, &decoded.k)
-            .ok_or_else(|| invalid("cursor", "is not a cursor this API issued"))?;
-        // A row-value comparison, `(col, id) > (k, x)`: both databases seek the
-        // `(tenant_id, col, id)` index straight to the cursor, so a page deep in the list
-        // costs what the first page costs, even on a column with few distinct values (the
-        // equivalent `col > k OR (col = k AND id > x)` scans from the start of the index).
-        let row = Expr::tuple([
-            Expr::col((users::Entity, column)),
-            Expr::col((users::Entity, users::Column::Id)),
-        ]);
-        let cursor = Expr::tuple([Expr::value(key), Expr::value(decoded.id)]);
-        let after = match order {
-            SortOrder::Asc => row.gt(cursor),
-            SortOrder::Desc => row.lt(cursor),
-        };
-        select = select.filter(after);
+        select = select.filter(after_cursor(cursor, sort, order, column)?);
     }
     let direction = match order {
         SortOrder::Asc => Order::Asc,
@@ -236,6 +194,65 @@ pub async fn list_users(
         },
         |u| Ok(context.item(caller, u)),
     )
+}
+
+/// The page size asked for, the default when absent, or a 422 on `limit` when out of range.
+fn page_limit(limit: Option<u64>) -> Result<u64, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(invalid("limit", "must be between 1 and 200")),
+    }
+}
+
+/// Validates the search text `q` and matches it against the name and email keys.
+fn search_condition(q: &str) -> Result<Condition, ApiError> {
+    if q.chars().count() > 200 {
+        return Err(invalid("q", "must be at most 200 characters"));
+    }
+    if q.chars().any(char::is_control) {
+        return Err(invalid("q", "must not contain control characters"));
+    }
+    let pattern = like_pattern(q);
+    Ok(Condition::any()
+        .add(Expr::col(users::Column::NameKey).like(LikeExpr::new(&pattern).escape('\\')))
+        .add(Expr::col(users::Column::EmailKey).like(LikeExpr::new(&pattern).escape('\\'))))
+}
+
+/// Decodes and checks a cursor, then builds the filter for the rows that come after it.
+fn after_cursor(
+    cursor: &str,
+    sort: UserSort,
+    order: SortOrder,
+    column: users::Column,
+) -> Result<Expr, ApiError> {
+    let decoded: Cursor = crate::pagination::decode_cursor(cursor)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Cursor>(&text).ok())
+        // A JSON escape can still smuggle a NUL, which no stored text has.
+        .filter(|c| !c.id.contains('\0') && !c.k.as_str().is_some_and(|k| k.contains('\0')))
+        .ok_or_else(|| invalid("cursor", "is not a cursor this API issued"))?;
+    if decoded.s != sort || decoded.o != order {
+        return Err(invalid(
+            "cursor",
+            "belongs to another sort order; start again without it",
+        ));
+    }
+    let key = key_value(sort, &decoded.k)
+        .ok_or_else(|| invalid("cursor", "is not a cursor this API issued"))?;
+    // A row-value comparison, `(col, id) > (k, x)`: both databases seek the
+    // `(tenant_id, col, id)` index straight to the cursor, so a page deep in the list
+    // costs what the first page costs, even on a column with few distinct values (the
+    // equivalent `col > k OR (col = k AND id > x)` scans from the start of the index).
+    let row = Expr::tuple([
+        Expr::col((users::Entity, column)),
+        Expr::col((users::Entity, users::Column::Id)),
+    ]);
+    let cursor = Expr::tuple([Expr::value(key), Expr::value(decoded.id)]);
+    Ok(match order {
+        SortOrder::Asc => row.gt(cursor),
+        SortOrder::Desc => row.lt(cursor),
+    })
 }
 
 async fn find_user(
@@ -302,9 +319,40 @@ pub async fn update_user(
     caller.require(HubAction::ManageUsers)?;
     let target = find_user(&txn, &caller.tenant_id, id).await?;
     let context = AccessContext::load(&txn, &caller.tenant_id).await?;
+    check_patch(caller, &context, &target, &patch)?;
+    let Some(patched) = PatchedUser::apply(&target, &patch, &context) else {
+        return Ok(context.item(caller, &target));
+    };
+    let updated = &patched.after;
+    write_access(&txn, updated).await?;
+    // Deactivation ends every session at once (their API tokens stop with the access level).
+    let mut sessions_revoked = 0;
+    if patched.active_changed && !updated.active {
+        sessions_revoked = revoke_sessions(&txn, &updated.id).await?;
+    }
+    activity::record_by(
+        &txn,
+        caller,
+        patched.action(),
+        Target::new("user", &updated.id, &updated.display_name),
+        None,
+        patched.details(sessions_revoked),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(context.item(caller, updated))
+}
+
+/// Checks every requested change against G1–G3 and G5, even one that changes nothing.
+fn check_patch(
+    caller: &Caller,
+    context: &AccessContext,
+    target: &users::Model,
+    patch: &UserPatch,
+) -> Result<(), ApiError> {
     let row = UserRow {
         is_self: target.id == caller.user.id,
-        inputs: context.inputs(&target),
+        inputs: context.inputs(target),
     };
     // Every requested field is checked, even one that changes nothing: no write of any kind
     // reaches the primary user (G3).
@@ -322,27 +370,88 @@ pub async fn update_user(
     for change in &requested {
         check_user_change(caller.access.level, &row, *change).map_err(guard_error)?;
     }
+    Ok(())
+}
 
-    let before_elevation = elevation_of(&target);
-    let active_changed = patch.active.is_some_and(|a| a != target.active);
-    let elevation_changed = patch.elevation.is_some_and(|e| e != before_elevation);
-    if !active_changed && !elevation_changed {
-        return Ok(context.item(caller, &target));
+/// A user with a patch applied: the row before and after, its new access, what changed.
+struct PatchedUser<'a> {
+    before: &'a users::Model,
+    after: users::Model,
+    decision: AccessDecision,
+    active_changed: bool,
+    elevation_changed: bool,
+}
+
+impl<'a> PatchedUser<'a> {
+    /// Applies the patch and restamps the access; `None` when it changes nothing.
+    fn apply(target: &'a users::Model, patch: &UserPatch, context: &AccessContext) -> Option<Self> {
+        let active_changed = patch.active.is_some_and(|a| a != target.active);
+        let elevation_changed = patch.elevation.is_some_and(|e| e != elevation_of(target));
+        if !active_changed && !elevation_changed {
+            return None;
+        }
+        let mut updated = target.clone();
+        if let Some(active) = patch.active {
+            updated.active = active;
+        }
+        if let Some(elevation) = patch.elevation {
+            updated.elevation = elevation.wire_name().to_owned();
+        }
+        updated.updated_at = db::now();
+        let decision = decide(
+            &updated,
+            context.levels.get(&updated.security_level_id).copied(),
+            context.set.contains(&updated.security_level_id),
+        );
+        stamp(&mut updated, decision);
+        Some(Self {
+            before: target,
+            after: updated,
+            decision,
+            active_changed,
+            elevation_changed,
+        })
     }
-    let mut updated = target.clone();
-    if let Some(active) = patch.active {
-        updated.active = active;
+
+    /// The activity action: a specific one when a single field changed, else `user.updated`.
+    fn action(&self) -> &'static str {
+        match (self.active_changed, self.elevation_changed) {
+            (true, false) if self.after.active => actions::USER_ACTIVATED,
+            (true, false) => actions::USER_DEACTIVATED,
+            (false, true) => actions::USER_ELEVATION_CHANGED,
+            _ => actions::USER_UPDATED,
+        }
     }
-    if let Some(elevation) = patch.elevation {
-        updated.elevation = elevation.wire_name().to_owned();
+
+    /// The activity details: changed fields, sessions revoked, and always the access level.
+    fn details(&self, sessions_revoked: u64) -> serde_json::Value {
+        let (target, updated) = (self.before, &self.after);
+        let mut details = serde_json::Map::new();
+        if self.active_changed {
+            details.insert(
+                "active".into(),
+                json!({"before": target.active, "after": updated.active}),
+            );
+        }
+        if self.elevation_changed {
+            details.insert(
+                "elevation".into(),
+                json!({"before": elevation_of(target), "after": updated.elevation}),
+            );
+        }
+        if sessions_revoked > 0 {
+            details.insert("sessions_revoked".into(), json!(sessions_revoked));
+        }
+        details.insert(
+            "access_level".into(),
+            json!({"before": stored_access(target), "after": self.decision.level}),
+        );
+        serde_json::Value::Object(details)
     }
-    updated.updated_at = db::now();
-    let decision = decide(
-        &updated,
-        context.levels.get(&updated.security_level_id).copied(),
-        context.set.contains(&updated.security_level_id),
-    );
-    stamp(&mut updated, decision);
+}
+
+/// Writes the user's active flag, elevation, stamped access and update time.
+async fn write_access(txn: &impl ConnectionTrait, updated: &users::Model) -> Result<(), ApiError> {
     users::Entity::update_many()
         .col_expr(users::Column::Active, Expr::value(updated.active))
         .col_expr(
@@ -356,60 +465,24 @@ pub async fn update_user(
         )
         .col_expr(users::Column::UpdatedAt, Expr::value(updated.updated_at))
         .filter(users::Column::Id.eq(&updated.id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    // Deactivation ends every session at once (their API tokens stop with the access level).
-    let mut sessions_revoked = 0;
-    if active_changed && !updated.active {
-        sessions_revoked = sessions::Entity::update_many()
-            .col_expr(sessions::Column::RevokedAt, Expr::value(Some(db::now())))
-            .col_expr(
-                sessions::Column::RevokedReason,
-                Expr::value(Some("user_deactivated".to_owned())),
-            )
-            .filter(sessions::Column::UserId.eq(&updated.id))
-            .filter(sessions::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?
-            .rows_affected;
-    }
-    let action = match (active_changed, elevation_changed) {
-        (true, false) if updated.active => actions::USER_ACTIVATED,
-        (true, false) => actions::USER_DEACTIVATED,
-        (false, true) => actions::USER_ELEVATION_CHANGED,
-        _ => actions::USER_UPDATED,
-    };
-    let mut details = serde_json::Map::new();
-    if active_changed {
-        details.insert(
-            "active".into(),
-            json!({"before": target.active, "after": updated.active}),
-        );
-    }
-    if elevation_changed {
-        details.insert(
-            "elevation".into(),
-            json!({"before": before_elevation, "after": updated.elevation}),
-        );
-    }
-    if sessions_revoked > 0 {
-        details.insert("sessions_revoked".into(), json!(sessions_revoked));
-    }
-    details.insert(
-        "access_level".into(),
-        json!({"before": stored_access(&target), "after": decision.level}),
-    );
-    activity::record_by(
-        &txn,
-        caller,
-        action,
-        Target::new("user", &updated.id, &updated.display_name),
-        None,
-        serde_json::Value::Object(details),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(context.item(caller, &updated))
+    Ok(())
+}
+
+/// Revokes the user's live sessions as `user_deactivated`; how many were revoked.
+async fn revoke_sessions(txn: &impl ConnectionTrait, user_id: &str) -> Result<u64, ApiError> {
+    Ok(sessions::Entity::update_many()
+        .col_expr(sessions::Column::RevokedAt, Expr::value(Some(db::now())))
+        .col_expr(
+            sessions::Column::RevokedReason,
+            Expr::value(Some("user_deactivated".to_owned())),
+        )
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?
+        .rows_affected)
 }
 
 /// Re-reads every hub user's resource from the PSA and updates their snapshots.

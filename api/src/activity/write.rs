@@ -234,8 +234,14 @@ impl Changes {
         if before == after {
             return false;
         }
+        // Compared on the values, shown masked: a secret replaced by another still shows as
+        // a change, `***` to `***`.
         let mask = |v: Option<&T>| v.map(|_| MASK);
-        self.note(field, mask(before), mask(after))
+        self.0.insert(
+            field.to_owned(),
+            json!({ "before": mask(before), "after": mask(after) }),
+        );
+        true
     }
 
     pub fn is_empty(&self) -> bool {

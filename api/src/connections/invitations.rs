@@ -28,15 +28,14 @@ use crate::AppState;
 use crate::activity::{Actor, Target, actions};
 use crate::db::{
     self,
-    entities::{connections as conn, invitations, role_assignments, tenant_settings},
+    entities::{connections as conn, invitations, role_assignments, tenant_settings, users},
 };
 use crate::error::ApiError;
 use crate::hub_access::access_of;
 use crate::identity::Caller;
 pub use hubkeep_shared::api::Items;
 pub use hubkeep_shared::api::members::{
-    Invitation, InvitationStatus, Invitee, Member, MyInvitation, NewInvitation, OwnershipRecovered,
-    RecoverOwnership,
+    Invitation, InvitationStatus, Invitee, MyInvitation, NewInvitation,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -71,7 +70,6 @@ async fn expire_stale(
     Ok(stale)
 }
 
-/// `POST /api/v1/connections/{id}/invitations` (SPEC S5.1, S5.3).
 /// Who a new invitation names: exactly one of `user_id` and `email`.
 enum InviteeInput<'a> {
     User(&'a str),
@@ -86,6 +84,135 @@ fn invitee_of(input: &NewInvitation) -> Result<InviteeInput<'_>, ApiError> {
     }
 }
 
+/// `retain_role` belongs to owner invitations only, and names a role other than owner.
+fn check_retain(input: &NewInvitation) -> Result<(), ApiError> {
+    let Some(retain) = input.retain_role else {
+        return Ok(());
+    };
+    if input.role != ConnectionRole::Owner {
+        return Err(invalid(
+            "retain_role",
+            "only an owner invitation (`role: owner`) may name a role to retain",
+        ));
+    }
+    if retain == ConnectionRole::Owner {
+        return Err(invalid(
+            "retain_role",
+            "must be business_admin, it_admin or read_only",
+        ));
+    }
+    Ok(())
+}
+
+/// The invitee as a hub user (when one matches) and as an email address (when invited by
+/// email): an owner must be a hub user with hub access, and nobody is invited to a role they
+/// already hold (409).
+async fn resolve_invitee(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    connection_id: &str,
+    input: &NewInvitation,
+) -> Result<(Option<users::Model>, Option<String>), ApiError> {
+    let (user, email) = match invitee_of(input)? {
+        InviteeInput::User(user_id) => {
+            let user = user_in_tenant(txn, &caller.tenant_id, user_id)
+                .await?
+                .ok_or_else(|| invalid("user_id", "is not a hub user of this tenant"))?;
+            (Some(user), None)
+        }
+        InviteeInput::Email(email) => {
+            let email = Email::parse(email)
+                .map_err(|message| invalid("email", message))?
+                .into_string();
+            let user = user_by_email(txn, &caller.tenant_id, &db::email_key(&email)).await?;
+            (user, Some(email))
+        }
+    };
+    if input.role == ConnectionRole::Owner {
+        let Some(user) = &user else {
+            return Err(invalid(
+                "email",
+                "an owner invitation must name an existing hub user",
+            ));
+        };
+        if access_of(txn, user).await?.level == HubAccess::None {
+            let field = if input.user_id.is_some() {
+                "user_id"
+            } else {
+                "email"
+            };
+            return Err(invalid(field, "the new owner must have hub access"));
+        }
+    }
+    if let Some(user) = &user {
+        let held = read::roles_on(txn, connection_id, &user.id).await?;
+        if held.contains(&input.role) {
+            return Err(conflict(format!(
+                "{} already holds the role {} on this connection.",
+                user.display_name,
+                input.role.wire_name()
+            )));
+        }
+    }
+    Ok((user, email))
+}
+
+/// 409 when an ownership transfer is already pending on the connection.
+async fn refuse_second_transfer(
+    txn: &DatabaseTransaction,
+    connection_id: &str,
+) -> Result<(), ApiError> {
+    let pending = invitations::Entity::find()
+        .filter(invitations::Column::ConnectionId.eq(connection_id))
+        .filter(invitations::Column::Role.eq(ConnectionRole::Owner.wire_name()))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+        .one(txn)
+        .await?;
+    if pending.is_some() {
+        return Err(conflict(
+            "An ownership transfer is already pending on this connection; revoke it first.",
+        ));
+    }
+    Ok(())
+}
+
+/// How long the tenant's invitations stay open, in days (S6: 1 to 30, 7 by default).
+async fn expiry_days(txn: &DatabaseTransaction, tenant_id: &str) -> Result<i32, ApiError> {
+    Ok(tenant_settings::Entity::find_by_id(tenant_id.to_owned())
+        .one(txn)
+        .await?
+        .map_or(7, |s| s.invitation_expiry_days)
+        .clamp(1, 30))
+}
+
+/// Inserts the invitation; the schema's unique keys answer a concurrent duplicate with 409.
+async fn insert(txn: &DatabaseTransaction, row: &invitations::Model) -> Result<(), ApiError> {
+    let active: invitations::ActiveModel = row.clone().into();
+    match invitations::Entity::insert(sea_orm::ActiveModelTrait::reset_all(active))
+        .exec_without_returning(txn)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e)
+            if db::violates(
+                &e,
+                &[
+                    db::Unique::PendingInvitationForUser,
+                    db::Unique::PendingInvitationForEmail,
+                    db::Unique::PendingOwnerTransfer,
+                ],
+            ) =>
+        {
+            Err(conflict(
+                "A pending invitation for this invitee and role (or a pending ownership \
+                 transfer) already exists on this connection.",
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /api/v1/connections/{id}/invitations` (SPEC S5.1, S5.3).
 pub async fn create_invitation(
     state: &AppState,
     caller: &Caller,
@@ -97,88 +224,15 @@ pub async fn create_invitation(
     let action = ConnectionAction::invite(input.role);
     forbid_unless(can_invite(&roles, input.role), action)?;
     guard::refuse_if_cancelled(&model)?;
-
-    // Validate.
-    let is_owner = input.role == ConnectionRole::Owner;
-    let invitee = invitee_of(&input)?;
-    if let Some(retain) = input.retain_role {
-        if !is_owner {
-            return Err(invalid(
-                "retain_role",
-                "only an owner invitation (`role: owner`) may name a role to retain",
-            ));
-        }
-        if retain == ConnectionRole::Owner {
-            return Err(invalid(
-                "retain_role",
-                "must be business_admin, it_admin or read_only",
-            ));
-        }
-    }
-    let (invitee_user, invitee_email) = match invitee {
-        InviteeInput::User(user_id) => {
-            let user = user_in_tenant(&txn, &caller.tenant_id, user_id)
-                .await?
-                .ok_or_else(|| invalid("user_id", "is not a hub user of this tenant"))?;
-            (Some(user), None)
-        }
-        InviteeInput::Email(email) => {
-            let email = Email::parse(email)
-                .map_err(|message| invalid("email", message))?
-                .into_string();
-            let user = user_by_email(&txn, &caller.tenant_id, &db::email_key(&email)).await?;
-            (user, Some(email))
-        }
-    };
-    if is_owner {
-        let Some(user) = &invitee_user else {
-            return Err(invalid(
-                "email",
-                "an owner invitation must name an existing hub user",
-            ));
-        };
-        if access_of(&txn, user).await?.level == HubAccess::None {
-            return Err(invalid(
-                if input.user_id.is_some() {
-                    "user_id"
-                } else {
-                    "email"
-                },
-                "the new owner must have hub access",
-            ));
-        }
-    }
-    if let Some(user) = &invitee_user {
-        let held = read::roles_on(&txn, &model.id, &user.id).await?;
-        if held.contains(&input.role) {
-            return Err(conflict(format!(
-                "{} already holds the role {} on this connection.",
-                user.display_name,
-                input.role.wire_name()
-            )));
-        }
-    }
+    check_retain(&input)?;
+    let (invitee_user, invitee_email) = resolve_invitee(&txn, caller, &model.id, &input).await?;
 
     let now = db::now();
     let expired = expire_stale(&txn, &model.id, now).await?;
-    if is_owner
-        && invitations::Entity::find()
-            .filter(invitations::Column::ConnectionId.eq(&model.id))
-            .filter(invitations::Column::Role.eq(ConnectionRole::Owner.wire_name()))
-            .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
-            .one(&txn)
-            .await?
-            .is_some()
-    {
-        return Err(conflict(
-            "An ownership transfer is already pending on this connection; revoke it first.",
-        ));
+    if input.role == ConnectionRole::Owner {
+        refuse_second_transfer(&txn, &model.id).await?;
     }
-    let days = tenant_settings::Entity::find_by_id(caller.tenant_id.clone())
-        .one(&txn)
-        .await?
-        .map_or(7, |s| s.invitation_expiry_days)
-        .clamp(1, 30);
+    let days = expiry_days(&txn, &caller.tenant_id).await?;
     let row = invitations::Model {
         id: db::new_id(),
         tenant_id: caller.tenant_id.clone(),
@@ -195,33 +249,11 @@ pub async fn create_invitation(
         responded_at: None,
         revoked_by: None,
     };
-    let active: invitations::ActiveModel = row.clone().into();
-    match invitations::Entity::insert(sea_orm::ActiveModelTrait::reset_all(active))
-        .exec_without_returning(&txn)
-        .await
-    {
-        Ok(_) => {}
-        Err(e)
-            if db::violates(
-                &e,
-                &[
-                    db::Unique::PendingInvitationForUser,
-                    db::Unique::PendingInvitationForEmail,
-                    db::Unique::PendingOwnerTransfer,
-                ],
-            ) =>
-        {
-            return Err(conflict(
-                "A pending invitation for this invitee and role (or a pending ownership \
-                 transfer) already exists on this connection.",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    insert(&txn, &row).await?;
     let label = invitee_user
         .as_ref()
         .map(|u| u.display_name.clone())
-        .or_else(|| invitee_email.clone())
+        .or(invitee_email)
         .unwrap_or_default();
     record(
         &txn,
@@ -441,50 +473,68 @@ pub async fn accept(state: &AppState, caller: &Caller, id: &str) -> Result<Invit
     let model = guard::in_tenant(&txn, caller, &row.connection_id).await?;
     guard::refuse_if_cancelled(&model)?;
     let role = parse_role(&row.role)?;
-    let held = read::roles_on(&txn, &model.id, &caller.user.id).await?;
-    if role == ConnectionRole::Owner {
-        if model.owner_user_id == caller.user.id {
-            return Err(conflict("You already own this connection."));
-        }
-        if model.owner_user_id != row.invited_by {
-            return Err(conflict(
-                "The connection's owner has changed since this transfer was offered.",
-            ));
-        }
-        let previous = model.owner_user_id.clone();
-        let retain = row.retain_role.as_deref().map(parse_role).transpose()?;
-        move_owner(
-            &txn,
-            caller,
-            &model,
-            &previous,
-            &caller.user.id,
-            retain,
-            now,
-        )
-        .await?;
-        let accepted = set_status(&txn, &row, InvitationStatus::Accepted, now, None).await?;
-        record(
-            &txn,
-            caller,
-            &caller.actor(),
-            &model.id,
-            actions::CONNECTION_OWNERSHIP_TRANSFERRED,
-            Target::new("connection", &model.id, &model.name),
-            json!({
-                "invitation_id": row.id,
-                "from_user_id": previous,
-                "to_user_id": caller.user.id,
-                "retain_role": retain,
-            }),
-        )
-        .await?;
-        txn.commit().await?;
-        return view(&accepted, now);
+    let accepted = if role == ConnectionRole::Owner {
+        accept_transfer(&txn, caller, &model, &row, now).await?
+    } else {
+        accept_role(&txn, caller, &model, &row, role, now).await?
+    };
+    txn.commit().await?;
+    view(&accepted, now)
+}
+
+/// Accepting an owner invitation: ownership moves from the inviter (still the owner) to the
+/// caller, who keeps `retain_role` if named. One `connection.ownership_transferred` entry.
+async fn accept_transfer(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    model: &conn::Model,
+    row: &invitations::Model,
+    now: DateTime<Utc>,
+) -> Result<invitations::Model, ApiError> {
+    if model.owner_user_id == caller.user.id {
+        return Err(conflict("You already own this connection."));
     }
+    if model.owner_user_id != row.invited_by {
+        return Err(conflict(
+            "The connection's owner has changed since this transfer was offered.",
+        ));
+    }
+    let previous = model.owner_user_id.clone();
+    let retain = row.retain_role.as_deref().map(parse_role).transpose()?;
+    move_owner(txn, caller, model, &previous, &caller.user.id, retain, now).await?;
+    let accepted = set_status(txn, row, InvitationStatus::Accepted, now, None).await?;
+    record(
+        txn,
+        caller,
+        &caller.actor(),
+        &model.id,
+        actions::CONNECTION_OWNERSHIP_TRANSFERRED,
+        Target::new("connection", &model.id, &model.name),
+        json!({
+            "invitation_id": row.id,
+            "from_user_id": previous,
+            "to_user_id": caller.user.id,
+            "retain_role": retain,
+        }),
+    )
+    .await?;
+    Ok(accepted)
+}
+
+/// Accepting any other role: granted unless already held, while the inviter's roles still
+/// allow the invitation. One `invitation.accepted` entry.
+async fn accept_role(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    model: &conn::Model,
+    row: &invitations::Model,
+    role: ConnectionRole,
+    now: DateTime<Utc>,
+) -> Result<invitations::Model, ApiError> {
+    let held = read::roles_on(txn, &model.id, &caller.user.id).await?;
     // The ladder holds at acceptance too: an inviter who since lost the roles that allowed
     // the invitation (removed, left, transferred away) no longer vouches for it.
-    let inviter_roles = read::roles_on(&txn, &model.id, &row.invited_by).await?;
+    let inviter_roles = read::roles_on(txn, &model.id, &row.invited_by).await?;
     if !can_invite(&inviter_roles, role) {
         return Err(conflict(
             "The inviter's roles on this connection no longer allow this invitation.",
@@ -499,12 +549,12 @@ pub async fn accept(state: &AppState, caller: &Caller, id: &str) -> Result<Invit
             granted_by: Set(Some(row.invited_by.clone())),
             granted_at: Set(now),
         })
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
     }
-    let accepted = set_status(&txn, &row, InvitationStatus::Accepted, now, None).await?;
+    let accepted = set_status(txn, row, InvitationStatus::Accepted, now, None).await?;
     record(
-        &txn,
+        txn,
         caller,
         &caller.actor(),
         &model.id,
@@ -513,8 +563,7 @@ pub async fn accept(state: &AppState, caller: &Caller, id: &str) -> Result<Invit
         json!({ "role": role, "user_id": caller.user.id, "invited_by": row.invited_by }),
     )
     .await?;
-    txn.commit().await?;
-    view(&accepted, now)
+    Ok(accepted)
 }
 
 /// `POST /api/v1/invitations/{id}/decline`.

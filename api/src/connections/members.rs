@@ -32,10 +32,7 @@ use crate::db::entities::{connections as conn, invitations, role_assignments, us
 use crate::error::ApiError;
 use crate::identity::Caller;
 pub use hubkeep_shared::api::Items;
-pub use hubkeep_shared::api::members::{
-    Invitation, InvitationStatus, Invitee, Member, MyInvitation, NewInvitation, OwnershipRecovered,
-    RecoverOwnership,
-};
+pub use hubkeep_shared::api::members::{Invitation, InvitationStatus, Invitee, Member};
 
 pub(super) fn corrupt(what: &str, value: &str) -> ApiError {
     ApiError::Internal(anyhow::anyhow!(

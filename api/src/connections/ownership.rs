@@ -1,9 +1,10 @@
 //! Recovering a connection's ownership (SPEC S5.4, S7): an elevated user names a new owner
 //! when the owner cannot transfer it (gone from the PSA, or without hub access).
 
+use chrono::{DateTime, Utc};
 use hubkeep_shared::{ConnectionRole, HubAccess};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use super::guard;
@@ -14,14 +15,7 @@ use crate::db::{self, entities::invitations};
 use crate::error::ApiError;
 use crate::hub_access::access_of;
 use crate::identity::Caller;
-pub use hubkeep_shared::api::Items;
-pub use hubkeep_shared::api::members::{
-    Invitation, InvitationStatus, Invitee, Member, MyInvitation, NewInvitation, OwnershipRecovered,
-    RecoverOwnership,
-};
-
-// ---------------------------------------------------------------------------------------
-// Recovery.
+pub use hubkeep_shared::api::members::{InvitationStatus, OwnershipRecovered, RecoverOwnership};
 
 /// `POST /api/v1/connections/{id}/recover-ownership` (SPEC S5.4). The caller's elevated
 /// access is checked by the route; they need no role on the connection.
@@ -64,31 +58,7 @@ pub async fn recover(
         now,
     )
     .await?;
-    // The previous owner's pending transfer can no longer happen.
-    let stale: Vec<String> = invitations::Entity::find()
-        .filter(invitations::Column::ConnectionId.eq(&model.id))
-        .filter(invitations::Column::Role.eq(ConnectionRole::Owner.wire_name()))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
-    if !stale.is_empty() {
-        invitations::Entity::update_many()
-            .col_expr(
-                invitations::Column::Status,
-                Expr::value(InvitationStatus::Revoked.wire_name()),
-            )
-            .col_expr(invitations::Column::RespondedAt, Expr::value(now))
-            .col_expr(
-                invitations::Column::RevokedBy,
-                Expr::value(caller.user.id.clone()),
-            )
-            .filter(invitations::Column::Id.is_in(stale.clone()))
-            .exec(&txn)
-            .await?;
-    }
+    let stale = revoke_pending_transfers(&txn, caller, &model.id, now).await?;
     record(
         &txn,
         caller,
@@ -112,4 +82,38 @@ pub async fn recover(
         retain_role: input.retain_role,
         revoked_invitation_ids: stale,
     })
+}
+
+/// Revokes the previous owner's pending transfer (it can no longer happen); the ids revoked.
+async fn revoke_pending_transfers(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    connection_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, ApiError> {
+    let stale: Vec<String> = invitations::Entity::find()
+        .filter(invitations::Column::ConnectionId.eq(connection_id))
+        .filter(invitations::Column::Role.eq(ConnectionRole::Owner.wire_name()))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    if !stale.is_empty() {
+        invitations::Entity::update_many()
+            .col_expr(
+                invitations::Column::Status,
+                Expr::value(InvitationStatus::Revoked.wire_name()),
+            )
+            .col_expr(invitations::Column::RespondedAt, Expr::value(now))
+            .col_expr(
+                invitations::Column::RevokedBy,
+                Expr::value(caller.user.id.clone()),
+            )
+            .filter(invitations::Column::Id.is_in(stale.clone()))
+            .exec(txn)
+            .await?;
+    }
+    Ok(stale)
 }

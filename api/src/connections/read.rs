@@ -7,14 +7,15 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use chrono::{DateTime, Utc};
 use hubkeep_shared::fields::{FieldErrors, Name, TimezoneName};
 use hubkeep_shared::{
     ConnectionKind, ConnectionRole, FieldError, HubAccess, allowed_connection_actions,
 };
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Order,
-    QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -110,9 +111,9 @@ pub async fn create(
     caller: &Caller,
     input: NewConnection,
 ) -> Result<Connection, ApiError> {
-    let input = validate(&input)?;
+    let mut input = validate(&input)?;
     let txn = state.db.begin().await?;
-    let (timezone, timezone_source) = match input.timezone {
+    let (timezone, timezone_source) = match input.timezone.take() {
         Some(tz) => (tz, "request"),
         None => (
             default_timezone(&txn, &caller.tenant_id).await?,
@@ -120,61 +121,12 @@ pub async fn create(
         ),
     };
     let now = db::now();
-    let model = connections::Model {
-        id: db::new_id(),
-        tenant_id: caller.tenant_id.clone(),
-        name: input.name,
-        kind: input.kind.wire_name().to_owned(),
-        timezone,
-        status: ConnectionStatus::Active.wire_name().to_owned(),
-        owner_user_id: caller.user.id.clone(),
-        owner_role: ConnectionRole::Owner.wire_name().to_owned(),
-        group_id: None,
-        paid_through: None,
-        locked_period_export: None,
-        reporting_currency: None,
-        forecast_budget_id: None,
-        forecast_budget_name: None,
-        postgres_db: None,
-        created_by: Some(caller.user.id.clone()),
-        created_at: now,
-        updated_at: now,
-        cancelled_at: None,
-    };
+    let model = new_connection(caller, &input, timezone, now);
     let active: connections::ActiveModel = model.clone().into();
     connections::Entity::insert(sea_orm::ActiveModelTrait::reset_all(active))
         .exec_without_returning(&txn)
         .await?;
-    role_assignments::Entity::insert(role_assignments::ActiveModel {
-        connection_id: Set(model.id.clone()),
-        user_id: Set(caller.user.id.clone()),
-        role: Set(ConnectionRole::Owner.wire_name().to_owned()),
-        tenant_id: Set(caller.tenant_id.clone()),
-        granted_by: Set(Some(caller.user.id.clone())),
-        granted_at: Set(now),
-    })
-    .exec_without_returning(&txn)
-    .await?;
-    let endpoints = [
-        (EndpointSide::Source, input.kind.source()),
-        (EndpointSide::Target, input.kind.target()),
-    ]
-    .map(|(side, system)| connection_endpoints::Model {
-        connection_id: model.id.clone(),
-        side: side.wire_name().to_owned(),
-        tenant_id: caller.tenant_id.clone(),
-        system: system.wire_name().to_owned(),
-        account_label: None,
-        status: EndpointStatus::Disconnected.wire_name().to_owned(),
-        changed_at: now,
-        changed_by: Some(caller.user.id.clone()),
-    });
-    connection_endpoints::Entity::insert_many(endpoints.iter().map(|e| {
-        let active: connection_endpoints::ActiveModel = e.clone().into();
-        sea_orm::ActiveModelTrait::reset_all(active)
-    }))
-    .exec_without_returning(&txn)
-    .await?;
+    let endpoints = insert_owner_and_endpoints(&txn, caller, &model, input.kind, now).await?;
     activity::record_by(
         &txn,
         caller,
@@ -205,6 +157,78 @@ pub async fn create(
         None,
         owner,
     )
+}
+
+/// The row of a new active connection owned by the caller.
+fn new_connection(
+    caller: &Caller,
+    input: &Validated,
+    timezone: String,
+    now: DateTime<Utc>,
+) -> connections::Model {
+    connections::Model {
+        id: db::new_id(),
+        tenant_id: caller.tenant_id.clone(),
+        name: input.name.clone(),
+        kind: input.kind.wire_name().to_owned(),
+        timezone,
+        status: ConnectionStatus::Active.wire_name().to_owned(),
+        owner_user_id: caller.user.id.clone(),
+        owner_role: ConnectionRole::Owner.wire_name().to_owned(),
+        group_id: None,
+        paid_through: None,
+        locked_period_export: None,
+        reporting_currency: None,
+        forecast_budget_id: None,
+        forecast_budget_name: None,
+        postgres_db: None,
+        created_by: Some(caller.user.id.clone()),
+        created_at: now,
+        updated_at: now,
+        cancelled_at: None,
+    }
+}
+
+/// The caller's `owner` row and both endpoints (`disconnected`, no account yet) of a new
+/// connection; the endpoints written.
+async fn insert_owner_and_endpoints(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    model: &connections::Model,
+    kind: ConnectionKind,
+    now: DateTime<Utc>,
+) -> Result<[connection_endpoints::Model; 2], ApiError> {
+    role_assignments::Entity::insert(role_assignments::ActiveModel {
+        connection_id: Set(model.id.clone()),
+        user_id: Set(caller.user.id.clone()),
+        role: Set(ConnectionRole::Owner.wire_name().to_owned()),
+        tenant_id: Set(caller.tenant_id.clone()),
+        granted_by: Set(Some(caller.user.id.clone())),
+        granted_at: Set(now),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    let endpoints = [
+        (EndpointSide::Source, kind.source()),
+        (EndpointSide::Target, kind.target()),
+    ]
+    .map(|(side, system)| connection_endpoints::Model {
+        connection_id: model.id.clone(),
+        side: side.wire_name().to_owned(),
+        tenant_id: caller.tenant_id.clone(),
+        system: system.wire_name().to_owned(),
+        account_label: None,
+        status: EndpointStatus::Disconnected.wire_name().to_owned(),
+        changed_at: now,
+        changed_by: Some(caller.user.id.clone()),
+    });
+    connection_endpoints::Entity::insert_many(endpoints.iter().map(|e| {
+        let active: connection_endpoints::ActiveModel = e.clone().into();
+        sea_orm::ActiveModelTrait::reset_all(active)
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    Ok(endpoints)
 }
 
 fn endpoint_view(row: &connection_endpoints::Model) -> Result<Endpoint, ApiError> {

@@ -328,6 +328,37 @@ pub async fn set_hidden(
 // ---------------------------------------------------------------------------------------
 // Engine progress.
 
+/// The engine's report checked: counts not negative, the error and details within their
+/// limits; the details as the text stored.
+fn parse_progress(input: &RunProgress) -> Result<Option<String>, ApiError> {
+    const DETAIL: &str = "The progress report is not valid.";
+    if input.records_processed.is_some_and(|n| n < 0) {
+        return Err(invalid(DETAIL, "records_processed", "must be at least 0"));
+    }
+    if input
+        .error
+        .as_ref()
+        .is_some_and(|e| e.chars().count() > MAX_ERROR_CHARS)
+    {
+        return Err(invalid(
+            DETAIL,
+            "error",
+            format!("must be at most {MAX_ERROR_CHARS} characters"),
+        ));
+    }
+    match &input.details {
+        None => Ok(None),
+        Some(details @ Value::Object(_)) => {
+            let text = details.to_string();
+            if text.len() > MAX_DETAILS_BYTES {
+                return Err(invalid(DETAIL, "details", "must be at most 64 KiB"));
+            }
+            Ok(Some(text))
+        }
+        Some(_) => Err(invalid(DETAIL, "details", "must be a JSON object")),
+    }
+}
+
 /// `PATCH /api/v1/connections/{id}/runs/{run_id}` by the sync engine.
 pub async fn progress(
     state: &AppState,
@@ -354,36 +385,7 @@ pub async fn progress(
             ),
         ));
     }
-    const DETAIL: &str = "The progress report is not valid.";
-    if input.records_processed.is_some_and(|n| n < 0) {
-        return Err(invalid(DETAIL, "records_processed", "must be at least 0"));
-    }
-    if input
-        .error
-        .as_ref()
-        .is_some_and(|e| e.chars().count() > MAX_ERROR_CHARS)
-    {
-        return Err(invalid(
-            DETAIL,
-            "error",
-            format!("must be at most {MAX_ERROR_CHARS} characters"),
-        ));
-    }
-    let details = match &input.details {
-        None => None,
-        Some(Value::Object(_)) => {
-            let text = input
-                .details
-                .as_ref()
-                .map(Value::to_string)
-                .unwrap_or_default();
-            if text.len() > MAX_DETAILS_BYTES {
-                return Err(invalid(DETAIL, "details", "must be at most 64 KiB"));
-            }
-            Some(text)
-        }
-        Some(_) => return Err(invalid(DETAIL, "details", "must be a JSON object")),
-    };
+    let details = parse_progress(&input)?;
     let now = db::now();
     let mut active: sync_runs::ActiveModel = run.clone().into();
     active.status = Set(input.status.wire_name().to_owned());

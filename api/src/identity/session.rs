@@ -1,7 +1,9 @@
 //! Launch sign-in, refresh and logout (SPEC S3.2, S3.3).
 
-use chrono::Duration;
-use hubkeep_shared::{HubAccess, LevelFacts, ProblemCode};
+use std::ops::ControlFlow;
+
+use chrono::{DateTime, Duration, Utc};
+use hubkeep_shared::{AccessDecision, HubAccess, LevelFacts, ProblemCode};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     EntityTrait, QueryFilter, TransactionTrait,
@@ -150,6 +152,8 @@ async fn in_elevated_set(
     )
 }
 
+/// One sign-in attempt in one transaction: redeem the assertion, admit the user, open a
+/// session.
 async fn sign_in(
     state: &AppState,
     tenant: &tenants::Model,
@@ -160,23 +164,18 @@ async fn sign_in(
 ) -> Result<Attempt, ApiError> {
     let now = db::now();
     let txn = state.db.begin().await?;
-    let consumed = launch_assertions::ActiveModel {
-        tenant_id: Set(tenant.id.clone()),
-        jti: Set(assertion.jti.clone()),
-        expires_at: Set(assertion.expires_at),
-        used_at: Set(now),
-    }
-    .insert(&txn)
-    .await;
-    match consumed {
-        Ok(_) => {}
-        Err(e) if db::violates(&e, &[db::Unique::LaunchJti]) => {
-            return Ok(Attempt::Done(Err(replayed())));
-        }
-        Err(e) => return Err(e.into()),
+    if !redeem_assertion(&txn, &tenant.id, assertion, now).await? {
+        return Ok(Attempt::Done(Err(replayed())));
     }
     let in_set = in_elevated_set(&txn, &tenant.id, resource.security_level_id).await?;
-    let facts = level.as_ref().map(|(f, _)| *f);
+    let admission = Admission {
+        tenant,
+        resource,
+        facts: level.as_ref().map(|(f, _)| *f),
+        level,
+        in_set,
+        now,
+    };
     let existing = users::Entity::find()
         .filter(users::Column::TenantId.eq(&tenant.id))
         .filter(users::Column::PsaResourceId.eq(resource.id))
@@ -184,143 +183,259 @@ async fn sign_in(
         .await?;
 
     let (user, created) = match existing {
-        None => {
-            let is_first = users::Entity::find()
-                .filter(users::Column::TenantId.eq(&tenant.id))
-                .one(&txn)
-                .await?
-                .is_none();
-            if is_first && !facts.unwrap_or_default().eligible_for_elevation() {
-                return Ok(Attempt::Done(Err(refused(
-                    ProblemCode::PrimaryRequiresElevation,
-                    "The first person to sign in becomes the primary user and must have a \
-                     security level eligible for elevation.",
-                ))));
-            }
-            let mut user = users::Model {
-                id: db::new_id(),
-                tenant_id: tenant.id.clone(),
-                psa_resource_id: resource.id,
-                first_name: String::new(),
-                last_name: String::new(),
-                display_name: String::new(),
-                email: String::new(),
-                email_key: String::new(),
-                user_name: String::new(),
-                resource_active: false,
-                security_level_id: 0,
-                security_level_name: String::new(),
-                active: true,
-                elevation: "inherit".to_owned(),
-                is_primary: is_first,
-                access_rank: 0,
-                access_source: String::new(),
-                name_key: String::new(),
-                first_sign_in_at: now,
-                last_accessed_at: now,
-                snapshot_refreshed_at: now,
-                updated_at: now,
-            };
-            apply_snapshot(&mut user, resource, &level, now);
-            let decision = decide(&user, facts, in_set);
-            stamp(&mut user, decision);
-            if decision.level == HubAccess::None {
-                // Nobody is created for a resource the PSA does not let in.
-                return Ok(Attempt::Done(Err(not_eligible())));
-            }
-            match users::ActiveModel::from(user.clone()).insert(&txn).await {
-                Ok(user) => (user, true),
-                Err(e)
-                    if db::violates(
-                        &e,
-                        &[db::Unique::PrimaryUser, db::Unique::UserPerResource],
-                    ) =>
-                {
-                    return Ok(Attempt::Race);
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        None => match admission.create_user(&txn).await? {
+            ControlFlow::Continue(user) => (user, true),
+            ControlFlow::Break(attempt) => return Ok(attempt),
+        },
         Some(before) => {
             let mut user = before.clone();
-            apply_snapshot(&mut user, resource, &level, now);
-            let decision = decide(&user, facts, in_set);
-            stamp(&mut user, decision);
+            let decision = admission.assess(&mut user);
             if decision.level == HubAccess::None {
                 // Keep the refreshed snapshot (so open sessions stop at once) and say why.
-                let mut active: users::ActiveModel = before.clone().into();
-                copy_snapshot(&mut active, &user);
-                active.update(&txn).await?;
-                activity::record(
-                    &txn,
-                    activity::Entry {
-                        tenant_id: &tenant.id,
-                        actor: &Actor::System,
-                        action: actions::USER_SIGN_IN_REFUSED,
-                        target: Target::new("user", &user.id, &user.display_name),
-                        connection_id: None,
-                        details: json!({ "reason": decision.source }),
-                        meta,
-                    },
-                )
-                .await?;
+                admission
+                    .record_refusal(&txn, before, &user, decision, meta)
+                    .await?;
                 txn.commit().await?;
-                let error = if user.active {
-                    not_eligible()
-                } else {
-                    refused(
-                        ProblemCode::UserInactive,
-                        "Your hub access was deactivated by an administrator.",
-                    )
-                };
-                return Ok(Attempt::Done(Err(error)));
+                return Ok(Attempt::Done(Err(refusal_error(&user))));
             }
-            let mut active: users::ActiveModel = before.into();
-            copy_snapshot(&mut active, &user);
-            active.last_accessed_at = Set(now);
-            (active.update(&txn).await?, false)
+            (store_snapshot(&txn, before, &user, Some(now)).await?, false)
         }
     };
 
     let lifetime = session_lifetime(state, &txn, &tenant.id).await?;
     let (session, refresh_token) = create_session(&txn, &user, lifetime, meta).await?;
-    activity::record(
-        &txn,
-        activity::Entry {
-            tenant_id: &tenant.id,
-            actor: &Actor::User {
-                user_id: user.id.clone(),
-                label: user.display_name.clone(),
-            },
-            action: actions::USER_SIGNED_IN,
-            target: Target::new("user", &user.id, &user.display_name),
-            connection_id: None,
-            details: json!({
-                "session_id": session.id,
-                "first_sign_in": created,
-                "primary": user.is_primary && created,
-            }),
-            meta,
-        },
-    )
-    .await?;
-    let decision = decide(&user, facts, in_set);
+    admission
+        .record_sign_in(&txn, &user, &session.id, created, meta)
+        .await?;
+    let decision = decide(&user, admission.facts, admission.in_set);
     txn.commit().await?;
+    let tokens = issue_tokens(
+        state,
+        &tenant.id,
+        &user,
+        &session.id,
+        refresh_token,
+        decision,
+    )?;
+    Ok(Attempt::Done(Ok(Box::new(tokens))))
+}
+
+/// Records the assertion's `jti` as used; `false` when it already was (a replay).
+async fn redeem_assertion(
+    txn: &DatabaseTransaction,
+    tenant_id: &str,
+    assertion: &launch::Assertion,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let consumed = launch_assertions::ActiveModel {
+        tenant_id: Set(tenant_id.to_owned()),
+        jti: Set(assertion.jti.clone()),
+        expires_at: Set(assertion.expires_at),
+        used_at: Set(now),
+    }
+    .insert(txn)
+    .await;
+    match consumed {
+        Ok(_) => Ok(true),
+        Err(e) if db::violates(&e, &[db::Unique::LaunchJti]) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What one sign-in attempt knows about the resource before it touches the user's row.
+struct Admission<'a> {
+    tenant: &'a tenants::Model,
+    resource: &'a PsaResource,
+    level: Option<(LevelFacts, String)>,
+    facts: Option<LevelFacts>,
+    in_set: bool,
+    now: DateTime<Utc>,
+}
+
+impl Admission<'_> {
+    /// Copies the PSA's snapshot onto the user and stamps the access it now decides.
+    fn assess(&self, user: &mut users::Model) -> AccessDecision {
+        apply_snapshot(user, self.resource, &self.level, self.now);
+        let decision = decide(user, self.facts, self.in_set);
+        stamp(user, decision);
+        decision
+    }
+
+    /// Creates the user of a resource signing in for the first time, or says why not.
+    async fn create_user(
+        &self,
+        txn: &DatabaseTransaction,
+    ) -> Result<ControlFlow<Attempt, users::Model>, ApiError> {
+        let is_first = users::Entity::find()
+            .filter(users::Column::TenantId.eq(&self.tenant.id))
+            .one(txn)
+            .await?
+            .is_none();
+        if is_first && !self.facts.unwrap_or_default().eligible_for_elevation() {
+            return Ok(ControlFlow::Break(Attempt::Done(Err(refused(
+                ProblemCode::PrimaryRequiresElevation,
+                "The first person to sign in becomes the primary user and must have a \
+                 security level eligible for elevation.",
+            )))));
+        }
+        let mut user = blank_user(&self.tenant.id, self.resource.id, is_first, self.now);
+        let decision = self.assess(&mut user);
+        if decision.level == HubAccess::None {
+            // Nobody is created for a resource the PSA does not let in.
+            return Ok(ControlFlow::Break(Attempt::Done(Err(not_eligible()))));
+        }
+        match users::ActiveModel::from(user).insert(txn).await {
+            Ok(user) => Ok(ControlFlow::Continue(user)),
+            Err(e) if db::violates(&e, &[db::Unique::PrimaryUser, db::Unique::UserPerResource]) => {
+                Ok(ControlFlow::Break(Attempt::Race))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Stores the refused user's refreshed snapshot and logs `user.sign_in_refused`.
+    async fn record_refusal(
+        &self,
+        txn: &DatabaseTransaction,
+        before: users::Model,
+        user: &users::Model,
+        decision: AccessDecision,
+        meta: &RequestMeta,
+    ) -> Result<(), ApiError> {
+        store_snapshot(txn, before, user, None).await?;
+        activity::record(
+            txn,
+            activity::Entry {
+                tenant_id: &self.tenant.id,
+                actor: &Actor::System,
+                action: actions::USER_SIGN_IN_REFUSED,
+                target: Target::new("user", &user.id, &user.display_name),
+                connection_id: None,
+                details: json!({ "reason": decision.source }),
+                meta,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Logs `user.signed_in` for the new session.
+    async fn record_sign_in(
+        &self,
+        txn: &DatabaseTransaction,
+        user: &users::Model,
+        session_id: &str,
+        created: bool,
+        meta: &RequestMeta,
+    ) -> Result<(), ApiError> {
+        activity::record(
+            txn,
+            activity::Entry {
+                tenant_id: &self.tenant.id,
+                actor: &Actor::User {
+                    user_id: user.id.clone(),
+                    label: user.display_name.clone(),
+                },
+                action: actions::USER_SIGNED_IN,
+                target: Target::new("user", &user.id, &user.display_name),
+                connection_id: None,
+                details: json!({
+                    "session_id": session_id,
+                    "first_sign_in": created,
+                    "primary": user.is_primary && created,
+                }),
+                meta,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// A new user row for a resource, before the PSA's snapshot and the access stamp are applied.
+fn blank_user(
+    tenant_id: &str,
+    psa_resource_id: i64,
+    is_primary: bool,
+    now: DateTime<Utc>,
+) -> users::Model {
+    users::Model {
+        id: db::new_id(),
+        tenant_id: tenant_id.to_owned(),
+        psa_resource_id,
+        first_name: String::new(),
+        last_name: String::new(),
+        display_name: String::new(),
+        email: String::new(),
+        email_key: String::new(),
+        user_name: String::new(),
+        resource_active: false,
+        security_level_id: 0,
+        security_level_name: String::new(),
+        active: true,
+        elevation: "inherit".to_owned(),
+        is_primary,
+        access_rank: 0,
+        access_source: String::new(),
+        name_key: String::new(),
+        first_sign_in_at: now,
+        last_accessed_at: now,
+        snapshot_refreshed_at: now,
+        updated_at: now,
+    }
+}
+
+/// The error for an existing user refused at sign-in: deactivated, or not eligible.
+fn refusal_error(user: &users::Model) -> ApiError {
+    if user.active {
+        not_eligible()
+    } else {
+        refused(
+            ProblemCode::UserInactive,
+            "Your hub access was deactivated by an administrator.",
+        )
+    }
+}
+
+/// Writes the refreshed snapshot over the stored user, and the access time when given.
+async fn store_snapshot(
+    txn: &DatabaseTransaction,
+    before: users::Model,
+    updated: &users::Model,
+    accessed_at: Option<DateTime<Utc>>,
+) -> Result<users::Model, ApiError> {
+    let mut active: users::ActiveModel = before.into();
+    copy_snapshot(&mut active, updated);
+    if let Some(at) = accessed_at {
+        active.last_accessed_at = Set(at);
+    }
+    Ok(active.update(txn).await?)
+}
+
+/// Signs an access token for the session and packs it with the refresh token and user view.
+fn issue_tokens(
+    state: &AppState,
+    tenant_id: &str,
+    user: &users::Model,
+    session_id: &str,
+    refresh_token: String,
+    decision: AccessDecision,
+) -> Result<TokenResponse, ApiError> {
     let (access_token, expires_in) = access_token::issue(
         &state.keys,
         &state.settings.auth.issuer,
         state.settings.auth.access_token_ttl_secs,
-        &tenant.id,
+        tenant_id,
         &user.id,
-        &session.id,
+        session_id,
     )?;
-    Ok(Attempt::Done(Ok(Box::new(TokenResponse {
+    Ok(TokenResponse {
         access_token,
         refresh_token,
         token_type: "Bearer".to_owned(),
         expires_in,
-        user: crate::identity::users::user_view(&user, decision),
-    }))))
+        user: crate::identity::users::user_view(user, decision),
+    })
 }
 
 fn not_eligible() -> ApiError {
@@ -458,31 +573,7 @@ pub async fn refresh(
     meta: &RequestMeta,
 ) -> Result<TokenResponse, ApiError> {
     let hash = secret::hash(refresh_token);
-    let row = refresh_tokens::Entity::find_by_id(hash.clone())
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                ProblemCode::Unauthenticated,
-                "Unknown refresh token: sign in again.",
-            )
-        })?;
-    let session = sessions::Entity::find_by_id(row.session_id.clone())
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| reauthorize("The session no longer exists"))?;
-    if session.revoked_at.is_some() {
-        return Err(reauthorize("The session was revoked"));
-    }
-    if row.used_at.is_some() {
-        revoke_for_reuse(state, &session, meta).await?;
-        return Err(reauthorize(
-            "This refresh token was already used, so the session was revoked",
-        ));
-    }
-    if session.expires_at <= db::now() {
-        return Err(reauthorize("The session is over"));
-    }
+    let session = live_session(state, &hash, meta).await?;
     let user = users::Entity::find_by_id(session.user_id.clone())
         .one(&state.db)
         .await?
@@ -505,42 +596,15 @@ pub async fn refresh(
 
     let now = db::now();
     let txn = state.db.begin().await?;
-    let used = refresh_tokens::Entity::update_many()
-        .col_expr(
-            refresh_tokens::Column::UsedAt,
-            sea_orm::sea_query::Expr::value(Some(now)),
-        )
-        .filter(refresh_tokens::Column::TokenHash.eq(&hash))
-        .filter(refresh_tokens::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if used.rows_affected == 0 {
+    if !spend_refresh_token(&txn, &hash, now).await? {
         // A concurrent request used it first: the same token twice is a replay.
         drop(txn);
         revoke_for_reuse(state, &session, meta).await?;
-        return Err(reauthorize(
-            "This refresh token was already used, so the session was revoked",
-        ));
+        return Err(reauthorize(TOKEN_REUSED));
     }
-    let mut updated = user.clone();
-    let level = match &resource {
-        Some(r) => level_of(&levels, r.security_level_id),
-        None => None,
-    };
-    match &resource {
-        Some(r) => apply_snapshot(&mut updated, r, &level, now),
-        // The PSA no longer knows the resource: it is as good as inactive.
-        None => updated.resource_active = false,
-    }
-    let in_set = in_elevated_set(&txn, &user.tenant_id, updated.security_level_id).await?;
-    let decision = decide(&updated, level.as_ref().map(|(f, _)| *f), in_set);
-    stamp(&mut updated, decision);
-    let mut active: users::ActiveModel = user.clone().into();
-    copy_snapshot(&mut active, &updated);
-    if decision.level != HubAccess::None {
-        active.last_accessed_at = Set(now);
-    }
-    let user = active.update(&txn).await?;
+    let (updated, decision) = reassess(&txn, &user, resource.as_ref(), &levels, now).await?;
+    let accessed_at = (decision.level != HubAccess::None).then_some(now);
+    let user = store_snapshot(&txn, user, &updated, accessed_at).await?;
     if decision.level == HubAccess::None {
         revoke_session(
             &txn,
@@ -554,17 +618,112 @@ pub async fn refresh(
         txn.commit().await?;
         return Err(reauthorize("Your hub access has changed"));
     }
-    let refresh_token = issue_refresh_token(&txn, &session.id).await?;
+    let refresh_token = rotate_session(&txn, &session, &user, now, meta).await?;
+    txn.commit().await?;
+    issue_tokens(
+        state,
+        &user.tenant_id,
+        &user,
+        &session.id,
+        refresh_token,
+        decision,
+    )
+}
+
+/// Why a refresh token presented a second time is refused.
+const TOKEN_REUSED: &str = "This refresh token was already used, so the session was revoked";
+
+/// Finds the session behind a refresh token, refusing unknown, revoked, reused (revoking the
+/// session) and expired ones.
+async fn live_session(
+    state: &AppState,
+    hash: &str,
+    meta: &RequestMeta,
+) -> Result<sessions::Model, ApiError> {
+    let row = refresh_tokens::Entity::find_by_id(hash.to_owned())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ProblemCode::Unauthenticated,
+                "Unknown refresh token: sign in again.",
+            )
+        })?;
+    let session = sessions::Entity::find_by_id(row.session_id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| reauthorize("The session no longer exists"))?;
+    if session.revoked_at.is_some() {
+        return Err(reauthorize("The session was revoked"));
+    }
+    if row.used_at.is_some() {
+        revoke_for_reuse(state, &session, meta).await?;
+        return Err(reauthorize(TOKEN_REUSED));
+    }
+    if session.expires_at <= db::now() {
+        return Err(reauthorize("The session is over"));
+    }
+    Ok(session)
+}
+
+/// Marks the refresh token used; `false` when a concurrent request already had.
+async fn spend_refresh_token(
+    txn: &DatabaseTransaction,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let used = refresh_tokens::Entity::update_many()
+        .col_expr(
+            refresh_tokens::Column::UsedAt,
+            sea_orm::sea_query::Expr::value(Some(now)),
+        )
+        .filter(refresh_tokens::Column::TokenHash.eq(hash))
+        .filter(refresh_tokens::Column::UsedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(used.rows_affected != 0)
+}
+
+/// Applies the PSA's current answer to a copy of the user and decides their access anew.
+async fn reassess(
+    txn: &DatabaseTransaction,
+    user: &users::Model,
+    resource: Option<&PsaResource>,
+    levels: &[security_levels::Model],
+    now: DateTime<Utc>,
+) -> Result<(users::Model, AccessDecision), ApiError> {
+    let mut updated = user.clone();
+    let level = resource.and_then(|r| level_of(levels, r.security_level_id));
+    match resource {
+        Some(r) => apply_snapshot(&mut updated, r, &level, now),
+        // The PSA no longer knows the resource: it is as good as inactive.
+        None => updated.resource_active = false,
+    }
+    let in_set = in_elevated_set(txn, &user.tenant_id, updated.security_level_id).await?;
+    let decision = decide(&updated, level.as_ref().map(|(f, _)| *f), in_set);
+    stamp(&mut updated, decision);
+    Ok((updated, decision))
+}
+
+/// Issues the next refresh token, stamps the session refreshed and logs `session.refreshed`.
+async fn rotate_session(
+    txn: &DatabaseTransaction,
+    session: &sessions::Model,
+    user: &users::Model,
+    now: DateTime<Utc>,
+    meta: &RequestMeta,
+) -> Result<String, ApiError> {
+    let refresh_token = issue_refresh_token(txn, &session.id).await?;
     sessions::Entity::update_many()
         .col_expr(
             sessions::Column::LastRefreshedAt,
             sea_orm::sea_query::Expr::value(now),
         )
         .filter(sessions::Column::Id.eq(&session.id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     activity::record(
-        &txn,
+        txn,
         activity::Entry {
             tenant_id: &user.tenant_id,
             actor: &Actor::User {
@@ -579,22 +738,7 @@ pub async fn refresh(
         },
     )
     .await?;
-    txn.commit().await?;
-    let (access_token, expires_in) = access_token::issue(
-        &state.keys,
-        &state.settings.auth.issuer,
-        state.settings.auth.access_token_ttl_secs,
-        &user.tenant_id,
-        &user.id,
-        &session.id,
-    )?;
-    Ok(TokenResponse {
-        access_token,
-        refresh_token,
-        token_type: "Bearer".to_owned(),
-        expires_in,
-        user: crate::identity::users::user_view(&user, decision),
-    })
+    Ok(refresh_token)
 }
 
 async fn revoke_for_reuse(

@@ -192,6 +192,12 @@ pub struct AutotaskPsa {
     priority: Priority,
 }
 
+/// After one attempt: done (an answer or an error), or retry after a wait.
+enum Next {
+    Done(Result<Answer, PsaError>),
+    Retry(Duration),
+}
+
 /// One HTTP answer, read whole.
 struct Answer {
     status: StatusCode,
@@ -360,90 +366,13 @@ impl AutotaskPsa {
                 None
             };
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let mut request = self
-                .client
-                .client
-                .request(method.clone(), url.clone())
-                .timeout(config.timeout.min(left))
-                .header(ACCEPT, "application/json")
-                .header(CONTENT_TYPE, "application/json");
-            if authenticated {
-                request = request
-                    .header(
-                        "ApiIntegrationCode",
-                        config.integration_code.expose_secret(),
-                    )
-                    .header("UserName", &config.api_user)
-                    .header("Secret", config.secret.expose_secret());
-            }
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            let outcome = async {
-                let response = request.send().await?;
-                let status = response.status();
-                let header = |name| {
-                    response
-                        .headers()
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned)
-                };
-                let retry_after = header(RETRY_AFTER)
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
-                let location = header(LOCATION);
-                let body = response.bytes().await?;
-                Ok::<_, reqwest::Error>(Answer {
-                    status,
-                    retry_after,
-                    location,
-                    body: body.to_vec(),
-                })
-            }
-            .await;
+            let outcome = self
+                .attempt(&method, &url, body, authenticated, config.timeout.min(left))
+                .await;
             drop(admission);
-            let last = attempt >= max_attempts;
-            let wait = match outcome {
-                Ok(answer)
-                    if matches!(
-                        answer.status,
-                        StatusCode::TOO_MANY_REQUESTS
-                            | StatusCode::SERVICE_UNAVAILABLE
-                            | StatusCode::BAD_GATEWAY
-                            | StatusCode::GATEWAY_TIMEOUT
-                    ) =>
-                {
-                    if last {
-                        return Err(PsaError::Unavailable(format!(
-                            "{what}: Autotask still answers {} after {attempt} attempt(s){}",
-                            answer.status,
-                            errors_suffix(&self.error_detail(&answer.body))
-                        )));
-                    }
-                    answer.retry_after.unwrap_or_else(|| backoff(attempt))
-                }
-                Ok(answer) => return Ok(answer),
-                Err(e) if last => {
-                    let cause = if e.is_timeout() {
-                        format!("no answer within {:?}", config.timeout)
-                    } else {
-                        describe(&e)
-                    };
-                    return Err(PsaError::Unavailable(format!(
-                        "{what}: {cause} (after {attempt} attempt(s))"
-                    )));
-                }
-                Err(e) if e.is_timeout() || e.is_connect() => {
-                    tracing::debug!(what, attempt, error = %e.without_url(), "Autotask did not answer; retrying");
-                    backoff(attempt)
-                }
-                Err(e) => {
-                    return Err(PsaError::Unavailable(format!(
-                        "{what}: {} (after {attempt} attempt(s))",
-                        describe(&e)
-                    )));
-                }
+            let wait = match self.after(outcome, attempt, attempt >= max_attempts, what) {
+                Next::Done(result) => return result,
+                Next::Retry(wait) => wait,
             };
             let wait = wait.min(config.max_backoff);
             if tokio::time::Instant::now() + wait >= deadline {
@@ -457,6 +386,107 @@ impl AutotaskPsa {
             );
             tokio::time::sleep(wait).await;
             attempt += 1;
+        }
+    }
+
+    /// One attempt: the request (with the credentials when `authenticated`) and its answer.
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&Value>,
+        authenticated: bool,
+        timeout: Duration,
+    ) -> Result<Answer, reqwest::Error> {
+        let config = self.config();
+        let mut request = self
+            .client
+            .client
+            .request(method.clone(), url.clone())
+            .timeout(timeout)
+            .header(ACCEPT, "application/json")
+            .header(CONTENT_TYPE, "application/json");
+        if authenticated {
+            request = request
+                .header(
+                    "ApiIntegrationCode",
+                    config.integration_code.expose_secret(),
+                )
+                .header("UserName", &config.api_user)
+                .header("Secret", config.secret.expose_secret());
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let retry_after = header(RETRY_AFTER)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let location = header(LOCATION);
+        let body = response.bytes().await?;
+        Ok(Answer {
+            status,
+            retry_after,
+            location,
+            body: body.to_vec(),
+        })
+    }
+
+    /// What follows attempt number `attempt` (`last` when no retry is left): its answer, an
+    /// error, or a retry after a wait (`Retry-After`, else exponential backoff).
+    fn after(
+        &self,
+        outcome: Result<Answer, reqwest::Error>,
+        attempt: u32,
+        last: bool,
+        what: &str,
+    ) -> Next {
+        match outcome {
+            Ok(answer)
+                if matches!(
+                    answer.status,
+                    StatusCode::TOO_MANY_REQUESTS
+                        | StatusCode::SERVICE_UNAVAILABLE
+                        | StatusCode::BAD_GATEWAY
+                        | StatusCode::GATEWAY_TIMEOUT
+                ) =>
+            {
+                if last {
+                    return Next::Done(Err(PsaError::Unavailable(format!(
+                        "{what}: Autotask still answers {} after {attempt} attempt(s){}",
+                        answer.status,
+                        errors_suffix(&self.error_detail(&answer.body))
+                    ))));
+                }
+                Next::Retry(answer.retry_after.unwrap_or_else(|| backoff(attempt)))
+            }
+            Ok(answer) => Next::Done(Ok(answer)),
+            Err(e) if last => {
+                let cause = if e.is_timeout() {
+                    format!("no answer within {:?}", self.config().timeout)
+                } else {
+                    describe(&e)
+                };
+                Next::Done(Err(PsaError::Unavailable(format!(
+                    "{what}: {cause} (after {attempt} attempt(s))"
+                ))))
+            }
+            Err(e) if e.is_timeout() || e.is_connect() => {
+                tracing::debug!(what, attempt, error = %e.without_url(), "Autotask did not answer; retrying");
+                Next::Retry(backoff(attempt))
+            }
+            Err(e) => Next::Done(Err(PsaError::Unavailable(format!(
+                "{what}: {} (after {attempt} attempt(s))",
+                describe(&e)
+            )))),
         }
     }
 

@@ -184,6 +184,8 @@ mod tests {
         .expect("valid directory")
     }
 
+    // long: one assertion per eligibility case of SPEC S2 the demo directory must cover, read
+    // top to bottom as a checklist.
     #[test]
     fn demo_directory_is_valid_and_covers_every_eligibility_case() {
         let demo = DirectoryPsa::demo().expect("the embedded demo directory is valid");

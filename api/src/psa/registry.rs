@@ -219,6 +219,26 @@ pub async fn cached_levels(
         .await
 }
 
+/// The levels whose facts or name changed, that appeared, or that vanished.
+fn changed_levels(before: &[security_levels::Model], after: &[security_levels::Model]) -> Vec<i64> {
+    let mut changed: Vec<i64> = after
+        .iter()
+        .filter(|new| {
+            !before
+                .iter()
+                .any(|old| old.id == new.id && old.facts() == new.facts() && old.name == new.name)
+        })
+        .map(|m| m.id)
+        .collect();
+    changed.extend(
+        before
+            .iter()
+            .filter(|old| !after.iter().any(|new| new.id == old.id))
+            .map(|old| old.id),
+    );
+    changed
+}
+
 /// Replaces the tenant's cached levels with what the PSA said, in one transaction.
 async fn store_levels(
     db: &DatabaseConnection,
@@ -281,21 +301,7 @@ async fn store_levels(
         .await?;
     // Users whose level's facts changed, appeared or vanished get their stored access
     // rewritten with it.
-    let mut changed: Vec<i64> = models
-        .iter()
-        .filter(|new| {
-            !before
-                .iter()
-                .any(|old| old.id == new.id && old.facts() == new.facts() && old.name == new.name)
-        })
-        .map(|m| m.id)
-        .collect();
-    changed.extend(
-        before
-            .iter()
-            .filter(|old| !models.iter().any(|new| new.id == old.id))
-            .map(|old| old.id),
-    );
+    let changed = changed_levels(&before, &models);
     crate::hub_access::restamp_levels(&txn, tenant_id, &changed).await?;
     psa_settings::Entity::update_many()
         .col_expr(

@@ -87,90 +87,17 @@ pub async fn provision(
     db: &DatabaseConnection,
     new: NewTenant,
 ) -> Result<Provisioned, TenantError> {
-    let name = new.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(TenantError::Invalid(
-            "the tenant name must be 1 to 200 characters".into(),
-        ));
-    }
-    let psa_id = match new.psa_id {
-        Some(id) if !id.trim().is_empty() => id.trim().to_owned(),
-        Some(_) => return Err(TenantError::Invalid("the PSA id must not be blank".into())),
-        None => format!("psa-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
-    };
+    let (name, psa_id) = name_and_psa_id(&new.name, new.psa_id)?;
     let now = db::now();
     let id = db::new_id();
     let launch_secret = secret::random_secret();
-    let (provider, directory_path, zone, api_user, code, psa_secret) = match new.psa {
-        PsaChoice::Directory { path } => ("directory", path, None, None, None, None),
-        PsaChoice::Autotask {
-            zone_url,
-            api_user,
-            integration_code,
-            secret,
-        } => (
-            "autotask",
-            None,
-            zone_url,
-            Some(api_user),
-            Some(integration_code),
-            Some(secret),
-        ),
-    };
+    let psa = PsaColumns::of(new.psa);
+    let provider = psa.provider;
     let txn = db.begin().await?;
-    let tenant = tenants::ActiveModel {
-        id: Set(id.clone()),
-        name: Set(name.clone()),
-        psa_id: Set(psa_id.clone()),
-        created_at: Set(now),
-        is_demo: Set(new.is_demo),
-    }
-    .insert(&txn)
-    .await
-    .map_err(|e| {
-        if db::violates(&e, &[db::Unique::TenantPsaId]) {
-            TenantError::PsaIdTaken(psa_id.clone())
-        } else {
-            e.into()
-        }
-    })?;
-    psa_settings::ActiveModel {
-        tenant_id: Set(id.clone()),
-        provider: Set(provider.to_owned()),
-        directory_path: Set(directory_path),
-        autotask_zone_url: Set(zone),
-        autotask_api_user: Set(api_user),
-        autotask_integration_code: Set(code),
-        autotask_secret: Set(psa_secret),
-        launch_secret: Set(launch_secret.clone()),
-        launch_secret_rotated_at: Set(now),
-        levels_fetched_at: Set(None),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    tenant_settings::ActiveModel {
-        tenant_id: Set(id.clone()),
-        default_timezone: Set("UTC".to_owned()),
-        invitation_expiry_days: Set(7),
-        session_lifetime_hours: Set(
-            i32::try_from(new.session_lifetime_hours.clamp(1, 168)).unwrap_or(12)
-        ),
-        updated_at: Set(now),
-        updated_by: Set(None),
-    }
-    .insert(&txn)
-    .await?;
-    for level_id in &new.elevated_levels {
-        elevated_levels::ActiveModel {
-            tenant_id: Set(id.clone()),
-            level_id: Set(*level_id),
-            saved_by: Set(None),
-            saved_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-    }
+    let tenant = insert_tenant(&txn, &id, &name, &psa_id, new.is_demo, now).await?;
+    insert_psa_settings(&txn, &id, psa, &launch_secret, now).await?;
+    insert_tenant_settings(&txn, &id, new.session_lifetime_hours, now).await?;
+    insert_elevated_levels(&txn, &id, &new.elevated_levels, now).await?;
     activity::record(
         &txn,
         activity::Entry {
@@ -194,6 +121,156 @@ pub async fn provision(
         tenant,
         launch_secret,
     })
+}
+
+/// Checks a new tenant's name and PSA id (both trimmed), generating the id when absent.
+fn name_and_psa_id(name: &str, psa_id: Option<String>) -> Result<(String, String), TenantError> {
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(TenantError::Invalid(
+            "the tenant name must be 1 to 200 characters".into(),
+        ));
+    }
+    let psa_id = match psa_id {
+        Some(id) if !id.trim().is_empty() => id.trim().to_owned(),
+        Some(_) => return Err(TenantError::Invalid("the PSA id must not be blank".into())),
+        None => format!("psa-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+    };
+    Ok((name, psa_id))
+}
+
+/// A PSA choice spread over the `psa_settings` columns.
+struct PsaColumns {
+    provider: &'static str,
+    directory_path: Option<String>,
+    zone_url: Option<String>,
+    api_user: Option<String>,
+    integration_code: Option<String>,
+    secret: Option<String>,
+}
+
+impl PsaColumns {
+    /// The columns for `choice`; the other provider's are left empty.
+    fn of(choice: PsaChoice) -> Self {
+        match choice {
+            PsaChoice::Directory { path } => Self {
+                provider: "directory",
+                directory_path: path,
+                zone_url: None,
+                api_user: None,
+                integration_code: None,
+                secret: None,
+            },
+            PsaChoice::Autotask {
+                zone_url,
+                api_user,
+                integration_code,
+                secret,
+            } => Self {
+                provider: "autotask",
+                directory_path: None,
+                zone_url,
+                api_user: Some(api_user),
+                integration_code: Some(integration_code),
+                secret: Some(secret),
+            },
+        }
+    }
+}
+
+/// Inserts the `tenants` row; a taken PSA id is `PsaIdTaken`.
+async fn insert_tenant(
+    txn: &impl ConnectionTrait,
+    id: &str,
+    name: &str,
+    psa_id: &str,
+    is_demo: bool,
+    now: DateTime<Utc>,
+) -> Result<tenants::Model, TenantError> {
+    tenants::ActiveModel {
+        id: Set(id.to_owned()),
+        name: Set(name.to_owned()),
+        psa_id: Set(psa_id.to_owned()),
+        created_at: Set(now),
+        is_demo: Set(is_demo),
+    }
+    .insert(txn)
+    .await
+    .map_err(|e| {
+        if db::violates(&e, &[db::Unique::TenantPsaId]) {
+            TenantError::PsaIdTaken(psa_id.to_owned())
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// Inserts the `psa_settings` row with the new launch secret.
+async fn insert_psa_settings(
+    txn: &impl ConnectionTrait,
+    id: &str,
+    psa: PsaColumns,
+    launch_secret: &str,
+    now: DateTime<Utc>,
+) -> Result<(), TenantError> {
+    psa_settings::ActiveModel {
+        tenant_id: Set(id.to_owned()),
+        provider: Set(psa.provider.to_owned()),
+        directory_path: Set(psa.directory_path),
+        autotask_zone_url: Set(psa.zone_url),
+        autotask_api_user: Set(psa.api_user),
+        autotask_integration_code: Set(psa.integration_code),
+        autotask_secret: Set(psa.secret),
+        launch_secret: Set(launch_secret.to_owned()),
+        launch_secret_rotated_at: Set(now),
+        levels_fetched_at: Set(None),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Inserts the default `tenant_settings` row (the session lifetime clamped to 1–168 hours).
+async fn insert_tenant_settings(
+    txn: &impl ConnectionTrait,
+    id: &str,
+    session_lifetime_hours: u32,
+    now: DateTime<Utc>,
+) -> Result<(), TenantError> {
+    tenant_settings::ActiveModel {
+        tenant_id: Set(id.to_owned()),
+        default_timezone: Set("UTC".to_owned()),
+        invitation_expiry_days: Set(7),
+        session_lifetime_hours: Set(
+            i32::try_from(session_lifetime_hours.clamp(1, 168)).unwrap_or(12)
+        ),
+        updated_at: Set(now),
+        updated_by: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Inserts the initial Access-tab set of elevated levels.
+async fn insert_elevated_levels(
+    txn: &impl ConnectionTrait,
+    id: &str,
+    level_ids: &[i64],
+    now: DateTime<Utc>,
+) -> Result<(), TenantError> {
+    for level_id in level_ids {
+        elevated_levels::ActiveModel {
+            tenant_id: Set(id.to_owned()),
+            level_id: Set(*level_id),
+            saved_by: Set(None),
+            saved_at: Set(now),
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Replaces a tenant's launch secret as the hub itself (the command line); the new one is

@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
 use hubkeep_shared::fields::{FieldErrors, TimezoneName};
 use hubkeep_shared::{FieldError, HubAccess, ProblemCode};
 use sea_orm::{
@@ -211,35 +212,8 @@ fn apply_psa(
     // Stored credentials never follow a new destination unless they are sent with it;
     // sending `null` (clearing them) also satisfies this, since nothing is then sent.
     let stored = current.autotask_integration_code.is_some() || current.autotask_secret.is_some();
-    // Compared as they will be used: the zone by the REST base it normalises to, the API
-    // user as stored (trimmed).
-    let zone_of = |v: &str| {
-        zones
-            .rest_base(v)
-            .map_or_else(|_| v.trim().to_owned(), |u| u.to_string())
-    };
-    let user_of = |v: &str| v.trim().to_owned();
-    let changes =
-        |new: &Option<Option<String>>, old: &Option<String>, key: &dyn Fn(&str) -> String| {
-            new.as_ref()
-                .is_some_and(|new| new.as_deref().map(key) != old.as_deref().map(key))
-        };
-    let destination_changed = provider != current.provider
-        || changes(&input.zone_url, &current.autotask_zone_url, &zone_of)
-        || changes(&input.api_user, &current.autotask_api_user, &user_of);
-    if stored && destination_changed {
-        for (field, sent) in [
-            ("psa.integration_code", input.integration_code.is_some()),
-            ("psa.secret", input.secret.is_some()),
-        ] {
-            if !sent {
-                missing_credentials.push(FieldError {
-                    field: field.to_owned(),
-                    message: "must be sent again when the provider, zone or API user changes"
-                        .to_owned(),
-                });
-            }
-        }
+    if stored && destination_changed(zones, current, &provider, &input) {
+        missing_credentials.extend(unsent_credentials(&input));
     }
     let zone = nullable(
         errors,
@@ -265,18 +239,72 @@ fn apply_psa(
         |e, v| text(e, "psa.secret", v, MAX_CREDENTIAL_CHARS),
         &current.autotask_secret,
     );
-    if provider == "autotask" {
+    let values = PsaValues {
+        provider,
+        directory_path: current.directory_path.clone(),
+        zone_url: zone,
+        api_user,
+        integration_code: code,
+        secret,
+    };
+    check_provider(errors, current, &values);
+    values
+}
+
+/// Whether `input` moves the tenant to another provider, zone or API user.
+fn destination_changed(
+    zones: &ZonePolicy,
+    current: &psa_settings::Model,
+    provider: &str,
+    input: &UpdatePsa,
+) -> bool {
+    // Compared as they will be used: the zone by the REST base it normalises to, the API
+    // user as stored (trimmed).
+    let zone_of = |v: &str| {
+        zones
+            .rest_base(v)
+            .map_or_else(|_| v.trim().to_owned(), |u| u.to_string())
+    };
+    let user_of = |v: &str| v.trim().to_owned();
+    let changes =
+        |new: &Option<Option<String>>, old: &Option<String>, key: &dyn Fn(&str) -> String| {
+            new.as_ref()
+                .is_some_and(|new| new.as_deref().map(key) != old.as_deref().map(key))
+        };
+    provider != current.provider
+        || changes(&input.zone_url, &current.autotask_zone_url, &zone_of)
+        || changes(&input.api_user, &current.autotask_api_user, &user_of)
+}
+
+/// The credential fields a change of destination needs and `input` did not send.
+fn unsent_credentials(input: &UpdatePsa) -> Vec<FieldError> {
+    [
+        ("psa.integration_code", input.integration_code.is_some()),
+        ("psa.secret", input.secret.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, sent)| !sent)
+    .map(|(field, _)| FieldError {
+        field: field.to_owned(),
+        message: "must be sent again when the provider, zone or API user changes".to_owned(),
+    })
+    .collect()
+}
+
+/// Checks that the chosen provider can work: Autotask credentials set, a directory file known.
+fn check_provider(errors: &mut Errors, current: &psa_settings::Model, values: &PsaValues) {
+    if values.provider == "autotask" {
         for (field, value) in [
-            ("psa.api_user", &api_user),
-            ("psa.integration_code", &code),
-            ("psa.secret", &secret),
+            ("psa.api_user", &values.api_user),
+            ("psa.integration_code", &values.integration_code),
+            ("psa.secret", &values.secret),
         ] {
             if value.is_none() && !errors.has(field) {
                 errors.add(field, "is required for the autotask provider");
             }
         }
     }
-    if provider == "directory"
+    if values.provider == "directory"
         && current.provider != "directory"
         && current.directory_path.is_none()
     {
@@ -284,14 +312,6 @@ fn apply_psa(
             "psa.provider",
             "the operator must set a directory file first (hubkeep tenant set-directory)",
         );
-    }
-    PsaValues {
-        provider,
-        directory_path: current.directory_path.clone(),
-        zone_url: zone,
-        api_user,
-        integration_code: code,
-        secret,
     }
 }
 
@@ -303,6 +323,20 @@ struct PsaValues {
     api_user: Option<String>,
     integration_code: Option<String>,
     secret: Option<String>,
+}
+
+impl PsaValues {
+    /// The values as `row` stores them, to compare an update with.
+    fn stored(row: &psa_settings::Model) -> Self {
+        Self {
+            provider: row.provider.clone(),
+            directory_path: row.directory_path.clone(),
+            zone_url: row.autotask_zone_url.clone(),
+            api_user: row.autotask_api_user.clone(),
+            integration_code: row.autotask_integration_code.clone(),
+            secret: row.autotask_secret.clone(),
+        }
+    }
 }
 
 fn mappings(errors: &mut Errors, input: Vec<AccountingMapping>) -> Vec<AccountingMapping> {
@@ -380,31 +414,11 @@ pub async fn update(
 ) -> Result<Settings, ApiError> {
     let mut errors = Errors::new();
     let mut missing_credentials = Vec::new();
-    let timezone = input
-        .default_timezone
-        .as_deref()
-        .and_then(|v| timezone(&mut errors, v));
-    let expiry = input.invitation_expiry_days.and_then(|v| {
-        in_range(
-            &mut errors,
-            "invitation_expiry_days",
-            v,
-            &INVITATION_EXPIRY_DAYS,
-        )
-    });
-    let lifetime = input.session_lifetime_hours.and_then(|v| {
-        in_range(
-            &mut errors,
-            "session_lifetime_hours",
-            v,
-            &SESSION_LIFETIME_HOURS,
-        )
-    });
-    let new_mappings = input.accounting_mappings.map(|m| mappings(&mut errors, m));
+    let parsed = parse(&mut errors, input);
 
     let txn = db.begin().await?;
     let current = rows(&txn, &caller.tenant_id, true).await?;
-    let psa = input.psa.map(|p| {
+    let psa = parsed.psa.map(|p| {
         apply_psa(
             &mut errors,
             &mut missing_credentials,
@@ -413,6 +427,74 @@ pub async fn update(
             p,
         )
     });
+    refuse_invalid(errors, missing_credentials)?;
+
+    let plan = compare(&current, &parsed.defaults, psa, parsed.mappings);
+    if plan.changes.is_empty() {
+        txn.rollback().await?;
+        return view(&current, caller.access_level());
+    }
+
+    let now = db::now();
+    write_defaults(&txn, &current.settings, parsed.defaults, caller, now).await?;
+    if let Some(new) = plan.psa {
+        write_psa(&txn, &current.psa, new, now).await?;
+    }
+    if let Some(new) = plan.mappings {
+        write_mappings(&txn, &caller.tenant_id, new).await?;
+    }
+    log_update(&txn, caller, plan.changes).await?;
+    let updated = view(
+        &rows(&txn, &caller.tenant_id, false).await?,
+        caller.access_level(),
+    )?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// The tenant defaults an update sets, each `None` when not sent (or invalid).
+struct Defaults {
+    timezone: Option<String>,
+    expiry: Option<i32>,
+    lifetime: Option<i32>,
+}
+
+/// An update with the parts that need no stored row validated.
+struct Parsed {
+    defaults: Defaults,
+    mappings: Option<Vec<AccountingMapping>>,
+    psa: Option<UpdatePsa>,
+}
+
+/// Validates the defaults and the mappings of `input` (the PSA part needs the stored row).
+fn parse(errors: &mut Errors, input: UpdateSettings) -> Parsed {
+    let tz = input
+        .default_timezone
+        .as_deref()
+        .and_then(|v| timezone(errors, v));
+    let expiry = input
+        .invitation_expiry_days
+        .and_then(|v| in_range(errors, "invitation_expiry_days", v, &INVITATION_EXPIRY_DAYS));
+    let lifetime = input
+        .session_lifetime_hours
+        .and_then(|v| in_range(errors, "session_lifetime_hours", v, &SESSION_LIFETIME_HOURS));
+    let new_mappings = input.accounting_mappings.map(|m| mappings(errors, m));
+    Parsed {
+        defaults: Defaults {
+            timezone: tz,
+            expiry,
+            lifetime,
+        },
+        mappings: new_mappings,
+        psa: input.psa,
+    }
+}
+
+/// Fails an invalid update: missing credentials first (with the field errors), then 422.
+fn refuse_invalid(
+    errors: Errors,
+    mut missing_credentials: Vec<FieldError>,
+) -> Result<(), ApiError> {
     if !missing_credentials.is_empty() {
         missing_credentials.extend(errors.into_vec());
         return Err(ApiError::Problem {
@@ -430,90 +512,34 @@ pub async fn update(
             errors.into_vec(),
         ));
     }
+    Ok(())
+}
 
+/// What a valid update changes: the logged details and the parts that need writing.
+struct Plan {
+    changes: Map<String, Value>,
+    /// The new PSA values, only when they differ from the stored ones.
+    psa: Option<PsaValues>,
+    /// The new mappings, only when they differ from the stored ones.
+    mappings: Option<Vec<AccountingMapping>>,
+}
+
+/// Compares a validated update with the stored rows.
+fn compare(
+    current: &Rows,
+    defaults: &Defaults,
+    psa: Option<PsaValues>,
+    new_mappings: Option<Vec<AccountingMapping>>,
+) -> Plan {
     let mut changes = Map::new();
-    let old = &current.settings;
-    if let Some(tz) = &timezone {
-        change(
-            &mut changes,
-            "default_timezone",
-            json!(old.default_timezone),
-            json!(tz),
-        );
-    }
-    if let Some(days) = expiry {
-        change(
-            &mut changes,
-            "invitation_expiry_days",
-            json!(old.invitation_expiry_days),
-            json!(days),
-        );
-    }
-    if let Some(hours) = lifetime {
-        change(
-            &mut changes,
-            "session_lifetime_hours",
-            json!(old.session_lifetime_hours),
-            json!(hours),
-        );
-    }
-    let old_psa = &current.psa;
-    let psa_changed = psa.as_ref().is_some_and(|new| {
-        let was = PsaValues {
-            provider: old_psa.provider.clone(),
-            directory_path: old_psa.directory_path.clone(),
-            zone_url: old_psa.autotask_zone_url.clone(),
-            api_user: old_psa.autotask_api_user.clone(),
-            integration_code: old_psa.autotask_integration_code.clone(),
-            secret: old_psa.autotask_secret.clone(),
-        };
-        *new != was
-    });
-    if let (Some(new), true) = (&psa, psa_changed) {
-        change(
-            &mut changes,
-            "psa.provider",
-            json!(old_psa.provider),
-            json!(new.provider),
-        );
-        change(
-            &mut changes,
-            "psa.directory_path",
-            json!(old_psa.directory_path),
-            json!(new.directory_path),
-        );
-        change(
-            &mut changes,
-            "psa.zone_url",
-            json!(old_psa.autotask_zone_url),
-            json!(new.zone_url),
-        );
-        change(
-            &mut changes,
-            "psa.api_user",
-            json!(old_psa.autotask_api_user),
-            json!(new.api_user),
-        );
-        // A replaced secret shows as "***" → "***": the entry says it changed, nothing more.
-        for (field, before, after) in [
-            (
-                "psa.integration_code",
-                &old_psa.autotask_integration_code,
-                &new.integration_code,
-            ),
-            ("psa.secret", &old_psa.autotask_secret, &new.secret),
-        ] {
-            if before != after {
-                changes.insert(
-                    field.to_owned(),
-                    json!({ "before": masked(before.as_ref()), "after": masked(after.as_ref()) }),
-                );
-            }
-        }
+    note_defaults(&mut changes, &current.settings, defaults);
+    let psa = psa.filter(|new| *new != PsaValues::stored(&current.psa));
+    if let Some(new) = &psa {
+        note_psa(&mut changes, &current.psa, new);
     }
     let old_mappings: Vec<AccountingMapping> = current.mappings.iter().map(mapping_of).collect();
-    let mappings_changed = new_mappings.as_ref().is_some_and(|m| *m != old_mappings);
-    if let (Some(new), true) = (&new_mappings, mappings_changed) {
+    let new_mappings = new_mappings.filter(|m| *m != old_mappings);
+    if let Some(new) = &new_mappings {
         change(
             &mut changes,
             "accounting_mappings",
@@ -521,67 +547,169 @@ pub async fn update(
             json!(new),
         );
     }
-    if changes.is_empty() {
-        txn.rollback().await?;
-        return view(&current, caller.access_level());
+    Plan {
+        changes,
+        psa,
+        mappings: new_mappings,
     }
+}
 
-    let now = db::now();
-    let mut settings: tenant_settings::ActiveModel = current.settings.clone().into();
-    if let Some(tz) = timezone {
+/// Notes the tenant defaults that change.
+fn note_defaults(changes: &mut Map<String, Value>, old: &tenant_settings::Model, new: &Defaults) {
+    if let Some(tz) = &new.timezone {
+        change(
+            changes,
+            "default_timezone",
+            json!(old.default_timezone),
+            json!(tz),
+        );
+    }
+    if let Some(days) = new.expiry {
+        change(
+            changes,
+            "invitation_expiry_days",
+            json!(old.invitation_expiry_days),
+            json!(days),
+        );
+    }
+    if let Some(hours) = new.lifetime {
+        change(
+            changes,
+            "session_lifetime_hours",
+            json!(old.session_lifetime_hours),
+            json!(hours),
+        );
+    }
+}
+
+/// Notes the PSA fields that change, secrets masked.
+fn note_psa(changes: &mut Map<String, Value>, old: &psa_settings::Model, new: &PsaValues) {
+    change(
+        changes,
+        "psa.provider",
+        json!(old.provider),
+        json!(new.provider),
+    );
+    change(
+        changes,
+        "psa.directory_path",
+        json!(old.directory_path),
+        json!(new.directory_path),
+    );
+    change(
+        changes,
+        "psa.zone_url",
+        json!(old.autotask_zone_url),
+        json!(new.zone_url),
+    );
+    change(
+        changes,
+        "psa.api_user",
+        json!(old.autotask_api_user),
+        json!(new.api_user),
+    );
+    // A replaced secret shows as "***" → "***": the entry says it changed, nothing more.
+    for (field, before, after) in [
+        (
+            "psa.integration_code",
+            &old.autotask_integration_code,
+            &new.integration_code,
+        ),
+        ("psa.secret", &old.autotask_secret, &new.secret),
+    ] {
+        if before != after {
+            changes.insert(
+                field.to_owned(),
+                json!({ "before": masked(before.as_ref()), "after": masked(after.as_ref()) }),
+            );
+        }
+    }
+}
+
+/// Writes the tenant defaults sent, stamping who changed the settings and when.
+async fn write_defaults(
+    txn: &impl ConnectionTrait,
+    old: &tenant_settings::Model,
+    new: Defaults,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let mut settings: tenant_settings::ActiveModel = old.clone().into();
+    if let Some(tz) = new.timezone {
         settings.default_timezone = Set(tz);
     }
-    if let Some(days) = expiry {
+    if let Some(days) = new.expiry {
         settings.invitation_expiry_days = Set(days);
     }
-    if let Some(hours) = lifetime {
+    if let Some(hours) = new.lifetime {
         settings.session_lifetime_hours = Set(hours);
     }
     settings.updated_at = Set(now);
     settings.updated_by = Set(Some(caller.user.id.clone()));
-    settings.update(&txn).await?;
+    settings.update(txn).await?;
+    Ok(())
+}
 
-    if let (Some(new), true) = (psa, psa_changed) {
-        let mut row: psa_settings::ActiveModel = current.psa.clone().into();
-        row.provider = Set(new.provider);
-        row.directory_path = Set(new.directory_path);
-        row.autotask_zone_url = Set(new.zone_url);
-        row.autotask_api_user = Set(new.api_user);
-        row.autotask_integration_code = Set(new.integration_code);
-        row.autotask_secret = Set(new.secret);
-        // The registry rebuilds a tenant's provider when `updated_at` moves, and the level
-        // cache came from the old PSA: the next read must ask the new one.
-        row.updated_at = Set(now);
-        row.levels_fetched_at = Set(None);
-        row.update(&txn).await?;
-    }
+/// Writes the new PSA values and drops the cached levels.
+async fn write_psa(
+    txn: &impl ConnectionTrait,
+    old: &psa_settings::Model,
+    new: PsaValues,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let mut row: psa_settings::ActiveModel = old.clone().into();
+    row.provider = Set(new.provider);
+    row.directory_path = Set(new.directory_path);
+    row.autotask_zone_url = Set(new.zone_url);
+    row.autotask_api_user = Set(new.api_user);
+    row.autotask_integration_code = Set(new.integration_code);
+    row.autotask_secret = Set(new.secret);
+    // The registry rebuilds a tenant's provider when `updated_at` moves, and the level
+    // cache came from the old PSA: the next read must ask the new one.
+    row.updated_at = Set(now);
+    row.levels_fetched_at = Set(None);
+    row.update(txn).await?;
+    Ok(())
+}
 
-    if let (Some(new), true) = (new_mappings, mappings_changed) {
-        accounting_mappings::Entity::delete_many()
-            .filter(accounting_mappings::Column::TenantId.eq(&caller.tenant_id))
-            .exec(&txn)
-            .await?;
-        for (position, m) in new.into_iter().enumerate() {
-            accounting_mappings::ActiveModel {
-                id: Set(db::new_id()),
-                tenant_id: Set(caller.tenant_id.clone()),
-                position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
-                source_code: Set(m.source_code),
-                account_code: Set(m.account_code),
-                description: Set(m.description),
-            }
-            .insert(&txn)
-            .await
-            .map_err(conflict)?;
+/// Replaces the tenant's accounting mappings with `new`, in its order.
+async fn write_mappings(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    new: Vec<AccountingMapping>,
+) -> Result<(), ApiError> {
+    accounting_mappings::Entity::delete_many()
+        .filter(accounting_mappings::Column::TenantId.eq(tenant_id))
+        .exec(txn)
+        .await?;
+    for (position, m) in new.into_iter().enumerate() {
+        accounting_mappings::ActiveModel {
+            id: Set(db::new_id()),
+            tenant_id: Set(tenant_id.to_owned()),
+            position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+            source_code: Set(m.source_code),
+            account_code: Set(m.account_code),
+            description: Set(m.description),
         }
+        .insert(txn)
+        .await
+        .map_err(conflict)?;
     }
+    Ok(())
+}
 
+/// Logs `settings.updated` on the caller's tenant with `changes` as its details.
+async fn log_update(
+    txn: &impl ConnectionTrait,
+    caller: &Caller,
+    changes: Map<String, Value>,
+) -> Result<(), ApiError> {
     let tenant = tenants::Entity::find_by_id(caller.tenant_id.clone())
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or_else(|| missing("tenants", &caller.tenant_id))?;
     activity::record_by(
-        &txn,
+        txn,
         caller,
         actions::SETTINGS_UPDATED,
         Target::new("tenant", &tenant.id, &tenant.name),
@@ -589,12 +717,7 @@ pub async fn update(
         Value::Object(changes),
     )
     .await?;
-    let updated = view(
-        &rows(&txn, &caller.tenant_id, false).await?,
-        caller.access_level(),
-    )?;
-    txn.commit().await?;
-    Ok(updated)
+    Ok(())
 }
 
 fn conflict(err: sea_orm::DbErr) -> ApiError {

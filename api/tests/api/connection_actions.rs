@@ -579,11 +579,34 @@ async fn s5_mass_assignment_patch_is_refused_whole(backend: Backend) {
         .await,
         1
     );
+    // Replacing it with another: a change, logged masked on both sides.
+    let other = "postgresql://bi:other-secret@db2.example.test:5432/bi";
+    let res = patch(
+        &app,
+        &ada.access_token,
+        &cid,
+        &json!({"postgres_db": other}),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(entries_of(&app, &cid, "connection.updated").await, 3);
+    let latest = app
+        .scalar_text(&format!(
+            "SELECT details FROM activity_log WHERE connection_id = '{cid}' \
+             AND action = 'connection.updated' ORDER BY at DESC, id DESC LIMIT 1"
+        ))
+        .await;
+    let latest: Value = serde_json::from_str(&latest).unwrap();
+    assert_eq!(
+        latest,
+        json!({"fields": ["postgres_db"],
+               "changes": {"postgres_db": {"before": "***", "after": "***"}}})
+    );
     // Clearing it.
     let res = patch(&app, &ada.access_token, &cid, &json!({"postgres_db": null})).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["postgres_db_set"], false);
-    assert_eq!(entries_of(&app, &cid, "connection.updated").await, 3);
+    assert_eq!(entries_of(&app, &cid, "connection.updated").await, 4);
     // Sending the same values again changes nothing and records nothing.
     let res = patch(
         &app,
@@ -593,7 +616,7 @@ async fn s5_mass_assignment_patch_is_refused_whole(backend: Backend) {
     )
     .await;
     assert_eq!(res.status(), 200);
-    assert_eq!(entries_of(&app, &cid, "connection.updated").await, 3);
+    assert_eq!(entries_of(&app, &cid, "connection.updated").await, 4);
 }
 
 async fn s4_settings_the_kind_lacks_answer_not_supported_for_kind(backend: Backend) {

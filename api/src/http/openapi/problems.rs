@@ -50,6 +50,8 @@ impl Shape {
     }
 }
 
+// long: a table, one arm per operation (60 of them); splitting it would only scatter the
+// one place the document's error responses are decided.
 /// The codes an operation answers with beyond those of its shape; `None` for an operation
 /// this table does not know (a test fails on it).
 pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {

@@ -19,8 +19,9 @@ pub struct ForecastBudgetInput {
 }
 
 /// `PATCH /api/v1/connections/{id}` body: any of the settings, each checked against its own
-/// action (shown in brackets). Absent fields stay as they are.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// action (shown in brackets). Absent fields stay as they are. Its `Debug` never shows the
+/// Postgres connection string.
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", schema(examples(json!({"name": "Contoso books (UK)", "timezone": "Europe/Dublin"}))))]
@@ -321,5 +322,22 @@ impl Connection {
         self.endpoints
             .iter()
             .any(|e| e.status == EndpointStatus::Disconnected)
+    }
+}
+
+impl core::fmt::Debug for ConnectionPatch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ConnectionPatch")
+            .field("name", &self.name)
+            .field("timezone", &self.timezone)
+            .field("locked_period_export", &self.locked_period_export)
+            .field("reporting_currency", &self.reporting_currency)
+            .field("forecast_budget", &self.forecast_budget)
+            .field(
+                "postgres_db",
+                &self.postgres_db.as_ref().map(|v| v.as_ref().map(|_| "***")),
+            )
+            .field("group", &self.group)
+            .finish()
     }
 }

@@ -97,8 +97,8 @@ pub struct TenantApiToken {
     pub user_display_name: String,
 }
 
-/// `POST /api/v1/auth/launch` body.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// `POST /api/v1/auth/launch` body. Its `Debug` never shows the assertion.
+#[derive(Clone, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", schema(examples(json!({"assertion": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ0ZW5hbnQtcHNhLWlkIiwic3ViIjoiMjkxODQ3NjUifQ.c2lnbmF0dXJl"}))))]
@@ -166,5 +166,36 @@ impl std::fmt::Debug for TokenResponse {
         f.debug_struct("TokenResponse")
             .field("user", &self.user.id)
             .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for LaunchRequest {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LaunchRequest")
+            .field("assertion", &"***")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::connections::ConnectionPatch;
+    use super::*;
+
+    /// SPEC S14: a secret never reaches a log, `Debug` included.
+    #[test]
+    fn debug_never_shows_the_secrets_a_request_carries() {
+        let launch = LaunchRequest {
+            assertion: "eyJ.secret-assertion.sig".into(),
+        };
+        assert!(!format!("{launch:?}").contains("secret-assertion"));
+        let patch = ConnectionPatch {
+            name: Some("Books".into()),
+            postgres_db: Some(Some("postgres://bi:pa55word@db/bi".into())),
+            ..Default::default()
+        };
+        let shown = format!("{patch:?}");
+        assert!(!shown.contains("pa55word"), "{shown}");
+        assert!(shown.contains("Books") && shown.contains("***"), "{shown}");
     }
 }

@@ -156,15 +156,21 @@ pub async fn record(
     action: &'static str,
     details: Value,
 ) -> Result<(), ApiError> {
-    activity::record_by(
-        txn,
-        caller,
-        action,
-        Target::new("connection", &model.id, &model.name),
-        Some(&model.id),
-        details,
-    )
-    .await?;
+    let target = Target::new("connection", &model.id, &model.name);
+    record_about(txn, caller, model, target, action, details).await
+}
+
+/// Writes the one activity entry of a change to `target`, a part of connection `model` (a
+/// view, a run), in the change's transaction; the entry names the connection.
+pub async fn record_about(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    model: &conn::Model,
+    target: Target,
+    action: &'static str,
+    details: Value,
+) -> Result<(), ApiError> {
+    activity::record_by(txn, caller, action, target, Some(&model.id), details).await?;
     Ok(())
 }
 

@@ -20,8 +20,8 @@ use serde_json::json;
 
 use super::guard;
 use super::members::{
-    conflict, corrupt, expired_error, forbid_unless, invalid, move_owner, parse_role, record,
-    user_by_email, user_in_tenant, view,
+    close_pending, conflict, corrupt, expired_error, forbid_unless, invalid, move_owner,
+    parse_role, record, user_by_email, user_in_tenant, view,
 };
 use super::read::{self};
 use crate::AppState;
@@ -47,27 +47,16 @@ async fn expire_stale(
     connection_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, ApiError> {
-    let stale: Vec<String> = invitations::Entity::find()
-        .filter(invitations::Column::ConnectionId.eq(connection_id))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
-        .filter(invitations::Column::ExpiresAt.lte(now))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
-    if !stale.is_empty() {
-        invitations::Entity::update_many()
-            .col_expr(
-                invitations::Column::Status,
-                Expr::value(InvitationStatus::Expired.wire_name()),
-            )
-            .col_expr(invitations::Column::RespondedAt, Expr::value(now))
-            .filter(invitations::Column::Id.is_in(stale.clone()))
-            .exec(txn)
-            .await?;
-    }
-    Ok(stale)
+    let expired = invitations::Column::ExpiresAt.lte(now);
+    close_pending(
+        txn,
+        connection_id,
+        expired,
+        InvitationStatus::Expired,
+        now,
+        None,
+    )
+    .await
 }
 
 /// Who a new invitation names: exactly one of `user_id` and `email`.
@@ -212,27 +201,28 @@ async fn insert(txn: &DatabaseTransaction, row: &invitations::Model) -> Result<(
     }
 }
 
-/// `POST /api/v1/connections/{id}/invitations` (SPEC S5.1, S5.3).
+/// `POST /api/v1/connections/{id}/invitations` (SPEC S5.1, S5.3), in the handler's
+/// transaction (the connection's lock first).
 pub async fn create_invitation(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     caller: &Caller,
     id: &str,
     input: NewInvitation,
 ) -> Result<Invitation, ApiError> {
-    let txn = guard::begin_locked(&state.db, id).await?;
-    let (model, roles) = read::visible(&txn, caller, id).await?;
+    guard::lock(txn, id).await?;
+    let (model, roles) = read::visible(txn, caller, id).await?;
     let action = ConnectionAction::invite(input.role);
     forbid_unless(can_invite(&roles, input.role), action)?;
     guard::refuse_if_cancelled(&model)?;
     check_retain(&input)?;
-    let (invitee_user, invitee_email) = resolve_invitee(&txn, caller, &model.id, &input).await?;
+    let (invitee_user, invitee_email) = resolve_invitee(txn, caller, &model.id, &input).await?;
 
     let now = db::now();
-    let expired = expire_stale(&txn, &model.id, now).await?;
+    let expired = expire_stale(txn, &model.id, now).await?;
     if input.role == ConnectionRole::Owner {
-        refuse_second_transfer(&txn, &model.id).await?;
+        refuse_second_transfer(txn, &model.id).await?;
     }
-    let days = expiry_days(&txn, &caller.tenant_id).await?;
+    let days = expiry_days(txn, &caller.tenant_id).await?;
     let row = invitations::Model {
         id: db::new_id(),
         tenant_id: caller.tenant_id.clone(),
@@ -249,14 +239,14 @@ pub async fn create_invitation(
         responded_at: None,
         revoked_by: None,
     };
-    insert(&txn, &row).await?;
+    insert(txn, &row).await?;
     let label = invitee_user
         .as_ref()
         .map(|u| u.display_name.clone())
         .or(invitee_email)
         .unwrap_or_default();
     record(
-        &txn,
+        txn,
         caller,
         &caller.actor(),
         &model.id,
@@ -272,7 +262,6 @@ pub async fn create_invitation(
         }),
     )
     .await?;
-    txn.commit().await?;
     view(&row, now)
 }
 

@@ -214,34 +214,35 @@ pub async fn list_members(
     Ok(Items { items })
 }
 
-/// `DELETE /api/v1/connections/{id}/members/{user_id}/roles/{role}` (SPEC S5.2).
+/// `DELETE /api/v1/connections/{id}/members/{user_id}/roles/{role}` (SPEC S5.2), in the
+/// handler's transaction (the connection's lock first).
 pub async fn remove_role(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     caller: &Caller,
     id: &str,
     user_id: &str,
     role: ConnectionRole,
 ) -> Result<(), ApiError> {
-    let txn = guard::begin_locked(&state.db, id).await?;
-    let (model, roles) = read::visible(&txn, caller, id).await?;
+    guard::lock(txn, id).await?;
+    let (model, roles) = read::visible(txn, caller, id).await?;
     forbid_unless(can_invite(&roles, role), ConnectionAction::invite(role))?;
     if role == ConnectionRole::Owner {
         return Err(owner_must_transfer());
     }
-    let member = user_in_tenant(&txn, &caller.tenant_id, user_id)
+    let member = user_in_tenant(txn, &caller.tenant_id, user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let deleted = role_assignments::Entity::delete_many()
         .filter(role_assignments::Column::ConnectionId.eq(&model.id))
         .filter(role_assignments::Column::UserId.eq(&member.id))
         .filter(role_assignments::Column::Role.eq(role.wire_name()))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if deleted.rows_affected == 0 {
         return Err(ApiError::not_found());
     }
     record(
-        &txn,
+        txn,
         caller,
         &caller.actor(),
         &model.id,
@@ -250,24 +251,24 @@ pub async fn remove_role(
         json!({ "user_id": member.id, "role": role }),
     )
     .await?;
-    txn.commit().await?;
     Ok(())
 }
 
-/// `POST /api/v1/connections/{id}/leave`: drops every role of the caller (SPEC S5.2).
-pub async fn leave(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    let txn = guard::begin_locked(&state.db, id).await?;
-    let (model, roles) = read::visible(&txn, caller, id).await?;
+/// `POST /api/v1/connections/{id}/leave`: drops every role of the caller (SPEC S5.2), in the
+/// handler's transaction (the connection's lock first).
+pub async fn leave(txn: &DatabaseTransaction, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    guard::lock(txn, id).await?;
+    let (model, roles) = read::visible(txn, caller, id).await?;
     if roles.contains(&ConnectionRole::Owner) {
         return Err(owner_must_transfer());
     }
     role_assignments::Entity::delete_many()
         .filter(role_assignments::Column::ConnectionId.eq(&model.id))
         .filter(role_assignments::Column::UserId.eq(&caller.user.id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     record(
-        &txn,
+        txn,
         caller,
         &caller.actor(),
         &model.id,
@@ -276,7 +277,6 @@ pub async fn leave(state: &AppState, caller: &Caller, id: &str) -> Result<(), Ap
         json!({ "roles": roles }),
     )
     .await?;
-    txn.commit().await?;
     Ok(())
 }
 
@@ -328,4 +328,38 @@ pub(super) async fn move_owner(
         }
     }
     Ok(())
+}
+
+/// Closes the connection's pending invitations that `which` selects: each becomes `to`,
+/// answered `now` (and revoked by `revoked_by`, when given). The ids closed.
+pub(super) async fn close_pending(
+    txn: &DatabaseTransaction,
+    connection_id: &str,
+    which: sea_orm::sea_query::SimpleExpr,
+    to: InvitationStatus,
+    now: DateTime<Utc>,
+    revoked_by: Option<&str>,
+) -> Result<Vec<String>, ApiError> {
+    let ids: Vec<String> = invitations::Entity::find()
+        .filter(invitations::Column::ConnectionId.eq(connection_id))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+        .filter(which)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    if !ids.is_empty() {
+        let mut update = invitations::Entity::update_many()
+            .col_expr(invitations::Column::Status, Expr::value(to.wire_name()))
+            .col_expr(invitations::Column::RespondedAt, Expr::value(now));
+        if let Some(by) = revoked_by {
+            update = update.col_expr(invitations::Column::RevokedBy, Expr::value(by));
+        }
+        update
+            .filter(invitations::Column::Id.is_in(ids.clone()))
+            .exec(txn)
+            .await?;
+    }
+    Ok(ids)
 }

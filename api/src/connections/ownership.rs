@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use hubkeep_shared::{ConnectionRole, HubAccess};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseTransaction};
 use serde_json::json;
 
 use super::guard;
-use super::members::{conflict, corrupt, invalid, move_owner, record, user_in_tenant, user_ref};
-use crate::AppState;
+use super::members::{
+    close_pending, conflict, corrupt, invalid, move_owner, record, user_in_tenant, user_ref,
+};
 use crate::activity::{Target, actions};
 use crate::db::{self, entities::invitations};
 use crate::error::ApiError;
@@ -18,19 +18,20 @@ use crate::identity::Caller;
 pub use hubkeep_shared::api::members::{InvitationStatus, OwnershipRecovered, RecoverOwnership};
 
 /// `POST /api/v1/connections/{id}/recover-ownership` (SPEC S5.4). The caller's elevated
-/// access is checked by the route; they need no role on the connection.
+/// access is checked by the route; they need no role on the connection. In the handler's
+/// transaction (the connection's lock first).
 pub async fn recover(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     caller: &Caller,
     id: &str,
     input: RecoverOwnership,
 ) -> Result<OwnershipRecovered, ApiError> {
-    let txn = guard::begin_locked(&state.db, id).await?;
-    let model = guard::in_tenant(&txn, caller, id).await?;
-    let previous = user_in_tenant(&txn, &caller.tenant_id, &model.owner_user_id)
+    guard::lock(txn, id).await?;
+    let model = guard::in_tenant(txn, caller, id).await?;
+    let previous = user_in_tenant(txn, &caller.tenant_id, &model.owner_user_id)
         .await?
         .ok_or_else(|| corrupt("connection owner", &model.owner_user_id))?;
-    if access_of(&txn, &previous).await?.level != HubAccess::None {
+    if access_of(txn, &previous).await?.level != HubAccess::None {
         return Err(conflict(
             "The owner still has hub access: only they can transfer ownership.",
         ));
@@ -41,15 +42,15 @@ pub async fn recover(
             "must be business_admin, it_admin or read_only",
         ));
     }
-    let owner = user_in_tenant(&txn, &caller.tenant_id, &input.user_id)
+    let owner = user_in_tenant(txn, &caller.tenant_id, &input.user_id)
         .await?
         .ok_or_else(|| invalid("user_id", "is not a hub user of this tenant"))?;
-    if access_of(&txn, &owner).await?.level == HubAccess::None {
+    if access_of(txn, &owner).await?.level == HubAccess::None {
         return Err(invalid("user_id", "the new owner must have hub access"));
     }
     let now = db::now();
     move_owner(
-        &txn,
+        txn,
         caller,
         &model,
         &previous.id,
@@ -58,9 +59,9 @@ pub async fn recover(
         now,
     )
     .await?;
-    let stale = revoke_pending_transfers(&txn, caller, &model.id, now).await?;
+    let stale = revoke_pending_transfers(txn, caller, &model.id, now).await?;
     record(
-        &txn,
+        txn,
         caller,
         &caller.actor(),
         &model.id,
@@ -74,7 +75,6 @@ pub async fn recover(
         }),
     )
     .await?;
-    txn.commit().await?;
     Ok(OwnershipRecovered {
         connection_id: model.id,
         previous_owner: user_ref(&previous),
@@ -91,29 +91,15 @@ async fn revoke_pending_transfers(
     connection_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, ApiError> {
-    let stale: Vec<String> = invitations::Entity::find()
-        .filter(invitations::Column::ConnectionId.eq(connection_id))
-        .filter(invitations::Column::Role.eq(ConnectionRole::Owner.wire_name()))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
-    if !stale.is_empty() {
-        invitations::Entity::update_many()
-            .col_expr(
-                invitations::Column::Status,
-                Expr::value(InvitationStatus::Revoked.wire_name()),
-            )
-            .col_expr(invitations::Column::RespondedAt, Expr::value(now))
-            .col_expr(
-                invitations::Column::RevokedBy,
-                Expr::value(caller.user.id.clone()),
-            )
-            .filter(invitations::Column::Id.is_in(stale.clone()))
-            .exec(txn)
-            .await?;
-    }
-    Ok(stale)
+    let owner = invitations::Column::Role.eq(ConnectionRole::Owner.wire_name());
+    let by = Some(caller.user.id.as_str());
+    close_pending(
+        txn,
+        connection_id,
+        owner,
+        InvitationStatus::Revoked,
+        now,
+        by,
+    )
+    .await
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use hubkeep_shared::{ConnectionAction, ConnectionKind, FieldError, ProblemCode, System};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Value, json};
 
@@ -169,17 +169,17 @@ async fn refuse_if_disconnected(
     }
 }
 
-/// `POST /api/v1/connections/{id}/runs`: records a `queued` manual run.
+/// `POST /api/v1/connections/{id}/runs`: records a `queued` manual run, in the handler's
+/// transaction.
 pub async fn request(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     caller: &Caller,
     id: &str,
     input: RunRequest,
 ) -> Result<SyncRun, ApiError> {
-    let txn = state.db.begin().await?;
-    let guarded = guard::for_write(&txn, caller, id, &[ConnectionAction::RunManually]).await?;
+    let guarded = guard::for_write(txn, caller, id, &[ConnectionAction::RunManually]).await?;
     let model = &guarded.model;
-    refuse_if_disconnected(&txn, model).await?;
+    refuse_if_disconnected(txn, model).await?;
     let entities = run_entities(guarded.kind, input.entities)?;
     let row = sync_runs::ActiveModel {
         id: Set(db::new_id()),
@@ -199,10 +199,10 @@ pub async fn request(
         hidden_by: Set(None),
         hidden_at: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     record_user(
-        &txn,
+        txn,
         caller,
         model,
         &row,
@@ -210,7 +210,6 @@ pub async fn request(
         json!({"origin": "manual", "entities": entities}),
     )
     .await?;
-    txn.commit().await?;
     run_view(&row)
 }
 
@@ -222,16 +221,8 @@ async fn record_user(
     action: &'static str,
     details: Value,
 ) -> Result<(), ApiError> {
-    activity::record_by(
-        txn,
-        caller,
-        action,
-        Target::new("sync_run", &run.id, &model.name),
-        Some(&model.id),
-        details,
-    )
-    .await?;
-    Ok(())
+    let target = Target::new("sync_run", &run.id, &model.name);
+    guard::record_about(txn, caller, model, target, action, details).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -284,36 +275,35 @@ async fn run_of(
 }
 
 /// `POST …/runs/{run_id}/hide` (`hidden = true`) or `/unhide`. Already so: 200, no entry.
+/// In the handler's transaction; the handler shows the run ([`run_view`]) after committing.
 pub async fn set_hidden(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     caller: &Caller,
     id: &str,
     run_id: &str,
     hidden: bool,
-) -> Result<SyncRun, ApiError> {
-    let txn = state.db.begin().await?;
-    let guarded = guard::load(&txn, caller, id).await?;
+) -> Result<sync_runs::Model, ApiError> {
+    let guarded = guard::load(txn, caller, id).await?;
     let model = &guarded.model;
-    let run = run_of(&txn, model, run_id).await?;
+    let run = run_of(txn, model, run_id).await?;
     guarded.authorize(&[ConnectionAction::HideSyncRecords])?;
     guard::refuse_if_cancelled(model)?;
     if run.hidden == hidden {
-        txn.commit().await?;
-        return run_view(&run);
+        return Ok(run);
     }
     let now = db::now();
     let mut active: sync_runs::ActiveModel = run.clone().into();
     active.hidden = Set(hidden);
     active.hidden_by = Set(hidden.then(|| caller.user.id.clone()));
     active.hidden_at = Set(hidden.then_some(now));
-    let updated = active.update(&txn).await?;
+    let updated = active.update(txn).await?;
     let action = if hidden {
         actions::SYNC_RUN_HIDDEN
     } else {
         actions::SYNC_RUN_UNHIDDEN
     };
     record_user(
-        &txn,
+        txn,
         caller,
         model,
         &updated,
@@ -321,8 +311,7 @@ pub async fn set_hidden(
         json!({"hidden": {"before": !hidden, "after": hidden}}),
     )
     .await?;
-    txn.commit().await?;
-    run_view(&updated)
+    Ok(updated)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -359,21 +348,21 @@ fn parse_progress(input: &RunProgress) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// `PATCH /api/v1/connections/{id}/runs/{run_id}` by the sync engine.
+/// `PATCH /api/v1/connections/{id}/runs/{run_id}` by the sync engine, in the handler's
+/// transaction; the handler shows the run ([`run_view`]) after committing.
 pub async fn progress(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     engine: &EngineCaller,
     id: &str,
     run_id: &str,
     input: RunProgress,
-) -> Result<SyncRun, ApiError> {
-    let txn = state.db.begin().await?;
+) -> Result<sync_runs::Model, ApiError> {
     let model = conn::Entity::find_by_id(id.to_owned())
-        .one(&txn)
+        .one(txn)
         .await?
         .filter(|c| c.tenant_id == engine.tenant_id)
         .ok_or_else(ApiError::not_found)?;
-    let run = run_of(&txn, &model, run_id).await?;
+    let run = run_of(txn, &model, run_id).await?;
     let before = crate::db::stored::<RunStatus>("run status", &run.status)?;
     if !before.can_become(input.status) {
         return Err(ApiError::new(
@@ -404,9 +393,9 @@ pub async fn progress(
     if let Some(d) = details {
         active.details = Set(Some(d));
     }
-    let updated = active.update(&txn).await?;
+    let updated = active.update(txn).await?;
     activity::record(
-        &txn,
+        txn,
         activity::Entry {
             tenant_id: &engine.tenant_id,
             actor: &engine.actor(),
@@ -422,8 +411,7 @@ pub async fn progress(
         },
     )
     .await?;
-    txn.commit().await?;
-    run_view(&updated)
+    Ok(updated)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -10,14 +10,14 @@ use hubkeep_shared::fields::{FieldErrors, ShortName, ViewDefinition};
 use hubkeep_shared::{ConnectionAction, ConnectionKind, ProblemCode};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, ModelTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Value, json};
 
 use super::guard;
 use super::read;
 use crate::AppState;
-use crate::activity::{self, Target, actions};
+use crate::activity::{Target, actions};
 use crate::db::{
     self,
     entities::{connection_views, connections as conn},
@@ -106,16 +106,8 @@ async fn record(
     action: &'static str,
     details: Value,
 ) -> Result<(), ApiError> {
-    activity::record_by(
-        txn,
-        caller,
-        action,
-        Target::new("view", &view.id, &view.name),
-        Some(&model.id),
-        details,
-    )
-    .await?;
-    Ok(())
+    let target = Target::new("view", &view.id, &view.name);
+    guard::record_about(txn, caller, model, target, action, details).await
 }
 
 fn map_unique(err: sea_orm::DbErr, name: &str) -> ApiError {
@@ -151,18 +143,17 @@ pub async fn list(
     crate::pagination::page_from_rows(rows, limit, |r| r.name.clone(), view_of)
 }
 
-/// `POST /api/v1/connections/{id}/views`.
+/// `POST /api/v1/connections/{id}/views`, in the handler's transaction.
 pub async fn create(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     caller: &Caller,
     id: &str,
     input: ViewInput,
 ) -> Result<ConnectionView, ApiError> {
-    let txn = state.db.begin().await?;
-    let guarded = guard::for_write(&txn, caller, id, &[ConnectionAction::ManageViews]).await?;
+    let guarded = guard::for_write(txn, caller, id, &[ConnectionAction::ManageViews]).await?;
     let model = &guarded.model;
     let (name, definition) = validate(&input)?;
-    refuse_duplicate(&txn, &model.id, &name, None).await?;
+    refuse_duplicate(txn, &model.id, &name, None).await?;
     let now = db::now();
     let row = connection_views::ActiveModel {
         id: Set(db::new_id()),
@@ -174,11 +165,11 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await
     .map_err(|e| map_unique(e, &name))?;
     record(
-        &txn,
+        txn,
         caller,
         model,
         &row,
@@ -186,7 +177,6 @@ pub async fn create(
         json!({"name": name}),
     )
     .await?;
-    txn.commit().await?;
     view_of(&row)
 }
 
@@ -203,72 +193,57 @@ async fn find_view(
 }
 
 /// `PUT /api/v1/connections/{id}/views/{view_id}`: replaces name and definition. Equal values
-/// change nothing and write no entry.
+/// change nothing and write no entry. In the handler's transaction.
 pub async fn update(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     caller: &Caller,
     id: &str,
     view_id: &str,
     input: ViewInput,
 ) -> Result<ConnectionView, ApiError> {
-    let txn = state.db.begin().await?;
-    let guarded = guard::load(&txn, caller, id).await?;
+    let guarded = guard::load(txn, caller, id).await?;
     let model = &guarded.model;
     guarded.authorize(&[ConnectionAction::ManageViews])?;
-    let view = find_view(&txn, model, view_id).await?;
+    let view = find_view(txn, model, view_id).await?;
     guard::refuse_if_cancelled(model)?;
     let (name, definition) = validate(&input)?;
     let stored: Value = serde_json::from_str(&view.definition).unwrap_or(Value::Null);
     let definition_changed = stored != input.definition;
     let name_changed = name != view.name;
     if !definition_changed && !name_changed {
-        txn.commit().await?;
         return view_of(&view);
     }
     if name_changed {
-        refuse_duplicate(&txn, &model.id, &name, Some(&view.id)).await?;
+        refuse_duplicate(txn, &model.id, &name, Some(&view.id)).await?;
     }
     let before_name = view.name.clone();
     let mut active: connection_views::ActiveModel = view.into();
     active.name = Set(name.clone());
     active.definition = Set(definition);
     active.updated_at = Set(db::now());
-    let updated = active
-        .update(&txn)
-        .await
-        .map_err(|e| map_unique(e, &name))?;
+    let updated = active.update(txn).await.map_err(|e| map_unique(e, &name))?;
     let mut details = json!({"definition_changed": definition_changed});
     if name_changed {
         details["name"] = json!({"before": before_name, "after": name});
     }
-    record(
-        &txn,
-        caller,
-        model,
-        &updated,
-        actions::VIEW_UPDATED,
-        details,
-    )
-    .await?;
-    txn.commit().await?;
+    record(txn, caller, model, &updated, actions::VIEW_UPDATED, details).await?;
     view_of(&updated)
 }
 
-/// `DELETE /api/v1/connections/{id}/views/{view_id}`.
+/// `DELETE /api/v1/connections/{id}/views/{view_id}`, in the handler's transaction.
 pub async fn delete(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     caller: &Caller,
     id: &str,
     view_id: &str,
 ) -> Result<(), ApiError> {
-    let txn = state.db.begin().await?;
-    let guarded = guard::load(&txn, caller, id).await?;
+    let guarded = guard::load(txn, caller, id).await?;
     let model = &guarded.model;
     guarded.authorize(&[ConnectionAction::ManageViews])?;
-    let view = find_view(&txn, model, view_id).await?;
+    let view = find_view(txn, model, view_id).await?;
     guard::refuse_if_cancelled(model)?;
     record(
-        &txn,
+        txn,
         caller,
         model,
         &view,
@@ -276,7 +251,6 @@ pub async fn delete(
         json!({"name": view.name}),
     )
     .await?;
-    view.delete(&txn).await?;
-    txn.commit().await?;
+    view.delete(txn).await?;
     Ok(())
 }

@@ -552,23 +552,22 @@ impl TestApp {
 
     /// Runs a scalar query on the app's database.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        let row = self
-            .db
-            .query_one_raw(Statement::from_string(self.db.get_database_backend(), sql))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get_by_index::<i64>(0).unwrap()
+        self.first_value(sql).await
     }
 
     pub async fn scalar_text(&self, sql: &str) -> String {
+        self.first_value(sql).await
+    }
+
+    /// The first column of the one row `sql` answers.
+    async fn first_value<T: sea_orm::TryGetable>(&self, sql: &str) -> T {
         let row = self
             .db
             .query_one_raw(Statement::from_string(self.db.get_database_backend(), sql))
             .await
             .unwrap()
             .unwrap();
-        row.try_get_by_index::<String>(0).unwrap()
+        row.try_get_by_index::<T>(0).unwrap()
     }
 
     pub async fn count(&self, table: &str) -> i64 {

@@ -8,6 +8,7 @@
 
 use actix_web::{HttpResponse, delete, get, post, web};
 use hubkeep_shared::{ConnectionRole, HubAction};
+use sea_orm::TransactionTrait;
 
 use crate::AppState;
 use crate::connections::{invitations, members, ownership};
@@ -65,7 +66,9 @@ pub async fn remove_member_role(
     path: web::Path<(String, String, ConnectionRole)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, user_id, role) = path.into_inner();
-    members::remove_role(&state, &caller, &id, &user_id, role).await?;
+    let txn = state.db.begin().await?;
+    members::remove_role(&txn, &caller, &id, &user_id, role).await?;
+    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -88,7 +91,9 @@ pub async fn leave_connection(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    members::leave(&state, &caller, &id).await?;
+    let txn = state.db.begin().await?;
+    members::leave(&txn, &caller, &id).await?;
+    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -118,7 +123,9 @@ pub async fn create_invitation(
     id: web::Path<String>,
     body: crate::http::extractors::JsonBody<NewInvitation>,
 ) -> Result<HttpResponse, ApiError> {
-    let created = invitations::create_invitation(&state, &caller, &id, body.into_inner()).await?;
+    let txn = state.db.begin().await?;
+    let created = invitations::create_invitation(&txn, &caller, &id, body.into_inner()).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -260,5 +267,8 @@ pub async fn recover_ownership(
     body: crate::http::extractors::JsonBody<RecoverOwnership>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::GovernConnections)?;
-    Ok(HttpResponse::Ok().json(ownership::recover(&state, &caller, &id, body.into_inner()).await?))
+    let txn = state.db.begin().await?;
+    let recovered = ownership::recover(&txn, &caller, &id, body.into_inner()).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(recovered))
 }

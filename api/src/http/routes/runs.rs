@@ -7,6 +7,7 @@
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use hubkeep_shared::HubAction;
+use sea_orm::TransactionTrait;
 
 use crate::AppState;
 use crate::connections::runs::{self, RunProgress, RunRequest, RunsQuery, SyncRun, SyncStatusItem};
@@ -118,7 +119,9 @@ pub async fn request_run(
     body: crate::http::extractors::JsonBody<RunRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::RunConnection)?;
-    let run = runs::request(&state, &caller, &id, body.into_inner()).await?;
+    let txn = state.db.begin().await?;
+    let run = runs::request(&txn, &caller, &id, body.into_inner()).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(run))
 }
 
@@ -168,7 +171,10 @@ pub async fn hide_run(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, run_id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(runs::set_hidden(&state, &caller, &id, &run_id, true).await?))
+    let txn = state.db.begin().await?;
+    let run = runs::set_hidden(&txn, &caller, &id, &run_id, true).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(runs::run_view(&run)?))
 }
 
 /// Unhide a sync-history record.
@@ -194,7 +200,10 @@ pub async fn unhide_run(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, run_id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(runs::set_hidden(&state, &caller, &id, &run_id, false).await?))
+    let txn = state.db.begin().await?;
+    let run = runs::set_hidden(&txn, &caller, &id, &run_id, false).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(runs::run_view(&run)?))
 }
 
 /// Report a run's progress (sync engine only).
@@ -225,8 +234,10 @@ pub async fn report_run_progress(
     body: crate::http::extractors::JsonBody<RunProgress>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, run_id) = path.into_inner();
-    let run = runs::progress(&state, &engine, &id, &run_id, body.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(run))
+    let txn = state.db.begin().await?;
+    let run = runs::progress(&txn, &engine, &id, &run_id, body.into_inner()).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(runs::run_view(&run)?))
 }
 
 /// The sync status of my connections.

@@ -6,6 +6,7 @@
 //! 409 `connection_cancelled`, 422 `validation_failed`, 409 `conflict` (duplicate name).
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
+use sea_orm::TransactionTrait;
 
 use crate::AppState;
 use crate::connections::views::{self, ConnectionView, ViewInput};
@@ -57,7 +58,9 @@ pub async fn create_view(
     id: web::Path<String>,
     body: crate::http::extractors::JsonBody<ViewInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = views::create(&state, &caller, &id, body.into_inner()).await?;
+    let txn = state.db.begin().await?;
+    let view = views::create(&txn, &caller, &id, body.into_inner()).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -86,7 +89,9 @@ pub async fn update_view(
     body: crate::http::extractors::JsonBody<ViewInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, view_id) = path.into_inner();
-    let view = views::update(&state, &caller, &id, &view_id, body.into_inner()).await?;
+    let txn = state.db.begin().await?;
+    let view = views::update(&txn, &caller, &id, &view_id, body.into_inner()).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -112,6 +117,8 @@ pub async fn delete_view(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, view_id) = path.into_inner();
-    views::delete(&state, &caller, &id, &view_id).await?;
+    let txn = state.db.begin().await?;
+    views::delete(&txn, &caller, &id, &view_id).await?;
+    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

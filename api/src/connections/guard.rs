@@ -1,5 +1,6 @@
-//! The one guard of the connection aggregate (SPEC S4, S5, S7): every write on a connection
-//! takes its lock and applies the same order of checks, before any change:
+//! The one guard of the connection aggregate (SPEC S4, S5, S7): every write a person (or
+//! their script) makes on a connection takes its lock and applies the same order of checks,
+//! before any change. (The engine's progress reports lock the run they report on instead.)
 //!
 //! 1. **404** when the connection does not exist, belongs to another tenant, or the caller
 //!    holds no role on it ([`super::read::visible`] semantics);
@@ -36,11 +37,23 @@ use crate::error::ApiError;
 use crate::identity::Caller;
 
 /// A connection the caller holds a role on, locked for the rest of the transaction.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Guarded {
     pub model: conn::Model,
     pub kind: ConnectionKind,
     pub roles: Vec<ConnectionRole>,
+}
+
+impl std::fmt::Debug for Guarded {
+    /// The connection's id, kind and the caller's roles: never the row, which holds the
+    /// Postgres connection string.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guarded")
+            .field("id", &self.model.id)
+            .field("kind", &self.kind)
+            .field("roles", &self.roles)
+            .finish()
+    }
 }
 
 /// Begins a change on connection `id` with its lock taken first.

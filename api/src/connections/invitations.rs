@@ -101,8 +101,9 @@ async fn resolve_invitee(
     caller: &Caller,
     connection_id: &str,
     input: &NewInvitation,
+    invitee: InviteeInput<'_>,
 ) -> Result<(Option<users::Model>, Option<String>), ApiError> {
-    let (user, email) = match invitee_of(input)? {
+    let (user, email) = match invitee {
         InviteeInput::User(user_id) => {
             let user = user_in_tenant(txn, &caller.tenant_id, user_id)
                 .await?
@@ -214,8 +215,11 @@ pub async fn create_invitation(
     let action = ConnectionAction::invite(input.role);
     forbid_unless(can_invite(&roles, input.role), action)?;
     guard::refuse_if_cancelled(&model)?;
+    // `body` (exactly one invitee) is checked before `retain_role`.
+    let invitee = invitee_of(&input)?;
     check_retain(&input)?;
-    let (invitee_user, invitee_email) = resolve_invitee(txn, caller, &model.id, &input).await?;
+    let (invitee_user, invitee_email) =
+        resolve_invitee(txn, caller, &model.id, &input, invitee).await?;
 
     let now = db::now();
     let expired = expire_stale(txn, &model.id, now).await?;

@@ -1,7 +1,7 @@
 //! Sync runs (SPEC S4): manual runs, the sync-history list, hiding records, the engine's
 //! progress reports, and the sync-status overview.
 //!
-//! User operations follow the order of checks of [`crate::connections::actions`]: 404 (no
+//! User operations follow the order of checks of [`super::guard`]: 404 (no
 //! role), 422 `not_supported_for_kind`, 403 `forbidden`, 409 `connection_cancelled`, then —
 //! for a manual run — 409 `endpoint_disconnected`, then 422 `validation_failed`. Each change
 //! runs in one transaction with exactly one activity entry carrying `connection_id`.

@@ -51,8 +51,9 @@ fn patch_actions(patch: &ConnectionPatch) -> Vec<ConnectionAction> {
     needed
 }
 
-/// A patch whose values passed the field rules. `Some(None)` clears a setting.
-#[derive(Debug, Default)]
+/// A patch whose values passed the field rules. `Some(None)` clears a setting. No `Debug`:
+/// it holds the Postgres connection string.
+#[derive(Default)]
 struct Valid {
     name: Option<String>,
     timezone: Option<String>,

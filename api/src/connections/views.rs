@@ -3,7 +3,7 @@
 //!
 //! Every operation, the list included, answers 422 `not_supported_for_kind` on a kind without
 //! views (after the 404 of a caller without a role). Changes follow the order of checks of
-//! [`crate::connections::actions`] with action `manage_views`; a duplicate name is 409
+//! [`super::guard`] with action `manage_views`; a duplicate name is 409
 //! `conflict`. Each change writes exactly one activity entry with `connection_id`.
 
 use hubkeep_shared::fields::{FieldErrors, ShortName, ViewDefinition};

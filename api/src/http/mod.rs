@@ -1,6 +1,6 @@
 //! The HTTP edge: routes, extractors, middleware, the problem+json rendering of errors and the
 //! OpenAPI document. The only part of the crate (with `main` and `startup`) that knows
-//! actix-web; everything below it is plain services over a database transaction.
+//! actix-web; everything below it is plain services over the database.
 
 pub mod auth;
 pub mod error;

@@ -7,7 +7,8 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{Caller, secret};
+use super::caller::Caller;
+use super::secret::{self, API_TOKEN_PREFIX as PREFIX};
 use crate::AppState;
 use crate::activity::{self, Target, actions};
 use crate::db::{self, entities::api_tokens};
@@ -16,8 +17,6 @@ use crate::pagination::Paging as _;
 use crate::pagination::{Page, PageQuery};
 pub use hubkeep_shared::api::tokens::{ApiToken, CreateToken, CreatedToken, TenantApiToken};
 
-/// Every API token starts with this, so it is recognisable in code and secret scanners.
-pub const PREFIX: &str = "hk_";
 /// How many characters of a token are kept in clear to tell tokens apart.
 const SHOWN_PREFIX_LEN: usize = 10;
 

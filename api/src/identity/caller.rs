@@ -162,7 +162,7 @@ pub async fn authenticate(
     meta: RequestMeta,
 ) -> Result<Caller, ApiError> {
     let token = bearer(authorization)?;
-    if token.starts_with(super::api_tokens::PREFIX) {
+    if token.starts_with(super::secret::API_TOKEN_PREFIX) {
         api_token_caller(state, &token, method, meta).await
     } else {
         session_caller(state, &token, meta).await

@@ -15,7 +15,9 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{Caller, access_token, api_tokens::PREFIX, secret};
+use super::access_token;
+use super::caller::Caller;
+use super::secret::{self, API_TOKEN_PREFIX as PREFIX};
 use crate::AppState;
 use crate::activity::RequestMeta;
 use crate::activity::{self, Actor, Target, actions};

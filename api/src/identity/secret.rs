@@ -22,6 +22,9 @@ pub fn hash(secret: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Every API token starts with this, so it is recognisable in code and secret scanners.
+pub const API_TOKEN_PREFIX: &str = "hk_";
+
 #[cfg(test)]
 mod tests {
     use super::*;

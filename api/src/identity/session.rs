@@ -761,7 +761,7 @@ async fn revoke_for_reuse(
 }
 
 /// Ends the caller's session.
-pub async fn logout(state: &AppState, caller: &crate::identity::Caller) -> Result<(), ApiError> {
+pub async fn logout(state: &AppState, caller: &super::caller::Caller) -> Result<(), ApiError> {
     let session_id = caller.require_session("Signing out")?;
     let session = sessions::Entity::find_by_id(session_id.to_owned())
         .one(&state.db)

@@ -132,7 +132,7 @@ fn openapi_document_is_3_1_and_every_operation_is_named_tagged_described_and_sec
         }
         assert!(
             hubkeep_api::http::openapi::problems::specific(id).is_some(),
-            "{id} is in api/src/openapi/problems.rs"
+            "{id} is in api/src/http/openapi/problems.rs"
         );
     }
     public.sort();
@@ -369,7 +369,7 @@ fn api_doc_error_codes_table_is_generated_from_the_code() {
     let end = page
         .find("<!-- error-codes:end -->")
         .expect("the end marker");
-    let generated = hubkeep_api::http::openapi::problems::error_code_table();
+    let generated = hubkeep_api::http::openapi::error_code_table();
     if std::env::var_os("HUBKEEP_BLESS").is_some() {
         let updated = format!("{}{}{}", &page[..begin], generated, &page[end..]);
         std::fs::write(&path, updated).unwrap();

@@ -19,8 +19,8 @@ pub struct ForecastBudgetInput {
 }
 
 /// `PATCH /api/v1/connections/{id}` body: any of the settings, each checked against its own
-/// action (shown in brackets). Absent fields stay as they are. Its `Debug` never shows the
-/// Postgres connection string.
+/// action (shown in brackets). Absent fields stay as they are.
+// Its `Debug` (below) never shows the Postgres connection string.
 #[derive(Clone, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

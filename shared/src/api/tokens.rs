@@ -97,7 +97,8 @@ pub struct TenantApiToken {
     pub user_display_name: String,
 }
 
-/// `POST /api/v1/auth/launch` body. Its `Debug` never shows the assertion.
+/// `POST /api/v1/auth/launch` body.
+// Its `Debug` (below) never shows the assertion.
 #[derive(Clone, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

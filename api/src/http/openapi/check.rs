@@ -75,7 +75,7 @@ impl Contract {
             code.filter(|c| !expected.codes.contains(c)).map(|c| {
                 format!(
                     "{id} ({method} {pattern}) answered {status} `{c}`, which its error \
-                     responses do not list (api/src/openapi/problems.rs)"
+                     responses do not list (api/src/http/openapi/problems.rs)"
                 )
             })
         };

@@ -315,3 +315,48 @@ fn problem_response(status: u16, codes: &[ProblemCode]) -> Value {
 fn example_detail(code: ProblemCode) -> String {
     code.description().to_owned()
 }
+
+/// The error-code table of `docs/api.md`: every code, its status, what it means, and the
+/// operations that answer with it, all read from the code so the page cannot drift.
+pub fn error_code_table() -> String {
+    let doc = document();
+    let operations: Vec<(String, Vec<ProblemCode>)> = operations(&doc)
+        .into_iter()
+        .filter_map(|(method, _, op)| {
+            let id = op["operationId"].as_str()?.to_owned();
+            let codes = problems::codes(&id, shape(&method, op))?;
+            Some((id, codes))
+        })
+        .collect();
+    let mut out = String::from("| Code | Status | Meaning | Operations |\n|---|---|---|---|\n");
+    for code in ProblemCode::all() {
+        let mut ids: Vec<&str> = operations
+            .iter()
+            .filter(|(_, codes)| codes.contains(code))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        ids.sort_unstable();
+        let users = match ids.len() {
+            0 => "any (not tied to an operation)".to_owned(),
+            n if n == operations.len() => "every operation".to_owned(),
+            n if n > 12 => format!("{n} operations"),
+            _ => ids
+                .iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            code.as_str(),
+            code.status(),
+            code.description()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace('|', "\\|"),
+            users
+        ));
+    }
+    out
+}

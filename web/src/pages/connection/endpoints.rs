@@ -19,7 +19,7 @@ pub(super) fn EndpointsSection(ctx: Ctx) -> impl IntoView {
             format!("The {side} endpoint is disconnected."),
             move |_| {
                 ctx.refresh();
-                ctx.runs_v.update(|v| *v += 1);
+                ctx.refresh_runs();
             },
             |_| (),
         );

@@ -27,8 +27,8 @@ use crate::components::ui::{
 };
 use hubkeep_shared::api::{
     Connection, ConnectionPatch, ConnectionView, EndpointSide, EndpointStatus, ForecastBudgetInput,
-    Invitation, InvitationStatus, Items, NewInvitation, PageQuery, PaymentInput, ReconnectInput,
-    RunRequest, RunsQuery, SyncRun, ViewInput,
+    Invitation, InvitationStatus, Items, NewInvitation, Page, PageQuery, PaymentInput,
+    ReconnectInput, RunRequest, RunsQuery, SyncRun, ViewInput,
 };
 use hubkeep_shared::fields::{
     CurrencyCode, Email, FieldErrors, FieldRule, MAX_PAYMENT_MONTHS, Name, PostgresUrl, ShortName,
@@ -86,9 +86,13 @@ struct ConfirmReq {
 #[derive(Clone, Copy)]
 struct Ctx {
     id: Memo<String>,
+    /// The connection as last loaded (kept when a reload fails for another reason than 404).
     conn: RwSignal<Option<Connection>>,
-    conn_version: RwSignal<u32>,
-    runs_v: RwSignal<u32>,
+    /// The connection, loaded for the id it is paired with.
+    conn_res: LocalResource<(String, Result<Connection, ClientError>)>,
+    /// The first page of the sync history, hidden runs included when `runs_hidden`.
+    runs: LocalResource<Result<Page<SyncRun>, ClientError>>,
+    runs_hidden: RwSignal<bool>,
     notices: Notices,
     me: MeCtx,
     confirm: RwSignal<Option<ConfirmReq>>,
@@ -129,7 +133,29 @@ impl Ctx {
 
     /// Re-fetches the connection (its state and allowed actions may have changed).
     fn refresh(&self) {
-        self.conn_version.update(|v| *v += 1);
+        self.conn_res.refetch();
+    }
+
+    /// Re-fetches the sync history's first page.
+    fn refresh_runs(&self) {
+        self.runs.refetch();
+    }
+
+    /// Whether the connection shown is the one of the current id.
+    fn loaded(&self) -> bool {
+        self.conn.with(Option::is_some)
+            && self.conn_res.with(|r| {
+                r.as_ref()
+                    .is_some_and(|(for_id, _)| *for_id == self.id.get())
+            })
+    }
+
+    /// Whether loading the current id failed.
+    fn failed(&self) -> bool {
+        self.conn_res.with(|r| {
+            r.as_ref()
+                .is_some_and(|(for_id, result)| result.is_err() && *for_id == self.id.get())
+        })
     }
 
     /// Opens the confirmation dialog; `run` runs when the person confirms.
@@ -234,75 +260,84 @@ pub fn ConnectionPage() -> impl IntoView {
         let id = id.get();
         async move { api::invitations::of_connection(&id).await }
     });
+    let conn_res = LocalResource::new(move || {
+        let id = id.get();
+        async move {
+            let result = api::connections::get_one(&id).await;
+            (id, result)
+        }
+    });
+    let runs_hidden = RwSignal::new(false);
+    let runs = LocalResource::new(move || {
+        let id = id.get();
+        let query = RunsQuery {
+            include_hidden: runs_hidden.get(),
+            limit: None,
+            cursor: None,
+        };
+        async move { api::runs::list(&id, &query).await }
+    });
     let ctx = Ctx {
         id,
         conn: RwSignal::new(None),
-        conn_version: RwSignal::new(0),
-        runs_v: RwSignal::new(0),
+        conn_res,
+        runs,
+        runs_hidden,
         notices: use_notices(),
         me: use_me(),
         confirm: RwSignal::new(None),
         confirm_open: RwSignal::new(false),
         invitations,
     };
-    let load_error = RwSignal::new(None::<ClientError>);
-
-    // Load (and re-load) the connection.
-    Effect::new(move |prev: Option<String>| {
-        let want = ctx.id.get();
-        ctx.conn_version.track();
-        if prev.as_deref() != Some(want.as_str()) {
-            ctx.conn.set(None);
-            load_error.set(None);
-        }
-        let current = want.clone();
-        spawn_local(async move {
-            let result = api::connections::get_one(&current).await;
-            if ctx.id.try_get_untracked().as_deref() != Some(current.as_str()) {
-                return; // the page moved on to another connection
-            }
-            match result {
-                Ok(c) => {
-                    load_error.set(None);
-                    ctx.conn.set(Some(c));
-                }
-                Err(e) if e.status() == Some(404) => {
-                    ctx.conn.set(None);
-                    load_error.set(Some(e));
-                }
-                Err(e) => {
-                    if ctx.conn.with_untracked(Option::is_some) {
-                        ctx.notices.error(&e);
-                    } else {
-                        load_error.set(Some(e));
-                    }
-                }
-            }
-        });
-        want
-    });
-
-    let loaded = move || ctx.conn.with(Option::is_some);
+    let loaded = move || ctx.loaded();
+    // The id `ctx.conn` was loaded for.
+    let shown_for = StoredValue::new(String::new());
 
     view! {
         <div id="connection-page" data-connection-id=move || ctx.id.get()>
-            {move || match load_error.get() {
-                Some(e) if e.status() == Some(404) => view! {
-                    <section class="card" id="connection-missing">
-                        <h1>"Connection not found"</h1>
-                        <p>"This connection does not exist or you have no role on it."</p>
-                        <p><A href="/connections">"Back to connections"</A></p>
-                    </section>
-                }
-                .into_any(),
-                Some(e) => view! {
-                    <ErrorMessage error=e />
-                    <p><A href="/connections">"Back to connections"</A></p>
-                }
-                .into_any(),
-                None if !loaded() => view! { <Loading what="the connection" /> }.into_any(),
-                None => ().into_any(),
-            }}
+            <Transition>
+                {move || Suspend::new(async move {
+                    let (for_id, result) = ctx.conn_res.await;
+                    if for_id != ctx.id.get_untracked() {
+                        return ().into_any(); // the page moved on to another connection
+                    }
+                    match result {
+                        Ok(c) => {
+                            shown_for.set_value(for_id);
+                            ctx.conn.set(Some(c));
+                            ().into_any()
+                        }
+                        Err(e) if e.status() == Some(404) => {
+                            ctx.conn.set(None);
+                            view! {
+                                <section class="card" id="connection-missing">
+                                    <h1>"Connection not found"</h1>
+                                    <p>"This connection does not exist or you have no role on it."</p>
+                                    <p><A href="/connections">"Back to connections"</A></p>
+                                </section>
+                            }
+                            .into_any()
+                        }
+                        // A reload failed: keep showing the connection and say why.
+                        Err(e)
+                            if ctx.conn.with_untracked(Option::is_some)
+                                && shown_for.with_value(|s| *s == for_id) =>
+                        {
+                            ctx.notices.error(&e);
+                            ().into_any()
+                        }
+                        Err(e) => {
+                            ctx.conn.set(None);
+                            view! {
+                                <ErrorMessage error=e />
+                                <p><A href="/connections">"Back to connections"</A></p>
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+            {move || (!loaded() && !ctx.failed()).then(|| view! { <Loading what="the connection" /> })}
             <Show when=loaded>
                 <Header ctx=ctx />
                 <Overview ctx=ctx />

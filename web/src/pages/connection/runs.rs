@@ -2,19 +2,12 @@
 
 use super::*;
 
-#[derive(Clone)]
-pub(super) enum ListState {
-    Loading,
-    Ready,
-    Failed(ClientError),
-}
-
 #[component]
 pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
-    let show_hidden = RwSignal::new(false);
+    let show_hidden = ctx.runs_hidden;
+    // The runs shown: the first page (`ctx.runs`) and the pages `Load more` appended.
     let items = RwSignal::new(Vec::<SyncRun>::new());
     let next = RwSignal::new(None::<String>);
-    let state = RwSignal::new(ListState::Loading);
     let more_busy = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let run_busy = RwSignal::new(false);
@@ -26,33 +19,6 @@ pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
         limit: None,
         cursor,
     };
-
-    Effect::new(move |_| {
-        ctx.runs_v.track();
-        show_hidden.track();
-        ctx.id.track();
-        generation.update_value(|g| *g += 1);
-        let current = generation.get_value();
-        if items.with_untracked(Vec::is_empty) {
-            state.set(ListState::Loading);
-        }
-        let query = query_at(None);
-        let id = ctx.id.get_untracked();
-        spawn_local(async move {
-            let result = api::runs::list(&id, &query).await;
-            if generation.try_get_value() != Some(current) {
-                return;
-            }
-            match result {
-                Ok(page) => {
-                    items.set(page.items);
-                    next.set(page.next_cursor);
-                    state.set(ListState::Ready);
-                }
-                Err(e) => state.set(ListState::Failed(e)),
-            }
-        });
-    });
 
     let load_more = move |_| {
         let Some(cursor) = next.get_untracked() else {
@@ -90,7 +56,7 @@ pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
                 "The run is shown in the history again."
             },
             move |_| {
-                ctx.runs_v.update(|v| *v += 1);
+                ctx.refresh_runs();
                 ctx.refresh();
             },
             |_| (),
@@ -139,7 +105,7 @@ pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
             async move { api::runs::request(&id, &run).await },
             "Run queued: the sync engine picks it up shortly.",
             move |_| {
-                ctx.runs_v.update(|v| *v += 1);
+                ctx.refresh_runs();
                 ctx.refresh();
             },
             |_| (),
@@ -247,11 +213,21 @@ pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
                     <span>"Show hidden"</span>
                 </label>
             </div>
-            {move || match state.get() {
-                ListState::Loading => view! { <Loading what="the sync history" /> }.into_any(),
-                ListState::Failed(e) => view! { <ErrorMessage error=e /> }.into_any(),
-                ListState::Ready if items.with(Vec::is_empty) => view! { <Empty text="No runs yet." /> }.into_any(),
-                ListState::Ready => view! {
+            <Transition fallback=|| view! { <Loading what="the sync history" /> }>
+                {move || Suspend::new(async move {
+                    let page = match ctx.runs.await {
+                        Err(e) => return view! { <ErrorMessage error=e /> }.into_any(),
+                        Ok(page) => page,
+                    };
+                    // A new first page: a `Load more` still in flight for the old one is dropped.
+                    generation.update_value(|g| *g += 1);
+                    let empty = page.items.is_empty();
+                    items.set(page.items);
+                    next.set(page.next_cursor);
+                    if empty {
+                        return view! { <Empty text="No runs yet." /> }.into_any();
+                    }
+                    view! {
                     <div class="table-wrap">
                         <table id="runs-table">
                             <caption>"Sync runs, newest first"</caption>
@@ -277,8 +253,9 @@ pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
                             </button>
                         </div>
                     </Show>
-                }.into_any(),
-            }}
+                    }.into_any()
+                })}
+            </Transition>
         </section>
     }
 }

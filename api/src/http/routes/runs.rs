@@ -170,11 +170,7 @@ pub async fn hide_run(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, run_id) = path.into_inner();
-    let txn = state.db.begin().await?;
-    let run = runs::set_hidden(&txn, &caller, &id, &run_id, true).await?;
-    txn.commit().await?;
-    Ok(HttpResponse::Ok().json(runs::run_view(&run)?))
+    set_hidden(&state, &caller, path.into_inner(), true).await
 }
 
 /// Unhide a sync-history record.
@@ -199,9 +195,18 @@ pub async fn unhide_run(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, run_id) = path.into_inner();
+    set_hidden(&state, &caller, path.into_inner(), false).await
+}
+
+/// Hides or unhides a run in the handler's transaction, and answers the run.
+async fn set_hidden(
+    state: &AppState,
+    caller: &Caller,
+    (id, run_id): (String, String),
+    hidden: bool,
+) -> Result<HttpResponse, ApiError> {
     let txn = state.db.begin().await?;
-    let run = runs::set_hidden(&txn, &caller, &id, &run_id, false).await?;
+    let run = runs::set_hidden(&txn, caller, &id, &run_id, hidden).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(runs::run_view(&run)?))
 }

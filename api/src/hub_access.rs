@@ -9,10 +9,10 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
 use crate::db::entities::{elevated_levels, security_levels, users};
 
-/// The stored elevation; anything unreadable counts as `inherit` (the schema's CHECK makes
-/// that impossible, but a default that grants nothing is the safe reading).
+/// The stored elevation (a value outside `Elevation` fails to load the row: the column is
+/// the shared enum, and the schema's CHECK allows no other).
 pub fn elevation_of(model: &users::Model) -> Elevation {
-    model.elevation.parse().unwrap_or_default()
+    model.elevation
 }
 
 /// S2 for a user, given their level's facts (absent when the PSA no longer lists the level)
@@ -53,7 +53,7 @@ pub const fn stored_access(model: &users::Model) -> HubAccess {
 /// Writes a decision into the stored (sortable) columns of a user.
 pub fn stamp(model: &mut users::Model, decision: AccessDecision) {
     model.access_rank = access_rank(decision.level);
-    model.access_source = decision.source.to_string();
+    model.access_source = decision.source;
 }
 
 /// Recomputes the stored access of every user of the tenant on these security levels (after
@@ -76,7 +76,7 @@ pub async fn restamp_levels(
     for user in affected {
         let decision = access_of(db, &user).await?;
         let rank = access_rank(decision.level);
-        let source = decision.source.to_string();
+        let source = decision.source;
         if user.access_rank != rank || user.access_source != source {
             users::Entity::update_many()
                 .col_expr(

@@ -2,95 +2,48 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A caller's hub access level, recomputed from current data on every request.
-///
-/// Ordered: `none < limited < elevated`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum HubAccess {
-    /// May not sign in; every session and token of the user stops working.
-    None,
-    /// Day-to-day use: own profile, sync status and history, activity log, manual runs.
-    Limited,
-    /// Administers the hub: Access and Users tabs, settings, governance of connections.
-    Elevated,
+wire_enum! {
+    /// A caller's hub access level, recomputed from current data on every request.
+    ///
+    /// Ordered: `none < limited < elevated`.
+    pub enum HubAccess {
+        /// May not sign in; every session and token of the user stops working.
+        None,
+        /// Day-to-day use: own profile, sync status and history, activity log, manual runs.
+        Limited,
+        /// Administers the hub: Access and Users tabs, settings, governance of connections.
+        Elevated,
+    }
 }
 
-/// The per-user adjustment elevated users make on the Users tab.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum Elevation {
-    /// Follow the Access tab: elevated when the user's security level is in the saved set.
-    #[default]
-    Inherit,
-    /// Elevated regardless of the Access tab (only when the level is eligible for elevation).
-    Granted,
-    /// Limited regardless of the Access tab.
-    Revoked,
+wire_enum! {
+    /// The per-user adjustment elevated users make on the Users tab.
+    #[derive(Default)]
+    pub enum Elevation {
+        /// Follow the Access tab: elevated when the user's security level is in the saved set.
+        #[default]
+        Inherit,
+        /// Elevated regardless of the Access tab (only when the level is eligible for elevation).
+        Granted,
+        /// Limited regardless of the Access tab.
+        Revoked,
+    }
 }
 
-/// One of the permission facts the hub reads from a PSA security level.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum LevelFact {
-    /// The security level itself is active in the PSA.
-    IsActive,
-    /// The level may open the hub menu.
-    HubMenu,
-    /// Admin checkbox for the QuickBooks extension.
-    QboExtensionAdmin,
-    /// Admin checkbox for Other Extensions & Tools.
-    OtherExtensionsAdmin,
-    /// Resource impersonation permission.
-    ResourceImpersonation,
+wire_enum! {
+    /// One of the permission facts the hub reads from a PSA security level.
+    pub enum LevelFact {
+        /// The security level itself is active in the PSA.
+        IsActive,
+        /// The level may open the hub menu.
+        HubMenu,
+        /// Admin checkbox for the QuickBooks extension.
+        QboExtensionAdmin,
+        /// Admin checkbox for Other Extensions & Tools.
+        OtherExtensionsAdmin,
+        /// Resource impersonation permission.
+        ResourceImpersonation,
+    }
 }
 
 /// The facts of a PSA security level that decide hub eligibility.
@@ -163,43 +116,28 @@ pub struct AccessInputs {
     pub level_in_elevated_set: bool,
 }
 
-/// Why a user has the access level they have; shown next to it on the Users tab.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum AccessSource {
-    /// Deactivated on the Users tab.
-    UserDeactivated,
-    /// The PSA resource is inactive.
-    ResourceInactive,
-    /// The security level is inactive or may not open the hub menu.
-    LevelNotEligible,
-    /// The primary user: elevation follows the security level alone.
-    Primary,
-    /// The security level lacks a fact that elevation needs.
-    NotEligibleForElevation,
-    /// Elevated by a per-user grant.
-    UserGrant,
-    /// Limited by a per-user revocation.
-    UserRevoked,
-    /// Elevated because the security level is in the Access-tab set.
-    SecurityLevelGrant,
-    /// Limited: the security level is not in the Access-tab set.
-    SecurityLevelDefault,
+wire_enum! {
+    /// Why a user has the access level they have; shown next to it on the Users tab.
+    pub enum AccessSource {
+        /// Deactivated on the Users tab.
+        UserDeactivated,
+        /// The PSA resource is inactive.
+        ResourceInactive,
+        /// The security level is inactive or may not open the hub menu.
+        LevelNotEligible,
+        /// The primary user: elevation follows the security level alone.
+        Primary,
+        /// The security level lacks a fact that elevation needs.
+        NotEligibleForElevation,
+        /// Elevated by a per-user grant.
+        UserGrant,
+        /// Limited by a per-user revocation.
+        UserRevoked,
+        /// Elevated because the security level is in the Access-tab set.
+        SecurityLevelGrant,
+        /// Limited: the security level is not in the Access-tab set.
+        SecurityLevelDefault,
+    }
 }
 
 /// An access level together with the rule that produced it.

@@ -2,33 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-macro_rules! string_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident,)+ }) => {
-        $(#[$meta])*
-        #[derive(
-            Debug,
-            Clone,
-            Copy,
-            PartialEq,
-            Eq,
-            Hash,
-            PartialOrd,
-            Ord,
-            Serialize,
-            Deserialize,
-            strum::VariantArray,
-            strum::IntoStaticStr,
-            strum::Display,
-            strum::EnumString,
-        )]
-        #[serde(rename_all = "snake_case")]
-        #[strum(serialize_all = "snake_case")]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        pub enum $name { $($(#[$vmeta])* $variant,)+ }
-    };
-}
-
-string_enum! {
+wire_enum! {
     /// A role a user holds on one connection. A user may hold several; permissions are the
     /// union.
     pub enum ConnectionRole {
@@ -43,7 +17,7 @@ string_enum! {
     }
 }
 
-string_enum! {
+wire_enum! {
     /// An action on one connection (one row of SPEC S5; the Xero/Power BI settings row and the
     /// group/ungroup row are split so that each field of a request maps to one action).
     pub enum ConnectionAction {
@@ -90,7 +64,7 @@ string_enum! {
     }
 }
 
-string_enum! {
+wire_enum! {
     /// A kind of integration (SPEC S4).
     pub enum ConnectionKind {
         /// Autotask → QuickBooks Online (invoices, purchase orders, expenses).
@@ -104,7 +78,7 @@ string_enum! {
     }
 }
 
-string_enum! {
+wire_enum! {
     /// A system at one end of a connection.
     pub enum System {
         Autotask,

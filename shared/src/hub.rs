@@ -1,56 +1,37 @@
 //! The hub matrix (SPEC S2.1): what each hub access level allows.
 
-use serde::{Deserialize, Serialize};
-
 use crate::access::HubAccess;
 
-/// An action at hub level (one row of SPEC S2.1).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum HubAction {
-    /// Sign in; view own profile and effective permissions.
-    SignIn,
-    /// View sync status and sync history of connections the user holds a role on.
-    ViewSyncStatus,
-    /// View activity log entries and their details.
-    ViewActivityLog,
-    /// Run a connection manually (the connection role must allow it too).
-    RunConnection,
-    /// Create, list and revoke one's own API tokens.
-    ManageOwnTokens,
-    /// View tenant settings (secrets are never shown).
-    ViewSettings,
-    /// Create a connection and become its Subscription Owner.
-    CreateConnection,
-    /// See and use the Access tab: list PSA security levels, save elevated levels.
-    ManageAccess,
-    /// See and use the Users tab: list users, activate/deactivate, set elevation.
-    ManageUsers,
-    /// Edit tenant settings: integration configuration, accounting mappings, defaults.
-    EditSettings,
-    /// List all connections of the tenant and recover ownership of orphaned ones.
-    GovernConnections,
-    /// List and revoke other users' API tokens.
-    ManageAllTokens,
-    /// Refresh users from the PSA now.
-    RefreshUsers,
+wire_enum! {
+    /// An action at hub level (one row of SPEC S2.1).
+    pub enum HubAction {
+        /// Sign in; view own profile and effective permissions.
+        SignIn,
+        /// View sync status and sync history of connections the user holds a role on.
+        ViewSyncStatus,
+        /// View activity log entries and their details.
+        ViewActivityLog,
+        /// Run a connection manually (the connection role must allow it too).
+        RunConnection,
+        /// Create, list and revoke one's own API tokens.
+        ManageOwnTokens,
+        /// View tenant settings (secrets are never shown).
+        ViewSettings,
+        /// Create a connection and become its Subscription Owner.
+        CreateConnection,
+        /// See and use the Access tab: list PSA security levels, save elevated levels.
+        ManageAccess,
+        /// See and use the Users tab: list users, activate/deactivate, set elevation.
+        ManageUsers,
+        /// Edit tenant settings: integration configuration, accounting mappings, defaults.
+        EditSettings,
+        /// List all connections of the tenant and recover ownership of orphaned ones.
+        GovernConnections,
+        /// List and revoke other users' API tokens.
+        ManageAllTokens,
+        /// Refresh users from the PSA now.
+        RefreshUsers,
+    }
 }
 
 impl HubAction {

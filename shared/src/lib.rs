@@ -3,9 +3,10 @@
 //! capabilities (S4), and the problem+json error shape (S8).
 //!
 //! The API enforces with these functions and the console uses the very same ones to decide
-//! what to show, so the two can never disagree. This crate has no server-side dependency and
-//! always compiles for `wasm32-unknown-unknown`; utoipa schema derives sit behind the
-//! `openapi` feature.
+//! what to show, so the two can never disagree. This crate always compiles for
+//! `wasm32-unknown-unknown`: its server-side dependencies are optional, utoipa's schema
+//! derives behind the `openapi` feature and sea-orm's `ActiveEnum`/value types behind `db`,
+//! which only the server enables.
 
 #[macro_use]
 mod wire;
@@ -15,6 +16,8 @@ pub mod api;
 pub mod connection;
 pub mod directory;
 pub mod fields;
+pub mod ids;
+pub use ids::ConnectionId;
 pub mod hub;
 pub mod matrix;
 pub mod problem;

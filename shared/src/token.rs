@@ -1,30 +1,13 @@
 //! API token scopes (SPEC S3.4).
 
-use serde::{Deserialize, Serialize};
-
-/// What a personal API token may do on behalf of its user.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum TokenScope {
-    /// Safe methods only (`GET`, `HEAD`).
-    Read,
-    /// Everything the user may do.
-    ReadWrite,
+wire_enum! {
+    /// What a personal API token may do on behalf of its user.
+    pub enum TokenScope {
+        /// Safe methods only (`GET`, `HEAD`).
+        Read,
+        /// Everything the user may do.
+        ReadWrite,
+    }
 }
 
 impl TokenScope {

@@ -2,8 +2,6 @@
 //! enforces with [`check_user_change`]; the console shows the buttons
 //! [`allowed_user_actions`] returns, computed from the same function.
 
-use serde::{Deserialize, Serialize};
-
 use crate::access::{AccessInputs, Elevation, HubAccess, access_level};
 use crate::problem::ProblemCode;
 
@@ -15,33 +13,18 @@ pub enum UserChange {
     SetElevation(Elevation),
 }
 
-/// The Users-tab buttons.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumString,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum UserAction {
-    Activate,
-    Deactivate,
-    /// Set `elevation` to `granted`.
-    GrantElevation,
-    /// Set `elevation` to `revoked`.
-    RevokeElevation,
-    /// Set `elevation` back to `inherit`.
-    InheritElevation,
+wire_enum! {
+    /// The Users-tab buttons.
+    pub enum UserAction {
+        Activate,
+        Deactivate,
+        /// Set `elevation` to `granted`.
+        GrantElevation,
+        /// Set `elevation` to `revoked`.
+        RevokeElevation,
+        /// Set `elevation` back to `inherit`.
+        InheritElevation,
+    }
 }
 
 impl UserAction {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use hubkeep_shared::{AccessInputs, FieldError, HubAccess, HubAction, ProblemCode, access_level};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
 };
 use serde_json::json;
 
@@ -40,10 +40,20 @@ pub async fn saved_set(
         .collect())
 }
 
+/// The PSA's security levels (cached for `psa.level_cache_secs`). Read before any
+/// transaction: the PSA may be asked and the cache rewritten (through `state.db`, whose only
+/// connection on SQLite a transaction would hold).
+pub async fn psa_levels(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Vec<security_levels::Model>, ApiError> {
+    let psa = psa_of(state, &caller.tenant_id).await?;
+    Ok(state.psa.levels(&state.db, &psa).await?)
+}
+
 /// Every level of the PSA (cached for `psa.level_cache_secs`), by name.
 pub async fn list_levels(state: &AppState, caller: &Caller) -> Result<SecurityLevels, ApiError> {
-    let psa = psa_of(state, &caller.tenant_id).await?;
-    let mut levels = state.psa.levels(&state.db, &psa).await?;
+    let mut levels = psa_levels(state, caller).await?;
     levels.sort_by(|a, b| {
         a.name
             .to_lowercase()
@@ -73,34 +83,33 @@ pub async fn list_levels(state: &AppState, caller: &Caller) -> Result<SecurityLe
     Ok(SecurityLevels { items })
 }
 
-/// Replaces the saved set (the Save button).
+/// Replaces the saved set (the Save button), in the handler's transaction. `levels` are the
+/// PSA's ([`psa_levels`], read before the transaction began).
 pub async fn save_elevated_levels(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     caller: &Caller,
+    levels: &[security_levels::Model],
     input: ElevatedLevels,
 ) -> Result<ElevatedLevels, ApiError> {
-    let psa = psa_of(state, &caller.tenant_id).await?;
-    let levels: Vec<security_levels::Model> = state.psa.levels(&state.db, &psa).await?;
-    let wanted = wanted_levels(&levels, &input.level_ids)?;
+    let wanted = wanted_levels(levels, &input.level_ids)?;
 
-    let txn = state.db.begin().await?;
     // Serialized with every other change of hub access; G2 is checked against the caller as
     // they are now, not as they were when the request arrived.
-    db::lock_tenant(&txn, &caller.tenant_id).await?;
-    let caller = &caller.recheck(&txn).await?;
+    db::lock_tenant(txn, &caller.tenant_id).await?;
+    let caller = &caller.recheck(txn).await?;
     caller.require(HubAction::ManageAccess)?;
-    let before = saved_set(&txn, &caller.tenant_id).await?;
-    check_keeps_own_elevation(caller, &levels, &before, &wanted)?;
+    let before = saved_set(txn, &caller.tenant_id).await?;
+    check_keeps_own_elevation(caller, levels, &before, &wanted)?;
     if before == wanted {
         return Ok(ElevatedLevels {
             level_ids: wanted.into_iter().collect(),
         });
     }
-    replace_saved_set(&txn, caller, &wanted).await?;
+    replace_saved_set(txn, caller, &wanted).await?;
     let changed: Vec<i64> = before.symmetric_difference(&wanted).copied().collect();
-    restamp_levels(&txn, &caller.tenant_id, &changed).await?;
+    restamp_levels(txn, &caller.tenant_id, &changed).await?;
     activity::record_by(
-        &txn,
+        txn,
         caller,
         actions::ACCESS_ELEVATED_LEVELS_SAVED,
         Target::new("elevated_levels", &caller.tenant_id, "Access tab"),
@@ -108,7 +117,6 @@ pub async fn save_elevated_levels(
         json!({ "before": before, "after": wanted }),
     )
     .await?;
-    txn.commit().await?;
     Ok(ElevatedLevels {
         level_ids: wanted.into_iter().collect(),
     })

@@ -10,8 +10,8 @@ use hubkeep_shared::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait as _, LikeExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, Order, QueryFilter,
+    QueryOrder, QuerySelect, Value,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -297,9 +297,10 @@ fn guard_error(code: ProblemCode) -> ApiError {
     ApiError::new(code, detail)
 }
 
-/// Activates/deactivates a user and/or sets their elevation, under G1–G3 and G5.
+/// Activates/deactivates a user and/or sets their elevation, under G1–G3 and G5, in the
+/// handler's transaction.
 pub async fn update_user(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     caller: &Caller,
     id: &str,
     patch: UserPatch,
@@ -310,28 +311,27 @@ pub async fn update_user(
             Vec::new(),
         ));
     }
-    let txn = state.db.begin().await?;
     // Serialized with every other change of hub access, and checked against the caller as
     // they are now: of two elevated users deactivating each other at once, the second finds
     // their own access gone.
-    db::lock_tenant(&txn, &caller.tenant_id).await?;
-    let caller = &caller.recheck(&txn).await?;
+    db::lock_tenant(txn, &caller.tenant_id).await?;
+    let caller = &caller.recheck(txn).await?;
     caller.require(HubAction::ManageUsers)?;
-    let target = find_user(&txn, &caller.tenant_id, id).await?;
-    let context = AccessContext::load(&txn, &caller.tenant_id).await?;
+    let target = find_user(txn, &caller.tenant_id, id).await?;
+    let context = AccessContext::load(txn, &caller.tenant_id).await?;
     check_patch(caller, &context, &target, &patch)?;
     let Some(patched) = PatchedUser::apply(&target, &patch, &context) else {
         return Ok(context.item(caller, &target));
     };
     let updated = &patched.after;
-    write_access(&txn, updated).await?;
+    write_access(txn, updated).await?;
     // Deactivation ends every session at once (their API tokens stop with the access level).
     let mut sessions_revoked = 0;
     if patched.active_changed && !updated.active {
-        sessions_revoked = revoke_sessions(&txn, &updated.id).await?;
+        sessions_revoked = revoke_sessions(txn, &updated.id).await?;
     }
     activity::record_by(
-        &txn,
+        txn,
         caller,
         patched.action(),
         Target::new("user", &updated.id, &updated.display_name),
@@ -339,7 +339,6 @@ pub async fn update_user(
         patched.details(sessions_revoked),
     )
     .await?;
-    txn.commit().await?;
     Ok(context.item(caller, updated))
 }
 
@@ -395,7 +394,7 @@ impl<'a> PatchedUser<'a> {
             updated.active = active;
         }
         if let Some(elevation) = patch.elevation {
-            updated.elevation = elevation.wire_name().to_owned();
+            updated.elevation = elevation;
         }
         updated.updated_at = db::now();
         let decision = decide(
@@ -454,14 +453,11 @@ impl<'a> PatchedUser<'a> {
 async fn write_access(txn: &impl ConnectionTrait, updated: &users::Model) -> Result<(), ApiError> {
     users::Entity::update_many()
         .col_expr(users::Column::Active, Expr::value(updated.active))
-        .col_expr(
-            users::Column::Elevation,
-            Expr::value(updated.elevation.clone()),
-        )
+        .col_expr(users::Column::Elevation, Expr::value(updated.elevation))
         .col_expr(users::Column::AccessRank, Expr::value(updated.access_rank))
         .col_expr(
             users::Column::AccessSource,
-            Expr::value(updated.access_source.clone()),
+            Expr::value(updated.access_source),
         )
         .col_expr(users::Column::UpdatedAt, Expr::value(updated.updated_at))
         .filter(users::Column::Id.eq(&updated.id))
@@ -485,8 +481,17 @@ async fn revoke_sessions(txn: &impl ConnectionTrait, user_id: &str) -> Result<u6
         .rows_affected)
 }
 
-/// Re-reads every hub user's resource from the PSA and updates their snapshots.
-pub async fn refresh_users(state: &AppState, caller: &Caller) -> Result<RefreshSummary, ApiError> {
+/// What the PSA says now about every resource and security level of the caller's tenant: what
+/// [`refresh_users`] applies.
+#[derive(Debug)]
+pub struct PsaPeople {
+    resources: HashMap<i64, PsaResource>,
+    levels: HashMap<i64, security_levels::Model>,
+}
+
+/// Reads every resource and security level from the PSA, before any transaction: a slow PSA
+/// must not hold one open (on SQLite, the writer pool's only connection).
+pub async fn read_psa_people(state: &AppState, caller: &Caller) -> Result<PsaPeople, ApiError> {
     let psa = psa_settings::Entity::find_by_id(caller.tenant_id.clone())
         .one(&state.db)
         .await?
@@ -506,15 +511,24 @@ pub async fn refresh_users(state: &AppState, caller: &Caller) -> Result<RefreshS
         .into_iter()
         .map(|l| (l.id, l))
         .collect();
+    Ok(PsaPeople { resources, levels })
+}
 
-    let txn = state.db.begin().await?;
-    db::lock_tenant(&txn, &caller.tenant_id).await?;
-    let caller = &caller.recheck(&txn).await?;
+/// Updates every hub user's snapshot from what the PSA said ([`read_psa_people`]), in the
+/// handler's transaction.
+pub async fn refresh_users(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    psa: &PsaPeople,
+) -> Result<RefreshSummary, ApiError> {
+    let PsaPeople { resources, levels } = psa;
+    db::lock_tenant(txn, &caller.tenant_id).await?;
+    let caller = &caller.recheck(txn).await?;
     caller.require(HubAction::RefreshUsers)?;
-    let context = AccessContext::load(&txn, &caller.tenant_id).await?;
+    let context = AccessContext::load(txn, &caller.tenant_id).await?;
     let all = users::Entity::find()
         .filter(users::Column::TenantId.eq(&caller.tenant_id))
-        .all(&txn)
+        .all(txn)
         .await?;
     let now = db::now();
     let mut changed = 0u64;
@@ -542,13 +556,13 @@ pub async fn refresh_users(state: &AppState, caller: &Caller) -> Result<RefreshS
         next.updated_at = now;
         let active: users::ActiveModel = next.into();
         users::Entity::update(sea_orm::ActiveModelTrait::reset_all(active))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         changed += 1;
     }
     let checked = u64::try_from(all.len()).unwrap_or(u64::MAX);
     activity::record_by(
-        &txn,
+        txn,
         caller,
         actions::USERS_REFRESHED,
         Target::new("users", &caller.tenant_id, "all users"),
@@ -556,6 +570,5 @@ pub async fn refresh_users(state: &AppState, caller: &Caller) -> Result<RefreshS
         json!({ "checked": checked, "changed": changed }),
     )
     .await?;
-    txn.commit().await?;
     Ok(RefreshSummary { checked, changed })
 }

@@ -143,12 +143,7 @@ fn filters(query: &ActivityQuery) -> Result<Condition, ApiError> {
 }
 
 fn entry(row: &activity_log::Model, reader: Reader<'_>) -> ActivityEntry {
-    let kind = match row.actor_kind.as_str() {
-        "user" => ActorKind::User,
-        "api_token" => ActorKind::ApiToken,
-        "engine" => ActorKind::Engine,
-        _ => ActorKind::System,
-    };
+    let kind = row.actor_kind;
     let details = match serde_json::from_str::<Value>(&row.details) {
         Ok(v @ Value::Object(_)) => v,
         Ok(other) => serde_json::json!({ "value": other }),

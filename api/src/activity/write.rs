@@ -1,6 +1,8 @@
 //! The activity-log writer (SPEC S7). Every state change calls [`record`] with the same
 //! transaction as the change, so the two commit or vanish together.
 
+use hubkeep_shared::api::ActorKind;
+use hubkeep_shared::ids::ConnectionId;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -42,12 +44,12 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> ActorKind {
         match self {
-            Self::User { .. } => "user",
-            Self::ApiToken { .. } => "api_token",
-            Self::Engine { .. } => "engine",
-            Self::System => "system",
+            Self::User { .. } => ActorKind::User,
+            Self::ApiToken { .. } => ActorKind::ApiToken,
+            Self::Engine { .. } => ActorKind::Engine,
+            Self::System => ActorKind::System,
         }
     }
 }
@@ -121,7 +123,7 @@ pub struct Entry<'a> {
     pub actor: &'a Actor,
     pub action: &'static str,
     pub target: Target,
-    pub connection_id: Option<&'a str>,
+    pub connection_id: Option<&'a ConnectionId>,
     /// Changed fields (before/after) or context. Never a secret.
     pub details: Value,
     pub meta: &'a RequestMeta,
@@ -148,7 +150,7 @@ pub async fn record(db: &impl ConnectionTrait, entry: Entry<'_>) -> Result<Strin
         id: Set(id.clone()),
         tenant_id: Set(entry.tenant_id.to_owned()),
         at: Set(db::now()),
-        actor_kind: Set(entry.actor.kind().to_owned()),
+        actor_kind: Set(entry.actor.kind()),
         actor_user_id: Set(user_id),
         actor_token_id: Set(token_id),
         actor_label: Set(label),
@@ -156,7 +158,7 @@ pub async fn record(db: &impl ConnectionTrait, entry: Entry<'_>) -> Result<Strin
         target_kind: Set(entry.target.kind.to_owned()),
         target_id: Set(entry.target.id),
         target_label: Set(entry.target.label),
-        connection_id: Set(entry.connection_id.map(str::to_owned)),
+        connection_id: Set(entry.connection_id.cloned()),
         details: Set(entry.details.to_string()),
         request_id: Set(entry.meta.request_id.clone()),
         ip: Set(entry.meta.ip.clone()),
@@ -181,7 +183,7 @@ pub async fn record_by(
     author: &impl Author,
     action: &'static str,
     target: Target,
-    connection_id: Option<&str>,
+    connection_id: Option<&ConnectionId>,
     details: Value,
 ) -> Result<String, DbErr> {
     record(

@@ -3,6 +3,7 @@
 
 use chrono::{Months, NaiveDate};
 use hubkeep_shared::ConnectionAction;
+use hubkeep_shared::ConnectionId;
 use hubkeep_shared::fields::{CurrencyCode, FieldErrors, MAX_PAYMENT_MONTHS};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait};
 use serde_json::json;
@@ -47,7 +48,7 @@ fn parse(input: &PaymentInput) -> Result<(), ApiError> {
 pub async fn pay(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     input: &PaymentInput,
 ) -> Result<(), ApiError> {
     let guarded = guard::load(txn, caller, id).await?;
@@ -77,7 +78,7 @@ pub async fn pay(
     let was_cancelled = guard::is_cancelled(&model);
     let mut active: conn::ActiveModel = model.into();
     active.paid_through = Set(Some(after));
-    active.status = Set(ConnectionStatus::Active.wire_name().to_owned());
+    active.status = Set(ConnectionStatus::Active);
     active.cancelled_at = Set(None);
     active.updated_at = Set(now);
     let updated = active.update(txn).await?;
@@ -93,13 +94,17 @@ pub async fn pay(
 }
 
 /// `POST /api/v1/connections/{id}/cancel`.
-pub async fn cancel(txn: &DatabaseTransaction, caller: &Caller, id: &str) -> Result<(), ApiError> {
+pub async fn cancel(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    id: &ConnectionId,
+) -> Result<(), ApiError> {
     let guarded = guard::for_write(txn, caller, id, &[ConnectionAction::Cancel]).await?;
     let model = guarded.model;
     let now = db::now();
     let paid_through = model.paid_through;
     let mut active: conn::ActiveModel = model.into();
-    active.status = Set(ConnectionStatus::Cancelled.wire_name().to_owned());
+    active.status = Set(ConnectionStatus::Cancelled);
     active.cancelled_at = Set(Some(now));
     active.updated_at = Set(now);
     let updated = active.update(txn).await?;

@@ -3,6 +3,7 @@
 //! answers 200 and writes no entry.
 
 use hubkeep_shared::ConnectionAction;
+use hubkeep_shared::ConnectionId;
 use hubkeep_shared::fields::{FieldErrors, Name};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait};
 use serde_json::json;
@@ -29,7 +30,7 @@ pub fn parse_side(side: &str) -> Result<EndpointSide, ApiError> {
 pub async fn set_endpoint(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     side: EndpointSide,
     to: EndpointStatus,
     account_label: Option<&str>,
@@ -52,25 +53,22 @@ pub async fn set_endpoint(
     ApiError::refuse_fields(errors, "The endpoint is not valid.")?;
 
     let model = &guarded.model;
-    let endpoint =
-        connection_endpoints::Entity::find_by_id((model.id.clone(), side.wire_name().to_owned()))
-            .one(txn)
-            .await?
-            .ok_or_else(|| {
-                ApiError::Internal(anyhow::anyhow!("connection {id} lacks an endpoint"))
-            })?;
+    let endpoint = connection_endpoints::Entity::find_by_id((model.id.clone(), side))
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("connection {id} lacks an endpoint")))?;
     // The entry always shows the status; the label only when it changes.
     let mut changes = Changes::new();
     let label_changes = account_label
         .as_ref()
         .is_some_and(|label| changes.note("account_label", &endpoint.account_label, label));
-    if endpoint.status == to.wire_name() && !label_changes {
+    if endpoint.status == to && !label_changes {
         // Already so: nothing to write, nothing to record.
         return Ok(());
     }
-    let status = json!({"before": endpoint.status, "after": to.wire_name()});
+    let status = json!({"before": endpoint.status, "after": to});
     let mut active: connection_endpoints::ActiveModel = endpoint.into();
-    active.status = Set(to.wire_name().to_owned());
+    active.status = Set(to);
     active.changed_at = Set(db::now());
     active.changed_by = Set(Some(caller.user.id.clone()));
     if let Some(l) = account_label {

@@ -35,6 +35,7 @@ use crate::activity::{self, Target};
 use crate::db::entities::connections as conn;
 use crate::error::ApiError;
 use crate::identity::Caller;
+use hubkeep_shared::ConnectionId;
 
 /// A connection the caller holds a role on, locked for the rest of the transaction.
 #[derive(Clone)]
@@ -56,22 +57,29 @@ impl std::fmt::Debug for Guarded {
     }
 }
 
-/// Begins a change on connection `id` with its lock taken first.
+/// Begins a change on connection `id` of `caller`'s tenant with its lock taken first.
 pub async fn begin_locked(
     db: &DatabaseConnection,
-    id: &str,
+    caller: &Caller,
+    id: &ConnectionId,
 ) -> Result<DatabaseTransaction, ApiError> {
     let txn = db.begin().await?;
-    lock(&txn, id).await?;
+    lock(&txn, caller, id).await?;
     Ok(txn)
 }
 
 /// Takes connection `id`'s write lock in `txn`. Call it before reading anything of the
-/// connection that a decision depends on.
-pub async fn lock(txn: &DatabaseTransaction, id: &str) -> Result<(), ApiError> {
+/// connection that a decision depends on. Only a connection of the caller's tenant is
+/// locked: an id from another tenant locks nothing (and is then a 404).
+pub async fn lock(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    id: &ConnectionId,
+) -> Result<(), ApiError> {
     conn::Entity::update_many()
         .col_expr(conn::Column::UpdatedAt, Expr::col(conn::Column::UpdatedAt))
         .filter(conn::Column::Id.eq(id))
+        .filter(conn::Column::TenantId.eq(&caller.tenant_id))
         .exec(txn)
         .await?;
     Ok(())
@@ -82,17 +90,15 @@ pub async fn lock(txn: &DatabaseTransaction, id: &str) -> Result<(), ApiError> {
 pub async fn load(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
 ) -> Result<Guarded, ApiError> {
-    lock(txn, id).await?;
+    lock(txn, caller, id).await?;
     let model = in_tenant(txn, caller, id).await?;
     let roles = read::roles_on(txn, &model.id, &caller.user.id).await?;
     if roles.is_empty() {
         return Err(ApiError::not_found());
     }
-    let kind = model.kind.parse::<ConnectionKind>().map_err(|_| {
-        ApiError::Internal(anyhow::anyhow!("stored kind `{}` is unknown", model.kind))
-    })?;
+    let kind = model.kind;
     Ok(Guarded { model, kind, roles })
 }
 
@@ -100,7 +106,7 @@ pub async fn load(
 pub async fn for_write(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     needed: &[ConnectionAction],
 ) -> Result<Guarded, ApiError> {
     let guarded = load(txn, caller, id).await?;
@@ -114,9 +120,9 @@ pub async fn for_write(
 pub async fn in_tenant(
     txn: &impl ConnectionTrait,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
 ) -> Result<conn::Model, ApiError> {
-    conn::Entity::find_by_id(id.to_owned())
+    conn::Entity::find_by_id(id.clone())
         .one(txn)
         .await?
         .filter(|c| c.tenant_id == caller.tenant_id)
@@ -188,7 +194,7 @@ pub async fn record_about(
 }
 
 pub fn is_cancelled(model: &conn::Model) -> bool {
-    model.status == ConnectionStatus::Cancelled.wire_name()
+    model.status == ConnectionStatus::Cancelled
 }
 
 /// Step 4: a cancelled connection refuses every change but `pay`.

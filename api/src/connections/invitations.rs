@@ -6,6 +6,7 @@
 //! `expired` when a request touches them (creating an invitation on the connection, or
 //! accepting, declining or revoking that invitation).
 
+use hubkeep_shared::ConnectionId;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -20,8 +21,8 @@ use serde_json::json;
 
 use super::guard;
 use super::members::{
-    close_pending, conflict, corrupt, expired_error, forbid_unless, invalid, move_owner,
-    parse_role, record, user_by_email, user_in_tenant, view,
+    close_pending, conflict, expired_error, forbid_unless, invalid, move_owner, record,
+    user_by_email, user_in_tenant, view,
 };
 use super::read::{self};
 use crate::AppState;
@@ -44,7 +45,7 @@ pub use hubkeep_shared::api::members::{
 /// Marks the connection's pending invitations past their expiry `expired`; returns their ids.
 async fn expire_stale(
     txn: &DatabaseTransaction,
-    connection_id: &str,
+    connection_id: &ConnectionId,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, ApiError> {
     let expired = invitations::Column::ExpiresAt.lte(now);
@@ -99,7 +100,7 @@ fn check_retain(input: &NewInvitation) -> Result<(), ApiError> {
 async fn resolve_invitee(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    connection_id: &str,
+    connection_id: &ConnectionId,
     input: &NewInvitation,
     invitee: InviteeInput<'_>,
 ) -> Result<(Option<users::Model>, Option<String>), ApiError> {
@@ -150,12 +151,12 @@ async fn resolve_invitee(
 /// 409 when an ownership transfer is already pending on the connection.
 async fn refuse_second_transfer(
     txn: &DatabaseTransaction,
-    connection_id: &str,
+    connection_id: &ConnectionId,
 ) -> Result<(), ApiError> {
     let pending = invitations::Entity::find()
         .filter(invitations::Column::ConnectionId.eq(connection_id))
-        .filter(invitations::Column::Role.eq(ConnectionRole::Owner.wire_name()))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+        .filter(invitations::Column::Role.eq(ConnectionRole::Owner))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
         .one(txn)
         .await?;
     if pending.is_some() {
@@ -207,10 +208,10 @@ async fn insert(txn: &DatabaseTransaction, row: &invitations::Model) -> Result<(
 pub async fn create_invitation(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     input: NewInvitation,
 ) -> Result<Invitation, ApiError> {
-    guard::lock(txn, id).await?;
+    guard::lock(txn, caller, id).await?;
     let (model, roles) = read::visible(txn, caller, id).await?;
     let action = ConnectionAction::invite(input.role);
     forbid_unless(can_invite(&roles, input.role), action)?;
@@ -231,15 +232,15 @@ pub async fn create_invitation(
         id: db::new_id(),
         tenant_id: caller.tenant_id.clone(),
         connection_id: model.id.clone(),
-        role: input.role.wire_name().to_owned(),
-        retain_role: input.retain_role.map(|r| r.wire_name().to_owned()),
+        role: input.role,
+        retain_role: input.retain_role,
         invitee_user_id: invitee_user.as_ref().map(|u| u.id.clone()),
         invitee_email_key: invitee_email.as_deref().map(db::email_key),
         invitee_email: invitee_email.clone(),
         invited_by: caller.user.id.clone(),
         created_at: now,
         expires_at: now + Duration::days(i64::from(days)),
-        status: InvitationStatus::Pending.wire_name().to_owned(),
+        status: InvitationStatus::Pending,
         responded_at: None,
         revoked_by: None,
     };
@@ -266,30 +267,27 @@ pub async fn create_invitation(
         }),
     )
     .await?;
-    view(&row, now)
+    Ok(view(&row, now))
 }
 
 /// `GET /api/v1/connections/{id}/invitations`: the pending, unexpired invitations.
 pub async fn list_for_connection(
     state: &AppState,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
 ) -> Result<Items<Invitation>, ApiError> {
     let (model, _) = read::visible(&state.db, caller, id).await?;
     let now = db::now();
     let rows = invitations::Entity::find()
         .filter(invitations::Column::ConnectionId.eq(&model.id))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
         .filter(invitations::Column::ExpiresAt.gt(now))
         .order_by_asc(invitations::Column::CreatedAt)
         .order_by_asc(invitations::Column::Id)
         .all(&state.db)
         .await?;
     Ok(Items {
-        items: rows
-            .iter()
-            .map(|r| view(r, now))
-            .collect::<Result<_, _>>()?,
+        items: rows.iter().map(|r| view(r, now)).collect(),
     })
 }
 
@@ -310,7 +308,7 @@ pub async fn list_mine(state: &AppState, caller: &Caller) -> Result<Items<MyInvi
     let now = db::now();
     let rows = invitations::Entity::find()
         .filter(invitations::Column::TenantId.eq(&caller.tenant_id))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
         .filter(invitations::Column::ExpiresAt.gt(now))
         .filter(
             Condition::any()
@@ -328,8 +326,8 @@ pub async fn list_mine(state: &AppState, caller: &Caller) -> Result<Items<MyInvi
         .order_by_asc(invitations::Column::Id)
         .all(&state.db)
         .await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.connection_id.clone()).collect();
-    let names: HashMap<String, conn::Model> = if ids.is_empty() {
+    let ids: Vec<ConnectionId> = rows.iter().map(|r| r.connection_id.clone()).collect();
+    let names: HashMap<ConnectionId, conn::Model> = if ids.is_empty() {
         HashMap::new()
     } else {
         conn::Entity::find()
@@ -347,12 +345,9 @@ pub async fn list_mine(state: &AppState, caller: &Caller) -> Result<Items<MyInvi
             continue;
         };
         items.push(MyInvitation {
-            invitation: view(row, now)?,
+            invitation: view(row, now),
             connection_name: c.name.clone(),
-            connection_kind: c
-                .kind
-                .parse()
-                .map_err(|_| corrupt("connection kind", &c.kind))?,
+            connection_kind: c.kind,
         });
     }
     Ok(Items { items })
@@ -387,7 +382,7 @@ async fn expire_and_refuse(
         &Actor::System,
         &row.connection_id,
         actions::INVITATION_EXPIRED,
-        Target::new("invitation", &row.id, &row.role),
+        Target::new("invitation", &row.id, row.role.as_str()),
         json!({ "expires_at": row.expires_at }),
     )
     .await?;
@@ -403,21 +398,21 @@ async fn set_status(
     revoked_by: Option<&str>,
 ) -> Result<invitations::Model, ApiError> {
     let updated = invitations::Entity::update_many()
-        .col_expr(invitations::Column::Status, Expr::value(status.wire_name()))
+        .col_expr(invitations::Column::Status, Expr::value(status))
         .col_expr(invitations::Column::RespondedAt, Expr::value(now))
         .col_expr(
             invitations::Column::RevokedBy,
             Expr::value(revoked_by.map(str::to_owned)),
         )
         .filter(invitations::Column::Id.eq(&row.id))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
         .exec(txn)
         .await?;
     if updated.rows_affected != 1 {
         return Err(conflict("The invitation is no longer pending."));
     }
     Ok(invitations::Model {
-        status: status.wire_name().to_owned(),
+        status,
         responded_at: Some(now),
         revoked_by: revoked_by.map(str::to_owned),
         ..row.clone()
@@ -435,13 +430,13 @@ async fn for_invitee(
     if !addressed_to(&first, caller) {
         return Err(ApiError::not_found());
     }
-    let txn = guard::begin_locked(&state.db, &first.connection_id).await?;
+    let txn = guard::begin_locked(&state.db, caller, &first.connection_id).await?;
     let row = invitations::Entity::find_by_id(id.to_owned())
         .one(&txn)
         .await?
         .filter(|i| i.tenant_id == caller.tenant_id && addressed_to(i, caller))
         .ok_or_else(ApiError::not_found)?;
-    if row.status != InvitationStatus::Pending.wire_name() {
+    if row.status != InvitationStatus::Pending {
         return Err(conflict(format!(
             "The invitation is already {}.",
             row.status
@@ -465,14 +460,14 @@ pub async fn accept(state: &AppState, caller: &Caller, id: &str) -> Result<Invit
     }
     let model = guard::in_tenant(&txn, caller, &row.connection_id).await?;
     guard::refuse_if_cancelled(&model)?;
-    let role = parse_role(&row.role)?;
+    let role = row.role;
     let accepted = if role == ConnectionRole::Owner {
         accept_transfer(&txn, caller, &model, &row, now).await?
     } else {
         accept_role(&txn, caller, &model, &row, role, now).await?
     };
     txn.commit().await?;
-    view(&accepted, now)
+    Ok(view(&accepted, now))
 }
 
 /// Accepting an owner invitation: ownership moves from the inviter (still the owner) to the
@@ -493,7 +488,7 @@ async fn accept_transfer(
         ));
     }
     let previous = model.owner_user_id.clone();
-    let retain = row.retain_role.as_deref().map(parse_role).transpose()?;
+    let retain = row.retain_role;
     move_owner(txn, caller, model, &previous, &caller.user.id, retain, now).await?;
     let accepted = set_status(txn, row, InvitationStatus::Accepted, now, None).await?;
     record(
@@ -537,7 +532,7 @@ async fn accept_role(
         role_assignments::Entity::insert(role_assignments::ActiveModel {
             connection_id: Set(model.id.clone()),
             user_id: Set(caller.user.id.clone()),
-            role: Set(role.wire_name().to_owned()),
+            role: Set(role),
             tenant_id: Set(caller.tenant_id.clone()),
             granted_by: Set(Some(row.invited_by.clone())),
             granted_at: Set(now),
@@ -573,25 +568,25 @@ pub async fn decline(state: &AppState, caller: &Caller, id: &str) -> Result<Invi
         &caller.actor(),
         &row.connection_id,
         actions::INVITATION_DECLINED,
-        Target::new("invitation", &row.id, &row.role),
+        Target::new("invitation", &row.id, row.role.as_str()),
         json!({ "role": row.role, "user_id": caller.user.id }),
     )
     .await?;
     txn.commit().await?;
-    view(&declined, now)
+    Ok(view(&declined, now))
 }
 
 /// `DELETE /api/v1/invitations/{id}`: by the inviter or anyone whose roles could issue it.
 pub async fn revoke(state: &AppState, caller: &Caller, id: &str) -> Result<Invitation, ApiError> {
     let first = find_invitation(state, caller, id).await?;
-    let txn = guard::begin_locked(&state.db, &first.connection_id).await?;
+    let txn = guard::begin_locked(&state.db, caller, &first.connection_id).await?;
     let row = invitations::Entity::find_by_id(id.to_owned())
         .one(&txn)
         .await?
         .filter(|i| i.tenant_id == caller.tenant_id)
         .ok_or_else(ApiError::not_found)?;
     let roles = read::roles_on(&txn, &row.connection_id, &caller.user.id).await?;
-    let role = parse_role(&row.role)?;
+    let role = row.role;
     let is_inviter = row.invited_by == caller.user.id;
     if !is_inviter {
         if roles.is_empty() {
@@ -599,7 +594,7 @@ pub async fn revoke(state: &AppState, caller: &Caller, id: &str) -> Result<Invit
         }
         forbid_unless(can_invite(&roles, role), ConnectionAction::invite(role))?;
     }
-    if row.status != InvitationStatus::Pending.wire_name() {
+    if row.status != InvitationStatus::Pending {
         return Err(conflict(format!(
             "The invitation is already {}.",
             row.status
@@ -623,7 +618,7 @@ pub async fn revoke(state: &AppState, caller: &Caller, id: &str) -> Result<Invit
         &caller.actor(),
         &row.connection_id,
         actions::INVITATION_REVOKED,
-        Target::new("invitation", &row.id, &row.role),
+        Target::new("invitation", &row.id, row.role.as_str()),
         json!({
             "role": row.role,
             "invitee_user_id": row.invitee_user_id,
@@ -632,5 +627,5 @@ pub async fn revoke(state: &AppState, caller: &Caller, id: &str) -> Result<Invit
     )
     .await?;
     txn.commit().await?;
-    view(&revoked, now)
+    Ok(view(&revoked, now))
 }

@@ -13,6 +13,7 @@
 //! caller holds no role on it), 403 `forbidden` (the matrix), 409 (`connection_cancelled`,
 //! `owner_must_transfer`, `conflict`), 422 (invalid values).
 
+use hubkeep_shared::ConnectionId;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -38,12 +39,6 @@ pub(super) fn corrupt(what: &str, value: &str) -> ApiError {
     ApiError::Internal(anyhow::anyhow!(
         "stored {what} `{value}` is not one this API knows"
     ))
-}
-
-pub(super) fn parse_role(stored: &str) -> Result<ConnectionRole, ApiError> {
-    stored
-        .parse()
-        .map_err(|_| corrupt("connection role", stored))
 }
 
 pub(super) fn conflict(detail: impl Into<String>) -> ApiError {
@@ -75,15 +70,15 @@ pub(super) fn expired_error() -> ApiError {
     )
 }
 
-pub(super) fn view(row: &invitations::Model, now: DateTime<Utc>) -> Result<Invitation, ApiError> {
-    let mut status = crate::db::stored::<InvitationStatus>("invitation status", &row.status)?;
+pub(super) fn view(row: &invitations::Model, now: DateTime<Utc>) -> Invitation {
+    let mut status = row.status;
     if status == InvitationStatus::Pending && row.expires_at <= now {
         status = InvitationStatus::Expired;
     }
-    Ok(Invitation {
+    Invitation {
         id: row.id.clone(),
         connection_id: row.connection_id.clone(),
-        role: parse_role(&row.role)?,
+        role: row.role,
         status,
         expires_at: row.expires_at,
         invitee: Invitee {
@@ -91,10 +86,10 @@ pub(super) fn view(row: &invitations::Model, now: DateTime<Utc>) -> Result<Invit
             email: row.invitee_email.clone(),
         },
         invited_by: row.invited_by.clone(),
-        retain_role: row.retain_role.as_deref().map(parse_role).transpose()?,
+        retain_role: row.retain_role,
         created_at: row.created_at,
         responded_at: row.responded_at,
-    })
+    }
 }
 
 pub(super) fn forbid_unless(allowed: bool, action: ConnectionAction) -> Result<(), ApiError> {
@@ -115,7 +110,7 @@ pub(super) async fn record(
     txn: &DatabaseTransaction,
     caller: &Caller,
     actor: &Actor,
-    connection_id: &str,
+    connection_id: &ConnectionId,
     action: &'static str,
     target: Target,
     details: Value,
@@ -175,7 +170,7 @@ pub(super) fn user_ref(model: &users::Model) -> UserRef {
 pub async fn list_members(
     state: &AppState,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
 ) -> Result<Items<Member>, ApiError> {
     let (model, _) = read::visible(&state.db, caller, id).await?;
     let mut roles: BTreeMap<String, Vec<ConnectionRole>> = BTreeMap::new();
@@ -184,10 +179,7 @@ pub async fn list_members(
         .all(&state.db)
         .await?
     {
-        roles
-            .entry(row.user_id.clone())
-            .or_default()
-            .push(parse_role(&row.role)?);
+        roles.entry(row.user_id.clone()).or_default().push(row.role);
     }
     let people = users::Entity::find()
         .filter(users::Column::TenantId.eq(&caller.tenant_id))
@@ -219,11 +211,11 @@ pub async fn list_members(
 pub async fn remove_role(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     user_id: &str,
     role: ConnectionRole,
 ) -> Result<(), ApiError> {
-    guard::lock(txn, id).await?;
+    guard::lock(txn, caller, id).await?;
     let (model, roles) = read::visible(txn, caller, id).await?;
     forbid_unless(can_invite(&roles, role), ConnectionAction::invite(role))?;
     if role == ConnectionRole::Owner {
@@ -235,7 +227,7 @@ pub async fn remove_role(
     let deleted = role_assignments::Entity::delete_many()
         .filter(role_assignments::Column::ConnectionId.eq(&model.id))
         .filter(role_assignments::Column::UserId.eq(&member.id))
-        .filter(role_assignments::Column::Role.eq(role.wire_name()))
+        .filter(role_assignments::Column::Role.eq(role))
         .exec(txn)
         .await?;
     if deleted.rows_affected == 0 {
@@ -256,8 +248,12 @@ pub async fn remove_role(
 
 /// `POST /api/v1/connections/{id}/leave`: drops every role of the caller (SPEC S5.2), in the
 /// handler's transaction (the connection's lock first).
-pub async fn leave(txn: &DatabaseTransaction, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    guard::lock(txn, id).await?;
+pub async fn leave(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    id: &ConnectionId,
+) -> Result<(), ApiError> {
+    guard::lock(txn, caller, id).await?;
     let (model, roles) = read::visible(txn, caller, id).await?;
     if roles.contains(&ConnectionRole::Owner) {
         return Err(owner_must_transfer());
@@ -299,7 +295,7 @@ pub(super) async fn move_owner(
         )
         .col_expr(role_assignments::Column::GrantedAt, Expr::value(now))
         .filter(role_assignments::Column::ConnectionId.eq(&model.id))
-        .filter(role_assignments::Column::Role.eq(ConnectionRole::Owner.wire_name()))
+        .filter(role_assignments::Column::Role.eq(ConnectionRole::Owner))
         .filter(role_assignments::Column::UserId.eq(from))
         .exec(txn)
         .await?;
@@ -318,7 +314,7 @@ pub(super) async fn move_owner(
             role_assignments::Entity::insert(role_assignments::ActiveModel {
                 connection_id: Set(model.id.clone()),
                 user_id: Set(from.to_owned()),
-                role: Set(retain.wire_name().to_owned()),
+                role: Set(retain),
                 tenant_id: Set(model.tenant_id.clone()),
                 granted_by: Set(Some(caller.user.id.clone())),
                 granted_at: Set(now),
@@ -334,7 +330,7 @@ pub(super) async fn move_owner(
 /// answered `now` (and revoked by `revoked_by`, when given). The ids closed.
 pub(super) async fn close_pending(
     txn: &DatabaseTransaction,
-    connection_id: &str,
+    connection_id: &ConnectionId,
     which: sea_orm::sea_query::SimpleExpr,
     to: InvitationStatus,
     now: DateTime<Utc>,
@@ -342,7 +338,7 @@ pub(super) async fn close_pending(
 ) -> Result<Vec<String>, ApiError> {
     let ids: Vec<String> = invitations::Entity::find()
         .filter(invitations::Column::ConnectionId.eq(connection_id))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending.wire_name()))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
         .filter(which)
         .all(txn)
         .await?
@@ -351,7 +347,7 @@ pub(super) async fn close_pending(
         .collect();
     if !ids.is_empty() {
         let mut update = invitations::Entity::update_many()
-            .col_expr(invitations::Column::Status, Expr::value(to.wire_name()))
+            .col_expr(invitations::Column::Status, Expr::value(to))
             .col_expr(invitations::Column::RespondedAt, Expr::value(now));
         if let Some(by) = revoked_by {
             update = update.col_expr(invitations::Column::RevokedBy, Expr::value(by));

@@ -2,6 +2,7 @@
 //! when the owner cannot transfer it (gone from the PSA, or without hub access).
 
 use chrono::{DateTime, Utc};
+use hubkeep_shared::ConnectionId;
 use hubkeep_shared::{ConnectionRole, HubAccess};
 use sea_orm::{ColumnTrait, DatabaseTransaction};
 use serde_json::json;
@@ -23,10 +24,10 @@ pub use hubkeep_shared::api::members::{InvitationStatus, OwnershipRecovered, Rec
 pub async fn recover(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     input: RecoverOwnership,
 ) -> Result<OwnershipRecovered, ApiError> {
-    guard::lock(txn, id).await?;
+    guard::lock(txn, caller, id).await?;
     let model = guard::in_tenant(txn, caller, id).await?;
     let previous = user_in_tenant(txn, &caller.tenant_id, &model.owner_user_id)
         .await?
@@ -88,10 +89,10 @@ pub async fn recover(
 async fn revoke_pending_transfers(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    connection_id: &str,
+    connection_id: &ConnectionId,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, ApiError> {
-    let owner = invitations::Column::Role.eq(ConnectionRole::Owner.wire_name());
+    let owner = invitations::Column::Role.eq(ConnectionRole::Owner);
     let by = Some(caller.user.id.as_str());
     close_pending(
         txn,

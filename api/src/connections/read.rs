@@ -5,6 +5,7 @@
 //! never issued). Elevated users are no exception here; they oversee every connection through
 //! the governance list, which shows who owns what but none of a connection's settings.
 
+use hubkeep_shared::ConnectionId;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -15,7 +16,7 @@ use hubkeep_shared::{
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
+    FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -44,18 +45,6 @@ fn corrupt(what: &str, value: &str) -> ApiError {
     ApiError::Internal(anyhow::anyhow!(
         "stored {what} `{value}` is not one this API knows"
     ))
-}
-
-fn parse_kind(stored: &str) -> Result<ConnectionKind, ApiError> {
-    stored
-        .parse()
-        .map_err(|_| corrupt("connection kind", stored))
-}
-
-fn parse_role(stored: &str) -> Result<ConnectionRole, ApiError> {
-    stored
-        .parse()
-        .map_err(|_| corrupt("connection role", stored))
 }
 
 /// A checked `NewConnection`.
@@ -102,21 +91,21 @@ async fn default_timezone(db: &impl ConnectionTrait, tenant_id: &str) -> Result<
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant {tenant_id} has no settings")))
 }
 
-/// Creates a connection owned by the caller: the connection, the caller's `owner` role, both
-/// endpoints (`disconnected`, no account yet) and the `connection.created` entry commit
-/// together. The owner row must be in the same transaction: the schema's deferred foreign key
-/// refuses a connection without one at commit.
+/// Creates a connection owned by the caller, in the handler's transaction: the connection, the
+/// caller's `owner` role, both endpoints (`disconnected`, no account yet) and the
+/// `connection.created` entry, which the handler commits together. The owner row must be in
+/// the same transaction: the schema's deferred foreign key refuses a connection without one
+/// at commit.
 pub async fn create(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     caller: &Caller,
     input: NewConnection,
 ) -> Result<Connection, ApiError> {
     let mut input = validate(&input)?;
-    let txn = state.db.begin().await?;
     let (timezone, timezone_source) = match input.timezone.take() {
         Some(tz) => (tz, "request"),
         None => (
-            default_timezone(&txn, &caller.tenant_id).await?,
+            default_timezone(txn, &caller.tenant_id).await?,
             "tenant_default",
         ),
     };
@@ -124,11 +113,11 @@ pub async fn create(
     let model = new_connection(caller, &input, timezone, now);
     let active: connections::ActiveModel = model.clone().into();
     connections::Entity::insert(sea_orm::ActiveModelTrait::reset_all(active))
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
-    let endpoints = insert_owner_and_endpoints(&txn, caller, &model, input.kind, now).await?;
+    let endpoints = insert_owner_and_endpoints(txn, caller, &model, input.kind, now).await?;
     activity::record_by(
-        &txn,
+        txn,
         caller,
         actions::CONNECTION_CREATED,
         Target::new("connection", &model.id, &model.name),
@@ -142,7 +131,6 @@ pub async fn create(
         }),
     )
     .await?;
-    txn.commit().await?;
     let owner = UserRef {
         id: caller.user.id.clone(),
         display_name: caller.user.display_name.clone(),
@@ -150,10 +138,7 @@ pub async fn create(
     view(
         &model,
         vec![ConnectionRole::Owner],
-        endpoints
-            .iter()
-            .map(endpoint_view)
-            .collect::<Result<_, _>>()?,
+        endpoints.iter().map(endpoint_view).collect(),
         None,
         owner,
     )
@@ -167,14 +152,14 @@ fn new_connection(
     now: DateTime<Utc>,
 ) -> connections::Model {
     connections::Model {
-        id: db::new_id(),
+        id: ConnectionId::new(db::new_id()),
         tenant_id: caller.tenant_id.clone(),
         name: input.name.clone(),
-        kind: input.kind.wire_name().to_owned(),
+        kind: input.kind,
         timezone,
-        status: ConnectionStatus::Active.wire_name().to_owned(),
+        status: ConnectionStatus::Active,
         owner_user_id: caller.user.id.clone(),
-        owner_role: ConnectionRole::Owner.wire_name().to_owned(),
+        owner_role: ConnectionRole::Owner,
         group_id: None,
         paid_through: None,
         locked_period_export: None,
@@ -201,7 +186,7 @@ async fn insert_owner_and_endpoints(
     role_assignments::Entity::insert(role_assignments::ActiveModel {
         connection_id: Set(model.id.clone()),
         user_id: Set(caller.user.id.clone()),
-        role: Set(ConnectionRole::Owner.wire_name().to_owned()),
+        role: Set(ConnectionRole::Owner),
         tenant_id: Set(caller.tenant_id.clone()),
         granted_by: Set(Some(caller.user.id.clone())),
         granted_at: Set(now),
@@ -214,11 +199,11 @@ async fn insert_owner_and_endpoints(
     ]
     .map(|(side, system)| connection_endpoints::Model {
         connection_id: model.id.clone(),
-        side: side.wire_name().to_owned(),
+        side,
         tenant_id: caller.tenant_id.clone(),
-        system: system.wire_name().to_owned(),
+        system,
         account_label: None,
-        status: EndpointStatus::Disconnected.wire_name().to_owned(),
+        status: EndpointStatus::Disconnected,
         changed_at: now,
         changed_by: Some(caller.user.id.clone()),
     });
@@ -231,17 +216,14 @@ async fn insert_owner_and_endpoints(
     Ok(endpoints)
 }
 
-fn endpoint_view(row: &connection_endpoints::Model) -> Result<Endpoint, ApiError> {
-    Ok(Endpoint {
-        side: crate::db::stored::<EndpointSide>("endpoint side", &row.side)?,
-        system: row
-            .system
-            .parse()
-            .map_err(|_| corrupt("endpoint system", &row.system))?,
+fn endpoint_view(row: &connection_endpoints::Model) -> Endpoint {
+    Endpoint {
+        side: row.side,
+        system: row.system,
         account_label: row.account_label.clone(),
-        status: crate::db::stored::<EndpointStatus>("endpoint status", &row.status)?,
+        status: row.status,
         changed_at: row.changed_at,
-    })
+    }
 }
 
 fn view(
@@ -251,7 +233,7 @@ fn view(
     group: Option<String>,
     owner: UserRef,
 ) -> Result<Connection, ApiError> {
-    let kind = parse_kind(&model.kind)?;
+    let kind = model.kind;
     my_roles.sort();
     my_roles.dedup();
     endpoints.sort_by_key(|e| e.side);
@@ -267,7 +249,7 @@ fn view(
         name: model.name.clone(),
         kind,
         timezone: model.timezone.clone(),
-        status: crate::db::stored::<ConnectionStatus>("connection status", &model.status)?,
+        status: model.status,
         allowed_actions: allowed_connection_actions(&my_roles, kind),
         my_roles,
         capabilities: kind.capabilities(),
@@ -288,7 +270,7 @@ fn view(
 /// The roles `user_id` holds on a connection, in matrix order.
 pub async fn roles_on(
     db: &impl ConnectionTrait,
-    connection_id: &str,
+    connection_id: &ConnectionId,
     user_id: &str,
 ) -> Result<Vec<ConnectionRole>, ApiError> {
     let mut roles = role_assignments::Entity::find()
@@ -297,8 +279,8 @@ pub async fn roles_on(
         .all(db)
         .await?
         .iter()
-        .map(|r| parse_role(&r.role))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|r| r.role)
+        .collect::<Vec<_>>();
     roles.sort();
     Ok(roles)
 }
@@ -310,7 +292,7 @@ pub async fn roles_on(
 pub async fn visible(
     db: &impl ConnectionTrait,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
 ) -> Result<(connections::Model, Vec<ConnectionRole>), ApiError> {
     let model = connections::Entity::find_by_id(id.to_owned())
         .one(db)
@@ -327,7 +309,11 @@ pub async fn visible(
 /// `GET /api/v1/connections/{id}`: what [`visible`] and [`views_for`] read, in one query (the
 /// connection, its owner and group, the caller's roles and the endpoints, joined; at most
 /// 4 roles × 2 endpoints rows). 404 as [`visible`] answers it.
-pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Connection, ApiError> {
+pub async fn get(
+    state: &AppState,
+    caller: &Caller,
+    id: &ConnectionId,
+) -> Result<Connection, ApiError> {
     let db = &state.reader;
     let backend = db.get_database_backend();
     let (p1, p2, p3) = match backend {
@@ -361,7 +347,7 @@ pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Connecti
     let model = connections::Model::from_query_result(first, "c_")?;
     let mut roles = Vec::new();
     for row in &rows {
-        if let Some(role) = row.try_get::<Option<String>>("", "my_role")? {
+        if let Some(role) = row.try_get::<Option<ConnectionRole>>("", "my_role")? {
             roles.push(role);
         }
     }
@@ -370,19 +356,15 @@ pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Connecti
     if roles.is_empty() {
         return Err(ApiError::not_found());
     }
-    let roles = roles
-        .iter()
-        .map(|r| parse_role(r))
-        .collect::<Result<Vec<_>, _>>()?;
     let mut endpoints = Vec::new();
     let mut sides = BTreeSet::new();
     for row in &rows {
-        if let Some(side) = row.try_get::<Option<String>>("", "ep_side")?
+        if let Some(side) = row.try_get::<Option<EndpointSide>>("", "ep_side")?
             && sides.insert(side)
         {
             endpoints.push(endpoint_view(
                 &connection_endpoints::Model::from_query_result(row, "ep_")?,
-            )?);
+            ));
         }
     }
     let owner_name = first
@@ -405,8 +387,8 @@ async fn views_for(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = rows.iter().map(|c| c.id.clone()).collect();
-    let mut roles: HashMap<String, Vec<ConnectionRole>> = HashMap::new();
+    let ids: Vec<ConnectionId> = rows.iter().map(|c| c.id.clone()).collect();
+    let mut roles: HashMap<ConnectionId, Vec<ConnectionRole>> = HashMap::new();
     for row in role_assignments::Entity::find()
         .filter(role_assignments::Column::UserId.eq(&caller.user.id))
         .filter(role_assignments::Column::ConnectionId.is_in(ids.clone()))
@@ -416,9 +398,9 @@ async fn views_for(
         roles
             .entry(row.connection_id.clone())
             .or_default()
-            .push(parse_role(&row.role)?);
+            .push(row.role);
     }
-    let mut endpoints: HashMap<String, Vec<Endpoint>> = HashMap::new();
+    let mut endpoints: HashMap<ConnectionId, Vec<Endpoint>> = HashMap::new();
     for row in connection_endpoints::Entity::find()
         .filter(connection_endpoints::Column::ConnectionId.is_in(ids))
         .all(db)
@@ -427,7 +409,7 @@ async fn views_for(
         endpoints
             .entry(row.connection_id.clone())
             .or_default()
-            .push(endpoint_view(&row)?);
+            .push(endpoint_view(&row));
     }
     let group_ids: BTreeSet<String> = rows.iter().filter_map(|c| c.group_id.clone()).collect();
     let groups: HashMap<String, String> = if group_ids.is_empty() {
@@ -565,7 +547,7 @@ fn split_page(
 fn cursor_of(c: &connections::Model) -> String {
     serde_json::to_string(&Cursor {
         n: c.name.clone(),
-        id: c.id.clone(),
+        id: c.id.to_string(),
     })
     .unwrap_or_default()
 }
@@ -611,8 +593,8 @@ pub async fn governance(
         .await?;
     let (page_rows, next_cursor) = split_page(rows, limit);
 
-    let ids: Vec<String> = page_rows.iter().map(|c| c.id.clone()).collect();
-    let mut members: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let ids: Vec<ConnectionId> = page_rows.iter().map(|c| c.id.clone()).collect();
+    let mut members: HashMap<ConnectionId, BTreeSet<String>> = HashMap::new();
     if !ids.is_empty() {
         for row in role_assignments::Entity::find()
             .filter(role_assignments::Column::TenantId.eq(&caller.tenant_id))
@@ -660,8 +642,8 @@ pub async fn governance(
                 connection: ConnectionSummary {
                     id: c.id.clone(),
                     name: c.name.clone(),
-                    kind: parse_kind(&c.kind)?,
-                    status: crate::db::stored::<ConnectionStatus>("connection status", &c.status)?,
+                    kind: c.kind,
+                    status: c.status,
                 },
                 owner: GovernanceOwner {
                     id: owner.id.clone(),

@@ -6,9 +6,10 @@
 //! for a manual run — 409 `endpoint_disconnected`, then 422 `validation_failed`. Each change
 //! runs in one transaction with exactly one activity entry carrying `connection_id`.
 
+use hubkeep_shared::ConnectionId;
 use std::collections::HashMap;
 
-use hubkeep_shared::{ConnectionAction, ConnectionKind, FieldError, ProblemCode, System};
+use hubkeep_shared::{ConnectionAction, ConnectionKind, FieldError, ProblemCode};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -16,7 +17,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use super::guard;
-use super::read::{self, ConnectionStatus, ConnectionSummary, EndpointSide, EndpointStatus};
+use super::read::{self, ConnectionSummary, EndpointStatus};
 use crate::AppState;
 use crate::activity::{self, Target, actions};
 use crate::db::{
@@ -48,7 +49,7 @@ fn corrupt(what: &str, value: &str) -> ApiError {
 
 /// The response view of a stored run.
 pub fn run_view(row: &sync_runs::Model) -> Result<SyncRun, ApiError> {
-    let origin = crate::db::stored::<RunOrigin>("run origin", &row.origin)?;
+    let origin = row.origin;
     let entities: Vec<String> =
         serde_json::from_str(&row.entities).map_err(|_| corrupt("run entities", &row.entities))?;
     let details = row
@@ -61,7 +62,7 @@ pub fn run_view(row: &sync_runs::Model) -> Result<SyncRun, ApiError> {
         id: row.id.clone(),
         connection_id: row.connection_id.clone(),
         origin,
-        status: crate::db::stored::<RunStatus>("run status", &row.status)?,
+        status: row.status,
         entities,
         requested_by: row.requested_by.clone(),
         requested_at: row.requested_at,
@@ -74,13 +75,6 @@ pub fn run_view(row: &sync_runs::Model) -> Result<SyncRun, ApiError> {
         hidden_by: row.hidden_by.clone(),
         hidden_at: row.hidden_at,
     })
-}
-
-fn kind_of(model: &conn::Model) -> Result<ConnectionKind, ApiError> {
-    model
-        .kind
-        .parse::<ConnectionKind>()
-        .map_err(|_| corrupt("connection kind", &model.kind))
 }
 
 fn invalid(detail: &str, field: &str, message: impl Into<String>) -> ApiError {
@@ -147,14 +141,14 @@ async fn refuse_if_disconnected(
     txn: &DatabaseTransaction,
     model: &conn::Model,
 ) -> Result<(), ApiError> {
-    let down: Vec<String> = connection_endpoints::Entity::find()
+    let down: Vec<&str> = connection_endpoints::Entity::find()
         .filter(connection_endpoints::Column::ConnectionId.eq(&model.id))
-        .filter(connection_endpoints::Column::Status.ne(EndpointStatus::Connected.wire_name()))
+        .filter(connection_endpoints::Column::Status.ne(EndpointStatus::Connected))
         .order_by_asc(connection_endpoints::Column::Side)
         .all(txn)
         .await?
         .into_iter()
-        .map(|e| e.side)
+        .map(|e| e.side.as_str())
         .collect();
     if down.is_empty() {
         Ok(())
@@ -174,7 +168,7 @@ async fn refuse_if_disconnected(
 pub async fn request(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     input: RunRequest,
 ) -> Result<SyncRun, ApiError> {
     let guarded = guard::for_write(txn, caller, id, &[ConnectionAction::RunManually]).await?;
@@ -185,8 +179,8 @@ pub async fn request(
         id: Set(db::new_id()),
         tenant_id: Set(caller.tenant_id.clone()),
         connection_id: Set(model.id.clone()),
-        origin: Set("manual".to_owned()),
-        status: Set(RunStatus::Queued.wire_name().to_owned()),
+        origin: Set(RunOrigin::Manual),
+        status: Set(RunStatus::Queued),
         entities: Set(json!(entities).to_string()),
         requested_by: Set(Some(caller.user.id.clone())),
         requested_at: Set(db::now()),
@@ -232,7 +226,7 @@ async fn record_user(
 pub async fn list(
     state: &AppState,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     query: &RunsQuery,
 ) -> Result<Page<SyncRun>, ApiError> {
     let page = PageQuery {
@@ -279,7 +273,7 @@ async fn run_of(
 pub async fn set_hidden(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     run_id: &str,
     hidden: bool,
 ) -> Result<sync_runs::Model, ApiError> {
@@ -353,7 +347,7 @@ fn parse_progress(input: &RunProgress) -> Result<Option<String>, ApiError> {
 pub async fn progress(
     txn: &DatabaseTransaction,
     engine: &EngineCaller,
-    id: &str,
+    id: &ConnectionId,
     run_id: &str,
     input: RunProgress,
 ) -> Result<sync_runs::Model, ApiError> {
@@ -363,7 +357,7 @@ pub async fn progress(
         .filter(|c| c.tenant_id == engine.tenant_id)
         .ok_or_else(ApiError::not_found)?;
     let run = run_of(txn, &model, run_id).await?;
-    let before = crate::db::stored::<RunStatus>("run status", &run.status)?;
+    let before = run.status;
     if !before.can_become(input.status) {
         return Err(ApiError::new(
             ProblemCode::Conflict,
@@ -377,7 +371,7 @@ pub async fn progress(
     let details = parse_progress(&input)?;
     let now = db::now();
     let mut active: sync_runs::ActiveModel = run.clone().into();
-    active.status = Set(input.status.wire_name().to_owned());
+    active.status = Set(input.status);
     if input.status == RunStatus::Running {
         active.started_at = Set(Some(now));
     }
@@ -425,14 +419,14 @@ pub async fn status(
 ) -> Result<Page<SyncStatusItem>, ApiError> {
     let limit = page.limit()?;
     let after = page.cursor.as_deref().map(decode_cursor).transpose()?;
-    let mut ids: Vec<String> = role_assignments::Entity::find()
+    let mut ids: Vec<ConnectionId> = role_assignments::Entity::find()
         .filter(role_assignments::Column::TenantId.eq(&caller.tenant_id))
         .filter(role_assignments::Column::UserId.eq(&caller.user.id))
         .all(&state.db)
         .await?
         .into_iter()
         .map(|r| r.connection_id)
-        .filter(|c| after.as_ref().is_none_or(|a| c > a))
+        .filter(|c| after.as_ref().is_none_or(|a| c.as_str() > a.as_str()))
         .collect();
     ids.sort();
     ids.dedup();
@@ -444,26 +438,20 @@ pub async fn status(
         .order_by_asc(conn::Column::Id)
         .all(&state.db)
         .await?;
-    let mut endpoints: HashMap<String, Vec<EndpointState>> = HashMap::new();
+    let mut endpoints: HashMap<ConnectionId, Vec<EndpointState>> = HashMap::new();
     for e in connection_endpoints::Entity::find()
         .filter(connection_endpoints::Column::ConnectionId.is_in(ids.clone()))
         .order_by_asc(connection_endpoints::Column::Side)
         .all(&state.db)
         .await?
     {
-        let side = crate::db::stored::<EndpointSide>("endpoint side", &e.side)?;
-        let status = crate::db::stored::<EndpointStatus>("endpoint status", &e.status)?;
-        let system = e
-            .system
-            .parse::<System>()
-            .map_err(|_| corrupt("system", &e.system))?;
         endpoints
             .entry(e.connection_id.clone())
             .or_default()
             .push(EndpointState {
-                side,
-                system,
-                status,
+                side: e.side,
+                system: e.system,
+                status: e.status,
             });
     }
     let mut items = Vec::with_capacity(rows.len());
@@ -474,14 +462,14 @@ pub async fn status(
             .order_by_desc(sync_runs::Column::Id)
             .one(&state.db)
             .await?;
-        let status = crate::db::stored::<ConnectionStatus>("connection status", &model.status)?;
+        let status = model.status;
         let mut eps = endpoints.remove(&model.id).unwrap_or_default();
         eps.sort_by_key(|e| e.side);
         items.push(SyncStatusItem {
             connection: ConnectionSummary {
                 id: model.id.clone(),
                 name: model.name.clone(),
-                kind: kind_of(model)?,
+                kind: model.kind,
                 status,
             },
             endpoints: eps,
@@ -489,7 +477,7 @@ pub async fn status(
         });
     }
     let next_cursor = if more {
-        ids.last().map(|k| encode_cursor(k))
+        ids.last().map(|k| encode_cursor(k.as_str()))
     } else {
         None
     };

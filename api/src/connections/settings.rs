@@ -7,6 +7,7 @@
 //! patch whose values equal the current ones answers 200 and writes no entry.
 
 use hubkeep_shared::ConnectionAction;
+use hubkeep_shared::ConnectionId;
 use hubkeep_shared::fields::{CurrencyCode, FieldErrors, Name, PostgresUrl, TimezoneName};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -136,7 +137,7 @@ where
 pub async fn update(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     patch: &ConnectionPatch,
 ) -> Result<(), ApiError> {
     let guarded = guard::load(txn, caller, id).await?;

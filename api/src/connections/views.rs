@@ -6,6 +6,7 @@
 //! [`super::guard`] with action `manage_views`; a duplicate name is 409
 //! `conflict`. Each change writes exactly one activity entry with `connection_id`.
 
+use hubkeep_shared::ConnectionId;
 use hubkeep_shared::fields::{FieldErrors, ShortName, ViewDefinition};
 use hubkeep_shared::{ConnectionAction, ConnectionKind, ProblemCode};
 use sea_orm::{
@@ -49,13 +50,6 @@ fn unsupported(kind: ConnectionKind) -> ApiError {
     )
 }
 
-fn kind_of(model: &conn::Model) -> Result<ConnectionKind, ApiError> {
-    model
-        .kind
-        .parse::<ConnectionKind>()
-        .map_err(|_| ApiError::Internal(anyhow::anyhow!("stored kind `{}` is unknown", model.kind)))
-}
-
 /// The trimmed name and the serialized definition, or 422.
 fn validate(input: &ViewInput) -> Result<(String, String), ApiError> {
     let mut errors = FieldErrors::new();
@@ -82,7 +76,7 @@ fn duplicate(name: &str) -> ApiError {
 /// Refuses `name` when another view of the connection (not `except`) has it.
 async fn refuse_duplicate(
     txn: &DatabaseTransaction,
-    connection_id: &str,
+    connection_id: &ConnectionId,
     name: &str,
     except: Option<&str>,
 ) -> Result<(), ApiError> {
@@ -122,13 +116,13 @@ fn map_unique(err: sea_orm::DbErr, name: &str) -> ApiError {
 pub async fn list(
     state: &AppState,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     page: &PageQuery,
 ) -> Result<Page<ConnectionView>, ApiError> {
     let limit = page.limit()?;
     let after = page.cursor.as_deref().map(decode_cursor).transpose()?;
     let (model, _) = read::visible(&state.db, caller, id).await?;
-    let kind = kind_of(&model)?;
+    let kind = model.kind;
     if !kind.supports(ConnectionAction::ManageViews) {
         return Err(unsupported(kind));
     }
@@ -147,7 +141,7 @@ pub async fn list(
 pub async fn create(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     input: ViewInput,
 ) -> Result<ConnectionView, ApiError> {
     let guarded = guard::for_write(txn, caller, id, &[ConnectionAction::ManageViews]).await?;
@@ -197,7 +191,7 @@ async fn find_view(
 pub async fn update(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     view_id: &str,
     input: ViewInput,
 ) -> Result<ConnectionView, ApiError> {
@@ -234,7 +228,7 @@ pub async fn update(
 pub async fn delete(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &ConnectionId,
     view_id: &str,
 ) -> Result<(), ApiError> {
     let guarded = guard::load(txn, caller, id).await?;

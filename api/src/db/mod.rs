@@ -116,16 +116,6 @@ pub async fn lock_tenant(txn: &DatabaseTransaction, tenant_id: &str) -> Result<(
     Ok(())
 }
 
-/// A stored enum column read back as its shared enum (its snake_case wire name). The schema's
-/// CHECK constraints make an unknown value impossible; one would be a corrupt row, a 500.
-pub fn stored<T: std::str::FromStr>(what: &str, value: &str) -> Result<T, crate::error::ApiError> {
-    value.parse().map_err(|_| {
-        crate::error::ApiError::Internal(anyhow::anyhow!(
-            "stored {what} `{value}` is not one this API knows"
-        ))
-    })
-}
-
 /// Lower-cased, trimmed email: the form invitations and lookups compare.
 pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()

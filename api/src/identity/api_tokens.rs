@@ -2,8 +2,8 @@
 
 use hubkeep_shared::fields::{FieldErrors, ShortName};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
 
@@ -24,8 +24,11 @@ fn view(row: &api_tokens::Model) -> Result<ApiToken, ApiError> {
     Ok(ApiToken {
         id: row.id.clone(),
         name: row.name.clone(),
-        scope: row.scope.parse().map_err(|_| {
-            ApiError::Internal(anyhow::anyhow!("user token with scope {}", row.scope))
+        scope: row.scope.personal().ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!(
+                "user token with scope {}",
+                sea_orm::ActiveEnum::to_value(&row.scope)
+            ))
         })?,
         token_prefix: row.token_prefix.clone(),
         created_at: row.created_at,
@@ -34,10 +37,10 @@ fn view(row: &api_tokens::Model) -> Result<ApiToken, ApiError> {
     })
 }
 
-/// Creates a token for the caller. Only a console session may: a token minting tokens would
-/// let a leaked token outlive its own revocation.
+/// Creates a token for the caller, in the handler's transaction. Only a console session may:
+/// a token minting tokens would let a leaked token outlive its own revocation.
 pub async fn create(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     caller: &Caller,
     input: CreateToken,
 ) -> Result<CreatedToken, ApiError> {
@@ -58,13 +61,12 @@ pub async fn create(
     let token = format!("{PREFIX}{}", secret::random_secret());
     let token_prefix: String = token.chars().take(SHOWN_PREFIX_LEN).collect();
     let id = db::new_id();
-    let txn = state.db.begin().await?;
     let row = api_tokens::ActiveModel {
         id: Set(id.clone()),
         tenant_id: Set(caller.tenant_id.clone()),
         user_id: Set(Some(caller.user.id.clone())),
         name: Set(name.clone()),
-        scope: Set(input.scope.wire_name().to_owned()),
+        scope: Set(input.scope.into()),
         token_hash: Set(secret::hash(&token)),
         token_prefix: Set(token_prefix.clone()),
         created_at: Set(now),
@@ -73,10 +75,10 @@ pub async fn create(
         revoked_at: Set(None),
         revoked_by: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     activity::record_by(
-        &txn,
+        txn,
         caller,
         actions::API_TOKEN_CREATED,
         Target::new("api_token", &id, &name),
@@ -88,7 +90,6 @@ pub async fn create(
         }),
     )
     .await?;
-    txn.commit().await?;
     Ok(CreatedToken {
         id: row.id,
         name: row.name,
@@ -121,9 +122,14 @@ pub async fn list_own(
     crate::pagination::page_from_rows(rows, limit, |r| r.id.clone(), view)
 }
 
-/// Revokes one of the caller's tokens; someone else's is "not found".
-pub async fn revoke_own(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    revoke(state, caller, id, Whose::Own).await
+/// Revokes one of the caller's tokens, in the handler's transaction; someone else's is "not
+/// found".
+pub async fn revoke_own(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    id: &str,
+) -> Result<(), ApiError> {
+    revoke(txn, caller, id, Whose::Own).await
 }
 
 /// Whose tokens a revocation may reach.
@@ -135,10 +141,14 @@ enum Whose {
     AnyUser,
 }
 
-async fn revoke(state: &AppState, caller: &Caller, id: &str, whose: Whose) -> Result<(), ApiError> {
-    let txn = state.db.begin().await?;
+async fn revoke(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    id: &str,
+    whose: Whose,
+) -> Result<(), ApiError> {
     let row = api_tokens::Entity::find_by_id(id.to_owned())
-        .one(&txn)
+        .one(txn)
         .await?
         .filter(|t| {
             let reachable = match whose {
@@ -151,9 +161,9 @@ async fn revoke(state: &AppState, caller: &Caller, id: &str, whose: Whose) -> Re
     let mut active: api_tokens::ActiveModel = row.clone().into();
     active.revoked_at = Set(Some(db::now()));
     active.revoked_by = Set(Some(caller.user.id.clone()));
-    active.update(&txn).await?;
+    active.update(txn).await?;
     activity::record_by(
-        &txn,
+        txn,
         caller,
         actions::API_TOKEN_REVOKED,
         Target::new("api_token", &row.id, &row.name),
@@ -161,7 +171,6 @@ async fn revoke(state: &AppState, caller: &Caller, id: &str, whose: Whose) -> Re
         json!({ "token_prefix": row.token_prefix, "owner_user_id": row.user_id }),
     )
     .await?;
-    txn.commit().await?;
     Ok(())
 }
 
@@ -207,7 +216,11 @@ pub async fn list_all(
     )
 }
 
-/// Revokes any user token of the tenant (elevated oversight).
-pub async fn revoke_any(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    revoke(state, caller, id, Whose::AnyUser).await
+/// Revokes any user token of the tenant (elevated oversight), in the handler's transaction.
+pub async fn revoke_any(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    id: &str,
+) -> Result<(), ApiError> {
+    revoke(txn, caller, id, Whose::AnyUser).await
 }

@@ -235,7 +235,7 @@ async fn api_token_caller(
     if row.expires_at.is_some_and(|at| at <= now) {
         return Err(invalid("it has expired"));
     }
-    let scope: TokenScope = row.scope.parse().map_err(|_| {
+    let scope: TokenScope = row.scope.personal().ok_or_else(|| {
         ApiError::new(
             ProblemCode::InsufficientScope,
             "This token is for the sync engine and cannot act as a user.",

@@ -10,8 +10,8 @@
 use hubkeep_shared::ProblemCode;
 use hubkeep_shared::fields::{FieldErrors, ShortName};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
 
@@ -21,14 +21,13 @@ use super::secret::{self, API_TOKEN_PREFIX as PREFIX};
 use crate::AppState;
 use crate::activity::RequestMeta;
 use crate::activity::{self, Actor, Target, actions};
-use crate::db::{self, entities::api_tokens};
+use crate::db;
+use crate::db::entities::api_tokens::{self, StoredScope};
 use crate::error::ApiError;
 use crate::pagination::Paging as _;
 use crate::pagination::{Page, PageQuery};
 pub use hubkeep_shared::api::tokens::{CreateEngineToken, CreatedEngineToken, EngineToken};
 
-/// The stored scope of engine tokens.
-pub const ENGINE_SCOPE: &str = "engine";
 const SHOWN_PREFIX_LEN: usize = 10;
 /// `last_used_at` is written at most this often.
 const LAST_USED_GRANULARITY_SECS: i64 = 60;
@@ -93,7 +92,7 @@ pub async fn authenticate(
     if row.expires_at.is_some_and(|at| at <= now) {
         return Err(unauthenticated("it has expired"));
     }
-    if row.scope != ENGINE_SCOPE || row.user_id.is_some() {
+    if row.scope != StoredScope::Engine || row.user_id.is_some() {
         return Err(not_engine());
     }
     let stale = row
@@ -125,10 +124,10 @@ fn view(row: &api_tokens::Model) -> EngineToken {
     }
 }
 
-/// Creates an engine token of the caller's tenant. Console session only, like every token
-/// minting.
+/// Creates an engine token of the caller's tenant, in the handler's transaction. Console
+/// session only, like every token minting.
 pub async fn create(
-    state: &AppState,
+    txn: &DatabaseTransaction,
     caller: &Caller,
     input: CreateEngineToken,
 ) -> Result<CreatedEngineToken, ApiError> {
@@ -145,13 +144,12 @@ pub async fn create(
     let token_prefix: String = token.chars().take(SHOWN_PREFIX_LEN).collect();
     let id = db::new_id();
     let now = db::now();
-    let txn = state.db.begin().await?;
     let row = api_tokens::ActiveModel {
         id: Set(id.clone()),
         tenant_id: Set(caller.tenant_id.clone()),
         user_id: Set(None),
         name: Set(name.clone()),
-        scope: Set(ENGINE_SCOPE.to_owned()),
+        scope: Set(StoredScope::Engine),
         token_hash: Set(secret::hash(&token)),
         token_prefix: Set(token_prefix.clone()),
         created_at: Set(now),
@@ -160,10 +158,10 @@ pub async fn create(
         revoked_at: Set(None),
         revoked_by: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     activity::record_by(
-        &txn,
+        txn,
         caller,
         actions::ENGINE_TOKEN_CREATED,
         Target::new("engine_token", &id, &name),
@@ -171,7 +169,6 @@ pub async fn create(
         json!({ "token_prefix": token_prefix }),
     )
     .await?;
-    txn.commit().await?;
     Ok(CreatedEngineToken {
         id: row.id,
         name: row.name,
@@ -191,7 +188,7 @@ pub async fn list(
     let limit = page.limit()?;
     let mut query = api_tokens::Entity::find()
         .filter(api_tokens::Column::TenantId.eq(&caller.tenant_id))
-        .filter(api_tokens::Column::Scope.eq(ENGINE_SCOPE))
+        .filter(api_tokens::Column::Scope.eq(StoredScope::Engine))
         .filter(api_tokens::Column::RevokedAt.is_null())
         .order_by_asc(api_tokens::Column::Id)
         .limit(limit + 1);
@@ -202,15 +199,15 @@ pub async fn list(
     crate::pagination::page_from_rows(rows, limit, |r| r.id.clone(), |r| Ok(view(r)))
 }
 
-/// Revokes an engine token of the caller's tenant; anything else is "not found".
-pub async fn revoke(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    let txn = state.db.begin().await?;
+/// Revokes an engine token of the caller's tenant, in the handler's transaction; anything
+/// else is "not found".
+pub async fn revoke(txn: &DatabaseTransaction, caller: &Caller, id: &str) -> Result<(), ApiError> {
     let row = api_tokens::Entity::find_by_id(id.to_owned())
-        .one(&txn)
+        .one(txn)
         .await?
         .filter(|t| {
             t.tenant_id == caller.tenant_id
-                && t.scope == ENGINE_SCOPE
+                && t.scope == StoredScope::Engine
                 && t.user_id.is_none()
                 && t.revoked_at.is_none()
         })
@@ -218,9 +215,9 @@ pub async fn revoke(state: &AppState, caller: &Caller, id: &str) -> Result<(), A
     let mut active: api_tokens::ActiveModel = row.clone().into();
     active.revoked_at = Set(Some(db::now()));
     active.revoked_by = Set(Some(caller.user.id.clone()));
-    active.update(&txn).await?;
+    active.update(txn).await?;
     activity::record_by(
-        &txn,
+        txn,
         caller,
         actions::ENGINE_TOKEN_REVOKED,
         Target::new("engine_token", &row.id, &row.name),
@@ -228,6 +225,5 @@ pub async fn revoke(state: &AppState, caller: &Caller, id: &str) -> Result<(), A
         json!({ "token_prefix": row.token_prefix }),
     )
     .await?;
-    txn.commit().await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 use std::ops::ControlFlow;
 
 use chrono::{DateTime, Duration, Utc};
-use hubkeep_shared::{AccessDecision, HubAccess, LevelFacts, ProblemCode};
+use hubkeep_shared::{AccessDecision, AccessSource, Elevation, HubAccess, LevelFacts, ProblemCode};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     EntityTrait, QueryFilter, TransactionTrait,
@@ -38,6 +38,12 @@ enum Attempt {
 }
 
 /// Verifies a launch assertion and signs the resource in.
+///
+/// Unlike the other writes, this begins and commits its own transactions (one per attempt):
+/// the PSA is asked before any is open, a race with a concurrent first sign-in is retried in
+/// a fresh one (a unique violation aborts a PostgreSQL transaction), and a refused sign-in of
+/// an existing user commits the refreshed snapshot and `user.sign_in_refused` before the
+/// error, which a plain `Result` cannot ask of a handler.
 pub async fn launch(
     state: &AppState,
     assertion: &str,
@@ -163,6 +169,7 @@ async fn sign_in(
     meta: &RequestMeta,
 ) -> Result<Attempt, ApiError> {
     let now = db::now();
+    // Its own transaction, not the handler's: see [`launch`].
     let txn = state.db.begin().await?;
     if !redeem_assertion(&txn, &tenant.id, assertion, now).await? {
         return Ok(Attempt::Done(Err(replayed())));
@@ -373,10 +380,11 @@ fn blank_user(
         security_level_id: 0,
         security_level_name: String::new(),
         active: true,
-        elevation: "inherit".to_owned(),
+        elevation: Elevation::Inherit,
         is_primary,
         access_rank: 0,
-        access_source: String::new(),
+        // Stamped from the access decision before the row is written.
+        access_source: AccessSource::LevelNotEligible,
         name_key: String::new(),
         first_sign_in_at: now,
         last_accessed_at: now,
@@ -452,7 +460,7 @@ fn copy_snapshot(active: &mut users::ActiveModel, user: &users::Model) {
     active.display_name = Set(user.display_name.clone());
     active.name_key = Set(user.name_key.clone());
     active.access_rank = Set(user.access_rank);
-    active.access_source = Set(user.access_source.clone());
+    active.access_source = Set(user.access_source);
     active.email = Set(user.email.clone());
     active.email_key = Set(user.email_key.clone());
     active.user_name = Set(user.user_name.clone());
@@ -567,6 +575,12 @@ fn reauthorize(why: &str) -> ApiError {
 }
 
 /// Exchanges a refresh token for new tokens, re-reading the PSA (SPEC S3.3).
+///
+/// Unlike the other writes, this begins and commits its own transactions: the PSA is asked
+/// between the reads and the transaction, and refusals commit before their error, which a
+/// plain `Result` cannot ask of a handler. A token presented again revokes the session in a
+/// transaction of its own (also when the second use is only found once the main transaction
+/// has begun, which is then dropped); withdrawn access revokes it with the refreshed snapshot.
 pub async fn refresh(
     state: &AppState,
     refresh_token: &str,
@@ -595,6 +609,7 @@ pub async fn refresh(
         .await?;
 
     let now = db::now();
+    // Its own transaction, not the handler's: see [`refresh`].
     let txn = state.db.begin().await?;
     if !spend_refresh_token(&txn, &hash, now).await? {
         // A concurrent request used it first: the same token twice is a replay.
@@ -741,6 +756,8 @@ async fn rotate_session(
     Ok(refresh_token)
 }
 
+/// Revokes a session whose refresh token came back, in a transaction of its own that commits
+/// before the refusal (see [`refresh`]).
 async fn revoke_for_reuse(
     state: &AppState,
     session: &sessions::Model,
@@ -760,16 +777,18 @@ async fn revoke_for_reuse(
     Ok(())
 }
 
-/// Ends the caller's session.
-pub async fn logout(state: &AppState, caller: &super::caller::Caller) -> Result<(), ApiError> {
+/// Ends the caller's session, in the handler's transaction.
+pub async fn logout(
+    txn: &DatabaseTransaction,
+    caller: &super::caller::Caller,
+) -> Result<(), ApiError> {
     let session_id = caller.require_session("Signing out")?;
     let session = sessions::Entity::find_by_id(session_id.to_owned())
-        .one(&state.db)
+        .one(txn)
         .await?
         .ok_or_else(|| reauthorize("The session no longer exists"))?;
-    let txn = state.db.begin().await?;
     revoke_session(
-        &txn,
+        txn,
         &session,
         "signed_out",
         &caller.actor(),
@@ -777,6 +796,5 @@ pub async fn logout(state: &AppState, caller: &super::caller::Caller) -> Result<
         &caller.meta,
     )
     .await?;
-    txn.commit().await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Per-tenant PSA providers and the security-level cache (SPEC S3.1).
 
+use hubkeep_shared::api::PsaProvider;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -45,8 +46,10 @@ enum Provider {
 }
 
 fn version_of(settings: &psa_settings::Model) -> Version {
-    let modified = match (settings.provider.as_str(), &settings.directory_path) {
-        ("directory", Some(path)) => std::fs::metadata(path).and_then(|m| m.modified()).ok(),
+    let modified = match (settings.provider, &settings.directory_path) {
+        (PsaProvider::Directory, Some(path)) => {
+            std::fs::metadata(path).and_then(|m| m.modified()).ok()
+        }
         _ => None,
     };
     (settings.updated_at, modified)
@@ -136,14 +139,14 @@ impl PsaRegistry {
     }
 
     fn build(&self, settings: &psa_settings::Model) -> Result<Provider, PsaError> {
-        match settings.provider.as_str() {
-            "directory" => Ok(Provider::Directory(Arc::new(
+        match settings.provider {
+            PsaProvider::Directory => Ok(Provider::Directory(Arc::new(
                 match &settings.directory_path {
                     Some(path) => DirectoryPsa::load(std::path::Path::new(path))?,
                     None => DirectoryPsa::demo()?,
                 },
             ))),
-            "autotask" => {
+            PsaProvider::Autotask => {
                 let missing = || PsaError::Config("Autotask credentials are incomplete".into());
                 let mut config = AutotaskConfig::new(
                     settings.autotask_api_user.clone().ok_or_else(missing)?,
@@ -165,7 +168,6 @@ impl PsaRegistry {
                     self.gate(&settings.tenant_id),
                 ))))
             }
-            other => Err(PsaError::Config(format!("unknown PSA provider {other:?}"))),
         }
     }
 
@@ -331,7 +333,7 @@ pub async fn test_connection(
     Ok(match registry.provider(&settings, Priority::Background) {
         Ok(provider) => provider.test().await,
         Err(e) => super::Report::default().fail(
-            if settings.provider == "directory" {
+            if settings.provider == PsaProvider::Directory {
                 PsaTestStep::Resources
             } else {
                 PsaTestStep::ZoneDiscovery

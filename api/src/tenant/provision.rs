@@ -1,6 +1,7 @@
 //! Tenant provisioning (SPEC S10): the command line and the demo seeding share this code.
 
 use chrono::{DateTime, Utc};
+use hubkeep_shared::api::PsaProvider;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
@@ -141,7 +142,7 @@ fn name_and_psa_id(name: &str, psa_id: Option<String>) -> Result<(String, String
 
 /// A PSA choice spread over the `psa_settings` columns.
 struct PsaColumns {
-    provider: &'static str,
+    provider: PsaProvider,
     directory_path: Option<String>,
     zone_url: Option<String>,
     api_user: Option<String>,
@@ -154,7 +155,7 @@ impl PsaColumns {
     fn of(choice: PsaChoice) -> Self {
         match choice {
             PsaChoice::Directory { path } => Self {
-                provider: "directory",
+                provider: PsaProvider::Directory,
                 directory_path: path,
                 zone_url: None,
                 api_user: None,
@@ -167,7 +168,7 @@ impl PsaColumns {
                 integration_code,
                 secret,
             } => Self {
-                provider: "autotask",
+                provider: PsaProvider::Autotask,
                 directory_path: None,
                 zone_url,
                 api_user: Some(api_user),
@@ -215,7 +216,7 @@ async fn insert_psa_settings(
 ) -> Result<(), TenantError> {
     psa_settings::ActiveModel {
         tenant_id: Set(id.to_owned()),
-        provider: Set(psa.provider.to_owned()),
+        provider: Set(psa.provider),
         directory_path: Set(psa.directory_path),
         autotask_zone_url: Set(psa.zone_url),
         autotask_api_user: Set(psa.api_user),
@@ -423,7 +424,7 @@ pub async fn set_directory(
     };
     let now = db::now();
     let mut row: psa_settings::ActiveModel = current.clone().into();
-    row.provider = Set("directory".to_owned());
+    row.provider = Set(PsaProvider::Directory);
     row.directory_path = Set(Some(path.to_owned()));
     // The registry rebuilds the provider when `updated_at` moves; the cached levels came
     // from the old source.
@@ -434,8 +435,8 @@ pub async fn set_directory(
     for (field, before, after) in [
         (
             "psa.provider",
-            Some(current.provider.clone()),
-            Some("directory".to_owned()),
+            Some(current.provider.as_str().to_owned()),
+            Some(PsaProvider::Directory.as_str().to_owned()),
         ),
         (
             "psa.directory_path",

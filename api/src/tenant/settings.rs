@@ -12,7 +12,7 @@ use hubkeep_shared::fields::{FieldErrors, TimezoneName};
 use hubkeep_shared::{FieldError, HubAccess, ProblemCode};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Map, Value, json};
 
@@ -88,7 +88,7 @@ fn view(rows: &Rows, access: HubAccess) -> Result<Settings, ApiError> {
         invitation_expiry_days: rows.settings.invitation_expiry_days,
         session_lifetime_hours: rows.settings.session_lifetime_hours,
         psa: PsaSettings {
-            provider: crate::db::stored::<PsaProvider>("PSA provider", &psa.provider)?,
+            provider: psa.provider,
             directory_path: psa.directory_path.clone().filter(|_| elevated),
             zone_url: psa.autotask_zone_url.clone(),
             api_user: psa.autotask_api_user.clone().filter(|_| elevated),
@@ -206,13 +206,11 @@ fn apply_psa(
     current: &psa_settings::Model,
     input: UpdatePsa,
 ) -> PsaValues {
-    let provider = input
-        .provider
-        .map_or_else(|| current.provider.clone(), |p| p.wire_name().to_owned());
+    let provider = input.provider.unwrap_or(current.provider);
     // Stored credentials never follow a new destination unless they are sent with it;
     // sending `null` (clearing them) also satisfies this, since nothing is then sent.
     let stored = current.autotask_integration_code.is_some() || current.autotask_secret.is_some();
-    if stored && destination_changed(zones, current, &provider, &input) {
+    if stored && destination_changed(zones, current, provider, &input) {
         missing_credentials.extend(unsent_credentials(&input));
     }
     let zone = nullable(
@@ -255,7 +253,7 @@ fn apply_psa(
 fn destination_changed(
     zones: &ZonePolicy,
     current: &psa_settings::Model,
-    provider: &str,
+    provider: PsaProvider,
     input: &UpdatePsa,
 ) -> bool {
     // Compared as they will be used: the zone by the REST base it normalises to, the API
@@ -293,7 +291,7 @@ fn unsent_credentials(input: &UpdatePsa) -> Vec<FieldError> {
 
 /// Checks that the chosen provider can work: Autotask credentials set, a directory file known.
 fn check_provider(errors: &mut Errors, current: &psa_settings::Model, values: &PsaValues) {
-    if values.provider == "autotask" {
+    if values.provider == PsaProvider::Autotask {
         for (field, value) in [
             ("psa.api_user", &values.api_user),
             ("psa.integration_code", &values.integration_code),
@@ -304,8 +302,8 @@ fn check_provider(errors: &mut Errors, current: &psa_settings::Model, values: &P
             }
         }
     }
-    if values.provider == "directory"
-        && current.provider != "directory"
+    if values.provider == PsaProvider::Directory
+        && current.provider != PsaProvider::Directory
         && current.directory_path.is_none()
     {
         errors.add(
@@ -317,7 +315,7 @@ fn check_provider(errors: &mut Errors, current: &psa_settings::Model, values: &P
 
 #[derive(PartialEq, Eq)]
 struct PsaValues {
-    provider: String,
+    provider: PsaProvider,
     directory_path: Option<String>,
     zone_url: Option<String>,
     api_user: Option<String>,
@@ -329,7 +327,7 @@ impl PsaValues {
     /// The values as `row` stores them, to compare an update with.
     fn stored(row: &psa_settings::Model) -> Self {
         Self {
-            provider: row.provider.clone(),
+            provider: row.provider,
             directory_path: row.directory_path.clone(),
             zone_url: row.autotask_zone_url.clone(),
             api_user: row.autotask_api_user.clone(),
@@ -404,10 +402,11 @@ fn masked(value: Option<&String>) -> Value {
     value.map_or(Value::Null, |_| Value::from(MASK))
 }
 
-/// Applies an update in one transaction with one `settings.updated` entry. A request that
-/// changes nothing writes nothing (and logs nothing); an invalid one changes nothing.
+/// Applies an update in the handler's transaction with one `settings.updated` entry. A
+/// request that changes nothing writes nothing (and logs nothing); an invalid one changes
+/// nothing.
 pub async fn update(
-    db: &DatabaseConnection,
+    txn: &DatabaseTransaction,
     zones: &ZonePolicy,
     caller: &Caller,
     input: UpdateSettings,
@@ -416,8 +415,7 @@ pub async fn update(
     let mut missing_credentials = Vec::new();
     let parsed = parse(&mut errors, input);
 
-    let txn = db.begin().await?;
-    let current = rows(&txn, &caller.tenant_id, true).await?;
+    let current = rows(txn, &caller.tenant_id, true).await?;
     let psa = parsed.psa.map(|p| {
         apply_psa(
             &mut errors,
@@ -431,25 +429,23 @@ pub async fn update(
 
     let plan = compare(&current, &parsed.defaults, psa, parsed.mappings);
     if plan.changes.is_empty() {
-        txn.rollback().await?;
+        // Nothing was written: the handler's commit only releases the lock.
         return view(&current, caller.access_level());
     }
 
     let now = db::now();
-    write_defaults(&txn, &current.settings, parsed.defaults, caller, now).await?;
+    write_defaults(txn, &current.settings, parsed.defaults, caller, now).await?;
     if let Some(new) = plan.psa {
-        write_psa(&txn, &current.psa, new, now).await?;
+        write_psa(txn, &current.psa, new, now).await?;
     }
     if let Some(new) = plan.mappings {
-        write_mappings(&txn, &caller.tenant_id, new).await?;
+        write_mappings(txn, &caller.tenant_id, new).await?;
     }
-    log_update(&txn, caller, plan.changes).await?;
-    let updated = view(
-        &rows(&txn, &caller.tenant_id, false).await?,
+    log_update(txn, caller, plan.changes).await?;
+    view(
+        &rows(txn, &caller.tenant_id, false).await?,
         caller.access_level(),
-    )?;
-    txn.commit().await?;
-    Ok(updated)
+    )
 }
 
 /// The tenant defaults an update sets, each `None` when not sent (or invalid).

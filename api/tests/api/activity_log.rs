@@ -3,10 +3,13 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use hubkeep_shared::api::ActivityQuery;
+use reqwest::Method;
 use sea_orm::{ConnectionTrait as _, DbBackend, Statement, TransactionTrait as _};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, TestTenant, assert_problem, people::*, spawn_app};
+use crate::client::all_pages;
+use crate::helpers::{Backend, TestApp, TestTenant, assert_problem, id, people::*, spawn_app};
 use crate::on_each_backend;
 
 on_each_backend!(
@@ -119,26 +122,8 @@ async fn connection(app: &TestApp, tenant: &str, id: &str, owner: &str, others: 
     txn.commit().await.unwrap();
 }
 
-/// Every entry the token can list, following cursors; asserts newest-first order.
-async fn all_pages(app: &TestApp, token: &str, query: &str, limit: u32) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..1000 {
-        let mut path = format!("/api/v1/activity?limit={limit}{query}");
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
-        }
-        let res = app.get_as(&path, token).await;
-        assert_eq!(res.status(), 200, "{path}");
-        let page: Value = res.json().await.unwrap();
-        let got = page["items"].as_array().unwrap();
-        assert!(got.len() <= limit as usize);
-        items.extend(got.iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
+/// Asserts a listing is newest first (ties by id); answers it.
+fn newest_first(items: Vec<Value>) -> Vec<Value> {
     let keys: Vec<(String, String)> = items
         .iter()
         .map(|e| {
@@ -154,6 +139,11 @@ async fn all_pages(app: &TestApp, token: &str, query: &str, limit: u32) -> Vec<V
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(keys, sorted, "newest first, ties by id");
     items
+}
+
+/// `GET /api/v1/activity` with nothing but paging.
+fn everything() -> ActivityQuery {
+    ActivityQuery::default()
 }
 
 fn ids(items: &[Value]) -> Vec<String> {
@@ -202,10 +192,6 @@ fn set(xs: &[&Raw<'_>]) -> BTreeSet<String> {
     xs.iter().map(|r| r.id.clone()).collect()
 }
 
-fn user_id(session: &crate::helpers::Session) -> String {
-    session.user["id"].as_str().unwrap().to_owned()
-}
-
 async fn s7_elevated_users_read_every_entry_of_their_tenant(backend: Backend) {
     let app = spawn_app(backend).await;
     let tenant = app.tenant().await;
@@ -216,7 +202,7 @@ async fn s7_elevated_users_read_every_entry_of_their_tenant(backend: Backend) {
     let other = app.tenant().await;
     app.sign_in(&other, ADA_ADMIN).await;
 
-    let items = all_pages(&app, &ada.access_token, "", 200).await;
+    let items = newest_first(app.as_(&ada).all_activity(&everything(), 200).await);
     let listed: BTreeSet<String> = ids(&items).into_iter().collect();
     assert_eq!(listed.len(), items.len(), "no entry twice");
     assert_eq!(listed, tenant_ids(&app, &tenant).await);
@@ -264,16 +250,12 @@ async fn s7_elevated_users_read_every_entry_of_their_tenant(backend: Backend) {
 
     // One entry by id.
     let id = created["id"].as_str().unwrap();
-    let res = app
-        .get_as(&format!("/api/v1/activity/{id}"), &ada.access_token)
-        .await;
-    assert_eq!(res.status(), 200);
-    let one: Value = res.json().await.unwrap();
+    let one = app.as_(&ada).get_activity(id).await.expect_json(200).await;
     assert_eq!(&one, created);
 
     // Reading is not a change: it writes no entry.
     let count = app.count("activity_log").await;
-    all_pages(&app, &ada.access_token, "", 50).await;
+    newest_first(app.as_(&ada).all_activity(&everything(), 50).await);
     assert_eq!(app.count("activity_log").await, count);
 }
 
@@ -284,7 +266,7 @@ async fn s7_limited_users_read_their_own_and_their_connections_entries(backend: 
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let tess = app.sign_in(&tenant, TESS_TECH).await;
     let tom = app.sign_in(&tenant, TOM_TECH).await;
-    let (ada_id, tess_id, tom_id) = (user_id(&ada), user_id(&tess), user_id(&tom));
+    let (ada_id, tess_id, tom_id) = (id(&ada), id(&tess), id(&tom));
     connection(&app, t, "c-shared", &ada_id, &[&tess_id]).await;
     connection(&app, t, "c-other", &ada_id, &[&tom_id]).await;
     let now = Utc::now();
@@ -302,7 +284,7 @@ async fn s7_limited_users_read_their_own_and_their_connections_entries(backend: 
         insert(&app, raw).await;
     }
 
-    let items = all_pages(&app, &tess.access_token, "", 2).await;
+    let items = newest_first(app.as_(&tess).all_activity(&everything(), 2).await);
     let listed: BTreeSet<String> = ids(&items).into_iter().collect();
     assert!(listed.contains(&shared.id), "an entry of her connection");
     assert!(
@@ -328,15 +310,8 @@ async fn s7_limited_users_read_their_own_and_their_connections_entries(backend: 
     );
 
     // Someone else's address stays theirs; her own entries show hers.
-    let entry: Value = app
-        .get_as(
-            &format!("/api/v1/activity/{}", shared.id),
-            &tess.access_token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let as_tess = app.as_(&tess);
+    let entry = as_tess.get_activity(&shared.id).await.json().await;
     assert_eq!(entry["connection_id"], "c-shared");
     assert_eq!(entry["ip"], Value::Null);
     assert_eq!(entry["user_agent"], Value::Null);
@@ -348,35 +323,43 @@ async fn s7_limited_users_read_their_own_and_their_connections_entries(backend: 
 
     // Not visible is not found.
     for id in [&other.id, &toms.id] {
-        let res = app
-            .get_as(&format!("/api/v1/activity/{id}"), &tess.access_token)
+        as_tess
+            .get_activity(id)
+            .await
+            .problem(404, "not_found")
             .await;
-        assert_problem(res, 404, "not_found").await;
     }
     // Filters cannot widen what she sees.
-    let res = app
-        .get_as("/api/v1/activity?connection_id=c-other", &tess.access_token)
+    let page = as_tess
+        .list_activity(&ActivityQuery {
+            connection_id: Some("c-other".into()),
+            ..everything()
+        })
+        .await
+        .json()
         .await;
-    let page: Value = res.json().await.unwrap();
     assert_eq!(page["items"], json!([]));
-    let res = app
-        .get_as(
-            &format!("/api/v1/activity?actor_user_id={tom_id}"),
-            &tess.access_token,
-        )
+    let page = as_tess
+        .list_activity(&ActivityQuery {
+            actor_user_id: Some(tom_id.clone()),
+            ..everything()
+        })
+        .await
+        .json()
         .await;
-    let page: Value = res.json().await.unwrap();
     assert_eq!(page["items"], json!([]));
 
     // Elevated users see all four; Tom sees his connection's and his own.
-    let everything = all_pages(&app, &ada.access_token, "", 200).await;
-    let everything: BTreeSet<String> = ids(&everything).into_iter().collect();
+    let all = newest_first(app.as_(&ada).all_activity(&everything(), 200).await);
+    let all: BTreeSet<String> = ids(&all).into_iter().collect();
     for raw in [&shared, &other, &toms, &engine] {
-        assert!(everything.contains(&raw.id));
+        assert!(all.contains(&raw.id));
     }
-    let toms_view: BTreeSet<String> = ids(&all_pages(&app, &tom.access_token, "", 200).await)
-        .into_iter()
-        .collect();
+    let toms_view: BTreeSet<String> = ids(&newest_first(
+        app.as_(&tom).all_activity(&everything(), 200).await,
+    ))
+    .into_iter()
+    .collect();
     assert!(toms_view.contains(&other.id) && toms_view.contains(&toms.id));
     assert!(!toms_view.contains(&shared.id) && !toms_view.contains(&engine.id));
 
@@ -388,13 +371,11 @@ async fn s7_limited_users_read_their_own_and_their_connections_entries(backend: 
         ),
     )
     .await;
-    let res = app
-        .get_as(
-            &format!("/api/v1/activity/{}", shared.id),
-            &tess.access_token,
-        )
+    as_tess
+        .get_activity(&shared.id)
+        .await
+        .problem(404, "not_found")
         .await;
-    assert_problem(res, 404, "not_found").await;
 }
 
 async fn s7_entries_survive_the_deactivation_of_their_actor(backend: Backend) {
@@ -403,9 +384,13 @@ async fn s7_entries_survive_the_deactivation_of_their_actor(backend: Backend) {
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let tess = app.sign_in(&tenant, TESS_TECH).await;
     app.create_token(&tess.access_token, "read").await;
-    let tess_id = user_id(&tess);
-    let query = format!("&actor_user_id={tess_id}");
-    let before = all_pages(&app, &ada.access_token, &query, 50).await;
+    let tess_id = id(&tess);
+    let query = ActivityQuery {
+        actor_user_id: Some(tess_id.clone()),
+        ..everything()
+    };
+    let as_ada = app.as_(&ada);
+    let before = newest_first(as_ada.all_activity(&query, 50).await);
     assert!(
         actions(&before).contains("api_token.created")
             && actions(&before).contains("user.signed_in")
@@ -417,17 +402,13 @@ async fn s7_entries_survive_the_deactivation_of_their_actor(backend: Backend) {
     )
     .await;
     // She can no longer read anything …
-    let res = app.get_as("/api/v1/activity", &tess.access_token).await;
+    let res = app.as_(&tess).list_activity(&everything()).await;
     assert_eq!(res.status(), 401);
     // … and every entry of hers is still there, unchanged.
-    let after = all_pages(&app, &ada.access_token, &query, 50).await;
+    let after = newest_first(as_ada.all_activity(&query, 50).await);
     assert_eq!(after, before);
     let id = before[0]["id"].as_str().unwrap();
-    let res = app
-        .get_as(&format!("/api/v1/activity/{id}"), &ada.access_token)
-        .await;
-    assert_eq!(res.status(), 200);
-    let entry: Value = res.json().await.unwrap();
+    let entry = as_ada.get_activity(id).await.expect_json(200).await;
     assert_eq!(entry["actor"]["label"], "Tess Tech");
 }
 
@@ -454,31 +435,48 @@ async fn s7_activity_pages_cover_every_entry_once(backend: Backend) {
     written.push(whole.id.clone());
 
     let expected = tenant_ids(&app, &tenant).await;
+    let as_ada = app.as_(&ada);
     for limit in [1, 7, 31, 200] {
-        let items = all_pages(&app, &ada.access_token, "", limit).await;
+        let items = newest_first(as_ada.all_activity(&everything(), limit).await);
         let listed = ids(&items);
         let unique: BTreeSet<String> = listed.iter().cloned().collect();
         assert_eq!(unique.len(), listed.len(), "limit {limit}: an entry twice");
         assert_eq!(unique, expected, "limit {limit}");
     }
-    let paged = all_pages(&app, &ada.access_token, "&action=test.paged", 4).await;
+    let paged = newest_first(
+        as_ada
+            .all_activity(
+                &ActivityQuery {
+                    action: Some("test.paged".into()),
+                    ..everything()
+                },
+                4,
+            )
+            .await,
+    );
     assert_eq!(paged.len(), written.len());
 
     // An entry written while a client pages appears on no later page.
-    let res = app
-        .get_as("/api/v1/activity?limit=5", &ada.access_token)
+    let first = as_ada
+        .list_activity(&ActivityQuery {
+            limit: Some(5),
+            ..everything()
+        })
+        .await
+        .json()
         .await;
-    let first: Value = res.json().await.unwrap();
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();
     let late = Raw::new(&tenant.id, Utc::now(), "test.late");
     insert(&app, &late).await;
-    let res = app
-        .get_as(
-            &format!("/api/v1/activity?limit=200&cursor={cursor}"),
-            &ada.access_token,
-        )
+    let rest = as_ada
+        .list_activity(&ActivityQuery {
+            limit: Some(200),
+            cursor: Some(cursor),
+            ..everything()
+        })
+        .await
+        .json()
         .await;
-    let rest: Value = res.json().await.unwrap();
     assert!(!rest.to_string().contains(&late.id));
     assert_eq!(rest["next_cursor"], Value::Null);
     assert_eq!(
@@ -487,19 +485,23 @@ async fn s7_activity_pages_cover_every_entry_once(backend: Backend) {
     );
 
     // Limits and cursors are checked.
-    for query in [
-        "limit=0",
-        "limit=201",
-        "cursor=bm90LWEtY3Vyc29y",
-        "cursor=%25%25",
+    for (limit, cursor) in [
+        (Some(0), None),
+        (Some(201), None),
+        (None, Some("bm90LWEtY3Vyc29y")),
+        (None, Some("%%")),
     ] {
-        let res = app
-            .get_as(&format!("/api/v1/activity?{query}"), &ada.access_token)
+        as_ada
+            .list_activity(&ActivityQuery {
+                limit,
+                cursor: cursor.map(str::to_owned),
+                ..everything()
+            })
+            .await
+            .problem(422, "validation_failed")
             .await;
-        assert_problem(res, 422, "validation_failed").await;
     }
-    let res = app.get_as("/api/v1/activity", &ada.access_token).await;
-    let page: Value = res.json().await.unwrap();
+    let page = as_ada.list_activity(&everything()).await.json().await;
     assert_eq!(
         page["items"].as_array().unwrap().len(),
         (expected.len() + 1).min(50)
@@ -512,7 +514,7 @@ async fn s7_filters(backend: Backend) {
     let t = tenant.id.as_str();
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let tess = app.sign_in(&tenant, TESS_TECH).await;
-    let (ada_id, tess_id) = (user_id(&ada), user_id(&tess));
+    let (ada_id, tess_id) = (id(&ada), id(&tess));
     connection(&app, t, "c1", &ada_id, &[]).await;
     let t0 = DateTime::parse_from_rfc3339("2026-01-10T12:00:00Z")
         .unwrap()
@@ -523,77 +525,134 @@ async fn s7_filters(backend: Backend) {
     a.target_id = Some("tok-1");
     let mut b = Raw::new(t, t0 + Duration::hours(1), "apixtoken.created");
     b.actor_user_id = Some(&ada_id);
-    let mut c = Raw::new(t, t0 + Duration::hours(2), "connection.run_started");
-    c.actor_user_id = Some(&ada_id);
-    c.target_kind = "connection";
-    c.target_id = Some("c1");
-    c.connection_id = Some("c1");
+    let mut c_raw = Raw::new(t, t0 + Duration::hours(2), "connection.run_started");
+    c_raw.actor_user_id = Some(&ada_id);
+    c_raw.target_kind = "connection";
+    c_raw.target_id = Some("c1");
+    c_raw.connection_id = Some("c1");
     let d = Raw::new(t, t0 + Duration::hours(3), "API_TOKEN.revoked");
-    for raw in [&a, &b, &c, &d] {
+    for raw in [&a, &b, &c_raw, &d] {
         insert(&app, raw).await;
     }
-    let token = &ada.access_token;
-    let list = |query: String| {
-        let app = &app;
-        async move {
-            let items = all_pages(app, token, &format!("&{query}"), 200).await;
-            ids(&items).into_iter().collect::<BTreeSet<_>>()
-        }
+    let c = app.as_(&ada);
+    let list = async |query: ActivityQuery| {
+        let items = newest_first(c.all_activity(&query, 200).await);
+        ids(&items).into_iter().collect::<BTreeSet<_>>()
     };
-    let range = "from=2026-01-10T00:00:00Z&to=2026-01-11T00:00:00Z";
+    let at = |text: &str| {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let range = ActivityQuery {
+        from: Some(at("2026-01-10T00:00:00Z")),
+        to: Some(at("2026-01-11T00:00:00Z")),
+        ..everything()
+    };
+    let action = |action: &str| ActivityQuery {
+        action: Some(action.to_owned()),
+        ..range.clone()
+    };
 
-    assert_eq!(list(range.to_owned()).await, set(&[&a, &b, &c, &d]));
+    assert_eq!(list(range.clone()).await, set(&[&a, &b, &c_raw, &d]));
     // Exact action; a prefix ending in `.` (`_` is no wildcard, case counts).
-    assert_eq!(
-        list(format!("{range}&action=api_token.created")).await,
-        set(&[&a])
-    );
-    assert_eq!(list(format!("{range}&action=api_token.")).await, set(&[&a]));
-    assert_eq!(
-        list(format!("{range}&action=connection.")).await,
-        set(&[&c])
-    );
-    assert_eq!(list(format!("{range}&action=api_token")).await, set(&[]));
+    assert_eq!(list(action("api_token.created")).await, set(&[&a]));
+    assert_eq!(list(action("api_token.")).await, set(&[&a]));
+    assert_eq!(list(action("connection.")).await, set(&[&c_raw]));
+    assert_eq!(list(action("api_token")).await, set(&[]));
     // Actor, target, connection.
+    let by_ada = ActivityQuery {
+        actor_user_id: Some(ada_id.clone()),
+        ..range.clone()
+    };
+    assert_eq!(list(by_ada.clone()).await, set(&[&b, &c_raw]));
     assert_eq!(
-        list(format!("{range}&actor_user_id={ada_id}")).await,
-        set(&[&b, &c])
-    );
-    assert_eq!(
-        list(format!("{range}&target_kind=api_token&target_id=tok-1")).await,
+        list(ActivityQuery {
+            target_kind: Some("api_token".into()),
+            target_id: Some("tok-1".into()),
+            ..range.clone()
+        })
+        .await,
         set(&[&a])
     );
     assert_eq!(
-        list(format!("{range}&target_kind=connection")).await,
-        set(&[&c])
+        list(ActivityQuery {
+            target_kind: Some("connection".into()),
+            ..range.clone()
+        })
+        .await,
+        set(&[&c_raw])
     );
-    assert_eq!(list(format!("{range}&connection_id=c1")).await, set(&[&c]));
+    assert_eq!(
+        list(ActivityQuery {
+            connection_id: Some("c1".into()),
+            ..range.clone()
+        })
+        .await,
+        set(&[&c_raw])
+    );
     // Time range: `from` inclusive, `to` exclusive; offsets other than Z are understood.
     assert_eq!(
-        list("from=2026-01-10T13:00:00Z&to=2026-01-10T15:00:00Z".to_owned()).await,
-        set(&[&b, &c])
+        list(ActivityQuery {
+            from: Some(at("2026-01-10T13:00:00Z")),
+            to: Some(at("2026-01-10T15:00:00Z")),
+            ..everything()
+        })
+        .await,
+        set(&[&b, &c_raw])
+    );
+    // (The typed query always sends `Z`: this one is written by hand.)
+    let with_offset = newest_first(
+        all_pages(200, async |page| {
+            let mut path = format!(
+                "/api/v1/activity?from=2026-01-10T14:00:00%2B01:00\
+                 &to=2026-01-10T13:00:00.000001Z&limit={}",
+                page.limit.unwrap()
+            );
+            if let Some(cursor) = page.cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            c.raw(Method::GET, &path, None).await
+        })
+        .await,
     );
     assert_eq!(
-        list("from=2026-01-10T14:00:00%2B01:00&to=2026-01-10T13:00:00.000001Z".to_owned()).await,
+        ids(&with_offset).into_iter().collect::<BTreeSet<_>>(),
         set(&[&b])
     );
     // Combined filters are ANDed.
     assert_eq!(
-        list(format!("{range}&actor_user_id={ada_id}&action=connection.")).await,
-        set(&[&c])
+        list(ActivityQuery {
+            action: Some("connection.".into()),
+            ..by_ada
+        })
+        .await,
+        set(&[&c_raw])
     );
 
+    // `to` before `from`, an empty action.
     for query in [
-        "from=yesterday",
-        "to=2026-13-01T00:00:00Z",
-        "from=2026-01-11T00:00:00Z&to=2026-01-10T00:00:00Z",
-        "action=",
-        "actor=someone",
+        ActivityQuery {
+            from: Some(at("2026-01-11T00:00:00Z")),
+            to: Some(at("2026-01-10T00:00:00Z")),
+            ..everything()
+        },
+        ActivityQuery {
+            action: Some(String::new()),
+            ..everything()
+        },
     ] {
-        let res = app
-            .get_as(&format!("/api/v1/activity?{query}"), token)
+        c.list_activity(&query)
+            .await
+            .problem(422, "validation_failed")
             .await;
-        assert_problem(res, 422, "validation_failed").await;
+    }
+    // What the query type cannot hold: not a time, not a date, an unknown parameter.
+    for query in ["from=yesterday", "to=2026-13-01T00:00:00Z", "actor=someone"] {
+        c.raw(Method::GET, &format!("/api/v1/activity?{query}"), None)
+            .await
+            .problem(422, "validation_failed")
+            .await;
     }
 }
 
@@ -607,47 +666,39 @@ async fn s7_another_tenants_entry_is_not_found(backend: Backend) {
     insert(&app, &foreign).await;
 
     let missing = uuid::Uuid::now_v7().to_string();
+    let as_ada = app.as_(&ada);
     for id in [foreign.id.as_str(), missing.as_str(), "not-an-id"] {
-        let res = app
-            .get_as(&format!("/api/v1/activity/{id}"), &ada.access_token)
+        as_ada
+            .get_activity(id)
+            .await
+            .problem(404, "not_found")
             .await;
-        assert_problem(res, 404, "not_found").await;
     }
-    let res = app
-        .get_as(
-            &format!("/api/v1/activity?target_id={}", other.id),
-            &ada.access_token,
-        )
+    let page = as_ada
+        .list_activity(&ActivityQuery {
+            target_id: Some(other.id.clone()),
+            ..everything()
+        })
+        .await
+        .json()
         .await;
-    let page: Value = res.json().await.unwrap();
     assert_eq!(page["items"], json!([]));
 
     // The log is append-only through the API too: no method changes an entry.
     let own = tenant_ids(&app, &tenant).await.into_iter().next().unwrap();
-    let url = app.url(&format!("/api/v1/activity/{own}"));
-    for method in [
-        reqwest::Method::PUT,
-        reqwest::Method::PATCH,
-        reqwest::Method::DELETE,
-    ] {
-        let res = app
-            .client
-            .request(method.clone(), &url)
-            .bearer_auth(&ada.access_token)
-            .json(&json!({ "action": "rewritten" }))
-            .send()
-            .await
-            .unwrap();
-        assert_no_route(res).await;
+    // No such operations: sent as they are.
+    for method in [Method::PUT, Method::PATCH, Method::DELETE] {
+        let res = as_ada
+            .raw(
+                method,
+                &format!("/api/v1/activity/{own}"),
+                Some(&json!({ "action": "rewritten" })),
+            )
+            .await;
+        assert_no_route(res.into_inner()).await;
     }
-    let res = app
-        .client
-        .delete(app.url("/api/v1/activity"))
-        .bearer_auth(&ada.access_token)
-        .send()
-        .await
-        .unwrap();
-    assert_no_route(res).await;
+    let res = as_ada.raw(Method::DELETE, "/api/v1/activity", None).await;
+    assert_no_route(res.into_inner()).await;
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM activity_log WHERE action = 'rewritten'")
             .await,

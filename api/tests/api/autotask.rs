@@ -9,11 +9,13 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use hubkeep_psa_sim::Faults;
+use hubkeep_shared::api::{PsaProvider, UpdatePsa, UpdateSettings};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, SIM_API_USER, SIM_INTEGRATION_CODE, SIM_SECRET, TestApp, assert_problem,
-    fixture_directory, people::*, put, spawn_app_for_simulator, spawn_app_with, start_simulator,
+    Backend, SIM_API_USER, SIM_INTEGRATION_CODE, SIM_SECRET, TestApp, fixture_directory, people::*,
+    spawn_app_for_simulator, spawn_app_with, start_simulator,
 };
 use crate::on_each_backend;
 use crate::standin::{Call, Reply, StandIn};
@@ -210,6 +212,19 @@ async fn psa_row(app: &TestApp, tenant_id: &str) -> Vec<Value> {
     .await
 }
 
+/// A settings change of the PSA part only.
+fn psa_change(psa: UpdatePsa) -> UpdateSettings {
+    UpdateSettings {
+        psa: Some(psa),
+        ..Default::default()
+    }
+}
+
+/// A value set (not cleared) in a settings change.
+fn some(value: &str) -> Option<Option<String>> {
+    Some(Some(value.to_owned()))
+}
+
 async fn s11_changing_the_zone_without_the_credentials_is_refused_and_sends_nothing(
     backend: Backend,
 ) {
@@ -223,15 +238,35 @@ async fn s11_changing_the_zone_without_the_credentials_is_refused_and_sends_noth
     let entries = app.activity_count(&tenant, "settings.updated").await;
 
     // The reproduction: only the zone, pointing at another host.
+    let as_ada = app.as_(&ada);
     for body in [
-        json!({ "psa": { "zone_url": attacker.root() } }),
-        json!({ "psa": { "zone_url": format!("{}{ROOT}", attacker.root()), "secret": "s" } }),
-        json!({ "psa": { "api_user": "someone@attacker.example" } }),
-        json!({ "psa": { "api_user": format!("{SIM_API_USER}/") } }),
-        json!({ "psa": { "provider": "directory" } }),
+        UpdatePsa {
+            zone_url: some(&attacker.root()),
+            ..Default::default()
+        },
+        UpdatePsa {
+            zone_url: some(&format!("{}{ROOT}", attacker.root())),
+            secret: some("s"),
+            ..Default::default()
+        },
+        UpdatePsa {
+            api_user: some("someone@attacker.example"),
+            ..Default::default()
+        },
+        UpdatePsa {
+            api_user: some(&format!("{SIM_API_USER}/")),
+            ..Default::default()
+        },
+        UpdatePsa {
+            provider: Some(PsaProvider::Directory),
+            ..Default::default()
+        },
     ] {
-        let res = put(&app, &ada.access_token, "/api/v1/settings", &body).await;
-        let problem = assert_problem(res, 422, "credentials_required").await;
+        let problem = as_ada
+            .update_settings(&psa_change(body.clone()))
+            .await
+            .problem(422, "credentials_required")
+            .await;
         assert!(
             problem["errors"]
                 .as_array()
@@ -243,7 +278,7 @@ async fn s11_changing_the_zone_without_the_credentials_is_refused_and_sends_noth
         assert_eq!(
             psa_row(&app, &tenant.id).await,
             row,
-            "{body}: settings unchanged"
+            "{body:?}: settings unchanged"
         );
     }
     // With the credentials, a host outside the allowed ones is still refused.
@@ -251,14 +286,16 @@ async fn s11_changing_the_zone_without_the_credentials_is_refused_and_sends_noth
         attacker.root(),
         "https://attacker.example/ATServicesRest/".to_owned(),
     ] {
-        let res = put(
-            &app,
-            &ada.access_token,
-            "/api/v1/settings",
-            &json!({ "psa": { "zone_url": zone, "integration_code": "c", "secret": "s" } }),
-        )
-        .await;
-        let problem = assert_problem(res, 422, "validation_failed").await;
+        let problem = as_ada
+            .update_settings(&psa_change(UpdatePsa {
+                zone_url: some(&zone),
+                integration_code: some("c"),
+                secret: some("s"),
+                ..Default::default()
+            }))
+            .await
+            .problem(422, "validation_failed")
+            .await;
         assert_eq!(problem["errors"][0]["field"], "psa.zone_url", "{problem}");
     }
     assert_eq!(psa_row(&app, &tenant.id).await, row);
@@ -268,13 +305,12 @@ async fn s11_changing_the_zone_without_the_credentials_is_refused_and_sends_noth
     );
 
     // The same zone spelled another way is no change of destination.
-    let res = put(
-        &app,
-        &ada.access_token,
-        "/api/v1/settings",
-        &json!({ "psa": { "zone_url": format!("{}/ATServicesRest", psa.root()) } }),
-    )
-    .await;
+    let res = as_ada
+        .update_settings(&psa_change(UpdatePsa {
+            zone_url: some(&format!("{}/ATServicesRest", psa.root())),
+            ..Default::default()
+        }))
+        .await;
     assert_eq!(
         res.status(),
         200,
@@ -290,23 +326,21 @@ async fn s11_changing_the_zone_without_the_credentials_is_refused_and_sends_noth
     // The next PSA reads (not from a cache) go where they went before, and the other host
     // heard nothing.
     let before = psa.count();
-    let res = app
-        .post_json("/api/v1/users/refresh", Some(&ada.access_token), &json!({}))
-        .await;
-    assert_eq!(res.status(), 200);
+    as_ada.refresh_users().await.expect(200).await;
     assert!(psa.count() > before, "the refresh read the PSA");
     assert_eq!(attacker.count(), 0, "no request reached the other host");
 
     // Sent again with the change, the credentials may follow an Autotask zone.
-    let res = put(
-        &app,
-        &ada.access_token,
-        "/api/v1/settings",
-        &json!({ "psa": { "zone_url": "https://webservices14.autotask.net/ATServicesRest/",
-                          "integration_code": SIM_INTEGRATION_CODE, "secret": SIM_SECRET } }),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    as_ada
+        .update_settings(&psa_change(UpdatePsa {
+            zone_url: some("https://webservices14.autotask.net/ATServicesRest/"),
+            integration_code: some(SIM_INTEGRATION_CODE),
+            secret: some(SIM_SECRET),
+            ..Default::default()
+        }))
+        .await
+        .expect(200)
+        .await;
     assert_eq!(attacker.count(), 0);
 }
 
@@ -331,8 +365,10 @@ async fn s11_a_redirect_from_the_psa_is_not_followed(backend: Backend) {
         .await;
     app.sign_in(&tenant, ADA_ADMIN).await;
     let before = app.row_counts().await;
-    let res = app.launch(&tenant.assertion(TESS_TECH)).await;
-    assert_problem(res, 503, "psa_unavailable").await;
+    app.launch(&tenant.assertion(TESS_TECH))
+        .await
+        .problem(503, "psa_unavailable")
+        .await;
     assert_eq!(elsewhere.count(), 0, "the redirect was not followed");
     assert_eq!(app.row_counts().await, before);
 }
@@ -356,15 +392,17 @@ async fn s11_the_directory_file_is_the_operators(backend: Backend) {
     std::fs::write(&path, toml::to_string(&directory).unwrap()).unwrap();
     let row = psa_row(&app, &tenant.id).await;
 
-    // Not through the API, whoever asks.
-    let res = put(
-        &app,
-        &ada.access_token,
-        "/api/v1/settings",
-        &json!({ "psa": { "directory_path": path.display().to_string() } }),
-    )
-    .await;
-    let problem = assert_problem(res, 422, "validation_failed").await;
+    // Not through the API, whoever asks (`directory_path` is no field of the body).
+    let problem = app
+        .as_(&ada)
+        .raw(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(&json!({ "psa": { "directory_path": path.display().to_string() } })),
+        )
+        .await
+        .problem(422, "validation_failed")
+        .await;
     assert_eq!(problem["errors"][0]["field"], "psa.directory_path");
     assert_eq!(psa_row(&app, &tenant.id).await, row);
     assert_eq!(app.launch(&tenant.assertion(900)).await.status(), 403);
@@ -415,11 +453,8 @@ async fn s11_a_missing_bridge_is_named_and_not_retried(backend: Backend) {
 
     // A plain Autotask: the test says which step fails, and why.
     mode.store(NO_BRIDGE, Ordering::SeqCst);
-    let res = app
-        .post_json("/api/v1/psa/test", Some(&ada.access_token), &json!({}))
-        .await;
-    assert_eq!(res.status(), 200);
-    let report: Value = res.json().await.unwrap();
+    let as_ada = app.as_(&ada);
+    let report = as_ada.test_psa_connection().await.expect_json(200).await;
     assert_eq!(report["ok"], false);
     let steps = report["steps"].as_array().unwrap();
     let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap()).collect();
@@ -433,19 +468,22 @@ async fn s11_a_missing_bridge_is_named_and_not_retried(backend: Backend) {
     // Autotask's 500 naming the entity: one call, then 502 with the reason; nothing changed.
     mode.store(ALL_500_NO_SECURITY_LEVELS, Ordering::SeqCst);
     let before = (app.row_counts().await, psa.count());
-    let res = app.launch(&tenant.assertion(TESS_TECH)).await;
-    let problem = assert_problem(res, 502, "psa_misconfigured").await;
+    let problem = app
+        .launch(&tenant.assertion(TESS_TECH))
+        .await
+        .problem(502, "psa_misconfigured")
+        .await;
     assert_eq!(problem["reason"], "security_levels_bridge_missing");
     assert_eq!(psa.count(), before.1 + 1, "exactly one call, no retries");
     assert_eq!(app.row_counts().await, before.0);
-    let res = app.refresh(&ada.refresh_token).await;
-    let problem = assert_problem(res, 502, "psa_misconfigured").await;
+    let problem = app
+        .refresh(&ada.refresh_token)
+        .await
+        .problem(502, "psa_misconfigured")
+        .await;
     assert_eq!(problem["reason"], "security_levels_bridge_missing");
 
-    let res = app
-        .post_json("/api/v1/psa/test", Some(&ada.access_token), &json!({}))
-        .await;
-    let report: Value = res.json().await.unwrap();
+    let report = as_ada.test_psa_connection().await.json().await;
     let last = report["steps"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["ok"], false);
     assert_eq!(last["reason"], "security_levels_bridge_missing");
@@ -456,36 +494,35 @@ async fn s11_permanent_refusals_are_misconfigured_and_outages_unavailable(backen
     let app = spawn_app_for_simulator(backend, &sim, |_| {}).await;
     let tenant = app.autotask_tenant(None).await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
-    let set_credentials = |code: &'static str, user: &'static str| {
-        let (app, token) = (&app, ada.access_token.clone());
-        async move {
-            let body = json!({ "psa": { "integration_code": code, "api_user": user,
-                                        "secret": SIM_SECRET } });
-            let res = put(app, &token, "/api/v1/settings", &body).await;
-            assert_eq!(res.status(), 200);
-        }
+    let as_ada = app.as_(&ada);
+    let set_credentials = async |code: &str, user: &str| {
+        let body = psa_change(UpdatePsa {
+            integration_code: some(code),
+            api_user: some(user),
+            secret: some(SIM_SECRET),
+            ..Default::default()
+        });
+        as_ada.update_settings(&body).await.expect(200).await;
     };
 
     // A bad integration code: Autotask's 500 naming it.
     set_credentials("NOT-THE-CODE", SIM_API_USER).await;
     sim.reset_stats();
-    let problem = assert_problem(
-        app.launch(&tenant.assertion(TESS_TECH)).await,
-        502,
-        "psa_misconfigured",
-    )
-    .await;
+    let problem = app
+        .launch(&tenant.assertion(TESS_TECH))
+        .await
+        .problem(502, "psa_misconfigured")
+        .await;
     assert_eq!(problem["reason"], "bad_integration_code");
     assert!(!problem.to_string().contains("NOT-THE-CODE"));
     // An unknown zone user.
     set_credentials(SIM_INTEGRATION_CODE, "nobody@example.test").await;
     sim.reset_stats();
-    let problem = assert_problem(
-        app.launch(&tenant.assertion(TESS_TECH)).await,
-        502,
-        "psa_misconfigured",
-    )
-    .await;
+    let problem = app
+        .launch(&tenant.assertion(TESS_TECH))
+        .await
+        .problem(502, "psa_misconfigured")
+        .await;
     assert_eq!(problem["reason"], "zone_not_found");
     assert_eq!(
         sim.stats().by_route.get("GET zoneInformation"),
@@ -507,12 +544,11 @@ async fn s11_permanent_refusals_are_misconfigured_and_outages_unavailable(backen
     ] {
         sim.set_faults(faults);
         sim.reset_stats();
-        let problem = assert_problem(
-            app.launch(&tenant.assertion(TESS_TECH)).await,
-            503,
-            "psa_unavailable",
-        )
-        .await;
+        let problem = app
+            .launch(&tenant.assertion(TESS_TECH))
+            .await
+            .problem(503, "psa_unavailable")
+            .await;
         assert!(problem.get("reason").is_none());
         // Discovery is exempt from the limits; the entity call was tried max_attempts times.
         assert_eq!(sim.stats().by_status.get(&429), Some(&3));
@@ -539,8 +575,10 @@ async fn s11_a_psa_that_times_out_is_unavailable_after_the_bounded_retries(backe
         .autotask_tenant(Some(format!("{}{ROOT}", psa.root())))
         .await;
     let before = app.row_counts().await;
-    let res = app.launch(&tenant.assertion(ADA_ADMIN)).await;
-    assert_problem(res, 503, "psa_unavailable").await;
+    app.launch(&tenant.assertion(ADA_ADMIN))
+        .await
+        .problem(503, "psa_unavailable")
+        .await;
     // The test settings allow 3 attempts.
     assert_eq!(psa.count_path("/Resources/100"), 3, "bounded retries");
     assert_eq!(app.row_counts().await, before);
@@ -554,23 +592,19 @@ async fn s11_background_reads_stop_at_the_budget_while_sign_in_goes_on(backend: 
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     assert_eq!(sim.request_count(), 3);
     // Refreshing users is background work: three pages of resources, two of levels.
-    let res = app
-        .post_json("/api/v1/users/refresh", Some(&ada.access_token), &json!({}))
-        .await;
-    assert_eq!(res.status(), 200);
+    let as_ada = app.as_(&ada);
+    as_ada.refresh_users().await.expect(200).await;
     assert_eq!(sim.request_count(), 8);
     // The next one runs out after two more calls; then nothing more goes out.
     for _ in 0..3 {
-        let res = app
-            .post_json("/api/v1/users/refresh", Some(&ada.access_token), &json!({}))
-            .await;
+        let res = as_ada.refresh_users().await;
         let retry_after: u64 = res.headers()["retry-after"]
             .to_str()
             .unwrap()
             .parse()
             .unwrap();
         assert!((1..=3600).contains(&retry_after));
-        assert_problem(res, 503, "psa_budget_exhausted").await;
+        res.problem(503, "psa_budget_exhausted").await;
         assert_eq!(
             sim.request_count(),
             10,
@@ -614,11 +648,12 @@ async fn s11_the_connection_test_passes_every_step_against_the_simulator(backend
     let tenant = app.autotask_tenant(None).await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let tess = app.sign_in(&tenant, TESS_TECH).await;
-    let res = app
-        .post_json("/api/v1/psa/test", Some(&ada.access_token), &json!({}))
+    let report = app
+        .as_(&ada)
+        .test_psa_connection()
+        .await
+        .expect_json(200)
         .await;
-    assert_eq!(res.status(), 200);
-    let report: Value = res.json().await.unwrap();
     assert_eq!(report["ok"], true, "{report}");
     let names: Vec<&str> = report["steps"]
         .as_array()
@@ -638,10 +673,11 @@ async fn s11_the_connection_test_passes_every_step_against_the_simulator(backend
     assert!(!report.to_string().contains(SIM_SECRET));
     let rows = app.row_counts().await;
     // Limited users may not run it.
-    let res = app
-        .post_json("/api/v1/psa/test", Some(&tess.access_token), &json!({}))
+    app.as_(&tess)
+        .test_psa_connection()
+        .await
+        .problem(403, "elevated_access_required")
         .await;
-    assert_problem(res, 403, "elevated_access_required").await;
     assert_eq!(app.row_counts().await, rows, "a test changes nothing");
     sim.stop().await;
 }

@@ -5,11 +5,18 @@
 //! 422 `not_supported_for_kind` when the kind lacks the setting (whatever the roles), then
 //! 403 `forbidden`, then 409 `connection_cancelled`, then 422 `validation_failed`.
 
+use hubkeep_shared::ConnectionRole;
+use hubkeep_shared::api::{
+    ConnectionPatch, ForecastBudgetInput, NewInvitation, ReconnectInput, RunRequest,
+};
+use reqwest::Method;
 use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
+use crate::client::{Client, Pending, email_invitation, invitation, payment, pending, view};
 use crate::helpers::{
-    Backend, Session, TestApp, TestTenant, assert_problem, exec, grant, people::*, spawn_app,
+    Backend, assert_problem, connection_state as state, create_connection as create, entries,
+    entries_of, exec, grant, id, owner_and_techs as team, people::*, spawn_app,
 };
 use crate::on_each_backend;
 
@@ -100,28 +107,6 @@ const EXPECTED: &[(&str, [bool; 4], &[&str], Success)] = &[
 
 const ROLES: [&str; 5] = ["owner", "business_admin", "it_admin", "read_only", "none"];
 
-fn id_of(session: &Session) -> String {
-    session.user["id"].as_str().unwrap().to_owned()
-}
-
-async fn patch(app: &TestApp, token: &str, cid: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .patch(app.url(&format!("/api/v1/connections/{cid}")))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn post(app: &TestApp, token: &str, path: &str, body: Option<&Value>) -> reqwest::Response {
-    let mut req = app.client.post(app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        req = req.json(body);
-    }
-    req.send().await.unwrap()
-}
-
 /// What some calls name besides the connection.
 struct Ctx {
     /// An existing sync run of the connection (for `hide_sync_records`).
@@ -147,205 +132,84 @@ fn fresh_email() -> String {
     format!("invitee-{n}@example.test")
 }
 
-/// Calls the real endpoint of `action` on connection `cid`.
-async fn call(app: &TestApp, token: &str, cid: &str, action: &str) -> reqwest::Response {
-    call_with(app, token, cid, action, &Ctx::none()).await
+/// The call of `action` on connection `cid` (see [`action_with`]).
+fn action<'a>(c: &'a Client<'_>, cid: &'a str, action: &str) -> Pending<'a> {
+    action_with(c, cid, action, &Ctx::none())
 }
 
-/// Calls the real endpoint of `action` on connection `cid`, naming what `ctx` holds.
-async fn call_with(
-    app: &TestApp,
-    token: &str,
-    cid: &str,
-    action: &str,
-    ctx: &Ctx,
-) -> reqwest::Response {
-    let base = format!("/api/v1/connections/{cid}");
-    let invite = |role: &str| json!({"email": fresh_email(), "role": role});
+/// The real endpoint of `action` on connection `cid`, naming what `ctx` holds, as the
+/// client's typed call (awaiting it sends it).
+fn action_with<'a>(c: &'a Client<'_>, cid: &'a str, action: &str, ctx: &Ctx) -> Pending<'a> {
+    let patch = move |patch: ConnectionPatch| {
+        pending(async move { c.update_connection(cid, &patch).await })
+    };
+    let invite =
+        move |body: NewInvitation| pending(async move { c.create_invitation(cid, &body).await });
+    let fresh = |role: ConnectionRole| email_invitation(&fresh_email(), role);
     match action {
-        "view" => app.get_as(&base, token).await,
+        "view" => pending(c.get_connection(cid)),
         "manage_views" => {
-            post(
-                app,
-                token,
-                &format!("{base}/views"),
-                Some(&json!({"name": "Board", "definition": {}})),
-            )
-            .await
+            let body = view("Board", json!({}));
+            pending(async move { c.create_view(cid, &body).await })
         }
-        "transfer_ownership" => {
-            post(
-                app,
-                token,
-                &format!("{base}/invitations"),
-                Some(&json!({"user_id": ctx.new_owner, "role": "owner"})),
-            )
-            .await
-        }
-        "invite_business_admin" => {
-            post(
-                app,
-                token,
-                &format!("{base}/invitations"),
-                Some(&invite("business_admin")),
-            )
-            .await
-        }
-        "invite_it_admin" => {
-            post(
-                app,
-                token,
-                &format!("{base}/invitations"),
-                Some(&invite("it_admin")),
-            )
-            .await
-        }
-        "invite_read_only" => {
-            post(
-                app,
-                token,
-                &format!("{base}/invitations"),
-                Some(&invite("read_only")),
-            )
-            .await
-        }
-        "run_manually" => post(app, token, &format!("{base}/runs"), Some(&json!({}))).await,
+        "transfer_ownership" => invite(invitation(&ctx.new_owner, ConnectionRole::Owner)),
+        "invite_business_admin" => invite(fresh(ConnectionRole::BusinessAdmin)),
+        "invite_it_admin" => invite(fresh(ConnectionRole::ItAdmin)),
+        "invite_read_only" => invite(fresh(ConnectionRole::ReadOnly)),
+        "run_manually" => pending(async move { c.request_run(cid, &RunRequest::default()).await }),
         "hide_sync_records" => {
-            post(
-                app,
-                token,
-                &format!("{base}/runs/{}/hide", ctx.run_id),
-                Some(&json!({})),
-            )
-            .await
+            let run_id = ctx.run_id.clone();
+            pending(async move { c.hide_run(cid, &run_id).await })
         }
-        "rename" => patch(app, token, cid, &json!({"name": "Renamed"})).await,
-        "change_timezone" => patch(app, token, cid, &json!({"timezone": "Asia/Tokyo"})).await,
-        "change_locked_period_export" => {
-            patch(app, token, cid, &json!({"locked_period_export": true})).await
-        }
-        "change_reporting_currency" => {
-            patch(app, token, cid, &json!({"reporting_currency": "GBP"})).await
-        }
-        "change_forecast_budget" => {
-            patch(
-                app,
-                token,
-                cid,
-                &json!({"forecast_budget": {"id": "b-1", "name": "Budget 2027"}}),
-            )
-            .await
-        }
-        "change_postgres_db" => {
-            patch(
-                app,
-                token,
-                cid,
-                &json!({"postgres_db": "postgres://bi:s3cret@db.example.test/bi"}),
-            )
-            .await
-        }
-        "group" => patch(app, token, cid, &json!({"group": "Finance"})).await,
-        "ungroup" => patch(app, token, cid, &json!({"group": null})).await,
+        "rename" => patch(ConnectionPatch {
+            name: Some("Renamed".into()),
+            ..Default::default()
+        }),
+        "change_timezone" => patch(ConnectionPatch {
+            timezone: Some("Asia/Tokyo".into()),
+            ..Default::default()
+        }),
+        "change_locked_period_export" => patch(ConnectionPatch {
+            locked_period_export: Some(true),
+            ..Default::default()
+        }),
+        "change_reporting_currency" => patch(ConnectionPatch {
+            reporting_currency: Some("GBP".into()),
+            ..Default::default()
+        }),
+        "change_forecast_budget" => patch(ConnectionPatch {
+            forecast_budget: Some(Some(ForecastBudgetInput {
+                id: "b-1".into(),
+                name: "Budget 2027".into(),
+            })),
+            ..Default::default()
+        }),
+        "change_postgres_db" => patch(ConnectionPatch {
+            postgres_db: Some(Some("postgres://bi:s3cret@db.example.test/bi".into())),
+            ..Default::default()
+        }),
+        "group" => patch(ConnectionPatch {
+            group: Some(Some("Finance".into())),
+            ..Default::default()
+        }),
+        "ungroup" => patch(ConnectionPatch {
+            group: Some(None),
+            ..Default::default()
+        }),
         "reconnect_endpoint" => {
-            post(
-                app,
-                token,
-                &format!("{base}/endpoints/source/reconnect"),
-                Some(&json!({"account_label": "Contoso Ltd"})),
-            )
-            .await
+            let body = ReconnectInput {
+                account_label: Some("Contoso Ltd".into()),
+            };
+            pending(async move { c.reconnect_endpoint(cid, "source", &body).await })
         }
-        "disconnect_endpoint" => {
-            post(
-                app,
-                token,
-                &format!("{base}/endpoints/source/disconnect"),
-                None,
-            )
-            .await
-        }
+        "disconnect_endpoint" => pending(c.disconnect_endpoint(cid, "source")),
         "pay" => {
-            post(
-                app,
-                token,
-                &format!("{base}/pay"),
-                Some(&json!({"months": 1, "amount_cents": 4900, "currency": "USD"})),
-            )
-            .await
+            let body = payment(1, 4900, "USD");
+            pending(async move { c.pay_connection(cid, &body).await })
         }
-        "cancel" => post(app, token, &format!("{base}/cancel"), None).await,
+        "cancel" => pending(c.cancel_connection(cid)),
         other => panic!("no endpoint for {other}"),
     }
-}
-
-/// Creates a connection as `owner` (must succeed); returns its id.
-async fn create(app: &TestApp, owner: &Session, name: &str, kind: &str) -> String {
-    let res = app
-        .post_json(
-            "/api/v1/connections",
-            Some(&owner.access_token),
-            &json!({"name": name, "kind": kind, "timezone": "Europe/London"}),
-        )
-        .await;
-    assert_eq!(res.status(), 201, "create {name}");
-    let body: Value = res.json().await.unwrap();
-    body["id"].as_str().unwrap().to_owned()
-}
-
-async fn entries(app: &TestApp, cid: &str) -> i64 {
-    app.scalar(&format!(
-        "SELECT COUNT(*) FROM activity_log WHERE connection_id = '{cid}'"
-    ))
-    .await
-}
-
-async fn entries_of(app: &TestApp, cid: &str, action: &str) -> i64 {
-    app.scalar(&format!(
-        "SELECT COUNT(*) FROM activity_log WHERE connection_id = '{cid}' AND action = '{action}'"
-    ))
-    .await
-}
-
-/// The connection as its owner sees it (a read changes nothing).
-async fn snapshot(app: &TestApp, owner: &Session, cid: &str) -> Value {
-    let res = app
-        .get_as(&format!("/api/v1/connections/{cid}"), &owner.access_token)
-        .await;
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
-
-/// Everything a refused write could have touched.
-async fn state(app: &TestApp, owner: &Session, cid: &str) -> (Value, Vec<(&'static str, i64)>) {
-    let mut counts = app.row_counts().await;
-    for table in [
-        "connections",
-        "role_assignments",
-        "connection_endpoints",
-        "connection_groups",
-        "payments",
-        "connection_views",
-        "invitations",
-        "sync_runs",
-    ] {
-        counts.push((table, app.count(table).await));
-    }
-    counts.push((
-        "hidden sync_runs",
-        app.scalar("SELECT COUNT(*) FROM sync_runs WHERE hidden")
-            .await,
-    ));
-    (snapshot(app, owner, cid).await, counts)
-}
-
-/// Ada (primary, elevated: creates connections and owns them), Tess and Tom (limited).
-async fn team(app: &TestApp) -> (TestTenant, Session, Session, Session) {
-    let tenant = app.tenant().await;
-    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
-    let tess = app.sign_in(&tenant, TESS_TECH).await;
-    let tom = app.sign_in(&tenant, TOM_TECH).await;
-    (tenant, ada, tess, tom)
 }
 
 async fn s5_every_action_by_every_role_on_every_kind_matches_the_spec(backend: Backend) {
@@ -365,30 +229,17 @@ async fn s5_every_action_by_every_role_on_every_kind_matches_the_spec(backend: B
             let cid = create(&app, &ada, &format!("{kind} for {role}"), kind).await;
             // The setup, as the owner: a sync run to hide (both endpoints connected for it),
             // then the source disconnected again so that `reconnect_endpoint` changes it.
-            let base = format!("/api/v1/connections/{cid}");
+            let as_ada = app.as_(&ada);
             for side in ["source", "target"] {
-                let res = post(
-                    &app,
-                    &ada.access_token,
-                    &format!("{base}/endpoints/{side}/reconnect"),
-                    Some(&json!({})),
-                )
-                .await;
+                let res = as_ada
+                    .reconnect_endpoint(&cid, side, &ReconnectInput::default())
+                    .await;
                 assert_eq!(res.status(), 200, "reconnect {side}");
             }
-            let res = post(
-                &app,
-                &ada.access_token,
-                &format!("{base}/runs"),
-                Some(&json!({})),
-            )
-            .await;
+            let res = as_ada.request_run(&cid, &RunRequest::default()).await;
             assert_eq!(res.status(), 201, "setup run");
-            let run_id = res.json::<Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            let res = call(&app, &ada.access_token, &cid, "disconnect_endpoint").await;
+            let run_id = res.ok().await.id;
+            let res = action(&as_ada, &cid, "disconnect_endpoint").await;
             assert_eq!(res.status(), 200, "setup disconnect");
             // The caller: Ada holds `owner`; Tess holds exactly the role under test; Tom
             // holds none. Ownership is offered to Tom (a hub user with hub access).
@@ -396,15 +247,15 @@ async fn s5_every_action_by_every_role_on_every_kind_matches_the_spec(backend: B
                 "owner" => &ada,
                 "none" => &tom,
                 other => {
-                    grant(&app, &tenant, &cid, &id_of(&tess), other).await;
+                    grant(&app, &tenant, &cid, &id(&tess), other).await;
                     &tess
                 }
             };
             let ctx = Ctx {
                 run_id,
-                new_owner: id_of(&tom),
+                new_owner: id(&tom),
             };
-            for (action, allowed, lacking, ok) in EXPECTED {
+            for (name, allowed, lacking, ok) in EXPECTED {
                 let expected = if *role == "none" {
                     404
                 } else if lacking.contains(&kind) {
@@ -416,8 +267,8 @@ async fn s5_every_action_by_every_role_on_every_kind_matches_the_spec(backend: B
                 };
                 let before = state(&app, &ada, &cid).await;
                 let before_entries = entries(&app, &cid).await;
-                let res = call_with(&app, &caller.access_token, &cid, action, &ctx).await;
-                let what = format!("{action} by {role} on {kind}");
+                let res = action_with(&app.as_(caller), &cid, name, &ctx).await;
+                let what = format!("{name} by {role} on {kind}");
                 match expected {
                     200 | 201 => {
                         assert_eq!(res.status(), expected, "{what}");
@@ -456,19 +307,24 @@ async fn s5_mass_assignment_patch_is_refused_whole(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, tess, _) = team(&app).await;
     let cid = create(&app, &ada, "Board pack", "xero_power_bi").await;
-    grant(&app, &tenant, &cid, &id_of(&tess), "business_admin").await;
+    grant(&app, &tenant, &cid, &id(&tess), "business_admin").await;
     let before = state(&app, &ada, &cid).await;
+    let (as_ada, as_tess) = (app.as_(&ada), app.as_(&tess));
 
     // A business administrator may change the timezone but not the Postgres DB: all or
     // nothing.
-    let res = patch(
-        &app,
-        &tess.access_token,
-        &cid,
-        &json!({"timezone": "Asia/Tokyo", "postgres_db": "postgres://x@db/bi"}),
-    )
-    .await;
-    let problem = assert_problem(res, 403, "forbidden").await;
+    let problem = as_tess
+        .update_connection(
+            &cid,
+            &ConnectionPatch {
+                timezone: Some("Asia/Tokyo".into()),
+                postgres_db: Some(Some("postgres://x@db/bi".into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .problem(403, "forbidden")
+        .await;
     assert!(
         problem["detail"]
             .as_str()
@@ -487,48 +343,57 @@ async fn s5_mass_assignment_patch_is_refused_whole(backend: Backend) {
     assert_eq!(entries(&app, &cid).await, 1, "only connection.created");
 
     // A field equal to the current value still needs its permission.
-    let res = patch(
-        &app,
-        &tess.access_token,
-        &cid,
-        &json!({"timezone": "Europe/London", "postgres_db": null}),
-    )
-    .await;
-    assert_problem(res, 403, "forbidden").await;
+    as_tess
+        .update_connection(
+            &cid,
+            &ConnectionPatch {
+                timezone: Some("Europe/London".into()),
+                postgres_db: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .problem(403, "forbidden")
+        .await;
     assert_eq!(entries(&app, &cid).await, 1);
 
     // Alone, the timezone goes through, with one entry.
-    let res = patch(
-        &app,
-        &tess.access_token,
-        &cid,
-        &json!({"timezone": "Asia/Tokyo"}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let body = as_tess
+        .update_connection(
+            &cid,
+            &ConnectionPatch {
+                timezone: Some("Asia/Tokyo".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect_json(200)
+        .await;
     assert_eq!(body["timezone"], "Asia/Tokyo");
     assert_eq!(body["my_roles"], json!(["business_admin"]));
     assert_eq!(entries_of(&app, &cid, "connection.updated").await, 1);
 
     // The owner changes several settings at once: one entry, the Postgres DB masked.
     let secret = "postgresql://bi:very-secret@db.example.test:5432/bi";
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &cid,
-        &json!({
-            "name": "Board pack 2027",
-            "timezone": "Asia/Tokyo",
-            "locked_period_export": false,
-            "reporting_currency": "EUR",
-            "forecast_budget": {"id": "fb-9", "name": "FY27"},
-            "postgres_db": secret,
-        }),
-    )
-    .await;
+    let res = as_ada
+        .update_connection(
+            &cid,
+            &ConnectionPatch {
+                name: Some("Board pack 2027".into()),
+                timezone: Some("Asia/Tokyo".into()),
+                locked_period_export: Some(false),
+                reporting_currency: Some("EUR".into()),
+                forecast_budget: Some(Some(ForecastBudgetInput {
+                    id: "fb-9".into(),
+                    name: "FY27".into(),
+                })),
+                postgres_db: Some(Some(secret.into())),
+                group: None,
+            },
+        )
+        .await;
     assert_eq!(res.status(), 200);
-    let text = res.text().await.unwrap();
+    let text = res.text().await;
     assert!(!text.contains("very-secret"), "never echoed");
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["name"], "Board pack 2027");
@@ -581,14 +446,17 @@ async fn s5_mass_assignment_patch_is_refused_whole(backend: Backend) {
     );
     // Replacing it with another: a change, logged masked on both sides.
     let other = "postgresql://bi:other-secret@db2.example.test:5432/bi";
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &cid,
-        &json!({"postgres_db": other}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    as_ada
+        .update_connection(
+            &cid,
+            &ConnectionPatch {
+                postgres_db: Some(Some(other.into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect(200)
+        .await;
     assert_eq!(entries_of(&app, &cid, "connection.updated").await, 3);
     let latest = app
         .scalar_text(&format!(
@@ -603,19 +471,29 @@ async fn s5_mass_assignment_patch_is_refused_whole(backend: Backend) {
                "changes": {"postgres_db": {"before": "***", "after": "***"}}})
     );
     // Clearing it.
-    let res = patch(&app, &ada.access_token, &cid, &json!({"postgres_db": null})).await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.json::<Value>().await.unwrap()["postgres_db_set"], false);
+    let clear = ConnectionPatch {
+        postgres_db: Some(None),
+        ..Default::default()
+    };
+    let body = as_ada
+        .update_connection(&cid, &clear)
+        .await
+        .expect_json(200)
+        .await;
+    assert_eq!(body["postgres_db_set"], false);
     assert_eq!(entries_of(&app, &cid, "connection.updated").await, 4);
     // Sending the same values again changes nothing and records nothing.
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &cid,
-        &json!({"name": "Board pack 2027", "postgres_db": null}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    as_ada
+        .update_connection(
+            &cid,
+            &ConnectionPatch {
+                name: Some("Board pack 2027".into()),
+                ..clear
+            },
+        )
+        .await
+        .expect(200)
+        .await;
     assert_eq!(entries_of(&app, &cid, "connection.updated").await, 4);
 }
 
@@ -624,60 +502,82 @@ async fn s4_settings_the_kind_lacks_answer_not_supported_for_kind(backend: Backe
     let (tenant, ada, tess, _) = team(&app).await;
     let books = create(&app, &ada, "Books", "autotask_quickbooks").await;
     let xero = create(&app, &ada, "Xero", "autotask_xero").await;
-    grant(&app, &tenant, &books, &id_of(&tess), "read_only").await;
+    grant(&app, &tenant, &books, &id(&tess), "read_only").await;
+    let as_ada = app.as_(&ada);
+    let gbp = || ConnectionPatch {
+        reporting_currency: Some("GBP".into()),
+        ..Default::default()
+    };
+    let postgres = || ConnectionPatch {
+        postgres_db: Some(Some("postgres://x@db/bi".into())),
+        ..Default::default()
+    };
 
     for (cid, body) in [
-        (&books, json!({"reporting_currency": "GBP"})),
-        (&books, json!({"locked_period_export": true})),
-        (&books, json!({"forecast_budget": null})),
-        (&books, json!({"postgres_db": "postgres://x@db/bi"})),
-        (&xero, json!({"postgres_db": "postgres://x@db/bi"})),
+        (&books, gbp()),
+        (
+            &books,
+            ConnectionPatch {
+                locked_period_export: Some(true),
+                ..Default::default()
+            },
+        ),
+        (
+            &books,
+            ConnectionPatch {
+                forecast_budget: Some(None),
+                ..Default::default()
+            },
+        ),
+        (&books, postgres()),
+        (&xero, postgres()),
         // Mixed with a field the owner may change: refused whole.
-        (&books, json!({"name": "New", "reporting_currency": "GBP"})),
+        (
+            &books,
+            ConnectionPatch {
+                name: Some("New".into()),
+                ..gbp()
+            },
+        ),
     ] {
         let before = state(&app, &ada, cid).await;
-        let res = patch(&app, &ada.access_token, cid, &body).await;
-        assert_problem(res, 422, "not_supported_for_kind").await;
-        assert_eq!(state(&app, &ada, cid).await, before, "{body}");
+        as_ada
+            .update_connection(cid, &body)
+            .await
+            .problem(422, "not_supported_for_kind")
+            .await;
+        assert_eq!(state(&app, &ada, cid).await, before, "{body:?}");
         assert_eq!(entries(&app, cid).await, 1);
     }
     // The kind answers first, whatever the roles: a read-only member gets 422 too.
-    let res = patch(
-        &app,
-        &tess.access_token,
-        &books,
-        &json!({"reporting_currency": "GBP"}),
-    )
-    .await;
-    assert_problem(res, 422, "not_supported_for_kind").await;
+    app.as_(&tess)
+        .update_connection(&books, &gbp())
+        .await
+        .problem(422, "not_supported_for_kind")
+        .await;
     // And on a kind that has the setting, the roles decide.
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &xero,
-        &json!({"reporting_currency": "GBP"}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["reporting_currency"],
-        "GBP"
-    );
+    let body = as_ada
+        .update_connection(&xero, &gbp())
+        .await
+        .expect_json(200)
+        .await;
+    assert_eq!(body["reporting_currency"], "GBP");
 }
 
 async fn s4_a_cancelled_connection_refuses_changes_until_paid(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, tess, _) = team(&app).await;
     let cid = create(&app, &ada, "Books", "autotask_xero").await;
-    grant(&app, &tenant, &cid, &id_of(&tess), "business_admin").await;
-    let base = format!("/api/v1/connections/{cid}");
+    grant(&app, &tenant, &cid, &id(&tess), "business_admin").await;
+    let (as_ada, as_tess) = (app.as_(&ada), app.as_(&tess));
 
     // Only the owner cancels.
-    let res = post(&app, &tess.access_token, &format!("{base}/cancel"), None).await;
-    assert_problem(res, 403, "forbidden").await;
-    let res = post(&app, &ada.access_token, &format!("{base}/cancel"), None).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    as_tess
+        .cancel_connection(&cid)
+        .await
+        .problem(403, "forbidden")
+        .await;
+    let body = as_ada.cancel_connection(&cid).await.expect_json(200).await;
     assert_eq!(body["status"], "cancelled");
     assert!(body["cancelled_at"].is_string());
     assert_eq!(entries_of(&app, &cid, "connection.cancelled").await, 1);
@@ -693,27 +593,27 @@ async fn s4_a_cancelled_connection_refuses_changes_until_paid(backend: Backend) 
     // Still visible, with its history; every change refused.
     let before = state(&app, &ada, &cid).await;
     let before_entries = entries(&app, &cid).await;
-    for (token, action) in [
-        (&ada.access_token, "cancel"),
-        (&ada.access_token, "rename"),
-        (&ada.access_token, "change_timezone"),
-        (&ada.access_token, "change_reporting_currency"),
-        (&ada.access_token, "group"),
-        (&ada.access_token, "reconnect_endpoint"),
-        (&ada.access_token, "disconnect_endpoint"),
-        (&tess.access_token, "rename"),
+    for (c, name) in [
+        (&as_ada, "cancel"),
+        (&as_ada, "rename"),
+        (&as_ada, "change_timezone"),
+        (&as_ada, "change_reporting_currency"),
+        (&as_ada, "group"),
+        (&as_ada, "reconnect_endpoint"),
+        (&as_ada, "disconnect_endpoint"),
+        (&as_tess, "rename"),
     ] {
-        let res = call(&app, token, &cid, action).await;
+        let res = action(c, &cid, name).await;
         assert_problem(res, 409, "connection_cancelled").await;
     }
     // Roles still come first: a business admin may not pay.
-    let res = call(&app, &tess.access_token, &cid, "pay").await;
+    let res = action(&as_tess, &cid, "pay").await;
     assert_problem(res, 403, "forbidden").await;
     assert_eq!(state(&app, &ada, &cid).await, before);
     assert_eq!(entries(&app, &cid).await, before_entries);
 
     // The owner pays: active again, and changes go through.
-    let res = call(&app, &ada.access_token, &cid, "pay").await;
+    let res = action(&as_ada, &cid, "pay").await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], "active");
@@ -721,7 +621,7 @@ async fn s4_a_cancelled_connection_refuses_changes_until_paid(backend: Backend) 
     assert!(body["paid_through"].is_string());
     assert_eq!(entries_of(&app, &cid, "connection.paid").await, 1);
     assert_eq!(entries(&app, &cid).await, before_entries + 1);
-    let res = call(&app, &tess.access_token, &cid, "rename").await;
+    let res = action(&as_tess, &cid, "rename").await;
     assert_eq!(res.status(), 200);
     assert_eq!(entries_of(&app, &cid, "connection.updated").await, 1);
 }
@@ -730,7 +630,7 @@ async fn s4_paying_moves_paid_through(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, ada, _, _) = team(&app).await;
     let cid = create(&app, &ada, "Books", "autotask_quickbooks").await;
-    let pay_path = format!("/api/v1/connections/{cid}/pay");
+    let as_ada = app.as_(&ada);
     let today = chrono::Utc::now().date_naive();
     let plus = |from: chrono::NaiveDate, months: u32| {
         from.checked_add_months(chrono::Months::new(months))
@@ -739,35 +639,25 @@ async fn s4_paying_moves_paid_through(backend: Backend) {
     };
 
     // From today when never paid.
-    let res = post(
-        &app,
-        &ada.access_token,
-        &pay_path,
-        Some(&json!({"months": 1, "amount_cents": 4900, "currency": "USD"})),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let body = as_ada
+        .pay_connection(&cid, &payment(1, 4900, "USD"))
+        .await
+        .expect_json(200)
+        .await;
     let first = plus(today, 1);
     assert_eq!(body["paid_through"], first.as_str());
 
     // From the current paid_through when it is later than today.
-    let res = post(
-        &app,
-        &ada.access_token,
-        &pay_path,
-        Some(&json!({"months": 12, "amount_cents": 0, "currency": "EUR"})),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    let body = as_ada
+        .pay_connection(&cid, &payment(12, 0, "EUR"))
+        .await
+        .expect_json(200)
+        .await;
     let second = plus(
         today.checked_add_months(chrono::Months::new(1)).unwrap(),
         12,
     );
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["paid_through"],
-        second.as_str()
-    );
+    assert_eq!(body["paid_through"], second.as_str());
 
     // From today when paid_through lies in the past.
     exec(
@@ -775,18 +665,12 @@ async fn s4_paying_moves_paid_through(backend: Backend) {
         &format!("UPDATE connections SET paid_through = '2020-01-15' WHERE id = '{cid}'"),
     )
     .await;
-    let res = post(
-        &app,
-        &ada.access_token,
-        &pay_path,
-        Some(&json!({"months": 36, "amount_cents": 100, "currency": "GBP"})),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["paid_through"],
-        plus(today, 36).as_str()
-    );
+    let body = as_ada
+        .pay_connection(&cid, &payment(36, 100, "GBP"))
+        .await
+        .expect_json(200)
+        .await;
+    assert_eq!(body["paid_through"], plus(today, 36).as_str());
 
     // Three payment rows with what each moved; three entries.
     assert_eq!(
@@ -801,7 +685,7 @@ async fn s4_paying_moves_paid_through(backend: Backend) {
             "SELECT COUNT(*) FROM payments WHERE connection_id = '{cid}' AND months = 1 \
              AND amount_cents = 4900 AND currency = 'USD' AND paid_through_before IS NULL \
              AND paid_through_after = '{first}' AND paid_by = '{}'",
-            id_of(&ada)
+            id(&ada)
         ))
         .await,
         1
@@ -830,19 +714,21 @@ async fn s4_endpoints_disconnect_and_reconnect_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, tess, _) = team(&app).await;
     let cid = create(&app, &ada, "Books", "autotask_quickbooks").await;
-    grant(&app, &tenant, &cid, &id_of(&tess), "it_admin").await;
-    let base = format!("/api/v1/connections/{cid}/endpoints");
+    grant(&app, &tenant, &cid, &id(&tess), "it_admin").await;
+    let (as_ada, as_tess) = (app.as_(&ada), app.as_(&tess));
 
     // An IT administrator reconnects the target, naming the account.
-    let res = post(
-        &app,
-        &tess.access_token,
-        &format!("{base}/target/reconnect"),
-        Some(&json!({"account_label": "  Contoso QBO  "})),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let body = as_tess
+        .reconnect_endpoint(
+            &cid,
+            "target",
+            &ReconnectInput {
+                account_label: Some("  Contoso QBO  ".into()),
+            },
+        )
+        .await
+        .expect_json(200)
+        .await;
     assert_eq!(body["endpoints"][1]["side"], "target");
     assert_eq!(body["endpoints"][1]["status"], "connected");
     assert_eq!(body["endpoints"][1]["account_label"], "Contoso QBO");
@@ -851,7 +737,7 @@ async fn s4_endpoints_disconnect_and_reconnect_once(backend: Backend) {
         app.scalar(&format!(
             "SELECT COUNT(*) FROM connection_endpoints WHERE connection_id = '{cid}' \
              AND side = 'target' AND status = 'connected' AND changed_by = '{}'",
-            id_of(&tess)
+            id(&tess)
         ))
         .await,
         1
@@ -862,47 +748,34 @@ async fn s4_endpoints_disconnect_and_reconnect_once(backend: Backend) {
     );
 
     // Twice: a no-op 200 without an entry.
-    let res = post(
-        &app,
-        &tess.access_token,
-        &format!("{base}/target/reconnect"),
-        Some(&json!({})),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    as_tess
+        .reconnect_endpoint(&cid, "target", &ReconnectInput::default())
+        .await
+        .expect(200)
+        .await;
     assert_eq!(
         entries_of(&app, &cid, "connection.endpoint_reconnected").await,
         1
     );
 
     // The IT administrator may not disconnect; the owner may, once.
-    let res = post(
-        &app,
-        &tess.access_token,
-        &format!("{base}/target/disconnect"),
-        None,
-    )
-    .await;
-    assert_problem(res, 403, "forbidden").await;
-    let res = post(
-        &app,
-        &ada.access_token,
-        &format!("{base}/target/disconnect"),
-        None,
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    as_tess
+        .disconnect_endpoint(&cid, "target")
+        .await
+        .problem(403, "forbidden")
+        .await;
+    let body = as_ada
+        .disconnect_endpoint(&cid, "target")
+        .await
+        .expect_json(200)
+        .await;
     assert_eq!(body["endpoints"][1]["status"], "disconnected");
     assert_eq!(body["endpoints"][1]["account_label"], "Contoso QBO", "kept");
-    let res = post(
-        &app,
-        &ada.access_token,
-        &format!("{base}/target/disconnect"),
-        None,
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    as_ada
+        .disconnect_endpoint(&cid, "target")
+        .await
+        .expect(200)
+        .await;
     assert_eq!(
         entries_of(&app, &cid, "connection.endpoint_disconnected").await,
         1
@@ -910,13 +783,16 @@ async fn s4_endpoints_disconnect_and_reconnect_once(backend: Backend) {
     assert_eq!(entries(&app, &cid).await, 3);
 
     // Another side names nothing.
-    for path in [
-        format!("{base}/middle/disconnect"),
-        format!("{base}/Source/reconnect"),
-    ] {
-        let res = post(&app, &ada.access_token, &path, Some(&json!({}))).await;
-        assert_problem(res, 404, "not_found").await;
-    }
+    as_ada
+        .disconnect_endpoint(&cid, "middle")
+        .await
+        .problem(404, "not_found")
+        .await;
+    as_ada
+        .reconnect_endpoint(&cid, "Source", &ReconnectInput::default())
+        .await
+        .problem(404, "not_found")
+        .await;
     assert_eq!(entries(&app, &cid).await, 3);
 }
 
@@ -925,22 +801,27 @@ async fn s4_group_is_created_by_name_and_ungroup_takes_it_out(backend: Backend) 
     let (tenant, ada, tess, _) = team(&app).await;
     let one = create(&app, &ada, "One", "autotask_quickbooks").await;
     let two = create(&app, &ada, "Two", "xero_power_bi").await;
-    grant(&app, &tenant, &two, &id_of(&tess), "it_admin").await;
+    grant(&app, &tenant, &two, &id(&tess), "it_admin").await;
+    let (as_ada, as_tess) = (app.as_(&ada), app.as_(&tess));
+    let group = |name: Option<&str>| ConnectionPatch {
+        group: Some(name.map(str::to_owned)),
+        ..Default::default()
+    };
 
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &one,
-        &json!({"group": " Finance "}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.json::<Value>().await.unwrap()["group"], "Finance");
+    let body = as_ada
+        .update_connection(&one, &group(Some(" Finance ")))
+        .await
+        .expect_json(200)
+        .await;
+    assert_eq!(body["group"], "Finance");
     assert_eq!(app.count("connection_groups").await, 1);
     // The same name reuses the group (an IT administrator may group).
-    let res = patch(&app, &tess.access_token, &two, &json!({"group": "Finance"})).await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.json::<Value>().await.unwrap()["group"], "Finance");
+    let body = as_tess
+        .update_connection(&two, &group(Some("Finance")))
+        .await
+        .expect_json(200)
+        .await;
+    assert_eq!(body["group"], "Finance");
     assert_eq!(app.count("connection_groups").await, 1);
     assert_eq!(
         app.scalar(&format!(
@@ -952,18 +833,27 @@ async fn s4_group_is_created_by_name_and_ungroup_takes_it_out(backend: Backend) 
         2
     );
     // The same group again: nothing changes, no entry.
-    let res = patch(&app, &ada.access_token, &one, &json!({"group": "Finance"})).await;
-    assert_eq!(res.status(), 200);
+    as_ada
+        .update_connection(&one, &group(Some("Finance")))
+        .await
+        .expect(200)
+        .await;
     assert_eq!(entries_of(&app, &one, "connection.updated").await, 1);
     // A new name creates another group and moves the connection.
-    let res = patch(&app, &ada.access_token, &one, &json!({"group": "Ops"})).await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.json::<Value>().await.unwrap()["group"], "Ops");
+    let body = as_ada
+        .update_connection(&one, &group(Some("Ops")))
+        .await
+        .expect_json(200)
+        .await;
+    assert_eq!(body["group"], "Ops");
     assert_eq!(app.count("connection_groups").await, 2);
     // Ungroup.
-    let res = patch(&app, &tess.access_token, &two, &json!({"group": null})).await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.json::<Value>().await.unwrap()["group"], Value::Null);
+    let body = as_tess
+        .update_connection(&two, &group(None))
+        .await
+        .expect_json(200)
+        .await;
+    assert_eq!(body["group"], Value::Null);
     assert_eq!(
         app.scalar(&format!(
             "SELECT COUNT(*) FROM connections WHERE id = '{two}' AND group_id IS NULL"
@@ -998,25 +888,116 @@ async fn s8_invalid_action_input_is_422_and_changes_nothing(backend: Backend) {
     let (_, ada, _, _) = team(&app).await;
     let cid = create(&app, &ada, "Board", "quickbooks_power_bi").await;
     let before = state(&app, &ada, &cid).await;
+    let as_ada = app.as_(&ada);
     let base = format!("/api/v1/connections/{cid}");
     let long = "x".repeat(201);
+    let fields_of = |problem: &Value| -> Vec<String> {
+        problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_owned())
+            .collect()
+    };
 
-    let patches: Vec<(Value, &str)> = vec![
-        (json!({"timezone": "Mars/Olympus"}), "timezone"),
-        (json!({"timezone": ""}), "timezone"),
-        (json!({"reporting_currency": "gbp"}), "reporting_currency"),
-        (json!({"reporting_currency": "XYZ"}), "reporting_currency"),
-        (json!({"reporting_currency": "XXX"}), "reporting_currency"),
-        (json!({"name": "  "}), "name"),
-        (json!({"name": long}), "name"),
-        (json!({"group": ""}), "group"),
-        (json!({"postgres_db": "mysql://x@db/bi"}), "postgres_db"),
+    let patches: Vec<(ConnectionPatch, &str)> = vec![
         (
-            json!({"forecast_budget": {"id": "", "name": "B"}}),
+            ConnectionPatch {
+                timezone: Some("Mars/Olympus".into()),
+                ..Default::default()
+            },
+            "timezone",
+        ),
+        (
+            ConnectionPatch {
+                timezone: Some(String::new()),
+                ..Default::default()
+            },
+            "timezone",
+        ),
+        (
+            ConnectionPatch {
+                reporting_currency: Some("gbp".into()),
+                ..Default::default()
+            },
+            "reporting_currency",
+        ),
+        (
+            ConnectionPatch {
+                reporting_currency: Some("XYZ".into()),
+                ..Default::default()
+            },
+            "reporting_currency",
+        ),
+        (
+            ConnectionPatch {
+                reporting_currency: Some("XXX".into()),
+                ..Default::default()
+            },
+            "reporting_currency",
+        ),
+        (
+            ConnectionPatch {
+                name: Some("  ".into()),
+                ..Default::default()
+            },
+            "name",
+        ),
+        (
+            ConnectionPatch {
+                name: Some(long.clone()),
+                ..Default::default()
+            },
+            "name",
+        ),
+        (
+            ConnectionPatch {
+                group: Some(Some(String::new())),
+                ..Default::default()
+            },
+            "group",
+        ),
+        (
+            ConnectionPatch {
+                postgres_db: Some(Some("mysql://x@db/bi".into())),
+                ..Default::default()
+            },
+            "postgres_db",
+        ),
+        (
+            ConnectionPatch {
+                forecast_budget: Some(Some(ForecastBudgetInput {
+                    id: String::new(),
+                    name: "B".into(),
+                })),
+                ..Default::default()
+            },
             "forecast_budget.id",
         ),
-        (json!({}), ""),
-        // Unknown fields and wrong types: refused by the body parser, which names them.
+        (ConnectionPatch::default(), ""),
+        // A valid field does not carry an invalid one through.
+        (
+            ConnectionPatch {
+                name: Some("Fine".into()),
+                timezone: Some("Nowhere/Else".into()),
+                ..Default::default()
+            },
+            "timezone",
+        ),
+    ];
+    for (body, field) in patches {
+        let problem = as_ada
+            .update_connection(&cid, &body)
+            .await
+            .problem(422, "validation_failed")
+            .await;
+        if !field.is_empty() {
+            let fields = fields_of(&problem);
+            assert!(fields.iter().any(|f| f == field), "{body:?}: {problem}");
+        }
+    }
+    // Unknown fields and wrong types: refused by the body parser, which names them.
+    let outside: Vec<(Value, &str)> = vec![
         (json!({"status": "cancelled"}), "status"),
         (json!({"owner_user_id": "someone"}), "owner_user_id"),
         (json!({"name": "Ok", "kind": "autotask_xero"}), "kind"),
@@ -1028,50 +1009,58 @@ async fn s8_invalid_action_input_is_422_and_changes_nothing(backend: Backend) {
             json!({"forecast_budget": {"id": "a", "name": "b", "x": 1}}),
             "forecast_budget.x",
         ),
-        // A valid field does not carry an invalid one through.
-        (
-            json!({"name": "Fine", "timezone": "Nowhere/Else"}),
-            "timezone",
-        ),
     ];
-    for (body, field) in patches {
-        let res = patch(&app, &ada.access_token, &cid, &body).await;
-        let problem = assert_problem(res, 422, "validation_failed").await;
-        if !field.is_empty() {
-            let fields: Vec<&str> = problem["errors"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["field"].as_str().unwrap())
-                .collect();
-            assert!(fields.contains(&field), "{body}: {problem}");
-        }
-    }
-    let pays = [
-        json!({"months": 0, "amount_cents": 100, "currency": "USD"}),
-        json!({"months": 37, "amount_cents": 100, "currency": "USD"}),
-        json!({"months": 1, "amount_cents": -1, "currency": "USD"}),
-        json!({"months": 1, "amount_cents": 100, "currency": "usd"}),
-        json!({"months": 1, "amount_cents": 100}),
-        json!({"months": 1, "amount_cents": 100, "currency": "USD", "paid_through": "2099-01-01"}),
-    ];
-    for body in pays {
-        let res = post(&app, &ada.access_token, &format!("{base}/pay"), Some(&body)).await;
-        assert_problem(res, 422, "validation_failed").await;
+    for (body, field) in outside {
+        let problem = as_ada
+            .raw(Method::PATCH, &base, Some(&body))
+            .await
+            .problem(422, "validation_failed")
+            .await;
+        let fields = fields_of(&problem);
+        assert!(fields.iter().any(|f| f == field), "{body}: {problem}");
     }
     for body in [
-        json!({"account_label": ""}),
-        json!({"account_label": "ok", "status": "connected"}),
+        payment(0, 100, "USD"),
+        payment(37, 100, "USD"),
+        payment(1, -1, "USD"),
+        payment(1, 100, "usd"),
     ] {
-        let res = post(
-            &app,
-            &ada.access_token,
-            &format!("{base}/endpoints/source/reconnect"),
-            Some(&body),
-        )
-        .await;
-        assert_problem(res, 422, "validation_failed").await;
+        as_ada
+            .pay_connection(&cid, &body)
+            .await
+            .problem(422, "validation_failed")
+            .await;
     }
+    for body in [
+        json!({"months": 1, "amount_cents": 100}),
+        json!({"months": 1, "amount_cents": 100, "currency": "USD", "paid_through": "2099-01-01"}),
+    ] {
+        as_ada
+            .raw(Method::POST, &format!("{base}/pay"), Some(&body))
+            .await
+            .problem(422, "validation_failed")
+            .await;
+    }
+    as_ada
+        .reconnect_endpoint(
+            &cid,
+            "source",
+            &ReconnectInput {
+                account_label: Some(String::new()),
+            },
+        )
+        .await
+        .problem(422, "validation_failed")
+        .await;
+    as_ada
+        .raw(
+            Method::POST,
+            &format!("{base}/endpoints/source/reconnect"),
+            Some(&json!({"account_label": "ok", "status": "connected"})),
+        )
+        .await
+        .problem(422, "validation_failed")
+        .await;
     assert_eq!(state(&app, &ada, &cid).await, before, "nothing changed");
     assert_eq!(entries(&app, &cid).await, 1);
 }
@@ -1083,10 +1072,11 @@ async fn s5_another_tenants_connection_is_not_found_for_every_operation(backend:
     let other = app.tenant().await;
     // The other tenant's primary user: elevated there, nothing here.
     let eve = app.sign_in(&other, ADA_ADMIN).await;
+    let as_eve = app.as_(&eve);
     let before = state(&app, &ada, &cid).await;
-    for (action, _, _, _) in EXPECTED {
+    for (name, _, _, _) in EXPECTED {
         for id in [cid.as_str(), "00000000-0000-0000-0000-000000000000"] {
-            let res = call(&app, &eve.access_token, id, action).await;
+            let res = action(&as_eve, id, name).await;
             assert_problem(res, 404, "not_found").await;
         }
     }

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeSet;
 
+use hubkeep_shared::api::{NewConnection, PageQuery, UpdateSettings, UserPatch};
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    Backend, TestApp, assert_problem, grant, id, patch, people::*, put, spawn_app, team,
-};
+use crate::client::{all_pages, new_connection};
+use crate::helpers::{Backend, TestApp, grant, id, people::*, spawn_app, team};
 use crate::on_each_backend;
 
 on_each_backend!(
@@ -91,18 +92,6 @@ fn strings(value: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-async fn create(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
-    app.post_json("/api/v1/connections", Some(token), body)
-        .await
-}
-
-/// Creates a connection (must succeed) and returns its body.
-async fn created(app: &TestApp, token: &str, name: &str, kind: &str) -> Value {
-    let res = create(app, token, &json!({"name": name, "kind": kind})).await;
-    assert_eq!(res.status(), 201, "create {name}");
-    res.json().await.unwrap()
-}
-
 /// Row counts of every table a connection write could touch, plus the app's own set.
 async fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
     let mut counts = app.row_counts().await;
@@ -118,41 +107,27 @@ async fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
     counts
 }
 
-/// Every item of a paginated list, following `next_cursor` at `limit` per page.
-async fn all_pages(app: &TestApp, token: &str, path: &str, limit: u64) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..100 {
-        let mut url = format!("{path}?limit={limit}");
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let res = app.get_as(&url, token).await;
-        assert_eq!(res.status(), 200, "{url}");
-        let page: Value = res.json().await.unwrap();
-        let page_items = page["items"].as_array().unwrap();
-        assert!(page_items.len() <= usize::try_from(limit).unwrap());
-        items.extend(page_items.iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return items,
-        }
+/// Activates or deactivates a user (Users tab).
+fn active(active: bool) -> UserPatch {
+    UserPatch {
+        active: Some(active),
+        elevation: None,
     }
-    panic!("the list never ended");
 }
 
 async fn s2_1_an_elevated_user_creates_a_connection_and_becomes_its_owner(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, bob, _) = team(&app).await;
+    let as_ada = app.as_(&ada);
 
-    let res = create(
-        &app,
-        &ada.access_token,
-        &json!({"name": "  Contoso books  ", "kind": "autotask_quickbooks", "timezone": "Europe/London"}),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
+    let body = as_ada
+        .create_connection(&NewConnection {
+            timezone: Some("Europe/London".into()),
+            ..new_connection("  Contoso books  ", "autotask_quickbooks")
+        })
+        .await
+        .expect_json(201)
+        .await;
     let cid = body["id"].as_str().unwrap().to_owned();
     assert_eq!(body["name"], "Contoso books", "trimmed");
     assert_eq!(body["kind"], "autotask_quickbooks");
@@ -193,11 +168,8 @@ async fn s2_1_an_elevated_user_creates_a_connection_and_becomes_its_owner(backen
     assert!(body["created_at"].is_string());
 
     // What GET answers is what POST answered.
-    let res = app
-        .get_as(&format!("/api/v1/connections/{cid}"), &ada.access_token)
-        .await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.json::<Value>().await.unwrap(), body);
+    let got = as_ada.get_connection(&cid).await.expect_json(200).await;
+    assert_eq!(got, body);
 
     // The rows: the connection, its owner's role, two endpoints, one activity entry.
     let q = |sql: String| {
@@ -259,7 +231,12 @@ async fn s2_1_an_elevated_user_creates_a_connection_and_becomes_its_owner(backen
     );
 
     // Another elevated user creates a Power BI kind: every setting, every owner action.
-    let body = created(&app, &bob.access_token, "Board pack", "xero_power_bi").await;
+    let body = app
+        .as_(&bob)
+        .create_connection(&new_connection("Board pack", "xero_power_bi"))
+        .await
+        .expect_json(201)
+        .await;
     assert_eq!(body["my_roles"], json!(["owner"]));
     assert_eq!(
         strings(&body["allowed_actions"]),
@@ -276,12 +253,20 @@ async fn s2_1_an_elevated_user_creates_a_connection_and_becomes_its_owner(backen
 
     // A `read_write` API token acts as its user; a `read` token may not create.
     let token = app.create_token(&ada.access_token, "read_write").await;
-    let body = created(&app, &token, "Scripted", "autotask_xero").await;
+    let body = app
+        .with_token(&token)
+        .create_connection(&new_connection("Scripted", "autotask_xero"))
+        .await
+        .expect_json(201)
+        .await;
     assert_eq!(body["owner"]["id"], id(&ada));
     let read = app.create_token(&ada.access_token, "read").await;
     let before = counts(&app).await;
-    let res = create(&app, &read, &json!({"name": "No", "kind": "autotask_xero"})).await;
-    assert_problem(res, 403, "insufficient_scope").await;
+    app.with_token(&read)
+        .create_connection(&new_connection("No", "autotask_xero"))
+        .await
+        .problem(403, "insufficient_scope")
+        .await;
     assert_eq!(counts(&app).await, before);
 }
 
@@ -289,67 +274,75 @@ async fn g7_a_limited_user_cannot_create_a_connection(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, _, _, tess) = team(&app).await;
     let before = counts(&app).await;
-    let res = create(
-        &app,
-        &tess.access_token,
-        &json!({"name": "Mine", "kind": "autotask_quickbooks"}),
-    )
-    .await;
-    assert_problem(res, 403, "elevated_access_required").await;
+    let as_tess = app.as_(&tess);
+    as_tess
+        .create_connection(&new_connection("Mine", "autotask_quickbooks"))
+        .await
+        .problem(403, "elevated_access_required")
+        .await;
     // Refused before the body is judged: an invalid body is still 403.
-    let res = create(&app, &tess.access_token, &json!({"name": "", "kind": "x"})).await;
-    assert_problem(res, 403, "elevated_access_required").await;
+    as_tess
+        .create_connection(&new_connection("", "x"))
+        .await
+        .problem(403, "elevated_access_required")
+        .await;
     assert_eq!(counts(&app).await, before, "nothing changed");
     assert_eq!(app.activity_count(&tenant, "connection.created").await, 0);
     // Without credentials: 401.
-    let res = app
-        .post_json(
-            "/api/v1/connections",
-            None,
-            &json!({"name": "Mine", "kind": "autotask_quickbooks"}),
-        )
+    app.anonymous()
+        .create_connection(&new_connection("Mine", "autotask_quickbooks"))
+        .await
+        .problem(401, "unauthenticated")
         .await;
-    assert_problem(res, 401, "unauthenticated").await;
 }
 
 async fn s8_invalid_connection_input_changes_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, ada, _, _) = team(&app).await;
+    let as_ada = app.as_(&ada);
     let before = counts(&app).await;
     let long = "x".repeat(201);
-    let cases: Vec<(Value, Vec<&str>)> = vec![
+    let in_zone = |name: &str, kind: &str, timezone: &str| NewConnection {
+        timezone: Some(timezone.to_owned()),
+        ..new_connection(name, kind)
+    };
+    let cases: Vec<(NewConnection, Vec<&str>)> = vec![
+        (new_connection("   ", "autotask_quickbooks"), vec!["name"]),
+        (new_connection(&long, "autotask_quickbooks"), vec!["name"]),
         (
-            json!({"name": "   ", "kind": "autotask_quickbooks"}),
+            new_connection("Tab\there", "autotask_quickbooks"),
             vec!["name"],
         ),
+        (new_connection("Books", "autotask_sage"), vec!["kind"]),
+        (new_connection("Books", "AutotaskQuickbooks"), vec!["kind"]),
         (
-            json!({"name": long, "kind": "autotask_quickbooks"}),
-            vec!["name"],
-        ),
-        (
-            json!({"name": "Tab\there", "kind": "autotask_quickbooks"}),
-            vec!["name"],
-        ),
-        (
-            json!({"name": "Books", "kind": "autotask_sage"}),
-            vec!["kind"],
-        ),
-        (
-            json!({"name": "Books", "kind": "AutotaskQuickbooks"}),
-            vec!["kind"],
-        ),
-        (
-            json!({"name": "Books", "kind": "autotask_xero", "timezone": "Mars/Olympus"}),
+            in_zone("Books", "autotask_xero", "Mars/Olympus"),
             vec!["timezone"],
         ),
+        (in_zone("Books", "autotask_xero", ""), vec!["timezone"]),
         (
-            json!({"name": "Books", "kind": "autotask_xero", "timezone": ""}),
-            vec!["timezone"],
-        ),
-        (
-            json!({"name": "", "kind": "nope", "timezone": "Nowhere"}),
+            in_zone("", "nope", "Nowhere"),
             vec!["name", "kind", "timezone"],
         ),
+    ];
+    let field_set = |problem: &Value| -> BTreeSet<String> {
+        problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for (body, fields) in cases {
+        let problem = as_ada
+            .create_connection(&body)
+            .await
+            .problem(422, "validation_failed")
+            .await;
+        assert_eq!(field_set(&problem), set(&fields), "errors of {body:?}");
+    }
+    // Bodies outside the schema.
+    let raw_cases: Vec<(Value, Vec<&str>)> = vec![
         // Unknown fields are refused: no side door to the owner, status or settings. The
         // body parser names the field it stopped at.
         (
@@ -365,64 +358,74 @@ async fn s8_invalid_connection_input_changes_nothing(backend: Backend) {
         (json!({"name": 7, "kind": "autotask_xero"}), vec!["name"]),
         (json!([]), vec!["body"]),
     ];
-    for (body, fields) in cases {
-        let res = create(&app, &ada.access_token, &body).await;
-        let problem = assert_problem(res, 422, "validation_failed").await;
-        let got: BTreeSet<String> = problem["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(got, set(&fields), "errors of {body}");
+    for (body, fields) in raw_cases {
+        let problem = as_ada
+            .raw(Method::POST, "/api/v1/connections", Some(&body))
+            .await
+            .problem(422, "validation_failed")
+            .await;
+        assert_eq!(field_set(&problem), set(&fields), "errors of {body}");
     }
     assert_eq!(counts(&app).await, before, "nothing changed");
 
     // The boundaries are accepted.
     let name = "é".repeat(200);
-    let body = created(&app, &ada.access_token, &name, "autotask_quickbooks").await;
+    let body = as_ada
+        .create_connection(&new_connection(&name, "autotask_quickbooks"))
+        .await
+        .expect_json(201)
+        .await;
     assert_eq!(body["name"], name.as_str());
 }
 
 async fn s4_the_timezone_defaults_to_the_tenant_default(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, _, _) = team(&app).await;
-    let body = created(&app, &ada.access_token, "Default", "autotask_quickbooks").await;
+    let as_ada = app.as_(&ada);
+    let body = as_ada
+        .create_connection(&new_connection("Default", "autotask_quickbooks"))
+        .await
+        .expect_json(201)
+        .await;
     assert_eq!(
         body["timezone"], "UTC",
         "the schema's default tenant timezone"
     );
 
-    let res = put(
-        &app,
-        &ada.access_token,
-        "/api/v1/settings",
-        &json!({"default_timezone": "America/New_York"}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let body = created(&app, &ada.access_token, "Tenant default", "autotask_xero").await;
+    as_ada
+        .update_settings(&UpdateSettings {
+            default_timezone: Some("America/New_York".into()),
+            ..Default::default()
+        })
+        .await
+        .expect(200)
+        .await;
+    let body = as_ada
+        .create_connection(&new_connection("Tenant default", "autotask_xero"))
+        .await
+        .expect_json(201)
+        .await;
     assert_eq!(body["timezone"], "America/New_York");
-    let res = create(
-        &app,
-        &ada.access_token,
-        &json!({"name": "Null timezone", "kind": "autotask_xero", "timezone": null}),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    assert_eq!(
-        res.json::<Value>().await.unwrap()["timezone"],
-        "America/New_York"
-    );
+    // An explicit `null` (the typed body leaves an absent zone out).
+    let body = as_ada
+        .raw(
+            Method::POST,
+            "/api/v1/connections",
+            Some(&json!({"name": "Null timezone", "kind": "autotask_xero", "timezone": null})),
+        )
+        .await
+        .expect_json(201)
+        .await;
+    assert_eq!(body["timezone"], "America/New_York");
     // An explicit zone wins, spaces trimmed.
-    let res = create(
-        &app,
-        &ada.access_token,
-        &json!({"name": "Tokyo", "kind": "autotask_xero", "timezone": " Asia/Tokyo "}),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
+    let body = as_ada
+        .create_connection(&NewConnection {
+            timezone: Some(" Asia/Tokyo ".into()),
+            ..new_connection("Tokyo", "autotask_xero")
+        })
+        .await
+        .expect_json(201)
+        .await;
     assert_eq!(body["timezone"], "Asia/Tokyo");
     let cid = body["id"].as_str().unwrap();
     assert_eq!(
@@ -440,46 +443,44 @@ async fn s5_a_connection_is_invisible_to_users_without_a_role(backend: Backend) 
     let (_, ada, bob, tess) = team(&app).await;
     let other = app.tenant().await;
     let eve = app.sign_in(&other, ADA_ADMIN).await;
-    let body = created(&app, &ada.access_token, "Private", "autotask_quickbooks").await;
-    let cid = body["id"].as_str().unwrap().to_owned();
+    let cid = app
+        .as_(&ada)
+        .create_connection(&new_connection("Private", "autotask_quickbooks"))
+        .await
+        .expect(201)
+        .await
+        .id;
     let before = counts(&app).await;
 
     let absent = app
-        .get_as(
-            "/api/v1/connections/01900000-0000-7000-8000-000000000000",
-            &tess.access_token,
-        )
+        .as_(&tess)
+        .get_connection("01900000-0000-7000-8000-000000000000")
+        .await
+        .problem(404, "not_found")
         .await;
-    let absent = assert_problem(absent, 404, "not_found").await;
     for who in [&tess, &bob, &eve] {
-        let res = app
-            .get_as(&format!("/api/v1/connections/{cid}"), &who.access_token)
-            .await;
-        let problem = assert_problem(res, 404, "not_found").await;
+        let c = app.as_(who);
+        let problem = c.get_connection(&cid).await.problem(404, "not_found").await;
         // Exactly what an id that never existed gets.
         for key in ["type", "title", "detail", "status", "code"] {
             assert_eq!(problem[key], absent[key], "{key}");
         }
-        let list = all_pages(&app, &who.access_token, "/api/v1/connections", 50).await;
+        let list = all_pages(50, async |page| c.list_connections(&page).await).await;
         assert!(list.is_empty(), "{list:?}");
     }
     // Elevated users of the tenant see it only in the governance list; the other tenant's
     // elevated user does not see it at all.
-    let governance = all_pages(
-        &app,
-        &bob.access_token,
-        "/api/v1/connections/governance",
-        50,
-    )
+    let as_bob = app.as_(&bob);
+    let governance = all_pages(50, async |page| {
+        as_bob.list_governance_connections(&page).await
+    })
     .await;
     assert_eq!(governance.len(), 1);
     assert_eq!(governance[0]["connection"]["id"], cid.as_str());
-    let governance = all_pages(
-        &app,
-        &eve.access_token,
-        "/api/v1/connections/governance",
-        50,
-    )
+    let as_eve = app.as_(&eve);
+    let governance = all_pages(50, async |page| {
+        as_eve.list_governance_connections(&page).await
+    })
     .await;
     assert!(governance.is_empty());
     assert_eq!(counts(&app).await, before, "reads change nothing");
@@ -488,24 +489,34 @@ async fn s5_a_connection_is_invisible_to_users_without_a_role(backend: Backend) 
 async fn s5_1_list_shows_my_connections_with_my_roles(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, bob, tess) = team(&app).await;
+    let (as_ada, as_bob, as_tess) = (app.as_(&ada), app.as_(&bob), app.as_(&tess));
     // Names in mixed case and order; two share a name (ties go by id, i.e. creation order).
     let names = [
         "delta", "Alpha", "charlie", "Bravo", "echo", "same", "Same", "foxtrot",
     ];
     let mut ids = Vec::new();
     for name in names {
-        let body = created(&app, &ada.access_token, name, "autotask_quickbooks").await;
-        ids.push((name, body["id"].as_str().unwrap().to_owned()));
+        let created = as_ada
+            .create_connection(&new_connection(name, "autotask_quickbooks"))
+            .await
+            .expect(201)
+            .await;
+        ids.push((name, created.id));
     }
-    let bobs = created(&app, &bob.access_token, "Bob's", "xero_power_bi").await;
+    let bobs = as_bob
+        .create_connection(&new_connection("Bob's", "xero_power_bi"))
+        .await
+        .expect(201)
+        .await
+        .id;
 
     let mut expected: Vec<(String, String)> = ids
         .iter()
-        .map(|(n, i)| (n.to_lowercase(), i.clone()))
+        .map(|(n, i)| (n.to_lowercase(), i.to_string()))
         .collect();
     expected.sort();
     for limit in [1, 3, 8, 50] {
-        let items = all_pages(&app, &ada.access_token, "/api/v1/connections", limit).await;
+        let items = all_pages(limit, async |page| as_ada.list_connections(&page).await).await;
         let got: Vec<(String, String)> = items
             .iter()
             .map(|c| {
@@ -524,15 +535,15 @@ async fn s5_1_list_shows_my_connections_with_my_roles(backend: Backend) {
             );
         }
     }
-    let bob_list = all_pages(&app, &bob.access_token, "/api/v1/connections", 50).await;
+    let bob_list = all_pages(50, async |page| as_bob.list_connections(&page).await).await;
     assert_eq!(bob_list.len(), 1);
-    assert_eq!(bob_list[0]["id"], bobs["id"]);
+    assert_eq!(bob_list[0]["id"], bobs.as_str());
 
     // Several roles: the union of their permissions.
     let (_, shared_id) = &ids[0];
     grant(&app, &tenant, shared_id, &id(&tess), "read_only").await;
     grant(&app, &tenant, shared_id, &id(&tess), "it_admin").await;
-    let tess_list = all_pages(&app, &tess.access_token, "/api/v1/connections", 50).await;
+    let tess_list = all_pages(50, async |page| as_tess.list_connections(&page).await).await;
     assert_eq!(tess_list.len(), 1);
     assert_eq!(tess_list[0]["id"], shared_id.as_str());
     assert_eq!(tess_list[0]["my_roles"], json!(["it_admin", "read_only"]));
@@ -541,69 +552,80 @@ async fn s5_1_list_shows_my_connections_with_my_roles(backend: Backend) {
         set(IT_ADMIN_AND_READ_ONLY)
     );
     assert_eq!(tess_list[0]["owner"]["id"], id(&ada));
-    let res = app
-        .get_as(
-            &format!("/api/v1/connections/{shared_id}"),
-            &tess.access_token,
-        )
+    let got = as_tess
+        .get_connection(shared_id)
+        .await
+        .expect_json(200)
         .await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.json::<Value>().await.unwrap(), tess_list[0]);
+    assert_eq!(got, tess_list[0]);
     // Read-only alone views and nothing else.
     let (_, other_id) = &ids[1];
     grant(&app, &tenant, other_id, &id(&tess), "read_only").await;
-    let res = app
-        .get_as(
-            &format!("/api/v1/connections/{other_id}"),
-            &tess.access_token,
-        )
-        .await;
-    let body: Value = res.json().await.unwrap();
+    let body = as_tess.get_connection(other_id).await.json().await;
     assert_eq!(body["my_roles"], json!(["read_only"]));
     assert_eq!(body["allowed_actions"], json!(["view"]));
 
     // Pagination input is checked.
-    for query in ["limit=0", "limit=201", "cursor=not-a-cursor", "cursor=e30"] {
-        let res = app
-            .get_as(&format!("/api/v1/connections?{query}"), &ada.access_token)
+    for (limit, cursor) in [
+        (Some(0), None),
+        (Some(201), None),
+        (None, Some("not-a-cursor")),
+        (None, Some("e30")),
+    ] {
+        let page = PageQuery {
+            limit,
+            cursor: cursor.map(str::to_owned),
+        };
+        as_ada
+            .list_connections(&page)
+            .await
+            .problem(422, "validation_failed")
             .await;
-        assert_problem(res, 422, "validation_failed").await;
     }
 }
 
 async fn s5_4_governance_lists_every_connection_and_flags_orphans(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, bob, tess) = team(&app).await;
-    let adas = created(
-        &app,
-        &ada.access_token,
-        "Ada's books",
-        "autotask_quickbooks",
-    )
-    .await;
-    let bobs = created(
-        &app,
-        &bob.access_token,
-        "Bob's board",
-        "quickbooks_power_bi",
-    )
-    .await;
-    let adas_id = adas["id"].as_str().unwrap().to_owned();
-    let bobs_id = bobs["id"].as_str().unwrap().to_owned();
+    let as_ada = app.as_(&ada);
+    let adas_id = as_ada
+        .create_connection(&new_connection("Ada's books", "autotask_quickbooks"))
+        .await
+        .expect(201)
+        .await
+        .id;
+    let bobs_id = app
+        .as_(&bob)
+        .create_connection(&new_connection("Bob's board", "quickbooks_power_bi"))
+        .await
+        .expect(201)
+        .await
+        .id;
     // Tess holds two roles on Ada's connection: one member, counted once.
     grant(&app, &tenant, &adas_id, &id(&tess), "read_only").await;
     grant(&app, &tenant, &adas_id, &id(&tess), "it_admin").await;
     // Another tenant's connection never shows.
     let other = app.tenant().await;
     let eve = app.sign_in(&other, ADA_ADMIN).await;
-    created(&app, &eve.access_token, "Elsewhere", "autotask_xero").await;
-
-    let res = app
-        .get_as("/api/v1/connections/governance", &tess.access_token)
+    app.as_(&eve)
+        .create_connection(&new_connection("Elsewhere", "autotask_xero"))
+        .await
+        .expect(201)
         .await;
-    assert_problem(res, 403, "elevated_access_required").await;
 
-    let rows = all_pages(&app, &ada.access_token, "/api/v1/connections/governance", 1).await;
+    app.as_(&tess)
+        .list_governance_connections(&PageQuery::default())
+        .await
+        .problem(403, "elevated_access_required")
+        .await;
+
+    let governance = async |limit: u64| {
+        all_pages(limit, async |page| {
+            as_ada.list_governance_connections(&page).await
+        })
+        .await
+    };
+    let rows = governance(1).await;
     assert_eq!(
         rows,
         vec![
@@ -623,22 +645,13 @@ async fn s5_4_governance_lists_every_connection_and_flags_orphans(backend: Backe
     );
 
     // Offboarding Bob is never blocked by his ownership; his connection is then orphaned.
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &format!("/api/v1/users/{}", id(&bob)),
-        &json!({"active": false}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    as_ada
+        .update_user(&id(&bob), &active(false))
+        .await
+        .expect(200)
+        .await;
     let before = counts(&app).await;
-    let rows = all_pages(
-        &app,
-        &ada.access_token,
-        "/api/v1/connections/governance",
-        50,
-    )
-    .await;
+    let rows = governance(50).await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["orphaned"], false);
     assert_eq!(rows[1]["connection"]["id"], bobs_id.as_str());
@@ -647,21 +660,12 @@ async fn s5_4_governance_lists_every_connection_and_flags_orphans(backend: Backe
     assert_eq!(counts(&app).await, before, "reads change nothing");
 
     // Reactivated, Bob owns it again in full.
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &format!("/api/v1/users/{}", id(&bob)),
-        &json!({"active": true}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let rows = all_pages(
-        &app,
-        &ada.access_token,
-        "/api/v1/connections/governance",
-        50,
-    )
-    .await;
+    as_ada
+        .update_user(&id(&bob), &active(true))
+        .await
+        .expect(200)
+        .await;
+    let rows = governance(50).await;
     assert_eq!(rows[1]["owner"]["access_level"], "elevated");
     assert_eq!(rows[1]["orphaned"], false);
 
@@ -673,17 +677,8 @@ async fn s5_4_governance_lists_every_connection_and_flags_orphans(backend: Backe
             }
         }
     });
-    let res = app
-        .post_json("/api/v1/users/refresh", Some(&ada.access_token), &json!({}))
-        .await;
-    assert_eq!(res.status(), 200);
-    let rows = all_pages(
-        &app,
-        &ada.access_token,
-        "/api/v1/connections/governance",
-        50,
-    )
-    .await;
+    as_ada.refresh_users().await.expect(200).await;
+    let rows = governance(50).await;
     assert_eq!(rows[0]["orphaned"], false);
     assert_eq!(rows[1]["owner"]["access_level"], "none");
     assert_eq!(rows[1]["orphaned"], true);

@@ -33,8 +33,11 @@ async fn api_paths_and_missing_assets_never_fall_back_to_the_console() {
     let app = spawn_app(Backend::Sqlite).await;
     assert_problem(app.get("/api/v2/users").await, 404, "not_found").await;
     assert_problem(app.get("/missing-asset.wasm").await, 404, "not_found").await;
-    let res = app.client.post(app.url("/settings")).send().await.unwrap();
-    assert_problem(res, 405, "method_not_allowed").await;
+    app.anonymous()
+        .raw(reqwest::Method::POST, "/settings", None)
+        .await
+        .problem(405, "method_not_allowed")
+        .await;
 }
 
 #[tokio::test]
@@ -79,13 +82,11 @@ async fn wrong_methods_are_405_problems_even_without_a_console() {
     .await;
     for path in ["/readyz", "/healthz", "/api/v1/openapi.json"] {
         let res = app
-            .client
-            .request(reqwest::Method::TRACE, app.url(path))
-            .send()
-            .await
-            .unwrap();
+            .anonymous()
+            .raw(reqwest::Method::TRACE, path, None)
+            .await;
         assert_eq!(res.headers()["allow"], "GET", "{path}");
-        assert_problem(res, 405, "method_not_allowed").await;
+        res.problem(405, "method_not_allowed").await;
     }
     let page = app.get("/connections").await;
     assert_eq!(

@@ -1,8 +1,10 @@
 //! Demo mode (SPEC S3.2): identities and one-click sign-in, only with `--demo`.
 
-use serde_json::{Value, json};
+use hubkeep_shared::api::DemoLaunch;
+use reqwest::Method;
+use serde_json::json;
 
-use crate::helpers::{Backend, assert_problem, session_from, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, session_from, spawn_app, spawn_app_with};
 use crate::on_each_backend;
 
 on_each_backend!(
@@ -12,9 +14,12 @@ on_each_backend!(
 
 async fn s3_2_demo_mode_lists_identities_and_signs_in(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.demo = true).await;
-    let res = app.get("/api/v1/demo/identities").await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let anonymous = app.anonymous();
+    let body = anonymous
+        .list_demo_identities()
+        .await
+        .expect_json(200)
+        .await;
     let items = body["items"].as_array().unwrap();
     assert!(items.len() >= 40, "{}", items.len());
     for item in items {
@@ -37,21 +42,14 @@ async fn s3_2_demo_mode_lists_identities_and_signs_in(backend: Backend) {
         .find(|i| i["eligible_for_elevation"] == true && i["is_active"] == true)
         .unwrap();
 
-    let res = app
-        .post_json(
-            "/api/v1/demo/launch",
-            None,
-            &json!({"resource_id": elevated["resource_id"]}),
-        )
+    let res = anonymous
+        .launch_demo_session(&DemoLaunch {
+            resource_id: elevated["resource_id"].as_i64().unwrap(),
+        })
         .await;
     assert_eq!(res.status(), 200);
-    let session = session_from(res.json().await.unwrap());
-    let me: Value = app
-        .get_as("/api/v1/me", &session.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let session = session_from(res.json().await);
+    let me = app.as_(&session).get_me().await.json().await;
     assert_eq!(me["access_level"], "elevated");
     assert_eq!(me["user"]["is_primary"], true);
     assert_eq!(
@@ -60,18 +58,30 @@ async fn s3_2_demo_mode_lists_identities_and_signs_in(backend: Backend) {
         "the demo tenant was seeded once"
     );
 
-    let res = app
-        .post_json("/api/v1/demo/launch", None, &json!({"resource_id": "x"}))
+    // Not a resource id.
+    anonymous
+        .raw(
+            Method::POST,
+            "/api/v1/demo/launch",
+            Some(&json!({"resource_id": "x"})),
+        )
+        .await
+        .problem(422, "validation_failed")
         .await;
-    assert_problem(res, 422, "validation_failed").await;
 }
 
 async fn s3_2_demo_endpoints_do_not_exist_without_demo_mode(backend: Backend) {
     let app = spawn_app(backend).await;
-    assert_problem(app.get("/api/v1/demo/identities").await, 404, "not_found").await;
-    let res = app
-        .post_json("/api/v1/demo/launch", None, &json!({"resource_id": 1}))
+    let anonymous = app.anonymous();
+    anonymous
+        .list_demo_identities()
+        .await
+        .problem(404, "not_found")
         .await;
-    assert_problem(res, 404, "not_found").await;
+    anonymous
+        .launch_demo_session(&DemoLaunch { resource_id: 1 })
+        .await
+        .problem(404, "not_found")
+        .await;
     assert_eq!(app.count("tenants").await, 0);
 }

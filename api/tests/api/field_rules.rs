@@ -4,14 +4,17 @@
 //! `parse` accepts is accepted over HTTP, a value it refuses is a 422 naming the field with
 //! `parse`'s own message.
 
+use hubkeep_shared::ConnectionRole;
+use hubkeep_shared::TokenScope;
+use hubkeep_shared::api::{ConnectionPatch, CreateToken, UpdateSettings};
 use hubkeep_shared::fields::{
     CurrencyCode, Email, FieldRule, Name, PostgresUrl, ShortName, TimezoneName, ViewDefinition,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::helpers::{Backend, Session, TestApp, patch, put, spawn_app, team};
+use crate::client::{email_invitation, payment, view};
+use crate::helpers::{Backend, create_connection, spawn_app, team};
 use crate::on_each_backend;
-use crate::runs::create;
 
 on_each_backend!(s17_every_field_rule_refuses_the_same_inputs_in_the_console_and_the_server);
 
@@ -129,28 +132,17 @@ async fn agrees<T: FieldRule>(
     }
 }
 
-async fn patch_connection(
-    app: &TestApp,
-    owner: &Session,
-    cid: &str,
-    body: Value,
-) -> reqwest::Response {
-    patch(
-        app,
-        &owner.access_token,
-        &format!("/api/v1/connections/{cid}"),
-        &body,
-    )
-    .await
-}
-
 async fn s17_every_field_rule_refuses_the_same_inputs_in_the_console_and_the_server(
     backend: Backend,
 ) {
     let app = spawn_app(backend).await;
     let (_, ada, _, _) = team(&app).await;
-    let t = ada.access_token.clone();
-    let bi = create(&app, &ada, "Board pack", "xero_power_bi").await;
+    let c = app.as_(&ada);
+    let bi = create_connection(&app, &ada, "Board pack", "xero_power_bi").await;
+    let patch = |patch: ConnectionPatch| {
+        let (c, bi) = (&c, &bi);
+        async move { c.update_connection(bi, &patch).await.into_inner() }
+    };
 
     // Name: connection names (and groups, account labels, budgets), 1–200 characters.
     let mut names: Vec<(String, bool)> =
@@ -158,9 +150,17 @@ async fn s17_every_field_rule_refuses_the_same_inputs_in_the_console_and_the_ser
     names.push((long(200), true));
     names.push((long(201), false));
     for (value, ok) in &names {
-        let res = patch_connection(&app, &ada, &bi, json!({"name": value})).await;
+        let res = patch(ConnectionPatch {
+            name: Some(value.clone()),
+            ..Default::default()
+        })
+        .await;
         agrees::<Name>("Name", value, *ok, "name", res).await;
-        let res = patch_connection(&app, &ada, &bi, json!({"group": value})).await;
+        let res = patch(ConnectionPatch {
+            group: Some(Some(value.clone())),
+            ..Default::default()
+        })
+        .await;
         agrees::<Name>("Name", value, *ok, "group", res).await;
     }
 
@@ -170,39 +170,41 @@ async fn s17_every_field_rule_refuses_the_same_inputs_in_the_console_and_the_ser
     short.push((long(100), true));
     short.push((long(101), false));
     for (value, ok) in &short {
-        let res = app
-            .post_json(
-                "/api/v1/me/tokens",
-                Some(&t),
-                &json!({"name": value, "scope": "read"}),
-            )
-            .await;
+        let token = CreateToken {
+            name: value.clone(),
+            scope: TokenScope::Read,
+            expires_at: None,
+        };
+        let res = c.create_my_token(&token).await.into_inner();
         agrees::<ShortName>("ShortName", value, *ok, "name", res).await;
     }
 
     for (value, ok) in TIMEZONES {
-        let res = put(
-            &app,
-            &t,
-            "/api/v1/settings",
-            &json!({"default_timezone": value}),
-        )
-        .await;
+        let settings = UpdateSettings {
+            default_timezone: Some((*value).to_owned()),
+            ..Default::default()
+        };
+        let res = c.update_settings(&settings).await.into_inner();
         agrees::<TimezoneName>("TimezoneName", value, *ok, "default_timezone", res).await;
-        let res = patch_connection(&app, &ada, &bi, json!({"timezone": value})).await;
+        let res = patch(ConnectionPatch {
+            timezone: Some((*value).to_owned()),
+            ..Default::default()
+        })
+        .await;
         agrees::<TimezoneName>("TimezoneName", value, *ok, "timezone", res).await;
     }
 
     for (value, ok) in CURRENCIES {
-        let res = patch_connection(&app, &ada, &bi, json!({"reporting_currency": value})).await;
+        let res = patch(ConnectionPatch {
+            reporting_currency: Some((*value).to_owned()),
+            ..Default::default()
+        })
+        .await;
         agrees::<CurrencyCode>("CurrencyCode", value, *ok, "reporting_currency", res).await;
-        let res = app
-            .post_json(
-                &format!("/api/v1/connections/{bi}/pay"),
-                Some(&t),
-                &json!({"months": 1, "amount_cents": 100, "currency": value}),
-            )
-            .await;
+        let res = c
+            .pay_connection(&bi, &payment(1, 100, value))
+            .await
+            .into_inner();
         agrees::<CurrencyCode>("CurrencyCode", value, *ok, "currency", res).await;
     }
 
@@ -213,7 +215,11 @@ async fn s17_every_field_rule_refuses_the_same_inputs_in_the_console_and_the_ser
     urls.push((format!("postgres://{}", long(1989)), true));
     urls.push((format!("postgres://{}", long(1990)), false));
     for (value, ok) in &urls {
-        let res = patch_connection(&app, &ada, &bi, json!({"postgres_db": value})).await;
+        let res = patch(ConnectionPatch {
+            postgres_db: Some(Some(value.clone())),
+            ..Default::default()
+        })
+        .await;
         agrees::<PostgresUrl>("PostgresUrl", value, *ok, "postgres_db", res).await;
     }
 
@@ -224,13 +230,10 @@ async fn s17_every_field_rule_refuses_the_same_inputs_in_the_console_and_the_ser
     emails.push((format!("{}@contoso.example", long(238)), true));
     emails.push((format!("{}@contoso.example", long(239)), false));
     for (value, ok) in &emails {
-        let res = app
-            .post_json(
-                &format!("/api/v1/connections/{bi}/invitations"),
-                Some(&t),
-                &json!({"email": value, "role": "read_only"}),
-            )
-            .await;
+        let res = c
+            .create_invitation(&bi, &email_invitation(value, ConnectionRole::ReadOnly))
+            .await
+            .into_inner();
         agrees::<Email>("Email", value, *ok, "email", res).await;
     }
 
@@ -241,13 +244,10 @@ async fn s17_every_field_rule_refuses_the_same_inputs_in_the_console_and_the_ser
             *ok,
             "ViewDefinition::from_value({text:.40})"
         );
-        let res = app
-            .post_json(
-                &format!("/api/v1/connections/{bi}/views"),
-                Some(&t),
-                &json!({"name": format!("View {i}"), "definition": definition}),
-            )
-            .await;
+        let res = c
+            .create_view(&bi, &view(&format!("View {i}"), definition))
+            .await
+            .into_inner();
         agrees::<ViewDefinition>("ViewDefinition", text, *ok, "definition", res).await;
     }
 }

@@ -1,8 +1,10 @@
 //! Health probes, the permission matrix endpoint and the error format.
 
 use hubkeep_shared::PermissionMatrix;
+use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
 
+use crate::client::{Pending, pending};
 use crate::helpers::{Backend, assert_problem, spawn_app};
 use crate::on_each_backend;
 
@@ -16,9 +18,7 @@ on_each_backend!(
 
 async fn readyz_answers_ready_once_the_database_is_migrated(backend: Backend) {
     let app = spawn_app(backend).await;
-    let res = app.get("/readyz").await;
-    assert_eq!(res.status(), 200);
-    let body: serde_json::Value = res.json().await.unwrap();
+    let body = app.anonymous().get_readyz().await.expect_json(200).await;
     assert_eq!(body["status"], "ready");
 
     // The migrations ran: the tenants table exists and is empty.
@@ -37,18 +37,21 @@ async fn readyz_answers_ready_once_the_database_is_migrated(backend: Backend) {
 
 async fn healthz_answers_without_touching_the_database(backend: Backend) {
     let app = spawn_app(backend).await;
-    let res = app.get("/healthz").await;
+    let res = app.anonymous().get_healthz().await;
     assert_eq!(res.status(), 200);
     assert!(res.headers().contains_key("x-request-id"));
-    let body: serde_json::Value = res.json().await.unwrap();
+    let body = res.json().await;
     assert_eq!(body, serde_json::json!({"status": "ok"}));
 }
 
 async fn permissions_endpoint_serves_the_whole_matrix_as_data(backend: Backend) {
     let app = spawn_app(backend).await;
-    let res = app.get("/api/v1/permissions").await;
-    assert_eq!(res.status(), 200);
-    let body: serde_json::Value = res.json().await.unwrap();
+    let body = app
+        .anonymous()
+        .get_permissions()
+        .await
+        .expect_json(200)
+        .await;
     assert_eq!(
         body,
         serde_json::to_value(PermissionMatrix::current()).unwrap()
@@ -81,18 +84,16 @@ async fn unknown_api_paths_and_methods_are_problem_json_with_the_request_id(back
     // A documented path with a method it does not answer: 405 with `Allow`, never the
     // console or a 404 (schemathesis found `TRACE /healthz` answering the console's page).
     for (method, path, allow) in [
-        ("DELETE", "/api/v1/permissions", "GET"),
-        ("TRACE", "/healthz", "GET"),
-        ("PUT", "/api/v1/users/some-id", "GET, PATCH"),
-        ("POST", "/api/v1/connections/some-id", "GET, PATCH"),
+        (Method::DELETE, "/api/v1/permissions", "GET"),
+        (Method::TRACE, "/healthz", "GET"),
+        (Method::PUT, "/api/v1/users/some-id", "GET, PATCH"),
+        (Method::POST, "/api/v1/connections/some-id", "GET, PATCH"),
     ] {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let res = app
-            .client
-            .request(method.clone(), app.url(path))
-            .send()
+            .anonymous()
+            .raw(method.clone(), path, None)
             .await
-            .unwrap();
+            .into_inner();
         let allowed = res.headers()["allow"].to_str().unwrap().to_owned();
         let mut allowed: Vec<&str> = allowed.split(", ").collect();
         allowed.sort_unstable();
@@ -109,18 +110,18 @@ async fn unknown_api_paths_and_methods_are_problem_json_with_the_request_id(back
 async fn compressed_answers_and_problems_decode_as_labelled() {
     use std::io::Read;
     let app = spawn_app(Backend::Sqlite).await;
-    for (path, status) in [
-        ("/api/v1/no-such-thing", 404),
-        ("/api/v1/me", 401),
-        ("/api/v1/permissions", 200),
-    ] {
-        let res = app
-            .client
-            .get(app.url(path))
-            .header("accept-encoding", "gzip")
-            .send()
-            .await
-            .unwrap();
+    let gzip = app.anonymous().with_header("accept-encoding", "gzip");
+    let calls: Vec<(&str, u16, Pending<'_>)> = vec![
+        (
+            "/api/v1/no-such-thing",
+            404,
+            pending(gzip.raw(Method::GET, "/api/v1/no-such-thing", None)),
+        ),
+        ("get_me", 401, pending(gzip.get_me())),
+        ("get_permissions", 200, pending(gzip.get_permissions())),
+    ];
+    for (path, status, call) in calls {
+        let res = call.await;
         assert_eq!(res.status().as_u16(), status, "{path}");
         let encoding = res
             .headers()
@@ -149,8 +150,8 @@ async fn compressed_answers_and_problems_decode_as_labelled() {
 #[tokio::test]
 async fn every_response_carries_a_distinct_request_id() {
     let app = spawn_app(Backend::Sqlite).await;
-    let a = app.get("/healthz").await;
-    let b = app.get("/healthz").await;
+    let a = app.anonymous().get_healthz().await.into_inner();
+    let b = app.anonymous().get_healthz().await.into_inner();
     let id = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_ne!(id(&a), id(&b));
     assert!(!id(&a).is_empty());
@@ -159,8 +160,8 @@ async fn every_response_carries_a_distinct_request_id() {
 #[tokio::test]
 async fn s8_prometheus_metrics_count_requests_by_route_pattern() {
     let app = spawn_app(Backend::Sqlite).await;
-    assert_eq!(app.get("/healthz").await.status(), 200);
-    assert_eq!(app.get("/api/v1/me").await.status(), 401);
+    assert_eq!(app.anonymous().get_healthz().await.status(), 200);
+    assert_eq!(app.anonymous().get_me().await.status(), 401);
     assert_eq!(app.get("/api/v1/no-such-thing-12345").await.status(), 404);
     let res = app.get("/metrics").await;
     assert_eq!(res.status(), 200);
@@ -191,50 +192,37 @@ async fn bodies_that_are_not_json_objects_are_422_and_change_nothing(backend: Ba
     let tenant = app.tenant().await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let before = app.row_counts().await;
-    let settings_before = app.get_as("/api/v1/settings", &ada.access_token).await;
-    let settings_before: serde_json::Value = settings_before.json().await.unwrap();
+    let c = app.as_(&ada);
+    let settings_before = c.get_settings().await.json().await;
+    // The bodies are JSON, just not objects: sent as text.
     for (method, path, body) in [
-        (reqwest::Method::PUT, "/api/v1/settings", "[null, null]"),
-        (reqwest::Method::PUT, "/api/v1/settings", "[]"),
+        (Method::PUT, "/api/v1/settings", "[null, null]"),
+        (Method::PUT, "/api/v1/settings", "[]"),
         (
-            reqwest::Method::POST,
+            Method::POST,
             "/api/v1/connections",
             r#"["Books", "autotask_quickbooks", null]"#,
         ),
-        (
-            reqwest::Method::POST,
-            "/api/v1/me/tokens",
-            r#"["t", "read", null]"#,
-        ),
-        (reqwest::Method::POST, "/api/v1/connections", "null"),
-        (reqwest::Method::POST, "/api/v1/connections", "\"Books\""),
-        (
-            reqwest::Method::PUT,
-            "/api/v1/access/elevated-levels",
-            "[[1]]",
-        ),
+        (Method::POST, "/api/v1/me/tokens", r#"["t", "read", null]"#),
+        (Method::POST, "/api/v1/connections", "null"),
+        (Method::POST, "/api/v1/connections", "\"Books\""),
+        (Method::PUT, "/api/v1/access/elevated-levels", "[[1]]"),
     ] {
-        let res = app
-            .client
-            .request(method.clone(), app.url(path))
-            .bearer_auth(&ada.access_token)
+        let req = c
+            .request(method.clone(), path)
             .header("content-type", "application/json")
-            .body(body)
-            .send()
+            .body(body);
+        let problem = c
+            .send::<serde_json::Value>(req)
             .await
-            .unwrap();
-        let problem = assert_problem(res, 422, "validation_failed").await;
+            .problem(422, "validation_failed")
+            .await;
         assert_eq!(
             problem["errors"][0]["field"], "body",
             "{method} {path} {body}"
         );
     }
     assert_eq!(app.row_counts().await, before, "nothing changed");
-    let settings_after: serde_json::Value = app
-        .get_as("/api/v1/settings", &ada.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let settings_after = c.get_settings().await.json().await;
     assert_eq!(settings_after, settings_before);
 }

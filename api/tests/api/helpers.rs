@@ -228,20 +228,22 @@ impl Drop for TestApp {
 
 /// Asserts a response is problem+json with the given status and code; returns the body.
 pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
-    assert_eq!(res.status().as_u16(), status, "status");
+    let got = res.status().as_u16();
     let content_type = res
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    assert_eq!(content_type, "application/problem+json");
     let request_id = res
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body: serde_json::Value = res.json().await.unwrap();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "status (expected {code}): {text}");
+    assert_eq!(content_type, "application/problem+json", "{text}");
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["code"], code, "code in {body}");
     assert_eq!(body["status"], status);
     assert_eq!(body["type"], format!("urn:hubkeep:problem:{code}"));
@@ -258,8 +260,14 @@ pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> 
 // Tenants, the PSA, and signed-in clients.
 
 use hubkeep_api::tenant::provision::{self as tenants, NewTenant, PsaChoice};
-use hubkeep_shared::{DirectoryFile, PsaResource, PsaSecurityLevel};
+use hubkeep_shared::api::{
+    CreateToken, ElevatedLevels, LaunchRequest, NewConnection, ReconnectInput, RefreshRequest,
+    RunRequest, TokenResponse,
+};
+use hubkeep_shared::{DirectoryFile, PsaResource, PsaSecurityLevel, TokenScope};
 use serde_json::{Value, json};
+
+use crate::client::Answer;
 
 /// Resource ids of [`fixture_directory`], named for what the PSA says about them.
 pub mod people {
@@ -482,72 +490,41 @@ impl TestApp {
 
     /// Creates an API token with the session's access token; returns the secret.
     pub async fn create_token(&self, access_token: &str, scope: &str) -> String {
-        let res = self
-            .post_json(
-                "/api/v1/me/tokens",
-                Some(access_token),
-                &json!({ "name": format!("{scope} token"), "scope": scope }),
-            )
-            .await;
-        assert_eq!(res.status().as_u16(), 201);
-        let body: Value = res.json().await.unwrap();
-        body["token"].as_str().unwrap().to_owned()
+        let scope: TokenScope = scope.parse().unwrap();
+        let body = CreateToken {
+            name: format!("{scope} token"),
+            scope,
+            expires_at: None,
+        };
+        self.with_token(access_token)
+            .create_my_token(&body)
+            .await
+            .expect(201)
+            .await
+            .token
     }
 
-    pub async fn launch(&self, assertion: &str) -> reqwest::Response {
-        self.post_json(
-            "/api/v1/auth/launch",
-            None,
-            &json!({ "assertion": assertion }),
-        )
-        .await
+    pub async fn launch(&self, assertion: &str) -> Answer<TokenResponse> {
+        self.anonymous()
+            .launch_session(&LaunchRequest {
+                assertion: assertion.to_owned(),
+            })
+            .await
     }
 
     /// Signs a resource in (the launch must succeed).
     pub async fn sign_in(&self, tenant: &TestTenant, resource_id: i64) -> Session {
         let res = self.launch(&tenant.assertion(resource_id)).await;
         assert_eq!(res.status().as_u16(), 200, "sign-in of {resource_id}");
-        session_from(res.json().await.unwrap())
+        session_from(res.json().await)
     }
 
-    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
-        self.post_json(
-            "/api/v1/auth/refresh",
-            None,
-            &json!({ "refresh_token": refresh_token }),
-        )
-        .await
-    }
-
-    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
+    pub async fn refresh(&self, refresh_token: &str) -> Answer<TokenResponse> {
+        self.anonymous()
+            .refresh_session(&RefreshRequest {
+                refresh_token: refresh_token.to_owned(),
+            })
             .await
-            .unwrap()
-    }
-
-    pub async fn post_json(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: &Value,
-    ) -> reqwest::Response {
-        let mut req = self.client.post(self.url(path)).json(body);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        req.send().await.unwrap()
-    }
-
-    pub async fn delete_as(&self, path: &str, token: &str) -> reqwest::Response {
-        self.client
-            .delete(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
     }
 
     /// Runs a scalar query on the app's database.
@@ -684,28 +661,6 @@ impl TestApp {
     }
 }
 
-/// `PUT` with a bearer token and a JSON body.
-pub async fn put(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .put(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// `PATCH` with a bearer token and a JSON body.
-pub async fn patch(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .patch(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// The hub user id of a session.
 pub fn id(session: &Session) -> String {
     session.user["id"].as_str().unwrap().to_owned()
@@ -716,18 +671,61 @@ pub fn id(session: &Session) -> String {
 pub async fn team(app: &TestApp) -> (TestTenant, Session, Session, Session) {
     let tenant = app.tenant().await;
     let ada = app.sign_in(&tenant, people::ADA_ADMIN).await;
-    let res = put(
-        app,
-        &ada.access_token,
-        "/api/v1/access/elevated-levels",
-        &json!({"level_ids": [levels::FINANCE_MANAGER]}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    app.as_(&ada)
+        .save_elevated_levels(&ElevatedLevels {
+            level_ids: vec![levels::FINANCE_MANAGER],
+        })
+        .await
+        .expect(200)
+        .await;
     let bob = app.sign_in(&tenant, people::BOB_FINANCE).await;
     assert_eq!(bob.user["access_level"], "elevated");
     let tess = app.sign_in(&tenant, people::TESS_TECH).await;
     (tenant, ada, bob, tess)
+}
+
+/// Ada (primary, elevated: creates connections and owns them), Tess and Tom (limited), on
+/// the fixture directory; nobody else elevated.
+pub async fn owner_and_techs(app: &TestApp) -> (TestTenant, Session, Session, Session) {
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, people::ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, people::TESS_TECH).await;
+    let tom = app.sign_in(&tenant, people::TOM_TECH).await;
+    (tenant, ada, tess, tom)
+}
+
+/// Everything a refused write on a connection could have touched: the connection as its
+/// owner reads it (a read changes nothing) and the row counts of the tables concerned.
+pub async fn connection_state(
+    app: &TestApp,
+    owner: &Session,
+    cid: &str,
+) -> (Value, Vec<(&'static str, i64)>) {
+    let mut counts = app.row_counts().await;
+    for table in [
+        "connections",
+        "role_assignments",
+        "connection_endpoints",
+        "connection_groups",
+        "payments",
+        "connection_views",
+        "invitations",
+        "sync_runs",
+    ] {
+        counts.push((table, app.count(table).await));
+    }
+    counts.push((
+        "hidden sync_runs",
+        app.scalar("SELECT COUNT(*) FROM sync_runs WHERE hidden")
+            .await,
+    ));
+    let connection = app
+        .as_(owner)
+        .get_connection(cid)
+        .await
+        .expect_json(200)
+        .await;
+    (connection, counts)
 }
 
 /// Runs raw SQL on the app's database.
@@ -760,4 +758,63 @@ pub async fn grant(
         ),
     )
     .await;
+}
+
+/// Creates a connection in `Europe/London` as `owner` (must succeed); returns its id.
+pub async fn create_connection(app: &TestApp, owner: &Session, name: &str, kind: &str) -> String {
+    let body = NewConnection {
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+        timezone: Some("Europe/London".into()),
+    };
+    app.as_(owner)
+        .create_connection(&body)
+        .await
+        .expect(201)
+        .await
+        .id
+        .into()
+}
+
+/// Reconnects one endpoint as `who` (must answer 200).
+pub async fn reconnect(app: &TestApp, who: &Session, cid: &str, side: &str) {
+    app.as_(who)
+        .reconnect_endpoint(cid, side, &ReconnectInput::default())
+        .await
+        .expect(200)
+        .await;
+}
+
+/// A connection created by `owner` with both endpoints connected; returns its id.
+pub async fn ready_connection(app: &TestApp, owner: &Session, name: &str, kind: &str) -> String {
+    let cid = create_connection(app, owner, name, kind).await;
+    reconnect(app, owner, &cid, "source").await;
+    reconnect(app, owner, &cid, "target").await;
+    cid
+}
+
+/// Requests a run of everything as `who` (must answer 201); returns its id.
+pub async fn requested_run(app: &TestApp, who: &Session, cid: &str) -> String {
+    app.as_(who)
+        .request_run(cid, &RunRequest::default())
+        .await
+        .expect(201)
+        .await
+        .id
+}
+
+/// Activity entries about a connection.
+pub async fn entries(app: &TestApp, cid: &str) -> i64 {
+    app.scalar(&format!(
+        "SELECT COUNT(*) FROM activity_log WHERE connection_id = '{cid}'"
+    ))
+    .await
+}
+
+/// Activity entries with this action about a connection.
+pub async fn entries_of(app: &TestApp, cid: &str, action: &str) -> i64 {
+    app.scalar(&format!(
+        "SELECT COUNT(*) FROM activity_log WHERE connection_id = '{cid}' AND action = '{action}'"
+    ))
+    .await
 }

@@ -2,12 +2,14 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hubkeep_shared::TokenScope;
+use hubkeep_shared::api::{CreateToken, PageQuery};
+use reqwest::Method;
 use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, TestApp, assert_problem, levels, people::*, session_from, sign_hs256, spawn_app,
-    spawn_app_with,
+    Backend, TestApp, levels, people::*, session_from, sign_hs256, spawn_app, spawn_app_with,
 };
 use crate::on_each_backend;
 
@@ -35,10 +37,6 @@ on_each_backend!(
     s8_launch_and_refresh_are_rate_limited_per_address,
 );
 
-async fn me(app: &TestApp, token: &str) -> reqwest::Response {
-    app.get_as("/api/v1/me", token).await
-}
-
 async fn g4_first_sign_in_creates_the_primary_user(backend: Backend) {
     let app = spawn_app(backend).await;
     let tenant = app.tenant().await;
@@ -51,7 +49,7 @@ async fn g4_first_sign_in_creates_the_primary_user(backend: Backend) {
         "tokens are never cached"
     );
     let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
-    let body: Value = res.json().await.unwrap();
+    let body: Value = res.json().await;
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 900);
     assert!(body["access_token"].as_str().unwrap().len() > 40);
@@ -124,7 +122,7 @@ async fn g4_first_sign_in_without_elevation_eligibility_creates_nothing(backend:
     let before = app.row_counts().await;
 
     let res = app.launch(&tenant.assertion(TESS_TECH)).await;
-    assert_problem(res, 403, "primary_requires_elevation").await;
+    res.problem(403, "primary_requires_elevation").await;
 
     assert_eq!(app.row_counts().await, before, "no user, session or entry");
     assert_eq!(app.count("users").await, 0);
@@ -186,7 +184,7 @@ async fn s2_later_users_follow_their_security_level(backend: Backend) {
         ))
         .await
         .unwrap();
-    let body: Value = me(&app, &bob.access_token).await.json().await.unwrap();
+    let body: Value = app.as_(&bob).get_me().await.json().await;
     assert_eq!(body["access_level"], "elevated");
     assert_eq!(body["user"]["access_source"], "security_level_grant");
 }
@@ -205,7 +203,7 @@ async fn s2_inactive_resource_inactive_level_or_no_hub_menu_cannot_sign_in(backe
     ] {
         let res = app.launch(&tenant.assertion(resource)).await;
         assert_eq!(res.status(), 403, "{why}");
-        assert_problem(res, 403, "access_not_eligible").await;
+        res.problem(403, "access_not_eligible").await;
     }
     assert_eq!(app.row_counts().await, before, "nobody was created");
 }
@@ -217,7 +215,7 @@ async fn s3_2_a_replayed_launch_assertion_is_refused(backend: Backend) {
     assert_eq!(app.launch(&assertion).await.status(), 200);
 
     let res = app.launch(&assertion).await;
-    let body = assert_problem(res, 401, "unauthenticated").await;
+    let body = res.problem(401, "unauthenticated").await;
     assert!(
         body["detail"]
             .as_str()
@@ -227,6 +225,15 @@ async fn s3_2_a_replayed_launch_assertion_is_refused(backend: Backend) {
     assert_eq!(app.count("sessions").await, 1);
     assert_eq!(app.count("launch_assertions").await, 1);
     assert_eq!(app.activity_count(&tenant, "user.signed_in").await, 1);
+}
+
+/// A token named `name` with `scope`, never expiring.
+fn token(name: &str, scope: TokenScope) -> CreateToken {
+    CreateToken {
+        name: name.to_owned(),
+        scope,
+        expires_at: None,
+    }
 }
 
 fn unsigned(header: &Value, claims: &Value) -> String {
@@ -314,21 +321,22 @@ async fn s3_2_invalid_launch_assertions_are_refused_and_change_nothing(backend: 
     for (why, assertion) in cases {
         let res = app.launch(&assertion).await;
         assert_eq!(res.status(), 401, "{why}");
-        assert_problem(res, 401, "unauthenticated").await;
+        res.problem(401, "unauthenticated").await;
     }
     assert_eq!(app.count("users").await, 0);
     assert_eq!(app.count("launch_assertions").await, 0);
     assert_eq!(app.count("activity_log").await, 1, "only tenant.created");
 
     // An unknown field in the body is invalid input, not a sign-in.
-    let res = app
-        .post_json(
+    app.anonymous()
+        .raw(
+            Method::POST,
             "/api/v1/auth/launch",
-            None,
-            &json!({"assertion": valid, "user_id": "x"}),
+            Some(&json!({"assertion": valid, "user_id": "x"})),
         )
+        .await
+        .problem(422, "validation_failed")
         .await;
-    assert_problem(res, 422, "validation_failed").await;
     assert_eq!(app.count("users").await, 0);
 }
 
@@ -345,7 +353,7 @@ async fn s3_3_access_tokens_that_are_not_ours_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let tenant = app.tenant().await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
-    assert_eq!(me(&app, &ada.access_token).await.status(), 200);
+    assert_eq!(app.as_(&ada).get_me().await.status(), 200);
 
     // Read the real claims back, then vary one thing at a time.
     let payload = ada.access_token.split('.').nth(1).unwrap();
@@ -369,7 +377,10 @@ async fn s3_3_access_tokens_that_are_not_ours_are_refused(backend: Backend) {
     };
     // Sanity: re-signing the same claims with the real key works.
     assert_eq!(
-        me(&app, &sign(Some(&kid), &claims, &secret)).await.status(),
+        app.with_token(&sign(Some(&kid), &claims, &secret))
+            .get_me()
+            .await
+            .status(),
         200
     );
     let (head, rest) = ada.access_token.split_once('.').unwrap();
@@ -402,13 +413,16 @@ async fn s3_3_access_tokens_that_are_not_ours_are_refused(backend: Backend) {
         ("garbage", "not.a.jwt".to_owned()),
     ];
     for (why, token) in cases {
-        let res = me(&app, &token).await;
+        let res = app.with_token(&token).get_me().await;
         assert_eq!(res.status(), 401, "{why}");
-        assert_problem(res, 401, "unauthenticated").await;
+        res.problem(401, "unauthenticated").await;
     }
     // No credentials at all.
-    let res = app.get("/api/v1/me").await;
-    assert_problem(res, 401, "unauthenticated").await;
+    app.anonymous()
+        .get_me()
+        .await
+        .problem(401, "unauthenticated")
+        .await;
 }
 
 async fn s3_3_refresh_rotates_and_reuse_revokes_the_session(backend: Backend) {
@@ -419,25 +433,25 @@ async fn s3_3_refresh_rotates_and_reuse_revokes_the_session(backend: Backend) {
     let res = app.refresh(&first.refresh_token).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers().get("cache-control").unwrap(), "no-store");
-    let second = session_from(res.json().await.unwrap());
+    let second = session_from(res.json().await);
     assert_ne!(second.refresh_token, first.refresh_token, "rotated");
     assert_eq!(second.user["id"], first.user["id"]);
-    assert_eq!(me(&app, &second.access_token).await.status(), 200);
+    assert_eq!(app.as_(&second).get_me().await.status(), 200);
     assert_eq!(app.activity_count(&tenant, "session.refreshed").await, 1);
 
     // The old refresh token again: a replay. The whole session goes.
     let res = app.refresh(&first.refresh_token).await;
-    assert_problem(res, 401, "reauthorization_required").await;
+    res.problem(401, "reauthorization_required").await;
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NOT NULL")
             .await,
         1
     );
     assert_eq!(app.activity_count(&tenant, "session.revoked").await, 1);
-    let res = me(&app, &second.access_token).await;
-    assert_problem(res, 401, "reauthorization_required").await;
+    let res = app.as_(&second).get_me().await;
+    res.problem(401, "reauthorization_required").await;
     let res = app.refresh(&second.refresh_token).await;
-    assert_problem(res, 401, "reauthorization_required").await;
+    res.problem(401, "reauthorization_required").await;
     assert_eq!(
         app.activity_count(&tenant, "session.revoked").await,
         1,
@@ -446,7 +460,7 @@ async fn s3_3_refresh_rotates_and_reuse_revokes_the_session(backend: Backend) {
 
     // A refresh token nobody issued.
     let res = app.refresh("made-up").await;
-    assert_problem(res, 401, "unauthenticated").await;
+    res.problem(401, "unauthenticated").await;
 }
 
 async fn s3_3_an_expired_session_requires_reauthorization(backend: Backend) {
@@ -465,10 +479,10 @@ async fn s3_3_an_expired_session_requires_reauthorization(backend: Backend) {
         ))
         .await
         .unwrap();
-    let res = me(&app, &ada.access_token).await;
-    assert_problem(res, 401, "reauthorization_required").await;
+    let res = app.as_(&ada).get_me().await;
+    res.problem(401, "reauthorization_required").await;
     let res = app.refresh(&ada.refresh_token).await;
-    assert_problem(res, 401, "reauthorization_required").await;
+    res.problem(401, "reauthorization_required").await;
     assert_eq!(app.activity_count(&tenant, "session.refreshed").await, 0);
 }
 
@@ -491,14 +505,14 @@ async fn s3_3_refresh_rechecks_the_psa(backend: Backend) {
         }
     });
     let res = app.refresh(&tess.refresh_token).await;
-    assert_problem(res, 401, "reauthorization_required").await;
-    let res = me(&app, &tess.access_token).await;
-    assert_problem(res, 401, "reauthorization_required").await;
+    res.problem(401, "reauthorization_required").await;
+    let res = app.as_(&tess).get_me().await;
+    res.problem(401, "reauthorization_required").await;
     assert_eq!(app.activity_count(&tenant, "session.revoked").await, 1);
 
     let res = app.refresh(&tom.refresh_token).await;
     assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let body: Value = res.json().await;
     assert_eq!(
         body["user"]["security_level"],
         json!({"id": levels::FINANCE_MANAGER, "name": "Finance Manager"})
@@ -513,8 +527,8 @@ async fn s2_a_deactivated_users_jwt_and_api_token_stop_working_on_the_next_reque
     app.sign_in(&tenant, ADA_ADMIN).await;
     let tess = app.sign_in(&tenant, TESS_TECH).await;
     let token = app.create_token(&tess.access_token, "read_write").await;
-    assert_eq!(me(&app, &tess.access_token).await.status(), 200);
-    assert_eq!(me(&app, &token).await.status(), 200);
+    assert_eq!(app.as_(&tess).get_me().await.status(), 200);
+    assert_eq!(app.with_token(&token).get_me().await.status(), 200);
 
     app.db
         .execute_raw(sea_orm::Statement::from_string(
@@ -524,13 +538,13 @@ async fn s2_a_deactivated_users_jwt_and_api_token_stop_working_on_the_next_reque
         .await
         .unwrap();
 
-    let res = me(&app, &tess.access_token).await;
-    assert_problem(res, 401, "reauthorization_required").await;
-    let res = me(&app, &token).await;
-    assert_problem(res, 403, "user_inactive").await;
+    let res = app.as_(&tess).get_me().await;
+    res.problem(401, "reauthorization_required").await;
+    let res = app.with_token(&token).get_me().await;
+    res.problem(403, "user_inactive").await;
     // Nor can they come back through the PSA launcher.
     let res = app.launch(&tenant.assertion(TESS_TECH)).await;
-    assert_problem(res, 403, "user_inactive").await;
+    res.problem(403, "user_inactive").await;
     assert_eq!(app.activity_count(&tenant, "user.sign_in_refused").await, 1);
     // Reactivation restores the same user.
     app.db
@@ -542,7 +556,7 @@ async fn s2_a_deactivated_users_jwt_and_api_token_stop_working_on_the_next_reque
         .unwrap();
     let again = app.sign_in(&tenant, TESS_TECH).await;
     assert_eq!(again.user["id"], tess.user["id"]);
-    assert_eq!(me(&app, &token).await.status(), 200);
+    assert_eq!(app.with_token(&token).get_me().await.status(), 200);
 }
 
 async fn s3_3_logout_revokes_the_session(backend: Backend) {
@@ -551,25 +565,20 @@ async fn s3_3_logout_revokes_the_session(backend: Backend) {
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let other = app.sign_in(&tenant, ADA_ADMIN).await;
 
-    let res = app
-        .post_json("/api/v1/auth/logout", Some(&ada.access_token), &json!({}))
-        .await;
+    let res = app.as_(&ada).end_session().await;
     assert_eq!(res.status(), 204);
-    assert_problem(
-        me(&app, &ada.access_token).await,
-        401,
-        "reauthorization_required",
-    )
-    .await;
-    assert_problem(
-        app.refresh(&ada.refresh_token).await,
-        401,
-        "reauthorization_required",
-    )
-    .await;
+    app.as_(&ada)
+        .get_me()
+        .await
+        .problem(401, "reauthorization_required")
+        .await;
+    app.refresh(&ada.refresh_token)
+        .await
+        .problem(401, "reauthorization_required")
+        .await;
     assert_eq!(app.activity_count(&tenant, "user.signed_out").await, 1);
     // Another session of the same user is untouched.
-    assert_eq!(me(&app, &other.access_token).await.status(), 200);
+    assert_eq!(app.as_(&other).get_me().await.status(), 200);
 }
 
 async fn s3_4_api_token_lifecycle(backend: Backend) {
@@ -577,15 +586,12 @@ async fn s3_4_api_token_lifecycle(backend: Backend) {
     let tenant = app.tenant().await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
 
-    let res = app
-        .post_json(
-            "/api/v1/me/tokens",
-            Some(&ada.access_token),
-            &json!({"name": "nightly export", "scope": "read"}),
-        )
+    let as_ada = app.as_(&ada);
+    let created = as_ada
+        .create_my_token(&token("nightly export", TokenScope::Read))
+        .await
+        .expect_json(201)
         .await;
-    assert_eq!(res.status(), 201);
-    let created: Value = res.json().await.unwrap();
     let secret = created["token"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("hk_") && secret.len() == 46, "{secret}");
     assert_eq!(created["scope"], "read");
@@ -601,14 +607,16 @@ async fn s3_4_api_token_lifecycle(backend: Backend) {
         0
     );
 
-    let res = me(&app, &secret).await;
+    let res = app.with_token(&secret).get_me().await;
     assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let body: Value = res.json().await;
     assert_eq!(body["user"]["id"], ada.user["id"]);
 
-    let res = app.get_as("/api/v1/me/tokens", &ada.access_token).await;
-    assert_eq!(res.status(), 200);
-    let list: Value = res.json().await.unwrap();
+    let list = as_ada
+        .list_my_tokens(&PageQuery::default())
+        .await
+        .expect_json(200)
+        .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     let item = &list["items"][0];
     assert!(item.get("token").is_none(), "the secret is never listed");
@@ -617,57 +625,61 @@ async fn s3_4_api_token_lifecycle(backend: Backend) {
     assert!(list["next_cursor"].is_null());
 
     let id = created["id"].as_str().unwrap();
-    let res = app
-        .delete_as(&format!("/api/v1/me/tokens/{id}"), &ada.access_token)
+    as_ada.revoke_my_token(id).await.expect(204).await;
+    app.with_token(&secret)
+        .get_me()
+        .await
+        .problem(401, "unauthenticated")
         .await;
-    assert_eq!(res.status(), 204);
-    assert_problem(me(&app, &secret).await, 401, "unauthenticated").await;
     assert_eq!(app.activity_count(&tenant, "api_token.revoked").await, 1);
-    let list: Value = app
-        .get_as("/api/v1/me/tokens", &ada.access_token)
+    let list = as_ada
+        .list_my_tokens(&PageQuery::default())
         .await
         .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(list["items"], json!([]));
 
     // Pagination over several tokens.
     for i in 0..3 {
-        app.post_json(
-            "/api/v1/me/tokens",
-            Some(&ada.access_token),
-            &json!({"name": format!("t{i}"), "scope": "read_write"}),
-        )
-        .await;
+        as_ada
+            .create_my_token(&token(&format!("t{i}"), TokenScope::ReadWrite))
+            .await;
     }
-    let page: Value = app
-        .get_as("/api/v1/me/tokens?limit=2", &ada.access_token)
+    let page = as_ada
+        .list_my_tokens(&PageQuery {
+            limit: Some(2),
+            cursor: None,
+        })
         .await
         .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     let cursor = page["next_cursor"].as_str().unwrap();
-    let rest: Value = app
-        .get_as(
-            &format!("/api/v1/me/tokens?limit=2&cursor={cursor}"),
-            &ada.access_token,
-        )
+    let rest = as_ada
+        .list_my_tokens(&PageQuery {
+            limit: Some(2),
+            cursor: Some(cursor.to_owned()),
+        })
         .await
         .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
     assert_eq!(rest["items"][0]["name"], "t2");
     assert!(rest["next_cursor"].is_null());
-    let res = app
-        .get_as("/api/v1/me/tokens?limit=500", &ada.access_token)
+    as_ada
+        .list_my_tokens(&PageQuery {
+            limit: Some(500),
+            cursor: None,
+        })
+        .await
+        .problem(422, "validation_failed")
         .await;
-    assert_problem(res, 422, "validation_failed").await;
-    let res = app
-        .get_as("/api/v1/me/tokens?cursor=%%%", &ada.access_token)
+    // Not even a valid query string.
+    as_ada
+        .raw(Method::GET, "/api/v1/me/tokens?cursor=%%%", None)
+        .await
+        .problem(422, "validation_failed")
         .await;
-    assert_problem(res, 422, "validation_failed").await;
 }
 
 async fn s3_4_a_read_token_cannot_write(backend: Backend) {
@@ -676,29 +688,32 @@ async fn s3_4_a_read_token_cannot_write(backend: Backend) {
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let read = app.create_token(&ada.access_token, "read").await;
 
-    assert_eq!(me(&app, &read).await.status(), 200);
-    assert_eq!(app.get_as("/api/v1/me/tokens", &read).await.status(), 200);
+    assert_eq!(app.with_token(&read).get_me().await.status(), 200);
+    let as_read = app.with_token(&read);
+    assert_eq!(
+        as_read.list_my_tokens(&PageQuery::default()).await.status(),
+        200
+    );
     let before = app.row_counts().await;
-    let res = app
-        .post_json(
-            "/api/v1/me/tokens",
-            Some(&read),
-            &json!({"name": "x", "scope": "read"}),
-        )
+    as_read
+        .create_my_token(&token("x", TokenScope::Read))
+        .await
+        .problem(403, "insufficient_scope")
         .await;
-    assert_problem(res, 403, "insufficient_scope").await;
     let id = app
         .scalar("SELECT COUNT(*) FROM api_tokens")
         .await
         .to_string();
-    let res = app
-        .delete_as(&format!("/api/v1/me/tokens/{id}"), &read)
+    as_read
+        .revoke_my_token(&id)
+        .await
+        .problem(403, "insufficient_scope")
         .await;
-    assert_problem(res, 403, "insufficient_scope").await;
-    let res = app
-        .post_json("/api/v1/auth/logout", Some(&read), &json!({}))
+    as_read
+        .end_session()
+        .await
+        .problem(403, "insufficient_scope")
         .await;
-    assert_problem(res, 403, "insufficient_scope").await;
     assert_eq!(app.row_counts().await, before);
 }
 
@@ -709,39 +724,45 @@ async fn s3_4_tokens_cannot_mint_tokens_and_invalid_input_creates_nothing(backen
     let rw = app.create_token(&ada.access_token, "read_write").await;
     let before = app.row_counts().await;
 
-    let res = app
-        .post_json(
-            "/api/v1/me/tokens",
-            Some(&rw),
-            &json!({"name": "child", "scope": "read_write"}),
-        )
+    app.with_token(&rw)
+        .create_my_token(&token("child", TokenScope::ReadWrite))
+        .await
+        .problem(403, "forbidden")
         .await;
-    assert_problem(res, 403, "forbidden").await;
 
+    let as_ada = app.as_(&ada);
+    let long_ago = "2001-01-01T00:00:00Z"
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .unwrap();
     for (body, field) in [
-        (json!({"name": "", "scope": "read"}), Some("name")),
+        (token("", TokenScope::Read), "name"),
+        (token(&"x".repeat(101), TokenScope::Read), "name"),
         (
-            json!({"name": "x".repeat(101), "scope": "read"}),
-            Some("name"),
+            CreateToken {
+                expires_at: Some(long_ago),
+                ..token("old", TokenScope::Read)
+            },
+            "expires_at",
         ),
-        (
-            json!({"name": "old", "scope": "read", "expires_at": "2001-01-01T00:00:00Z"}),
-            Some("expires_at"),
-        ),
-        (json!({"name": "x", "scope": "admin"}), None),
-        (
-            json!({"name": "x", "scope": "read", "user_id": "someone"}),
-            None,
-        ),
-        (json!({"name": "x"}), None),
     ] {
-        let res = app
-            .post_json("/api/v1/me/tokens", Some(&ada.access_token), &body)
+        let problem = as_ada
+            .create_my_token(&body)
+            .await
+            .problem(422, "validation_failed")
             .await;
-        let problem = assert_problem(res, 422, "validation_failed").await;
-        if let Some(field) = field {
-            assert_eq!(problem["errors"][0]["field"], field, "{body}");
-        }
+        assert_eq!(problem["errors"][0]["field"], field, "{body:?}");
+    }
+    // Bodies outside the schema: an unknown scope, an unknown field, no scope.
+    for body in [
+        json!({"name": "x", "scope": "admin"}),
+        json!({"name": "x", "scope": "read", "user_id": "someone"}),
+        json!({"name": "x"}),
+    ] {
+        as_ada
+            .raw(Method::POST, "/api/v1/me/tokens", Some(&body))
+            .await
+            .problem(422, "validation_failed")
+            .await;
     }
     assert_eq!(app.row_counts().await, before, "nothing created");
 }
@@ -751,31 +772,32 @@ async fn s3_4_expired_tokens_and_other_users_tokens(backend: Backend) {
     let tenant = app.tenant().await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let tess = app.sign_in(&tenant, TESS_TECH).await;
-    let soon = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
-    let res = app
-        .post_json(
-            "/api/v1/me/tokens",
-            Some(&tess.access_token),
-            &json!({"name": "short", "scope": "read", "expires_at": soon}),
-        )
+    let soon = chrono::Utc::now() + chrono::Duration::hours(1);
+    let created = app
+        .as_(&tess)
+        .create_my_token(&CreateToken {
+            expires_at: Some(soon),
+            ..token("short", TokenScope::Read)
+        })
+        .await
+        .expect_json(201)
         .await;
-    assert_eq!(res.status(), 201);
-    let created: Value = res.json().await.unwrap();
     let secret = created["token"].as_str().unwrap();
-    assert_eq!(me(&app, secret).await.status(), 200);
+    assert_eq!(app.with_token(secret).get_me().await.status(), 200);
 
     // Ada cannot see or revoke Tess's token: for her it does not exist.
     let id = created["id"].as_str().unwrap();
-    let res = app
-        .delete_as(&format!("/api/v1/me/tokens/{id}"), &ada.access_token)
+    let as_ada = app.as_(&ada);
+    as_ada
+        .revoke_my_token(id)
+        .await
+        .problem(404, "not_found")
         .await;
-    assert_problem(res, 404, "not_found").await;
-    let list: Value = app
-        .get_as("/api/v1/me/tokens", &ada.access_token)
+    let list = as_ada
+        .list_my_tokens(&PageQuery::default())
         .await
         .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(list["items"], json!([]));
 
     let past = if app.is_postgres() {
@@ -790,8 +812,8 @@ async fn s3_4_expired_tokens_and_other_users_tokens(backend: Backend) {
         ))
         .await
         .unwrap();
-    let res = me(&app, secret).await;
-    let body = assert_problem(res, 401, "unauthenticated").await;
+    let res = app.with_token(secret).get_me().await;
+    let body = res.problem(401, "unauthenticated").await;
     assert!(body["detail"].as_str().unwrap().contains("expired"));
 }
 
@@ -801,13 +823,13 @@ async fn s8_me_returns_the_user_access_level_and_hub_actions(backend: Backend) {
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let tess = app.sign_in(&tenant, TESS_TECH).await;
 
-    let body: Value = me(&app, &ada.access_token).await.json().await.unwrap();
+    let body: Value = app.as_(&ada).get_me().await.json().await;
     assert_eq!(body["access_level"], "elevated");
     assert_eq!(body["user"]["id"], ada.user["id"]);
     assert_eq!(body["hub_actions"].as_array().unwrap().len(), 13);
     assert_eq!(body["pending_invitations"], 0);
 
-    let body: Value = me(&app, &tess.access_token).await.json().await.unwrap();
+    let body: Value = app.as_(&tess).get_me().await.json().await;
     assert_eq!(body["access_level"], "limited");
     let actions: Vec<&str> = body["hub_actions"]
         .as_array()
@@ -839,7 +861,7 @@ async fn s3_2_concurrent_first_sign_ins_make_exactly_one_primary(backend: Backen
     let (ra, rb, ra2) = tokio::join!(app.launch(&a), app.launch(&b), app.launch(&a2));
     for res in [ra, rb, ra2] {
         let status = res.status();
-        assert_eq!(status, 200, "{}", res.text().await.unwrap());
+        assert_eq!(status, 200, "{}", res.text().await);
     }
     assert_eq!(app.count("users").await, 2);
     assert_eq!(app.count("sessions").await, 3);
@@ -884,12 +906,11 @@ async fn s2_stored_access_follows_the_psa_for_users_who_are_not_signing_in(backe
         .await,
         1
     );
-    assert_problem(
-        me(&app, &tess.access_token).await,
-        401,
-        "reauthorization_required",
-    )
-    .await;
+    app.as_(&tess)
+        .get_me()
+        .await
+        .problem(401, "reauthorization_required")
+        .await;
 }
 
 async fn s8_launch_and_refresh_are_rate_limited_per_address(backend: Backend) {
@@ -912,7 +933,7 @@ async fn s8_launch_and_refresh_are_rate_limited_per_address(backend: Backend) {
         .parse()
         .unwrap();
     assert!((1..=3600).contains(&retry_after));
-    assert_problem(res, 429, "rate_limited").await;
+    res.problem(429, "rate_limited").await;
     assert_eq!(
         app.row_counts().await,
         before,
@@ -921,9 +942,12 @@ async fn s8_launch_and_refresh_are_rate_limited_per_address(backend: Backend) {
 
     let res = app.refresh(&ada.refresh_token).await;
     assert_eq!(res.status(), 200);
-    let next = session_from(res.json().await.unwrap());
+    let next = session_from(res.json().await);
     assert_eq!(app.refresh(&next.refresh_token).await.status(), 200);
-    assert_problem(app.refresh("whatever").await, 429, "rate_limited").await;
+    app.refresh("whatever")
+        .await
+        .problem(429, "rate_limited")
+        .await;
     // Other endpoints are not limited.
-    assert_eq!(me(&app, &ada.access_token).await.status(), 200);
+    assert_eq!(app.as_(&ada).get_me().await.status(), 200);
 }

@@ -1,6 +1,7 @@
 //! Integration tests of the API: each test boots the real server on a free port against a
 //! fresh database (SQLite by default, PostgreSQL too when `HUBKEEP_TEST_POSTGRES_URL` is set).
 
+mod client;
 mod helpers;
 mod standin;
 

@@ -1,10 +1,14 @@
 //! Members, invitations and ownership (SPEC S5.1–S5.4, S7). Expected outcomes are written
 //! here from the SPEC, never derived from `shared`.
 
+use hubkeep_shared::ConnectionRole as Role;
+use hubkeep_shared::api::{NewInvitation, RecoverOwnership, UserPatch};
 use serde_json::{Value, json};
 
+use crate::client::{email_invitation, invitation};
 use crate::helpers::{
-    Backend, Session, TestApp, assert_problem, exec, grant, id, patch, people::*, spawn_app, team,
+    Backend, TestApp, create_connection, entries, entries_of, exec, grant, id, people::*,
+    spawn_app, team,
 };
 use crate::on_each_backend;
 
@@ -23,65 +27,6 @@ on_each_backend!(
     s5_3_concurrent_accepts_transfers_and_removals_leave_exactly_one_owner,
     s5_members_and_invitations_are_invisible_to_non_members,
 );
-
-async fn create_connection(app: &TestApp, who: &Session, name: &str) -> String {
-    let res = app
-        .post_json(
-            "/api/v1/connections",
-            Some(&who.access_token),
-            &json!({"name": name, "kind": "autotask_quickbooks"}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
-    body["id"].as_str().unwrap().to_owned()
-}
-
-async fn post(app: &TestApp, who: &Session, path: &str, body: &Value) -> reqwest::Response {
-    app.post_json(path, Some(&who.access_token), body).await
-}
-
-async fn invite(app: &TestApp, who: &Session, cid: &str, body: &Value) -> reqwest::Response {
-    post(
-        app,
-        who,
-        &format!("/api/v1/connections/{cid}/invitations"),
-        body,
-    )
-    .await
-}
-
-/// Invites and answers the invitation's id (the invitation must be created).
-async fn invited(app: &TestApp, who: &Session, cid: &str, body: &Value) -> String {
-    let res = invite(app, who, cid, body).await;
-    assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
-    body["id"].as_str().unwrap().to_owned()
-}
-
-async fn accept(app: &TestApp, who: &Session, inv: &str) -> reqwest::Response {
-    post(
-        app,
-        who,
-        &format!("/api/v1/invitations/{inv}/accept"),
-        &json!({}),
-    )
-    .await
-}
-
-async fn entries(app: &TestApp, cid: &str, action: &str) -> i64 {
-    app.scalar(&format!(
-        "SELECT COUNT(*) FROM activity_log WHERE connection_id = '{cid}' AND action = '{action}'"
-    ))
-    .await
-}
-
-async fn all_entries(app: &TestApp, cid: &str) -> i64 {
-    app.scalar(&format!(
-        "SELECT COUNT(*) FROM activity_log WHERE connection_id = '{cid}'"
-    ))
-    .await
-}
 
 async fn roles_of(app: &TestApp, cid: &str, user: &str) -> Vec<String> {
     use sea_orm::ConnectionTrait as _;
@@ -139,89 +84,82 @@ async fn the_owner(app: &TestApp, cid: &str) -> String {
 async fn s5_1_the_ladder_it_admin_cannot_invite_a_business_admin(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, bob, tess) = team(&app).await;
-    let cid = create_connection(&app, &ada, "Ladder").await;
+    let cid = create_connection(&app, &ada, "Ladder", "autotask_quickbooks").await;
     grant(&app, &tenant, &cid, &id(&tess), "it_admin").await;
 
-    let res = invite(
-        &app,
-        &tess,
-        &cid,
-        &json!({"user_id": id(&bob), "role": "business_admin"}),
-    )
-    .await;
-    assert_problem(res, 403, "forbidden").await;
-    let res = invite(
-        &app,
-        &tess,
-        &cid,
-        &json!({"user_id": id(&bob), "role": "owner"}),
-    )
-    .await;
-    assert_problem(res, 403, "forbidden").await;
+    let as_tess = app.as_(&tess);
+    as_tess
+        .create_invitation(&cid, &invitation(&id(&bob), Role::BusinessAdmin))
+        .await
+        .problem(403, "forbidden")
+        .await;
+    as_tess
+        .create_invitation(&cid, &invitation(&id(&bob), Role::Owner))
+        .await
+        .problem(403, "forbidden")
+        .await;
     assert_eq!(app.count("invitations").await, 0);
-    assert_eq!(entries(&app, &cid, "invitation.created").await, 0);
+    assert_eq!(entries_of(&app, &cid, "invitation.created").await, 0);
 
     // Down the ladder is fine.
-    let res = invite(
-        &app,
-        &tess,
-        &cid,
-        &json!({"user_id": id(&bob), "role": "it_admin"}),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
+    let body = as_tess
+        .create_invitation(&cid, &invitation(&id(&bob), Role::ItAdmin))
+        .await
+        .expect_json(201)
+        .await;
     assert_eq!(body["role"], "it_admin");
     assert_eq!(body["status"], "pending");
     assert_eq!(body["invited_by"], id(&tess));
-    assert_eq!(entries(&app, &cid, "invitation.created").await, 1);
+    assert_eq!(entries_of(&app, &cid, "invitation.created").await, 1);
 
     // A business administrator may invite business administrators, not owners.
     grant(&app, &tenant, &cid, &id(&bob), "business_admin").await;
-    let res = invite(
-        &app,
-        &bob,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "business_admin"}),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    let res = invite(
-        &app,
-        &bob,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "owner"}),
-    )
-    .await;
-    assert_problem(res, 403, "forbidden").await;
+    let as_bob = app.as_(&bob);
+    as_bob
+        .create_invitation(&cid, &invitation(&id(&tess), Role::BusinessAdmin))
+        .await
+        .expect(201)
+        .await;
+    as_bob
+        .create_invitation(&cid, &invitation(&id(&tess), Role::Owner))
+        .await
+        .problem(403, "forbidden")
+        .await;
     // Unknown fields are refused whole.
-    let res = invite(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "read_only", "status": "accepted"}),
-    )
-    .await;
-    assert_problem(res, 422, "validation_failed").await;
+    app.as_(&ada)
+        .raw(
+            reqwest::Method::POST,
+            &format!("/api/v1/connections/{cid}/invitations"),
+            Some(&json!({"user_id": id(&tess), "role": "read_only", "status": "accepted"})),
+        )
+        .await
+        .problem(422, "validation_failed")
+        .await;
     // Exactly one of user_id and email.
-    let res = invite(&app, &ada, &cid, &json!({"role": "read_only"})).await;
-    assert_problem(res, 422, "validation_failed").await;
-    assert_eq!(entries(&app, &cid, "invitation.created").await, 2);
+    let neither = NewInvitation {
+        user_id: None,
+        email: None,
+        role: Role::ReadOnly,
+        retain_role: None,
+    };
+    app.as_(&ada)
+        .create_invitation(&cid, &neither)
+        .await
+        .problem(422, "validation_failed")
+        .await;
+    assert_eq!(entries_of(&app, &cid, "invitation.created").await, 2);
 }
 
 async fn s5_1_only_the_invitee_accepts(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_tenant, ada, bob, tess) = team(&app).await;
-    let cid = create_connection(&app, &ada, "Accepts").await;
-    let res = invite(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "read_only"}),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    let inv: Value = res.json().await.unwrap();
+    let cid = create_connection(&app, &ada, "Accepts", "autotask_quickbooks").await;
+    let inv = app
+        .as_(&ada)
+        .create_invitation(&cid, &invitation(&id(&tess), Role::ReadOnly))
+        .await
+        .expect_json(201)
+        .await;
     let inv_id = inv["id"].as_str().unwrap().to_owned();
     assert_eq!(inv["connection_id"], cid.as_str());
     assert_eq!(inv["invitee"]["user_id"], id(&tess));
@@ -232,79 +170,75 @@ async fn s5_1_only_the_invitee_accepts(backend: Backend) {
     assert_eq!((expires - created).num_days(), 7, "the default expiry");
 
     // The inviter and a stranger cannot answer it.
-    assert_problem(accept(&app, &ada, &inv_id).await, 404, "not_found").await;
-    assert_problem(accept(&app, &bob, &inv_id).await, 404, "not_found").await;
-    let res = post(
-        &app,
-        &bob,
-        &format!("/api/v1/invitations/{inv_id}/decline"),
-        &json!({}),
-    )
-    .await;
-    assert_problem(res, 404, "not_found").await;
+    for who in [&ada, &bob] {
+        app.as_(who)
+            .accept_invitation(&inv_id)
+            .await
+            .problem(404, "not_found")
+            .await;
+    }
+    app.as_(&bob)
+        .decline_invitation(&inv_id)
+        .await
+        .problem(404, "not_found")
+        .await;
     assert!(roles_of(&app, &cid, &id(&tess)).await.is_empty());
 
-    let mine: Value = app
-        .get_as("/api/v1/me/invitations", &tess.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let as_tess = app.as_(&tess);
+    let mine = as_tess.list_my_invitations().await.json().await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
     assert_eq!(mine["items"][0]["id"], inv_id.as_str());
     assert_eq!(mine["items"][0]["connection_name"], "Accepts");
     assert_eq!(mine["items"][0]["connection_kind"], "autotask_quickbooks");
 
-    let res = accept(&app, &tess, &inv_id).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let body = as_tess
+        .accept_invitation(&inv_id)
+        .await
+        .expect_json(200)
+        .await;
     assert_eq!(body["status"], "accepted");
     assert_eq!(roles_of(&app, &cid, &id(&tess)).await, vec!["read_only"]);
-    assert_eq!(entries(&app, &cid, "invitation.accepted").await, 1);
-    let conn: Value = app
-        .get_as(&format!("/api/v1/connections/{cid}"), &tess.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(entries_of(&app, &cid, "invitation.accepted").await, 1);
+    let conn = as_tess.get_connection(&cid).await.json().await;
     assert_eq!(conn["my_roles"], json!(["read_only"]));
     // Not pending any more.
-    assert_problem(accept(&app, &tess, &inv_id).await, 409, "conflict").await;
+    as_tess
+        .accept_invitation(&inv_id)
+        .await
+        .problem(409, "conflict")
+        .await;
 
     // Declining.
-    let inv2 = invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "it_admin"}),
-    )
-    .await;
-    let res = post(
-        &app,
-        &tess,
-        &format!("/api/v1/invitations/{inv2}/decline"),
-        &json!({}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let inv2 = app
+        .as_(&ada)
+        .create_invitation(&cid, &invitation(&id(&tess), Role::ItAdmin))
+        .await
+        .expect(201)
+        .await
+        .id;
+    let body = as_tess
+        .decline_invitation(&inv2)
+        .await
+        .expect_json(200)
+        .await;
     assert_eq!(body["status"], "declined");
-    assert_eq!(entries(&app, &cid, "invitation.declined").await, 1);
+    assert_eq!(entries_of(&app, &cid, "invitation.declined").await, 1);
     assert_eq!(roles_of(&app, &cid, &id(&tess)).await, vec!["read_only"]);
-    assert_eq!(entries(&app, &cid, "invitation.accepted").await, 1);
+    assert_eq!(entries_of(&app, &cid, "invitation.accepted").await, 1);
 }
 
 async fn s5_1_an_expired_invitation_is_gone(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_tenant, ada, _bob, tess) = team(&app).await;
-    let cid = create_connection(&app, &ada, "Expiry").await;
-    let inv = invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "read_only"}),
-    )
-    .await;
+    let cid = create_connection(&app, &ada, "Expiry", "autotask_quickbooks").await;
+    let as_ada = app.as_(&ada);
+    let as_tess = app.as_(&tess);
+    let inv = as_ada
+        .create_invitation(&cid, &invitation(&id(&tess), Role::ReadOnly))
+        .await
+        .expect(201)
+        .await
+        .id;
     let past = if app.is_postgres() {
         "TIMESTAMPTZ '2020-01-01T00:00:00+00:00'"
     } else {
@@ -316,25 +250,16 @@ async fn s5_1_an_expired_invitation_is_gone(backend: Backend) {
     )
     .await;
 
-    let mine: Value = app
-        .get_as("/api/v1/me/invitations", &tess.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mine = as_tess.list_my_invitations().await.json().await;
     assert!(mine["items"].as_array().unwrap().is_empty());
-    let listed: Value = app
-        .get_as(
-            &format!("/api/v1/connections/{cid}/invitations"),
-            &ada.access_token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed = as_ada.list_connection_invitations(&cid).await.json().await;
     assert!(listed["items"].as_array().unwrap().is_empty());
 
-    assert_problem(accept(&app, &tess, &inv).await, 410, "invitation_expired").await;
+    as_tess
+        .accept_invitation(&inv)
+        .await
+        .problem(410, "invitation_expired")
+        .await;
     assert_eq!(
         app.scalar(&format!(
             "SELECT COUNT(*) FROM invitations WHERE id = '{inv}' AND status = 'expired'"
@@ -342,32 +267,32 @@ async fn s5_1_an_expired_invitation_is_gone(backend: Backend) {
         .await,
         1
     );
-    assert_eq!(entries(&app, &cid, "invitation.expired").await, 1);
+    assert_eq!(entries_of(&app, &cid, "invitation.expired").await, 1);
     assert!(roles_of(&app, &cid, &id(&tess)).await.is_empty());
     // Now not pending: 409.
-    assert_problem(accept(&app, &tess, &inv).await, 409, "conflict").await;
+    as_tess
+        .accept_invitation(&inv)
+        .await
+        .problem(409, "conflict")
+        .await;
 
     // A stale pending invitation never blocks a new one: it is marked expired on the way.
-    let inv2 = invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "it_admin"}),
-    )
-    .await;
+    let inv2 = as_ada
+        .create_invitation(&cid, &invitation(&id(&tess), Role::ItAdmin))
+        .await
+        .expect(201)
+        .await
+        .id;
     exec(
         &app,
         &format!("UPDATE invitations SET expires_at = {past} WHERE id = '{inv2}'"),
     )
     .await;
-    let res = invite(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "it_admin"}),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
+    as_ada
+        .create_invitation(&cid, &invitation(&id(&tess), Role::ItAdmin))
+        .await
+        .expect(201)
+        .await;
     assert_eq!(
         app.scalar(&format!(
             "SELECT COUNT(*) FROM invitations WHERE id = '{inv2}' AND status = 'expired'"
@@ -375,129 +300,91 @@ async fn s5_1_an_expired_invitation_is_gone(backend: Backend) {
         .await,
         1
     );
-    assert_eq!(entries(&app, &cid, "invitation.created").await, 3);
+    assert_eq!(entries_of(&app, &cid, "invitation.created").await, 3);
 }
 
 async fn s5_1_a_duplicate_pending_invitation_is_409(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_tenant, ada, bob, tess) = team(&app).await;
-    let cid = create_connection(&app, &ada, "Duplicates").await;
-    invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "read_only"}),
-    )
-    .await;
-    let res = invite(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "read_only"}),
-    )
-    .await;
-    assert_problem(res, 409, "conflict").await;
+    let cid = create_connection(&app, &ada, "Duplicates", "autotask_quickbooks").await;
+    let as_ada = app.as_(&ada);
+    as_ada
+        .create_invitation(&cid, &invitation(&id(&tess), Role::ReadOnly))
+        .await
+        .expect(201)
+        .await;
+    as_ada
+        .create_invitation(&cid, &invitation(&id(&tess), Role::ReadOnly))
+        .await
+        .problem(409, "conflict")
+        .await;
     // The same person by email is the same invitee.
     let email = tess.user["email"].as_str().unwrap().to_uppercase();
-    let res = invite(
-        &app,
-        &ada,
-        &cid,
-        &json!({"email": email, "role": "read_only"}),
-    )
-    .await;
-    assert_problem(res, 409, "conflict").await;
+    as_ada
+        .create_invitation(&cid, &email_invitation(&email, Role::ReadOnly))
+        .await
+        .problem(409, "conflict")
+        .await;
     // Another role is another invitation.
-    invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "it_admin"}),
-    )
-    .await;
+    as_ada
+        .create_invitation(&cid, &invitation(&id(&tess), Role::ItAdmin))
+        .await
+        .expect(201)
+        .await;
 
     // One pending owner invitation per connection.
-    invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&bob), "role": "owner"}),
-    )
-    .await;
-    let res = invite(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "owner"}),
-    )
-    .await;
-    assert_problem(res, 409, "conflict").await;
+    as_ada
+        .create_invitation(&cid, &invitation(&id(&bob), Role::Owner))
+        .await
+        .expect(201)
+        .await;
+    as_ada
+        .create_invitation(&cid, &invitation(&id(&tess), Role::Owner))
+        .await
+        .problem(409, "conflict")
+        .await;
     // Inviting someone to a role they hold.
-    let res = invite(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&ada), "role": "owner"}),
-    )
-    .await;
-    assert_problem(res, 409, "conflict").await;
+    as_ada
+        .create_invitation(&cid, &invitation(&id(&ada), Role::Owner))
+        .await
+        .problem(409, "conflict")
+        .await;
     assert_eq!(app.count("invitations").await, 3);
-    assert_eq!(entries(&app, &cid, "invitation.created").await, 3);
+    assert_eq!(entries_of(&app, &cid, "invitation.created").await, 3);
 }
 
 async fn s5_1_email_invitations_wait_for_the_hub_user(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, _bob, _tess) = team(&app).await;
-    let cid = create_connection(&app, &ada, "By email").await;
-    let res = invite(
-        &app,
-        &ada,
-        &cid,
-        &json!({"email": "Tom.Tech@Example.TEST", "role": "it_admin"}),
-    )
-    .await;
-    assert_eq!(res.status(), 201);
-    let body: Value = res.json().await.unwrap();
+    let cid = create_connection(&app, &ada, "By email", "autotask_quickbooks").await;
+    let as_ada = app.as_(&ada);
+    let body = as_ada
+        .create_invitation(
+            &cid,
+            &email_invitation("Tom.Tech@Example.TEST", Role::ItAdmin),
+        )
+        .await
+        .expect_json(201)
+        .await;
     let inv = body["id"].as_str().unwrap().to_owned();
     assert_eq!(body["invitee"]["user_id"], Value::Null);
     assert_eq!(body["invitee"]["email"], "Tom.Tech@Example.TEST");
     // An owner invitation needs an existing hub user.
-    let res = invite(
-        &app,
-        &ada,
-        &cid,
-        &json!({"email": "nobody@example.test", "role": "owner"}),
-    )
-    .await;
-    assert_problem(res, 422, "validation_failed").await;
+    as_ada
+        .create_invitation(&cid, &email_invitation("nobody@example.test", Role::Owner))
+        .await
+        .problem(422, "validation_failed")
+        .await;
 
     let tom = app.sign_in(&tenant, TOM_TECH).await;
-    let mine: Value = app
-        .get_as("/api/v1/me/invitations", &tom.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let as_tom = app.as_(&tom);
+    let mine = as_tom.list_my_invitations().await.json().await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
     assert_eq!(mine["items"][0]["id"], inv.as_str());
-    let res = accept(&app, &tom, &inv).await;
-    assert_eq!(res.status(), 200);
+    as_tom.accept_invitation(&inv).await.expect(200).await;
     assert_eq!(roles_of(&app, &cid, &id(&tom)).await, vec!["it_admin"]);
-    assert_eq!(
-        app.get_as(&format!("/api/v1/connections/{cid}"), &tom.access_token)
-            .await
-            .status(),
-        200
-    );
-    let members: Value = app
-        .get_as(
-            &format!("/api/v1/connections/{cid}/members"),
-            &tom.access_token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(as_tom.get_connection(&cid).await.status(), 200);
+    let members = as_tom.list_connection_members(&cid).await.json().await;
     let items = members["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     let tom_row = items.iter().find(|m| m["user"]["id"] == id(&tom)).unwrap();
@@ -505,205 +392,210 @@ async fn s5_1_email_invitations_wait_for_the_hub_user(backend: Backend) {
     assert_eq!(tom_row["user"]["access_level"], "limited");
     let ada_row = items.iter().find(|m| m["user"]["id"] == id(&ada)).unwrap();
     assert_eq!(ada_row["roles"], json!(["owner"]));
-    assert_eq!(entries(&app, &cid, "invitation.accepted").await, 1);
+    assert_eq!(entries_of(&app, &cid, "invitation.accepted").await, 1);
 }
 
 async fn s5_1_revoke_by_the_inviter_or_whoever_could_issue_it(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, bob, tess) = team(&app).await;
-    let cid = create_connection(&app, &ada, "Revoke").await;
-    let inv = invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"email": "x@example.test", "role": "it_admin"}),
-    )
-    .await;
-    let revoke = |who: &Session| {
-        let path = format!("/api/v1/invitations/{inv}");
-        let token = who.access_token.clone();
-        let app = &app;
-        async move { app.delete_as(&path, &token).await }
-    };
-    assert_problem(revoke(&bob).await, 404, "not_found").await;
-    grant(&app, &tenant, &cid, &id(&bob), "read_only").await;
-    assert_problem(revoke(&bob).await, 403, "forbidden").await;
-    grant(&app, &tenant, &cid, &id(&tess), "it_admin").await;
-    let res = revoke(&tess).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["status"], "revoked");
-    assert_problem(revoke(&ada).await, 409, "conflict").await;
-    assert_eq!(entries(&app, &cid, "invitation.revoked").await, 1);
-    // The inviter may revoke their own.
-    let inv2 = invited(
-        &app,
-        &tess,
-        &cid,
-        &json!({"user_id": id(&bob), "role": "it_admin"}),
-    )
-    .await;
-    let res = app
-        .delete_as(&format!("/api/v1/invitations/{inv2}"), &tess.access_token)
+    let cid = create_connection(&app, &ada, "Revoke", "autotask_quickbooks").await;
+    let inv = app
+        .as_(&ada)
+        .create_invitation(&cid, &email_invitation("x@example.test", Role::ItAdmin))
+        .await
+        .expect(201)
+        .await
+        .id;
+    app.as_(&bob)
+        .revoke_invitation(&inv)
+        .await
+        .problem(404, "not_found")
         .await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(entries(&app, &cid, "invitation.revoked").await, 2);
+    grant(&app, &tenant, &cid, &id(&bob), "read_only").await;
+    app.as_(&bob)
+        .revoke_invitation(&inv)
+        .await
+        .problem(403, "forbidden")
+        .await;
+    grant(&app, &tenant, &cid, &id(&tess), "it_admin").await;
+    let body = app
+        .as_(&tess)
+        .revoke_invitation(&inv)
+        .await
+        .expect_json(200)
+        .await;
+    assert_eq!(body["status"], "revoked");
+    app.as_(&ada)
+        .revoke_invitation(&inv)
+        .await
+        .problem(409, "conflict")
+        .await;
+    assert_eq!(entries_of(&app, &cid, "invitation.revoked").await, 1);
+    // The inviter may revoke their own.
+    let inv2 = app
+        .as_(&tess)
+        .create_invitation(&cid, &invitation(&id(&bob), Role::ItAdmin))
+        .await
+        .expect(201)
+        .await
+        .id;
+    app.as_(&tess)
+        .revoke_invitation(&inv2)
+        .await
+        .expect(200)
+        .await;
+    assert_eq!(entries_of(&app, &cid, "invitation.revoked").await, 2);
 }
 
 async fn s5_3_transfer_keeps_exactly_one_owner_and_the_retained_role(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_tenant, ada, bob, tess) = team(&app).await;
-    let cid = create_connection(&app, &ada, "Transfer").await;
+    let cid = create_connection(&app, &ada, "Transfer", "autotask_quickbooks").await;
+    let as_ada = app.as_(&ada);
     // retain_role only with an owner invitation.
-    let res = invite(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "read_only", "retain_role": "it_admin"}),
-    )
-    .await;
-    assert_problem(res, 422, "validation_failed").await;
-    let inv = invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&bob), "role": "owner", "retain_role": "business_admin"}),
-    )
-    .await;
+    let read_only_retaining = NewInvitation {
+        retain_role: Some(Role::ItAdmin),
+        ..invitation(&id(&tess), Role::ReadOnly)
+    };
+    as_ada
+        .create_invitation(&cid, &read_only_retaining)
+        .await
+        .problem(422, "validation_failed")
+        .await;
+    let ownership = NewInvitation {
+        retain_role: Some(Role::BusinessAdmin),
+        ..invitation(&id(&bob), Role::Owner)
+    };
+    let inv = as_ada
+        .create_invitation(&cid, &ownership)
+        .await
+        .expect(201)
+        .await
+        .id;
     // Until accepted nothing changes.
     assert_eq!(the_owner(&app, &cid).await, id(&ada));
     assert!(roles_of(&app, &cid, &id(&bob)).await.is_empty());
 
-    let before = all_entries(&app, &cid).await;
-    let res = accept(&app, &bob, &inv).await;
-    assert_eq!(res.status(), 200);
+    let before = entries(&app, &cid).await;
+    app.as_(&bob)
+        .accept_invitation(&inv)
+        .await
+        .expect(200)
+        .await;
     assert_eq!(the_owner(&app, &cid).await, id(&bob));
     assert_eq!(
         roles_of(&app, &cid, &id(&ada)).await,
         vec!["business_admin"]
     );
     assert_eq!(roles_of(&app, &cid, &id(&bob)).await, vec!["owner"]);
-    assert_eq!(all_entries(&app, &cid).await, before + 1);
+    assert_eq!(entries(&app, &cid).await, before + 1);
     assert_eq!(
-        entries(&app, &cid, "connection.ownership_transferred").await,
+        entries_of(&app, &cid, "connection.ownership_transferred").await,
         1
     );
 
-    let conn: Value = app
-        .get_as(&format!("/api/v1/connections/{cid}"), &ada.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let conn = as_ada.get_connection(&cid).await.json().await;
     assert_eq!(conn["my_roles"], json!(["business_admin"]));
     assert_eq!(conn["owner"]["id"], id(&bob));
     // Ada is no longer the owner: she cannot transfer again.
-    let res = invite(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "owner"}),
-    )
-    .await;
-    assert_problem(res, 403, "forbidden").await;
+    as_ada
+        .create_invitation(&cid, &invitation(&id(&tess), Role::Owner))
+        .await
+        .problem(403, "forbidden")
+        .await;
 }
 
 async fn s5_3_the_previous_owner_without_other_roles_loses_access(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_tenant, ada, bob, tess) = team(&app).await;
-    let cid = create_connection(&app, &ada, "Handover").await;
-    let to_tess = invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "read_only"}),
-    )
-    .await;
-    let inv = invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&bob), "role": "owner"}),
-    )
-    .await;
-    assert_eq!(accept(&app, &bob, &inv).await.status(), 200);
+    let cid = create_connection(&app, &ada, "Handover", "autotask_quickbooks").await;
+    let as_ada = app.as_(&ada);
+    let to_tess = as_ada
+        .create_invitation(&cid, &invitation(&id(&tess), Role::ReadOnly))
+        .await
+        .expect(201)
+        .await
+        .id;
+    let inv = as_ada
+        .create_invitation(&cid, &invitation(&id(&bob), Role::Owner))
+        .await
+        .expect(201)
+        .await
+        .id;
+    assert_eq!(app.as_(&bob).accept_invitation(&inv).await.status(), 200);
     assert_eq!(the_owner(&app, &cid).await, id(&bob));
     assert!(roles_of(&app, &cid, &id(&ada)).await.is_empty());
-    for path in [
-        format!("/api/v1/connections/{cid}"),
-        format!("/api/v1/connections/{cid}/members"),
-    ] {
-        assert_problem(app.get_as(&path, &ada.access_token).await, 404, "not_found").await;
-    }
+    as_ada
+        .get_connection(&cid)
+        .await
+        .problem(404, "not_found")
+        .await;
+    as_ada
+        .list_connection_members(&cid)
+        .await
+        .problem(404, "not_found")
+        .await;
     // Her pending invitation no longer holds: the inviter may no longer issue it.
-    assert_problem(accept(&app, &tess, &to_tess).await, 409, "conflict").await;
+    app.as_(&tess)
+        .accept_invitation(&to_tess)
+        .await
+        .problem(409, "conflict")
+        .await;
     assert!(roles_of(&app, &cid, &id(&tess)).await.is_empty());
 }
 
 async fn s5_2_the_owner_cannot_leave_or_be_removed(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, _bob, tess) = team(&app).await;
-    let cid = create_connection(&app, &ada, "Stay").await;
+    let cid = create_connection(&app, &ada, "Stay", "autotask_quickbooks").await;
     grant(&app, &tenant, &cid, &id(&tess), "business_admin").await;
-    let leave = |who: &Session| {
-        let path = format!("/api/v1/connections/{cid}/leave");
-        let token = who.access_token.clone();
-        let app = &app;
-        async move { app.post_json(&path, Some(&token), &json!({})).await }
-    };
-    assert_problem(leave(&ada).await, 409, "owner_must_transfer").await;
-    let remove_owner = format!("/api/v1/connections/{cid}/members/{}/roles/owner", id(&ada));
-    assert_problem(
-        app.delete_as(&remove_owner, &ada.access_token).await,
-        409,
-        "owner_must_transfer",
-    )
-    .await;
-    assert_problem(
-        app.delete_as(&remove_owner, &tess.access_token).await,
-        403,
-        "forbidden",
-    )
-    .await;
+    let (as_ada, as_tess) = (app.as_(&ada), app.as_(&tess));
+    as_ada
+        .leave_connection(&cid)
+        .await
+        .problem(409, "owner_must_transfer")
+        .await;
+    as_ada
+        .remove_member_role(&cid, &id(&ada), "owner")
+        .await
+        .problem(409, "owner_must_transfer")
+        .await;
+    as_tess
+        .remove_member_role(&cid, &id(&ada), "owner")
+        .await
+        .problem(403, "forbidden")
+        .await;
     assert_eq!(the_owner(&app, &cid).await, id(&ada));
 
     // Anyone else may leave.
-    assert_eq!(leave(&tess).await.status(), 204);
+    assert_eq!(as_tess.leave_connection(&cid).await.status(), 204);
     assert!(roles_of(&app, &cid, &id(&tess)).await.is_empty());
-    assert_problem(
-        app.get_as(&format!("/api/v1/connections/{cid}"), &tess.access_token)
-            .await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_eq!(entries(&app, &cid, "member.left").await, 1);
-    assert_eq!(entries(&app, &cid, "member.role_removed").await, 0);
+    as_tess
+        .get_connection(&cid)
+        .await
+        .problem(404, "not_found")
+        .await;
+    assert_eq!(entries_of(&app, &cid, "member.left").await, 1);
+    assert_eq!(entries_of(&app, &cid, "member.role_removed").await, 0);
 }
 
 async fn s5_2_roles_are_removed_by_whoever_could_invite_them(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, bob, tess) = team(&app).await;
-    let cid = create_connection(&app, &ada, "Removals").await;
+    let cid = create_connection(&app, &ada, "Removals", "autotask_quickbooks").await;
     grant(&app, &tenant, &cid, &id(&tess), "it_admin").await;
     grant(&app, &tenant, &cid, &id(&bob), "business_admin").await;
     grant(&app, &tenant, &cid, &id(&bob), "read_only").await;
-    let path = |user: &Session, role: &str| {
-        format!(
-            "/api/v1/connections/{cid}/members/{}/roles/{role}",
-            id(user)
-        )
-    };
+    let (as_ada, as_bob, as_tess) = (app.as_(&ada), app.as_(&bob), app.as_(&tess));
     // An IT administrator cannot invite business administrators, so cannot remove one.
-    assert_problem(
-        app.delete_as(&path(&bob, "business_admin"), &tess.access_token)
-            .await,
-        403,
-        "forbidden",
-    )
-    .await;
+    as_tess
+        .remove_member_role(&cid, &id(&bob), "business_admin")
+        .await
+        .problem(403, "forbidden")
+        .await;
     assert_eq!(
-        app.delete_as(&path(&bob, "read_only"), &tess.access_token)
+        as_tess
+            .remove_member_role(&cid, &id(&bob), "read_only")
             .await
             .status(),
         204
@@ -713,90 +605,85 @@ async fn s5_2_roles_are_removed_by_whoever_could_invite_them(backend: Backend) {
         vec!["business_admin"]
     );
     // A role the member does not hold, or a role that does not exist.
-    assert_problem(
-        app.delete_as(&path(&bob, "read_only"), &tess.access_token)
-            .await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_problem(
-        app.delete_as(&path(&bob, "superuser"), &ada.access_token)
-            .await,
-        404,
-        "not_found",
-    )
-    .await;
+    as_tess
+        .remove_member_role(&cid, &id(&bob), "read_only")
+        .await
+        .problem(404, "not_found")
+        .await;
+    as_ada
+        .remove_member_role(&cid, &id(&bob), "superuser")
+        .await
+        .problem(404, "not_found")
+        .await;
     // A business administrator removes the IT administrator, who then loses access.
     assert_eq!(
-        app.delete_as(&path(&tess, "it_admin"), &bob.access_token)
+        as_bob
+            .remove_member_role(&cid, &id(&tess), "it_admin")
             .await
             .status(),
         204
     );
-    assert_problem(
-        app.get_as(&format!("/api/v1/connections/{cid}"), &tess.access_token)
-            .await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_eq!(entries(&app, &cid, "member.role_removed").await, 2);
+    as_tess
+        .get_connection(&cid)
+        .await
+        .problem(404, "not_found")
+        .await;
+    assert_eq!(entries_of(&app, &cid, "member.role_removed").await, 2);
 }
 
 async fn s5_4_recovery_only_when_the_owner_has_no_access(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, bob, tess) = team(&app).await;
-    let cid = create_connection(&app, &bob, "Orphan").await;
+    let cid = create_connection(&app, &bob, "Orphan", "autotask_quickbooks").await;
     grant(&app, &tenant, &cid, &id(&bob), "read_only").await;
-    let recover = |who: &Session, body: Value| {
-        let path = format!("/api/v1/connections/{cid}/recover-ownership");
-        let token = who.access_token.clone();
-        let app = &app;
-        async move { app.post_json(&path, Some(&token), &body).await }
+    let (as_ada, as_tess) = (app.as_(&ada), app.as_(&tess));
+    let to = |user: &str| RecoverOwnership {
+        user_id: user.to_owned(),
+        retain_role: None,
     };
     // The owner still has access.
-    assert_problem(
-        recover(&ada, json!({"user_id": id(&tess)})).await,
-        409,
-        "conflict",
-    )
-    .await;
+    as_ada
+        .recover_ownership(&cid, &to(&id(&tess)))
+        .await
+        .problem(409, "conflict")
+        .await;
     // Limited users cannot recover.
-    assert_problem(
-        recover(&tess, json!({"user_id": id(&tess)})).await,
-        403,
-        "elevated_access_required",
-    )
-    .await;
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &format!("/api/v1/users/{}", id(&bob)),
-        &json!({"active": false}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    as_tess
+        .recover_ownership(&cid, &to(&id(&tess)))
+        .await
+        .problem(403, "elevated_access_required")
+        .await;
+    let deactivate = UserPatch {
+        active: Some(false),
+        elevation: None,
+    };
+    as_ada
+        .update_user(&id(&bob), &deactivate)
+        .await
+        .expect(200)
+        .await;
     // The new owner must have hub access.
-    assert_problem(
-        recover(&ada, json!({"user_id": id(&bob)})).await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    assert_problem(
-        recover(&ada, json!({"user_id": "no-such-user"})).await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    let res = recover(
-        &ada,
-        json!({"user_id": id(&tess), "retain_role": "it_admin"}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    as_ada
+        .recover_ownership(&cid, &to(&id(&bob)))
+        .await
+        .problem(422, "validation_failed")
+        .await;
+    as_ada
+        .recover_ownership(&cid, &to("no-such-user"))
+        .await
+        .problem(422, "validation_failed")
+        .await;
+    let body = as_ada
+        .recover_ownership(
+            &cid,
+            &RecoverOwnership {
+                retain_role: Some(Role::ItAdmin),
+                ..to(&id(&tess))
+            },
+        )
+        .await
+        .expect_json(200)
+        .await;
     assert_eq!(body["owner"]["id"], id(&tess));
     assert_eq!(body["previous_owner"]["id"], id(&bob));
     assert_eq!(the_owner(&app, &cid).await, id(&tess));
@@ -807,22 +694,16 @@ async fn s5_4_recovery_only_when_the_owner_has_no_access(backend: Backend) {
     );
     assert!(roles_of(&app, &cid, &id(&ada)).await.is_empty());
     assert_eq!(
-        entries(&app, &cid, "connection.ownership_recovered").await,
+        entries_of(&app, &cid, "connection.ownership_recovered").await,
         1
     );
     // Tess now has access and owns it: no second recovery.
-    assert_problem(
-        recover(&ada, json!({"user_id": id(&ada)})).await,
-        409,
-        "conflict",
-    )
-    .await;
-    let conn: Value = app
-        .get_as(&format!("/api/v1/connections/{cid}"), &tess.access_token)
+    as_ada
+        .recover_ownership(&cid, &to(&id(&ada)))
         .await
-        .json()
-        .await
-        .unwrap();
+        .problem(409, "conflict")
+        .await;
+    let conn = as_tess.get_connection(&cid).await.json().await;
     assert_eq!(conn["my_roles"], json!(["owner"]));
 }
 
@@ -830,122 +711,104 @@ async fn s5_3_concurrent_accepts_transfers_and_removals_leave_exactly_one_owner(
     let app = spawn_app(backend).await;
     let (tenant, ada, bob, tess) = team(&app).await;
     let tom = app.sign_in(&tenant, TOM_TECH).await;
-    let cid = create_connection(&app, &ada, "Contended").await;
+    let cid = create_connection(&app, &ada, "Contended", "autotask_quickbooks").await;
     grant(&app, &tenant, &cid, &id(&bob), "it_admin").await;
     grant(&app, &tenant, &cid, &id(&tess), "read_only").await;
-    let to_bob = invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&bob), "role": "owner", "retain_role": "read_only"}),
-    )
-    .await;
-    let to_tess = invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tess), "role": "business_admin"}),
-    )
-    .await;
-    let to_tom = invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tom), "role": "it_admin"}),
-    )
-    .await;
-    let before = all_entries(&app, &cid).await;
+    let as_ada = app.as_(&ada);
+    let to_bob = NewInvitation {
+        retain_role: Some(Role::ReadOnly),
+        ..invitation(&id(&bob), Role::Owner)
+    };
+    let to_bob = as_ada
+        .create_invitation(&cid, &to_bob)
+        .await
+        .expect(201)
+        .await
+        .id;
+    let to_tess = as_ada
+        .create_invitation(&cid, &invitation(&id(&tess), Role::BusinessAdmin))
+        .await
+        .expect(201)
+        .await
+        .id;
+    let to_tom = as_ada
+        .create_invitation(&cid, &invitation(&id(&tom), Role::ItAdmin))
+        .await
+        .expect(201)
+        .await
+        .id;
+    let before = entries(&app, &cid).await;
 
-    let mut calls: Vec<(&'static str, String, String, Value)> = Vec::new();
-    let base = format!("/api/v1/connections/{cid}");
+    // Every call is built first, then each runs in its own task, all at once.
+    type Call = std::pin::Pin<Box<dyn std::future::Future<Output = u16> + Send>>;
+    let mut calls: Vec<(String, Call)> = Vec::new();
+    let (ada_c, bob_c, tess_c, tom_c) = (
+        app.as_(&ada).detached(),
+        app.as_(&bob).detached(),
+        app.as_(&tess).detached(),
+        app.as_(&tom).detached(),
+    );
     for i in 0..6 {
+        for (c, inv, who) in [
+            (bob_c.clone(), to_bob.clone(), "Bob"),
+            (tess_c.clone(), to_tess.clone(), "Tess"),
+            (tom_c.clone(), to_tom.clone(), "Tom"),
+        ] {
+            calls.push((
+                format!("POST /api/v1/invitations/{inv}/accept as {who}"),
+                Box::pin(async move { c.accept_invitation(&inv).await.status().as_u16() }),
+            ));
+        }
+        for (c, invitee, who) in [
+            (ada_c.clone(), id(&tess), "Ada"),
+            (bob_c.clone(), id(&tom), "Bob"),
+        ] {
+            let (cid, body) = (cid.clone(), invitation(&invitee, Role::Owner));
+            calls.push((
+                format!("POST invitations (owner → {invitee}) as {who}"),
+                Box::pin(async move { c.create_invitation(&cid, &body).await.status().as_u16() }),
+            ));
+        }
+        for (c, user, role, who) in [
+            (ada_c.clone(), id(&ada), "owner", "Ada"),
+            (bob_c.clone(), id(&bob), "owner", "Bob"),
+            (ada_c.clone(), id(&bob), "it_admin", "Ada"),
+            (bob_c.clone(), id(&tess), "read_only", "Bob"),
+        ] {
+            let cid = cid.clone();
+            calls.push((
+                format!("DELETE members/{user}/roles/{role} as {who}"),
+                Box::pin(async move {
+                    c.remove_member_role(&cid, &user, role)
+                        .await
+                        .status()
+                        .as_u16()
+                }),
+            ));
+        }
+        let (c, who) = if i % 2 == 0 {
+            (ada_c.clone(), "Ada")
+        } else {
+            (bob_c.clone(), "Bob")
+        };
+        let cid = cid.clone();
         calls.push((
-            "POST",
-            format!("/api/v1/invitations/{to_bob}/accept"),
-            bob.access_token.clone(),
-            json!({}),
-        ));
-        calls.push((
-            "POST",
-            format!("{base}/invitations"),
-            ada.access_token.clone(),
-            json!({"user_id": id(&tess), "role": "owner"}),
-        ));
-        calls.push((
-            "POST",
-            format!("{base}/invitations"),
-            bob.access_token.clone(),
-            json!({"user_id": id(&tom), "role": "owner"}),
-        ));
-        calls.push((
-            "POST",
-            format!("/api/v1/invitations/{to_tess}/accept"),
-            tess.access_token.clone(),
-            json!({}),
-        ));
-        calls.push((
-            "POST",
-            format!("/api/v1/invitations/{to_tom}/accept"),
-            tom.access_token.clone(),
-            json!({}),
-        ));
-        calls.push((
-            "DELETE",
-            format!("{base}/members/{}/roles/owner", id(&ada)),
-            ada.access_token.clone(),
-            json!({}),
-        ));
-        calls.push((
-            "DELETE",
-            format!("{base}/members/{}/roles/owner", id(&bob)),
-            bob.access_token.clone(),
-            json!({}),
-        ));
-        calls.push((
-            "DELETE",
-            format!("{base}/members/{}/roles/it_admin", id(&bob)),
-            ada.access_token.clone(),
-            json!({}),
-        ));
-        calls.push((
-            "DELETE",
-            format!("{base}/members/{}/roles/read_only", id(&tess)),
-            bob.access_token.clone(),
-            json!({}),
-        ));
-        calls.push((
-            "POST",
-            format!("{base}/leave"),
-            if i % 2 == 0 {
-                ada.access_token.clone()
-            } else {
-                bob.access_token.clone()
-            },
-            json!({}),
+            format!("POST leave as {who}"),
+            Box::pin(async move { c.leave_connection(&cid).await.status().as_u16() }),
         ));
     }
     assert!(calls.len() >= 50);
     let mut handles = Vec::new();
-    for (method, path, token, body) in calls {
-        let client = app.client.clone();
-        let url = app.url(&path);
-        handles.push(tokio::spawn(async move {
-            let req = if method == "POST" {
-                client.post(url).json(&body)
-            } else {
-                client.delete(url)
-            };
-            let res = req.bearer_auth(token).send().await.unwrap();
-            (method, path, res.status().as_u16())
-        }));
+    for (what, call) in calls {
+        handles.push(tokio::spawn(async move { (what, call.await) }));
     }
     let mut successes = 0;
     for handle in handles {
-        let (method, path, status) = handle.await.unwrap();
-        assert!(status < 500, "{method} {path} answered {status}");
+        let (what, status) = handle.await.unwrap();
+        assert!(status < 500, "{what} answered {status}");
         assert!(
             [200, 201, 204, 403, 404, 409].contains(&status),
-            "{method} {path} answered {status}"
+            "{what} answered {status}"
         );
         if status < 300 {
             successes += 1;
@@ -954,11 +817,11 @@ async fn s5_3_concurrent_accepts_transfers_and_removals_leave_exactly_one_owner(
     // Bob's accept is the only way the owner can change here: it happens exactly once.
     assert_eq!(the_owner(&app, &cid).await, id(&bob));
     assert_eq!(
-        entries(&app, &cid, "connection.ownership_transferred").await,
+        entries_of(&app, &cid, "connection.ownership_transferred").await,
         1
     );
     assert_eq!(
-        all_entries(&app, &cid).await - before,
+        entries(&app, &cid).await - before,
         successes,
         "exactly one activity entry per successful change"
     );
@@ -974,57 +837,67 @@ async fn s5_3_concurrent_accepts_transfers_and_removals_leave_exactly_one_owner(
 async fn s5_members_and_invitations_are_invisible_to_non_members(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, bob, tess) = team(&app).await;
-    let cid = create_connection(&app, &ada, "Private").await;
+    let cid = create_connection(&app, &ada, "Private", "autotask_quickbooks").await;
     let tom = app.sign_in(&tenant, TOM_TECH).await;
-    let inv = invited(
-        &app,
-        &ada,
-        &cid,
-        &json!({"user_id": id(&tom), "role": "read_only"}),
-    )
-    .await;
-    let before = all_entries(&app, &cid).await;
-    let base = format!("/api/v1/connections/{cid}");
+    let inv = app
+        .as_(&ada)
+        .create_invitation(&cid, &invitation(&id(&tom), Role::ReadOnly))
+        .await
+        .expect(201)
+        .await
+        .id;
+    let before = entries(&app, &cid).await;
     // Bob is elevated, Tess limited: neither holds a role.
     for who in [&bob, &tess] {
-        let t = who.access_token.as_str();
-        for path in [format!("{base}/members"), format!("{base}/invitations")] {
-            assert_problem(app.get_as(&path, t).await, 404, "not_found").await;
+        let c = app.as_(who);
+        c.list_connection_members(&cid)
+            .await
+            .problem(404, "not_found")
+            .await;
+        c.list_connection_invitations(&cid)
+            .await
+            .problem(404, "not_found")
+            .await;
+        c.create_invitation(&cid, &invitation(&id(&tess), Role::ReadOnly))
+            .await
+            .problem(404, "not_found")
+            .await;
+        c.leave_connection(&cid)
+            .await
+            .problem(404, "not_found")
+            .await;
+        c.accept_invitation(&inv)
+            .await
+            .problem(404, "not_found")
+            .await;
+        c.decline_invitation(&inv)
+            .await
+            .problem(404, "not_found")
+            .await;
+        for role in ["owner", "read_only"] {
+            c.remove_member_role(&cid, &id(&ada), role)
+                .await
+                .problem(404, "not_found")
+                .await;
         }
-        for (path, body) in [
-            (
-                format!("{base}/invitations"),
-                json!({"user_id": id(&tess), "role": "read_only"}),
-            ),
-            (format!("{base}/leave"), json!({})),
-            (format!("/api/v1/invitations/{inv}/accept"), json!({})),
-            (format!("/api/v1/invitations/{inv}/decline"), json!({})),
-        ] {
-            assert_problem(app.post_json(&path, Some(t), &body).await, 404, "not_found").await;
-        }
-        for path in [
-            format!("{base}/members/{}/roles/owner", id(&ada)),
-            format!("{base}/members/{}/roles/read_only", id(&ada)),
-            format!("/api/v1/invitations/{inv}"),
-        ] {
-            assert_problem(app.delete_as(&path, t).await, 404, "not_found").await;
-        }
+        c.revoke_invitation(&inv)
+            .await
+            .problem(404, "not_found")
+            .await;
     }
     // An unknown connection or invitation is the same 404.
-    let t = ada.access_token.as_str();
-    assert_problem(
-        app.get_as("/api/v1/connections/nope/members", t).await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_problem(accept(&app, &ada, "nope").await, 404, "not_found").await;
-    let mine: Value = app
-        .get_as("/api/v1/me/invitations", &bob.access_token)
+    let as_ada = app.as_(&ada);
+    as_ada
+        .list_connection_members("nope")
         .await
-        .json()
+        .problem(404, "not_found")
+        .await;
+    as_ada
+        .accept_invitation("nope")
         .await
-        .unwrap();
+        .problem(404, "not_found")
+        .await;
+    let mine = app.as_(&bob).list_my_invitations().await.json().await;
     assert!(mine["items"].as_array().unwrap().is_empty());
-    assert_eq!(all_entries(&app, &cid).await, before);
+    assert_eq!(entries(&app, &cid).await, before);
 }

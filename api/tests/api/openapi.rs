@@ -287,9 +287,7 @@ fn openapi_paged_lists_document_limit_and_cursor() {
 #[tokio::test]
 async fn openapi_served_document_is_the_committed_one() {
     let app = spawn_app(Backend::Sqlite).await;
-    let res = app.get("/api/v1/openapi.json").await;
-    assert_eq!(res.status(), 200);
-    let served: serde_json::Value = res.json().await.unwrap();
+    let served = app.anonymous().get_openapi().await.expect_json(200).await;
     let committed: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(committed_path()).unwrap()).unwrap();
     assert_eq!(served, committed);

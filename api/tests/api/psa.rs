@@ -2,11 +2,8 @@
 //! PSA misbehaves (SPEC S3.1, S3.2, S3.3): 503 `psa_unavailable`, nothing changed.
 
 use hubkeep_psa_sim::Faults;
-use serde_json::Value;
 
-use crate::helpers::{
-    Backend, assert_problem, people::*, session_from, spawn_app_for_simulator, start_simulator,
-};
+use crate::helpers::{Backend, people::*, session_from, spawn_app_for_simulator, start_simulator};
 use crate::on_each_backend;
 
 on_each_backend!(
@@ -28,7 +25,7 @@ async fn s3_1_sign_in_through_autotask_discovery_and_paging(backend: Backend) {
     let tess = app.sign_in(&tenant, TESS_TECH).await;
     assert_eq!(tess.user["access_level"], "limited");
     let res = app.launch(&tenant.assertion(OLGA_OLD_LEVEL)).await;
-    assert_problem(res, 403, "access_not_eligible").await;
+    res.problem(403, "access_not_eligible").await;
     assert_eq!(
         app.scalar(&format!(
             "SELECT COUNT(*) FROM security_levels WHERE tenant_id = '{}'",
@@ -57,7 +54,7 @@ async fn s3_2_psa_failures_answer_psa_unavailable_and_change_nothing(backend: Ba
     sim.reset_stats();
     let before = app.row_counts().await;
     let res = app.launch(&tenant.assertion(TESS_TECH)).await;
-    let body = assert_problem(res, 502, "psa_misconfigured").await;
+    let body = res.problem(502, "psa_misconfigured").await;
     assert_eq!(body["reason"], "bad_credentials");
     assert_eq!(sim.request_count(), 1, "a 401 is not retried");
     assert_eq!(
@@ -109,7 +106,7 @@ async fn s3_2_psa_failures_answer_psa_unavailable_and_change_nothing(backend: Ba
         let before = app.row_counts().await;
         let res = app.launch(&tenant.assertion(TESS_TECH)).await;
         assert_eq!(res.status(), 503, "{why}");
-        let body = assert_problem(res, 503, "psa_unavailable").await;
+        let body = res.problem(503, "psa_unavailable").await;
         let detail = body["detail"].as_str().unwrap();
         assert!(
             !detail.contains("sim-secret") && !detail.contains("HUBKEEP-TEST"),
@@ -141,7 +138,7 @@ async fn s3_3_refresh_during_a_psa_outage_keeps_the_refresh_token_valid(backend:
     });
     let before = app.row_counts().await;
     let res = app.refresh(&ada.refresh_token).await;
-    assert_problem(res, 503, "psa_unavailable").await;
+    res.problem(503, "psa_unavailable").await;
     assert_eq!(app.row_counts().await, before);
 
     sim.set_faults(Faults::default());
@@ -151,7 +148,7 @@ async fn s3_3_refresh_during_a_psa_outage_keeps_the_refresh_token_valid(backend:
         200,
         "the same refresh token works after the outage"
     );
-    let next = session_from(res.json::<Value>().await.unwrap());
+    let next = session_from(res.json().await);
     assert_ne!(next.refresh_token, ada.refresh_token);
     sim.stop().await;
 }

@@ -1,10 +1,12 @@
 //! Tenant settings (SPEC S6, G7), on each backend.
 
+use hubkeep_shared::api::{
+    AccountingMapping, ActivityQuery, PsaProvider, UpdatePsa, UpdateSettings,
+};
+use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    Backend, TestApp, TestTenant, assert_problem, fixture_directory, people::*, spawn_app,
-};
+use crate::helpers::{Backend, TestApp, TestTenant, fixture_directory, people::*, spawn_app};
 use crate::on_each_backend;
 
 on_each_backend!(
@@ -20,20 +22,20 @@ on_each_backend!(
 const AT_CODE: &str = "SETTINGS-TEST-INTEGRATION-CODE";
 const AT_SECRET: &str = "settings-test-autotask-secret";
 
-async fn put(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
-    app.client
-        .put(app.url("/api/v1/settings"))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+/// A settings change of the PSA part only.
+fn psa(psa: UpdatePsa) -> UpdateSettings {
+    UpdateSettings {
+        psa: Some(psa),
+        ..Default::default()
+    }
 }
 
-async fn read(app: &TestApp, token: &str) -> Value {
-    let res = app.get_as("/api/v1/settings", token).await;
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
+/// `GET /api/v1/activity?limit=200`.
+fn last_200() -> ActivityQuery {
+    ActivityQuery {
+        limit: Some(200),
+        ..Default::default()
+    }
 }
 
 /// The stored settings of a tenant, as text: equal before and after means unchanged.
@@ -114,9 +116,9 @@ async fn s6_limited_users_read_settings_without_secrets(backend: Backend) {
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let tess = app.sign_in(&tenant, TESS_TECH).await;
 
-    let res = app.get_as("/api/v1/settings", &tess.access_token).await;
+    let res = app.as_(&tess).get_settings().await;
     assert_eq!(res.status(), 200);
-    let raw = res.text().await.unwrap();
+    let raw = res.text().await;
     assert_no_secret(&raw, &[&tenant.launch_secret]);
     let body: Value = serde_json::from_str(&raw).unwrap();
     assert_eq!(body["default_timezone"], "UTC");
@@ -140,7 +142,7 @@ async fn s6_limited_users_read_settings_without_secrets(backend: Backend) {
     }
 
     // Elevated users see where the directory is.
-    let body = read(&app, &ada.access_token).await;
+    let body = app.as_(&ada).get_settings().await.expect_json(200).await;
     assert_eq!(
         body["psa"]["directory_path"],
         tenant
@@ -153,7 +155,11 @@ async fn s6_limited_users_read_settings_without_secrets(backend: Backend) {
 
     // Reading changes nothing and logs nothing; without credentials there is nothing to read.
     assert_eq!(app.activity_count(&tenant, "settings.updated").await, 0);
-    assert_problem(app.get("/api/v1/settings").await, 401, "unauthenticated").await;
+    app.anonymous()
+        .get_settings()
+        .await
+        .problem(401, "unauthenticated")
+        .await;
 }
 
 async fn g7_limited_user_cannot_edit_settings(backend: Backend) {
@@ -162,30 +168,30 @@ async fn g7_limited_user_cannot_edit_settings(backend: Backend) {
     let _ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let tess = app.sign_in(&tenant, TESS_TECH).await;
     let before = (app.row_counts().await, stored(&app, &tenant).await);
+    let as_tess = app.as_(&tess);
 
-    let res = put(
-        &app,
-        &tess.access_token,
-        &json!({ "default_timezone": "Europe/Paris" }),
-    )
-    .await;
-    assert_problem(res, 403, "elevated_access_required").await;
-    // Refused before the body is judged: an invalid body is still 403.
-    let res = put(
-        &app,
-        &tess.access_token,
-        &json!({ "invitation_expiry_days": 0 }),
-    )
-    .await;
-    assert_problem(res, 403, "elevated_access_required").await;
-    let res = app
-        .post_json(
-            "/api/v1/settings/launch-secret",
-            Some(&tess.access_token),
-            &json!({}),
-        )
+    as_tess
+        .update_settings(&UpdateSettings {
+            default_timezone: Some("Europe/Paris".into()),
+            ..Default::default()
+        })
+        .await
+        .problem(403, "elevated_access_required")
         .await;
-    assert_problem(res, 403, "elevated_access_required").await;
+    // Refused before the body is judged: an invalid body is still 403.
+    as_tess
+        .update_settings(&UpdateSettings {
+            invitation_expiry_days: Some(0),
+            ..Default::default()
+        })
+        .await
+        .problem(403, "elevated_access_required")
+        .await;
+    as_tess
+        .rotate_launch_secret()
+        .await
+        .problem(403, "elevated_access_required")
+        .await;
 
     assert_eq!(
         (app.row_counts().await, stored(&app, &tenant).await),
@@ -199,25 +205,28 @@ async fn s6_elevated_users_edit_settings_in_one_logged_change(backend: Backend) 
     let tenant = app.tenant().await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let tess = app.sign_in(&tenant, TESS_TECH).await;
-    let before = read(&app, &ada.access_token).await;
+    let as_ada = app.as_(&ada);
+    let before = as_ada.get_settings().await.expect_json(200).await;
     let entries = app.count("activity_log").await;
 
-    let res = put(
-        &app,
-        &ada.access_token,
-        &json!({
-            "default_timezone": "Europe/Paris",
-            "invitation_expiry_days": 14,
-            "session_lifetime_hours": 24,
-            "accounting_mappings": [
-                { "source_code": "LABOR", "account_code": "4000", "description": "Labour" },
-                { "source_code": " TRAVEL ", "account_code": "4100" },
-            ],
-        }),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    // The second mapping leaves `description` out (the typed body always sends it).
+    let body = as_ada
+        .raw(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(&json!({
+                "default_timezone": "Europe/Paris",
+                "invitation_expiry_days": 14,
+                "session_lifetime_hours": 24,
+                "accounting_mappings": [
+                    { "source_code": "LABOR", "account_code": "4000", "description": "Labour" },
+                    { "source_code": " TRAVEL ", "account_code": "4100" },
+                ],
+            })),
+        )
+        .await
+        .expect_json(200)
+        .await;
     assert_eq!(body["default_timezone"], "Europe/Paris");
     assert_eq!(body["invitation_expiry_days"], 14);
     assert_eq!(body["session_lifetime_hours"], 24);
@@ -234,7 +243,7 @@ async fn s6_elevated_users_edit_settings_in_one_logged_change(backend: Backend) 
         "the PSA settings were not touched"
     );
     // What the next reader sees, limited users included.
-    let seen = read(&app, &tess.access_token).await;
+    let seen = app.as_(&tess).get_settings().await.expect_json(200).await;
     assert_eq!(seen["accounting_mappings"], body["accounting_mappings"]);
     assert_eq!(seen["default_timezone"], "Europe/Paris");
 
@@ -295,28 +304,29 @@ async fn s6_elevated_users_edit_settings_in_one_logged_change(backend: Backend) 
     );
 
     // Replacing the list replaces it (and keeps its order); an empty list empties it.
-    let res = put(
-        &app,
-        &ada.access_token,
-        &json!({ "accounting_mappings": [
-            { "source_code": "TRAVEL", "account_code": "4200", "description": "Travel" },
-        ]}),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let mappings = |list: Vec<AccountingMapping>| UpdateSettings {
+        accounting_mappings: Some(list),
+        ..Default::default()
+    };
+    let body = as_ada
+        .update_settings(&mappings(vec![AccountingMapping {
+            source_code: "TRAVEL".into(),
+            account_code: "4200".into(),
+            description: "Travel".into(),
+        }]))
+        .await
+        .expect_json(200)
+        .await;
     assert_eq!(body["accounting_mappings"].as_array().unwrap().len(), 1);
     assert_eq!(
         body["default_timezone"], "Europe/Paris",
         "absent: unchanged"
     );
-    let res = put(
-        &app,
-        &ada.access_token,
-        &json!({ "accounting_mappings": [] }),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
+    as_ada
+        .update_settings(&mappings(vec![]))
+        .await
+        .expect(200)
+        .await;
     assert_eq!(
         app.scalar(&format!(
             "SELECT COUNT(*) FROM accounting_mappings WHERE tenant_id = '{}'",
@@ -328,9 +338,16 @@ async fn s6_elevated_users_edit_settings_in_one_logged_change(backend: Backend) 
     assert_eq!(app.activity_count(&tenant, "settings.updated").await, 3);
 
     // An API token of an elevated user may edit settings too (scripts keep mappings in step).
+    let expiry = |days: i64| UpdateSettings {
+        invitation_expiry_days: Some(days),
+        ..Default::default()
+    };
     let token = app.create_token(&ada.access_token, "read_write").await;
-    let res = put(&app, &token, &json!({ "invitation_expiry_days": 30 })).await;
-    assert_eq!(res.status(), 200);
+    app.with_token(&token)
+        .update_settings(&expiry(30))
+        .await
+        .expect(200)
+        .await;
     assert_eq!(
         text(
             &app,
@@ -345,8 +362,11 @@ async fn s6_elevated_users_edit_settings_in_one_logged_change(backend: Backend) 
         Some("api_token")
     );
     let read_only = app.create_token(&ada.access_token, "read").await;
-    let res = put(&app, &read_only, &json!({ "invitation_expiry_days": 29 })).await;
-    assert_problem(res, 403, "insufficient_scope").await;
+    app.with_token(&read_only)
+        .update_settings(&expiry(29))
+        .await
+        .problem(403, "insufficient_scope")
+        .await;
 }
 
 async fn s6_a_request_that_changes_nothing_writes_nothing(backend: Backend) {
@@ -354,18 +374,29 @@ async fn s6_a_request_that_changes_nothing_writes_nothing(backend: Backend) {
     let tenant = app.tenant().await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let before = (app.row_counts().await, stored(&app, &tenant).await);
-    let current = read(&app, &ada.access_token).await;
+    let as_ada = app.as_(&ada);
+    let current = as_ada.get_settings().await.expect_json(200).await;
 
     for body in [
-        json!({}),
-        json!({ "default_timezone": "UTC", "invitation_expiry_days": 7 }),
-        json!({ "psa": { "provider": "directory" } }),
-        json!({ "accounting_mappings": [] }),
+        UpdateSettings::default(),
+        UpdateSettings {
+            default_timezone: Some("UTC".into()),
+            invitation_expiry_days: Some(7),
+            ..Default::default()
+        },
+        psa(UpdatePsa {
+            provider: Some(PsaProvider::Directory),
+            ..Default::default()
+        }),
+        UpdateSettings {
+            accounting_mappings: Some(vec![]),
+            ..Default::default()
+        },
     ] {
-        let res = put(&app, &ada.access_token, &body).await;
-        assert_eq!(res.status(), 200, "{body}");
-        let answered: Value = res.json().await.unwrap();
-        assert_eq!(answered, current, "{body}");
+        let res = as_ada.update_settings(&body).await;
+        assert_eq!(res.status(), 200, "{body:?}");
+        let answered = res.json().await;
+        assert_eq!(answered, current, "{body:?}");
     }
     assert_eq!(
         (app.row_counts().await, stored(&app, &tenant).await),
@@ -378,6 +409,7 @@ async fn s6_secrets_are_write_only(backend: Backend) {
     let tenant = app.tenant().await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let tess = app.sign_in(&tenant, TESS_TECH).await;
+    let (as_ada, as_tess) = (app.as_(&ada), app.as_(&tess));
     let psa_updated_before = text(
         &app,
         &format!(
@@ -389,30 +421,27 @@ async fn s6_secrets_are_write_only(backend: Backend) {
     let secrets = [AT_CODE, AT_SECRET, tenant.launch_secret.as_str()];
     let mut bodies = Vec::new();
 
-    let res = put(
-        &app,
-        &ada.access_token,
-        &json!({ "psa": {
-            "provider": "autotask",
-            "zone_url": "https://webservices5.autotask.net/",
-            "api_user": "hub-api@example.test",
-            "integration_code": AT_CODE,
-            "secret": AT_SECRET,
-        }}),
-    )
-    .await;
+    let res = as_ada
+        .update_settings(&psa(UpdatePsa {
+            provider: Some(PsaProvider::Autotask),
+            zone_url: Some(Some("https://webservices5.autotask.net/".into())),
+            api_user: Some(Some("hub-api@example.test".into())),
+            integration_code: Some(Some(AT_CODE.into())),
+            secret: Some(Some(AT_SECRET.into())),
+        }))
+        .await;
     assert_eq!(res.status(), 200);
-    let raw = res.text().await.unwrap();
+    let raw = res.text().await;
     let body: Value = serde_json::from_str(&raw).unwrap();
     bodies.push(raw);
-    let psa = &body["psa"];
-    assert_eq!(psa["provider"], "autotask");
-    assert_eq!(psa["zone_url"], "https://webservices5.autotask.net");
-    assert_eq!(psa["api_user"], "hub-api@example.test");
-    assert_eq!(psa["integration_code_set"], true);
-    assert_eq!(psa["secret_set"], true);
+    let psa_body = &body["psa"];
+    assert_eq!(psa_body["provider"], "autotask");
+    assert_eq!(psa_body["zone_url"], "https://webservices5.autotask.net");
+    assert_eq!(psa_body["api_user"], "hub-api@example.test");
+    assert_eq!(psa_body["integration_code_set"], true);
+    assert_eq!(psa_body["secret_set"], true);
     assert_eq!(
-        psa["directory_path"],
+        psa_body["directory_path"],
         tenant
             .directory_path
             .as_ref()
@@ -479,32 +508,29 @@ async fn s6_secrets_are_write_only(backend: Backend) {
     assert_no_secret(&details.to_string(), &secrets);
 
     // Replacing a secret logs "***" → "***".
-    let res = put(
-        &app,
-        &ada.access_token,
-        &json!({ "psa": { "secret": "another-secret-value" } }),
-    )
-    .await;
+    let secret = |secret: Option<&str>| {
+        psa(UpdatePsa {
+            secret: Some(secret.map(str::to_owned)),
+            ..Default::default()
+        })
+    };
+    let res = as_ada
+        .update_settings(&secret(Some("another-secret-value")))
+        .await;
     assert_eq!(res.status(), 200);
-    bodies.push(res.text().await.unwrap());
+    bodies.push(res.text().await);
     let details = latest_details(&app, &tenant, "settings.updated").await;
     assert_eq!(
         details,
         json!({ "psa.secret": { "before": "***", "after": "***" } })
     );
     assert!(!details.to_string().contains("another-secret-value"));
-    let res = put(
-        &app,
-        &ada.access_token,
-        &json!({ "psa": { "secret": AT_SECRET } }),
-    )
-    .await;
+    let res = as_ada.update_settings(&secret(Some(AT_SECRET))).await;
     assert_eq!(res.status(), 200);
-    bodies.push(res.text().await.unwrap());
+    bodies.push(res.text().await);
 
     // Limited users see that secrets are set, not the account.
-    let res = app.get_as("/api/v1/settings", &tess.access_token).await;
-    let raw = res.text().await.unwrap();
+    let raw = as_tess.get_settings().await.text().await;
     let seen: Value = serde_json::from_str(&raw).unwrap();
     bodies.push(raw);
     assert_eq!(seen["psa"]["api_user"], Value::Null);
@@ -512,26 +538,26 @@ async fn s6_secrets_are_write_only(backend: Backend) {
     assert_eq!(seen["psa"]["zone_url"], "https://webservices5.autotask.net");
 
     // Autotask needs all three credentials: clearing one is refused.
-    let res = put(
-        &app,
-        &ada.access_token,
-        &json!({ "psa": { "secret": null } }),
-    )
-    .await;
-    let problem = assert_problem(res, 422, "validation_failed").await;
+    let problem = as_ada
+        .update_settings(&secret(None))
+        .await
+        .problem(422, "validation_failed")
+        .await;
     assert_eq!(problem["errors"][0]["field"], "psa.secret");
     bodies.push(problem.to_string());
 
     // Back to the directory, clearing the Autotask credentials.
-    let res = put(
-        &app,
-        &ada.access_token,
-        &json!({ "psa": { "provider": "directory", "api_user": null,
-                          "integration_code": null, "secret": null, "zone_url": null } }),
-    )
-    .await;
+    let res = as_ada
+        .update_settings(&psa(UpdatePsa {
+            provider: Some(PsaProvider::Directory),
+            zone_url: Some(None),
+            api_user: Some(None),
+            integration_code: Some(None),
+            secret: Some(None),
+        }))
+        .await;
     assert_eq!(res.status(), 200);
-    let raw = res.text().await.unwrap();
+    let raw = res.text().await;
     let body: Value = serde_json::from_str(&raw).unwrap();
     bodies.push(raw);
     assert_eq!(body["psa"]["provider"], "directory");
@@ -551,12 +577,15 @@ async fn s6_secrets_are_write_only(backend: Backend) {
     );
 
     // No response and no activity entry carries a secret.
-    for path in ["/api/v1/activity?limit=200", "/api/v1/settings"] {
-        for token in [&ada.access_token, &tess.access_token] {
-            let res = app.get_as(path, token).await;
-            assert_eq!(res.status(), 200);
-            bodies.push(res.text().await.unwrap());
-        }
+    for c in [&as_ada, &as_tess] {
+        let res = c.list_activity(&last_200()).await;
+        assert_eq!(res.status(), 200);
+        bodies.push(res.text().await);
+    }
+    for c in [&as_ada, &as_tess] {
+        let res = c.get_settings().await;
+        assert_eq!(res.status(), 200);
+        bodies.push(res.text().await);
     }
     for body in &bodies {
         assert_no_secret(body, &secrets);
@@ -575,6 +604,7 @@ async fn s6_invalid_settings_change_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     let tenant = app.tenant().await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let as_ada = app.as_(&ada);
     let not_a_directory = app.data_dir().join("not-a-directory.toml");
     std::fs::write(&not_a_directory, "title = \"something else\"\n").unwrap();
     let duplicate_ids = app.data_dir().join("duplicates.toml");
@@ -583,34 +613,100 @@ async fn s6_invalid_settings_change_nothing(backend: Backend) {
     std::fs::write(&duplicate_ids, toml::to_string(&directory).unwrap()).unwrap();
     let long = "x".repeat(65);
     let before = (app.row_counts().await, stored(&app, &tenant).await);
+    let some = |s: &str| Some(Some(s.to_owned()));
 
-    let cases: Vec<(Value, Vec<&str>)> = vec![
+    let check = |problem: Value, fields: &[&str], what: String| {
+        let mut got: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        got.sort_unstable();
+        let mut want = fields.to_vec();
+        want.sort_unstable();
+        assert_eq!(got, want, "{what} → {problem}");
+        assert!(
+            !problem.to_string().contains("root:"),
+            "file contents never echo"
+        );
+    };
+    let cases: Vec<(UpdateSettings, Vec<&str>)> = vec![
         (
-            json!({ "default_timezone": "Mars/Olympus_Mons" }),
+            UpdateSettings {
+                default_timezone: Some("Mars/Olympus_Mons".into()),
+                ..Default::default()
+            },
             vec!["default_timezone"],
         ),
-        (json!({ "default_timezone": "" }), vec!["default_timezone"]),
         (
-            json!({ "invitation_expiry_days": 0, "session_lifetime_hours": 169 }),
+            UpdateSettings {
+                default_timezone: Some(String::new()),
+                ..Default::default()
+            },
+            vec!["default_timezone"],
+        ),
+        (
+            UpdateSettings {
+                invitation_expiry_days: Some(0),
+                session_lifetime_hours: Some(169),
+                ..Default::default()
+            },
             vec!["invitation_expiry_days", "session_lifetime_hours"],
         ),
         (
-            json!({ "invitation_expiry_days": 31, "session_lifetime_hours": 0 }),
+            UpdateSettings {
+                invitation_expiry_days: Some(31),
+                session_lifetime_hours: Some(0),
+                ..Default::default()
+            },
             vec!["invitation_expiry_days", "session_lifetime_hours"],
         ),
         (
-            json!({ "psa": { "provider": "autotask" } }),
+            psa(UpdatePsa {
+                provider: Some(PsaProvider::Autotask),
+                ..Default::default()
+            }),
             vec!["psa.api_user", "psa.integration_code", "psa.secret"],
         ),
         (
-            json!({ "psa": { "provider": "autotask", "api_user": "u", "integration_code": "c",
-                             "secret": "  ", "zone_url": "ftp://zone.example" } }),
+            psa(UpdatePsa {
+                provider: Some(PsaProvider::Autotask),
+                api_user: some("u"),
+                integration_code: some("c"),
+                secret: some("  "),
+                zone_url: some("ftp://zone.example"),
+            }),
             vec!["psa.zone_url", "psa.secret"],
         ),
         (
-            json!({ "psa": { "zone_url": "not a url" } }),
+            psa(UpdatePsa {
+                zone_url: some("not a url"),
+                ..Default::default()
+            }),
             vec!["psa.zone_url"],
         ),
+        // A valid change next to an invalid one is not applied either.
+        (
+            UpdateSettings {
+                default_timezone: Some("Europe/Paris".into()),
+                invitation_expiry_days: Some(99),
+                ..Default::default()
+            },
+            vec!["invitation_expiry_days"],
+        ),
+    ];
+    for (body, fields) in cases {
+        let problem = as_ada
+            .update_settings(&body)
+            .await
+            .problem(422, "validation_failed")
+            .await;
+        check(problem, &fields, format!("{body:?}"));
+    }
+    // Bodies outside the schema: `directory_path` is the operator's, mappings without a
+    // description, fields that are not documented, a wrong type.
+    let raw_cases: Vec<(Value, Vec<&str>)> = vec![
         (
             json!({ "psa": { "directory_path": "relative/directory.toml" } }),
             vec!["psa.directory_path"],
@@ -649,11 +745,6 @@ async fn s6_invalid_settings_change_nothing(backend: Backend) {
                 "accounting_mappings.3.description",
             ],
         ),
-        // A valid change next to an invalid one is not applied either.
-        (
-            json!({ "default_timezone": "Europe/Paris", "invitation_expiry_days": 99 }),
-            vec!["invitation_expiry_days"],
-        ),
         // Only the documented fields: no side door to ids, tenants or the launch secret.
         (json!({ "tenant_id": "other" }), vec!["tenant_id"]),
         (
@@ -670,23 +761,13 @@ async fn s6_invalid_settings_change_nothing(backend: Backend) {
             vec!["invitation_expiry_days"],
         ),
     ];
-    for (body, fields) in cases {
-        let res = put(&app, &ada.access_token, &body).await;
-        let problem = assert_problem(res, 422, "validation_failed").await;
-        let mut got: Vec<&str> = problem["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap())
-            .collect();
-        got.sort_unstable();
-        let mut want = fields.clone();
-        want.sort_unstable();
-        assert_eq!(got, want, "{body} → {problem}");
-        assert!(
-            !problem.to_string().contains("root:"),
-            "file contents never echo"
-        );
+    for (body, fields) in raw_cases {
+        let problem = as_ada
+            .raw(Method::PUT, "/api/v1/settings", Some(&body))
+            .await
+            .problem(422, "validation_failed")
+            .await;
+        check(problem, &fields, body.to_string());
     }
     assert_eq!(
         (app.row_counts().await, stored(&app, &tenant).await),
@@ -700,30 +781,26 @@ async fn s6_rotating_the_launch_secret_replaces_it_for_launches(backend: Backend
     let mut tenant = app.tenant().await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     let old = tenant.clone();
-    let before = read(&app, &ada.access_token).await;
+    let as_ada = app.as_(&ada);
+    let before = as_ada.get_settings().await.expect_json(200).await;
 
     // Only from a console session: a token must not yield a secret that signs anyone in.
     let token = app.create_token(&ada.access_token, "read_write").await;
-    let res = app
-        .post_json("/api/v1/settings/launch-secret", Some(&token), &json!({}))
+    app.with_token(&token)
+        .rotate_launch_secret()
+        .await
+        .problem(403, "forbidden")
         .await;
-    assert_problem(res, 403, "forbidden").await;
     assert_eq!(
         app.activity_count(&tenant, "tenant.launch_secret_rotated")
             .await,
         0
     );
 
-    let res = app
-        .post_json(
-            "/api/v1/settings/launch-secret",
-            Some(&ada.access_token),
-            &json!({}),
-        )
-        .await;
+    let res = as_ada.rotate_launch_secret().await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers().get("cache-control").unwrap(), "no-store");
-    let body: Value = res.json().await.unwrap();
+    let body = res.expect_json(200).await;
     let secret = body["launch_secret"].as_str().unwrap().to_owned();
     assert!(secret.len() >= 32);
     assert_ne!(secret, old.launch_secret);
@@ -769,8 +846,7 @@ async fn s6_rotating_the_launch_secret_replaces_it_for_launches(backend: Backend
     app.sign_in(&tenant, TESS_TECH).await;
 
     // Settings show the new time, never the secret.
-    let res = app.get_as("/api/v1/settings", &ada.access_token).await;
-    let raw = res.text().await.unwrap();
+    let raw = as_ada.get_settings().await.text().await;
     assert_no_secret(&raw, &[&secret, &old.launch_secret]);
     let after: Value = serde_json::from_str(&raw).unwrap();
     assert_eq!(
@@ -781,8 +857,6 @@ async fn s6_rotating_the_launch_secret_replaces_it_for_launches(backend: Backend
         after["psa"]["launch_secret_rotated_at"],
         before["psa"]["launch_secret_rotated_at"]
     );
-    let res = app
-        .get_as("/api/v1/activity?limit=200", &ada.access_token)
-        .await;
-    assert_no_secret(&res.text().await.unwrap(), &[&secret, &old.launch_secret]);
+    let res = as_ada.list_activity(&last_200()).await;
+    assert_no_secret(&res.text().await, &[&secret, &old.launch_secret]);
 }

@@ -7,7 +7,9 @@
 //!   each other without a cycle. The crate root (`lib.rs`, which declares the modules and the
 //!   shared `AppState`) is the composition root and is not a node of the graph;
 //! - no function is longer than 80 lines unless a `// long: <why>` comment stands right above
-//!   it (its attributes and doc comment may sit between).
+//!   it (its attributes and doc comment may sit between);
+//! - a write's transaction is begun by its HTTP handler: below `http/`, only the services
+//!   listed in [`SELF_TRANSACTING`] (each with its reason) call `.begin()`.
 //!
 //! An import is a `use` item or a path written out in code (`crate::…`, `super::…`,
 //! `self::…`, or a child module's name in a `use`); it points at the longest module prefix it
@@ -457,6 +459,130 @@ fn s17_no_function_is_longer_than_80_lines_without_a_reason() {
         facts.long.len(),
         facts.long.join("\n")
     );
+}
+
+/// The modules below `http/` that still begin transactions of their own, and why (SPEC S17;
+/// docs/decisions.md, "Services take a transaction").
+const SELF_TRANSACTING: [(&str, &str); 5] = [
+    (
+        "identity::session",
+        "sign-in and refresh ask the PSA between reads and writes, retry a first sign-in race \
+         in a fresh transaction, and commit a revocation or refusal before the error",
+    ),
+    (
+        "connections::guard",
+        "`begin_locked`, for answering an invitation",
+    ),
+    (
+        "connections::invitations",
+        "accept, decline and revoke commit an expired invitation's expiry before the 410, and \
+         know the connection to lock only once the invitation is read",
+    ),
+    (
+        "psa::registry",
+        "the level cache's refresh and the PSA test run from background tasks too",
+    ),
+    (
+        "tenant::provision",
+        "provisioning and pointing a tenant at a directory run from the command line",
+    ),
+];
+
+/// What begins a transaction: `.begin()`, `.begin_with_config(…)`, `.transaction(…)`,
+/// `TransactionTrait::begin(…)` and the guard's `begin_locked(…)`, outside `#[cfg(test)]`
+/// modules.
+#[derive(Default)]
+struct Begins {
+    lines: Vec<usize>,
+}
+
+impl<'ast> Visit<'ast> for Begins {
+    fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+        let is_test = item.attrs.iter().any(|a| {
+            a.path().is_ident("cfg") && a.parse_args::<syn::Ident>().is_ok_and(|i| i == "test")
+        });
+        if !is_test {
+            syn::visit::visit_item_mod(self, item);
+        }
+    }
+
+    fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
+        let begins = (call.method == "begin" && call.args.is_empty())
+            || call.method == "begin_with_config"
+            || call.method == "transaction";
+        if begins {
+            self.lines.push(call.method.span().start().line);
+        }
+        syn::visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        if let syn::Expr::Path(path) = &*call.func {
+            let segments: Vec<String> = path
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
+            let last = segments.last().map(String::as_str);
+            let ufcs_begin =
+                last == Some("begin") && segments.iter().any(|s| s == "TransactionTrait");
+            if last == Some("begin_locked") || ufcs_begin {
+                self.lines
+                    .push(path.path.segments[0].ident.span().start().line);
+            }
+        }
+        syn::visit::visit_expr_call(self, call);
+    }
+}
+
+#[test]
+fn s17_handlers_begin_the_transactions_of_writes() {
+    let mut beginning: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for m in modules() {
+        if m.path.first().is_some_and(|p| p == "http") || m.path.is_empty() {
+            continue;
+        }
+        let mut begins = Begins::default();
+        begins.visit_file(&m.ast);
+        if !begins.lines.is_empty() {
+            beginning.insert(m.path.join("::"), begins.lines);
+        }
+    }
+    let allowed: BTreeSet<&str> = SELF_TRANSACTING.iter().map(|(m, _)| *m).collect();
+    let unexpected: Vec<String> = beginning
+        .iter()
+        .filter(|(m, _)| !allowed.contains(m.as_str()))
+        .map(|(m, lines)| format!("{m} (lines {lines:?})"))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "these services begin their own transaction; take the handler's `&DatabaseTransaction` \
+         instead (or add the module to SELF_TRANSACTING with its reason): {unexpected:?}"
+    );
+    let stale: Vec<&&str> = allowed
+        .iter()
+        .filter(|m| !beginning.contains_key(**m))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "listed in SELF_TRANSACTING but no longer beginning a transaction: {stale:?}"
+    );
+}
+
+/// The transaction check sees a `.begin()` in a function and not one in a test module.
+#[test]
+fn s17_the_transaction_check_finds_a_begin() {
+    let file: syn::File = syn::parse_str(
+        "async fn write(db: &Db) { let txn = db.begin().await; txn.commit(); }\n\
+         fn other(db: &Db) { guard::begin_locked(db, c, id); TransactionTrait::begin(db); }\n\
+         fn third(db: &Db) { db.transaction(|t| t); db.lock(); }\n\
+         #[cfg(test)] mod tests { fn t(db: &Db) { db.begin(); } }",
+    )
+    .unwrap();
+    let mut begins = Begins::default();
+    begins.visit_file(&file);
+    assert_eq!(begins.lines, vec![1, 2, 2, 3]);
 }
 
 /// The check itself: a planted cycle, a planted actix import, a parent's item reached

@@ -1,11 +1,17 @@
 //! The Users and Access tabs with every guard (SPEC S2, S2.1, S2.2 G1–G7), on each backend.
 
+use hubkeep_shared::api::{
+    ElevatedLevels, PageQuery, SortOrder, UpdateSettings, UserPatch, UserQuery, UserSort,
+};
+use hubkeep_shared::{Elevation, HubAccess};
+use reqwest::Method;
 use sea_orm::ConnectionTrait as _;
 use serde_json::{Value, json};
 
+use crate::client::{Pending, active, elevation, pending};
 use crate::helpers::{
-    Backend, Session, TestApp, TestTenant, assert_problem, fixture_directory, id, levels, patch,
-    people::*, put, spawn_app, team,
+    Backend, Session, TestApp, TestTenant, assert_problem, fixture_directory, id, levels,
+    people::*, spawn_app, team,
 };
 use crate::on_each_backend;
 
@@ -28,10 +34,13 @@ on_each_backend!(
     s8_names_with_control_characters_page_like_any_other,
 );
 
-async fn user_row(app: &TestApp, token: &str, user_id: &str) -> Value {
-    let res = app.get_as(&format!("/api/v1/users/{user_id}"), token).await;
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
+/// The Users tab's query with only these set.
+fn users(sort: Option<UserSort>, order: Option<SortOrder>) -> UserQuery {
+    UserQuery {
+        sort,
+        order,
+        ..Default::default()
+    }
 }
 
 async fn g1_an_elevated_user_cannot_deactivate_themselves(backend: Backend) {
@@ -39,14 +48,11 @@ async fn g1_an_elevated_user_cannot_deactivate_themselves(backend: Backend) {
     let (_, ada, bob, _) = team(&app).await;
     let before = app.row_counts().await;
     for who in [&bob, &ada] {
-        let res = patch(
-            &app,
-            &who.access_token,
-            &format!("/api/v1/users/{}", id(who)),
-            &json!({"active": false}),
-        )
-        .await;
-        assert_problem(res, 403, "self_deactivation_forbidden").await;
+        app.as_(who)
+            .update_user(&id(who), &active(false))
+            .await
+            .problem(403, "self_deactivation_forbidden")
+            .await;
     }
     assert_eq!(app.row_counts().await, before);
     assert_eq!(
@@ -54,7 +60,12 @@ async fn g1_an_elevated_user_cannot_deactivate_themselves(backend: Backend) {
             .await,
         0
     );
-    let row = user_row(&app, &bob.access_token, &id(&bob)).await;
+    let row = app
+        .as_(&bob)
+        .get_user(&id(&bob))
+        .await
+        .expect_json(200)
+        .await;
     assert!(
         !row["actions"]
             .as_array()
@@ -68,50 +79,33 @@ async fn g2_an_elevated_user_cannot_remove_their_own_elevation(backend: Backend)
     let (tenant, ada, bob, _) = team(&app).await;
     let before = app.row_counts().await;
 
-    let res = patch(
-        &app,
-        &bob.access_token,
-        &format!("/api/v1/users/{}", id(&bob)),
-        &json!({"elevation": "revoked"}),
-    )
-    .await;
-    assert_problem(res, 409, "self_demotion_forbidden").await;
+    let res = app
+        .as_(&bob)
+        .update_user(&id(&bob), &elevation(Elevation::Revoked))
+        .await;
+    res.problem(409, "self_demotion_forbidden").await;
     // Bob is elevated only through his level: a set without it would demote him.
-    let res = put(
-        &app,
-        &bob.access_token,
-        "/api/v1/access/elevated-levels",
-        &json!({"level_ids": []}),
-    )
-    .await;
-    assert_problem(res, 409, "self_demotion_forbidden").await;
+    let res = app
+        .as_(&bob)
+        .save_elevated_levels(&ElevatedLevels { level_ids: vec![] })
+        .await;
+    res.problem(409, "self_demotion_forbidden").await;
     assert_eq!(app.row_counts().await, before, "nothing changed");
     assert_eq!(app.count("elevated_levels").await, 1);
 
     // Once Ada grants him elevation in person, the same save keeps him elevated: allowed.
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &format!("/api/v1/users/{}", id(&bob)),
-        &json!({"elevation": "granted"}),
-    )
-    .await;
+    let res = app
+        .as_(&ada)
+        .update_user(&id(&bob), &elevation(Elevation::Granted))
+        .await;
     assert_eq!(res.status(), 200);
-    let res = put(
-        &app,
-        &bob.access_token,
-        "/api/v1/access/elevated-levels",
-        &json!({"level_ids": []}),
-    )
-    .await;
+    let res = app
+        .as_(&bob)
+        .save_elevated_levels(&ElevatedLevels { level_ids: vec![] })
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(app.count("elevated_levels").await, 0);
-    let me: Value = app
-        .get_as("/api/v1/me", &bob.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.as_(&bob).get_me().await.json().await;
     assert_eq!(me["access_level"], "elevated");
     assert_eq!(me["user"]["access_source"], "user_grant");
     assert_eq!(
@@ -130,43 +124,46 @@ async fn g3_every_write_on_the_primary_user_is_refused(backend: Backend) {
     let (_, ada, bob, _) = team(&app).await;
     let before = app.row_counts().await;
     for body in [
-        json!({"active": false}),
-        json!({"active": true}),
-        json!({"elevation": "revoked"}),
-        json!({"elevation": "granted"}),
-        json!({"elevation": "inherit"}),
-        json!({"active": true, "elevation": "inherit"}),
+        active(false),
+        active(true),
+        elevation(Elevation::Revoked),
+        elevation(Elevation::Granted),
+        elevation(Elevation::Inherit),
+        UserPatch {
+            active: Some(true),
+            elevation: Some(Elevation::Inherit),
+        },
     ] {
-        let res = patch(
-            &app,
-            &bob.access_token,
-            &format!("/api/v1/users/{}", id(&ada)),
-            &body,
-        )
-        .await;
-        assert_problem(res, 403, "primary_user_immutable").await;
+        app.as_(&bob)
+            .update_user(&id(&ada), &body)
+            .await
+            .problem(403, "primary_user_immutable")
+            .await;
     }
     // Nor can the primary user change their own elevation.
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &format!("/api/v1/users/{}", id(&ada)),
-        &json!({"elevation": "granted"}),
-    )
-    .await;
-    assert_problem(res, 403, "primary_user_immutable").await;
+    let res = app
+        .as_(&ada)
+        .update_user(&id(&ada), &elevation(Elevation::Granted))
+        .await;
+    res.problem(403, "primary_user_immutable").await;
     assert_eq!(app.row_counts().await, before);
-    let row = user_row(&app, &bob.access_token, &id(&ada)).await;
+    let row = app
+        .as_(&bob)
+        .get_user(&id(&ada))
+        .await
+        .expect_json(200)
+        .await;
     assert_eq!(row["actions"], json!([]));
     // No side door: is_primary is not a field anyone can send.
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &format!("/api/v1/users/{}", id(&bob)),
-        &json!({"is_primary": true}),
-    )
-    .await;
-    assert_problem(res, 422, "validation_failed").await;
+    app.as_(&ada)
+        .raw(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", id(&bob)),
+            Some(&json!({"is_primary": true})),
+        )
+        .await
+        .problem(422, "validation_failed")
+        .await;
 }
 
 async fn g5_deactivation_keeps_the_user_and_reactivation_restores_them(backend: Backend) {
@@ -180,15 +177,9 @@ async fn g5_deactivation_keeps_the_user_and_reactivation_restores_them(backend: 
         ))
         .await;
 
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &format!("/api/v1/users/{}", id(&tess)),
-        &json!({"active": false}),
-    )
-    .await;
+    let res = app.as_(&ada).update_user(&id(&tess), &active(false)).await;
     assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let body: Value = res.json().await;
     assert_eq!(body["active"], false);
     assert_eq!(body["access_level"], "none");
     assert_eq!(body["access_source"], "user_deactivated");
@@ -212,13 +203,16 @@ async fn g5_deactivation_keeps_the_user_and_reactivation_restores_them(backend: 
     }
 
     // Refused on the very next request, by session and by token.
-    assert_problem(
-        app.get_as("/api/v1/me", &tess.access_token).await,
-        401,
-        "reauthorization_required",
-    )
-    .await;
-    assert_problem(app.get_as("/api/v1/me", &token).await, 403, "user_inactive").await;
+    app.as_(&tess)
+        .get_me()
+        .await
+        .problem(401, "reauthorization_required")
+        .await;
+    app.with_token(&token)
+        .get_me()
+        .await
+        .problem(403, "user_inactive")
+        .await;
     assert_eq!(
         app.scalar(&format!(
             "SELECT COUNT(*) FROM sessions WHERE user_id = '{}' AND revoked_at IS NULL",
@@ -240,18 +234,12 @@ async fn g5_deactivation_keeps_the_user_and_reactivation_restores_them(backend: 
     );
     assert_eq!(app.activity_count(&tenant, "user.deactivated").await, 1);
 
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &format!("/api/v1/users/{}", id(&tess)),
-        &json!({"active": true}),
-    )
-    .await;
-    let body: Value = res.json().await.unwrap();
+    let res = app.as_(&ada).update_user(&id(&tess), &active(true)).await;
+    let body: Value = res.json().await;
     assert_eq!(body["id"], tess.user["id"], "the same user");
     assert_eq!(body["access_level"], "limited");
     assert_eq!(app.activity_count(&tenant, "user.activated").await, 1);
-    assert_eq!(app.get_as("/api/v1/me", &token).await.status(), 200);
+    assert_eq!(app.with_token(&token).get_me().await.status(), 200);
     let again = app.sign_in(&tenant, TESS_TECH).await;
     assert_eq!(again.user["id"], tess.user["id"]);
 }
@@ -259,12 +247,12 @@ async fn g5_deactivation_keeps_the_user_and_reactivation_restores_them(backend: 
 async fn g6_the_users_tab_lists_only_people_who_signed_in(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, ada, _, _) = team(&app).await;
-    let page: Value = app
-        .get_as("/api/v1/users", &ada.access_token)
+    let page = app
+        .as_(&ada)
+        .list_users(&UserQuery::default())
         .await
         .json()
-        .await
-        .unwrap();
+        .await;
     let names: Vec<&str> = page["items"]
         .as_array()
         .unwrap()
@@ -282,56 +270,49 @@ async fn g7_limited_users_are_refused_on_every_admin_endpoint(backend: Backend) 
     let token_id = app.scalar("SELECT COUNT(*) FROM api_tokens").await;
     let before = app.row_counts().await;
     let ada_id = id(&ada);
-    let endpoints: Vec<(&str, String, Option<Value>)> = vec![
-        ("GET", "/api/v1/security-levels".into(), None),
-        ("GET", "/api/v1/access/elevated-levels".into(), None),
+    let token_id = token_id.to_string();
+    let c = app.as_(&tess);
+    let tess_id = id(&tess);
+    let technicians = ElevatedLevels {
+        level_ids: vec![levels::TECHNICIAN],
+    };
+    let revoked = elevation(Elevation::Revoked);
+    let paris = UpdateSettings {
+        default_timezone: Some("Europe/Paris".into()),
+        ..Default::default()
+    };
+    let (no_users, no_page) = (UserQuery::default(), PageQuery::default());
+    let endpoints: Vec<(&str, Pending<'_>)> = vec![
+        ("list_security_levels", pending(c.list_security_levels())),
+        ("get_elevated_levels", pending(c.get_elevated_levels())),
         (
-            "PUT",
-            "/api/v1/access/elevated-levels".into(),
-            Some(json!({"level_ids": [levels::TECHNICIAN]})),
+            "save_elevated_levels",
+            pending(c.save_elevated_levels(&technicians)),
         ),
-        ("GET", "/api/v1/users".into(), None),
-        ("GET", format!("/api/v1/users/{ada_id}"), None),
+        ("list_users", pending(c.list_users(&no_users))),
+        ("get_user", pending(c.get_user(&ada_id))),
+        ("update_user", pending(c.update_user(&tess_id, &revoked))),
+        ("refresh_users", pending(c.refresh_users())),
         (
-            "PATCH",
-            format!("/api/v1/users/{}", id(&tess)),
-            Some(json!({"elevation": "revoked"})),
-        ),
-        ("POST", "/api/v1/users/refresh".into(), Some(json!({}))),
-        ("GET", "/api/v1/tokens".into(), None),
-        ("DELETE", format!("/api/v1/tokens/{token_id}"), None),
-        (
-            "PUT",
-            "/api/v1/settings".into(),
-            Some(json!({"default_timezone": "Europe/Paris"})),
+            "list_tenant_tokens",
+            pending(c.list_tenant_tokens(&no_page)),
         ),
         (
-            "POST",
-            "/api/v1/settings/launch-secret".into(),
-            Some(json!({})),
+            "revoke_tenant_token",
+            pending(c.revoke_tenant_token(&token_id)),
         ),
+        ("update_settings", pending(c.update_settings(&paris))),
+        ("rotate_launch_secret", pending(c.rotate_launch_secret())),
     ];
-    for (method, path, body) in &endpoints {
-        let mut req = app
-            .client
-            .request(method.parse().unwrap(), app.url(path))
-            .bearer_auth(&tess.access_token);
-        if let Some(body) = body {
-            req = req.json(body);
-        }
-        let res = req.send().await.unwrap();
-        assert_eq!(res.status(), 403, "{method} {path}");
+    for (operation, call) in endpoints {
+        let res = call.await;
+        assert_eq!(res.status(), 403, "{operation}");
         assert_problem(res, 403, "elevated_access_required").await;
     }
     assert_eq!(app.row_counts().await, before, "nothing changed");
-    assert_eq!(app.get_as("/api/v1/me", &ada_token).await.status(), 200);
+    assert_eq!(app.with_token(&ada_token).get_me().await.status(), 200);
     // The console hides the tabs: the hub actions say so.
-    let me: Value = app
-        .get_as("/api/v1/me", &tess.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.as_(&tess).get_me().await.json().await;
     let actions = me["hub_actions"].as_array().unwrap();
     assert!(!actions.contains(&json!("manage_users")));
     assert!(!actions.contains(&json!("manage_access")));
@@ -341,22 +322,18 @@ async fn s2_grants_need_a_level_eligible_for_elevation(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, ada, _, tess) = team(&app).await;
     let before = app.row_counts().await;
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &format!("/api/v1/users/{}", id(&tess)),
-        &json!({"elevation": "granted"}),
-    )
-    .await;
-    assert_problem(res, 422, "level_not_eligible").await;
-    let res = put(
-        &app,
-        &ada.access_token,
-        "/api/v1/access/elevated-levels",
-        &json!({"level_ids": [levels::FINANCE_MANAGER, levels::TECHNICIAN, 999]}),
-    )
-    .await;
-    let body = assert_problem(res, 422, "level_not_eligible").await;
+    let res = app
+        .as_(&ada)
+        .update_user(&id(&tess), &elevation(Elevation::Granted))
+        .await;
+    res.problem(422, "level_not_eligible").await;
+    let res = app
+        .as_(&ada)
+        .save_elevated_levels(&ElevatedLevels {
+            level_ids: vec![levels::FINANCE_MANAGER, levels::TECHNICIAN, 999],
+        })
+        .await;
+    let body = res.problem(422, "level_not_eligible").await;
     let fields: Vec<&str> = body["errors"]
         .as_array()
         .unwrap()
@@ -371,11 +348,8 @@ async fn s2_grants_need_a_level_eligible_for_elevation(backend: Backend) {
 async fn s2_the_access_tab_lists_levels_and_saves_the_elevated_set(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, bob, _) = team(&app).await;
-    let res = app
-        .get_as("/api/v1/security-levels", &ada.access_token)
-        .await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let as_ada = app.as_(&ada);
+    let body = as_ada.list_security_levels().await.expect_json(200).await;
     let items = body["items"].as_array().unwrap();
     assert_eq!(items.len(), 5);
     let tech = items
@@ -404,22 +378,16 @@ async fn s2_the_access_tab_lists_levels_and_saves_the_elevated_set(backend: Back
     assert_eq!(retired["eligible_for_access"], false);
     assert_eq!(retired["missing_for_elevation"], json!(["is_active"]));
 
-    let got: Value = app
-        .get_as("/api/v1/access/elevated-levels", &ada.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got = as_ada.get_elevated_levels().await.json().await;
     assert_eq!(got, json!({"level_ids": [levels::FINANCE_MANAGER]}));
 
     // Saving the same set is not a change: no entry.
-    let res = put(
-        &app,
-        &ada.access_token,
-        "/api/v1/access/elevated-levels",
-        &json!({"level_ids": [levels::FINANCE_MANAGER, levels::FINANCE_MANAGER]}),
-    )
-    .await;
+    let res = app
+        .as_(&ada)
+        .save_elevated_levels(&ElevatedLevels {
+            level_ids: vec![levels::FINANCE_MANAGER, levels::FINANCE_MANAGER],
+        })
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(
         app.activity_count(&tenant, "access.elevated_levels_saved")
@@ -427,23 +395,17 @@ async fn s2_the_access_tab_lists_levels_and_saves_the_elevated_set(backend: Back
         1
     );
     // Removing the level demotes Bob on his next request; the entry says before/after.
-    let res = put(
-        &app,
-        &ada.access_token,
-        "/api/v1/access/elevated-levels",
-        &json!({"level_ids": [levels::ADMINISTRATOR]}),
-    )
-    .await;
+    let res = app
+        .as_(&ada)
+        .save_elevated_levels(&ElevatedLevels {
+            level_ids: vec![levels::ADMINISTRATOR],
+        })
+        .await;
     assert_eq!(
-        res.json::<Value>().await.unwrap(),
+        res.json().await,
         json!({"level_ids": [levels::ADMINISTRATOR]})
     );
-    let me: Value = app
-        .get_as("/api/v1/me", &bob.access_token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.as_(&bob).get_me().await.json().await;
     assert_eq!(me["access_level"], "limited");
     assert_eq!(
         app.scalar(&format!(
@@ -477,12 +439,12 @@ async fn s2_1_elevated_users_oversee_every_api_token(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada, _, tess) = team(&app).await;
     let secret = app.create_token(&tess.access_token, "read").await;
-    let list: Value = app
-        .get_as("/api/v1/tokens", &ada.access_token)
+    let as_ada = app.as_(&ada);
+    let list = as_ada
+        .list_tenant_tokens(&PageQuery::default())
         .await
         .json()
-        .await
-        .unwrap();
+        .await;
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["user_id"], tess.user["id"]);
@@ -490,21 +452,18 @@ async fn s2_1_elevated_users_oversee_every_api_token(backend: Backend) {
     assert!(items[0].get("token").is_none());
     assert!(!list.to_string().contains(&secret));
     let token_id = items[0]["id"].as_str().unwrap();
-    let res = app
-        .delete_as(&format!("/api/v1/tokens/{token_id}"), &ada.access_token)
+    as_ada.revoke_tenant_token(token_id).await.expect(204).await;
+    app.with_token(&secret)
+        .get_me()
+        .await
+        .problem(401, "unauthenticated")
         .await;
-    assert_eq!(res.status(), 204);
-    assert_problem(
-        app.get_as("/api/v1/me", &secret).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
     assert_eq!(app.activity_count(&tenant, "api_token.revoked").await, 1);
-    let res = app
-        .delete_as(&format!("/api/v1/tokens/{token_id}"), &ada.access_token)
+    as_ada
+        .revoke_tenant_token(token_id)
+        .await
+        .problem(404, "not_found")
         .await;
-    assert_problem(res, 404, "not_found").await;
 }
 
 async fn s2_1_refresh_users_rereads_the_psa(backend: Backend) {
@@ -520,21 +479,21 @@ async fn s2_1_refresh_users_rereads_the_psa(backend: Backend) {
             }
         }
     });
-    let res = app
-        .post_json("/api/v1/users/refresh", Some(&ada.access_token), &json!({}))
-        .await;
-    assert_eq!(res.status(), 200);
-    let summary: Value = res.json().await.unwrap();
+    let summary = app.as_(&ada).refresh_users().await.expect_json(200).await;
     assert_eq!(summary, json!({"checked": 3, "changed": 2}));
-    let row = user_row(&app, &ada.access_token, &id(&tess)).await;
+    let row = app
+        .as_(&ada)
+        .get_user(&id(&tess))
+        .await
+        .expect_json(200)
+        .await;
     assert_eq!(row["user"]["access_level"], "none");
     assert_eq!(row["user"]["access_source"], "resource_inactive");
-    assert_problem(
-        app.get_as("/api/v1/me", &tess.access_token).await,
-        401,
-        "reauthorization_required",
-    )
-    .await;
+    app.as_(&tess)
+        .get_me()
+        .await
+        .problem(401, "reauthorization_required")
+        .await;
     assert_eq!(app.activity_count(&tenant, "users.refreshed").await, 1);
 }
 
@@ -568,25 +527,6 @@ async fn crowd(app: &TestApp, n: i64) -> (TestTenant, Session) {
     (tenant, ada)
 }
 
-async fn all_pages(app: &TestApp, token: &str, query: &str, limit: u64) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut path = format!("/api/v1/users?limit={limit}&{query}");
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
-        }
-        let res = app.get_as(&path, token).await;
-        assert_eq!(res.status(), 200, "{path}");
-        let page: Value = res.json().await.unwrap();
-        items.extend(page["items"].as_array().unwrap().iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return items,
-        }
-    }
-}
-
 fn rank(level: &Value) -> i64 {
     match level.as_str().unwrap() {
         "none" => 0,
@@ -599,24 +539,25 @@ async fn s8_every_sort_order_matches_a_sort_computed_here(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, ada) = crowd(&app, 210).await;
     // Variety in access: some deactivated, some granted, some revoked.
-    let everyone = all_pages(&app, &ada.access_token, "", 200).await;
+    let as_ada = app.as_(&ada);
+    let everyone = as_ada.all_users(&UserQuery::default(), 200).await;
     assert_eq!(everyone.len(), 211);
     for (i, item) in everyone.iter().enumerate().skip(1).step_by(9) {
         let change = match i % 3 {
-            0 => json!({"active": false}),
-            1 => json!({"elevation": "revoked"}),
-            _ => json!({"active": false, "elevation": "revoked"}),
+            0 => active(false),
+            1 => elevation(Elevation::Revoked),
+            _ => UserPatch {
+                active: Some(false),
+                elevation: Some(Elevation::Revoked),
+            },
         };
-        let res = patch(
-            &app,
-            &ada.access_token,
-            &format!("/api/v1/users/{}", item["user"]["id"].as_str().unwrap()),
-            &change,
-        )
-        .await;
-        assert_eq!(res.status(), 200);
+        as_ada
+            .update_user(item["user"]["id"].as_str().unwrap(), &change)
+            .await
+            .expect(200)
+            .await;
     }
-    let everyone = all_pages(&app, &ada.access_token, "", 200).await;
+    let everyone = as_ada.all_users(&UserQuery::default(), 200).await;
     let key = |item: &Value, sort: &str| -> (String, i64, String) {
         let u = &item["user"];
         match sort {
@@ -640,8 +581,13 @@ async fn s8_every_sort_order_matches_a_sort_computed_here(backend: Backend) {
             ),
         }
     };
-    for sort in ["name", "security_level", "access_level", "last_accessed"] {
-        for order in ["asc", "desc"] {
+    for (sort, sort_by) in [
+        ("name", UserSort::Name),
+        ("security_level", UserSort::SecurityLevel),
+        ("access_level", UserSort::AccessLevel),
+        ("last_accessed", UserSort::LastAccessed),
+    ] {
+        for (order, order_by) in [("asc", SortOrder::Asc), ("desc", SortOrder::Desc)] {
             let mut expected: Vec<Value> = everyone.clone();
             expected.sort_by(|a, b| {
                 let ka = (key(a, sort), a["user"]["id"].as_str().unwrap().to_owned());
@@ -652,13 +598,9 @@ async fn s8_every_sort_order_matches_a_sort_computed_here(backend: Backend) {
                     kb.cmp(&ka)
                 }
             });
-            let got = all_pages(
-                &app,
-                &ada.access_token,
-                &format!("sort={sort}&order={order}"),
-                37,
-            )
-            .await;
+            let got = as_ada
+                .all_users(&users(Some(sort_by), Some(order_by)), 37)
+                .await;
             let ids = |v: &[Value]| -> Vec<String> {
                 v.iter()
                     .map(|i| i["user"]["id"].as_str().unwrap().to_owned())
@@ -668,26 +610,32 @@ async fn s8_every_sort_order_matches_a_sort_computed_here(backend: Backend) {
         }
     }
     // A cursor of one order cannot be replayed in another.
-    let page: Value = app
-        .get_as("/api/v1/users?limit=5&sort=name", &ada.access_token)
+    let page = as_ada
+        .list_users(&UserQuery {
+            limit: Some(5),
+            ..users(Some(UserSort::Name), None)
+        })
         .await
         .json()
-        .await
-        .unwrap();
-    let cursor = page["next_cursor"].as_str().unwrap();
-    let res = app
-        .get_as(
-            &format!("/api/v1/users?limit=5&sort=access_level&cursor={cursor}"),
-            &ada.access_token,
-        )
         .await;
-    assert_problem(res, 422, "validation_failed").await;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    as_ada
+        .list_users(&UserQuery {
+            limit: Some(5),
+            cursor: Some(cursor.to_owned()),
+            ..users(Some(UserSort::AccessLevel), None)
+        })
+        .await
+        .problem(422, "validation_failed")
+        .await;
 }
 
 async fn s8_cursor_pages_cover_every_user_once_under_concurrent_inserts(backend: Backend) {
     let app = spawn_app(backend).await;
     let (tenant, ada) = crowd(&app, 60).await;
-    let before: Vec<String> = all_pages(&app, &ada.access_token, "", 200)
+    let as_ada = app.as_(&ada);
+    let before: Vec<String> = as_ada
+        .all_users(&UserQuery::default(), 200)
         .await
         .iter()
         .map(|i| i["user"]["id"].as_str().unwrap().to_owned())
@@ -697,16 +645,12 @@ async fn s8_cursor_pages_cover_every_user_once_under_concurrent_inserts(backend:
     let mut cursor: Option<String> = None;
     let mut newcomer = 0;
     loop {
-        let mut path = "/api/v1/users?limit=7&sort=name".to_owned();
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
-        }
-        let page: Value = app
-            .get_as(&path, &ada.access_token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let query = UserQuery {
+            limit: Some(7),
+            cursor: cursor.take(),
+            ..users(Some(UserSort::Name), None)
+        };
+        let page = as_ada.list_users(&query).await.json().await;
         for item in page["items"].as_array().unwrap() {
             seen.push(item["user"]["id"].as_str().unwrap().to_owned());
         }
@@ -734,52 +678,70 @@ async fn s8_cursor_pages_cover_every_user_once_under_concurrent_inserts(backend:
 async fn s8_users_filters(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, ada, _, tess) = team(&app).await;
-    patch(
-        &app,
-        &ada.access_token,
-        &format!("/api/v1/users/{}", id(&tess)),
-        &json!({"active": false}),
-    )
-    .await;
+    app.as_(&ada).update_user(&id(&tess), &active(false)).await;
     let names = |items: Vec<Value>| -> Vec<String> {
         items
             .iter()
             .map(|i| i["user"]["display_name"].as_str().unwrap().to_owned())
             .collect()
     };
-    let t = &ada.access_token;
-    assert_eq!(names(all_pages(&app, t, "q=TESS", 50).await), ["Tess Tech"]);
+    let c = app.as_(&ada);
+    let q = |q: &str| UserQuery {
+        q: Some(q.to_owned()),
+        ..Default::default()
+    };
+    let level = |level: HubAccess| UserQuery {
+        access_level: Some(level),
+        ..Default::default()
+    };
+    assert_eq!(names(c.all_users(&q("TESS"), 50).await), ["Tess Tech"]);
     assert_eq!(
-        names(all_pages(&app, t, "q=example.test", 50).await).len(),
+        names(c.all_users(&q("example.test"), 50).await).len(),
         3,
         "email matches"
     );
     assert_eq!(
-        names(all_pages(&app, t, "q=%25", 50).await).len(),
+        names(c.all_users(&q("%"), 50).await).len(),
         0,
         "% is literal"
     );
+    let inactive = UserQuery {
+        active: Some(false),
+        ..Default::default()
+    };
+    assert_eq!(names(c.all_users(&inactive, 50).await), ["Tess Tech"]);
     assert_eq!(
-        names(all_pages(&app, t, "active=false", 50).await),
-        ["Tess Tech"]
-    );
-    assert_eq!(
-        names(all_pages(&app, t, "access_level=elevated", 50).await),
+        names(c.all_users(&level(HubAccess::Elevated), 50).await),
         ["Ada Admin", "Bob Finance"]
     );
     assert_eq!(
-        names(all_pages(&app, t, "access_level=none", 50).await),
+        names(c.all_users(&level(HubAccess::None), 50).await),
         ["Tess Tech"]
     );
-    for bad in [
-        "sort=age",
-        "order=up",
-        "access_level=admin",
-        "limit=0",
-        "cursor=x",
-        "colour=red",
+    for (bad, query) in [
+        (
+            "limit=0",
+            UserQuery {
+                limit: Some(0),
+                ..Default::default()
+            },
+        ),
+        (
+            "cursor=x",
+            UserQuery {
+                cursor: Some("x".into()),
+                ..Default::default()
+            },
+        ),
     ] {
-        let res = app.get_as(&format!("/api/v1/users?{bad}"), t).await;
+        let res = c.list_users(&query).await;
+        assert_eq!(res.status(), 422, "{bad}");
+    }
+    // Values and parameters the query type cannot hold.
+    for bad in ["sort=age", "order=up", "access_level=admin", "colour=red"] {
+        let res = c
+            .raw(Method::GET, &format!("/api/v1/users?{bad}"), None)
+            .await;
         assert_eq!(res.status(), 422, "{bad}");
     }
 }
@@ -804,36 +766,34 @@ async fn s1_admin_endpoints_never_reach_another_tenant(backend: Backend) {
         .try_get("", "id")
         .unwrap();
     let before = app.row_counts().await;
-    for (method, path, body) in [
-        ("GET", format!("/api/v1/users/{}", id(&olly)), None),
-        ("GET", format!("/api/v1/users/{}", id(&eve)), None),
+    let c = app.as_(&ada);
+    let olly_id = id(&olly);
+    let eve_id = id(&eve);
+    for (operation, call) in [
+        ("get_user (olly)", pending(c.get_user(&olly_id))),
+        ("get_user (eve)", pending(c.get_user(&eve_id))),
         (
-            "PATCH",
-            format!("/api/v1/users/{}", id(&olly)),
-            Some(json!({"active": false})),
+            "update_user",
+            pending(c.update_user(&olly_id, &active(false))),
         ),
-        ("DELETE", format!("/api/v1/tokens/{token_id}"), None),
+        (
+            "revoke_tenant_token",
+            pending(c.revoke_tenant_token(&token_id)),
+        ),
     ] {
-        let mut req = app
-            .client
-            .request(method.parse().unwrap(), app.url(&path))
-            .bearer_auth(&ada.access_token);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.unwrap();
+        let res = call.await;
+        assert_eq!(res.status(), 404, "{operation}");
         assert_problem(res, 404, "not_found").await;
     }
     assert_eq!(app.row_counts().await, before);
     // Lists show only the caller's tenant.
-    let users = all_pages(&app, &ada.access_token, "", 200).await;
+    let users = c.all_users(&UserQuery::default(), 200).await;
     assert_eq!(users.len(), 3);
-    let tokens: Value = app
-        .get_as("/api/v1/tokens", &ada.access_token)
+    let tokens = c
+        .list_tenant_tokens(&PageQuery::default())
         .await
         .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(tokens["items"], json!([]));
 }
 
@@ -843,14 +803,16 @@ async fn s8_the_users_list_pages_through_thousands_by_index(backend: Backend) {
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     app.seed_users(&tenant.id, 3_000).await;
 
-    for sort in ["name", "security_level", "access_level", "last_accessed"] {
-        let items = all_pages(
-            &app,
-            &ada.access_token,
-            &format!("sort={sort}&order=desc"),
-            200,
-        )
-        .await;
+    let c = app.as_(&ada);
+    for sort in [
+        UserSort::Name,
+        UserSort::SecurityLevel,
+        UserSort::AccessLevel,
+        UserSort::LastAccessed,
+    ] {
+        let items = c
+            .all_users(&users(Some(sort), Some(SortOrder::Desc)), 200)
+            .await;
         assert_eq!(items.len(), 3_001, "{sort}");
     }
     // The sorted, keyset-filtered query is answered from an index, without sorting the
@@ -897,22 +859,24 @@ async fn users_list_at_scale() {
     let started = std::time::Instant::now();
     app.seed_users(&tenant.id, 100_000).await;
     println!("seeded 100000 users in {:?}", started.elapsed());
-    for sort in ["name", "security_level", "access_level", "last_accessed"] {
-        for order in ["asc", "desc"] {
+    let c = app.as_(&ada);
+    for sort in [
+        UserSort::Name,
+        UserSort::SecurityLevel,
+        UserSort::AccessLevel,
+        UserSort::LastAccessed,
+    ] {
+        for order in [SortOrder::Asc, SortOrder::Desc] {
             let mut cursor: Option<String> = None;
             let mut slowest = std::time::Duration::ZERO;
             for _ in 0..20 {
-                let mut path = format!("/api/v1/users?limit=50&sort={sort}&order={order}");
-                if let Some(c) = &cursor {
-                    path.push_str(&format!("&cursor={c}"));
-                }
+                let query = UserQuery {
+                    limit: Some(50),
+                    cursor: cursor.take(),
+                    ..users(Some(sort), Some(order))
+                };
                 let t = std::time::Instant::now();
-                let page: Value = app
-                    .get_as(&path, &ada.access_token)
-                    .await
-                    .json()
-                    .await
-                    .unwrap();
+                let page = c.list_users(&query).await.json().await;
                 slowest = slowest.max(t.elapsed());
                 cursor = page["next_cursor"].as_str().map(str::to_owned);
             }
@@ -942,18 +906,25 @@ async fn s8_names_with_control_characters_page_like_any_other(backend: Backend) 
         ids.push(id(&app.sign_in(&tenant, person).await));
     }
     ids.sort();
-    for sort in ["name", "security_level", "access_level", "last_accessed"] {
+    let c = app.as_(&ada);
+    for sort in [
+        UserSort::Name,
+        UserSort::SecurityLevel,
+        UserSort::AccessLevel,
+        UserSort::LastAccessed,
+    ] {
         let mut seen = Vec::new();
-        let mut path = format!("/api/v1/users?sort={sort}&limit=1");
+        let mut query = UserQuery {
+            limit: Some(1),
+            ..users(Some(sort), None)
+        };
         loop {
-            let res = app.get_as(&path, &ada.access_token).await;
-            assert_eq!(res.status(), 200, "{path}");
-            let page: Value = res.json().await.unwrap();
+            let page = c.list_users(&query).await.expect_json(200).await;
             for item in page["items"].as_array().unwrap() {
                 seen.push(item["user"]["id"].as_str().unwrap().to_owned());
             }
             match page["next_cursor"].as_str() {
-                Some(cursor) => path = format!("/api/v1/users?sort={sort}&limit=1&cursor={cursor}"),
+                Some(cursor) => query.cursor = Some(cursor.to_owned()),
                 None => break,
             }
         }

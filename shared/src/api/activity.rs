@@ -1,5 +1,6 @@
 //! The activity log as it is read (SPEC S7).
 
+use crate::ids::ConnectionId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -53,7 +54,8 @@ pub struct ActivityEntry {
     pub action: String,
     pub target: ActivityTarget,
     /// The connection the entry concerns, if any.
-    pub connection_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub connection_id: Option<ConnectionId>,
     /// Changed fields as `{"field": {"before": …, "after": …}}`, or context. Never a secret
     /// (a changed secret shows as `"***"`).
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]

@@ -1,5 +1,6 @@
 //! Connections, their endpoints and settings, and governance (SPEC S4, S5.4, S8.1).
 
+use crate::ids::ConnectionId;
 use crate::{
     ConnectionAction, ConnectionKind, ConnectionRole, HubAccess, KindCapabilities, System,
 };
@@ -160,7 +161,8 @@ pub struct ForecastBudget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Connection {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: ConnectionId,
     pub name: String,
     pub kind: ConnectionKind,
     /// The IANA time zone the connection operates in.
@@ -219,7 +221,8 @@ pub struct NewConnection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectionSummary {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: ConnectionId,
     pub name: String,
     pub kind: ConnectionKind,
     pub status: ConnectionStatus,
@@ -253,7 +256,8 @@ pub struct GovernanceItem {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectionView {
     pub id: String,
-    pub connection_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub connection_id: ConnectionId,
     pub name: String,
     /// The view's definition: a JSON object, as it was saved.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]

@@ -2,6 +2,7 @@
 
 use super::connections::UserRef;
 use super::users::User;
+use crate::ids::ConnectionId;
 use crate::{ConnectionKind, ConnectionRole};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,7 +35,8 @@ pub struct Invitee {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invitation {
     pub id: String,
-    pub connection_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub connection_id: ConnectionId,
     pub role: ConnectionRole,
     /// `pending` turns into `expired` once `expires_at` has passed.
     pub status: InvitationStatus,
@@ -106,7 +108,8 @@ pub struct RecoverOwnership {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OwnershipRecovered {
-    pub connection_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub connection_id: ConnectionId,
     pub previous_owner: UserRef,
     pub owner: UserRef,
     pub retain_role: Option<ConnectionRole>,

@@ -2,6 +2,7 @@
 
 use super::connections::{ConnectionSummary, EndpointSide, EndpointStatus};
 use crate::System;
+use crate::ids::ConnectionId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -33,7 +34,8 @@ wire_enum! {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncRun {
     pub id: String,
-    pub connection_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub connection_id: ConnectionId,
     pub origin: RunOrigin,
     pub status: RunStatus,
     /// What the run syncs: for `autotask_quickbooks` a subset of `invoices`,

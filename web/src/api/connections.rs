@@ -2,6 +2,7 @@
 //! members and ownership (SPEC S4, S5).
 
 use futures::FutureExt as _;
+use hubkeep_shared::ConnectionId;
 use hubkeep_shared::ConnectionRole;
 use hubkeep_shared::api::{
     Connection, ConnectionPatch, EndpointSide, GovernanceItem, Items, Member, NewConnection,
@@ -36,17 +37,20 @@ pub async fn create(new: &NewConnection) -> Result<Connection, ClientError> {
 }
 
 /// `GET /api/v1/connections/{id}`
-pub async fn get_one(id: &str) -> Result<Connection, ClientError> {
+pub async fn get_one(id: &ConnectionId) -> Result<Connection, ClientError> {
     get(&path(id, "")).await
 }
 
 /// `PATCH /api/v1/connections/{id}`
-pub async fn update(id: &str, changes: &ConnectionPatch) -> Result<Connection, ClientError> {
+pub async fn update(
+    id: &ConnectionId,
+    changes: &ConnectionPatch,
+) -> Result<Connection, ClientError> {
     patch(&path(id, ""), changes).await
 }
 
 /// `POST /api/v1/connections/{id}/endpoints/{side}/disconnect`
-pub async fn disconnect(id: &str, side: EndpointSide) -> Result<Connection, ClientError> {
+pub async fn disconnect(id: &ConnectionId, side: EndpointSide) -> Result<Connection, ClientError> {
     post_empty(&path(
         id,
         &format!("/endpoints/{}/disconnect", side.wire_name()),
@@ -56,7 +60,7 @@ pub async fn disconnect(id: &str, side: EndpointSide) -> Result<Connection, Clie
 
 /// `POST /api/v1/connections/{id}/endpoints/{side}/reconnect`
 pub async fn reconnect(
-    id: &str,
+    id: &ConnectionId,
     side: EndpointSide,
     input: &ReconnectInput,
 ) -> Result<Connection, ClientError> {
@@ -68,22 +72,26 @@ pub async fn reconnect(
 }
 
 /// `POST /api/v1/connections/{id}/pay`
-pub async fn pay(id: &str, payment: &PaymentInput) -> Result<Connection, ClientError> {
+pub async fn pay(id: &ConnectionId, payment: &PaymentInput) -> Result<Connection, ClientError> {
     post(&path(id, "/pay"), payment).await
 }
 
 /// `POST /api/v1/connections/{id}/cancel`
-pub async fn cancel(id: &str) -> Result<Connection, ClientError> {
+pub async fn cancel(id: &ConnectionId) -> Result<Connection, ClientError> {
     post_empty(&path(id, "/cancel")).await
 }
 
 /// `GET /api/v1/connections/{id}/members`
-pub async fn members(id: &str) -> Result<Items<Member>, ClientError> {
+pub async fn members(id: &ConnectionId) -> Result<Items<Member>, ClientError> {
     get(&path(id, "/members")).await
 }
 
 /// `DELETE /api/v1/connections/{id}/members/{user_id}/roles/{role}`
-pub async fn remove_role(id: &str, user_id: &str, role: ConnectionRole) -> Result<(), ClientError> {
+pub async fn remove_role(
+    id: &ConnectionId,
+    user_id: &str,
+    role: ConnectionRole,
+) -> Result<(), ClientError> {
     delete(&path(
         id,
         &format!("/members/{}/roles/{}", seg(user_id), role.wire_name()),
@@ -92,13 +100,13 @@ pub async fn remove_role(id: &str, user_id: &str, role: ConnectionRole) -> Resul
 }
 
 /// `POST /api/v1/connections/{id}/leave`
-pub async fn leave(id: &str) -> Result<(), ClientError> {
+pub async fn leave(id: &ConnectionId) -> Result<(), ClientError> {
     post_empty(&path(id, "/leave")).await
 }
 
 /// `POST /api/v1/connections/{id}/recover-ownership`
 pub async fn recover_ownership(
-    id: &str,
+    id: &ConnectionId,
     input: &RecoverOwnership,
 ) -> Result<OwnershipRecovered, ClientError> {
     post(&path(id, "/recover-ownership"), input).await

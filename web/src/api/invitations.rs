@@ -1,11 +1,12 @@
 //! Invitations: a connection's, the caller's, and answering them (SPEC S5.1, S5.3).
 
+use hubkeep_shared::ConnectionId;
 use hubkeep_shared::api::{Invitation, Items, MyInvitation, NewInvitation};
 
 use super::{ClientError, delete, get, post, post_empty, seg};
 
 /// `GET /api/v1/connections/{id}/invitations`
-pub async fn of_connection(connection_id: &str) -> Result<Items<Invitation>, ClientError> {
+pub async fn of_connection(connection_id: &ConnectionId) -> Result<Items<Invitation>, ClientError> {
     get(&format!(
         "/api/v1/connections/{}/invitations",
         seg(connection_id)
@@ -14,7 +15,10 @@ pub async fn of_connection(connection_id: &str) -> Result<Items<Invitation>, Cli
 }
 
 /// `POST /api/v1/connections/{id}/invitations`
-pub async fn create(connection_id: &str, new: &NewInvitation) -> Result<Invitation, ClientError> {
+pub async fn create(
+    connection_id: &ConnectionId,
+    new: &NewInvitation,
+) -> Result<Invitation, ClientError> {
     post(
         &format!("/api/v1/connections/{}/invitations", seg(connection_id)),
         new,

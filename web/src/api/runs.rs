@@ -1,6 +1,7 @@
 //! Sync runs and the sync-status overview (SPEC S6).
 
 use futures::FutureExt as _;
+use hubkeep_shared::ConnectionId;
 use hubkeep_shared::api::{Page, PageQuery, RunRequest, RunsQuery, SyncRun, SyncStatusItem};
 
 use super::{ClientError, PageFetch, get, post, post_empty, seg, with_query};
@@ -10,18 +11,24 @@ fn path(connection_id: &str, rest: &str) -> String {
 }
 
 /// `GET /api/v1/connections/{id}/runs`
-pub async fn list(connection_id: &str, query: &RunsQuery) -> Result<Page<SyncRun>, ClientError> {
+pub async fn list(
+    connection_id: &ConnectionId,
+    query: &RunsQuery,
+) -> Result<Page<SyncRun>, ClientError> {
     get(&with_query(&path(connection_id, ""), query)).await
 }
 
 /// `POST /api/v1/connections/{id}/runs`
-pub async fn request(connection_id: &str, run: &RunRequest) -> Result<SyncRun, ClientError> {
+pub async fn request(
+    connection_id: &ConnectionId,
+    run: &RunRequest,
+) -> Result<SyncRun, ClientError> {
     post(&path(connection_id, ""), run).await
 }
 
 /// `POST /api/v1/connections/{id}/runs/{run_id}/hide`, or `…/unhide`.
 pub async fn set_hidden(
-    connection_id: &str,
+    connection_id: &ConnectionId,
     run_id: &str,
     hidden: bool,
 ) -> Result<SyncRun, ClientError> {

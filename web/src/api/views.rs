@@ -1,5 +1,6 @@
 //! Saved views of a connection.
 
+use hubkeep_shared::ConnectionId;
 use hubkeep_shared::api::{ConnectionView, Page, PageQuery, ViewInput};
 
 use super::{ClientError, delete, get, post, put, seg, with_query};
@@ -10,20 +11,23 @@ fn path(connection_id: &str, rest: &str) -> String {
 
 /// `GET /api/v1/connections/{id}/views`
 pub async fn list(
-    connection_id: &str,
+    connection_id: &ConnectionId,
     query: &PageQuery,
 ) -> Result<Page<ConnectionView>, ClientError> {
     get(&with_query(&path(connection_id, ""), query)).await
 }
 
 /// `POST /api/v1/connections/{id}/views`
-pub async fn create(connection_id: &str, view: &ViewInput) -> Result<ConnectionView, ClientError> {
+pub async fn create(
+    connection_id: &ConnectionId,
+    view: &ViewInput,
+) -> Result<ConnectionView, ClientError> {
     post(&path(connection_id, ""), view).await
 }
 
 /// `PUT /api/v1/connections/{id}/views/{view_id}`
 pub async fn replace(
-    connection_id: &str,
+    connection_id: &ConnectionId,
     view_id: &str,
     view: &ViewInput,
 ) -> Result<ConnectionView, ClientError> {
@@ -31,6 +35,6 @@ pub async fn replace(
 }
 
 /// `DELETE /api/v1/connections/{id}/views/{view_id}`
-pub async fn delete_view(connection_id: &str, view_id: &str) -> Result<(), ClientError> {
+pub async fn delete_view(connection_id: &ConnectionId, view_id: &str) -> Result<(), ClientError> {
     delete(&path(connection_id, &format!("/{}", seg(view_id)))).await
 }

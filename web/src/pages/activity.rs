@@ -297,7 +297,7 @@ fn entry_row(e: ActivityEntry) -> impl IntoView {
                     .connection_id
                     .clone()
                     .map(|c| {
-                        view! { <A href=format!("/connections/{}", api::seg(&c))>{c.clone()}</A> }
+                        view! { <A href=format!("/connections/{}", api::seg(&c))>{c.to_string()}</A> }
                     })}
             </td>
         </tr>
@@ -369,7 +369,7 @@ fn EntryView(entry: ActivityEntry) -> impl IntoView {
                 <dt>"Connection"</dt>
                 <dd>
                     {match entry.connection_id.clone() {
-                        Some(c) => view! { <A href=format!("/connections/{}", api::seg(&c))>{c.clone()}</A> }.into_any(),
+                        Some(c) => view! { <A href=format!("/connections/{}", api::seg(&c))>{c.to_string()}</A> }.into_any(),
                         None => dash().into_any(),
                     }}
                 </dd>

@@ -353,7 +353,7 @@ fn MyConnections(can_create: Memo<bool>) -> impl IntoView {
                                     view! {
                                         <tr>
                                             <td>
-                                                <A href=href attr:data-connection-id=c.id.clone()>
+                                                <A href=href attr:data-connection-id=c.id.to_string()>
                                                     {c.name.clone()}
                                                 </A>
                                             </td>
@@ -422,7 +422,7 @@ fn AllConnections() -> impl IntoView {
                                     let item = g.clone();
                                     view! {
                                         <tr
-                                            data-connection-id=g.connection.id.clone()
+                                            data-connection-id=g.connection.id.to_string()
                                             data-orphaned=orphaned.to_string()
                                         >
                                             <td>{g.connection.name.clone()}</td>

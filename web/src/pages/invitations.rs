@@ -81,7 +81,7 @@ pub fn InvitationsPage() -> impl IntoView {
                             };
                             notices.ok(format!("You are now {shown} on {}.", inv.connection_name));
                             accepted.set(Some(Accepted {
-                                connection_id: inv.invitation.connection_id.clone(),
+                                connection_id: inv.invitation.connection_id.to_string(),
                                 connection_name: inv.connection_name.clone(),
                                 role,
                             }));

@@ -121,9 +121,9 @@ pub fn SyncStatusPage() -> impl IntoView {
                                     let target = s.endpoints.iter().find(|e| e.side == EndpointSide::Target);
                                     let cancelled = c.status != ConnectionStatus::Active;
                                     view! {
-                                        <tr data-sync-connection-id=c.id.clone()>
+                                        <tr data-sync-connection-id=c.id.to_string()>
                                             <td>
-                                                <A href=href attr:data-connection-id=c.id.clone()>
+                                                <A href=href attr:data-connection-id=c.id.to_string()>
                                                     {c.name.clone()}
                                                 </A>
                                                 {cancelled.then(|| view! { " "{status_badge(c.status.as_str())} })}

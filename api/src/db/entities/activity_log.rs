@@ -1,3 +1,5 @@
+use hubkeep_shared::api::ActorKind;
+use hubkeep_shared::ids::ConnectionId;
 use sea_orm::entity::prelude::*;
 
 /// One append-only activity entry (SPEC S7).
@@ -8,7 +10,7 @@ pub struct Model {
     pub id: String,
     pub tenant_id: String,
     pub at: DateTimeUtc,
-    pub actor_kind: String,
+    pub actor_kind: ActorKind,
     pub actor_user_id: Option<String>,
     pub actor_token_id: Option<String>,
     pub actor_label: Option<String>,
@@ -16,7 +18,7 @@ pub struct Model {
     pub target_kind: String,
     pub target_id: Option<String>,
     pub target_label: Option<String>,
-    pub connection_id: Option<String>,
+    pub connection_id: Option<ConnectionId>,
     /// JSON: changed fields before/after. Never a secret.
     pub details: String,
     pub request_id: Option<String>,

@@ -1,3 +1,7 @@
+use hubkeep_shared::System;
+use hubkeep_shared::api::EndpointSide;
+use hubkeep_shared::api::EndpointStatus;
+use hubkeep_shared::ids::ConnectionId;
 use sea_orm::entity::prelude::*;
 
 /// One end of a connection (`source` or `target`) and whether it is connected (SPEC S4).
@@ -5,13 +9,13 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "connection_endpoints")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub connection_id: String,
+    pub connection_id: ConnectionId,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub side: String,
+    pub side: EndpointSide,
     pub tenant_id: String,
-    pub system: String,
+    pub system: System,
     pub account_label: Option<String>,
-    pub status: String,
+    pub status: EndpointStatus,
     pub changed_at: DateTimeUtc,
     pub changed_by: Option<String>,
 }

@@ -1,3 +1,4 @@
+use hubkeep_shared::ids::ConnectionId;
 use sea_orm::entity::prelude::*;
 
 /// A named view of a connection with a JSON definition (SPEC S4; kinds with views).
@@ -7,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub tenant_id: String,
-    pub connection_id: String,
+    pub connection_id: ConnectionId,
     pub name: String,
     /// A JSON object, as text.
     pub definition: String,

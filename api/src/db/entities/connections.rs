@@ -1,3 +1,7 @@
+use hubkeep_shared::ConnectionKind;
+use hubkeep_shared::ConnectionRole;
+use hubkeep_shared::api::ConnectionStatus;
+use hubkeep_shared::ids::ConnectionId;
 use sea_orm::entity::prelude::*;
 
 /// A connection between two systems (SPEC S4). `owner_user_id`/`owner_role` mirror the owner's
@@ -6,14 +10,14 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "connections")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: ConnectionId,
     pub tenant_id: String,
     pub name: String,
-    pub kind: String,
+    pub kind: ConnectionKind,
     pub timezone: String,
-    pub status: String,
+    pub status: ConnectionStatus,
     pub owner_user_id: String,
-    pub owner_role: String,
+    pub owner_role: ConnectionRole,
     pub group_id: Option<String>,
     pub paid_through: Option<Date>,
     pub locked_period_export: Option<bool>,

@@ -1,3 +1,6 @@
+use hubkeep_shared::ConnectionRole;
+use hubkeep_shared::api::InvitationStatus;
+use hubkeep_shared::ids::ConnectionId;
 use sea_orm::entity::prelude::*;
 
 /// An invitation to a role on a connection (SPEC S5.1).
@@ -7,16 +10,16 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub tenant_id: String,
-    pub connection_id: String,
-    pub role: String,
-    pub retain_role: Option<String>,
+    pub connection_id: ConnectionId,
+    pub role: ConnectionRole,
+    pub retain_role: Option<ConnectionRole>,
     pub invitee_user_id: Option<String>,
     pub invitee_email: Option<String>,
     pub invitee_email_key: Option<String>,
     pub invited_by: String,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
-    pub status: String,
+    pub status: InvitationStatus,
     pub responded_at: Option<DateTimeUtc>,
     pub revoked_by: Option<String>,
 }

@@ -1,5 +1,14 @@
 //! sea-orm entities for the tables the API reads and writes. The schema itself is SQL in the
 //! migrations crate; these mirror it column for column.
+//!
+//! An enum column has the type of the shared enum the API sends (`ConnectionStatus`,
+//! `InvitationStatus`, `ConnectionRole`, …: `hubkeep_shared`'s `wire_enum!` derives sea-orm's
+//! `ActiveEnum` with the `db` feature), stored as its snake_case wire name. A test below
+//! checks that each enum's names are exactly the values the schema's CHECK constraint allows
+//! (`invitations.retain_role` allows all roles but `owner`). Two typed columns have no CHECK,
+//! `connection_endpoints.system` and `users.access_source`: only the server writes them, from
+//! the enum; a value outside it would fail to load the row (a 500), so renaming a variant
+//! needs a data migration.
 
 pub mod accounting_mappings;
 pub mod activity_log;
@@ -21,3 +30,119 @@ pub mod sync_runs;
 pub mod tenant_settings;
 pub mod tenants;
 pub mod users;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use hubkeep_migrations::{Migrator, MigratorTrait};
+    use hubkeep_shared::api::{
+        ActorKind, ConnectionStatus, EndpointSide, EndpointStatus, InvitationStatus, PsaProvider,
+        RunOrigin, RunStatus,
+    };
+    use hubkeep_shared::{ConnectionKind, ConnectionRole, Elevation};
+    use sea_orm::{ActiveEnum, ConnectionTrait, Database, Statement};
+
+    use super::api_tokens::StoredScope;
+
+    /// The stored names of an enum's variants, as sea-orm writes them.
+    fn names<E: ActiveEnum<Value = String> + sea_orm::Iterable>() -> BTreeSet<String> {
+        E::iter().map(|v| v.to_value()).collect()
+    }
+
+    /// The values `CHECK (<column> IN (…))` of `table` allows, read from the migrated schema.
+    async fn allowed(
+        db: &sea_orm::DatabaseConnection,
+        table: &str,
+        column: &str,
+    ) -> BTreeSet<String> {
+        let sql: String = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"),
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index(0)
+            .unwrap();
+        let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        let start = format!("CHECK ({column} IN (");
+        let at = flat
+            .find(&start)
+            .unwrap_or_else(|| panic!("{table}.{column} has no CHECK … IN list: {flat}"));
+        let list = &flat[at + start.len()..];
+        list[..list.find(')').unwrap()]
+            .split(',')
+            .map(|v| v.trim().trim_matches('\'').to_owned())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn each_enum_column_stores_exactly_the_names_its_check_allows() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        let cases: Vec<(&str, &str, BTreeSet<String>)> = vec![
+            ("connections", "kind", names::<ConnectionKind>()),
+            ("connections", "status", names::<ConnectionStatus>()),
+            ("connection_endpoints", "side", names::<EndpointSide>()),
+            ("connection_endpoints", "status", names::<EndpointStatus>()),
+            ("invitations", "status", names::<InvitationStatus>()),
+            ("invitations", "role", names::<ConnectionRole>()),
+            ("role_assignments", "role", names::<ConnectionRole>()),
+            ("sync_runs", "origin", names::<RunOrigin>()),
+            ("sync_runs", "status", names::<RunStatus>()),
+            ("activity_log", "actor_kind", names::<ActorKind>()),
+            ("psa_settings", "provider", names::<PsaProvider>()),
+            ("users", "elevation", names::<Elevation>()),
+            ("api_tokens", "scope", names::<StoredScope>()),
+        ];
+        for (table, column, stored) in cases {
+            assert_eq!(
+                allowed(&db, table, column).await,
+                stored,
+                "{table}.{column}: the enum and the schema's CHECK disagree"
+            );
+        }
+        // The retained role is any role but the owner's: its CHECK lists a part of the enum.
+        let retain = allowed(&db, "invitations", "retain_role").await;
+        let roles = names::<ConnectionRole>();
+        assert!(
+            retain.is_subset(&roles) && !retain.contains("owner"),
+            "{retain:?}"
+        );
+        assert_eq!(retain.len() + 1, roles.len());
+    }
+
+    /// Every enum stored in a column: its stored name is its wire name (what the API sends).
+    macro_rules! stored_as_sent {
+        ($($enum:ty),+ $(,)?) => {
+            $(
+                for v in <$enum as strum::VariantArray>::VARIANTS {
+                    assert_eq!(v.to_value(), v.as_str(), "{}", stringify!($enum));
+                    assert_eq!(v.to_value(), serde_json::to_value(v).unwrap());
+                }
+            )+
+        };
+    }
+
+    #[test]
+    fn stored_names_are_the_wire_names() {
+        use hubkeep_shared::{AccessSource, System};
+        stored_as_sent!(
+            ConnectionKind,
+            ConnectionStatus,
+            ConnectionRole,
+            EndpointSide,
+            EndpointStatus,
+            System,
+            InvitationStatus,
+            RunOrigin,
+            RunStatus,
+            ActorKind,
+            PsaProvider,
+            Elevation,
+            AccessSource,
+        );
+    }
+}

@@ -1,3 +1,4 @@
+use hubkeep_shared::ids::ConnectionId;
 use sea_orm::entity::prelude::*;
 
 /// One payment for a connection's subscription (SPEC S4): how many months it bought and how
@@ -8,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub tenant_id: String,
-    pub connection_id: String,
+    pub connection_id: ConnectionId,
     pub amount_cents: i64,
     pub currency: String,
     pub months: i32,

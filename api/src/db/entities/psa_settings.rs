@@ -1,3 +1,4 @@
+use hubkeep_shared::api::PsaProvider;
 use sea_orm::entity::prelude::*;
 
 /// How a tenant reaches its PSA, and the launch secret its launcher signs with. Every
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub tenant_id: String,
-    pub provider: String,
+    pub provider: PsaProvider,
     pub directory_path: Option<String>,
     pub autotask_zone_url: Option<String>,
     pub autotask_api_user: Option<String>,

@@ -1,3 +1,5 @@
+use hubkeep_shared::ConnectionRole;
+use hubkeep_shared::ids::ConnectionId;
 use sea_orm::entity::prelude::*;
 
 /// One role a user holds on one connection (SPEC S5). A user may hold several rows per
@@ -6,11 +8,11 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "role_assignments")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub connection_id: String,
+    pub connection_id: ConnectionId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: String,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub role: String,
+    pub role: ConnectionRole,
     pub tenant_id: String,
     pub granted_by: Option<String>,
     pub granted_at: DateTimeUtc,

@@ -1,3 +1,6 @@
+use hubkeep_shared::api::RunOrigin;
+use hubkeep_shared::api::RunStatus;
+use hubkeep_shared::ids::ConnectionId;
 use sea_orm::entity::prelude::*;
 
 /// One sync run of a connection (SPEC S4): requested manually or by the schedule, executed
@@ -8,9 +11,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub tenant_id: String,
-    pub connection_id: String,
-    pub origin: String,
-    pub status: String,
+    pub connection_id: ConnectionId,
+    pub origin: RunOrigin,
+    pub status: RunStatus,
     /// A JSON array of entity names.
     pub entities: String,
     pub requested_by: Option<String>,

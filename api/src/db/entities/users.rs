@@ -1,3 +1,5 @@
+use hubkeep_shared::AccessSource;
+use hubkeep_shared::Elevation;
 use sea_orm::entity::prelude::*;
 
 /// A hub user: the hub's record of a PSA resource, created at its first sign-in.
@@ -19,12 +21,12 @@ pub struct Model {
     pub security_level_id: i64,
     pub security_level_name: String,
     pub active: bool,
-    pub elevation: String,
+    pub elevation: Elevation,
     pub is_primary: bool,
     /// The S2 outcome as of the last change to its inputs: 0 none, 1 limited, 2 elevated.
     /// For sorting and filtering only; authorization recomputes.
     pub access_rank: i32,
-    pub access_source: String,
+    pub access_source: AccessSource,
     /// `display_name` lower-cased: the name sort key.
     pub name_key: String,
     pub first_sign_in_at: DateTimeUtc,

@@ -1,6 +1,7 @@
 //! Sign-in from the PSA, session refresh and sign-out (SPEC S3.2, S3.3).
 
 use actix_web::{HttpResponse, http::header, post, web};
+use sea_orm::TransactionTrait;
 
 use crate::AppState;
 use crate::activity::RequestMeta;
@@ -82,6 +83,8 @@ pub async fn refresh_session(
 )]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    session::logout(&state, &caller).await?;
+    let txn = state.db.begin().await?;
+    session::logout(&txn, &caller).await?;
+    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,6 +7,7 @@
 //! anything else is looked at.
 
 use actix_web::{HttpResponse, patch, post, web};
+use hubkeep_shared::ConnectionId;
 
 use hubkeep_shared::api::connections::{Connection, EndpointStatus};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
@@ -24,7 +25,7 @@ async fn answer(
     state: &AppState,
     caller: &Caller,
     txn: DatabaseTransaction,
-    id: &str,
+    id: &ConnectionId,
 ) -> Result<HttpResponse, ApiError> {
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(read::get(state, caller, id).await?))
@@ -55,7 +56,7 @@ async fn answer(
 pub async fn update_connection(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ConnectionId>,
     body: crate::http::extractors::JsonBody<ConnectionPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let txn = state.db.begin().await?;
@@ -82,7 +83,7 @@ pub async fn update_connection(
 pub async fn pay_connection(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ConnectionId>,
     body: crate::http::extractors::JsonBody<PaymentInput>,
 ) -> Result<HttpResponse, ApiError> {
     let txn = state.db.begin().await?;
@@ -108,7 +109,7 @@ pub async fn pay_connection(
 pub async fn cancel_connection(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
     let txn = state.db.begin().await?;
     billing::cancel(&txn, &caller, &id).await?;
@@ -137,7 +138,7 @@ pub async fn cancel_connection(
 pub async fn disconnect_endpoint(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: web::Path<(ConnectionId, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, side) = path.into_inner();
     let side = parse_side(&side)?;
@@ -169,7 +170,7 @@ pub async fn disconnect_endpoint(
 pub async fn reconnect_endpoint(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: web::Path<(ConnectionId, String)>,
     body: crate::http::extractors::JsonBody<ReconnectInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, side) = path.into_inner();

@@ -1,7 +1,9 @@
 //! Connections (SPEC S4, S5, S2.1): create, list mine, read one, and the governance list.
 
 use actix_web::{HttpResponse, get, post, web};
+use hubkeep_shared::ConnectionId;
 use hubkeep_shared::HubAction;
+use sea_orm::TransactionTrait;
 
 use crate::AppState;
 use crate::connections::read as connections;
@@ -32,7 +34,9 @@ pub async fn create_connection(
     body: crate::http::extractors::JsonBody<NewConnection>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::CreateConnection)?;
-    let created = connections::create(&state, &caller, body.into_inner()).await?;
+    let txn = state.db.begin().await?;
+    let created = connections::create(&txn, &caller, body.into_inner()).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -100,7 +104,7 @@ pub async fn list_governance_connections(
 pub async fn get_connection(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(connections::get(&state, &caller, &id).await?))
 }

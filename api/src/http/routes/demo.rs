@@ -2,6 +2,7 @@
 //! provider. Everywhere else these paths do not exist (404).
 
 use actix_web::{HttpResponse, get, post, web};
+use hubkeep_shared::api::PsaProvider;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::EntityTrait;
 use serde_json::json;
@@ -29,7 +30,7 @@ async fn demo_directory(
     let psa = psa_settings::Entity::find_by_id(tenant.id.clone())
         .one(&state.db)
         .await?
-        .filter(|p| p.provider == "directory")
+        .filter(|p| p.provider == PsaProvider::Directory)
         .ok_or_else(ApiError::not_found)?;
     let directory = match &psa.directory_path {
         Some(path) => DirectoryPsa::load(std::path::Path::new(path))?,

@@ -1,8 +1,9 @@
 //! The caller's own profile and API tokens (SPEC S3.4, S8).
 
 use actix_web::{HttpResponse, delete, get, post, web};
+use hubkeep_shared::api::InvitationStatus;
 use hubkeep_shared::{HubAction, allowed_hub_actions};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 
 use crate::AppState;
 use crate::db::{self, entities::invitations};
@@ -26,7 +27,7 @@ pub use hubkeep_shared::api::users::Me;
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let pending = invitations::Entity::find()
         .filter(invitations::Column::TenantId.eq(&caller.tenant_id))
-        .filter(invitations::Column::Status.eq("pending"))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
         .filter(invitations::Column::ExpiresAt.gt(db::now()))
         .filter(
             Condition::any()
@@ -89,7 +90,9 @@ pub async fn create_my_token(
     body: crate::http::extractors::JsonBody<api_tokens::CreateToken>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ManageOwnTokens)?;
-    let created = api_tokens::create(&state, &caller, body.into_inner()).await?;
+    let txn = state.db.begin().await?;
+    let created = api_tokens::create(&txn, &caller, body.into_inner()).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(created))
@@ -115,6 +118,8 @@ pub async fn revoke_my_token(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ManageOwnTokens)?;
-    api_tokens::revoke_own(&state, &caller, &id).await?;
+    let txn = state.db.begin().await?;
+    api_tokens::revoke_own(&txn, &caller, &id).await?;
+    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

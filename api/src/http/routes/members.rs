@@ -7,6 +7,7 @@
 //! entry with `connection_id`.
 
 use actix_web::{HttpResponse, delete, get, post, web};
+use hubkeep_shared::ConnectionId;
 use hubkeep_shared::{ConnectionRole, HubAction};
 use sea_orm::TransactionTrait;
 
@@ -36,7 +37,7 @@ use hubkeep_shared::api::members::{
 pub async fn list_connection_members(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(members::list_members(&state, &caller, &id).await?))
 }
@@ -63,7 +64,7 @@ pub async fn list_connection_members(
 pub async fn remove_member_role(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(String, String, ConnectionRole)>,
+    path: web::Path<(ConnectionId, String, ConnectionRole)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, user_id, role) = path.into_inner();
     let txn = state.db.begin().await?;
@@ -89,7 +90,7 @@ pub async fn remove_member_role(
 pub async fn leave_connection(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
     let txn = state.db.begin().await?;
     members::leave(&txn, &caller, &id).await?;
@@ -120,7 +121,7 @@ pub async fn leave_connection(
 pub async fn create_invitation(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ConnectionId>,
     body: crate::http::extractors::JsonBody<NewInvitation>,
 ) -> Result<HttpResponse, ApiError> {
     let txn = state.db.begin().await?;
@@ -145,7 +146,7 @@ pub async fn create_invitation(
 pub async fn list_connection_invitations(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(invitations::list_for_connection(&state, &caller, &id).await?))
 }
@@ -263,7 +264,7 @@ pub async fn revoke_invitation(
 pub async fn recover_ownership(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ConnectionId>,
     body: crate::http::extractors::JsonBody<RecoverOwnership>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::GovernConnections)?;

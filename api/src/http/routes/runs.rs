@@ -6,6 +6,7 @@
 //! unknown fields are 422 before anything else is looked at.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
+use hubkeep_shared::ConnectionId;
 use hubkeep_shared::HubAction;
 use sea_orm::TransactionTrait;
 
@@ -40,7 +41,9 @@ pub async fn create_engine_token(
     body: crate::http::extractors::JsonBody<CreateEngineToken>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::EditSettings)?;
-    let created = engine::create(&state, &caller, body.into_inner()).await?;
+    let txn = state.db.begin().await?;
+    let created = engine::create(&txn, &caller, body.into_inner()).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(created))
@@ -89,7 +92,9 @@ pub async fn revoke_engine_token(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::EditSettings)?;
-    engine::revoke(&state, &caller, &id).await?;
+    let txn = state.db.begin().await?;
+    engine::revoke(&txn, &caller, &id).await?;
+    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -115,7 +120,7 @@ pub async fn revoke_engine_token(
 pub async fn request_run(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ConnectionId>,
     body: crate::http::extractors::JsonBody<RunRequest>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::RunConnection)?;
@@ -141,7 +146,7 @@ pub async fn request_run(
 pub async fn list_runs(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ConnectionId>,
     query: web::Query<RunsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(runs::list(&state, &caller, &id, &query).await?))
@@ -168,7 +173,7 @@ pub async fn list_runs(
 pub async fn hide_run(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: web::Path<(ConnectionId, String)>,
 ) -> Result<HttpResponse, ApiError> {
     set_hidden(&state, &caller, path.into_inner(), true).await
 }
@@ -193,7 +198,7 @@ pub async fn hide_run(
 pub async fn unhide_run(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: web::Path<(ConnectionId, String)>,
 ) -> Result<HttpResponse, ApiError> {
     set_hidden(&state, &caller, path.into_inner(), false).await
 }
@@ -202,7 +207,7 @@ pub async fn unhide_run(
 async fn set_hidden(
     state: &AppState,
     caller: &Caller,
-    (id, run_id): (String, String),
+    (id, run_id): (ConnectionId, String),
     hidden: bool,
 ) -> Result<HttpResponse, ApiError> {
     let txn = state.db.begin().await?;
@@ -235,7 +240,7 @@ async fn set_hidden(
 pub async fn report_run_progress(
     state: web::Data<AppState>,
     engine: EngineCaller,
-    path: web::Path<(String, String)>,
+    path: web::Path<(ConnectionId, String)>,
     body: crate::http::extractors::JsonBody<RunProgress>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, run_id) = path.into_inner();

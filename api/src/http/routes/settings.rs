@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, get, post, put, web};
 use hubkeep_shared::HubAction;
+use sea_orm::TransactionTrait;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -58,8 +59,9 @@ pub async fn update_settings(
     body: crate::http::extractors::JsonBody<UpdateSettings>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::EditSettings)?;
-    let updated =
-        settings::update(&state.db, state.psa.zones(), &caller, body.into_inner()).await?;
+    let txn = state.db.begin().await?;
+    let updated = settings::update(&txn, state.psa.zones(), &caller, body.into_inner()).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(updated))
 }
 

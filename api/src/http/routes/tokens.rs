@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, delete, get, web};
 use hubkeep_shared::HubAction;
+use sea_orm::TransactionTrait;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -51,6 +52,8 @@ pub async fn revoke_tenant_token(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ManageAllTokens)?;
-    api_tokens::revoke_any(&state, &caller, &id).await?;
+    let txn = state.db.begin().await?;
+    api_tokens::revoke_any(&txn, &caller, &id).await?;
+    txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

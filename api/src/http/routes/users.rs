@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, get, patch, post, put, web};
 use hubkeep_shared::HubAction;
+use sea_orm::TransactionTrait;
 
 use crate::AppState;
 use crate::access::levels::{self, ElevatedLevels, SecurityLevels};
@@ -78,7 +79,10 @@ pub async fn save_elevated_levels(
     body: crate::http::extractors::JsonBody<ElevatedLevels>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ManageAccess)?;
-    let saved = levels::save_elevated_levels(&state, &caller, body.into_inner()).await?;
+    let psa_levels = levels::psa_levels(&state, &caller).await?;
+    let txn = state.db.begin().await?;
+    let saved = levels::save_elevated_levels(&txn, &caller, &psa_levels, body.into_inner()).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(saved))
 }
 
@@ -156,7 +160,9 @@ pub async fn update_user(
     body: crate::http::extractors::JsonBody<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ManageUsers)?;
-    let item = access_users::update_user(&state, &caller, &id, body.into_inner()).await?;
+    let txn = state.db.begin().await?;
+    let item = access_users::update_user(&txn, &caller, &id, body.into_inner()).await?;
+    txn.commit().await?;
     Ok(HttpResponse::Ok().json(UpdatedUser::from(item)))
 }
 
@@ -178,5 +184,9 @@ pub async fn refresh_users(
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::RefreshUsers)?;
-    Ok(HttpResponse::Ok().json(access_users::refresh_users(&state, &caller).await?))
+    let psa = access_users::read_psa_people(&state, &caller).await?;
+    let txn = state.db.begin().await?;
+    let summary = access_users::refresh_users(&txn, &caller, &psa).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(summary))
 }

@@ -6,6 +6,7 @@
 //! 409 `connection_cancelled`, 422 `validation_failed`, 409 `conflict` (duplicate name).
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
+use hubkeep_shared::ConnectionId;
 use sea_orm::TransactionTrait;
 
 use crate::AppState;
@@ -30,7 +31,7 @@ use crate::pagination::{Page, PageQuery};
 pub async fn list_views(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ConnectionId>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(views::list(&state, &caller, &id, &query).await?))
@@ -55,7 +56,7 @@ pub async fn list_views(
 pub async fn create_view(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ConnectionId>,
     body: crate::http::extractors::JsonBody<ViewInput>,
 ) -> Result<HttpResponse, ApiError> {
     let txn = state.db.begin().await?;
@@ -85,7 +86,7 @@ pub async fn create_view(
 pub async fn update_view(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: web::Path<(ConnectionId, String)>,
     body: crate::http::extractors::JsonBody<ViewInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, view_id) = path.into_inner();
@@ -114,7 +115,7 @@ pub async fn update_view(
 pub async fn delete_view(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(String, String)>,
+    path: web::Path<(ConnectionId, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, view_id) = path.into_inner();
     let txn = state.db.begin().await?;

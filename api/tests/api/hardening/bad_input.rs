@@ -5,12 +5,18 @@
 //! `code` (never a 5xx, never an HTML or empty error) and must leave the database exactly
 //! as it was; the unicode names a person may legitimately type are accepted as sent.
 
+use hubkeep_shared::TokenScope;
+use hubkeep_shared::api::{
+    AccountingMapping, ConnectionPatch, CreateEngineToken, CreateToken, NewConnection, PageQuery,
+    ReconnectInput, RunRequest, RunStatus, UpdateSettings, UserQuery,
+};
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::{Value, json};
 
 use super::common::{snapshot, snapshot_diff, summary};
-use crate::helpers::{Backend, TestApp, id, put, spawn_app, team};
+use crate::client::{Client, Pending, new_connection, pending, progress, view as view_body};
+use crate::helpers::{Backend, TestApp, id, spawn_app, team};
 use crate::on_each_backend;
 
 on_each_backend!(hardening_bad_input_is_a_4xx_problem_and_changes_nothing);
@@ -139,21 +145,25 @@ fn call(method: Method, path: String, token: &str, body: Option<Value>) -> Case 
     }
 }
 
-async fn send(app: &TestApp, case: &Case) -> reqwest::Result<reqwest::Response> {
-    let mut req = app.client.request(case.method.clone(), app.url(&case.path));
-    if let Some(token) = &case.token {
-        req = req.header(
-            AUTHORIZATION,
-            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
-        );
+impl Case {
+    /// The case as a request of a client without credentials of its own: exactly the
+    /// bearer token, content type and bytes of the row.
+    fn request(&self, c: &Client<'_>) -> reqwest::RequestBuilder {
+        let mut req = c.request(self.method.clone(), &self.path);
+        if let Some(token) = &self.token {
+            req = req.header(
+                AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+            );
+        }
+        if let Some(content_type) = self.content_type {
+            req = req.header(CONTENT_TYPE, content_type);
+        }
+        if let Some(body) = &self.body {
+            req = req.body(body.clone());
+        }
+        req
     }
-    if let Some(content_type) = case.content_type {
-        req = req.header(CONTENT_TYPE, content_type);
-    }
-    if let Some(body) = &case.body {
-        req = req.body(body.clone());
-    }
-    req.send().await
 }
 
 /// The malformed-body variations every write endpoint gets.
@@ -326,70 +336,48 @@ async fn hardening_bad_input_is_a_4xx_problem_and_changes_nothing(backend: Backe
     let token = ada.access_token.clone();
 
     // What the valid requests need: a connection with views, a token, an engine token.
-    let res = app
-        .post_json(
-            "/api/v1/connections",
-            Some(&token),
-            &json!({"name": "Books", "kind": "xero_power_bi"}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let conn = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let res = app
-        .post_json(
-            &format!("/api/v1/connections/{conn}/views"),
-            Some(&token),
-            &json!({"name": "Board pack", "definition": {"columns": ["a"]}}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let view = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let res = app
-        .post_json(
-            "/api/v1/engine-tokens",
-            Some(&token),
-            &json!({"name": "engine"}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let engine = res.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let c = app.as_(&ada);
+    let conn = c
+        .create_connection(&new_connection("Books", "xero_power_bi"))
+        .await
+        .expect(201)
+        .await
+        .id;
+    let view = c
+        .create_view(&conn, &view_body("Board pack", json!({"columns": ["a"]})))
+        .await
+        .expect(201)
+        .await
+        .id;
+    let engine = c
+        .create_engine_token(&CreateEngineToken {
+            name: "engine".into(),
+        })
+        .await
+        .expect(201)
+        .await
+        .token;
     app.create_token(&token, "read").await;
     app.create_token(&token, "read_write").await;
     let bob_id = id(&bob);
     // Both endpoints connected, so that a run can be requested; one run the engine reports on.
     for side in ["source", "target"] {
-        let res = app
-            .post_json(
-                &format!("/api/v1/connections/{conn}/endpoints/{side}/reconnect"),
-                Some(&token),
-                &json!({}),
-            )
+        let res = c
+            .reconnect_endpoint(&conn, side, &ReconnectInput::default())
             .await;
         assert_eq!(res.status(), 200, "reconnect {side}");
     }
-    let res = app
-        .post_json(
-            &format!("/api/v1/connections/{conn}/runs"),
-            Some(&token),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(res.status(), 201);
-    let run = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let run = c
+        .request_run(&conn, &RunRequest::default())
+        .await
+        .expect(201)
+        .await
+        .id;
     let run_path = format!("/api/v1/connections/{conn}/runs/{run}");
-    let res = crate::helpers::patch(&app, &engine, &run_path, &json!({"status": "running"})).await;
+    let res = app
+        .with_token(&engine)
+        .report_run_progress(&conn, &run, &progress(RunStatus::Running))
+        .await;
     assert_eq!(res.status(), 200, "the engine reports the run running");
 
     let writes = [
@@ -719,19 +707,23 @@ async fn hardening_bad_input_is_a_4xx_problem_and_changes_nothing(backend: Backe
         bad_pages(list, &token, &mut cases);
     }
     // Cursors of another list or sort.
-    let users_page: Value = app
-        .get_as("/api/v1/users?limit=1", &token)
+    let users_page = c
+        .list_users(&UserQuery {
+            limit: Some(1),
+            ..Default::default()
+        })
         .await
         .json()
-        .await
-        .unwrap();
+        .await;
     let users_cursor = users_page["next_cursor"].as_str().unwrap().to_owned();
-    let tokens_page: Value = app
-        .get_as("/api/v1/me/tokens?limit=1", &token)
+    let tokens_page = c
+        .list_my_tokens(&PageQuery {
+            limit: Some(1),
+            cursor: None,
+        })
         .await
         .json()
-        .await
-        .unwrap();
+        .await;
     let tokens_cursor = tokens_page["next_cursor"].as_str().unwrap().to_owned();
     for (what, path) in [
         (
@@ -920,8 +912,10 @@ async fn hardening_bad_input_is_a_4xx_problem_and_changes_nothing(backend: Backe
     // Run every refusal; nothing may change.
     let mut failures = Vec::new();
     let mut before = snapshot(&app, None).await;
+    let anonymous = app.anonymous();
     for case in &cases {
-        match send(&app, case).await {
+        let sent = anonymous.try_send::<Value>(case.request(&anonymous)).await;
+        match sent.map(|answer| answer.into_inner()) {
             Ok(res) if res.status().is_server_error() => {
                 failures.push(format!("{}: a 5xx ({})", case.what, res.status()));
                 continue;
@@ -1037,50 +1031,39 @@ async fn hardening_bad_input_is_a_4xx_problem_and_changes_nothing(backend: Backe
     for (i, (what, name)) in accepted_names.iter().enumerate() {
         let sent = name.replace('#', &i.to_string());
         let want = sent.trim();
-        let checks = [
+        let group = ConnectionPatch {
+            group: Some(Some(sent.clone())),
+            ..Default::default()
+        };
+        let (new_connection, new_view, new_token) = (
+            NewConnection {
+                name: sent.clone(),
+                kind: "xero_power_bi".into(),
+                timezone: None,
+            },
+            view_body(&sent, json!({})),
+            CreateToken {
+                name: sent.clone(),
+                scope: TokenScope::Read,
+                expires_at: None,
+            },
+        );
+        let checks: [(&str, Pending<'_>, u16); 4] = [
             (
                 "connection name",
-                app.post_json(
-                    "/api/v1/connections",
-                    Some(&token),
-                    &json!({"name": sent, "kind": "xero_power_bi"}),
-                )
-                .await,
+                pending(c.create_connection(&new_connection)),
                 201,
             ),
-            (
-                "view name",
-                app.post_json(
-                    &format!("/api/v1/connections/{conn}/views"),
-                    Some(&token),
-                    &json!({"name": sent, "definition": {}}),
-                )
-                .await,
-                201,
-            ),
-            (
-                "token name",
-                app.post_json(
-                    "/api/v1/me/tokens",
-                    Some(&token),
-                    &json!({"name": sent, "scope": "read"}),
-                )
-                .await,
-                201,
-            ),
+            ("view name", pending(c.create_view(&conn, &new_view)), 201),
+            ("token name", pending(c.create_my_token(&new_token)), 201),
             (
                 "group name",
-                crate::helpers::patch(
-                    &app,
-                    &token,
-                    &format!("/api/v1/connections/{conn}"),
-                    &json!({"group": sent}),
-                )
-                .await,
+                pending(c.update_connection(&conn, &group)),
                 200,
             ),
         ];
-        for (field, res, status) in checks {
+        for (field, call, status) in checks {
+            let res = call.await;
             accepted += 1;
             let got = res.status().as_u16();
             let body: Value = res.json().await.unwrap_or(Value::Null);
@@ -1097,43 +1080,43 @@ async fn hardening_bad_input_is_a_4xx_problem_and_changes_nothing(backend: Backe
         }
     }
     // The boundary: exactly the longest name is accepted, one more character is not.
-    let res = app
-        .post_json(
-            "/api/v1/connections",
-            Some(&token),
-            &json!({"name": "é".repeat(200), "kind": "xero_power_bi"}),
-        )
+    let res = c
+        .create_connection(&NewConnection {
+            name: "é".repeat(200),
+            kind: "xero_power_bi".into(),
+            timezone: None,
+        })
         .await;
     accepted += 1;
     if res.status() != 201 {
         failures.push(format!("a 200-character name: {}", res.status()));
     }
-    let res = put(
-        &app,
-        &token,
-        "/api/v1/settings",
-        &json!({"invitation_expiry_days": 30}),
-    )
-    .await;
+    let res = c
+        .update_settings(&UpdateSettings {
+            invitation_expiry_days: Some(30),
+            ..Default::default()
+        })
+        .await;
     accepted += 1;
     if res.status() != 200 {
         failures.push(format!("the largest invitation expiry: {}", res.status()));
     }
     // The largest legitimate body fits under the limit: the most accounting mappings, every
     // code at its longest, every description at its longest in 3-byte characters.
-    let mappings: Vec<Value> = (0..1000)
-        .map(|i| {
-            json!({
-                "source_code": format!("{i:064}"),
-                "account_code": "4".repeat(64),
-                "description": "会".repeat(200),
-            })
+    let mappings: Vec<AccountingMapping> = (0..1000)
+        .map(|i| AccountingMapping {
+            source_code: format!("{i:064}"),
+            account_code: "4".repeat(64),
+            description: "会".repeat(200),
         })
         .collect();
-    let body = json!({ "accounting_mappings": mappings });
-    let size = body.to_string().len();
+    let body = UpdateSettings {
+        accounting_mappings: Some(mappings),
+        ..Default::default()
+    };
+    let size = serde_json::to_string(&body).unwrap().len();
     assert!(size > 700 * 1024 && size < BODY_LIMIT, "{size} bytes");
-    let res = put(&app, &token, "/api/v1/settings", &body).await;
+    let res = c.update_settings(&body).await;
     accepted += 1;
     if res.status() != 200 {
         failures.push(format!(

@@ -23,13 +23,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use hubkeep_shared::{DirectoryFile, PsaResource, PsaSecurityLevel};
-use reqwest::Method;
+use hubkeep_shared::api::{ElevatedLevels, NewConnection, NewInvitation, UserPatch};
+use hubkeep_shared::{ConnectionRole, DirectoryFile, Elevation, PsaResource, PsaSecurityLevel};
 use sea_orm::{ConnectionTrait, QueryResult, Statement};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::common::summary;
-use crate::helpers::{Backend, TestApp, TestTenant, grant, patch, put, spawn_app_with};
+use crate::client::{Client, active, elevation, invitation};
+use crate::helpers::{Backend, TestApp, TestTenant, grant, spawn_app_with};
 use crate::on_each_backend;
 
 on_each_backend!(hardening_concurrent_conflicting_requests_keep_the_invariants);
@@ -115,6 +116,11 @@ fn access(user: &UserState, set: &BTreeSet<i64>) -> &'static str {
     }
 }
 
+/// The change of elevation named as the API names it.
+fn elevation_of(name: &str) -> UserPatch {
+    elevation(name.parse().unwrap())
+}
+
 fn rank(level: &str) -> i32 {
     match level {
         "elevated" => 2,
@@ -195,12 +201,42 @@ impl Op {
     }
 }
 
+/// The operation a call makes, with what it names and sends.
+enum Req {
+    AcceptInvitation(String),
+    DeclineInvitation(String),
+    RevokeInvitation(String),
+    CreateInvitation(String, NewInvitation),
+    RemoveMemberRole(String, String, &'static str),
+    LeaveConnection(String),
+    UpdateUser(String, UserPatch),
+    SaveElevatedLevels(ElevatedLevels),
+    RefreshUsers,
+}
+
+impl Req {
+    /// Sends it through the typed client; the answer as it came.
+    async fn send(self, c: Client<'static>) -> reqwest::Response {
+        match self {
+            Req::AcceptInvitation(id) => c.accept_invitation(&id).await.into_inner(),
+            Req::DeclineInvitation(id) => c.decline_invitation(&id).await.into_inner(),
+            Req::RevokeInvitation(id) => c.revoke_invitation(&id).await.into_inner(),
+            Req::CreateInvitation(cid, body) => c.create_invitation(&cid, &body).await.into_inner(),
+            Req::RemoveMemberRole(cid, user, role) => {
+                c.remove_member_role(&cid, &user, role).await.into_inner()
+            }
+            Req::LeaveConnection(cid) => c.leave_connection(&cid).await.into_inner(),
+            Req::UpdateUser(id, body) => c.update_user(&id, &body).await.into_inner(),
+            Req::SaveElevatedLevels(body) => c.save_elevated_levels(&body).await.into_inner(),
+            Req::RefreshUsers => c.refresh_users().await.into_inner(),
+        }
+    }
+}
+
 struct Call {
     op: Op,
     who: &'static str,
-    method: Method,
-    path: String,
-    body: Option<Value>,
+    req: Option<Req>,
     /// A guard forbids it whatever the interleaving (G1–G3, G7, the ladder).
     must_refuse: bool,
     what: String,
@@ -265,31 +301,6 @@ impl World {
     fn id(&self, who: &str) -> &str {
         &self.people[who].id
     }
-
-    async fn invitation(
-        &self,
-        who: &str,
-        cid: &str,
-        invitee: &str,
-        role: &str,
-        retain: Option<&str>,
-    ) -> String {
-        let mut body = json!({"user_id": self.id(invitee), "role": role});
-        if let Some(retain) = retain {
-            body["retain_role"] = json!(retain);
-        }
-        let res = self
-            .app
-            .post_json(
-                &format!("/api/v1/connections/{cid}/invitations"),
-                Some(&self.people[who].access_token),
-                &body,
-            )
-            .await;
-        assert_eq!(res.status(), 201, "{who} invites {invitee} as {role}");
-        let body: Value = res.json().await.unwrap();
-        body["id"].as_str().unwrap().to_owned()
-    }
 }
 
 /// Primary, eight elevated users, five limited ones, five connections with members of every
@@ -303,14 +314,14 @@ async fn world(backend: Backend) -> World {
         let session = app.sign_in(&tenant, resource).await;
         if name == "P" {
             assert_eq!(session.user["is_primary"], true, "P signs in first");
-            let res = put(
-                &app,
-                &session.access_token,
-                "/api/v1/access/elevated-levels",
-                &json!({"level_ids": [ADMINISTRATOR, FINANCE, CONTROLLER]}),
-            )
-            .await;
-            assert_eq!(res.status(), 200);
+            let levels = ElevatedLevels {
+                level_ids: vec![ADMINISTRATOR, FINANCE, CONTROLLER],
+            };
+            app.as_(&session)
+                .save_elevated_levels(&levels)
+                .await
+                .expect(200)
+                .await;
         }
         let api_token = app.create_token(&session.access_token, "read_write").await;
         people.insert(
@@ -323,14 +334,11 @@ async fn world(backend: Backend) -> World {
         );
     }
     for c in ["C1", "C2"] {
-        let res = patch(
-            &app,
-            &people["P"].access_token,
-            &format!("/api/v1/users/{}", people[c].id),
-            &json!({"elevation": "granted"}),
-        )
-        .await;
-        assert_eq!(res.status(), 200);
+        app.with_token(&people["P"].access_token)
+            .update_user(&people[c].id, &elevation(Elevation::Granted))
+            .await
+            .expect(200)
+            .await;
     }
     let mut world = World {
         app,
@@ -361,32 +369,39 @@ async fn world(backend: Backend) -> World {
     for (i, [owner, successor, retain, ba, it, ro, ro_inv, it_inv, other]) in
         SPECS.into_iter().enumerate()
     {
-        let retain = Some(retain).filter(|r| !r.is_empty());
-        let res = world
-            .app
-            .post_json(
-                "/api/v1/connections",
-                Some(&world.people[owner].access_token),
-                &json!({"name": format!("Contended {i}"), "kind": "autotask_quickbooks"}),
-            )
-            .await;
-        assert_eq!(res.status(), 201);
-        let body: Value = res.json().await.unwrap();
-        let cid = body["id"].as_str().unwrap().to_owned();
+        let retain = Some(retain)
+            .filter(|r| !r.is_empty())
+            .map(|r| r.parse::<ConnectionRole>().unwrap());
+        let as_owner = world.app.with_token(&world.people[owner].access_token);
+        let cid = as_owner
+            .create_connection(&NewConnection {
+                name: format!("Contended {i}"),
+                kind: "autotask_quickbooks".into(),
+                timezone: None,
+            })
+            .await
+            .expect(201)
+            .await
+            .id;
         for (who, role) in [(ba, "business_admin"), (it, "it_admin"), (ro, "read_only")] {
             grant(&world.app, &world.tenant, &cid, world.id(who), role).await;
         }
-        let owner_invitation = world
-            .invitation(owner, &cid, successor, "owner", retain)
-            .await;
-        let ro_invitation = world
-            .invitation(owner, &cid, ro_inv, "read_only", None)
-            .await;
-        let it_invitation = world
-            .invitation(owner, &cid, it_inv, "it_admin", None)
-            .await;
+        let mut invitations = Vec::new();
+        for body in [
+            NewInvitation {
+                retain_role: retain,
+                ..invitation(world.id(successor), ConnectionRole::Owner)
+            },
+            invitation(world.id(ro_inv), ConnectionRole::ReadOnly),
+            invitation(world.id(it_inv), ConnectionRole::ItAdmin),
+        ] {
+            let created = as_owner.create_invitation(&cid, &body).await;
+            invitations.push(created.expect(201).await.id);
+        }
+        let [owner_invitation, ro_invitation, it_invitation] =
+            <[String; 3]>::try_from(invitations).unwrap();
         world.conns.push(Conn {
-            id: cid,
+            id: cid.into(),
             owner,
             successor,
             business_admin: ba,
@@ -406,19 +421,11 @@ async fn world(backend: Backend) -> World {
 /// The 200 requests of the storm.
 fn storm(w: &World) -> Vec<Call> {
     let mut calls = Vec::new();
-    let mut add = |op: Op,
-                   who: &'static str,
-                   method: Method,
-                   path: String,
-                   body: Option<Value>,
-                   must_refuse: bool,
-                   what: String| {
+    let mut add = |op: Op, who: &'static str, req: Req, must_refuse: bool, what: String| {
         calls.push(Call {
             op,
             who,
-            method,
-            path,
-            body,
+            req: Some(req),
             must_refuse,
             what,
         });
@@ -427,15 +434,12 @@ fn storm(w: &World) -> Vec<Call> {
     // Connections: transfers, accepts racing revocations and declines, removals racing
     // removals and leaves, and the owner role that never moves but by a transfer.
     for c in &w.conns {
-        let base = format!("/api/v1/connections/{}", c.id);
-        let accept = |inv: &str| format!("/api/v1/invitations/{inv}/accept");
+        let accept = |inv: &str| Req::AcceptInvitation(inv.to_owned());
         for _ in 0..3 {
             add(
                 Op::AcceptOwner,
                 c.successor,
-                Method::POST,
                 accept(&c.owner_invitation),
-                Some(json!({})),
                 false,
                 format!("{} accepts ownership of {}", c.successor, c.id),
             );
@@ -443,18 +447,14 @@ fn storm(w: &World) -> Vec<Call> {
         add(
             Op::Decline,
             c.successor,
-            Method::POST,
-            format!("/api/v1/invitations/{}/decline", c.owner_invitation),
-            Some(json!({})),
+            Req::DeclineInvitation(c.owner_invitation.clone()),
             false,
             format!("{} declines ownership of {}", c.successor, c.id),
         );
         add(
             Op::Revoke,
             c.owner,
-            Method::DELETE,
-            format!("/api/v1/invitations/{}", c.owner_invitation),
-            None,
+            Req::RevokeInvitation(c.owner_invitation.clone()),
             false,
             format!("{} revokes the transfer of {}", c.owner, c.id),
         );
@@ -462,9 +462,10 @@ fn storm(w: &World) -> Vec<Call> {
             add(
                 Op::Invite,
                 c.owner,
-                Method::POST,
-                format!("{base}/invitations"),
-                Some(json!({"user_id": w.id(c.other), "role": "owner"})),
+                Req::CreateInvitation(
+                    c.id.clone(),
+                    invitation(w.id(c.other), ConnectionRole::Owner),
+                ),
                 false,
                 format!("{} offers {} to {}", c.owner, c.id, c.other),
             );
@@ -472,9 +473,10 @@ fn storm(w: &World) -> Vec<Call> {
         add(
             Op::Invite,
             c.successor,
-            Method::POST,
-            format!("{base}/invitations"),
-            Some(json!({"user_id": w.id(c.owner), "role": "owner"})),
+            Req::CreateInvitation(
+                c.id.clone(),
+                invitation(w.id(c.owner), ConnectionRole::Owner),
+            ),
             false,
             format!("{} offers {} back to {}", c.successor, c.id, c.owner),
         );
@@ -486,9 +488,7 @@ fn storm(w: &World) -> Vec<Call> {
                 add(
                     Op::AcceptRole,
                     invitee,
-                    Method::POST,
                     accept(inv),
-                    Some(json!({})),
                     false,
                     format!("{invitee} accepts a role on {}", c.id),
                 );
@@ -496,15 +496,14 @@ fn storm(w: &World) -> Vec<Call> {
             add(
                 Op::Revoke,
                 revoker,
-                Method::DELETE,
-                format!("/api/v1/invitations/{inv}"),
-                None,
+                Req::RevokeInvitation(inv.clone()),
                 false,
                 format!("{revoker} revokes {invitee}'s invitation to {}", c.id),
             );
         }
-        let remove =
-            |member: &str, role: &str| format!("{base}/members/{}/roles/{role}", w.id(member));
+        let remove = |member: &str, role: &'static str| {
+            Req::RemoveMemberRole(c.id.clone(), w.id(member).to_owned(), role)
+        };
         for (member, role, removers) in [
             (
                 c.business_admin,
@@ -523,9 +522,7 @@ fn storm(w: &World) -> Vec<Call> {
                 add(
                     Op::RemoveRole,
                     remover,
-                    Method::DELETE,
                     remove(member, role),
-                    None,
                     false,
                     format!("{remover} removes {member}'s {role} on {}", c.id),
                 );
@@ -533,9 +530,7 @@ fn storm(w: &World) -> Vec<Call> {
             add(
                 Op::Leave,
                 member,
-                Method::POST,
-                format!("{base}/leave"),
-                Some(json!({})),
+                Req::LeaveConnection(c.id.clone()),
                 false,
                 format!("{member} leaves {}", c.id),
             );
@@ -543,34 +538,30 @@ fn storm(w: &World) -> Vec<Call> {
         add(
             Op::RemoveRole,
             c.business_admin,
-            Method::DELETE,
             remove(c.owner, "owner"),
-            None,
             true,
             format!("{} removes the owner role of {}", c.business_admin, c.id),
         );
         add(
             Op::Leave,
             c.owner,
-            Method::POST,
-            format!("{base}/leave"),
-            Some(json!({})),
+            Req::LeaveConnection(c.id.clone()),
             false,
             format!("{} (owner at the start) leaves {}", c.owner, c.id),
         );
     }
 
     // Users and the Access tab.
-    let user = |who: &str| format!("/api/v1/users/{}", w.id(who));
     let mut patch_user =
-        |who: &'static str, target: &'static str, body: Value, must_refuse: bool| {
-            let what = format!("{who} sets {body} on {target}");
+        |who: &'static str, target: &'static str, body: UserPatch, must_refuse: bool| {
+            let what = format!(
+                "{who} sets {} on {target}",
+                serde_json::to_string(&body).unwrap()
+            );
             add(
                 Op::PatchUser,
                 who,
-                Method::PATCH,
-                user(target),
-                Some(body),
+                Req::UpdateUser(w.id(target).to_owned(), body),
                 must_refuse,
                 what,
             );
@@ -583,8 +574,8 @@ fn storm(w: &World) -> Vec<Call> {
         ("A1", "A4", 1),
     ] {
         for _ in 0..times {
-            patch_user(a, b, json!({"active": false}), false);
-            patch_user(b, a, json!({"active": false}), false);
+            patch_user(a, b, active(false), false);
+            patch_user(b, a, active(false), false);
         }
     }
     for (who, target) in [
@@ -594,26 +585,26 @@ fn storm(w: &World) -> Vec<Call> {
         ("P", "F2"),
         ("P", "A1"),
     ] {
-        patch_user(who, target, json!({"active": true}), false);
+        patch_user(who, target, active(true), false);
     }
     // G1 and G2: nobody deactivates themselves or revokes their own elevation (the primary
     // user is immutable even to themselves).
     for &(who, _, _) in &PEOPLE[..9] {
-        patch_user(who, who, json!({"active": false}), true);
-        patch_user(who, who, json!({"elevation": "revoked"}), true);
+        patch_user(who, who, active(false), true);
+        patch_user(who, who, elevation(Elevation::Revoked), true);
     }
     // G3: the primary user is immutable.
     for (who, body) in [
-        ("A1", json!({"active": false})),
-        ("A2", json!({"elevation": "revoked"})),
-        ("F1", json!({"elevation": "granted"})),
-        ("C1", json!({"active": true})),
+        ("A1", active(false)),
+        ("A2", elevation(Elevation::Revoked)),
+        ("F1", elevation(Elevation::Granted)),
+        ("C1", active(true)),
     ] {
         patch_user(who, "P", body, true);
     }
     // G7: limited users change nothing.
-    patch_user("T1", "A1", json!({"active": false}), true);
-    patch_user("T3", "T4", json!({"elevation": "granted"}), true);
+    patch_user("T1", "A1", active(false), true);
+    patch_user("T3", "T4", elevation(Elevation::Granted), true);
     // Elevation of others.
     for (who, target, elevation) in [
         ("A1", "F2", "granted"),
@@ -624,7 +615,7 @@ fn storm(w: &World) -> Vec<Call> {
         ("F2", "A1", "granted"),
         ("C2", "A2", "revoked"),
     ] {
-        patch_user(who, target, json!({"elevation": elevation}), false);
+        patch_user(who, target, elevation_of(elevation), false);
     }
     // The race G2 is about: C1 and C2 are elevated by a grant and by their level being in
     // the set; each drops their grant (fine while the level is in the set) while saving a
@@ -632,19 +623,19 @@ fn storm(w: &World) -> Vec<Call> {
     // first, or they end up limited by their own hand.
     for c in ["C1", "C2"] {
         for _ in 0..3 {
-            patch_user(c, c, json!({"elevation": "inherit"}), false);
+            patch_user(c, c, elevation(Elevation::Inherit), false);
         }
         for _ in 0..2 {
-            patch_user(c, c, json!({"elevation": "granted"}), false);
+            patch_user(c, c, elevation(Elevation::Granted), false);
         }
     }
     let mut save = |who: &'static str, set: &[i64], must_refuse: bool| {
         add(
             Op::SaveLevels,
             who,
-            Method::PUT,
-            "/api/v1/access/elevated-levels".into(),
-            Some(json!({ "level_ids": set })),
+            Req::SaveElevatedLevels(ElevatedLevels {
+                level_ids: set.to_vec(),
+            }),
             must_refuse,
             format!("{who} saves {set:?}"),
         );
@@ -679,9 +670,7 @@ fn storm(w: &World) -> Vec<Call> {
         add(
             Op::RefreshUsers,
             who,
-            Method::POST,
-            "/api/v1/users/refresh".into(),
-            Some(json!({})),
+            Req::RefreshUsers,
             false,
             format!("{who} refreshes users"),
         );
@@ -712,9 +701,9 @@ fn shuffle(calls: &mut [Call]) -> u64 {
     seed
 }
 
-async fn fire(w: &World, calls: &[Call]) -> Vec<Outcome> {
+async fn fire(w: &World, calls: &mut [Call]) -> Vec<Outcome> {
     let mut handles = Vec::with_capacity(calls.len());
-    for (i, call) in calls.iter().enumerate() {
+    for (i, call) in calls.iter_mut().enumerate() {
         let person = &w.people[call.who];
         // Sessions and API tokens both: a deactivation ends the first for good, the second
         // only until reactivation.
@@ -723,16 +712,10 @@ async fn fire(w: &World, calls: &[Call]) -> Vec<Outcome> {
         } else {
             person.access_token.clone()
         };
-        let mut req = w
-            .app
-            .client
-            .request(call.method.clone(), w.app.url(&call.path))
-            .bearer_auth(token);
-        if let Some(body) = &call.body {
-            req = req.json(body);
-        }
+        let c = w.app.with_token(&token).detached();
+        let req = call.req.take().expect("each call is fired once");
         handles.push(tokio::spawn(async move {
-            let res = req.send().await.unwrap();
+            let res = req.send(c).await;
             let status = res.status().as_u16();
             let request_id = res
                 .headers()
@@ -898,7 +881,7 @@ async fn hardening_concurrent_conflicting_requests_keep_the_invariants(backend: 
     let mut calls = storm(&w);
     assert_eq!(calls.len(), 200, "the storm is 200 requests");
     let seed = shuffle(&mut calls);
-    let outcomes = fire(&w, &calls).await;
+    let outcomes = fire(&w, &mut calls).await;
 
     let mut v = Verdict::default();
     let mut tally: BTreeMap<(Op, u16, String), usize> = BTreeMap::new();

@@ -4,11 +4,18 @@
 //! table written from SPEC S2.1 and S5 — not from the shared matrix the server uses, so a
 //! wrong matrix entry shows up here. A refused cell must also leave the database as it was.
 
+use hubkeep_shared::api::{
+    ActivityQuery, ConnectionPatch, CreateEngineToken, CreateToken, DemoLaunch, ElevatedLevels,
+    ForecastBudgetInput, LaunchRequest, NewConnection, PageQuery, ReconnectInput, RecoverOwnership,
+    RefreshRequest, RunRequest, RunStatus, UpdateSettings, UserPatch, UserQuery,
+};
+use hubkeep_shared::{ConnectionRole, Elevation, TokenScope};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use super::common::summary;
-use super::world::{Hub, Persona, ROLES, World};
+use super::world::{Answer, Hub, Persona, ROLES, World};
+use crate::client::{invitation, payment, progress, view};
 use crate::helpers::Backend;
 use crate::on_each_backend;
 
@@ -178,14 +185,18 @@ fn expected(rule: Rule, p: &Persona) -> Result<(), (u16, &'static str)> {
     }
 }
 
-/// A request ready to send.
+/// What a cell's request needs, made before the snapshot it is compared with.
 pub struct Prepared {
-    pub method: &'static str,
-    pub path: String,
-    pub body: Option<Value>,
+    /// A fresh number, for unique names.
+    n: usize,
+    /// The caller's credential, if any.
     pub token: Option<String>,
     /// The connection the cell is about, for the snapshot.
     pub connection: Option<String>,
+    /// Objects the operation names (a run, a view, an invitation, a token, an entry).
+    ids: Vec<String>,
+    /// The launch assertion or refresh token a sign-in operation sends.
+    credential: Option<String>,
     /// A refused sign-in writes `user.sign_in_refused` (an audit entry, by design).
     pub audits_refusals: bool,
 }
@@ -202,11 +213,12 @@ fn is_connection_scoped(rule: Rule) -> bool {
     )
 }
 
-/// Builds the cell's objects and its request: a fresh connection per connection-scoped cell
-/// (so one cell's success cannot change the next one's outcome) on which the persona holds
-/// its role.
+/// Builds the cell's objects: a fresh connection per connection-scoped cell (so one cell's
+/// success cannot change the next one's outcome) on which the persona holds its role, and
+/// whatever else the operation names.
 async fn prepare(w: &World, row: &Row, p: &Persona) -> Prepared {
     let n = w.next();
+    let ada = w.as_ada();
     let mut connection = None;
     let mut ids: Vec<String> = Vec::new();
     if is_connection_scoped(row.rule) {
@@ -214,74 +226,53 @@ async fn prepare(w: &World, row: &Row, p: &Persona) -> Prepared {
         // Objects the operation needs, made by Ada while she owns the connection.
         match row.op {
             "reconnect_endpoint" => {
-                w.ada(
-                    "POST",
-                    &format!("/api/v1/connections/{c}/endpoints/source/disconnect"),
-                    None,
-                )
-                .await;
+                w.ok(ada.disconnect_endpoint(&c, "source").await).await;
             }
             "hide_run" | "unhide_run" | "report_run_progress" => {
                 let run = w
-                    .ada(
-                        "POST",
-                        &format!("/api/v1/connections/{c}/runs"),
-                        Some(json!({})),
-                    )
+                    .ok(ada.request_run(&c, &RunRequest::default()).await)
                     .await;
                 let run = run["id"].as_str().unwrap().to_owned();
                 if row.op == "unhide_run" {
-                    w.ada(
-                        "POST",
-                        &format!("/api/v1/connections/{c}/runs/{run}/hide"),
-                        None,
-                    )
-                    .await;
+                    w.ok(ada.hide_run(&c, &run).await).await;
                 }
                 ids.push(run);
             }
             "update_view" | "delete_view" => {
                 let view = w
-                    .ada(
-                        "POST",
-                        &format!("/api/v1/connections/{c}/views"),
-                        Some(json!({ "name": format!("View {n}"), "definition": {} })),
-                    )
+                    .ok(ada
+                        .create_view(&c, &view(&format!("View {n}"), json!({})))
+                        .await)
                     .await;
                 ids.push(view["id"].as_str().unwrap().to_owned());
             }
             "revoke_invitation" => {
                 let invitation = w
-                    .ada(
-                        "POST",
-                        &format!("/api/v1/connections/{c}/invitations"),
-                        Some(json!({ "user_id": w.ivy_id, "role": "read_only" })),
-                    )
+                    .ok(ada
+                        .create_invitation(&c, &invitation(&w.ivy_id, ConnectionRole::ReadOnly))
+                        .await)
                     .await;
                 ids.push(invitation["id"].as_str().unwrap().to_owned());
             }
             "accept_invitation" | "decline_invitation" if p.hub != Hub::None => {
                 let role = if p.role == Some("read_only") {
-                    "it_admin"
+                    ConnectionRole::ItAdmin
                 } else {
-                    "read_only"
+                    ConnectionRole::ReadOnly
                 };
                 let invitation = w
-                    .ada(
-                        "POST",
-                        &format!("/api/v1/connections/{c}/invitations"),
-                        Some(json!({ "user_id": p.user_id, "role": role })),
-                    )
+                    .ok(ada
+                        .create_invitation(&c, &invitation(&p.user_id, role))
+                        .await)
                     .await;
                 ids.push(invitation["id"].as_str().unwrap().to_owned());
             }
             "update_connection" if row.variant == "ungroup" => {
-                w.ada(
-                    "PATCH",
-                    &format!("/api/v1/connections/{c}"),
-                    Some(json!({ "group": "Sweep group" })),
-                )
-                .await;
+                let group = ConnectionPatch {
+                    group: Some(Some("Sweep group".into())),
+                    ..Default::default()
+                };
+                w.ok(ada.update_connection(&c, &group).await).await;
             }
             _ => {}
         }
@@ -322,33 +313,14 @@ async fn prepare(w: &World, row: &Row, p: &Persona) -> Prepared {
         }
         connection = Some(c);
     }
-    let c = connection.clone().unwrap_or_default();
-    let id = |i: usize| {
-        ids.get(i)
-            .cloned()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
-    };
     let mut token = Some(p.token().to_owned());
+    let mut credential = None;
     let mut audits_refusals = false;
-    let (method, path, body): (&'static str, String, Option<Value>) = match row.op {
-        "get_healthz" => ("GET", "/healthz".into(), None),
-        "get_readyz" => ("GET", "/readyz".into(), None),
-        "get_openapi" => ("GET", "/api/v1/openapi.json".into(), None),
-        "get_permissions" => ("GET", "/api/v1/permissions".into(), None),
-        "list_demo_identities" => ("GET", "/api/v1/demo/identities".into(), None),
-        "launch_demo_session" => (
-            "POST",
-            "/api/v1/demo/launch".into(),
-            Some(json!({ "resource_id": p.resource })),
-        ),
+    match row.op {
         "launch_session" => {
             token = None;
             audits_refusals = true;
-            (
-                "POST",
-                "/api/v1/auth/launch".into(),
-                Some(json!({ "assertion": w.tenant.assertion(p.resource) })),
-            )
+            credential = Some(w.tenant.assertion(p.resource));
         }
         "refresh_session" => {
             let refresh = if p.hub == Hub::None {
@@ -357,224 +329,289 @@ async fn prepare(w: &World, row: &Row, p: &Persona) -> Prepared {
                 w.app.sign_in(&w.tenant, p.resource).await.refresh_token
             };
             token = None;
-            (
-                "POST",
-                "/api/v1/auth/refresh".into(),
-                Some(json!({ "refresh_token": refresh })),
-            )
+            credential = Some(refresh);
         }
-        "end_session" => {
-            if p.hub != Hub::None {
-                token = Some(w.app.sign_in(&w.tenant, p.resource).await.access_token);
-            }
-            ("POST", "/api/v1/auth/logout".into(), None)
+        "end_session" if p.hub != Hub::None => {
+            token = Some(w.app.sign_in(&w.tenant, p.resource).await.access_token);
         }
-        "get_me" => ("GET", "/api/v1/me".into(), None),
-        "list_my_invitations" => ("GET", "/api/v1/me/invitations".into(), None),
-        "list_my_tokens" => ("GET", "/api/v1/me/tokens".into(), None),
-        "create_my_token" => (
-            "POST",
-            "/api/v1/me/tokens".into(),
-            Some(json!({ "name": format!("Sweep {n}"), "scope": "read" })),
-        ),
         "revoke_my_token" => {
             let own = if p.hub == Hub::None {
                 uuid::Uuid::new_v4().to_string()
             } else {
                 let created = w
-                    .send_as(
-                        "POST",
-                        "/api/v1/me/tokens",
-                        Some(json!({ "name": format!("Own {n}"), "scope": "read" })),
-                        Some(p.token()),
+                    .record(
+                        w.client(Some(p.token()))
+                            .create_my_token(&read_token(&format!("Own {n}")))
+                            .await,
                     )
                     .await;
                 assert_eq!(created.status, 201, "{}", created.text);
                 created.body["id"].as_str().unwrap().to_owned()
             };
-            ("DELETE", format!("/api/v1/me/tokens/{own}"), None)
+            ids.push(own);
         }
-        "get_settings" => ("GET", "/api/v1/settings".into(), None),
-        "get_sync_status" => ("GET", "/api/v1/sync-status".into(), None),
-        "list_activity" => ("GET", "/api/v1/activity".into(), None),
-        "list_connections" => ("GET", "/api/v1/connections".into(), None),
-        "get_elevated_levels" => ("GET", "/api/v1/access/elevated-levels".into(), None),
-        "save_elevated_levels" => (
-            "PUT",
-            "/api/v1/access/elevated-levels".into(),
-            Some(json!({ "level_ids": [super::world::ADMIN_LEVEL] })),
-        ),
-        "list_security_levels" => ("GET", "/api/v1/security-levels".into(), None),
-        "list_users" => ("GET", "/api/v1/users".into(), None),
-        "get_user" => ("GET", format!("/api/v1/users/{}", w.val_id), None),
-        "update_user" => (
-            "PATCH",
-            format!("/api/v1/users/{}", w.val_id),
-            Some(json!({ "elevation": "inherit" })),
-        ),
-        "refresh_users" => ("POST", "/api/v1/users/refresh".into(), None),
-        "update_settings" => (
-            "PUT",
-            "/api/v1/settings".into(),
-            Some(json!({ "default_timezone": "UTC" })),
-        ),
-        "rotate_launch_secret" => ("POST", "/api/v1/settings/launch-secret".into(), None),
-        "test_psa_connection" => ("POST", "/api/v1/psa/test".into(), None),
-        "create_connection" => (
-            "POST",
-            "/api/v1/connections".into(),
-            Some(json!({ "name": format!("Created {n}"), "kind": "autotask_xero" })),
-        ),
-        "list_governance_connections" => ("GET", "/api/v1/connections/governance".into(), None),
-        "list_tenant_tokens" => ("GET", "/api/v1/tokens".into(), None),
         "revoke_tenant_token" => {
             let created = w
-                .ada(
-                    "POST",
-                    "/api/v1/me/tokens",
-                    Some(json!({ "name": format!("Ada {n}"), "scope": "read" })),
-                )
+                .ok(ada.create_my_token(&read_token(&format!("Ada {n}"))).await)
                 .await;
-            (
-                "DELETE",
-                format!("/api/v1/tokens/{}", created["id"].as_str().unwrap()),
-                None,
-            )
+            ids.push(created["id"].as_str().unwrap().to_owned());
         }
-        "list_engine_tokens" => ("GET", "/api/v1/engine-tokens".into(), None),
-        "create_engine_token" => (
-            "POST",
-            "/api/v1/engine-tokens".into(),
-            Some(json!({ "name": format!("Engine {n}") })),
-        ),
         "revoke_engine_token" => {
-            let created = w
-                .ada(
-                    "POST",
-                    "/api/v1/engine-tokens",
-                    Some(json!({ "name": format!("Engine {n}") })),
-                )
-                .await;
-            (
-                "DELETE",
-                format!("/api/v1/engine-tokens/{}", created["id"].as_str().unwrap()),
-                None,
-            )
-        }
-        "get_connection" => ("GET", format!("/api/v1/connections/{c}"), None),
-        "list_connection_members" => ("GET", format!("/api/v1/connections/{c}/members"), None),
-        "list_connection_invitations" => {
-            ("GET", format!("/api/v1/connections/{c}/invitations"), None)
-        }
-        "list_runs" => ("GET", format!("/api/v1/connections/{c}/runs"), None),
-        "list_views" => ("GET", format!("/api/v1/connections/{c}/views"), None),
-        "update_connection" => {
-            let body = match row.variant {
-                "rename" => json!({ "name": format!("Renamed {n}") }),
-                "timezone" => json!({ "timezone": "Europe/Paris" }),
-                "postgres_db" => json!({ "postgres_db": super::world::POSTGRES_DB_SECRET }),
-                "locked_period_export" => json!({ "locked_period_export": true }),
-                "reporting_currency" => json!({ "reporting_currency": "EUR" }),
-                "forecast_budget" => {
-                    json!({ "forecast_budget": { "id": "b-1", "name": "FY27 budget" } })
-                }
-                "group" => json!({ "group": format!("Group {n}") }),
-                "ungroup" => json!({ "group": null }),
-                other => panic!("no body for update_connection/{other}"),
+            let engine = CreateEngineToken {
+                name: format!("Engine {n}"),
             };
-            ("PATCH", format!("/api/v1/connections/{c}"), Some(body))
+            let created = w.ok(ada.create_engine_token(&engine).await).await;
+            ids.push(created["id"].as_str().unwrap().to_owned());
         }
-        "pay_connection" => (
-            "POST",
-            format!("/api/v1/connections/{c}/pay"),
-            Some(json!({ "months": 1, "amount_cents": 1000, "currency": "USD" })),
-        ),
-        "cancel_connection" => ("POST", format!("/api/v1/connections/{c}/cancel"), None),
-        "disconnect_endpoint" => (
-            "POST",
-            format!("/api/v1/connections/{c}/endpoints/source/disconnect"),
-            None,
-        ),
-        "reconnect_endpoint" => (
-            "POST",
-            format!("/api/v1/connections/{c}/endpoints/source/reconnect"),
-            Some(json!({ "account_label": "Reconnected" })),
-        ),
-        "create_invitation" => (
-            "POST",
-            format!("/api/v1/connections/{c}/invitations"),
-            Some(json!({ "user_id": w.ivy_id, "role": row.variant })),
-        ),
-        "revoke_invitation" => ("DELETE", format!("/api/v1/invitations/{}", id(0)), None),
-        "accept_invitation" => (
-            "POST",
-            format!("/api/v1/invitations/{}/accept", id(0)),
-            None,
-        ),
-        "decline_invitation" => (
-            "POST",
-            format!("/api/v1/invitations/{}/decline", id(0)),
-            None,
-        ),
-        "remove_member_role" => (
-            "DELETE",
-            format!(
-                "/api/v1/connections/{c}/members/{}/roles/{}",
-                w.mo_id, row.variant
-            ),
-            None,
-        ),
-        "leave_connection" => ("POST", format!("/api/v1/connections/{c}/leave"), None),
-        "recover_ownership" => (
-            "POST",
-            format!("/api/v1/connections/{c}/recover-ownership"),
-            Some(json!({ "user_id": w.ned_id })),
-        ),
-        "request_run" => (
-            "POST",
-            format!("/api/v1/connections/{c}/runs"),
-            Some(json!({})),
-        ),
-        "hide_run" => (
-            "POST",
-            format!("/api/v1/connections/{c}/runs/{}/hide", id(0)),
-            None,
-        ),
-        "unhide_run" => (
-            "POST",
-            format!("/api/v1/connections/{c}/runs/{}/unhide", id(0)),
-            None,
-        ),
-        "report_run_progress" => (
-            "PATCH",
-            format!("/api/v1/connections/{c}/runs/{}", id(0)),
-            Some(json!({ "status": "running" })),
-        ),
-        "create_view" => (
-            "POST",
-            format!("/api/v1/connections/{c}/views"),
-            Some(json!({ "name": format!("View {n}"), "definition": { "entity": "invoices" } })),
-        ),
-        "update_view" => (
-            "PUT",
-            format!("/api/v1/connections/{c}/views/{}", id(0)),
-            Some(json!({ "name": format!("Edited {n}"), "definition": {} })),
-        ),
-        "delete_view" => (
-            "DELETE",
-            format!("/api/v1/connections/{c}/views/{}", id(0)),
-            None,
-        ),
-        "get_activity" => ("GET", format!("/api/v1/activity/{}", id(0)), None),
-        other => panic!("the sweep has no request for `{other}`: add it to TABLE and prepare()"),
-    };
+        _ => {}
+    }
     Prepared {
-        method,
-        path,
-        body,
+        n,
         token,
         connection,
+        ids,
+        credential,
         audits_refusals,
+    }
+}
+
+/// A `read` token named `name`, never expiring.
+fn read_token(name: &str) -> CreateToken {
+    CreateToken {
+        name: name.to_owned(),
+        scope: TokenScope::Read,
+        expires_at: None,
+    }
+}
+
+/// Sends the cell's request: the operation, through the typed client, with the caller's
+/// credential and a valid body; records the answer.
+async fn send(w: &World, row: &Row, p: &Persona, prepared: &Prepared) -> Answer {
+    let n = prepared.n;
+    let c = w.client(prepared.token.as_deref());
+    let cid = prepared.connection.clone().unwrap_or_default();
+    let cid = cid.as_str();
+    let id = |i: usize| {
+        prepared
+            .ids
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+    };
+    let credential = || prepared.credential.clone().unwrap();
+    match row.op {
+        "get_healthz" => w.record(c.get_healthz().await).await,
+        "get_readyz" => w.record(c.get_readyz().await).await,
+        "get_openapi" => w.record(c.get_openapi().await).await,
+        "get_permissions" => w.record(c.get_permissions().await).await,
+        "list_demo_identities" => w.record(c.list_demo_identities().await).await,
+        "launch_demo_session" => {
+            let body = DemoLaunch {
+                resource_id: p.resource,
+            };
+            w.record(c.launch_demo_session(&body).await).await
+        }
+        "launch_session" => {
+            let body = LaunchRequest {
+                assertion: credential(),
+            };
+            w.record(c.launch_session(&body).await).await
+        }
+        "refresh_session" => {
+            let body = RefreshRequest {
+                refresh_token: credential(),
+            };
+            w.record(c.refresh_session(&body).await).await
+        }
+        "end_session" => w.record(c.end_session().await).await,
+        "get_me" => w.record(c.get_me().await).await,
+        "list_my_invitations" => w.record(c.list_my_invitations().await).await,
+        "list_my_tokens" => {
+            w.record(c.list_my_tokens(&PageQuery::default()).await)
+                .await
+        }
+        "create_my_token" => {
+            w.record(c.create_my_token(&read_token(&format!("Sweep {n}"))).await)
+                .await
+        }
+        "revoke_my_token" => w.record(c.revoke_my_token(&id(0)).await).await,
+        "get_settings" => w.record(c.get_settings().await).await,
+        "get_sync_status" => {
+            w.record(c.get_sync_status(&PageQuery::default()).await)
+                .await
+        }
+        "list_activity" => {
+            w.record(c.list_activity(&ActivityQuery::default()).await)
+                .await
+        }
+        "list_connections" => {
+            w.record(c.list_connections(&PageQuery::default()).await)
+                .await
+        }
+        "get_elevated_levels" => w.record(c.get_elevated_levels().await).await,
+        "save_elevated_levels" => {
+            let body = ElevatedLevels {
+                level_ids: vec![super::world::ADMIN_LEVEL],
+            };
+            w.record(c.save_elevated_levels(&body).await).await
+        }
+        "list_security_levels" => w.record(c.list_security_levels().await).await,
+        "list_users" => w.record(c.list_users(&UserQuery::default()).await).await,
+        "get_user" => w.record(c.get_user(&w.val_id).await).await,
+        "update_user" => {
+            let body = UserPatch {
+                active: None,
+                elevation: Some(Elevation::Inherit),
+            };
+            w.record(c.update_user(&w.val_id, &body).await).await
+        }
+        "refresh_users" => w.record(c.refresh_users().await).await,
+        "update_settings" => {
+            let body = UpdateSettings {
+                default_timezone: Some("UTC".into()),
+                ..Default::default()
+            };
+            w.record(c.update_settings(&body).await).await
+        }
+        "rotate_launch_secret" => w.record(c.rotate_launch_secret().await).await,
+        "test_psa_connection" => w.record(c.test_psa_connection().await).await,
+        "create_connection" => {
+            let body = NewConnection {
+                name: format!("Created {n}"),
+                kind: "autotask_xero".into(),
+                timezone: None,
+            };
+            w.record(c.create_connection(&body).await).await
+        }
+        "list_governance_connections" => {
+            w.record(c.list_governance_connections(&PageQuery::default()).await)
+                .await
+        }
+        "list_tenant_tokens" => {
+            w.record(c.list_tenant_tokens(&PageQuery::default()).await)
+                .await
+        }
+        "revoke_tenant_token" => w.record(c.revoke_tenant_token(&id(0)).await).await,
+        "list_engine_tokens" => {
+            w.record(c.list_engine_tokens(&PageQuery::default()).await)
+                .await
+        }
+        "create_engine_token" => {
+            let body = CreateEngineToken {
+                name: format!("Engine {n}"),
+            };
+            w.record(c.create_engine_token(&body).await).await
+        }
+        "revoke_engine_token" => w.record(c.revoke_engine_token(&id(0)).await).await,
+        "get_connection" => w.record(c.get_connection(cid).await).await,
+        "list_connection_members" => w.record(c.list_connection_members(cid).await).await,
+        "list_connection_invitations" => w.record(c.list_connection_invitations(cid).await).await,
+        "list_runs" => {
+            w.record(c.list_runs(cid, None, &PageQuery::default()).await)
+                .await
+        }
+        "list_views" => {
+            w.record(c.list_views(cid, &PageQuery::default()).await)
+                .await
+        }
+        "update_connection" => {
+            let body = match row.variant {
+                "rename" => ConnectionPatch {
+                    name: Some(format!("Renamed {n}")),
+                    ..Default::default()
+                },
+                "timezone" => ConnectionPatch {
+                    timezone: Some("Europe/Paris".into()),
+                    ..Default::default()
+                },
+                "postgres_db" => ConnectionPatch {
+                    postgres_db: Some(Some(super::world::POSTGRES_DB_SECRET.into())),
+                    ..Default::default()
+                },
+                "locked_period_export" => ConnectionPatch {
+                    locked_period_export: Some(true),
+                    ..Default::default()
+                },
+                "reporting_currency" => ConnectionPatch {
+                    reporting_currency: Some("EUR".into()),
+                    ..Default::default()
+                },
+                "forecast_budget" => ConnectionPatch {
+                    forecast_budget: Some(Some(ForecastBudgetInput {
+                        id: "b-1".into(),
+                        name: "FY27 budget".into(),
+                    })),
+                    ..Default::default()
+                },
+                "group" => ConnectionPatch {
+                    group: Some(Some(format!("Group {n}"))),
+                    ..Default::default()
+                },
+                "ungroup" => ConnectionPatch {
+                    group: Some(None),
+                    ..Default::default()
+                },
+                other => panic!("no body for update_connection/{other}"),
+            };
+            w.record(c.update_connection(cid, &body).await).await
+        }
+        "pay_connection" => {
+            w.record(c.pay_connection(cid, &payment(1, 1000, "USD")).await)
+                .await
+        }
+        "cancel_connection" => w.record(c.cancel_connection(cid).await).await,
+        "disconnect_endpoint" => w.record(c.disconnect_endpoint(cid, "source").await).await,
+        "reconnect_endpoint" => {
+            let body = ReconnectInput {
+                account_label: Some("Reconnected".into()),
+            };
+            w.record(c.reconnect_endpoint(cid, "source", &body).await)
+                .await
+        }
+        "create_invitation" => {
+            let role: ConnectionRole = row.variant.parse().unwrap();
+            w.record(c.create_invitation(cid, &invitation(&w.ivy_id, role)).await)
+                .await
+        }
+        "revoke_invitation" => w.record(c.revoke_invitation(&id(0)).await).await,
+        "accept_invitation" => w.record(c.accept_invitation(&id(0)).await).await,
+        "decline_invitation" => w.record(c.decline_invitation(&id(0)).await).await,
+        "remove_member_role" => {
+            w.record(c.remove_member_role(cid, &w.mo_id, row.variant).await)
+                .await
+        }
+        "leave_connection" => w.record(c.leave_connection(cid).await).await,
+        "recover_ownership" => {
+            let body = RecoverOwnership {
+                user_id: w.ned_id.clone(),
+                retain_role: None,
+            };
+            w.record(c.recover_ownership(cid, &body).await).await
+        }
+        "request_run" => {
+            w.record(c.request_run(cid, &RunRequest::default()).await)
+                .await
+        }
+        "hide_run" => w.record(c.hide_run(cid, &id(0)).await).await,
+        "unhide_run" => w.record(c.unhide_run(cid, &id(0)).await).await,
+        "report_run_progress" => {
+            w.record(
+                c.report_run_progress(cid, &id(0), &progress(RunStatus::Running))
+                    .await,
+            )
+            .await
+        }
+        "create_view" => {
+            let body = view(&format!("View {n}"), json!({ "entity": "invoices" }));
+            w.record(c.create_view(cid, &body).await).await
+        }
+        "update_view" => {
+            let body = view(&format!("Edited {n}"), json!({}));
+            w.record(c.update_view(cid, &id(0), &body).await).await
+        }
+        "delete_view" => w.record(c.delete_view(cid, &id(0)).await).await,
+        "get_activity" => w.record(c.get_activity(&id(0)).await).await,
+        other => panic!("the sweep has no request for `{other}`: add it to TABLE and send()"),
     }
 }
 
@@ -627,14 +664,7 @@ async fn hardening_function_level_sweep(backend: Backend) {
             } else {
                 None
             };
-            let answer = w
-                .send_as(
-                    prepared.method,
-                    &prepared.path,
-                    prepared.body.clone(),
-                    prepared.token.as_deref(),
-                )
-                .await;
+            let answer = send(&w, row, p, &prepared).await;
             cells += 1;
             let cell = format!("{}{} as {}", row.op, variant(row), p.label());
             match expect {

@@ -6,6 +6,7 @@
 //! access required, the engine's own operation, an owner who still has access) and leave
 //! the database exactly as it was. A new operation is swept as soon as it is documented.
 
+use hubkeep_shared::api::CreateEngineToken;
 use serde_json::{Value, json};
 
 use super::common::summary;
@@ -92,13 +93,12 @@ async fn hardening_object_level_sweep(backend: Backend) {
 
     // The sync engine of tenant B, for the operations engines call.
     let b_engine = w
-        .send_as(
-            "POST",
-            "/api/v1/engine-tokens",
-            Some(json!({ "name": "Engine of B" })),
-            Some(&w.b_elevated.access_token),
-        )
+        .client(Some(&w.b_elevated.access_token))
+        .create_engine_token(&CreateEngineToken {
+            name: "Engine of B".into(),
+        })
         .await;
+    let b_engine = w.record(b_engine).await;
     assert_eq!(b_engine.status, 201, "{}", b_engine.text);
     let b_engine = b_engine.body["token"].as_str().unwrap().to_owned();
     let e_none = w.persona(Hub::Elevated, None).session.access_token.clone();

@@ -5,6 +5,7 @@
 //! objects refuse extra fields too. Then every response body the sweeps received is searched
 //! for the deployment's secrets.
 
+use hubkeep_shared::api::{ActivityQuery, ConnectionPatch, PageQuery};
 use serde_json::{Value, json};
 
 use super::common::summary;
@@ -84,12 +85,13 @@ async fn hardening_extra_fields_are_refused(backend: Backend) {
     let mut attempts = 0;
 
     // Secrets worth leaking: a Postgres connection string on the objects' connection.
-    w.ada(
-        "PATCH",
-        &format!("/api/v1/connections/{}", objects.connection),
-        Some(json!({ "postgres_db": super::world::POSTGRES_DB_SECRET })),
-    )
-    .await;
+    let ada = w.as_ada();
+    let secret = ConnectionPatch {
+        postgres_db: Some(Some(super::world::POSTGRES_DB_SECRET.to_owned())),
+        ..Default::default()
+    };
+    w.ok(ada.update_connection(&objects.connection, &secret).await)
+        .await;
 
     for (op, method, template) in documented_operations() {
         if !matches!(method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE") {
@@ -167,16 +169,18 @@ async fn hardening_extra_fields_are_refused(backend: Backend) {
     }
 
     // Reads hand back what the writes stored: still no secret.
-    for path in [
-        format!("/api/v1/connections/{}", objects.connection),
-        "/api/v1/settings".to_owned(),
-        "/api/v1/me/tokens".to_owned(),
-        "/api/v1/tokens".to_owned(),
-        "/api/v1/engine-tokens".to_owned(),
-        "/api/v1/activity?limit=200".to_owned(),
-    ] {
-        w.ada("GET", &path, None).await;
-    }
+    w.ok(ada.get_connection(&objects.connection).await).await;
+    w.ok(ada.get_settings().await).await;
+    w.ok(ada.list_my_tokens(&PageQuery::default()).await).await;
+    w.ok(ada.list_tenant_tokens(&PageQuery::default()).await)
+        .await;
+    w.ok(ada.list_engine_tokens(&PageQuery::default()).await)
+        .await;
+    let latest = ActivityQuery {
+        limit: Some(200),
+        ..Default::default()
+    };
+    w.ok(ada.list_activity(&latest).await).await;
     let scanned = scan_for_secrets(&w, &mut failures).await;
     summary(
         "property-level (API3)",

@@ -16,8 +16,12 @@ use serde_json::{Value, json};
 use super::bad_input::problem_mismatch;
 use super::common::summary;
 use super::common::{snapshot, snapshot_diff};
+use hubkeep_shared::TokenScope;
+use hubkeep_shared::api::{CreateEngineToken, CreateToken, UserPatch};
+
+use crate::client::{Client, new_connection, view as view_body};
 use crate::helpers::{
-    Backend, TestApp, exec, id, patch, people, session_from, sign_hs256, spawn_app, team,
+    Backend, TestApp, exec, id, people, session_from, sign_hs256, spawn_app, team,
 };
 use crate::on_each_backend;
 
@@ -120,17 +124,19 @@ fn refresh(what: &str, token: &str, expect: (u16, &'static str)) -> Attack {
     )
 }
 
-async fn send(app: &TestApp, attack: &Attack) -> reqwest::Response {
-    let mut req = app
-        .client
-        .request(attack.method.clone(), app.url(&attack.path));
-    if let Some(auth) = &attack.auth {
-        req = req.header(AUTHORIZATION, auth.clone());
+impl Attack {
+    /// The attack as a request of a client without credentials of its own: the exact
+    /// `Authorization` header (or none) and body of the row.
+    fn request(&self, c: &Client<'_>) -> reqwest::RequestBuilder {
+        let mut req = c.request(self.method.clone(), &self.path);
+        if let Some(auth) = &self.auth {
+            req = req.header(AUTHORIZATION, auth.clone());
+        }
+        if let Some(body) = &self.body {
+            req = req.json(body);
+        }
+        req
     }
-    if let Some(body) = &attack.body {
-        req = req.json(body);
-    }
-    req.send().await.unwrap()
 }
 
 fn b64(value: &Value) -> String {
@@ -186,11 +192,14 @@ fn server_key(app: &TestApp) -> (String, String) {
     )
 }
 
-async fn created(res: reqwest::Response) -> Value {
-    assert_eq!(res.status(), 201, "setup");
-    res.json().await.unwrap()
+/// A token named `name` with `scope`.
+fn token(name: &str, scope: TokenScope) -> CreateToken {
+    CreateToken {
+        name: name.to_owned(),
+        scope,
+        expires_at: None,
+    }
 }
-
 async fn hardening_token_attacks_are_refused(backend: Backend) {
     let backend_name = backend.clone();
     let app = spawn_app(backend).await;
@@ -199,69 +208,43 @@ async fn hardening_token_attacks_are_refused(backend: Backend) {
     let now = chrono::Utc::now().timestamp();
 
     // ---- Setup: the credentials the attacks start from (legitimate changes). ----
-    let conn = created(
-        app.post_json(
-            "/api/v1/connections",
-            Some(&ada.access_token),
-            &json!({"name": "Books", "kind": "xero_power_bi"}),
-        )
-        .await,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let view = created(
-        app.post_json(
-            &format!("/api/v1/connections/{conn}/views"),
-            Some(&ada.access_token),
-            &json!({"name": "Board pack", "definition": {}}),
-        )
-        .await,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let read = created(
-        app.post_json(
-            "/api/v1/me/tokens",
-            Some(&ada.access_token),
-            &json!({"name": "read", "scope": "read"}),
-        )
-        .await,
-    )
-    .await;
-    let read_id = read["id"].as_str().unwrap().to_owned();
-    let read = read["token"].as_str().unwrap().to_owned();
-    let read_write = app.create_token(&ada.access_token, "read_write").await;
-    let revoked = created(
-        app.post_json(
-            "/api/v1/me/tokens",
-            Some(&ada.access_token),
-            &json!({"name": "to revoke", "scope": "read_write"}),
-        )
-        .await,
-    )
-    .await;
-    let res = app
-        .delete_as(
-            &format!("/api/v1/me/tokens/{}", revoked["id"].as_str().unwrap()),
-            &ada.access_token,
-        )
+    let as_ada = app.as_(&ada);
+    let conn = as_ada
+        .create_connection(&new_connection("Books", "xero_power_bi"))
+        .await
+        .expect(201)
+        .await
+        .id;
+    let view = as_ada
+        .create_view(&conn, &view_body("Board pack", json!({})))
+        .await
+        .expect(201)
+        .await
+        .id;
+    let read = as_ada
+        .create_my_token(&token("read", TokenScope::Read))
+        .await
+        .expect(201)
         .await;
-    assert_eq!(res.status(), 204);
-    let revoked = revoked["token"].as_str().unwrap().to_owned();
-    let soon = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
-    let expired = created(
-        app.post_json(
-            "/api/v1/me/tokens",
-            Some(&ada.access_token),
-            &json!({"name": "to expire", "scope": "read_write", "expires_at": soon}),
-        )
-        .await,
-    )
-    .await;
+    let read_id = read.id;
+    let read = read.token;
+    let read_write = app.create_token(&ada.access_token, "read_write").await;
+    let revoked = as_ada
+        .create_my_token(&token("to revoke", TokenScope::ReadWrite))
+        .await
+        .expect(201)
+        .await;
+    as_ada.revoke_my_token(&revoked.id).await.expect(204).await;
+    let revoked = revoked.token;
+    let soon = chrono::Utc::now() + chrono::Duration::hours(1);
+    let expired = as_ada
+        .create_my_token(&CreateToken {
+            expires_at: Some(soon),
+            ..token("to expire", TokenScope::ReadWrite)
+        })
+        .await
+        .expect(201)
+        .await;
     let past = if app.is_postgres() {
         "NOW() - INTERVAL '1 second'"
     } else {
@@ -271,61 +254,49 @@ async fn hardening_token_attacks_are_refused(backend: Backend) {
         &app,
         &format!(
             "UPDATE api_tokens SET expires_at = {past} WHERE id = '{}'",
-            expired["id"].as_str().unwrap()
+            expired.id
         ),
     )
     .await;
-    let expired = expired["token"].as_str().unwrap().to_owned();
-    let engine = created(
-        app.post_json(
-            "/api/v1/engine-tokens",
-            Some(&ada.access_token),
-            &json!({"name": "engine"}),
-        )
-        .await,
-    )
-    .await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let revoked_engine = created(
-        app.post_json(
-            "/api/v1/engine-tokens",
-            Some(&ada.access_token),
-            &json!({"name": "old engine"}),
-        )
-        .await,
-    )
-    .await;
-    let res = app
-        .delete_as(
-            &format!(
-                "/api/v1/engine-tokens/{}",
-                revoked_engine["id"].as_str().unwrap()
-            ),
-            &ada.access_token,
-        )
+    let expired = expired.token;
+    let engine = as_ada
+        .create_engine_token(&CreateEngineToken {
+            name: "engine".into(),
+        })
+        .await
+        .expect(201)
+        .await
+        .token;
+    let revoked_engine = as_ada
+        .create_engine_token(&CreateEngineToken {
+            name: "old engine".into(),
+        })
+        .await
+        .expect(201)
         .await;
-    assert_eq!(res.status(), 204);
-    let revoked_engine = revoked_engine["token"].as_str().unwrap().to_owned();
+    as_ada
+        .revoke_engine_token(&revoked_engine.id)
+        .await
+        .expect(204)
+        .await;
+    let revoked_engine = revoked_engine.token;
 
     // Tess's token, then Tess is deactivated by an elevated user.
     let tess_token = app.create_token(&tess.access_token, "read_write").await;
-    let res = patch(
-        &app,
-        &ada.access_token,
-        &format!("/api/v1/users/{}", id(&tess)),
-        &json!({"active": false}),
-    )
-    .await;
+    let res = as_ada
+        .update_user(
+            &id(&tess),
+            &UserPatch {
+                active: Some(false),
+                elevation: None,
+            },
+        )
+        .await;
     assert_eq!(res.status(), 200, "Ada deactivates Tess");
 
     // A session that signed out.
     let gone = app.sign_in(&tenant, people::ADA_ADMIN).await;
-    let res = app
-        .post_json("/api/v1/auth/logout", Some(&gone.access_token), &json!({}))
-        .await;
-    assert_eq!(res.status(), 204);
+    assert_eq!(app.as_(&gone).end_session().await.status(), 204);
 
     // A launch assertion that was used once.
     let used = tenant.assertion(people::ADA_ADMIN);
@@ -334,7 +305,7 @@ async fn hardening_token_attacks_are_refused(backend: Backend) {
 
     // The credentials the attacks imitate work (each use is recorded before the snapshot).
     for token in [&ada.access_token, &read, &read_write] {
-        assert_eq!(app.get_as("/api/v1/me", token).await.status(), 200);
+        assert_eq!(app.with_token(token).get_me().await.status(), 200);
     }
     let ada_header: Value = serde_json::from_slice(
         &URL_SAFE_NO_PAD
@@ -348,7 +319,8 @@ async fn hardening_token_attacks_are_refused(backend: Backend) {
         |header: &Value, claims: &Value| jws(header, claims, secret.as_bytes(), Algorithm::HS256);
     let header = json!({"alg": "HS256", "typ": "JWT", "kid": kid});
     assert_eq!(
-        app.get_as("/api/v1/me", &hs(&header, &claims))
+        app.with_token(&hs(&header, &claims))
+            .get_me()
             .await
             .status(),
         200,
@@ -1269,8 +1241,12 @@ async fn hardening_token_attacks_are_refused(backend: Backend) {
     let mut failures = Vec::new();
     let mut before = snapshot(&app, None).await;
     let initial = before.clone();
+    let anonymous = app.anonymous();
     for attack in &attacks {
-        let res = send(&app, attack).await;
+        let res = anonymous
+            .send::<Value>(attack.request(&anonymous))
+            .await
+            .into_inner();
         if let Some(why) = problem_mismatch(res, attack.status, attack.code).await {
             failures.push(format!("[{}] {}: {why}", attack.family, attack.what));
         }
@@ -1285,7 +1261,7 @@ async fn hardening_token_attacks_are_refused(backend: Backend) {
     }
     // The legitimate credentials still work: the refusals did not lock anyone out.
     for token in [&ada.access_token, &read_write, &read] {
-        if app.get_as("/api/v1/me", token).await.status() != 200 {
+        if app.with_token(token).get_me().await.status() != 200 {
             failures.push("a legitimate credential stopped working".into());
         }
     }
@@ -1294,7 +1270,7 @@ async fn hardening_token_attacks_are_refused(backend: Backend) {
     let victim = app.sign_in(&tenant, people::ADA_ADMIN).await;
     let res = app.refresh(&victim.refresh_token).await;
     assert_eq!(res.status(), 200);
-    let rotated = session_from(res.json().await.unwrap());
+    let rotated = session_from(res.json().await);
     let revoked_sessions = "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NOT NULL";
     let sessions_revoked_before = app.scalar(revoked_sessions).await;
     let revocations_before = app.activity_count(&tenant, "session.revoked").await;
@@ -1322,7 +1298,10 @@ async fn hardening_token_attacks_are_refused(backend: Backend) {
         ),
     ];
     for attack in &reuse {
-        let res = send(&app, attack).await;
+        let res = anonymous
+            .send::<Value>(attack.request(&anonymous))
+            .await
+            .into_inner();
         if let Some(why) = problem_mismatch(res, attack.status, attack.code).await {
             failures.push(format!("[refresh reuse] {}: {why}", attack.what));
         }
@@ -1333,7 +1312,7 @@ async fn hardening_token_attacks_are_refused(backend: Backend) {
     if app.activity_count(&tenant, "session.revoked").await != revocations_before + 1 {
         failures.push("refresh reuse: not exactly one session.revoked entry".into());
     }
-    if app.get_as("/api/v1/me", &ada.access_token).await.status() != 200 {
+    if as_ada.get_me().await.status() != 200 {
         failures.push("refresh reuse: Ada's other session was revoked too".into());
     }
 

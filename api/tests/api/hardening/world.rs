@@ -3,11 +3,19 @@
 
 use std::sync::Mutex;
 
-use hubkeep_shared::{DirectoryFile, PsaResource, PsaSecurityLevel};
+use hubkeep_shared::ConnectionRole;
+use hubkeep_shared::api::{
+    CreateEngineToken, CreateToken, ElevatedLevels, NewConnection, ReconnectInput, RunRequest,
+    UserPatch,
+};
+use hubkeep_shared::{DirectoryFile, PsaResource, PsaSecurityLevel, TokenScope};
+use reqwest::Method;
 use sea_orm::{ConnectionTrait, FromQueryResult, JsonValue, Statement, TransactionTrait};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::common::Snapshot;
+use crate::client::{self, Client, invitation, view};
 use crate::helpers::{Backend, Session, TestApp, TestTenant, spawn_app};
 
 /// A hub access level of a persona.
@@ -114,7 +122,7 @@ fn directory() -> DirectoryFile {
     }
 }
 
-/// What a request was and what came back.
+/// What came back for a request, as the sweeps record it.
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub status: u16,
@@ -208,14 +216,13 @@ impl World {
         let app = spawn_app(backend).await;
         let tenant = app.tenant_with_directory(&directory()).await;
         let ada = app.sign_in(&tenant, res::ADA).await;
-        let saved = crate::helpers::put(
-            &app,
-            &ada.access_token,
-            "/api/v1/access/elevated-levels",
-            &json!({ "level_ids": [ADMIN_LEVEL] }),
-        )
-        .await;
-        assert_eq!(saved.status(), 200);
+        app.as_(&ada)
+            .save_elevated_levels(&ElevatedLevels {
+                level_ids: vec![ADMIN_LEVEL],
+            })
+            .await
+            .expect(200)
+            .await;
         let mut ids = Vec::new();
         for resource in [
             res::VAL_VICTIM,
@@ -275,14 +282,13 @@ impl World {
             .map(|p| p.user_id.clone())
             .collect();
         dead.push(world.otto_id.clone());
+        let deactivate = UserPatch {
+            active: Some(false),
+            elevation: None,
+        };
         for user in dead {
             let answer = world
-                .send_as(
-                    "PATCH",
-                    &format!("/api/v1/users/{user}"),
-                    Some(json!({ "active": false })),
-                    Some(&world.ada.access_token),
-                )
+                .record(world.as_ada().update_user(&user, &deactivate).await)
                 .await;
             assert_eq!(answer.status, 200, "deactivating {user}: {}", answer.text);
         }
@@ -302,23 +308,22 @@ impl World {
             .expect("every persona exists")
     }
 
-    /// Sends a request and records the body it got back.
-    pub async fn send_as(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-        token: Option<&str>,
-    ) -> Answer {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.app.client.request(method, self.app.url(path));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
+    /// The typed client with `token` (none: anonymous).
+    pub fn client(&self, token: Option<&str>) -> Client<'_> {
+        match token {
+            Some(token) => self.app.with_token(token),
+            None => self.app.anonymous(),
         }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.unwrap();
+    }
+
+    /// The typed client as Ada (primary, elevated).
+    pub fn as_ada(&self) -> Client<'_> {
+        self.app.as_(&self.ada)
+    }
+
+    /// Reads an answer and records its body (for the secret scan).
+    pub async fn record<T: DeserializeOwned>(&self, answer: client::Answer<T>) -> Answer {
+        let res = answer.into_inner();
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -326,39 +331,54 @@ impl World {
         Answer { status, body, text }
     }
 
-    /// As Ada (primary, elevated), expecting success; returns the body.
-    pub async fn ada(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let answer = self
-            .send_as(method, path, body, Some(&self.ada.access_token))
-            .await;
+    /// Records an answer that must be a success (a setup step); returns its body.
+    pub async fn ok<T: DeserializeOwned>(&self, answer: client::Answer<T>) -> Value {
+        let what = answer.what().to_owned();
+        let answer = self.record(answer).await;
         assert!(
             (200..300).contains(&answer.status),
-            "{method} {path} as Ada: {} {}",
+            "{what}: {} {}",
             answer.status,
             answer.text
         );
         answer.body
     }
 
+    /// Sends a request built from the document (a path template filled in, a body with a
+    /// smuggled field) and records the body it got back.
+    pub async fn send_as(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> Answer {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let answer = self.client(token).raw(method, path, body.as_ref()).await;
+        self.record(answer).await
+    }
+
     /// A new `xero_power_bi` connection (every setting and action applies) created by Ada,
     /// who owns it until [`World::hand_over`]; both endpoints connected.
     pub async fn new_connection(&self) -> String {
         let n = self.next();
+        let ada = self.as_ada();
         let created = self
-            .ada(
-                "POST",
-                "/api/v1/connections",
-                Some(json!({ "name": format!("Cell {n}"), "kind": "xero_power_bi" })),
-            )
+            .ok(ada
+                .create_connection(&NewConnection {
+                    name: format!("Cell {n}"),
+                    kind: "xero_power_bi".into(),
+                    timezone: None,
+                })
+                .await)
             .await;
         let id = created["id"].as_str().unwrap().to_owned();
         for side in ["source", "target"] {
-            self.ada(
-                "POST",
-                &format!("/api/v1/connections/{id}/endpoints/{side}/reconnect"),
-                Some(json!({ "account_label": format!("{side} account") })),
-            )
-            .await;
+            let label = ReconnectInput {
+                account_label: Some(format!("{side} account")),
+            };
+            self.ok(ada.reconnect_endpoint(&id, side, &label).await)
+                .await;
         }
         id
     }
@@ -413,40 +433,35 @@ impl World {
         let c = &connection;
         self.hand_over(c, &self.ada_id, &[(&self.mo_id, "business_admin")])
             .await;
+        let ada = self.as_ada();
         let run = self
-            .ada(
-                "POST",
-                &format!("/api/v1/connections/{c}/runs"),
-                Some(json!({})),
-            )
+            .ok(ada.request_run(c, &RunRequest::default()).await)
             .await;
         let view = self
-            .ada(
-                "POST",
-                &format!("/api/v1/connections/{c}/views"),
-                Some(json!({ "name": format!("Objects {n}"), "definition": {} })),
-            )
+            .ok(ada
+                .create_view(c, &view(&format!("Objects {n}"), json!({})))
+                .await)
             .await;
         let invitation = self
-            .ada(
-                "POST",
-                &format!("/api/v1/connections/{c}/invitations"),
-                Some(json!({ "user_id": self.ivy_id, "role": "read_only" })),
-            )
+            .ok(ada
+                .create_invitation(c, &invitation(&self.ivy_id, ConnectionRole::ReadOnly))
+                .await)
             .await;
         let token = self
-            .ada(
-                "POST",
-                "/api/v1/me/tokens",
-                Some(json!({ "name": format!("Objects {n}"), "scope": "read_write" })),
-            )
+            .ok(ada
+                .create_my_token(&CreateToken {
+                    name: format!("Objects {n}"),
+                    scope: TokenScope::ReadWrite,
+                    expires_at: None,
+                })
+                .await)
             .await;
         let engine = self
-            .ada(
-                "POST",
-                "/api/v1/engine-tokens",
-                Some(json!({ "name": format!("Objects {n}") })),
-            )
+            .ok(ada
+                .create_engine_token(&CreateEngineToken {
+                    name: format!("Objects {n}"),
+                })
+                .await)
             .await;
         let activity = JsonValue::find_by_statement(Statement::from_string(
             self.app.db.get_database_backend(),

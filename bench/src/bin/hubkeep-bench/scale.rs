@@ -12,6 +12,8 @@ use hubkeep_api::db::entities::{
     connection_endpoints, connections, elevated_levels, role_assignments, security_levels, users,
 };
 use hubkeep_api::hub_access::{decide, stamp};
+use hubkeep_shared::api::{ConnectionStatus, EndpointSide, EndpointStatus};
+use hubkeep_shared::{AccessSource, ConnectionId, ConnectionKind, ConnectionRole, Elevation};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
@@ -128,11 +130,11 @@ const WORDS: [&str; 16] = [
     "Orchard",
     "Pinnacle",
 ];
-const KINDS: [(&str, &str, &str); 4] = [
-    ("autotask_quickbooks", "autotask", "quickbooks_online"),
-    ("autotask_xero", "autotask", "xero"),
-    ("xero_power_bi", "xero", "power_bi"),
-    ("quickbooks_power_bi", "quickbooks_online", "power_bi"),
+const KINDS: [ConnectionKind; 4] = [
+    ConnectionKind::AutotaskQuickbooks,
+    ConnectionKind::AutotaskXero,
+    ConnectionKind::XeroPowerBi,
+    ConnectionKind::QuickbooksPowerBi,
 ];
 
 async fn insert_chunks<E, A>(db: &impl ConnectionTrait, rows: Vec<A>) -> anyhow::Result<()>
@@ -202,14 +204,14 @@ async fn seed(bench: &Bench) -> anyhow::Result<()> {
             security_level_name: level.name.clone(),
             active: !rng.chance(5),
             elevation: match rng.below(20) {
-                0 => "granted",
-                1 => "revoked",
-                _ => "inherit",
-            }
-            .to_owned(),
+                0 => Elevation::Granted,
+                1 => Elevation::Revoked,
+                _ => Elevation::Inherit,
+            },
             is_primary: false,
             access_rank: 0,
-            access_source: String::new(),
+            // Stamped below.
+            access_source: AccessSource::LevelNotEligible,
             name_key: format!("{first} {last}").to_lowercase(),
             first_sign_in_at: last_accessed - Duration::from_secs(86_400),
             last_accessed_at: last_accessed,
@@ -224,10 +226,14 @@ async fn seed(bench: &Bench) -> anyhow::Result<()> {
     let mut connection_rows = Vec::with_capacity(CONNECTIONS);
     let mut role_rows = Vec::new();
     let mut endpoint_rows = Vec::with_capacity(2 * CONNECTIONS);
-    let member_roles = ["read_only", "it_admin", "business_admin"];
+    let member_roles = [
+        ConnectionRole::ReadOnly,
+        ConnectionRole::ItAdmin,
+        ConnectionRole::BusinessAdmin,
+    ];
     for i in 0..CONNECTIONS {
-        let id = hubkeep_api::db::new_id();
-        let (kind, source, target) = KINDS[i % KINDS.len()];
+        let id = ConnectionId::new(hubkeep_api::db::new_id());
+        let kind = KINDS[i % KINDS.len()];
         let owner = ids[rng.below(ids.len())].clone();
         connection_rows.push(connections::ActiveModel::from(connections::Model {
             id: id.clone(),
@@ -237,11 +243,11 @@ async fn seed(bench: &Bench) -> anyhow::Result<()> {
                 WORDS[rng.below(WORDS.len())],
                 rng.below(100_000)
             ),
-            kind: kind.to_owned(),
+            kind,
             timezone: "UTC".to_owned(),
-            status: "active".to_owned(),
+            status: ConnectionStatus::Active,
             owner_user_id: owner.clone(),
-            owner_role: "owner".to_owned(),
+            owner_role: ConnectionRole::Owner,
             group_id: None,
             paid_through: None,
             locked_period_export: None,
@@ -254,8 +260,8 @@ async fn seed(bench: &Bench) -> anyhow::Result<()> {
             updated_at: now,
             cancelled_at: None,
         }));
-        let mut holders: BTreeSet<(String, &str)> = BTreeSet::new();
-        holders.insert((owner, "owner"));
+        let mut holders: BTreeSet<(String, ConnectionRole)> = BTreeSet::new();
+        holders.insert((owner, ConnectionRole::Owner));
         // The primary user holds a role on every 20th connection: 500 of 10,000.
         if i % (CONNECTIONS / MEMBER_OF) == 0 {
             holders.insert((primary.id.clone(), member_roles[i % member_roles.len()]));
@@ -271,22 +277,25 @@ async fn seed(bench: &Bench) -> anyhow::Result<()> {
                 role_assignments::Model {
                     connection_id: id.clone(),
                     user_id,
-                    role: role.to_owned(),
+                    role,
                     tenant_id: tenant.to_owned(),
                     granted_by: None,
                     granted_at: now,
                 },
             ));
         }
-        for (side, system) in [("source", source), ("target", target)] {
+        for (side, system) in [
+            (EndpointSide::Source, kind.source()),
+            (EndpointSide::Target, kind.target()),
+        ] {
             endpoint_rows.push(connection_endpoints::ActiveModel::from(
                 connection_endpoints::Model {
                     connection_id: id.clone(),
-                    side: side.to_owned(),
+                    side,
                     tenant_id: tenant.to_owned(),
-                    system: system.to_owned(),
+                    system,
                     account_label: Some(format!("{system} account")),
-                    status: "connected".to_owned(),
+                    status: EndpointStatus::Connected,
                     changed_at: now,
                     changed_by: None,
                 },

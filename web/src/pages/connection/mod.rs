@@ -7,6 +7,7 @@
 //! cancelled connection refuses every change but paying (409 `connection_cancelled`), so
 //! those controls are rendered disabled with the reason in their `title`.
 
+use hubkeep_shared::ConnectionId;
 use std::future::Future;
 
 use hubkeep_shared::{
@@ -85,11 +86,11 @@ struct ConfirmReq {
 /// Everything the sections share; all fields are arena handles, so it is `Copy`.
 #[derive(Clone, Copy)]
 struct Ctx {
-    id: Memo<String>,
+    id: Memo<ConnectionId>,
     /// The connection as last loaded (kept when a reload fails for another reason than 404).
     conn: RwSignal<Option<Connection>>,
     /// The connection, loaded for the id it is paired with.
-    conn_res: LocalResource<(String, Result<Connection, ClientError>)>,
+    conn_res: LocalResource<(ConnectionId, Result<Connection, ClientError>)>,
     /// The first page of the sync history, hidden runs included when `runs_hidden`.
     runs: LocalResource<Result<Page<SyncRun>, ClientError>>,
     runs_hidden: RwSignal<bool>,
@@ -255,7 +256,8 @@ fn field_errors_view(id: String, errors: RwSignal<Vec<String>>) -> impl IntoView
 #[component]
 pub fn ConnectionPage() -> impl IntoView {
     let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let id =
+        Memo::new(move |_| ConnectionId::new(params.with(|p| p.get("id").unwrap_or_default())));
     let invitations = LocalResource::new(move || {
         let id = id.get();
         async move { api::invitations::of_connection(&id).await }
@@ -291,10 +293,10 @@ pub fn ConnectionPage() -> impl IntoView {
     };
     let loaded = move || ctx.loaded();
     // The id `ctx.conn` was loaded for.
-    let shown_for = StoredValue::new(String::new());
+    let shown_for = StoredValue::new(ConnectionId::new(String::new()));
 
     view! {
-        <div id="connection-page" data-connection-id=move || ctx.id.get()>
+        <div id="connection-page" data-connection-id=move || ctx.id.get().to_string()>
             <Transition>
                 {move || Suspend::new(async move {
                     let (for_id, result) = ctx.conn_res.await;

@@ -87,6 +87,31 @@ id_type! {
     ConnectionId
 }
 
+id_type! {
+    /// A hub user's id (not the PSA's resource id, which is a number).
+    UserId
+}
+
+id_type! {
+    /// An invitation's id.
+    InvitationId
+}
+
+id_type! {
+    /// A sync run's id.
+    RunId
+}
+
+id_type! {
+    /// A saved view's id.
+    ViewId
+}
+
+id_type! {
+    /// An API token's id (never the token itself).
+    TokenId
+}
+
 #[cfg(test)]
 mod tests {
     use super::ConnectionId;

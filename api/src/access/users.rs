@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use hubkeep_shared::{
     AccessDecision, AccessInputs, FieldError, HubAction, LevelFacts, ProblemCode, UserChange,
-    UserRow, allowed_user_actions, check_user_change,
+    UserId, UserRow, allowed_user_actions, check_user_change,
 };
 use sea_orm::sea_query::{Expr, ExprTrait as _, LikeExpr};
 use sea_orm::{
@@ -38,7 +38,7 @@ struct Cursor {
     s: UserSort,
     o: SortOrder,
     k: serde_json::Value,
-    id: String,
+    id: UserId,
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
@@ -258,9 +258,9 @@ fn after_cursor(
 async fn find_user(
     db: &impl ConnectionTrait,
     tenant_id: &str,
-    id: &str,
+    id: &UserId,
 ) -> Result<users::Model, ApiError> {
-    users::Entity::find_by_id(id.to_owned())
+    users::Entity::find_by_id(id.clone())
         .one(db)
         .await?
         .filter(|u| u.tenant_id == tenant_id)
@@ -270,7 +270,7 @@ async fn find_user(
 pub async fn get_user(
     state: &AppState,
     caller: &Caller,
-    id: &str,
+    id: &UserId,
 ) -> Result<UserListItem, ApiError> {
     let user = find_user(&state.db, &caller.tenant_id, id).await?;
     let context = AccessContext::load(&state.db, &caller.tenant_id).await?;
@@ -302,7 +302,7 @@ fn guard_error(code: ProblemCode) -> ApiError {
 pub async fn update_user(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &UserId,
     patch: UserPatch,
 ) -> Result<UserListItem, ApiError> {
     if patch.active.is_none() && patch.elevation.is_none() {

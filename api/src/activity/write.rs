@@ -2,7 +2,7 @@
 //! transaction as the change, so the two commit or vanish together.
 
 use hubkeep_shared::api::ActorKind;
-use hubkeep_shared::ids::ConnectionId;
+use hubkeep_shared::ids::{ConnectionId, TokenId, UserId};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -30,15 +30,15 @@ impl RequestMeta {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     /// A person using a session (the console).
-    User { user_id: String, label: String },
+    User { user_id: UserId, label: String },
     /// A script using a personal API token; acts as its user.
     ApiToken {
-        user_id: String,
-        token_id: String,
+        user_id: UserId,
+        token_id: TokenId,
         label: String,
     },
     /// The sync engine, with an engine-scoped token.
-    Engine { token_id: String },
+    Engine { token_id: TokenId },
     /// The hub itself (sign-in, reuse detection, provisioning).
     System,
 }

@@ -37,24 +37,15 @@ use crate::error::ApiError;
 use crate::identity::Caller;
 use hubkeep_shared::ConnectionId;
 
-/// A connection the caller holds a role on, locked for the rest of the transaction.
-#[derive(Clone)]
+/// A connection the caller holds a role on, locked for the rest of the transaction. Its
+/// `Debug` shows the row with the Postgres connection string as `***` ([`SecretText`]).
+///
+/// [`SecretText`]: crate::db::SecretText
+#[derive(Debug, Clone)]
 pub struct Guarded {
     pub model: conn::Model,
     pub kind: ConnectionKind,
     pub roles: Vec<ConnectionRole>,
-}
-
-impl std::fmt::Debug for Guarded {
-    /// The connection's id, kind and the caller's roles: never the row, which holds the
-    /// Postgres connection string.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Guarded")
-            .field("id", &self.model.id)
-            .field("kind", &self.kind)
-            .field("roles", &self.roles)
-            .finish()
-    }
 }
 
 /// Begins a change on connection `id` of `caller`'s tenant with its lock taken first.

@@ -6,7 +6,7 @@
 //! `expired` when a request touches them (creating an invitation on the connection, or
 //! accepting, declining or revoking that invitation).
 
-use hubkeep_shared::ConnectionId;
+use hubkeep_shared::{ConnectionId, InvitationId, UserId};
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -47,7 +47,7 @@ async fn expire_stale(
     txn: &DatabaseTransaction,
     connection_id: &ConnectionId,
     now: DateTime<Utc>,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<InvitationId>, ApiError> {
     let expired = invitations::Column::ExpiresAt.lte(now);
     close_pending(
         txn,
@@ -62,12 +62,12 @@ async fn expire_stale(
 
 /// Who a new invitation names: exactly one of `user_id` and `email`.
 enum InviteeInput<'a> {
-    User(&'a str),
+    User(&'a UserId),
     Email(&'a str),
 }
 
 fn invitee_of(input: &NewInvitation) -> Result<InviteeInput<'_>, ApiError> {
-    match (input.user_id.as_deref(), input.email.as_deref()) {
+    match (input.user_id.as_ref(), input.email.as_deref()) {
         (Some(user_id), None) => Ok(InviteeInput::User(user_id)),
         (None, Some(email)) => Ok(InviteeInput::Email(email)),
         _ => Err(invalid("body", "send exactly one of `user_id` and `email`")),
@@ -229,7 +229,7 @@ pub async fn create_invitation(
     }
     let days = expiry_days(txn, &caller.tenant_id).await?;
     let row = invitations::Model {
-        id: db::new_id(),
+        id: InvitationId::new(db::new_id()),
         tenant_id: caller.tenant_id.clone(),
         connection_id: model.id.clone(),
         role: input.role,
@@ -358,9 +358,9 @@ pub async fn list_mine(state: &AppState, caller: &Caller) -> Result<Items<MyInvi
 async fn find_invitation(
     state: &AppState,
     caller: &Caller,
-    id: &str,
+    id: &InvitationId,
 ) -> Result<invitations::Model, ApiError> {
-    invitations::Entity::find_by_id(id.to_owned())
+    invitations::Entity::find_by_id(id.clone())
         .one(&state.db)
         .await?
         .filter(|i| i.tenant_id == caller.tenant_id)
@@ -395,14 +395,14 @@ async fn set_status(
     row: &invitations::Model,
     status: InvitationStatus,
     now: DateTime<Utc>,
-    revoked_by: Option<&str>,
+    revoked_by: Option<&UserId>,
 ) -> Result<invitations::Model, ApiError> {
     let updated = invitations::Entity::update_many()
         .col_expr(invitations::Column::Status, Expr::value(status))
         .col_expr(invitations::Column::RespondedAt, Expr::value(now))
         .col_expr(
             invitations::Column::RevokedBy,
-            Expr::value(revoked_by.map(str::to_owned)),
+            Expr::value(revoked_by.cloned()),
         )
         .filter(invitations::Column::Id.eq(&row.id))
         .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
@@ -414,7 +414,7 @@ async fn set_status(
     Ok(invitations::Model {
         status,
         responded_at: Some(now),
-        revoked_by: revoked_by.map(str::to_owned),
+        revoked_by: revoked_by.cloned(),
         ..row.clone()
     })
 }
@@ -424,14 +424,14 @@ async fn set_status(
 async fn for_invitee(
     state: &AppState,
     caller: &Caller,
-    id: &str,
+    id: &InvitationId,
 ) -> Result<(DatabaseTransaction, invitations::Model), ApiError> {
     let first = find_invitation(state, caller, id).await?;
     if !addressed_to(&first, caller) {
         return Err(ApiError::not_found());
     }
     let txn = guard::begin_locked(&state.db, caller, &first.connection_id).await?;
-    let row = invitations::Entity::find_by_id(id.to_owned())
+    let row = invitations::Entity::find_by_id(id.clone())
         .one(&txn)
         .await?
         .filter(|i| i.tenant_id == caller.tenant_id && addressed_to(i, caller))
@@ -446,7 +446,11 @@ async fn for_invitee(
 }
 
 /// `POST /api/v1/invitations/{id}/accept` (SPEC S5.1, S5.3).
-pub async fn accept(state: &AppState, caller: &Caller, id: &str) -> Result<Invitation, ApiError> {
+pub async fn accept(
+    state: &AppState,
+    caller: &Caller,
+    id: &InvitationId,
+) -> Result<Invitation, ApiError> {
     let (txn, row) = for_invitee(state, caller, id).await?;
     let now = db::now();
     if row.expires_at <= now {
@@ -555,7 +559,11 @@ async fn accept_role(
 }
 
 /// `POST /api/v1/invitations/{id}/decline`.
-pub async fn decline(state: &AppState, caller: &Caller, id: &str) -> Result<Invitation, ApiError> {
+pub async fn decline(
+    state: &AppState,
+    caller: &Caller,
+    id: &InvitationId,
+) -> Result<Invitation, ApiError> {
     let (txn, row) = for_invitee(state, caller, id).await?;
     let now = db::now();
     if row.expires_at <= now {
@@ -577,10 +585,14 @@ pub async fn decline(state: &AppState, caller: &Caller, id: &str) -> Result<Invi
 }
 
 /// `DELETE /api/v1/invitations/{id}`: by the inviter or anyone whose roles could issue it.
-pub async fn revoke(state: &AppState, caller: &Caller, id: &str) -> Result<Invitation, ApiError> {
+pub async fn revoke(
+    state: &AppState,
+    caller: &Caller,
+    id: &InvitationId,
+) -> Result<Invitation, ApiError> {
     let first = find_invitation(state, caller, id).await?;
     let txn = guard::begin_locked(&state.db, caller, &first.connection_id).await?;
-    let row = invitations::Entity::find_by_id(id.to_owned())
+    let row = invitations::Entity::find_by_id(id.clone())
         .one(&txn)
         .await?
         .filter(|i| i.tenant_id == caller.tenant_id)

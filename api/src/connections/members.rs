@@ -13,7 +13,7 @@
 //! caller holds no role on it), 403 `forbidden` (the matrix), 409 (`connection_cancelled`,
 //! `owner_must_transfer`, `conflict`), 422 (invalid values).
 
-use hubkeep_shared::ConnectionId;
+use hubkeep_shared::{ConnectionId, InvitationId, UserId};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -134,9 +134,9 @@ pub(super) async fn record(
 pub(super) async fn user_in_tenant(
     db: &impl ConnectionTrait,
     tenant_id: &str,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Option<users::Model>, ApiError> {
-    Ok(users::Entity::find_by_id(user_id.to_owned())
+    Ok(users::Entity::find_by_id(user_id.clone())
         .one(db)
         .await?
         .filter(|u| u.tenant_id == tenant_id))
@@ -173,7 +173,7 @@ pub async fn list_members(
     id: &ConnectionId,
 ) -> Result<Items<Member>, ApiError> {
     let (model, _) = read::visible(&state.db, caller, id).await?;
-    let mut roles: BTreeMap<String, Vec<ConnectionRole>> = BTreeMap::new();
+    let mut roles: BTreeMap<UserId, Vec<ConnectionRole>> = BTreeMap::new();
     for row in role_assignments::Entity::find()
         .filter(role_assignments::Column::ConnectionId.eq(&model.id))
         .all(&state.db)
@@ -212,7 +212,7 @@ pub async fn remove_role(
     txn: &DatabaseTransaction,
     caller: &Caller,
     id: &ConnectionId,
-    user_id: &str,
+    user_id: &UserId,
     role: ConnectionRole,
 ) -> Result<(), ApiError> {
     guard::lock(txn, caller, id).await?;
@@ -282,8 +282,8 @@ pub(super) async fn move_owner(
     txn: &DatabaseTransaction,
     caller: &Caller,
     model: &conn::Model,
-    from: &str,
-    to: &str,
+    from: &UserId,
+    to: &UserId,
     retain: Option<ConnectionRole>,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
@@ -313,7 +313,7 @@ pub(super) async fn move_owner(
         if !held.contains(&retain) {
             role_assignments::Entity::insert(role_assignments::ActiveModel {
                 connection_id: Set(model.id.clone()),
-                user_id: Set(from.to_owned()),
+                user_id: Set(from.clone()),
                 role: Set(retain),
                 tenant_id: Set(model.tenant_id.clone()),
                 granted_by: Set(Some(caller.user.id.clone())),
@@ -334,9 +334,9 @@ pub(super) async fn close_pending(
     which: sea_orm::sea_query::SimpleExpr,
     to: InvitationStatus,
     now: DateTime<Utc>,
-    revoked_by: Option<&str>,
-) -> Result<Vec<String>, ApiError> {
-    let ids: Vec<String> = invitations::Entity::find()
+    revoked_by: Option<&UserId>,
+) -> Result<Vec<InvitationId>, ApiError> {
+    let ids: Vec<InvitationId> = invitations::Entity::find()
         .filter(invitations::Column::ConnectionId.eq(connection_id))
         .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
         .filter(which)

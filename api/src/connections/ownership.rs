@@ -2,7 +2,7 @@
 //! when the owner cannot transfer it (gone from the PSA, or without hub access).
 
 use chrono::{DateTime, Utc};
-use hubkeep_shared::ConnectionId;
+use hubkeep_shared::{ConnectionId, InvitationId};
 use hubkeep_shared::{ConnectionRole, HubAccess};
 use sea_orm::{ColumnTrait, DatabaseTransaction};
 use serde_json::json;
@@ -91,9 +91,9 @@ async fn revoke_pending_transfers(
     caller: &Caller,
     connection_id: &ConnectionId,
     now: DateTime<Utc>,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<InvitationId>, ApiError> {
     let owner = invitations::Column::Role.eq(ConnectionRole::Owner);
-    let by = Some(caller.user.id.as_str());
+    let by = Some(&caller.user.id);
     close_pending(
         txn,
         connection_id,

@@ -5,7 +5,7 @@
 //! never issued). Elevated users are no exception here; they oversee every connection through
 //! the governance list, which shows who owns what but none of a connection's settings.
 
-use hubkeep_shared::ConnectionId;
+use hubkeep_shared::{ConnectionId, UserId};
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -260,7 +260,10 @@ fn view(
         locked_period_export: model.locked_period_export,
         reporting_currency: model.reporting_currency.clone(),
         forecast_budget,
-        postgres_db_set: model.postgres_db.as_deref().is_some_and(|s| !s.is_empty()),
+        postgres_db_set: model
+            .postgres_db
+            .as_ref()
+            .is_some_and(|s| !s.expose_secret().is_empty()),
         created_at: model.created_at,
         updated_at: model.updated_at,
         cancelled_at: model.cancelled_at,
@@ -271,7 +274,7 @@ fn view(
 pub async fn roles_on(
     db: &impl ConnectionTrait,
     connection_id: &ConnectionId,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<Vec<ConnectionRole>, ApiError> {
     let mut roles = role_assignments::Entity::find()
         .filter(role_assignments::Column::ConnectionId.eq(connection_id))
@@ -449,8 +452,8 @@ async fn users_by_id(
     db: &impl ConnectionTrait,
     tenant_id: &str,
     rows: &[connections::Model],
-) -> Result<HashMap<String, users::Model>, ApiError> {
-    let ids: BTreeSet<String> = rows.iter().map(|c| c.owner_user_id.clone()).collect();
+) -> Result<HashMap<UserId, users::Model>, ApiError> {
+    let ids: BTreeSet<UserId> = rows.iter().map(|c| c.owner_user_id.clone()).collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -594,7 +597,7 @@ pub async fn governance(
     let (page_rows, next_cursor) = split_page(rows, limit);
 
     let ids: Vec<ConnectionId> = page_rows.iter().map(|c| c.id.clone()).collect();
-    let mut members: HashMap<ConnectionId, BTreeSet<String>> = HashMap::new();
+    let mut members: HashMap<ConnectionId, BTreeSet<UserId>> = HashMap::new();
     if !ids.is_empty() {
         for row in role_assignments::Entity::find()
             .filter(role_assignments::Column::TenantId.eq(&caller.tenant_id))

@@ -6,7 +6,7 @@
 //! for a manual run — 409 `endpoint_disconnected`, then 422 `validation_failed`. Each change
 //! runs in one transaction with exactly one activity entry carrying `connection_id`.
 
-use hubkeep_shared::ConnectionId;
+use hubkeep_shared::{ConnectionId, RunId};
 use std::collections::HashMap;
 
 use hubkeep_shared::{ConnectionAction, ConnectionKind, FieldError, ProblemCode};
@@ -176,7 +176,7 @@ pub async fn request(
     refuse_if_disconnected(txn, model).await?;
     let entities = run_entities(guarded.kind, input.entities)?;
     let row = sync_runs::ActiveModel {
-        id: Set(db::new_id()),
+        id: Set(RunId::new(db::new_id())),
         tenant_id: Set(caller.tenant_id.clone()),
         connection_id: Set(model.id.clone()),
         origin: Set(RunOrigin::Manual),
@@ -248,16 +248,16 @@ pub async fn list(
         select = select.filter(sync_runs::Column::Id.lt(after));
     }
     let rows = select.all(&state.db).await?;
-    crate::pagination::page_from_rows(rows, limit, |r| r.id.clone(), run_view)
+    crate::pagination::page_from_rows(rows, limit, |r| r.id.to_string(), run_view)
 }
 
 /// The run `run_id` of connection `model`, locked on PostgreSQL; 404 otherwise.
 async fn run_of(
     txn: &DatabaseTransaction,
     model: &conn::Model,
-    run_id: &str,
+    run_id: &RunId,
 ) -> Result<sync_runs::Model, ApiError> {
-    let mut select = sync_runs::Entity::find_by_id(run_id.to_owned());
+    let mut select = sync_runs::Entity::find_by_id(run_id.clone());
     if txn.get_database_backend() == DbBackend::Postgres {
         select = select.lock_exclusive();
     }
@@ -274,7 +274,7 @@ pub async fn set_hidden(
     txn: &DatabaseTransaction,
     caller: &Caller,
     id: &ConnectionId,
-    run_id: &str,
+    run_id: &RunId,
     hidden: bool,
 ) -> Result<sync_runs::Model, ApiError> {
     let guarded = guard::load(txn, caller, id).await?;
@@ -348,7 +348,7 @@ pub async fn progress(
     txn: &DatabaseTransaction,
     engine: &EngineCaller,
     id: &ConnectionId,
-    run_id: &str,
+    run_id: &RunId,
     input: RunProgress,
 ) -> Result<sync_runs::Model, ApiError> {
     let model = conn::Entity::find_by_id(id.to_owned())

@@ -18,7 +18,7 @@ use serde_json::json;
 use super::guard;
 use crate::activity::{Changes, actions};
 use crate::db::{
-    self,
+    self, SecretText,
     entities::{connection_groups, connections as conn},
 };
 use crate::error::ApiError;
@@ -224,7 +224,11 @@ fn apply(model: &conn::Model, valid: &Valid) -> (conn::ActiveModel, Changes) {
         }
     }
     if let Some(url) = valid.postgres_db.clone() {
-        let current = model.postgres_db.clone().filter(|s| !s.is_empty());
+        let url = url.map(SecretText::new);
+        let current = model
+            .postgres_db
+            .clone()
+            .filter(|s| !s.expose_secret().is_empty());
         if changes.note_masked("postgres_db", current.as_ref(), url.as_ref()) {
             active.postgres_db = Set(url);
         }

@@ -6,9 +6,9 @@
 //! [`super::guard`] with action `manage_views`; a duplicate name is 409
 //! `conflict`. Each change writes exactly one activity entry with `connection_id`.
 
-use hubkeep_shared::ConnectionId;
 use hubkeep_shared::fields::{FieldErrors, ShortName, ViewDefinition};
 use hubkeep_shared::{ConnectionAction, ConnectionKind, ProblemCode};
+use hubkeep_shared::{ConnectionId, ViewId};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, ModelTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -78,7 +78,7 @@ async fn refuse_duplicate(
     txn: &DatabaseTransaction,
     connection_id: &ConnectionId,
     name: &str,
-    except: Option<&str>,
+    except: Option<&ViewId>,
 ) -> Result<(), ApiError> {
     let mut select = connection_views::Entity::find()
         .filter(connection_views::Column::ConnectionId.eq(connection_id))
@@ -150,7 +150,7 @@ pub async fn create(
     refuse_duplicate(txn, &model.id, &name, None).await?;
     let now = db::now();
     let row = connection_views::ActiveModel {
-        id: Set(db::new_id()),
+        id: Set(ViewId::new(db::new_id())),
         tenant_id: Set(caller.tenant_id.clone()),
         connection_id: Set(model.id.clone()),
         name: Set(name.clone()),
@@ -177,9 +177,9 @@ pub async fn create(
 async fn find_view(
     txn: &DatabaseTransaction,
     model: &conn::Model,
-    view_id: &str,
+    view_id: &ViewId,
 ) -> Result<connection_views::Model, ApiError> {
-    connection_views::Entity::find_by_id(view_id.to_owned())
+    connection_views::Entity::find_by_id(view_id.clone())
         .one(txn)
         .await?
         .filter(|v| v.connection_id == model.id && v.tenant_id == model.tenant_id)
@@ -192,7 +192,7 @@ pub async fn update(
     txn: &DatabaseTransaction,
     caller: &Caller,
     id: &ConnectionId,
-    view_id: &str,
+    view_id: &ViewId,
     input: ViewInput,
 ) -> Result<ConnectionView, ApiError> {
     let guarded = guard::load(txn, caller, id).await?;
@@ -229,7 +229,7 @@ pub async fn delete(
     txn: &DatabaseTransaction,
     caller: &Caller,
     id: &ConnectionId,
-    view_id: &str,
+    view_id: &ViewId,
 ) -> Result<(), ApiError> {
     let guarded = guard::load(txn, caller, id).await?;
     let model = &guarded.model;

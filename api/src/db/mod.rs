@@ -2,6 +2,9 @@
 
 pub mod entities;
 pub mod pool;
+mod secret;
+
+pub use secret::SecretText;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::Expr;

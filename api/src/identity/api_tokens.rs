@@ -1,6 +1,7 @@
 //! Personal API tokens for scripts (SPEC S3.4).
 
 use hubkeep_shared::fields::{FieldErrors, ShortName};
+use hubkeep_shared::{TokenId, UserId};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -60,7 +61,7 @@ pub async fn create(
     let name = name.into_string();
     let token = format!("{PREFIX}{}", secret::random_secret());
     let token_prefix: String = token.chars().take(SHOWN_PREFIX_LEN).collect();
-    let id = db::new_id();
+    let id = TokenId::new(db::new_id());
     let row = api_tokens::ActiveModel {
         id: Set(id.clone()),
         tenant_id: Set(caller.tenant_id.clone()),
@@ -119,7 +120,7 @@ pub async fn list_own(
         query = query.filter(api_tokens::Column::Id.gt(after));
     }
     let rows = query.all(&state.db).await?;
-    crate::pagination::page_from_rows(rows, limit, |r| r.id.clone(), view)
+    crate::pagination::page_from_rows(rows, limit, |r| r.id.to_string(), view)
 }
 
 /// Revokes one of the caller's tokens, in the handler's transaction; someone else's is "not
@@ -127,7 +128,7 @@ pub async fn list_own(
 pub async fn revoke_own(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &TokenId,
 ) -> Result<(), ApiError> {
     revoke(txn, caller, id, Whose::Own).await
 }
@@ -144,15 +145,15 @@ enum Whose {
 async fn revoke(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &TokenId,
     whose: Whose,
 ) -> Result<(), ApiError> {
-    let row = api_tokens::Entity::find_by_id(id.to_owned())
+    let row = api_tokens::Entity::find_by_id(id.clone())
         .one(txn)
         .await?
         .filter(|t| {
             let reachable = match whose {
-                Whose::Own => t.user_id.as_deref() == Some(caller.user.id.as_str()),
+                Whose::Own => t.user_id.as_ref() == Some(&caller.user.id),
                 Whose::AnyUser => t.user_id.is_some(),
             };
             t.tenant_id == caller.tenant_id && reachable && t.revoked_at.is_none()
@@ -192,8 +193,8 @@ pub async fn list_all(
         query = query.filter(api_tokens::Column::Id.gt(after));
     }
     let rows = query.all(&state.db).await?;
-    let ids: Vec<String> = rows.iter().filter_map(|r| r.user_id.clone()).collect();
-    let names: std::collections::HashMap<String, String> = users::Entity::find()
+    let ids: Vec<UserId> = rows.iter().filter_map(|r| r.user_id.clone()).collect();
+    let names: std::collections::HashMap<UserId, String> = users::Entity::find()
         .filter(users::Column::TenantId.eq(&caller.tenant_id))
         .filter(users::Column::Id.is_in(ids))
         .all(&state.db)
@@ -204,9 +205,12 @@ pub async fn list_all(
     crate::pagination::page_from_rows(
         rows,
         limit,
-        |r| r.id.clone(),
+        |r| r.id.to_string(),
         |r| {
-            let user_id = r.user_id.clone().unwrap_or_default();
+            // The query keeps only user tokens (engine tokens have no user).
+            let user_id = r.user_id.clone().ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("user token {} has no user", r.id))
+            })?;
             Ok(TenantApiToken {
                 token: view(r)?,
                 user_display_name: names.get(&user_id).cloned().unwrap_or_default(),
@@ -220,7 +224,7 @@ pub async fn list_all(
 pub async fn revoke_any(
     txn: &DatabaseTransaction,
     caller: &Caller,
-    id: &str,
+    id: &TokenId,
 ) -> Result<(), ApiError> {
     revoke(txn, caller, id, Whose::AnyUser).await
 }

@@ -1,7 +1,9 @@
 //! The authenticated caller, recomputed from current data on every request (SPEC S2, S3.3):
 //! a token proves who is calling, never what they may do.
 
-use hubkeep_shared::{AccessDecision, HubAccess, HubAction, ProblemCode, TokenScope, hub_allows};
+use hubkeep_shared::{
+    AccessDecision, HubAccess, HubAction, ProblemCode, TokenId, TokenScope, hub_allows,
+};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 
 use super::{access_token, lookup, secret};
@@ -21,7 +23,10 @@ pub enum Credential {
     /// An access token of a console session.
     Session { session_id: String },
     /// A personal API token.
-    ApiToken { token_id: String, scope: TokenScope },
+    ApiToken {
+        token_id: TokenId,
+        scope: TokenScope,
+    },
 }
 
 /// A signed-in hub user with access other than `none`.
@@ -184,7 +189,9 @@ async fn session_caller(
     let claims = access_token::verify(&state.keys, &state.settings.auth.issuer, token)?;
     let found = lookup::session(&state.reader, &claims.sid)
         .await?
-        .filter(|f| f.credential.tenant_id == claims.tid && f.credential.user_id == claims.sub)
+        .filter(|f| {
+            f.credential.tenant_id == claims.tid && f.credential.user_id.as_str() == claims.sub
+        })
         .ok_or_else(|| reauthorize("The session no longer exists"))?;
     let session = found.credential;
     if session.revoked_at.is_some() {

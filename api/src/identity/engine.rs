@@ -7,8 +7,8 @@
 //! [`EngineCaller`] refuses personal tokens and session access tokens with 403
 //! `insufficient_scope`, and unknown, revoked or expired tokens with 401 `unauthenticated`.
 
-use hubkeep_shared::ProblemCode;
 use hubkeep_shared::fields::{FieldErrors, ShortName};
+use hubkeep_shared::{ProblemCode, TokenId};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -36,7 +36,7 @@ const LAST_USED_GRANULARITY_SECS: i64 = 60;
 #[derive(Debug, Clone)]
 pub struct EngineCaller {
     pub tenant_id: String,
-    pub token_id: String,
+    pub token_id: TokenId,
     pub meta: RequestMeta,
 }
 
@@ -142,7 +142,7 @@ pub async fn create(
     let name = name.into_string();
     let token = format!("{PREFIX}{}", secret::random_secret());
     let token_prefix: String = token.chars().take(SHOWN_PREFIX_LEN).collect();
-    let id = db::new_id();
+    let id = TokenId::new(db::new_id());
     let now = db::now();
     let row = api_tokens::ActiveModel {
         id: Set(id.clone()),
@@ -196,13 +196,17 @@ pub async fn list(
         query = query.filter(api_tokens::Column::Id.gt(after));
     }
     let rows = query.all(&state.db).await?;
-    crate::pagination::page_from_rows(rows, limit, |r| r.id.clone(), |r| Ok(view(r)))
+    crate::pagination::page_from_rows(rows, limit, |r| r.id.to_string(), |r| Ok(view(r)))
 }
 
 /// Revokes an engine token of the caller's tenant, in the handler's transaction; anything
 /// else is "not found".
-pub async fn revoke(txn: &DatabaseTransaction, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    let row = api_tokens::Entity::find_by_id(id.to_owned())
+pub async fn revoke(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    id: &TokenId,
+) -> Result<(), ApiError> {
+    let row = api_tokens::Entity::find_by_id(id.clone())
         .one(txn)
         .await?
         .filter(|t| {

@@ -3,7 +3,9 @@
 use std::ops::ControlFlow;
 
 use chrono::{DateTime, Duration, Utc};
-use hubkeep_shared::{AccessDecision, AccessSource, Elevation, HubAccess, LevelFacts, ProblemCode};
+use hubkeep_shared::{
+    AccessDecision, AccessSource, Elevation, HubAccess, LevelFacts, ProblemCode, UserId,
+};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     EntityTrait, QueryFilter, TransactionTrait,
@@ -65,7 +67,7 @@ pub async fn launch(
         .one(&state.db)
         .await?
         .ok_or_else(unknown)?;
-    let assertion = launch::verify(assertion, &tenant.psa_id, &psa.launch_secret)?;
+    let assertion = launch::verify(assertion, &tenant.psa_id, psa.launch_secret.expose_secret())?;
     let already_used =
         launch_assertions::Entity::find_by_id((tenant.id.clone(), assertion.jti.clone()))
             .one(&state.db)
@@ -367,7 +369,7 @@ fn blank_user(
     now: DateTime<Utc>,
 ) -> users::Model {
     users::Model {
-        id: db::new_id(),
+        id: UserId::new(db::new_id()),
         tenant_id: tenant_id.to_owned(),
         psa_resource_id,
         first_name: String::new(),

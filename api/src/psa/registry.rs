@@ -18,7 +18,7 @@ use super::directory::DirectoryPsa;
 use super::zone::ZonePolicy;
 use super::{Priority, PsaDirectory, PsaError, PsaSecurityLevel, PsaTestReport, PsaTestStep};
 use crate::config::PsaSettings;
-use crate::db::{self, entities::psa_settings, entities::security_levels};
+use crate::db::{self, SecretText, entities::psa_settings, entities::security_levels};
 use crate::error::ApiError;
 
 /// Builds each tenant's provider once and keeps it until the tenant's PSA settings change;
@@ -152,9 +152,14 @@ impl PsaRegistry {
                     settings.autotask_api_user.clone().ok_or_else(missing)?,
                     settings
                         .autotask_integration_code
-                        .clone()
+                        .as_ref()
+                        .map(SecretText::expose_secret)
                         .ok_or_else(missing)?,
-                    settings.autotask_secret.clone().ok_or_else(missing)?,
+                    settings
+                        .autotask_secret
+                        .as_ref()
+                        .map(SecretText::expose_secret)
+                        .ok_or_else(missing)?,
                 );
                 config.discovery_url = self.settings.autotask_discovery_url.clone();
                 config.zone_url = settings.autotask_zone_url.clone();

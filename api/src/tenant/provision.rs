@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::activity::RequestMeta;
 use crate::activity::{self, Actor, Target, actions};
 use crate::db::{
-    self,
+    self, SecretText,
     entities::{elevated_levels, psa_settings, tenant_settings, tenants},
 };
 use crate::identity::secret;
@@ -220,9 +220,9 @@ async fn insert_psa_settings(
         directory_path: Set(psa.directory_path),
         autotask_zone_url: Set(psa.zone_url),
         autotask_api_user: Set(psa.api_user),
-        autotask_integration_code: Set(psa.integration_code),
-        autotask_secret: Set(psa.secret),
-        launch_secret: Set(launch_secret.to_owned()),
+        autotask_integration_code: Set(psa.integration_code.map(SecretText::new)),
+        autotask_secret: Set(psa.secret.map(SecretText::new)),
+        launch_secret: Set(SecretText::new(launch_secret)),
         launch_secret_rotated_at: Set(now),
         levels_fetched_at: Set(None),
         updated_at: Set(now),

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use crate::activity::{self, Target, actions};
 use crate::db::{
-    self,
+    self, SecretText,
     entities::{accounting_mappings, psa_settings, tenant_settings, tenants},
 };
 use crate::error::ApiError;
@@ -184,12 +184,12 @@ fn zone_url(errors: &mut Errors, zones: &ZonePolicy, value: &str) -> Option<Stri
 
 /// An optional text value: absent → unchanged, `null` → cleared, text → validated (an
 /// invalid text keeps the current value so that later checks do not pile on).
-fn nullable(
+fn nullable<T: Clone>(
     errors: &mut Errors,
     value: Option<Option<String>>,
-    check: impl FnOnce(&mut Errors, &str) -> Option<String>,
-    current: &Option<String>,
-) -> Option<String> {
+    check: impl FnOnce(&mut Errors, &str) -> Option<T>,
+    current: &Option<T>,
+) -> Option<T> {
     match value {
         None => current.clone(),
         Some(None) => None,
@@ -228,13 +228,13 @@ fn apply_psa(
     let code = nullable(
         errors,
         input.integration_code,
-        |e, v| text(e, "psa.integration_code", v, MAX_CREDENTIAL_CHARS),
+        |e, v| text(e, "psa.integration_code", v, MAX_CREDENTIAL_CHARS).map(SecretText::new),
         &current.autotask_integration_code,
     );
     let secret = nullable(
         errors,
         input.secret,
-        |e, v| text(e, "psa.secret", v, MAX_CREDENTIAL_CHARS),
+        |e, v| text(e, "psa.secret", v, MAX_CREDENTIAL_CHARS).map(SecretText::new),
         &current.autotask_secret,
     );
     let values = PsaValues {
@@ -292,12 +292,12 @@ fn unsent_credentials(input: &UpdatePsa) -> Vec<FieldError> {
 /// Checks that the chosen provider can work: Autotask credentials set, a directory file known.
 fn check_provider(errors: &mut Errors, current: &psa_settings::Model, values: &PsaValues) {
     if values.provider == PsaProvider::Autotask {
-        for (field, value) in [
-            ("psa.api_user", &values.api_user),
-            ("psa.integration_code", &values.integration_code),
-            ("psa.secret", &values.secret),
+        for (field, set) in [
+            ("psa.api_user", values.api_user.is_some()),
+            ("psa.integration_code", values.integration_code.is_some()),
+            ("psa.secret", values.secret.is_some()),
         ] {
-            if value.is_none() && !errors.has(field) {
+            if !set && !errors.has(field) {
                 errors.add(field, "is required for the autotask provider");
             }
         }
@@ -319,8 +319,8 @@ struct PsaValues {
     directory_path: Option<String>,
     zone_url: Option<String>,
     api_user: Option<String>,
-    integration_code: Option<String>,
-    secret: Option<String>,
+    integration_code: Option<SecretText>,
+    secret: Option<SecretText>,
 }
 
 impl PsaValues {
@@ -398,7 +398,7 @@ fn change(changes: &mut Map<String, Value>, field: &str, before: Value, after: V
 }
 
 /// A secret as the log shows it: whether it is set, never what it is.
-fn masked(value: Option<&String>) -> Value {
+fn masked<T>(value: Option<&T>) -> Value {
     value.map_or(Value::Null, |_| Value::from(MASK))
 }
 

@@ -17,7 +17,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 
 use hubkeep_shared::api::*;
-use hubkeep_shared::{ConnectionRole, PermissionMatrix, PsaTestReport};
+use hubkeep_shared::{ConnectionRole, PermissionMatrix, PsaTestReport, UserId};
 use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -707,7 +707,7 @@ pub fn elevation(elevation: hubkeep_shared::Elevation) -> UserPatch {
 /// An invitation of a hub user to `role`.
 pub fn invitation(user_id: &str, role: ConnectionRole) -> NewInvitation {
     NewInvitation {
-        user_id: Some(user_id.to_owned()),
+        user_id: Some(UserId::new(user_id)),
         email: None,
         role,
         retain_role: None,

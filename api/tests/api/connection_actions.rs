@@ -238,7 +238,7 @@ async fn s5_every_action_by_every_role_on_every_kind_matches_the_spec(backend: B
             }
             let res = as_ada.request_run(&cid, &RunRequest::default()).await;
             assert_eq!(res.status(), 201, "setup run");
-            let run_id = res.ok().await.id;
+            let run_id = res.ok().await.id.to_string();
             let res = action(&as_ada, &cid, "disconnect_endpoint").await;
             assert_eq!(res.status(), 200, "setup disconnect");
             // The caller: Ada holds `owner`; Tess holds exactly the role under test; Tom

@@ -264,7 +264,7 @@ use hubkeep_shared::api::{
     CreateToken, ElevatedLevels, LaunchRequest, NewConnection, ReconnectInput, RefreshRequest,
     RunRequest, TokenResponse,
 };
-use hubkeep_shared::{DirectoryFile, PsaResource, PsaSecurityLevel, TokenScope};
+use hubkeep_shared::{DirectoryFile, PsaResource, PsaSecurityLevel, RunId, TokenScope};
 use serde_json::{Value, json};
 
 use crate::client::Answer;
@@ -794,7 +794,7 @@ pub async fn ready_connection(app: &TestApp, owner: &Session, name: &str, kind: 
 }
 
 /// Requests a run of everything as `who` (must answer 201); returns its id.
-pub async fn requested_run(app: &TestApp, who: &Session, cid: &str) -> String {
+pub async fn requested_run(app: &TestApp, who: &Session, cid: &str) -> RunId {
     app.as_(who)
         .request_run(cid, &RunRequest::default())
         .await

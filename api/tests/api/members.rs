@@ -2,6 +2,7 @@
 //! here from the SPEC, never derived from `shared`.
 
 use hubkeep_shared::ConnectionRole as Role;
+use hubkeep_shared::UserId;
 use hubkeep_shared::api::{NewInvitation, RecoverOwnership, UserPatch};
 use serde_json::{Value, json};
 
@@ -638,7 +639,7 @@ async fn s5_4_recovery_only_when_the_owner_has_no_access(backend: Backend) {
     grant(&app, &tenant, &cid, &id(&bob), "read_only").await;
     let (as_ada, as_tess) = (app.as_(&ada), app.as_(&tess));
     let to = |user: &str| RecoverOwnership {
-        user_id: user.to_owned(),
+        user_id: UserId::new(user),
         retain_role: None,
     };
     // The owner still has access.

@@ -1,6 +1,7 @@
 //! Sync runs, sync status and engine tokens (SPEC S4, S5, S7, S8). Expected outcomes are
 //! written here from the SPEC, never derived from `shared`.
 
+use hubkeep_shared::RunId;
 use hubkeep_shared::api::{
     CreateEngineToken, CreatedEngineToken, PageQuery, RunProgress, RunRequest, RunStatus,
 };
@@ -316,7 +317,7 @@ async fn s4_hidden_runs_are_left_out_unless_asked_for(backend: Backend) {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|r| r["id"].as_str().unwrap().to_owned())
+                .map(|r| RunId::new(r["id"].as_str().unwrap()))
                 .collect::<Vec<_>>()
         }
     };
@@ -731,7 +732,7 @@ async fn s8_run_history_is_paginated_newest_first(backend: Backend) {
             .expect_json(200)
             .await;
         for r in body["items"].as_array().unwrap() {
-            seen.push(r["id"].as_str().unwrap().to_owned());
+            seen.push(RunId::new(r["id"].as_str().unwrap()));
         }
         match body["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),

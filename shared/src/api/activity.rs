@@ -1,6 +1,6 @@
 //! The activity log as it is read (SPEC S7).
 
-use crate::ids::ConnectionId;
+use crate::ids::{ConnectionId, TokenId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -25,9 +25,11 @@ wire_enum! {
 pub struct ActivityActor {
     pub kind: ActorKind,
     /// The hub user (for `user` and `api_token`).
-    pub user_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub user_id: Option<UserId>,
     /// The API token (for `api_token` and `engine`).
-    pub token_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub token_id: Option<TokenId>,
     /// The actor's name when the entry was written.
     pub label: Option<String>,
 }

@@ -1,6 +1,6 @@
 //! Connections, their endpoints and settings, and governance (SPEC S4, S5.4, S8.1).
 
-use crate::ids::ConnectionId;
+use crate::ids::{ConnectionId, UserId, ViewId};
 use crate::{
     ConnectionAction, ConnectionKind, ConnectionRole, HubAccess, KindCapabilities, System,
 };
@@ -145,7 +145,8 @@ pub struct Endpoint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRef {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: UserId,
     pub display_name: String,
 }
 
@@ -232,7 +233,8 @@ pub struct ConnectionSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GovernanceOwner {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: UserId,
     pub display_name: String,
     /// The owner's hub access now (SPEC S2); `none` makes the connection orphaned.
     pub access_level: HubAccess,
@@ -255,14 +257,16 @@ pub struct GovernanceItem {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectionView {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: ViewId,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub connection_id: ConnectionId,
     pub name: String,
     /// The view's definition: a JSON object, as it was saved.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub definition: Value,
-    pub created_by: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

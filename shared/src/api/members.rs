@@ -2,7 +2,7 @@
 
 use super::connections::UserRef;
 use super::users::User;
-use crate::ids::ConnectionId;
+use crate::ids::{ConnectionId, InvitationId, UserId};
 use crate::{ConnectionKind, ConnectionRole};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,8 @@ wire_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invitee {
-    pub user_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub user_id: Option<UserId>,
     pub email: Option<String>,
 }
 
@@ -34,7 +35,8 @@ pub struct Invitee {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invitation {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: InvitationId,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub connection_id: ConnectionId,
     pub role: ConnectionRole,
@@ -43,7 +45,8 @@ pub struct Invitation {
     pub expires_at: DateTime<Utc>,
     pub invitee: Invitee,
     /// The hub user id of the inviter.
-    pub invited_by: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub invited_by: UserId,
     /// Owner invitations only: the role the current owner keeps after the transfer.
     pub retain_role: Option<ConnectionRole>,
     pub created_at: DateTime<Utc>,
@@ -78,7 +81,8 @@ pub struct Member {
 pub struct NewInvitation {
     /// A hub user of the tenant. Exactly one of `user_id` and `email`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub user_id: Option<UserId>,
     /// An email; the invitation waits until a hub user with that email exists (compared
     /// case-insensitively). Exactly one of `user_id` and `email`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,7 +102,8 @@ pub struct NewInvitation {
 #[cfg_attr(feature = "openapi", schema(examples(json!({"user_id": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "retain_role": "business_admin"}))))]
 pub struct RecoverOwnership {
     /// The new owner: a hub user of the tenant whose hub access is not `none`.
-    pub user_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub user_id: UserId,
     /// A non-owner role the previous owner keeps (besides their other roles).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retain_role: Option<ConnectionRole>,
@@ -114,7 +119,8 @@ pub struct OwnershipRecovered {
     pub owner: UserRef,
     pub retain_role: Option<ConnectionRole>,
     /// Pending owner invitations of the previous owner, revoked by the recovery.
-    pub revoked_invitation_ids: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub revoked_invitation_ids: Vec<InvitationId>,
 }
 
 impl InvitationStatus {

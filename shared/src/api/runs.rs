@@ -2,7 +2,7 @@
 
 use super::connections::{ConnectionSummary, EndpointSide, EndpointStatus};
 use crate::System;
-use crate::ids::ConnectionId;
+use crate::ids::{ConnectionId, RunId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -33,7 +33,8 @@ wire_enum! {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncRun {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: RunId,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub connection_id: ConnectionId,
     pub origin: RunOrigin,
@@ -42,7 +43,8 @@ pub struct SyncRun {
     /// `purchase_orders`, `expenses`; empty for the other kinds (they sync everything).
     pub entities: Vec<String>,
     /// Who requested a manual run; null for scheduled runs.
-    pub requested_by: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub requested_by: Option<UserId>,
     pub requested_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -54,7 +56,8 @@ pub struct SyncRun {
     pub details: Option<Value>,
     /// Hidden records are left out of the history unless `include_hidden=true`.
     pub hidden: bool,
-    pub hidden_by: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub hidden_by: Option<UserId>,
     pub hidden_at: Option<DateTime<Utc>>,
 }
 

@@ -2,6 +2,7 @@
 
 use super::users::User;
 use crate::TokenScope;
+use crate::ids::{TokenId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +20,8 @@ pub struct CreateEngineToken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EngineToken {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: TokenId,
     pub name: String,
     /// The first characters of the secret (`hk_…`), to recognise it.
     pub token_prefix: String,
@@ -32,7 +34,8 @@ pub struct EngineToken {
 #[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedEngineToken {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: TokenId,
     pub name: String,
     /// The secret. Shown this once; only its hash is stored.
     pub token: String,
@@ -60,7 +63,8 @@ pub struct CreateToken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiToken {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: TokenId,
     pub name: String,
     pub scope: TokenScope,
     /// The first characters of the secret (`hk_…`), to recognise it.
@@ -76,7 +80,8 @@ pub struct ApiToken {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(examples(json!({"id": "01a20abe-417b-71e4-a5ae-8a6bd9084b2f", "name": "Nightly user report", "scope": "read", "token": "hk_lcnHHV8q3W0dT9xY2mZrB7kP4sJ6vN1cF5gE8aL0uQ", "token_prefix": "hk_lcnHHV8", "created_at": "2026-11-23T08:02:10Z", "expires_at": "2027-06-30T00:00:00Z", "last_used_at": null}))))]
 pub struct CreatedToken {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: TokenId,
     pub name: String,
     pub scope: TokenScope,
     /// The secret. Shown this once; only its hash is stored.
@@ -93,7 +98,8 @@ pub struct CreatedToken {
 pub struct TenantApiToken {
     #[serde(flatten)]
     pub token: ApiToken,
-    pub user_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub user_id: UserId,
     pub user_display_name: String,
 }
 

@@ -1,5 +1,6 @@
 //! Hub users: the user itself, the Users tab, the caller (`/me`) and the demo directory.
 
+use crate::ids::UserId;
 use crate::{AccessSource, Elevation, HubAccess, HubAction, UserAction};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,8 @@ pub struct SecurityLevelRef {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(examples(json!({"id": "01a20abe-40f5-7629-ada0-6271426b0f54", "display_name": "Margaret Chen", "email": "margaret.chen@northwindit.example", "psa_resource_id": 29682885, "is_primary": true, "active": true, "elevation": "inherit", "access_level": "elevated", "access_source": "primary", "security_level": {"id": 1, "name": "Administrator"}, "first_sign_in_at": "2026-11-02T09:14:03Z", "last_accessed_at": "2026-11-23T08:01:44Z"}))))]
 pub struct User {
-    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: UserId,
     pub display_name: String,
     pub email: String,
     /// The PSA resource this user is.

@@ -2,12 +2,12 @@
 //! members and ownership (SPEC S4, S5).
 
 use futures::FutureExt as _;
-use hubkeep_shared::ConnectionId;
 use hubkeep_shared::ConnectionRole;
 use hubkeep_shared::api::{
     Connection, ConnectionPatch, EndpointSide, GovernanceItem, Items, Member, NewConnection,
     OwnershipRecovered, Page, PageQuery, PaymentInput, ReconnectInput, RecoverOwnership,
 };
+use hubkeep_shared::{ConnectionId, UserId};
 
 use super::{ClientError, PageFetch, delete, get, patch, post, post_empty, seg, with_query};
 
@@ -89,7 +89,7 @@ pub async fn members(id: &ConnectionId) -> Result<Items<Member>, ClientError> {
 /// `DELETE /api/v1/connections/{id}/members/{user_id}/roles/{role}`
 pub async fn remove_role(
     id: &ConnectionId,
-    user_id: &str,
+    user_id: &UserId,
     role: ConnectionRole,
 ) -> Result<(), ClientError> {
     delete(&path(

@@ -1,7 +1,7 @@
 //! Invitations: a connection's, the caller's, and answering them (SPEC S5.1, S5.3).
 
-use hubkeep_shared::ConnectionId;
 use hubkeep_shared::api::{Invitation, Items, MyInvitation, NewInvitation};
+use hubkeep_shared::{ConnectionId, InvitationId};
 
 use super::{ClientError, delete, get, post, post_empty, seg};
 
@@ -27,7 +27,7 @@ pub async fn create(
 }
 
 /// `DELETE /api/v1/invitations/{id}`
-pub async fn revoke(id: &str) -> Result<Invitation, ClientError> {
+pub async fn revoke(id: &InvitationId) -> Result<Invitation, ClientError> {
     delete(&format!("/api/v1/invitations/{}", seg(id))).await
 }
 
@@ -37,11 +37,11 @@ pub async fn mine() -> Result<Items<MyInvitation>, ClientError> {
 }
 
 /// `POST /api/v1/invitations/{id}/accept`
-pub async fn accept(id: &str) -> Result<Invitation, ClientError> {
+pub async fn accept(id: &InvitationId) -> Result<Invitation, ClientError> {
     post_empty(&format!("/api/v1/invitations/{}/accept", seg(id))).await
 }
 
 /// `POST /api/v1/invitations/{id}/decline`
-pub async fn decline(id: &str) -> Result<Invitation, ClientError> {
+pub async fn decline(id: &InvitationId) -> Result<Invitation, ClientError> {
     post_empty(&format!("/api/v1/invitations/{}/decline", seg(id))).await
 }

@@ -1,8 +1,8 @@
 //! Sync runs and the sync-status overview (SPEC S6).
 
 use futures::FutureExt as _;
-use hubkeep_shared::ConnectionId;
 use hubkeep_shared::api::{Page, PageQuery, RunRequest, RunsQuery, SyncRun, SyncStatusItem};
+use hubkeep_shared::{ConnectionId, RunId};
 
 use super::{ClientError, PageFetch, get, post, post_empty, seg, with_query};
 
@@ -29,7 +29,7 @@ pub async fn request(
 /// `POST /api/v1/connections/{id}/runs/{run_id}/hide`, or `…/unhide`.
 pub async fn set_hidden(
     connection_id: &ConnectionId,
-    run_id: &str,
+    run_id: &RunId,
     hidden: bool,
 ) -> Result<SyncRun, ClientError> {
     let verb = if hidden { "hide" } else { "unhide" };

@@ -1,5 +1,6 @@
 //! Personal API tokens, the tenant's oversight list, and sync-engine tokens (SPEC S3, S8.2).
 
+use hubkeep_shared::TokenId;
 use hubkeep_shared::api::{
     ApiToken, CreateEngineToken, CreateToken, CreatedEngineToken, CreatedToken, EngineToken, Page,
     PageQuery, TenantApiToken,
@@ -18,7 +19,7 @@ pub async fn create(new: &CreateToken) -> Result<CreatedToken, ClientError> {
 }
 
 /// `DELETE /api/v1/me/tokens/{id}`
-pub async fn revoke_mine(id: &str) -> Result<(), ClientError> {
+pub async fn revoke_mine(id: &TokenId) -> Result<(), ClientError> {
     delete(&format!("/api/v1/me/tokens/{}", seg(id))).await
 }
 
@@ -28,7 +29,7 @@ pub async fn tenant(query: &PageQuery) -> Result<Page<TenantApiToken>, ClientErr
 }
 
 /// `DELETE /api/v1/tokens/{id}`
-pub async fn revoke_tenant(id: &str) -> Result<(), ClientError> {
+pub async fn revoke_tenant(id: &TokenId) -> Result<(), ClientError> {
     delete(&format!("/api/v1/tokens/{}", seg(id))).await
 }
 
@@ -43,6 +44,6 @@ pub async fn create_engine(new: &CreateEngineToken) -> Result<CreatedEngineToken
 }
 
 /// `DELETE /api/v1/engine-tokens/{id}`
-pub async fn revoke_engine(id: &str) -> Result<(), ClientError> {
+pub async fn revoke_engine(id: &TokenId) -> Result<(), ClientError> {
     delete(&format!("/api/v1/engine-tokens/{}", seg(id))).await
 }

@@ -1,5 +1,6 @@
 //! The Users tab (SPEC S2, S8.1).
 
+use hubkeep_shared::UserId;
 use hubkeep_shared::api::{Page, RefreshSummary, UpdatedUser, UserListItem, UserPatch, UserQuery};
 
 use super::{ClientError, get, patch, post_empty, seg, with_query};
@@ -10,7 +11,7 @@ pub async fn list(query: &UserQuery) -> Result<Page<UserListItem>, ClientError> 
 }
 
 /// `PATCH /api/v1/users/{id}`
-pub async fn update(id: &str, changes: &UserPatch) -> Result<UpdatedUser, ClientError> {
+pub async fn update(id: &UserId, changes: &UserPatch) -> Result<UpdatedUser, ClientError> {
     patch(&format!("/api/v1/users/{}", seg(id)), changes).await
 }
 

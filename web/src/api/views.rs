@@ -1,7 +1,7 @@
 //! Saved views of a connection.
 
-use hubkeep_shared::ConnectionId;
 use hubkeep_shared::api::{ConnectionView, Page, PageQuery, ViewInput};
+use hubkeep_shared::{ConnectionId, ViewId};
 
 use super::{ClientError, delete, get, post, put, seg, with_query};
 
@@ -28,13 +28,16 @@ pub async fn create(
 /// `PUT /api/v1/connections/{id}/views/{view_id}`
 pub async fn replace(
     connection_id: &ConnectionId,
-    view_id: &str,
+    view_id: &ViewId,
     view: &ViewInput,
 ) -> Result<ConnectionView, ClientError> {
     put(&path(connection_id, &format!("/{}", seg(view_id))), view).await
 }
 
 /// `DELETE /api/v1/connections/{id}/views/{view_id}`
-pub async fn delete_view(connection_id: &ConnectionId, view_id: &str) -> Result<(), ClientError> {
+pub async fn delete_view(
+    connection_id: &ConnectionId,
+    view_id: &ViewId,
+) -> Result<(), ClientError> {
     delete(&path(connection_id, &format!("/{}", seg(view_id)))).await
 }

@@ -101,7 +101,7 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
                         .get()
                         .map(|me| {
                             view! {
-                                <span class="who-name" id="signed-in-user" data-user-id=me.user.id.clone()>
+                                <span class="who-name" id="signed-in-user" data-user-id=me.user.id.to_string()>
                                     {me.user.display_name.clone()}
                                 </span>
                                 {access_badge(me.access_level)}

@@ -21,11 +21,10 @@ impl MeCtx {
         self.me.with(|m| m.as_ref().is_some_and(|m| m.can(action)))
     }
 
-    /// The signed-in user's id ("" until loaded).
-    pub fn user_id(&self) -> String {
+    /// Whether `id` is the signed-in user (false until loaded).
+    pub fn is_me(&self, id: &hubkeep_shared::UserId) -> bool {
         self.me
-            .with(|m| m.as_ref().map(|m| m.user.id.clone()))
-            .unwrap_or_default()
+            .with(|m| m.as_ref().is_some_and(|m| &m.user.id == id))
     }
 
     pub fn refresh(&self) {

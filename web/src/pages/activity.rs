@@ -356,9 +356,9 @@ fn EntryView(entry: ActivityEntry) -> impl IntoView {
                     {a.label.clone().unwrap_or_else(dash)}" "<span class="badge">{a.kind.as_str()}</span>
                 </dd>
                 <dt>"Actor user id"</dt>
-                <dd>{a.user_id.clone().unwrap_or_else(dash)}</dd>
+                <dd>{a.user_id.as_ref().map_or_else(dash, ToString::to_string)}</dd>
                 <dt>"Actor token id"</dt>
-                <dd>{a.token_id.clone().unwrap_or_else(dash)}</dd>
+                <dd>{a.token_id.as_ref().map_or_else(dash, ToString::to_string)}</dd>
                 <dt>"Action"</dt>
                 <dd><code>{entry.action.clone()}</code></dd>
                 <dt>"Target"</dt>

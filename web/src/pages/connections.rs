@@ -3,7 +3,9 @@
 //! SPEC S5.4), and the "New connection" dialog (SPEC S4).
 
 use hubkeep_shared::fields::{FieldErrors, Name, TimezoneName};
-use hubkeep_shared::{ConnectionKind, ConnectionRole, HubAccess, HubAction, Problem, ProblemCode};
+use hubkeep_shared::{
+    ConnectionKind, ConnectionRole, HubAccess, HubAction, Problem, ProblemCode, UserId,
+};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
@@ -529,7 +531,7 @@ fn RecoverDialog(
             return;
         }
         let body = RecoverOwnership {
-            user_id,
+            user_id: UserId::new(user_id),
             retain_role: retain.get_untracked().parse().ok(),
         };
         busy.set(true);
@@ -574,8 +576,7 @@ fn RecoverDialog(
                     {move || Suspend::new(async move {
                         let owner_id = target
                             .get_untracked()
-                            .map(|t| t.owner.id)
-                            .unwrap_or_default();
+                            .map(|t| t.owner.id);
                         match users.await {
                             None => ().into_any(),
                             Some(Err(e)) => view! { <ErrorMessage error=e /> }.into_any(),
@@ -583,7 +584,7 @@ fn RecoverDialog(
                                 let candidates: Vec<hubkeep_shared::api::UserListItem> = list
                                     .into_iter()
                                     .filter(|u| {
-                                        u.user.access_level != HubAccess::None && u.user.id != owner_id
+                                        u.user.access_level != HubAccess::None && Some(&u.user.id) != owner_id.as_ref()
                                     })
                                     .collect();
                                 if candidates.is_empty() {
@@ -613,7 +614,7 @@ fn RecoverDialog(
                                                         u.user.display_name,
                                                         u.user.email,
                                                     );
-                                                    view! { <option value=u.user.id.clone()>{text}</option> }
+                                                    view! { <option value=u.user.id.to_string()>{text}</option> }
                                                 })
                                                 .collect_view()}
                                         </select>

@@ -1,7 +1,7 @@
 //! My invitations: the pending invitations addressed to the caller, to accept or decline
 //! (SPEC S5.1). Accepting an owner invitation is the ownership transfer (S5.3).
 
-use hubkeep_shared::ConnectionRole;
+use hubkeep_shared::{ConnectionRole, InvitationId};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -50,7 +50,7 @@ pub fn InvitationsPage() -> impl IntoView {
     let notices = use_notices();
     let reload = RwSignal::new(0u32);
     // The invitation being answered (its buttons are disabled meanwhile).
-    let pending = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(None::<InvitationId>);
     let accepted = RwSignal::new(None::<Accepted>);
 
     let invitations = LocalResource::new(move || {
@@ -173,14 +173,14 @@ pub fn InvitationsPage() -> impl IntoView {
                                                 let is_pending = inv.invitation.status == InvitationStatus::Pending;
                                                 let busy = {
                                                     let id = id.clone();
-                                                    move || pending.with(|p| p.as_deref() == Some(id.as_str()))
+                                                    move || pending.with(|p| p.as_ref() == Some(&id))
                                                 };
                                                 let any_busy = move || pending.with(Option::is_some);
                                                 let accept_inv = inv.clone();
                                                 let decline_inv = inv.clone();
                                                 let name = inv.connection_name.clone();
                                                 view! {
-                                                    <tr data-invitation-id=id.clone()>
+                                                    <tr data-invitation-id=id.to_string()>
                                                         <td>{inv.connection_name.clone()}</td>
                                                         <td>{inv.connection_kind.label()}</td>
                                                         <td>{role_text(inv.invitation.role)}</td>

@@ -50,7 +50,7 @@ fn run_cells(run: Option<SyncRun>) -> AnyView {
                 .unwrap_or_else(|| "—".to_owned());
             let error = r.error.clone().unwrap_or_else(|| "—".to_owned());
             view! {
-                <td data-run-id=r.id.clone()>{run_badge(r.status.as_str())}</td>
+                <td data-run-id=r.id.to_string()>{run_badge(r.status.as_str())}</td>
                 <td>{fmt_time(&r.requested_at)}</td>
                 <td>{fmt_opt_time(r.finished_at.as_ref())}</td>
                 <td>{records}</td>

@@ -1,7 +1,7 @@
 //! API tokens (SPEC S3.4): one's own personal tokens (create, list, revoke) and, for users
 //! allowed `manage_all_tokens`, every token of the tenant.
 
-use hubkeep_shared::{HubAction, TokenScope};
+use hubkeep_shared::{HubAction, TokenId, TokenScope};
 use leptos::prelude::*;
 
 use crate::api;
@@ -29,7 +29,7 @@ fn scope_label(scope: TokenScope) -> &'static str {
 /// A token pending revocation: its id, its name, and whether it is someone else's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct RevokeTarget {
-    id: String,
+    id: TokenId,
     name: String,
     tenant: bool,
 }
@@ -254,7 +254,7 @@ fn token_row(
     };
     let label = format!("Revoke token {}", t.name);
     view! {
-        <tr data-token-id=t.id.clone()>
+        <tr data-token-id=t.id.to_string()>
             <td>{t.name.clone()}</td>
             {owner.map(|o| view! { <td>{o}</td> })}
             <td>

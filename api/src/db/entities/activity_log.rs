@@ -1,5 +1,5 @@
 use hubkeep_shared::api::ActorKind;
-use hubkeep_shared::ids::ConnectionId;
+use hubkeep_shared::ids::{ConnectionId, TokenId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// One append-only activity entry (SPEC S7).
@@ -11,8 +11,8 @@ pub struct Model {
     pub tenant_id: String,
     pub at: DateTimeUtc,
     pub actor_kind: ActorKind,
-    pub actor_user_id: Option<String>,
-    pub actor_token_id: Option<String>,
+    pub actor_user_id: Option<UserId>,
+    pub actor_token_id: Option<TokenId>,
     pub actor_label: Option<String>,
     pub action: String,
     pub target_kind: String,

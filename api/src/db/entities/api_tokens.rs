@@ -1,12 +1,13 @@
+use hubkeep_shared::ids::{TokenId, UserId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_tokens")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: TokenId,
     pub tenant_id: String,
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub name: String,
     pub scope: StoredScope,
     /// SHA-256 of the secret, hex. The secret itself is never stored.
@@ -17,7 +18,7 @@ pub struct Model {
     pub expires_at: Option<DateTimeUtc>,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
-    pub revoked_by: Option<String>,
+    pub revoked_by: Option<UserId>,
 }
 
 /// What a token row is: a personal token of one scope (`hubkeep_shared::TokenScope`), or the

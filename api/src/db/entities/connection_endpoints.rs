@@ -1,7 +1,7 @@
 use hubkeep_shared::System;
 use hubkeep_shared::api::EndpointSide;
 use hubkeep_shared::api::EndpointStatus;
-use hubkeep_shared::ids::ConnectionId;
+use hubkeep_shared::ids::{ConnectionId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// One end of a connection (`source` or `target`) and whether it is connected (SPEC S4).
@@ -17,7 +17,7 @@ pub struct Model {
     pub account_label: Option<String>,
     pub status: EndpointStatus,
     pub changed_at: DateTimeUtc,
-    pub changed_by: Option<String>,
+    pub changed_by: Option<UserId>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

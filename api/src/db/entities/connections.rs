@@ -1,8 +1,10 @@
 use hubkeep_shared::ConnectionKind;
 use hubkeep_shared::ConnectionRole;
 use hubkeep_shared::api::ConnectionStatus;
-use hubkeep_shared::ids::ConnectionId;
+use hubkeep_shared::ids::{ConnectionId, UserId};
 use sea_orm::entity::prelude::*;
+
+use crate::db::SecretText;
 
 /// A connection between two systems (SPEC S4). `owner_user_id`/`owner_role` mirror the owner's
 /// role assignment through a deferred foreign key, so the schema holds exactly one owner.
@@ -16,7 +18,7 @@ pub struct Model {
     pub kind: ConnectionKind,
     pub timezone: String,
     pub status: ConnectionStatus,
-    pub owner_user_id: String,
+    pub owner_user_id: UserId,
     pub owner_role: ConnectionRole,
     pub group_id: Option<String>,
     pub paid_through: Option<Date>,
@@ -24,9 +26,9 @@ pub struct Model {
     pub reporting_currency: Option<String>,
     pub forecast_budget_id: Option<String>,
     pub forecast_budget_name: Option<String>,
-    /// A connection string: write-only, never sent to a client.
-    pub postgres_db: Option<String>,
-    pub created_by: Option<String>,
+    /// A connection string: write-only, never sent to a client (Debug shows `***`).
+    pub postgres_db: Option<SecretText>,
+    pub created_by: Option<UserId>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub cancelled_at: Option<DateTimeUtc>,

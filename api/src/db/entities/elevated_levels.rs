@@ -1,3 +1,4 @@
+use hubkeep_shared::ids::UserId;
 use sea_orm::entity::prelude::*;
 
 /// The Access tab's saved set: security levels whose users are elevated by default.
@@ -8,7 +9,7 @@ pub struct Model {
     pub tenant_id: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub level_id: i64,
-    pub saved_by: Option<String>,
+    pub saved_by: Option<UserId>,
     pub saved_at: DateTimeUtc,
 }
 

@@ -145,4 +145,29 @@ mod tests {
             AccessSource,
         );
     }
+
+    /// S14/S17: a row holding secrets can be logged with `{:?}` without showing them.
+    #[test]
+    fn rows_with_secrets_debug_without_them() {
+        use crate::db::SecretText;
+        let now = chrono::Utc::now();
+        let psa = super::psa_settings::Model {
+            tenant_id: "t1".into(),
+            provider: PsaProvider::Autotask,
+            directory_path: None,
+            autotask_zone_url: Some("https://webservices5.autotask.net/ATServicesRest/".into()),
+            autotask_api_user: Some("api@example.com".into()),
+            autotask_integration_code: Some(SecretText::new("INTEGRATION-CODE-1")),
+            autotask_secret: Some(SecretText::new("autotask-secret-1")),
+            launch_secret: SecretText::new("launch-secret-1"),
+            launch_secret_rotated_at: now,
+            levels_fetched_at: None,
+            updated_at: now,
+        };
+        let shown = format!("{psa:?}");
+        for secret in ["INTEGRATION-CODE-1", "autotask-secret-1", "launch-secret-1"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("api@example.com"), "{shown}");
+    }
 }

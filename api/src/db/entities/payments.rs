@@ -1,4 +1,4 @@
-use hubkeep_shared::ids::ConnectionId;
+use hubkeep_shared::ids::{ConnectionId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// One payment for a connection's subscription (SPEC S4): how many months it bought and how
@@ -15,7 +15,7 @@ pub struct Model {
     pub months: i32,
     pub paid_through_before: Option<Date>,
     pub paid_through_after: Date,
-    pub paid_by: String,
+    pub paid_by: UserId,
     pub paid_at: DateTimeUtc,
     pub provider_reference: Option<String>,
 }

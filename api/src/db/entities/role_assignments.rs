@@ -1,5 +1,5 @@
 use hubkeep_shared::ConnectionRole;
-use hubkeep_shared::ids::ConnectionId;
+use hubkeep_shared::ids::{ConnectionId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// One role a user holds on one connection (SPEC S5). A user may hold several rows per
@@ -10,11 +10,11 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub connection_id: ConnectionId,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub user_id: String,
+    pub user_id: UserId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub role: ConnectionRole,
     pub tenant_id: String,
-    pub granted_by: Option<String>,
+    pub granted_by: Option<UserId>,
     pub granted_at: DateTimeUtc,
 }
 

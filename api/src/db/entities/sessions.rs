@@ -1,3 +1,4 @@
+use hubkeep_shared::ids::UserId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -6,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub tenant_id: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub created_at: DateTimeUtc,
     /// The absolute end of the session: refreshing never moves it.
     pub expires_at: DateTimeUtc,

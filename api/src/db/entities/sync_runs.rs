@@ -1,6 +1,6 @@
 use hubkeep_shared::api::RunOrigin;
 use hubkeep_shared::api::RunStatus;
-use hubkeep_shared::ids::ConnectionId;
+use hubkeep_shared::ids::{ConnectionId, RunId, UserId};
 use sea_orm::entity::prelude::*;
 
 /// One sync run of a connection (SPEC S4): requested manually or by the schedule, executed
@@ -9,14 +9,14 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "sync_runs")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: RunId,
     pub tenant_id: String,
     pub connection_id: ConnectionId,
     pub origin: RunOrigin,
     pub status: RunStatus,
     /// A JSON array of entity names.
     pub entities: String,
-    pub requested_by: Option<String>,
+    pub requested_by: Option<UserId>,
     pub requested_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
@@ -25,7 +25,7 @@ pub struct Model {
     /// A JSON object the engine reported, if any.
     pub details: Option<String>,
     pub hidden: bool,
-    pub hidden_by: Option<String>,
+    pub hidden_by: Option<UserId>,
     pub hidden_at: Option<DateTimeUtc>,
 }
 

@@ -1,3 +1,4 @@
+use hubkeep_shared::ids::UserId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,7 +10,7 @@ pub struct Model {
     pub invitation_expiry_days: i32,
     pub session_lifetime_hours: i32,
     pub updated_at: DateTimeUtc,
-    pub updated_by: Option<String>,
+    pub updated_by: Option<UserId>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

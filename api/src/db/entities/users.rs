@@ -1,5 +1,6 @@
 use hubkeep_shared::AccessSource;
 use hubkeep_shared::Elevation;
+use hubkeep_shared::ids::UserId;
 use sea_orm::entity::prelude::*;
 
 /// A hub user: the hub's record of a PSA resource, created at its first sign-in.
@@ -7,7 +8,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "users")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: UserId,
     pub tenant_id: String,
     pub psa_resource_id: i64,
     pub first_name: String,

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, delete, get, post, web};
 use hubkeep_shared::api::InvitationStatus;
-use hubkeep_shared::{HubAction, allowed_hub_actions};
+use hubkeep_shared::{HubAction, TokenId, allowed_hub_actions};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 
 use crate::AppState;
@@ -115,7 +115,7 @@ pub async fn create_my_token(
 pub async fn revoke_my_token(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<TokenId>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ManageOwnTokens)?;
     let txn = state.db.begin().await?;

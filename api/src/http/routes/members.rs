@@ -7,7 +7,7 @@
 //! entry with `connection_id`.
 
 use actix_web::{HttpResponse, delete, get, post, web};
-use hubkeep_shared::ConnectionId;
+use hubkeep_shared::{ConnectionId, InvitationId, UserId};
 use hubkeep_shared::{ConnectionRole, HubAction};
 use sea_orm::TransactionTrait;
 
@@ -64,7 +64,7 @@ pub async fn list_connection_members(
 pub async fn remove_member_role(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(ConnectionId, String, ConnectionRole)>,
+    path: web::Path<(ConnectionId, UserId, ConnectionRole)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, user_id, role) = path.into_inner();
     let txn = state.db.begin().await?;
@@ -193,7 +193,7 @@ pub async fn list_my_invitations(
 pub async fn accept_invitation(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<InvitationId>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(invitations::accept(&state, &caller, &id).await?))
 }
@@ -215,7 +215,7 @@ pub async fn accept_invitation(
 pub async fn decline_invitation(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<InvitationId>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(invitations::decline(&state, &caller, &id).await?))
 }
@@ -238,7 +238,7 @@ pub async fn decline_invitation(
 pub async fn revoke_invitation(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<InvitationId>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(invitations::revoke(&state, &caller, &id).await?))
 }

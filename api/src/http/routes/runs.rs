@@ -6,8 +6,8 @@
 //! unknown fields are 422 before anything else is looked at.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use hubkeep_shared::ConnectionId;
 use hubkeep_shared::HubAction;
+use hubkeep_shared::{ConnectionId, RunId, TokenId};
 use sea_orm::TransactionTrait;
 
 use crate::AppState;
@@ -89,7 +89,7 @@ pub async fn list_engine_tokens(
 pub async fn revoke_engine_token(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<TokenId>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::EditSettings)?;
     let txn = state.db.begin().await?;
@@ -173,7 +173,7 @@ pub async fn list_runs(
 pub async fn hide_run(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(ConnectionId, String)>,
+    path: web::Path<(ConnectionId, RunId)>,
 ) -> Result<HttpResponse, ApiError> {
     set_hidden(&state, &caller, path.into_inner(), true).await
 }
@@ -198,7 +198,7 @@ pub async fn hide_run(
 pub async fn unhide_run(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(ConnectionId, String)>,
+    path: web::Path<(ConnectionId, RunId)>,
 ) -> Result<HttpResponse, ApiError> {
     set_hidden(&state, &caller, path.into_inner(), false).await
 }
@@ -207,7 +207,7 @@ pub async fn unhide_run(
 async fn set_hidden(
     state: &AppState,
     caller: &Caller,
-    (id, run_id): (ConnectionId, String),
+    (id, run_id): (ConnectionId, RunId),
     hidden: bool,
 ) -> Result<HttpResponse, ApiError> {
     let txn = state.db.begin().await?;
@@ -240,7 +240,7 @@ async fn set_hidden(
 pub async fn report_run_progress(
     state: web::Data<AppState>,
     engine: EngineCaller,
-    path: web::Path<(ConnectionId, String)>,
+    path: web::Path<(ConnectionId, RunId)>,
     body: crate::http::extractors::JsonBody<RunProgress>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, run_id) = path.into_inner();

@@ -1,7 +1,7 @@
 //! Oversight of every API token of the tenant (SPEC S2.1): elevated users only.
 
 use actix_web::{HttpResponse, delete, get, web};
-use hubkeep_shared::HubAction;
+use hubkeep_shared::{HubAction, TokenId};
 use sea_orm::TransactionTrait;
 
 use crate::AppState;
@@ -49,7 +49,7 @@ pub async fn list_tenant_tokens(
 pub async fn revoke_tenant_token(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<TokenId>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ManageAllTokens)?;
     let txn = state.db.begin().await?;

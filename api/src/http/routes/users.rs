@@ -1,7 +1,7 @@
 //! The Users and Access tabs (SPEC S2, S2.1, S2.2): elevated users only (G7).
 
 use actix_web::{HttpResponse, get, patch, post, put, web};
-use hubkeep_shared::HubAction;
+use hubkeep_shared::{HubAction, UserId};
 use sea_orm::TransactionTrait;
 
 use crate::AppState;
@@ -128,7 +128,7 @@ pub async fn list_users(
 pub async fn get_user(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<UserId>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ManageUsers)?;
     Ok(HttpResponse::Ok().json(access_users::get_user(&state, &caller, &id).await?))
@@ -156,7 +156,7 @@ pub async fn get_user(
 pub async fn update_user(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<UserId>,
     body: crate::http::extractors::JsonBody<UserPatch>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ManageUsers)?;

@@ -6,7 +6,7 @@
 //! 409 `connection_cancelled`, 422 `validation_failed`, 409 `conflict` (duplicate name).
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
-use hubkeep_shared::ConnectionId;
+use hubkeep_shared::{ConnectionId, ViewId};
 use sea_orm::TransactionTrait;
 
 use crate::AppState;
@@ -86,7 +86,7 @@ pub async fn create_view(
 pub async fn update_view(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(ConnectionId, String)>,
+    path: web::Path<(ConnectionId, ViewId)>,
     body: crate::http::extractors::JsonBody<ViewInput>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, view_id) = path.into_inner();
@@ -115,7 +115,7 @@ pub async fn update_view(
 pub async fn delete_view(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<(ConnectionId, String)>,
+    path: web::Path<(ConnectionId, ViewId)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, view_id) = path.into_inner();
     let txn = state.db.begin().await?;

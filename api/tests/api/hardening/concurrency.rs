@@ -24,7 +24,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use hubkeep_shared::api::{ElevatedLevels, NewConnection, NewInvitation, UserPatch};
-use hubkeep_shared::{ConnectionRole, DirectoryFile, Elevation, PsaResource, PsaSecurityLevel};
+use hubkeep_shared::{
+    ConnectionRole, DirectoryFile, Elevation, InvitationId, PsaResource, PsaSecurityLevel,
+};
 use sea_orm::{ConnectionTrait, QueryResult, Statement};
 use serde_json::Value;
 
@@ -203,9 +205,9 @@ impl Op {
 
 /// The operation a call makes, with what it names and sends.
 enum Req {
-    AcceptInvitation(String),
-    DeclineInvitation(String),
-    RevokeInvitation(String),
+    AcceptInvitation(InvitationId),
+    DeclineInvitation(InvitationId),
+    RevokeInvitation(InvitationId),
     CreateInvitation(String, NewInvitation),
     RemoveMemberRole(String, String, &'static str),
     LeaveConnection(String),
@@ -285,9 +287,9 @@ struct Conn {
     it_invitee: &'static str,
     /// Whom the owner tries to offer ownership to during the storm.
     other: &'static str,
-    owner_invitation: String,
-    ro_invitation: String,
-    it_invitation: String,
+    owner_invitation: InvitationId,
+    ro_invitation: InvitationId,
+    it_invitation: InvitationId,
 }
 
 struct World {
@@ -399,7 +401,7 @@ async fn world(backend: Backend) -> World {
             invitations.push(created.expect(201).await.id);
         }
         let [owner_invitation, ro_invitation, it_invitation] =
-            <[String; 3]>::try_from(invitations).unwrap();
+            <[InvitationId; 3]>::try_from(invitations).unwrap();
         world.conns.push(Conn {
             id: cid.into(),
             owner,
@@ -434,7 +436,7 @@ fn storm(w: &World) -> Vec<Call> {
     // Connections: transfers, accepts racing revocations and declines, removals racing
     // removals and leaves, and the owner role that never moves but by a transfer.
     for c in &w.conns {
-        let accept = |inv: &str| Req::AcceptInvitation(inv.to_owned());
+        let accept = |inv: &InvitationId| Req::AcceptInvitation(inv.clone());
         for _ in 0..3 {
             add(
                 Op::AcceptOwner,

@@ -9,7 +9,7 @@ use hubkeep_shared::api::{
     ForecastBudgetInput, LaunchRequest, NewConnection, PageQuery, ReconnectInput, RecoverOwnership,
     RefreshRequest, RunRequest, RunStatus, UpdateSettings, UserPatch, UserQuery,
 };
-use hubkeep_shared::{ConnectionRole, Elevation, TokenScope};
+use hubkeep_shared::{ConnectionRole, Elevation, TokenScope, UserId};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
@@ -583,7 +583,7 @@ async fn send(w: &World, row: &Row, p: &Persona, prepared: &Prepared) -> Answer 
         "leave_connection" => w.record(c.leave_connection(cid).await).await,
         "recover_ownership" => {
             let body = RecoverOwnership {
-                user_id: w.ned_id.clone(),
+                user_id: UserId::new(w.ned_id.clone()),
                 retain_role: None,
             };
             w.record(c.recover_ownership(cid, &body).await).await

@@ -13,7 +13,9 @@ use hubkeep_api::db::entities::{
 };
 use hubkeep_api::hub_access::{decide, stamp};
 use hubkeep_shared::api::{ConnectionStatus, EndpointSide, EndpointStatus};
-use hubkeep_shared::{AccessSource, ConnectionId, ConnectionKind, ConnectionRole, Elevation};
+use hubkeep_shared::{
+    AccessSource, ConnectionId, ConnectionKind, ConnectionRole, Elevation, UserId,
+};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
@@ -190,7 +192,7 @@ async fn seed(bench: &Bench) -> anyhow::Result<()> {
         );
         let last_accessed = now - Duration::from_secs(rng.next() % (90 * 86_400));
         let mut model = users::Model {
-            id: hubkeep_api::db::new_id(),
+            id: UserId::new(hubkeep_api::db::new_id()),
             tenant_id: tenant.to_owned(),
             psa_resource_id: 10_000_000 + i64::try_from(i)?,
             first_name: first.to_owned(),
@@ -260,7 +262,7 @@ async fn seed(bench: &Bench) -> anyhow::Result<()> {
             updated_at: now,
             cancelled_at: None,
         }));
-        let mut holders: BTreeSet<(String, ConnectionRole)> = BTreeSet::new();
+        let mut holders: BTreeSet<(UserId, ConnectionRole)> = BTreeSet::new();
         holders.insert((owner, ConnectionRole::Owner));
         // The primary user holds a role on every 20th connection: 500 of 10,000.
         if i % (CONNECTIONS / MEMBER_OF) == 0 {
@@ -468,7 +470,7 @@ pub async fn run(backend: Backend) -> anyhow::Result<()> {
                 &json!({"s": sort, "o": order, "k": sort_key(sort, &at), "id": at.id}),
             )?);
             let path = format!("/api/v1/users?sort={sort}&order={order}&cursor={cursor}");
-            let expected = next.id.clone();
+            let expected = next.id.to_string();
             series.push(
                 measure(
                     &bench,

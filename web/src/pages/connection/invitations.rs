@@ -14,7 +14,7 @@ pub(super) fn invitee_text(i: &Invitation) -> String {
 pub(super) fn revoke_invitation(
     ctx: Ctx,
     busy: RwSignal<bool>,
-    invitation_id: String,
+    invitation_id: InvitationId,
     who: String,
 ) {
     ctx.ask(
@@ -50,7 +50,7 @@ pub(super) fn revoke_button(
     let pending = i.status == InvitationStatus::Pending;
     let label = format!("Revoke the invitation of {who}");
     move || {
-        (pending && (invited_by == ctx.me.user_id() || can_invite(&ctx.roles(), role))).then(|| {
+        (pending && (ctx.me.is_me(&invited_by) || can_invite(&ctx.roles(), role))).then(|| {
             let id = id.clone();
             let who = who.clone();
             view! {
@@ -201,12 +201,12 @@ pub(super) fn InvitationsSection(ctx: Ctx) -> impl IntoView {
                                             let by = i.invited_by.clone();
                                             let retain = i.retain_role.map(|r| format!(" (keeps {})", r.label()));
                                             view! {
-                                                <tr data-invitation-id=i.id.clone()>
+                                                <tr data-invitation-id=i.id.to_string()>
                                                     <td>{invitee_text(&i)}</td>
                                                     <td>{role_badge(i.role)}{retain}</td>
                                                     <td>{status_badge(i.status.as_str())}</td>
                                                     <td>{fmt_time(&i.expires_at)}</td>
-                                                    <td>{move || if by == ctx.me.user_id() { "You".to_owned() } else { by.clone() }}</td>
+                                                    <td>{move || if ctx.me.is_me(&by) { "You".to_owned() } else { by.to_string() }}</td>
                                                     <td class="actions">{revoke_button(ctx, busy, &i)}</td>
                                                 </tr>
                                             }
@@ -297,7 +297,7 @@ pub(super) fn TransferSection(ctx: Ctx) -> impl IntoView {
                                 .map(|r| r.label().to_owned())
                                 .unwrap_or_else(|| "no other role".to_owned());
                             view! {
-                                <div class="notice info" id="pending-transfer" data-invitation-id=i.id.clone()>
+                                <div class="notice info" id="pending-transfer" data-invitation-id=i.id.to_string()>
                                     <span>
                                         "Pending: "{invitee_text(&i)}" is invited to become the owner (you would keep: "{keeps}"), until "{fmt_time(&i.expires_at)}"."
                                     </span>

@@ -11,7 +11,7 @@ pub(super) fn MembersSection(ctx: Ctx) -> impl IntoView {
         async move { api::connections::members(&id).await }
     });
 
-    let remove = move |user_id: String, name: String, role: ConnectionRole| {
+    let remove = move |user_id: UserId, name: String, role: ConnectionRole| {
         ctx.ask(
             format!("Remove the {} role from {name}?", role.label()),
             "Remove role",
@@ -115,7 +115,7 @@ pub(super) fn MembersSection(ctx: Ctx) -> impl IntoView {
                                                 }
                                             }).collect_view();
                                             view! {
-                                                <tr data-member-id=m.user.id.clone()>
+                                                <tr data-member-id=m.user.id.to_string()>
                                                     <td>{m.user.display_name.clone()}</td>
                                                     <td>{m.user.email.clone()}</td>
                                                     <td>{roles}</td>

@@ -7,7 +7,7 @@
 //! cancelled connection refuses every change but paying (409 `connection_cancelled`), so
 //! those controls are rendered disabled with the reason in their `title`.
 
-use hubkeep_shared::ConnectionId;
+use hubkeep_shared::{ConnectionId, InvitationId, RunId, UserId, ViewId};
 use std::future::Future;
 
 use hubkeep_shared::{

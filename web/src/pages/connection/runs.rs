@@ -44,7 +44,7 @@ pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
         });
     };
 
-    let set_hidden = move |run_id: String, hide: bool| {
+    let set_hidden = move |run_id: RunId, hide: bool| {
         let id = ctx.id.get_untracked();
         write(
             ctx,
@@ -128,7 +128,7 @@ pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
                 .join(", ")
         };
         view! {
-            <tr data-run-id=r.id.clone() data-hidden=hidden.to_string() class:inactive=hidden>
+            <tr data-run-id=r.id.to_string() data-hidden=hidden.to_string() class:inactive=hidden>
                 <td>{when.clone()}</td>
                 <td>{r.origin.as_str()}</td>
                 <td>{entities}</td>

@@ -19,7 +19,7 @@ pub(super) fn ViewsSection(ctx: Ctx) -> impl IntoView {
     });
     let busy = RwSignal::new(false);
     let open = RwSignal::new(false);
-    let editing = RwSignal::new(None::<String>);
+    let editing = RwSignal::new(None::<ViewId>);
     let name = RwSignal::new(String::new());
     let definition = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::<String>::new());
@@ -79,7 +79,7 @@ pub(super) fn ViewsSection(ctx: Ctx) -> impl IntoView {
             move |e| errors.set(e.field_errors()),
         );
     };
-    let remove = move |id: String, view_name: String| {
+    let remove = move |id: ViewId, view_name: String| {
         ctx.ask(
             format!("Delete the view {view_name}?"),
             "Delete view",
@@ -142,7 +142,7 @@ pub(super) fn ViewsSection(ctx: Ctx) -> impl IntoView {
                                             let id = v.id.clone();
                                             let vname = v.name.clone();
                                             view! {
-                                                <tr data-view-id=v.id.clone()>
+                                                <tr data-view-id=v.id.to_string()>
                                                     <td>{v.name.clone()}</td>
                                                     <td><code>{summarize_json(&v.definition)}</code></td>
                                                     <td>{fmt_time(&v.updated_at)}</td>

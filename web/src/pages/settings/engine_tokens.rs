@@ -8,7 +8,7 @@ pub(super) fn EngineTokens() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let pending = RwSignal::new(false);
     let created = RwSignal::new(None::<CreatedEngineToken>);
-    let revoke = RwSignal::new(None::<(String, String)>);
+    let revoke = RwSignal::new(None::<(TokenId, String)>);
     let revoke_open = RwSignal::new(false);
     let revoking = RwSignal::new(false);
     // The tokens; loaded again after a creation or a revocation.
@@ -133,7 +133,7 @@ pub(super) fn EngineTokens() -> impl IntoView {
                                                 .map(|t| {
                                                     let target = (t.id.clone(), t.name.clone());
                                                     view! {
-                                                        <tr data-engine-token-id=t.id.clone()>
+                                                        <tr data-engine-token-id=t.id.to_string()>
                                                             <td>{t.name.clone()}</td>
                                                             <td><code>{format!("{}…", t.token_prefix)}</code></td>
                                                             <td>{fmt_time(&t.created_at)}</td>

@@ -7,7 +7,7 @@
 //! PSA connection test; `launch_secret` rotates the launch secret and `engine_tokens`
 //! manages the sync engine's tokens.
 
-use hubkeep_shared::{HubAction, PsaTestReport};
+use hubkeep_shared::{HubAction, PsaTestReport, TokenId};
 use leptos::prelude::*;
 
 use crate::api::{self, ClientError};

@@ -32,7 +32,7 @@ fn save_row(
     done: impl FnOnce(&UserListItem) -> String + 'static,
 ) {
     let before = item.get_untracked();
-    let is_me = before.user.id == me.user_id();
+    let is_me = me.is_me(&before.user.id);
     item.update(optimistic);
     pending.set(true);
     leptos::task::spawn_local(async move {
@@ -68,7 +68,7 @@ pub(super) fn UserRow(item: ArcRwSignal<UserListItem>) -> impl IntoView {
     let pending = RwSignal::new(false);
 
     let id = item.with_untracked(|i| i.user.id.clone());
-    let is_self = move || me.user_id() == id;
+    let is_self = move || me.is_me(&id);
     let name = move || item.with(|i| i.user.display_name.clone());
 
     // The Active checkbox.
@@ -201,7 +201,7 @@ pub(super) fn UserRow(item: ArcRwSignal<UserListItem>) -> impl IntoView {
 
     view! {
         <tr
-            data-user-id=item.with_untracked(|i| i.user.id.clone())
+            data-user-id=item.with_untracked(|i| i.user.id.to_string())
             class:inactive=move || item.with(|i| !i.user.active)
         >
             <td>

@@ -2,18 +2,10 @@
 //! from their security level's facts, the Access-tab set and their elevation, and its stored
 //! (sortable) copy on the user's row, rewritten whenever an input changes.
 
-use hubkeep_shared::{
-    AccessDecision, AccessInputs, Elevation, HubAccess, LevelFacts, access_decision,
-};
+use hubkeep_shared::{AccessDecision, AccessInputs, HubAccess, LevelFacts, access_decision};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
 use crate::db::entities::{elevated_levels, security_levels, users};
-
-/// The stored elevation (a value outside `Elevation` fails to load the row: the column is
-/// the shared enum, and the schema's CHECK allows no other).
-pub fn elevation_of(model: &users::Model) -> Elevation {
-    model.elevation
-}
 
 /// S2 for a user, given their level's facts (absent when the PSA no longer lists the level)
 /// and whether the level is in the Access-tab set.
@@ -27,7 +19,7 @@ pub fn decide(
         resource_active: model.resource_active,
         level: level.unwrap_or_default(),
         is_primary: model.is_primary,
-        elevation: elevation_of(model),
+        elevation: model.elevation,
         level_in_elevated_set,
     })
 }

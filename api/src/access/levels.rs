@@ -16,7 +16,7 @@ use crate::db::{
     entities::{elevated_levels, psa_settings, security_levels},
 };
 use crate::error::ApiError;
-use crate::hub_access::{elevation_of, restamp_levels};
+use crate::hub_access::restamp_levels;
 use crate::identity::Caller;
 pub use hubkeep_shared::api::access::{ElevatedLevels, SecurityLevel, SecurityLevels};
 
@@ -183,7 +183,7 @@ fn check_keeps_own_elevation(
         resource_active: me.resource_active,
         level: my_level.map(|l| l.facts()).unwrap_or_default(),
         is_primary: me.is_primary,
-        elevation: elevation_of(me),
+        elevation: me.elevation,
         level_in_elevated_set: in_set,
     };
     let now_level = access_level(&inputs(before.contains(&me.security_level_id)));

@@ -24,7 +24,7 @@ use crate::db::{
     entities::{psa_settings, security_levels, sessions, users},
 };
 use crate::error::ApiError;
-use crate::hub_access::{access_rank, decide, elevation_of, stamp, stored_access};
+use crate::hub_access::{access_rank, decide, stamp, stored_access};
 use crate::identity::Caller;
 use crate::identity::users::apply_snapshot;
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, Page};
@@ -80,7 +80,7 @@ impl AccessContext {
                 .copied()
                 .unwrap_or_default(),
             is_primary: user.is_primary,
-            elevation: elevation_of(user),
+            elevation: user.elevation,
             level_in_elevated_set: self.set.contains(&user.security_level_id),
         }
     }
@@ -385,7 +385,7 @@ impl<'a> PatchedUser<'a> {
     /// Applies the patch and restamps the access; `None` when it changes nothing.
     fn apply(target: &'a users::Model, patch: &UserPatch, context: &AccessContext) -> Option<Self> {
         let active_changed = patch.active.is_some_and(|a| a != target.active);
-        let elevation_changed = patch.elevation.is_some_and(|e| e != elevation_of(target));
+        let elevation_changed = patch.elevation.is_some_and(|e| e != target.elevation);
         if !active_changed && !elevation_changed {
             return None;
         }
@@ -435,7 +435,7 @@ impl<'a> PatchedUser<'a> {
         if self.elevation_changed {
             details.insert(
                 "elevation".into(),
-                json!({"before": elevation_of(target), "after": updated.elevation}),
+                json!({"before": target.elevation, "after": updated.elevation}),
             );
         }
         if sessions_revoked > 0 {

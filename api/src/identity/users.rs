@@ -4,7 +4,7 @@ use hubkeep_shared::AccessDecision;
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::db::entities::users;
-use crate::hub_access::{access_of, elevation_of};
+use crate::hub_access::access_of;
 pub use hubkeep_shared::api::users::{SecurityLevelRef, User};
 
 /// A hub user as the API shows them, with the S2 decision computed by the caller.
@@ -16,7 +16,7 @@ pub fn user_view(model: &users::Model, decision: AccessDecision) -> User {
         psa_resource_id: model.psa_resource_id,
         is_primary: model.is_primary,
         active: model.active,
-        elevation: elevation_of(model),
+        elevation: model.elevation,
         access_level: decision.level,
         access_source: decision.source,
         security_level: SecurityLevelRef {

@@ -467,7 +467,7 @@ async fn write_access(txn: &impl ConnectionTrait, updated: &users::Model) -> Res
 }
 
 /// Revokes the user's live sessions as `user_deactivated`; how many were revoked.
-async fn revoke_sessions(txn: &impl ConnectionTrait, user_id: &str) -> Result<u64, ApiError> {
+async fn revoke_sessions(txn: &impl ConnectionTrait, user_id: &UserId) -> Result<u64, ApiError> {
     Ok(sessions::Entity::update_many()
         .col_expr(sessions::Column::RevokedAt, Expr::value(Some(db::now())))
         .col_expr(

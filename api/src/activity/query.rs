@@ -6,7 +6,7 @@
 //! there is no write path here.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use hubkeep_shared::{FieldError, HubAccess};
+use hubkeep_shared::{FieldError, HubAccess, UserId};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -27,7 +27,7 @@ const MAX_FILTER_CHARS: usize = 200;
 #[derive(Debug, Clone, Copy)]
 pub struct Reader<'a> {
     pub tenant_id: &'a str,
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub access: HubAccess,
 }
 
@@ -154,8 +154,8 @@ fn entry(row: &activity_log::Model, reader: Reader<'_>) -> ActivityEntry {
     };
     // Where a limited user reads another person's entry (on a shared connection), the
     // other person's address and browser are theirs to keep.
-    let own = reader.access == HubAccess::Elevated
-        || row.actor_user_id.as_deref() == Some(reader.user_id);
+    let own =
+        reader.access == HubAccess::Elevated || row.actor_user_id.as_ref() == Some(reader.user_id);
     ActivityEntry {
         id: row.id.clone(),
         at: row.at,

@@ -260,10 +260,7 @@ fn view(
         locked_period_export: model.locked_period_export,
         reporting_currency: model.reporting_currency.clone(),
         forecast_budget,
-        postgres_db_set: model
-            .postgres_db
-            .as_ref()
-            .is_some_and(|s| !s.expose_secret().is_empty()),
+        postgres_db_set: model.postgres_db.as_ref().is_some_and(|s| !s.is_empty()),
         created_at: model.created_at,
         updated_at: model.updated_at,
         cancelled_at: model.cancelled_at,

@@ -225,10 +225,7 @@ fn apply(model: &conn::Model, valid: &Valid) -> (conn::ActiveModel, Changes) {
     }
     if let Some(url) = valid.postgres_db.clone() {
         let url = url.map(SecretText::new);
-        let current = model
-            .postgres_db
-            .clone()
-            .filter(|s| !s.expose_secret().is_empty());
+        let current = model.postgres_db.clone().filter(|s| !s.is_empty());
         if changes.note_masked("postgres_db", current.as_ref(), url.as_ref()) {
             active.postgres_db = Set(url);
         }

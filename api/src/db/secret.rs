@@ -1,6 +1,7 @@
 //! A column that holds a secret: a tenant's launch secret, the Autotask secret and
 //! integration code, a connection's Postgres connection string. The value lives in a
-//! [`secrecy::SecretString`] (zeroed on drop), `Debug` shows `***`, and reading it takes
+//! [`secrecy::SecretString`] (zeroed when dropped; the copies the database driver makes on
+//! the way in and out are ordinary strings), `Debug` shows `***`, and reading it takes
 //! [`SecretText::expose_secret`], so a secret reaches only code that says it hands it to its
 //! own peer. An entity holding one can derive `Debug` without leaking it into a log.
 
@@ -21,6 +22,11 @@ impl SecretText {
     /// The secret itself: for the peer it belongs to, never for a response or a log.
     pub fn expose_secret(&self) -> &str {
         self.0.expose_secret()
+    }
+
+    /// An empty value (a cleared field), which counts as no secret.
+    pub fn is_empty(&self) -> bool {
+        self.0.expose_secret().is_empty()
     }
 }
 

@@ -1,7 +1,7 @@
 //! My invitations: the pending invitations addressed to the caller, to accept or decline
 //! (SPEC S5.1). Accepting an owner invitation is the ownership transfer (S5.3).
 
-use hubkeep_shared::{ConnectionRole, InvitationId};
+use hubkeep_shared::{ConnectionId, ConnectionRole, InvitationId};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -33,7 +33,7 @@ fn invitation_badge(status: &str) -> impl IntoView + use<> {
 /// What the last accept granted, shown with a link to the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Accepted {
-    connection_id: String,
+    connection_id: ConnectionId,
     connection_name: String,
     role: ConnectionRole,
 }
@@ -81,7 +81,7 @@ pub fn InvitationsPage() -> impl IntoView {
                             };
                             notices.ok(format!("You are now {shown} on {}.", inv.connection_name));
                             accepted.set(Some(Accepted {
-                                connection_id: inv.invitation.connection_id.to_string(),
+                                connection_id: inv.invitation.connection_id.clone(),
                                 connection_name: inv.connection_name.clone(),
                                 role,
                             }));
@@ -126,7 +126,7 @@ pub fn InvitationsPage() -> impl IntoView {
                         <p class="notice ok" role="status" id="invitation-accepted">
                             <span>
                                 "You are now "{shown}" on "
-                                <A href=href attr:data-connection-id=a.connection_id.clone()>
+                                <A href=href attr:data-connection-id=a.connection_id.to_string()>
                                     {a.connection_name.clone()}
                                 </A>"."
                             </span>

@@ -51,6 +51,12 @@ fn rejected(why: impl std::fmt::Display) -> ApiError {
     )
 }
 
+/// The one answer for "no tenant has this issuer" and "not signed with this tenant's launch
+/// secret" (SPEC S14): a caller cannot use launches to learn which PSA ids are tenants.
+pub fn not_from_a_known_launcher() -> ApiError {
+    rejected("unknown issuer or bad signature")
+}
+
 /// Reads `iss` without verifying anything, to find the tenant whose secret verifies the
 /// rest. Nothing else from an unverified token is used.
 pub fn peek_issuer(assertion: &str) -> Result<String, ApiError> {
@@ -63,7 +69,7 @@ pub fn peek_issuer(assertion: &str) -> Result<String, ApiError> {
     // No tenant's PSA id has control characters, and PostgreSQL cannot even compare text
     // with a NUL: such an issuer is unknown without asking the database.
     if issuer.chars().any(char::is_control) {
-        return Err(rejected("unknown issuer"));
+        return Err(not_from_a_known_launcher());
     }
     Ok(issuer)
 }
@@ -90,7 +96,7 @@ pub fn verify(assertion: &str, psa_id: &str, launch_secret: &str) -> Result<Asse
             match e.kind() {
                 ErrorKind::ExpiredSignature => rejected("it has expired"),
                 ErrorKind::ImmatureSignature => rejected("it is not valid yet"),
-                ErrorKind::InvalidSignature => rejected("bad signature"),
+                ErrorKind::InvalidSignature => not_from_a_known_launcher(),
                 ErrorKind::InvalidAudience => rejected("wrong audience"),
                 ErrorKind::InvalidIssuer => rejected("wrong issuer"),
                 ErrorKind::MissingRequiredClaim(claim) => rejected(format!("no {claim}")),

@@ -52,12 +52,7 @@ pub async fn launch(
     meta: &RequestMeta,
 ) -> Result<TokenResponse, ApiError> {
     let issuer = launch::peek_issuer(assertion)?;
-    let unknown = || {
-        ApiError::new(
-            ProblemCode::Unauthenticated,
-            "the launch assertion was rejected: unknown issuer",
-        )
-    };
+    let unknown = launch::not_from_a_known_launcher;
     let tenant = tenants::Entity::find()
         .filter(tenants::Column::PsaId.eq(&issuer))
         .one(&state.db)

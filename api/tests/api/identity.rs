@@ -35,6 +35,7 @@ on_each_backend!(
     s3_2_concurrent_first_sign_ins_make_exactly_one_primary,
     s2_stored_access_follows_the_psa_for_users_who_are_not_signing_in,
     s8_launch_and_refresh_are_rate_limited_per_address,
+    s14_unknown_issuer_and_bad_signature_answer_alike,
 );
 
 async fn g4_first_sign_in_creates_the_primary_user(backend: Backend) {
@@ -950,4 +951,62 @@ async fn s8_launch_and_refresh_are_rate_limited_per_address(backend: Backend) {
         .await;
     // Other endpoints are not limited.
     assert_eq!(app.as_(&ada).get_me().await.status(), 200);
+}
+
+/// S14: a launch cannot tell "no such tenant" from "wrong secret": an unknown `iss`, an
+/// `iss` no tenant could have (a control character) and a known `iss` signed with another
+/// secret get one 401 body, byte for byte but the request id.
+async fn s14_unknown_issuer_and_bad_signature_answer_alike(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let now = chrono::Utc::now().timestamp();
+    let claims = |iss: &str, jti: &str| {
+        json!({"iss": iss, "aud": "hubkeep", "sub": ADA_ADMIN.to_string(), "iat": now,
+               "exp": now + 60, "jti": jti})
+    };
+    let other_secret = "not-the-launch-secret-not-the-launch-secret";
+    let cases = [
+        (
+            "bad signature",
+            sign_hs256(&claims(&tenant.psa_id, "bad-signature"), other_secret),
+        ),
+        (
+            "unknown issuer",
+            sign_hs256(&claims("no-such-psa-tenant", "unknown-iss"), other_secret),
+        ),
+        (
+            "unknown issuer signed with the tenant's own secret",
+            sign_hs256(
+                &claims("no-such-psa-tenant", "unknown-iss-2"),
+                &tenant.launch_secret,
+            ),
+        ),
+        (
+            "an issuer no tenant can have",
+            sign_hs256(&claims("psa\u{1}id", "control"), other_secret),
+        ),
+    ];
+    let mut bodies = Vec::new();
+    for (why, assertion) in cases {
+        let res = app.launch(&assertion).await;
+        assert_eq!(res.status(), 401, "{why}");
+        let text = res.text().await;
+        let mut body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["code"], "unauthenticated", "{why}: {text}");
+        // The request id differs by design; nothing else may.
+        if let Some(id) = body.get("request_id").and_then(Value::as_str) {
+            let id = id.to_owned();
+            body.as_object_mut().unwrap().remove("request_id");
+            assert_eq!(text.matches(&id).count(), 1, "{why}: {text}");
+            bodies.push((why, text.replace(&id, "<request id>"), body));
+        } else {
+            bodies.push((why, text.clone(), body));
+        }
+    }
+    let (first_why, first_text, _) = &bodies[0];
+    for (why, text, _) in &bodies[1..] {
+        assert_eq!(text, first_text, "{why} answers unlike {first_why}");
+    }
+    assert_eq!(app.count("users").await, 0);
+    assert_eq!(app.count("launch_assertions").await, 0);
 }

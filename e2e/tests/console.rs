@@ -1122,7 +1122,8 @@ async fn every_rendered_action_is_allowed_for_every_demo_identity() {
 
 /// The PSA opens `/launch#assertion=…`: the console signs in, drops the assertion from the
 /// address bar, refuses a replay, and returns to sign-in with the reason once the session is
-/// revoked (`reauthorization_required` → refresh refused).
+/// revoked (`reauthorization_required` → refresh refused). The same assertion in the query
+/// string is refused unused (SPEC S14).
 #[tokio::test]
 async fn launch_from_the_psa_signs_in_and_a_revoked_session_returns_to_sign_in() {
     let data_dir = tempfile::tempdir().unwrap();
@@ -1159,6 +1160,18 @@ async fn launch_from_the_psa_signs_in_and_a_revoked_session_returns_to_sign_in()
     let mut browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
 
     let assertion = launch_assertion(psa_id, secret, PRIMARY);
+    // S14: in the query string (which proxies log) the assertion is refused unused: no
+    // session, the address bar cleaned, and the same assertion still signs in below.
+    browser
+        .goto(&format!("/launch?assertion={assertion}"))
+        .await;
+    browser.wait_for("#launch-refused").await;
+    assert!(!browser.exists("#signed-in-user").await);
+    let href = browser.js("return window.location.href;", vec![]).await;
+    assert!(
+        !href.as_str().unwrap_or_default().contains("assertion"),
+        "the refused assertion stayed in the address bar: {href}"
+    );
     browser
         .goto(&format!("/launch#assertion={assertion}"))
         .await;

@@ -11,13 +11,14 @@ use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::shell::Shell;
-use crate::pages::signin::{SignIn, assertion_in_url};
+use crate::pages::signin::{SignIn, launch_in_url};
 
 /// The application: sign-in when there is no session, else the shell and its pages.
 #[component]
 pub fn App() -> impl IntoView {
-    // A launch from the PSA replaces whatever session this tab had.
-    if assertion_in_url().is_some() {
+    // A launch from the PSA replaces whatever session this tab had (one refused for carrying
+    // its assertion in the query string too: the sign-in page says why).
+    if launch_in_url().is_some() {
         api::drop_session(None);
     }
     let auth = api::init_auth();

@@ -1,8 +1,9 @@
 //! Sign-in: the launch flow from the PSA and, in demo mode, a picker of demo identities.
 //!
-//! The PSA opens `/launch#assertion=<jwt>` (the fragment never reaches a server log;
-//! `?assertion=` works too). The console exchanges the assertion at `/api/v1/auth/launch`,
-//! removes it from the address bar and stores the session.
+//! The PSA opens `/launch#assertion=<jwt>` (the fragment never reaches a server or proxy
+//! log). The console exchanges the assertion at `/api/v1/auth/launch`, removes it from the
+//! address bar and stores the session. An assertion in the query (`?assertion=`) is refused
+//! unused (SPEC S14): it has already been written to every log on its way.
 
 use leptos::prelude::*;
 
@@ -10,8 +11,17 @@ use crate::api::{self, ClientError};
 use crate::components::ui::describe;
 use hubkeep_shared::api::{DemoIdentity, TokenResponse};
 
-/// The launch assertion in the current URL (`#assertion=` or `?assertion=`), if any.
-pub fn assertion_in_url() -> Option<String> {
+/// A launch the current URL asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Launch {
+    /// `#assertion=<jwt>`: redeemed.
+    Fragment(String),
+    /// `?assertion=…`: refused unused, since proxies and servers log query strings.
+    InQuery,
+}
+
+/// The launch in the current URL, if any.
+pub fn launch_in_url() -> Option<Launch> {
     let location = window().location();
     let from = |raw: String| -> Option<String> {
         raw.trim_start_matches(['#', '?'])
@@ -24,11 +34,14 @@ pub fn assertion_in_url() -> Option<String> {
             })
             .filter(|v| !v.is_empty())
     };
-    location
-        .hash()
-        .ok()
-        .and_then(from)
-        .or_else(|| location.search().ok().and_then(from))
+    match location.hash().ok().and_then(from) {
+        Some(assertion) => Some(Launch::Fragment(assertion)),
+        None => location
+            .search()
+            .ok()
+            .and_then(from)
+            .map(|_| Launch::InQuery),
+    }
 }
 
 /// Removes the assertion from the address bar (it is single-use and must not be bookmarked).
@@ -78,14 +91,22 @@ pub fn SignIn() -> impl IntoView {
         }
     };
 
-    // A launch from the PSA: redeem the assertion once, on load.
-    let launching = assertion_in_url();
-    if let Some(assertion) = launching.clone() {
-        clear_assertion_from_url();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            finish(api::auth::launch(assertion).await);
-        });
+    // A launch from the PSA: redeem the assertion once, on load; one in the query string is
+    // dropped unused.
+    let refused_query = RwSignal::new(false);
+    match launch_in_url() {
+        Some(Launch::Fragment(assertion)) => {
+            clear_assertion_from_url();
+            busy.set(true);
+            leptos::task::spawn_local(async move {
+                finish(api::auth::launch(assertion).await);
+            });
+        }
+        Some(Launch::InQuery) => {
+            clear_assertion_from_url();
+            refused_query.set(true);
+        }
+        None => {}
     }
 
     let identities = LocalResource::new(api::auth::demo_identities);
@@ -111,6 +132,15 @@ pub fn SignIn() -> impl IntoView {
                 error
                     .get()
                     .map(|e| view! { <div class="error" role="alert" id="signin-error">{describe(&e)}</div> })
+            }}
+            {move || {
+                refused_query
+                    .get()
+                    .then(|| view! {
+                        <div class="error" role="alert" id="launch-refused">
+                            "This sign-in link carries its assertion in the query string (?assertion=), which proxies and servers log, so it was not used. The launcher must put it after # instead; ask your administrator."
+                        </div>
+                    })
             }}
             {move || busy.get().then(|| view! { <p class="status" role="status">"Signing in…"</p> })}
             <Transition fallback=|| view! { <p class="status" role="status">"Loading…"</p> }>

@@ -169,4 +169,8 @@ pub struct ServeArgs {
     /// sign-in endpoints. For trying Hubkeep out; never in production.
     #[arg(long, env = "HUBKEEP_DEMO", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pub demo: bool,
+    /// A second address that serves Prometheus `/metrics` and nothing else (port 0 picks a
+    /// free port). Without it, `/metrics` answers only with `[metrics] token`.
+    #[arg(long, env = "HUBKEEP_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
 }

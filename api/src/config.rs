@@ -38,6 +38,31 @@ pub struct Settings {
     pub psa: PsaSettings,
     pub rate_limit: RateLimitSettings,
     pub database: DatabaseSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+/// Where Prometheus metrics are served (SPEC S14): on their own address, or on the main one
+/// to a bearer of the token; with neither, `/metrics` is 404.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// A separate address serving `/metrics` and nothing else (`--metrics-bind`), e.g. on an
+    /// interface only the monitoring network reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    /// A token that opens `/metrics` on the main address (`Authorization: Bearer <token>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("bind", &self.bind)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// Connection pools (`db::pool::connect`).
@@ -192,6 +217,7 @@ impl Default for Settings {
                 sqlite_readers: 4,
                 max_connections: 10,
             },
+            metrics: MetricsSettings::default(),
         }
     }
 }
@@ -228,6 +254,7 @@ impl Settings {
             database_url: args.database_url.clone(),
             web_dir: args.web_dir.clone(),
             demo: args.demo.then_some(true),
+            metrics: args.metrics_bind.clone().map(|bind| MetricsFlags { bind }),
         };
         figment = figment.merge(Serialized::defaults(flags));
         figment
@@ -248,9 +275,17 @@ fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
 
+/// `--metrics-bind`, as the `[metrics]` table it overrides a key of.
+#[derive(Serialize)]
+struct MetricsFlags {
+    bind: String,
+}
+
 /// The flags that were given, as a figment layer; absent flags leave lower layers alone.
 #[derive(Serialize)]
 struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics: Option<MetricsFlags>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -272,6 +307,24 @@ mod tests {
         let s = Settings::load(&ServeArgs::default()).unwrap();
         assert_eq!(s.bind, "127.0.0.1:8080");
         assert_eq!(s.database_url(), "sqlite://./data/hubkeep.db?mode=rwc");
+    }
+
+    #[test]
+    fn metrics_bind_flag_joins_the_token_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hubkeep.toml");
+        std::fs::write(&file, "[metrics]\ntoken = \"m-token\"\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            metrics_bind: Some("127.0.0.1:9464".into()),
+            ..ServeArgs::default()
+        };
+        let s = Settings::load(&args).unwrap();
+        assert_eq!(s.metrics.bind.as_deref(), Some("127.0.0.1:9464"));
+        assert_eq!(s.metrics.token.as_deref(), Some("m-token"));
+        assert!(!format!("{s:?}").contains("m-token"));
+        let none = Settings::load(&ServeArgs::default()).unwrap();
+        assert!(none.metrics.bind.is_none() && none.metrics.token.is_none());
     }
 
     #[test]

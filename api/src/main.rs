@@ -37,6 +37,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     // A plain line on stdout, so people and test harnesses see where to connect even with
     // JSON logs (a bind to port 0 picks the port here).
     println!("hubkeep listening on http://{}", app.address());
+    if let Some(metrics) = app.metrics_address() {
+        println!("hubkeep metrics on http://{metrics}/metrics");
+    }
     app.run_until_stopped().await?;
     Ok(())
 }

@@ -19,6 +19,7 @@ use crate::config::Settings;
 use crate::db::pool::{backend_name, connect, connect_reader};
 use crate::error::ApiError;
 use crate::http::error::{json_error_handler, path_error_handler, query_error_handler};
+use crate::http::metrics::{self as metrics_access, MetricsToken};
 use crate::http::middleware::{body_guard, method_guard, nul_guard, problem_details};
 use crate::http::openapi::check::Contract;
 use crate::http::{openapi, routes};
@@ -37,6 +38,8 @@ pub const MAX_JSON_BODY_BYTES: usize = 1024 * 1024;
 /// A server that is bound and ready to run.
 pub struct Application {
     address: SocketAddr,
+    /// The metrics listener (`[metrics] bind`), when there is one.
+    metrics: Option<(SocketAddr, Server)>,
     contract: Option<web::Data<Contract>>,
     server: Server,
 }
@@ -70,11 +73,18 @@ impl Application {
         if !routes::console::is_built(&web_dir) {
             tracing::warn!(dir = %web_dir.display(), "console not built: run `just web`");
         }
+        let metrics_listener = metrics_listener(&settings, prometheus.clone())?;
+        let metrics_token = settings
+            .metrics
+            .token
+            .as_deref()
+            .map(|t| web::Data::new(MetricsToken::new(t)));
         let metrics = http_metrics(prometheus)?;
         let served_contract = contract.clone();
         let mut server = HttpServer::new(move || {
             let web_dir = web_dir.clone();
             let contract = served_contract.clone();
+            let metrics_token = metrics_token.clone();
             // The last `wrap` runs first. Compression must see the final body: inside it,
             // `problem_details` rewrites error bodies, which would otherwise leave plain JSON
             // labelled `content-encoding: gzip` (browsers then fail to read every problem).
@@ -83,6 +93,7 @@ impl Application {
                 .wrap(from_fn(method_guard))
                 .wrap(from_fn(nul_guard))
                 .wrap(metrics.clone())
+                .wrap(from_fn(metrics_access::guard))
                 .wrap(from_fn(problem_details))
                 .wrap(TracingLogger::default())
                 .wrap(Compress::default())
@@ -92,6 +103,9 @@ impl Application {
                 .configure(|cfg| {
                     if let Some(contract) = contract {
                         cfg.app_data(contract);
+                    }
+                    if let Some(token) = metrics_token {
+                        cfg.app_data(token);
                     }
                 })
                 .app_data(
@@ -124,6 +138,7 @@ impl Application {
         tracing::info!(%address, database = backend_name(&settings), "hubkeep started");
         Ok(Self {
             address,
+            metrics: metrics_listener,
             contract,
             server: server.run(),
         })
@@ -148,9 +163,23 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    /// The metrics listener's address (`[metrics] bind`), when there is one.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(address, _)| *address)
+    }
+
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests. The metrics listener
+    /// stops with the main server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((_, metrics)) = self.metrics else {
+            return self.server.await;
+        };
+        let metrics_handle = metrics.handle();
+        let metrics = tokio::spawn(metrics);
+        let served = self.server.await;
+        metrics_handle.stop(true).await;
+        let _ = metrics.await;
+        served
     }
 }
 
@@ -185,14 +214,40 @@ async fn app_state(
     })
 }
 
-/// Prometheus metrics at /metrics (SPEC S8); paths no route matches are counted under one
-/// label, so a scanner cannot blow up the label space.
+/// The listener of `[metrics] bind` (SPEC S14): `/metrics` from the shared registry, and 404
+/// for anything else.
+fn metrics_listener(
+    settings: &Settings,
+    prometheus: prometheus::Registry,
+) -> anyhow::Result<Option<(SocketAddr, Server)>> {
+    let Some(bind) = &settings.metrics.bind else {
+        return Ok(None);
+    };
+    let listener =
+        TcpListener::bind(bind).with_context(|| format!("binding the metrics address {bind}"))?;
+    let address = listener.local_addr()?;
+    let registry = web::Data::new(prometheus);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(registry.clone())
+            .route(metrics_access::PATH, web::get().to(metrics_access::serve))
+    })
+    .workers(1)
+    .listen(listener)?
+    .shutdown_timeout(1)
+    .run();
+    tracing::info!(%address, "metrics served");
+    Ok(Some((address, server)))
+}
+
+/// Prometheus metrics at /metrics (SPEC S8; who may read them: `http::metrics`); paths no
+/// route matches are counted under one label, so a scanner cannot blow up the label space.
 fn http_metrics(
     prometheus: prometheus::Registry,
 ) -> anyhow::Result<actix_web_prom::PrometheusMetrics> {
     PrometheusMetricsBuilder::new("hubkeep")
         .registry(prometheus)
-        .endpoint("/metrics")
+        .endpoint(metrics_access::PATH)
         .mask_unmatched_patterns("UNMATCHED")
         .build()
         .map_err(|e| anyhow::anyhow!("building the metrics registry: {e}"))

@@ -627,7 +627,7 @@ async fn s11_background_reads_stop_at_the_budget_while_sign_in_goes_on(backend: 
         ))
         .await;
     assert_eq!(used, 16);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.metrics().await.text().await.unwrap();
     assert!(
         metrics.contains(&format!(
             "hubkeep_psa_budget_used{{tenant=\"{}\"}} 16",

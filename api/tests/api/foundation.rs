@@ -5,7 +5,7 @@ use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
 
 use crate::client::{Pending, pending};
-use crate::helpers::{Backend, assert_problem, spawn_app};
+use crate::helpers::{Backend, assert_problem, spawn_app, spawn_app_with};
 use crate::on_each_backend;
 
 on_each_backend!(
@@ -163,7 +163,7 @@ async fn s8_prometheus_metrics_count_requests_by_route_pattern() {
     assert_eq!(app.anonymous().get_healthz().await.status(), 200);
     assert_eq!(app.anonymous().get_me().await.status(), 401);
     assert_eq!(app.get("/api/v1/no-such-thing-12345").await.status(), 404);
-    let res = app.get("/metrics").await;
+    let res = app.metrics().await;
     assert_eq!(res.status(), 200);
     assert!(
         res.headers()["content-type"]
@@ -225,4 +225,93 @@ async fn bodies_that_are_not_json_objects_are_422_and_change_nothing(backend: Ba
     assert_eq!(app.row_counts().await, before, "nothing changed");
     let settings_after = c.get_settings().await.json().await;
     assert_eq!(settings_after, settings_before);
+}
+
+/// S14: `/metrics` on the main address answers only to the metrics token (401 without it or
+/// with another, 404 when none is configured); `[metrics] bind` serves it on an address of
+/// its own, where nothing else is served, and then the main address has none.
+#[tokio::test]
+async fn s14_metrics_need_their_token_or_their_own_address() {
+    let app = spawn_app(Backend::Sqlite).await;
+    assert_eq!(app.anonymous().get_healthz().await.status(), 200);
+    let bare = app.get("/metrics").await;
+    assert_eq!(bare.status(), 401);
+    let body = bare.text().await.unwrap();
+    assert!(body.contains("unauthenticated"), "{body}");
+    assert!(!body.contains("hubkeep_http_requests_total"), "{body}");
+    for header in [
+        "Bearer wrong-token",
+        "Bearer ",
+        "Basic dGVzdC1tZXRyaWNzLXRva2VuLTAxMjM0NTY3ODk=",
+        "test-metrics-token-0123456789",
+    ] {
+        let res = app
+            .client
+            .get(app.url("/metrics"))
+            .header("authorization", header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401, "{header}");
+    }
+    // A session's access token is not the metrics token either.
+    let tenant = app.tenant().await;
+    let ada = app
+        .sign_in(&tenant, crate::helpers::people::ADA_ADMIN)
+        .await;
+    let res = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(&ada.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let ok = app.metrics().await;
+    assert_eq!(ok.status(), 200);
+    assert!(
+        ok.text()
+            .await
+            .unwrap()
+            .contains("hubkeep_http_requests_total")
+    );
+
+    // Neither a token nor an address: there are no metrics to read.
+    let closed = spawn_app_with(Backend::Sqlite, |s| s.metrics.token = None).await;
+    assert_eq!(closed.get("/metrics").await.status(), 404);
+    assert_eq!(closed.metrics().await.status(), 404);
+
+    // Their own address: served there (and only `/metrics`), not on the main one.
+    let apart = spawn_app_with(Backend::Sqlite, |s| {
+        s.metrics.token = None;
+        s.metrics.bind = Some("127.0.0.1:0".to_owned());
+    })
+    .await;
+    assert_eq!(apart.anonymous().get_healthz().await.status(), 200);
+    assert_eq!(apart.get("/metrics").await.status(), 404);
+    let metrics_address = apart.metrics_address.clone().expect("a metrics address");
+    assert_ne!(metrics_address, apart.address);
+    let res = apart
+        .client
+        .get(format!("{metrics_address}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"hubkeep_http_requests_total{endpoint="/healthz",method="GET",status="200"} 1"#
+        ),
+        "{text}"
+    );
+    for path in ["/healthz", "/api/v1/me", "/"] {
+        let res = apart
+            .client
+            .get(format!("{metrics_address}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{path}");
+    }
 }

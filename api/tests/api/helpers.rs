@@ -81,6 +81,8 @@ pub struct TestApp {
     /// A direct connection to the app's database, for asserting on rows.
     pub db: DatabaseConnection,
     pub web_dir: PathBuf,
+    /// `http://<[metrics] bind>` when the test gave the metrics their own address.
+    pub metrics_address: Option<String>,
     _data_dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
     handle: actix_web::dev::ServerHandle,
@@ -108,6 +110,9 @@ fn with_database(admin_url: &str, name: &str) -> String {
         .expect("HUBKEEP_TEST_POSTGRES_URL must name a database: postgres://user@host:port/db");
     format!("{base}/{name}")
 }
+
+/// The `[metrics] token` of test apps (unless a test changes it).
+pub const METRICS_TOKEN: &str = "test-metrics-token-0123456789";
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
@@ -155,10 +160,13 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     // Tests sign in hundreds of times from one address; the limit has its own test.
     settings.rate_limit.launch_per_window = 100_000;
     settings.rate_limit.refresh_per_window = 100_000;
+    // Metrics on the main address need a token (SPEC S14); `TestApp::metrics` sends it.
+    settings.metrics.token = Some(METRICS_TOKEN.to_owned());
     adjust(&mut settings);
     let db_url = settings.database_url();
     let app = Application::build(settings).await.expect("the app builds");
     let address = format!("http://{}", app.address());
+    let metrics_address = app.metrics_address().map(|a| format!("http://{a}"));
     let handle = app.handle();
     let contract = app.contract();
     tokio::spawn(app.run_until_stopped());
@@ -171,6 +179,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
             .unwrap(),
         db: Database::connect(db_url).await.unwrap(),
         web_dir,
+        metrics_address,
         _data_dir: data_dir,
         postgres,
         handle,
@@ -185,6 +194,16 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// `/metrics` on the main address with the test apps' metrics token.
+    pub async fn metrics(&self) -> reqwest::Response {
+        self.client
+            .get(self.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .unwrap()
     }
 }
 

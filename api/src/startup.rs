@@ -74,17 +74,13 @@ impl Application {
             tracing::warn!(dir = %web_dir.display(), "console not built: run `just web`");
         }
         let metrics_listener = metrics_listener(&settings, prometheus.clone())?;
-        let metrics_token = settings
-            .metrics
-            .token
-            .as_deref()
-            .map(|t| web::Data::new(MetricsToken::new(t)));
+        let metrics_token = settings.metrics.token.as_deref().map(MetricsToken::new);
         let metrics = http_metrics(prometheus)?;
         let served_contract = contract.clone();
         let mut server = HttpServer::new(move || {
             let web_dir = web_dir.clone();
             let contract = served_contract.clone();
-            let metrics_token = metrics_token.clone();
+            let metrics_token = metrics_token.clone().map(web::Data::new);
             // The last `wrap` runs first. Compression must see the final body: inside it,
             // `problem_details` rewrites error bodies, which would otherwise leave plain JSON
             // labelled `content-encoding: gzip` (browsers then fail to read every problem).
@@ -108,13 +104,7 @@ impl Application {
                         cfg.app_data(token);
                     }
                 })
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(MAX_JSON_BODY_BYTES)
-                        .error_handler(json_error_handler),
-                )
-                .app_data(web::QueryConfig::default().error_handler(query_error_handler))
-                .app_data(web::PathConfig::default().error_handler(path_error_handler))
+                .configure(extractor_errors)
                 .configure(|cfg| {
                     routes::configure(&mut utoipa_actix_web::service_config::ServiceConfig::new(
                         cfg,
@@ -212,6 +202,18 @@ async fn app_state(
         keys: Arc::new(keys),
         settings: Arc::new(settings.clone()),
     })
+}
+
+/// How the extractors refuse bad input: a problem+json answer, and JSON bodies within
+/// [`MAX_JSON_BODY_BYTES`].
+fn extractor_errors(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(MAX_JSON_BODY_BYTES)
+            .error_handler(json_error_handler),
+    )
+    .app_data(web::QueryConfig::default().error_handler(query_error_handler))
+    .app_data(web::PathConfig::default().error_handler(path_error_handler));
 }
 
 /// The listener of `[metrics] bind` (SPEC S14): `/metrics` from the shared registry, and 404

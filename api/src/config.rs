@@ -229,7 +229,13 @@ pub enum ConfigError {
     MissingFile(PathBuf),
     #[error("invalid configuration: {0}")]
     Invalid(#[from] Box<figment::Error>),
+    #[error("invalid configuration: {0}")]
+    Rule(&'static str),
 }
+
+/// The shortest `[metrics] token` accepted: an empty or short one would open the metrics to
+/// anyone who guesses it.
+pub const MIN_METRICS_TOKEN_CHARS: usize = 16;
 
 impl Settings {
     /// Reads the layered configuration for the given command-line flags.
@@ -257,9 +263,17 @@ impl Settings {
             metrics: args.metrics_bind.clone().map(|bind| MetricsFlags { bind }),
         };
         figment = figment.merge(Serialized::defaults(flags));
-        figment
+        let settings: Settings = figment
             .extract()
-            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        if let Some(token) = &settings.metrics.token
+            && token.trim().chars().count() < MIN_METRICS_TOKEN_CHARS
+        {
+            return Err(ConfigError::Rule(
+                "[metrics] token must be at least 16 characters",
+            ));
+        }
+        Ok(settings)
     }
 
     /// The database URL to connect to.
@@ -313,7 +327,7 @@ mod tests {
     fn metrics_bind_flag_joins_the_token_of_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hubkeep.toml");
-        std::fs::write(&file, "[metrics]\ntoken = \"m-token\"\n").unwrap();
+        std::fs::write(&file, "[metrics]\ntoken = \"m-token-0123456789\"\n").unwrap();
         let args = ServeArgs {
             config: Some(file),
             metrics_bind: Some("127.0.0.1:9464".into()),
@@ -321,10 +335,25 @@ mod tests {
         };
         let s = Settings::load(&args).unwrap();
         assert_eq!(s.metrics.bind.as_deref(), Some("127.0.0.1:9464"));
-        assert_eq!(s.metrics.token.as_deref(), Some("m-token"));
-        assert!(!format!("{s:?}").contains("m-token"));
+        assert_eq!(s.metrics.token.as_deref(), Some("m-token-0123456789"));
+        assert!(!format!("{s:?}").contains("m-token-0123456789"));
         let none = Settings::load(&ServeArgs::default()).unwrap();
         assert!(none.metrics.bind.is_none() && none.metrics.token.is_none());
+        for short in ["", "   ", "short-token"] {
+            std::fs::write(
+                dir.path().join("short.toml"),
+                format!("[metrics]\ntoken = \"{short}\"\n"),
+            )
+            .unwrap();
+            let args = ServeArgs {
+                config: Some(dir.path().join("short.toml")),
+                ..ServeArgs::default()
+            };
+            assert!(
+                matches!(Settings::load(&args), Err(ConfigError::Rule(_))),
+                "{short:?}"
+            );
+        }
     }
 
     #[test]

@@ -168,7 +168,11 @@ impl Application {
         let metrics = tokio::spawn(metrics);
         let served = self.server.await;
         metrics_handle.stop(true).await;
-        let _ = metrics.await;
+        match metrics.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the metrics listener failed"),
+            Err(e) => tracing::error!(error = %e, "the metrics listener panicked"),
+        }
         served
     }
 }

@@ -58,8 +58,14 @@ pub fn not_from_a_known_launcher() -> ApiError {
 }
 
 /// Reads `iss` without verifying anything, to find the tenant whose secret verifies the
-/// rest. Nothing else from an unverified token is used.
+/// rest. Nothing else from an unverified token is used. Every check that does not need the
+/// tenant's secret (the header, HS256, the shape) runs here, before the tenant is looked
+/// up, so its answer cannot depend on whether the issuer is a tenant (SPEC S14).
 pub fn peek_issuer(assertion: &str) -> Result<String, ApiError> {
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| rejected("malformed"))?;
+    if header.alg != Algorithm::HS256 {
+        return Err(rejected("the algorithm must be HS256"));
+    }
     let issuer: Issuer = jsonwebtoken::dangerous::insecure_decode_claims(assertion.as_bytes())
         .map_err(|_| rejected("it is not a JWT"))?;
     let issuer = issuer
@@ -96,7 +102,14 @@ pub fn verify(assertion: &str, psa_id: &str, launch_secret: &str) -> Result<Asse
             match e.kind() {
                 ErrorKind::ExpiredSignature => rejected("it has expired"),
                 ErrorKind::ImmatureSignature => rejected("it is not valid yet"),
-                ErrorKind::InvalidSignature => not_from_a_known_launcher(),
+                // Everything the library checks before the signature holds (an undecodable
+                // signature, a broken shape) answers like a wrong signature: only the
+                // tenant's secret may tell more.
+                ErrorKind::InvalidSignature
+                | ErrorKind::Base64(_)
+                | ErrorKind::InvalidToken
+                | ErrorKind::InvalidAlgorithm
+                | ErrorKind::InvalidAlgorithmName => not_from_a_known_launcher(),
                 ErrorKind::InvalidAudience => rejected("wrong audience"),
                 ErrorKind::InvalidIssuer => rejected("wrong issuer"),
                 ErrorKind::MissingRequiredClaim(claim) => rejected(format!("no {claim}")),

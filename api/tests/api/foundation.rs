@@ -229,7 +229,8 @@ async fn bodies_that_are_not_json_objects_are_422_and_change_nothing(backend: Ba
 
 /// S14: `/metrics` on the main address answers only to the metrics token (401 without it or
 /// with another, 404 when none is configured); `[metrics] bind` serves it on an address of
-/// its own, where nothing else is served, and then the main address has none.
+/// its own, where nothing else is served (without a token the main address then has none;
+/// with one, both serve it).
 #[tokio::test]
 async fn s14_metrics_need_their_token_or_their_own_address() {
     let app = spawn_app(Backend::Sqlite).await;

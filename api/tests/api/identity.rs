@@ -1007,6 +1007,42 @@ async fn s14_unknown_issuer_and_bad_signature_answer_alike(backend: Backend) {
     for (why, text, _) in &bodies[1..] {
         assert_eq!(text, first_text, "{why} answers unlike {first_why}");
     }
+
+    // Forgeries that fail before any signature is computed answer the same whether their
+    // issuer is a tenant or not: the checks that need no secret come before the lookup.
+    let b64 = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
+    let forge = |header: Value, iss: &str, signature: &str| {
+        format!(
+            "{}.{}.{signature}",
+            b64(&header),
+            b64(&claims(iss, "forged"))
+        )
+    };
+    let hs = |alg: &str| json!({"alg": alg, "typ": "JWT"});
+    // (why, header, signature, appended after the signature)
+    let forgeries = [
+        ("HS384", hs("HS384"), "c2lnbmF0dXJl", ""),
+        ("alg none", json!({"alg": "none"}), "", ""),
+        ("signature not base64", hs("HS256"), "!!!*", ""),
+        ("empty signature", hs("HS256"), "", ""),
+        ("four parts", hs("HS256"), "c2ln", ".x"),
+    ];
+    for (why, header, signature, tail) in &forgeries {
+        let mut answers = Vec::new();
+        for iss in [tenant.psa_id.as_str(), "no-such-psa-tenant"] {
+            let assertion = format!("{}{tail}", forge(header.clone(), iss, signature));
+            let res = app.launch(&assertion).await;
+            assert_eq!(res.status(), 401, "{why} as {iss}");
+            let mut body = res.json().await;
+            assert_eq!(body["code"], "unauthenticated", "{why} as {iss}: {body}");
+            body.as_object_mut().unwrap().remove("request_id");
+            answers.push(body);
+        }
+        assert_eq!(
+            answers[0], answers[1],
+            "{why}: a tenant's issuer answers differently"
+        );
+    }
     assert_eq!(app.count("users").await, 0);
     assert_eq!(app.count("launch_assertions").await, 0);
 }

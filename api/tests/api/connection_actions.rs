@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::client::{Client, Pending, email_invitation, invitation, payment, pending, view};
 use crate::helpers::{
     Backend, assert_problem, connection_state as state, create_connection as create, entries,
-    entries_of, exec, grant, id, owner_and_techs as team, people::*, spawn_app,
+    entries_of, error_fields, exec, grant, id, owner_and_techs as team, people::*, spawn_app,
 };
 use crate::on_each_backend;
 
@@ -891,14 +891,6 @@ async fn s8_invalid_action_input_is_422_and_changes_nothing(backend: Backend) {
     let as_ada = app.as_(&ada);
     let base = format!("/api/v1/connections/{cid}");
     let long = "x".repeat(201);
-    let fields_of = |problem: &Value| -> Vec<String> {
-        problem["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap().to_owned())
-            .collect()
-    };
 
     let patches: Vec<(ConnectionPatch, &str)> = vec![
         (
@@ -992,7 +984,7 @@ async fn s8_invalid_action_input_is_422_and_changes_nothing(backend: Backend) {
             .problem(422, "validation_failed")
             .await;
         if !field.is_empty() {
-            let fields = fields_of(&problem);
+            let fields = error_fields(&problem);
             assert!(fields.iter().any(|f| f == field), "{body:?}: {problem}");
         }
     }
@@ -1016,7 +1008,7 @@ async fn s8_invalid_action_input_is_422_and_changes_nothing(backend: Backend) {
             .await
             .problem(422, "validation_failed")
             .await;
-        let fields = fields_of(&problem);
+        let fields = error_fields(&problem);
         assert!(fields.iter().any(|f| f == field), "{body}: {problem}");
     }
     for body in [

@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::client::{all_pages, new_connection};
-use crate::helpers::{Backend, TestApp, grant, id, people::*, spawn_app, team};
+use crate::helpers::{Backend, TestApp, error_fields, grant, id, people::*, spawn_app, team};
 use crate::on_each_backend;
 
 on_each_backend!(
@@ -325,14 +325,8 @@ async fn s8_invalid_connection_input_changes_nothing(backend: Backend) {
             vec!["name", "kind", "timezone"],
         ),
     ];
-    let field_set = |problem: &Value| -> BTreeSet<String> {
-        problem["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["field"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let field_set =
+        |problem: &Value| -> BTreeSet<String> { error_fields(problem).into_iter().collect() };
     for (body, fields) in cases {
         let problem = as_ada
             .create_connection(&body)

@@ -713,6 +713,16 @@ pub async fn owner_and_techs(app: &TestApp) -> (TestTenant, Session, Session, Se
     (tenant, ada, tess, tom)
 }
 
+/// The `field` of each entry of a problem's `errors`, in order.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// Everything a refused write on a connection could have touched: the connection as its
 /// owner reads it (a read changes nothing) and the row counts of the tables concerned.
 pub async fn connection_state(

@@ -25,6 +25,30 @@ pub enum Command {
     Openapi,
     /// Provision and inspect tenants (one per PSA instance).
     Tenant(TenantArgs),
+    /// The master key that seals stored secrets.
+    Secrets(SecretsArgs),
+}
+
+/// `hubkeep secrets …`
+#[derive(Debug, Args)]
+pub struct SecretsArgs {
+    #[command(subcommand)]
+    pub command: SecretsCommand,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-seal every stored secret under a new key. With the generated key file: a new key
+    /// is generated, every secret re-sealed, and the old key removed from the file (running
+    /// servers follow the file). With `[secrets] key`: put the new key there and the old one
+    /// in `previous_keys`, run this, then remove `previous_keys`.
+    RotateKey {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `hubkeep tenant …`

@@ -40,6 +40,92 @@ pub struct Settings {
     pub database: DatabaseSettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub secrets: SecretsSettings,
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+/// How the hub is reached over HTTP (SPEC S14).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// The address people and the PSA reach the hub at (`https://hub.example.com`). When it
+    /// is https, responses carry `Strict-Transport-Security`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// Who may frame the console (`frame-ancestors` sources, e.g. the PSA's address); none
+    /// by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frame_ancestors: Vec<String>,
+    /// Proxies (CIDRs or addresses) whose `Forwarded` / `X-Forwarded-For` name the client;
+    /// none by default, since anyone can send those headers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
+}
+
+impl HttpSettings {
+    /// The `frame-ancestors` value: the configured sources, or `'none'`.
+    pub fn frame_ancestors(&self) -> String {
+        if self.frame_ancestors.is_empty() {
+            "'none'".to_owned()
+        } else {
+            self.frame_ancestors.join(" ")
+        }
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://"))
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.public_url {
+            let parsed = url::Url::parse(url.trim())
+                .map_err(|_| ConfigError::Rule("[http] public_url must be an absolute URL"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                return Err(ConfigError::Rule(
+                    "[http] public_url must be an http or https URL with a host",
+                ));
+            }
+        }
+        // One source per entry: nothing that could end the directive or add another.
+        if self.frame_ancestors.iter().any(|s| {
+            s.is_empty()
+                || s.chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == ';' || c == ',')
+        }) {
+            return Err(ConfigError::Rule(
+                "[http] frame_ancestors holds CSP sources, one per entry, without spaces, ';' or ','",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The master key that seals stored secrets (SPEC S14, `db::sealed`).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsSettings {
+    /// Base64 of 32 random bytes (`openssl rand -base64 32`). When absent, a key is generated
+    /// into `<data_dir>/secrets-key.json` (0600). Several instances sharing a database must
+    /// share it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Keys that still open what they sealed, during a rotation: put the new key in `key`,
+    /// the old one here, run `hubkeep secrets rotate-key`, then remove it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_keys: Vec<String>,
+}
+
+impl std::fmt::Debug for SecretsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsSettings")
+            .field("key", &self.key.as_ref().map(|_| "***"))
+            .field("previous_keys", &self.previous_keys.len())
+            .finish()
+    }
 }
 
 /// Where Prometheus metrics are served (SPEC S14): on their own address, or on the main one
@@ -74,6 +160,9 @@ pub struct DatabaseSettings {
     pub sqlite_readers: u32,
     /// Connections of the PostgreSQL pool.
     pub max_connections: u32,
+    /// Seconds between runs of the job that prunes expired sessions, launch `jti`s and
+    /// counters (SPEC S14); 0 turns it off.
+    pub prune_every_secs: u64,
 }
 
 /// Requests per client address (SPEC S8). 0 turns a limit off.
@@ -216,8 +305,11 @@ impl Default for Settings {
             database: DatabaseSettings {
                 sqlite_readers: 4,
                 max_connections: 10,
+                prune_every_secs: 600,
             },
             metrics: MetricsSettings::default(),
+            secrets: SecretsSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -273,6 +365,7 @@ impl Settings {
                 "[metrics] token must be at least 16 characters",
             ));
         }
+        settings.http.check()?;
         Ok(settings)
     }
 
@@ -280,10 +373,13 @@ impl Settings {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => sqlite_url(&self.data_dir.join("hubkeep.db")),
+            None => sqlite_url(&self.data_dir.join(SQLITE_FILE)),
         }
     }
 }
+
+/// The SQLite database in the data directory.
+pub const SQLITE_FILE: &str = "hubkeep.db";
 
 fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
@@ -397,5 +493,38 @@ mod tests {
             Settings::load(&args),
             Err(ConfigError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn http_settings_refuse_what_would_break_the_headers() {
+        let ok = HttpSettings {
+            public_url: Some("https://hub.example.com".into()),
+            frame_ancestors: vec!["'self'".into(), "https://psa.example.com".into()],
+            trusted_proxies: Vec::new(),
+        };
+        assert!(ok.check().is_ok());
+        assert!(ok.is_https());
+        assert_eq!(ok.frame_ancestors(), "'self' https://psa.example.com");
+        assert_eq!(HttpSettings::default().frame_ancestors(), "'none'");
+        for bad in [
+            HttpSettings {
+                frame_ancestors: vec!["https://a.example; script-src *".into()],
+                ..Default::default()
+            },
+            HttpSettings {
+                frame_ancestors: vec![String::new()],
+                ..Default::default()
+            },
+            HttpSettings {
+                public_url: Some("ftp://hub.example.com".into()),
+                ..Default::default()
+            },
+            HttpSettings {
+                public_url: Some("hub.example.com".into()),
+                ..Default::default()
+            },
+        ] {
+            assert!(bad.check().is_err(), "{bad:?}");
+        }
     }
 }

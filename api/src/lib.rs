@@ -34,6 +34,8 @@ pub struct AppState {
     pub reader: sea_orm::DatabaseConnection,
     pub settings: Arc<config::Settings>,
     pub keys: Arc<identity::keys::Keys>,
+    /// The master key that seals stored secrets (`db::sealed`).
+    pub secrets: Arc<db::Keyring>,
     pub psa: Arc<psa::registry::PsaRegistry>,
 }
 

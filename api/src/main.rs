@@ -1,7 +1,7 @@
 //! The `hubkeep` command: `serve` (default), `migrate`, `openapi`.
 
 use clap::Parser;
-use hubkeep_api::cli::{Cli, Command};
+use hubkeep_api::cli::{Cli, Command, SecretsCommand};
 use hubkeep_api::config::Settings;
 use hubkeep_api::startup::Application;
 use hubkeep_api::telemetry;
@@ -25,6 +25,26 @@ async fn main() -> anyhow::Result<()> {
             let settings = Settings::load(&args.db.as_serve_args())?;
             telemetry::init(&settings.log);
             hubkeep_api::tenant::cli::run(&settings, args.command).await
+        }
+        Some(Command::Secrets(args)) => {
+            let settings = Settings::load(&args.db.as_serve_args())?;
+            telemetry::init(&settings.log);
+            let SecretsCommand::RotateKey { json } = args.command;
+            hubkeep_api::db::pool::migrate(&settings).await?;
+            let db = hubkeep_api::db::pool::connect(&settings).await?;
+            let done =
+                hubkeep_api::db::rekey::rotate(&db, &settings.secrets, &settings.data_dir).await?;
+            if json {
+                println!("{}", serde_json::to_string(&done)?);
+            } else {
+                println!(
+                    "{} stored secrets re-sealed under key {}; retired: {}",
+                    done.resealed,
+                    done.key_id,
+                    done.retired.join(", ")
+                );
+            }
+            Ok(())
         }
         Some(Command::Serve(args)) => serve(Settings::load(&args)?).await,
         None => serve(Settings::load(&cli.serve)?).await,

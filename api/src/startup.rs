@@ -17,8 +17,11 @@ use std::sync::Arc;
 use crate::AppState;
 use crate::config::Settings;
 use crate::db::pool::{backend_name, connect, connect_reader};
+use crate::db::rekey;
 use crate::error::ApiError;
+use crate::http::client_address::TrustedProxies;
 use crate::http::error::{json_error_handler, path_error_handler, query_error_handler};
+use crate::http::headers::{SecurityHeaders, security_headers};
 use crate::http::metrics::{self as metrics_access, MetricsToken};
 use crate::http::middleware::{body_guard, method_guard, nul_guard, problem_details};
 use crate::http::openapi::check::Contract;
@@ -74,13 +77,13 @@ impl Application {
             tracing::warn!(dir = %web_dir.display(), "console not built: run `just web`");
         }
         let metrics_listener = metrics_listener(&settings, prometheus.clone())?;
-        let metrics_token = settings.metrics.token.as_deref().map(MetricsToken::new);
+        let edge = Edge::new(&settings)?;
         let metrics = http_metrics(prometheus)?;
         let served_contract = contract.clone();
         let mut server = HttpServer::new(move || {
             let web_dir = web_dir.clone();
             let contract = served_contract.clone();
-            let metrics_token = metrics_token.clone().map(web::Data::new);
+            let edge = edge.clone();
             // The last `wrap` runs first. Compression must see the final body: inside it,
             // `problem_details` rewrites error bodies, which would otherwise leave plain JSON
             // labelled `content-encoding: gzip` (browsers then fail to read every problem).
@@ -91,17 +94,16 @@ impl Application {
                 .wrap(metrics.clone())
                 .wrap(from_fn(metrics_access::guard))
                 .wrap(from_fn(problem_details))
+                .wrap(from_fn(security_headers))
                 .wrap(TracingLogger::default())
                 .wrap(Compress::default())
+                .configure(|cfg| edge.configure(cfg))
                 .app_data(state.clone())
                 .app_data(doc.clone())
                 .app_data(routes.clone())
                 .configure(|cfg| {
                     if let Some(contract) = contract {
                         cfg.app_data(contract);
-                    }
-                    if let Some(token) = metrics_token {
-                        cfg.app_data(token);
                     }
                 })
                 .configure(extractor_errors)
@@ -185,27 +187,75 @@ async fn app_state(
     prometheus: &prometheus::Registry,
 ) -> anyhow::Result<AppState> {
     let keys = Keys::load(&settings.auth, &settings.data_dir).context("loading signing keys")?;
+    let secrets = Arc::new(rekey::open_keyring(settings, &db).await?);
     if settings.demo {
-        let tenant = provision::ensure_demo_tenant(&db, settings.auth.session_lifetime_hours)
-            .await
-            .context("creating the demo tenant")?;
+        let tenant =
+            provision::ensure_demo_tenant(&db, &secrets, settings.auth.session_lifetime_hours)
+                .await
+                .context("creating the demo tenant")?;
         tracing::warn!(
             tenant = %tenant.id,
             "demo mode: anyone can sign in as any directory resource at /api/v1/demo/launch"
         );
     }
+    if settings.database.prune_every_secs > 0 {
+        crate::identity::prune::spawn(
+            db.clone(),
+            std::time::Duration::from_secs(settings.database.prune_every_secs),
+            settings.rate_limit.window_secs,
+        );
+    }
     let reader = connect_reader(settings, &db).await?;
     let psa_metrics = PsaMetrics::register(prometheus, settings.psa.hourly_budget)
         .context("registering the PSA metrics")?;
-    let psa = PsaRegistry::new(settings.psa.clone(), Some(db.clone()), psa_metrics)
-        .context("the [psa] settings")?;
+    let psa = PsaRegistry::new(
+        settings.psa.clone(),
+        Some(db.clone()),
+        Arc::clone(&secrets),
+        psa_metrics,
+    )
+    .context("the [psa] settings")?;
     Ok(AppState {
         db,
         reader,
         psa: Arc::new(psa),
         keys: Arc::new(keys),
+        secrets,
         settings: Arc::new(settings.clone()),
     })
+}
+
+/// What the middleware at the edge reads: the security headers (SPEC S14), the proxies
+/// whose forwarding headers name the client (SPEC S14) and the metrics token (SPEC S14).
+#[derive(Clone)]
+struct Edge {
+    headers: web::Data<SecurityHeaders>,
+    proxies: web::Data<TrustedProxies>,
+    metrics_token: Option<web::Data<MetricsToken>>,
+}
+
+impl Edge {
+    fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let proxies = TrustedProxies::parse(&settings.http.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("[http] trusted_proxies: {e}"))?;
+        Ok(Self {
+            headers: web::Data::new(SecurityHeaders::new(settings)),
+            proxies: web::Data::new(proxies),
+            metrics_token: settings
+                .metrics
+                .token
+                .as_deref()
+                .map(|t| web::Data::new(MetricsToken::new(t))),
+        })
+    }
+
+    fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.headers.clone())
+            .app_data(self.proxies.clone());
+        if let Some(token) = &self.metrics_token {
+            cfg.app_data(token.clone());
+        }
+    }
 }
 
 /// How the extractors refuse bad input: a problem+json answer, and JSON bodies within

@@ -99,3 +99,83 @@ async fn console_renders_sign_in_in_a_real_browser() {
     assert!(dom.contains("Open Hubkeep from your PSA"), "{dom}");
     assert!(!dom.contains("id=\"signed-in-user\""), "{dom}");
 }
+
+/// SPEC S14 (issue 19, defect 1), with the real command: a tenant's launch secret is sealed
+/// in the database file, `hubkeep secrets rotate-key` re-seals it under a new key and takes
+/// the old one out of the key file, and the server then signs in with the same secret.
+#[tokio::test]
+async fn secrets_rotate_key_reseals_and_the_server_still_signs_in() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let directory = hubkeep_e2e::workspace_root().join("config/demo-directory.toml");
+    let hubkeep = |args: &[&str]| {
+        let out = Command::new(hubkeep_e2e::hubkeep_binary())
+            .args(args)
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .env_remove("HUBKEEP_DATABASE_URL")
+            .env_remove("HUBKEEP_CONFIG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let created = hubkeep(&[
+        "tenant",
+        "create",
+        "--name",
+        "Northwind IT",
+        "--psa",
+        "directory",
+        "--directory",
+        directory.to_str().unwrap(),
+        "--json",
+    ]);
+    let secret = created["launch_secret"].as_str().unwrap().to_owned();
+    let psa_id = created["psa_id"].as_str().unwrap().to_owned();
+    let key_file = data_dir.path().join("secrets-key.json");
+    let raw = || {
+        let mut bytes = std::fs::read(data_dir.path().join("hubkeep.db")).unwrap();
+        bytes.extend(std::fs::read(data_dir.path().join("hubkeep.db-wal")).unwrap_or_default());
+        bytes
+    };
+    let holds =
+        |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(
+        !holds(&raw(), &secret),
+        "the launch secret is stored in clear"
+    );
+    let before: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+    let old = before["current"].as_str().unwrap().to_owned();
+
+    let rotated = hubkeep(&["secrets", "rotate-key", "--json"]);
+    assert_eq!(rotated["resealed"], 1, "{rotated}");
+    assert_eq!(rotated["retired"], serde_json::json!([old]));
+    let new = rotated["key_id"].as_str().unwrap();
+    assert_ne!(new, old);
+    let after = std::fs::read_to_string(&key_file).unwrap();
+    assert!(!after.contains(&old), "the old key left the key file");
+    assert!(
+        !holds(&raw(), &format!("sealed:v1:{old}:")),
+        "nothing sealed under it"
+    );
+    assert!(holds(&raw(), &format!("sealed:v1:{new}:")));
+
+    let server = Server::start_in(data_dir.path(), &[]);
+    let client = reqwest::Client::new();
+    server.wait_ready(&client).await;
+    let res = client
+        .post(server.url("/api/v1/auth/launch"))
+        .json(&serde_json::json!({
+            "assertion": hubkeep_e2e::launch_assertion(&psa_id, &secret, 29682885),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert!(server.stop());
+}

@@ -1407,3 +1407,115 @@ async fn settings_test_connection_lists_each_step() {
     layout_check(&mut browser, "settings-psa-test").await;
     browser.close().await;
 }
+
+/// SPEC S14 (issue 19, defect 7): a duplicated tab holds a copy of the session, refresh
+/// token included. Two tabs of one session that refresh at the same moment both stay signed
+/// in, and one refresh reaches the server (a second use of the token would have ended the
+/// session as a replay).
+#[tokio::test]
+async fn two_tabs_of_one_session_refresh_once_and_both_stay_signed_in() {
+    use sea_orm::ConnectionTrait as _;
+    let (data_dir, server, _api) = demo_server().await;
+    let browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
+    let launch = demo_launch(&server.base, PRIMARY).await;
+    let original = launch["refresh_token"].as_str().unwrap().to_owned();
+    // Each tab refreshes a minute before its access token expires: both copies say it
+    // expires at the same moment, so both timers fire together a few seconds from now.
+    browser.goto("/readyz").await;
+    let due = browser
+        .js("return Date.now() + 60000 + 6000;", vec![])
+        .await
+        .as_f64()
+        .unwrap();
+    let session = json!({
+        "access_token": launch["access_token"],
+        "refresh_token": launch["refresh_token"],
+        "expires_at_ms": due as i64,
+    });
+    let store = "window.sessionStorage.setItem(arguments[0], JSON.stringify(arguments[1])); \
+                 return true;";
+    browser
+        .js(
+            store,
+            vec![json!(hubkeep_e2e::browser::SESSION_KEY), session.clone()],
+        )
+        .await;
+    browser.goto("/connections").await;
+    browser.wait_for("#signed-in-user[data-user-id]").await;
+    let first = browser.client.window().await.unwrap();
+    let second = browser.client.new_window(true).await.unwrap().handle;
+    browser
+        .client
+        .switch_to_window(second.clone())
+        .await
+        .unwrap();
+    browser.goto("/readyz").await;
+    browser
+        .js(
+            store,
+            vec![json!(hubkeep_e2e::browser::SESSION_KEY), session],
+        )
+        .await;
+    browser.goto("/connections").await;
+    browser.wait_for("#signed-in-user[data-user-id]").await;
+
+    // Past the moment both timers fire, with time for the refresh.
+    tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    let stored = "return JSON.parse(window.sessionStorage.getItem(arguments[0]) || 'null');";
+    let mut tokens = Vec::new();
+    for tab in [first, second] {
+        browser.client.switch_to_window(tab).await.unwrap();
+        let now = browser
+            .js(stored, vec![json!(hubkeep_e2e::browser::SESSION_KEY)])
+            .await;
+        let refresh = now["refresh_token"].as_str().unwrap_or_default().to_owned();
+        assert!(!refresh.is_empty(), "a tab lost its session: {now}");
+        assert_ne!(refresh, original, "each tab has the refreshed tokens");
+        tokens.push(refresh);
+        // Still signed in: the page loads the API with the tab's tokens.
+        browser.goto("/connections").await;
+        browser.wait_for("#signed-in-user[data-user-id]").await;
+        browser.wait_loaded().await;
+        assert!(
+            !browser.exists("main.signin").await,
+            "{}",
+            browser.describe().await
+        );
+    }
+    assert_eq!(
+        tokens[0], tokens[1],
+        "both tabs hold the one new refresh token"
+    );
+
+    let db = sea_orm::Database::connect(format!(
+        "sqlite://{}?mode=ro",
+        data_dir.path().join("hubkeep.db").display()
+    ))
+    .await
+    .unwrap();
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move {
+            db.query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM refresh_tokens").await,
+        2,
+        "the first refresh token and the one that replaced it: one refresh reached the server"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL").await,
+        1,
+        "the session is alive"
+    );
+    browser.close().await;
+}

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_tenants;
 mod m20261123_000002_create_schema;
 mod m20261203_000001_create_psa_call_budget;
+mod m20261203_000002_create_prune_indexes;
 
 /// Runs every migration in order.
 #[derive(Debug)]
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_tenants::Migration),
             Box::new(m20261123_000002_create_schema::Migration),
             Box::new(m20261203_000001_create_psa_call_budget::Migration),
+            Box::new(m20261203_000002_create_prune_indexes::Migration),
         ]
     }
 }

@@ -14,7 +14,8 @@ use crate::db::{self, entities::activity_log};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestMeta {
     pub request_id: Option<String>,
-    /// The peer address. Forwarded headers are not trusted: anyone can send them.
+    /// The client address: the peer's, or behind a proxy of `[http] trusted_proxies` the
+    /// address it forwards for (`http::client_address`).
     pub ip: Option<String>,
     pub user_agent: Option<String>,
 }

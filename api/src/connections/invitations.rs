@@ -14,8 +14,8 @@ use hubkeep_shared::fields::{Email, FieldRule as _};
 use hubkeep_shared::{ConnectionAction, ConnectionRole, HubAccess, ProblemCode, can_invite};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait as _, QueryFilter, QueryOrder,
 };
 use serde_json::json;
 
@@ -29,11 +29,14 @@ use crate::AppState;
 use crate::activity::{Actor, Target, actions};
 use crate::db::{
     self,
-    entities::{connections as conn, invitations, role_assignments, tenant_settings, users},
+    entities::{
+        connections as conn, invitations, psa_settings, role_assignments, tenant_settings, users,
+    },
 };
 use crate::error::ApiError;
 use crate::hub_access::access_of;
 use crate::identity::Caller;
+use crate::psa::Priority;
 pub use hubkeep_shared::api::Items;
 pub use hubkeep_shared::api::members::{
     Invitation, InvitationStatus, Invitee, MyInvitation, NewInvitation,
@@ -144,6 +147,27 @@ async fn resolve_invitee(
                 input.role.wire_name()
             )));
         }
+        // The same person invited by id and by email is one invitee: an invitation by email
+        // stays unbound until accepted, so the schema's keys cannot see the pair.
+        let pending = invitations::Entity::find()
+            .filter(invitations::Column::ConnectionId.eq(connection_id))
+            .filter(invitations::Column::Role.eq(input.role))
+            .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
+            .filter(invitations::Column::ExpiresAt.gt(db::now()))
+            .filter(
+                Condition::any()
+                    .add(invitations::Column::InviteeUserId.eq(&user.id))
+                    .add(invitations::Column::InviteeEmailKey.eq(&user.email_key)),
+            )
+            .one(txn)
+            .await?;
+        if pending.is_some() {
+            return Err(conflict(format!(
+                "{} already has a pending invitation to the role {} on this connection.",
+                user.display_name,
+                input.role.wire_name()
+            )));
+        }
     }
     Ok((user, email))
 }
@@ -234,7 +258,13 @@ pub async fn create_invitation(
         connection_id: model.id.clone(),
         role: input.role,
         retain_role: input.retain_role,
-        invitee_user_id: invitee_user.as_ref().map(|u| u.id.clone()),
+        // An invitation by email is bound when it is accepted, to the person whose email
+        // the PSA then has (SPEC S14); the hub's copy of an email may be stale. A transfer
+        // of ownership names its hub user from the start.
+        invitee_user_id: invitee_user
+            .as_ref()
+            .filter(|_| invitee_email.is_none() || input.role == ConnectionRole::Owner)
+            .map(|u| u.id.clone()),
         invitee_email_key: invitee_email.as_deref().map(db::email_key),
         invitee_email: invitee_email.clone(),
         invited_by: caller.user.id.clone(),
@@ -303,14 +333,14 @@ fn addressed_to(row: &invitations::Model, caller: &Caller) -> bool {
     }
 }
 
-/// `GET /api/v1/me/invitations`: the caller's pending, unexpired invitations.
-pub async fn list_mine(state: &AppState, caller: &Caller) -> Result<Items<MyInvitation>, ApiError> {
-    let now = db::now();
-    let rows = invitations::Entity::find()
-        .filter(invitations::Column::TenantId.eq(&caller.tenant_id))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
-        .filter(invitations::Column::ExpiresAt.gt(now))
-        .filter(
+/// The caller's pending, unexpired invitations at `now`: the rows [`addressed_to`] the caller.
+/// `/me/invitations` lists them and `/me` counts them, so the two always agree.
+fn mine(caller: &Caller, now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(invitations::Column::TenantId.eq(&caller.tenant_id))
+        .add(invitations::Column::Status.eq(InvitationStatus::Pending))
+        .add(invitations::Column::ExpiresAt.gt(now))
+        .add(
             Condition::any()
                 .add(invitations::Column::InviteeUserId.eq(&caller.user.id))
                 .add(
@@ -322,6 +352,21 @@ pub async fn list_mine(state: &AppState, caller: &Caller) -> Result<Items<MyInvi
                         ),
                 ),
         )
+}
+
+/// How many invitations `GET /api/v1/me/invitations` lists (`/me`'s `pending_invitations`).
+pub async fn count_mine(db: &impl ConnectionTrait, caller: &Caller) -> Result<u64, ApiError> {
+    Ok(invitations::Entity::find()
+        .filter(mine(caller, db::now()))
+        .count(db)
+        .await?)
+}
+
+/// `GET /api/v1/me/invitations`: the caller's pending, unexpired invitations.
+pub async fn list_mine(state: &AppState, caller: &Caller) -> Result<Items<MyInvitation>, ApiError> {
+    let now = db::now();
+    let rows = invitations::Entity::find()
+        .filter(mine(caller, now))
         .order_by_asc(invitations::Column::CreatedAt)
         .order_by_asc(invitations::Column::Id)
         .all(&state.db)
@@ -430,6 +475,9 @@ async fn for_invitee(
     if !addressed_to(&first, caller) {
         return Err(ApiError::not_found());
     }
+    if first.invitee_user_id.is_none() {
+        confirm_current_email(state, caller, &first).await?;
+    }
     let txn = guard::begin_locked(&state.db, caller, &first.connection_id).await?;
     let row = invitations::Entity::find_by_id(id.clone())
         .one(&txn)
@@ -443,6 +491,71 @@ async fn for_invitee(
         )));
     }
     Ok((txn, row))
+}
+
+/// An invitation by email belongs to the person whose email the PSA has *now* (SPEC S14):
+/// the caller's email is a snapshot from their last sign-in or refresh, and the PSA may have
+/// given that address to someone else since. The PSA is asked (before any lock is taken);
+/// when its answer differs from the snapshot, the snapshot's email is brought up to date, and
+/// unless the current email matches, the invitation is not the caller's (404, as for anyone
+/// else's).
+async fn confirm_current_email(
+    state: &AppState,
+    caller: &Caller,
+    row: &invitations::Model,
+) -> Result<(), ApiError> {
+    let Some(key) = row.invitee_email_key.as_deref() else {
+        return Ok(());
+    };
+    let psa = psa_settings::Entity::find_by_id(caller.tenant_id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let resource = state
+        .psa
+        .provider(&psa, Priority::Foreground)?
+        .resource(caller.user.psa_resource_id)
+        .await?;
+    let Some(resource) = resource else {
+        return Err(ApiError::not_found());
+    };
+    let current = db::email_key(&resource.email);
+    if resource.email != caller.user.email {
+        users::Entity::update_many()
+            .col_expr(users::Column::Email, Expr::value(resource.email.clone()))
+            .col_expr(users::Column::EmailKey, Expr::value(current.clone()))
+            .filter(users::Column::TenantId.eq(&caller.tenant_id))
+            .filter(users::Column::Id.eq(&caller.user.id))
+            .exec(&state.db)
+            .await?;
+    }
+    if current != key {
+        return Err(ApiError::not_found());
+    }
+    Ok(())
+}
+
+/// An accepted invitation by email names, from then on, the user who accepted it.
+async fn bind_to_caller(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    accepted: invitations::Model,
+) -> Result<invitations::Model, ApiError> {
+    if accepted.invitee_user_id.is_some() {
+        return Ok(accepted);
+    }
+    invitations::Entity::update_many()
+        .col_expr(
+            invitations::Column::InviteeUserId,
+            Expr::value(caller.user.id.clone()),
+        )
+        .filter(invitations::Column::Id.eq(&accepted.id))
+        .exec(txn)
+        .await?;
+    Ok(invitations::Model {
+        invitee_user_id: Some(caller.user.id.clone()),
+        ..accepted
+    })
 }
 
 /// `POST /api/v1/invitations/{id}/accept` (SPEC S5.1, S5.3).
@@ -470,6 +583,7 @@ pub async fn accept(
     } else {
         accept_role(&txn, caller, &model, &row, role, now).await?
     };
+    let accepted = bind_to_caller(&txn, caller, accepted).await?;
     txn.commit().await?;
     Ok(view(&accepted, now))
 }

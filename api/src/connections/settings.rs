@@ -18,7 +18,7 @@ use serde_json::json;
 use super::guard;
 use crate::activity::{Changes, actions};
 use crate::db::{
-    self, SecretText,
+    self, Keyring, SealError, SecretColumn, SecretText,
     entities::{connection_groups, connections as conn},
 };
 use crate::error::ApiError;
@@ -136,6 +136,7 @@ where
 /// `PATCH /api/v1/connections/{id}`, in the handler's transaction.
 pub async fn update(
     txn: &DatabaseTransaction,
+    secrets: &Keyring,
     caller: &Caller,
     id: &ConnectionId,
     patch: &ConnectionPatch,
@@ -153,7 +154,7 @@ pub async fn update(
     let valid = parse(patch)?;
 
     let model = &guarded.model;
-    let (mut active, mut changes) = apply(model, &valid);
+    let (mut active, mut changes) = apply(model, &valid, secrets)?;
     if let Some(group) = valid.group {
         let before = match &model.group_id {
             Some(gid) => connection_groups::Entity::find_by_id(gid.clone())
@@ -181,7 +182,11 @@ pub async fn update(
 }
 
 /// The changed columns and their before/after, for every field but the group.
-fn apply(model: &conn::Model, valid: &Valid) -> (conn::ActiveModel, Changes) {
+fn apply(
+    model: &conn::Model,
+    valid: &Valid,
+    secrets: &Keyring,
+) -> Result<(conn::ActiveModel, Changes), SealError> {
     let mut changes = Changes::new();
     let mut active: conn::ActiveModel = model.clone().into();
     if let Some(name) = &valid.name
@@ -225,12 +230,15 @@ fn apply(model: &conn::Model, valid: &Valid) -> (conn::ActiveModel, Changes) {
     }
     if let Some(url) = valid.postgres_db.clone() {
         let url = url.map(SecretText::new);
-        let current = model.postgres_db.clone().filter(|s| !s.is_empty());
+        let id = model.id.as_str();
+        let current = secrets
+            .open_optional(SecretColumn::PostgresDb, id, model.postgres_db.as_ref())?
+            .filter(|s| !s.is_empty());
         if changes.note_masked("postgres_db", current.as_ref(), url.as_ref()) {
-            active.postgres_db = Set(url);
+            active.postgres_db = Set(url.map(|u| secrets.seal(SecretColumn::PostgresDb, id, &u)));
         }
     }
-    (active, changes)
+    Ok((active, changes))
 }
 
 /// The id of the tenant's group named `name`, creating it when there is none. Concurrent

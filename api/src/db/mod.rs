@@ -2,8 +2,11 @@
 
 pub mod entities;
 pub mod pool;
+pub mod rekey;
+pub mod sealed;
 mod secret;
 
+pub use sealed::{Keyring, SealError, Sealed, SecretColumn};
 pub use secret::SecretText;
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -1,12 +1,13 @@
 //! Opening the database: the writer pool, the readers beside it, and migrations.
 
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
 use hubkeep_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
-use crate::config::Settings;
+use crate::config::{SQLITE_FILE, Settings};
 
 /// Creates or upgrades the schema (`hubkeep migrate`).
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
@@ -19,17 +20,19 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 /// Opens the database pool. The URL is never logged: it may carry a password.
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let url = settings.database_url();
-    if url.starts_with("sqlite:") && settings.database_url.is_none() {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-            format!(
-                "creating the data directory {}",
-                settings.data_dir.display()
-            )
-        })?;
+    let own_file = url.starts_with("sqlite:") && settings.database_url.is_none();
+    if own_file {
+        // The database holds sealed secrets, sessions and people's details: only the
+        // server's user reads it (SPEC S14).
+        private_dir(&settings.data_dir)?;
+        write_private_if_missing(&settings.data_dir.join(SQLITE_FILE))?;
     }
     let mut options = pool_options(&url);
     options.max_connections(settings.database.max_connections.max(1));
     if url.starts_with("sqlite:") {
+        // Deleted and replaced content is overwritten with zeros, so a secret sealed anew
+        // (or a row deleted) does not linger in free space (SPEC S14).
+        options.map_sqlx_sqlite_opts(|opts| opts.pragma("secure_delete", "ON"));
         // One connection writes: SQLite has one writer at a time, and a second connection
         // upgrading a read transaction to a write one could fail with SQLITE_BUSY instead of
         // waiting. Reads on the hot paths go through the reader pool ([`connect_reader`]).
@@ -46,7 +49,61 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
             .await
             .context("switching SQLite to write-ahead logging")?;
     }
+    if own_file {
+        // SQLite creates the -wal and -shm files with the database file's mode; a file
+        // left by an older version is made private here.
+        for suffix in ["", "-wal", "-shm"] {
+            let path = settings.data_dir.join(format!("{SQLITE_FILE}{suffix}"));
+            if path.exists() {
+                set_private(&path, 0o600)?;
+            }
+        }
+    }
     Ok(db)
+}
+
+/// Creates `dir` if needed and makes it readable by its owner only (0700).
+pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the data directory {}", dir.display()))?;
+    set_private(dir, 0o700)
+}
+
+/// Writes `bytes` to `path`, created (or truncated) with mode 0600.
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    set_private(path, 0o600)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Creates an empty file with mode 0600 unless `path` exists (so SQLite opens a file that
+/// was never readable by others).
+fn write_private_if_missing(path: &Path) -> anyhow::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    write_private(path, b"")
+}
+
+#[cfg(unix)]
+fn set_private(path: &Path, mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("restricting the permissions of {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn set_private(_path: &Path, _mode: u32) -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// The pool settings both pools share. A pooled connection is pinged before use only when it

@@ -4,12 +4,14 @@
 
 use std::future::{Ready, ready};
 
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use tracing_actix_web::RequestId;
 
 use crate::activity::RequestMeta;
+use crate::http::client_address::TrustedProxies;
 
-/// What the activity log records about this request (SPEC S7).
+/// What the activity log records about this request (SPEC S7); the address is the
+/// client's, through trusted proxies (SPEC S14, [`TrustedProxies`]).
 pub fn request_meta(req: &HttpRequest) -> RequestMeta {
     let user_agent = req
         .headers()
@@ -18,7 +20,13 @@ pub fn request_meta(req: &HttpRequest) -> RequestMeta {
         .map(|ua| ua.chars().take(400).collect());
     RequestMeta {
         request_id: req.extensions().get::<RequestId>().map(|id| id.to_string()),
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: req.peer_addr().map(|peer| {
+            match req.app_data::<web::Data<TrustedProxies>>() {
+                Some(proxies) => proxies.client(peer.ip(), req.headers()),
+                None => peer.ip(),
+            }
+            .to_string()
+        }),
         user_agent,
     }
 }

@@ -3,8 +3,10 @@
 //! actix-web; everything below it is plain services over the database.
 
 pub mod auth;
+pub mod client_address;
 pub mod error;
 pub mod extractors;
+pub mod headers;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

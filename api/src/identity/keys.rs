@@ -112,40 +112,20 @@ fn generated_key(data_dir: &Path) -> anyhow::Result<SigningKey> {
             secret: stored.secret,
         });
     }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    crate::db::pool::private_dir(data_dir)?;
     let secret = super::secret::random_secret();
     let id = format!("gen-{}", &super::secret::hash(&secret)[..8]);
     let text = serde_json::to_string_pretty(&StoredKey {
         id: id.clone(),
         secret: secret.clone(),
     })?;
-    write_private(&path, &text)?;
+    crate::db::pool::write_private(&path, text.as_bytes())?;
     tracing::warn!(
         path = %path.display(),
         "no auth.keys configured: generated a signing key in the data directory; \
          configure auth.keys when several instances share a database"
     );
     Ok(SigningKey { id, secret })
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    std::fs::write(path, text).with_context(|| format!("creating {}", path.display()))
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! Rate limits on sign-in and refresh per client address (SPEC S8, S10). The counters live in
 //! the database, so every instance behind a load balancer shares them.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
+use ipnet::IpNet;
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
 use crate::activity::RequestMeta;
@@ -14,9 +17,9 @@ pub struct Limit {
     pub window_secs: u32,
 }
 
-/// Counts a request of `meta`'s address against `bucket`; refuses it with 429 and
-/// `Retry-After` once the window's allowance is spent. A request without a known address
-/// (not possible over TCP) is not limited.
+/// Counts a request of `meta`'s client (its address, an IPv6 client by /64) against
+/// `bucket`; refuses it with 429 and `Retry-After` once the window's allowance is spent. A
+/// request without a known address (not possible over TCP) is not limited.
 pub async fn check(
     db: &impl ConnectionTrait,
     bucket: &str,
@@ -24,14 +27,51 @@ pub async fn check(
     limit: Limit,
 ) -> Result<(), ApiError> {
     let Some(ip) = &meta.ip else { return Ok(()) };
-    if limit.limit == 0 || limit.window_secs == 0 {
+    let key = format!("{bucket}:{}", rate_limit_key(ip));
+    let hits = bump(db, &key, limit).await?;
+    refuse_over(hits, limit)
+}
+
+/// The bucket of launches against one issuer (SPEC S14): [`check`] counts them per client,
+/// so a client sending garbage is refused while another is not, and attempts against one
+/// tenant's `iss` never refuse a launch for another tenant. The issuer is hashed (it is the
+/// client's say-so, of any length; an assertion without one has the empty issuer's bucket).
+pub fn launch_bucket(issuer: &str) -> String {
+    format!("launch:{}", &super::secret::hash(issuer)[..16])
+}
+
+/// The current window's start, and the seconds until it ends.
+fn window(limit: Limit) -> (DateTime<Utc>, i64) {
+    let now = Utc::now().timestamp();
+    let window = i64::from(limit.window_secs.max(1));
+    let start = now - now.rem_euclid(window);
+    (
+        DateTime::from_timestamp(start, 0).unwrap_or_default(),
+        start + window - now,
+    )
+}
+
+fn refuse_over(hits: i64, limit: Limit) -> Result<(), ApiError> {
+    if limit.limit == 0 || limit.window_secs == 0 || hits <= i64::from(limit.limit) {
         return Ok(());
     }
-    let now = Utc::now().timestamp();
-    let window = i64::from(limit.window_secs);
-    let start = now - now.rem_euclid(window);
-    let window_start: DateTime<Utc> = DateTime::from_timestamp(start, 0).unwrap_or_default();
-    let key = format!("{bucket}:{ip}");
+    let (_, left) = window(limit);
+    let retry_after_secs = u64::try_from(left).unwrap_or(1).max(1);
+    Err(ApiError::RateLimited { retry_after_secs })
+}
+
+fn hits_of(row: &sea_orm::QueryResult) -> Result<i64, sea_orm::DbErr> {
+    row.try_get_by_index::<i32>(0)
+        .map(i64::from)
+        .or_else(|_| row.try_get_by_index::<i64>(0))
+}
+
+/// Adds one to `key`'s count in the current window (restarting an older window); the count.
+async fn bump(db: &impl ConnectionTrait, key: &str, limit: Limit) -> Result<i64, ApiError> {
+    if limit.limit == 0 || limit.window_secs == 0 {
+        return Ok(0);
+    }
+    let (window_start, _) = window(limit);
     // One statement: insert, or bump the counter of the current window, or restart it.
     let sql = match db.get_database_backend() {
         DbBackend::Postgres => {
@@ -58,16 +98,43 @@ pub async fn check(
             [Value::from(key), Value::from(window_start)],
         ))
         .await?;
-    let hits: i64 = match row {
-        Some(row) => row
-            .try_get_by_index::<i32>(0)
-            .map(i64::from)
-            .or_else(|_| row.try_get_by_index::<i64>(0))?,
-        None => 0,
-    };
-    if hits > i64::from(limit.limit) {
-        let retry_after_secs = u64::try_from(start + window - now).unwrap_or(1).max(1);
-        return Err(ApiError::RateLimited { retry_after_secs });
+    match row {
+        Some(row) => Ok(hits_of(&row)?),
+        None => Ok(0),
     }
-    Ok(())
+}
+
+/// The key one client is limited under: an IPv4 address, or an IPv6 /64 (one subscriber's
+/// network hands out a /64, so counting single IPv6 addresses counts nothing).
+pub fn rate_limit_key(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => IpNet::new(IpAddr::V6(v6), 64)
+                .map(|n| n.trunc().to_string())
+                .unwrap_or_else(|_| v6.to_string()),
+        },
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64() {
+        assert_eq!(rate_limit_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            rate_limit_key("2001:db8:1:2:bbbb::9"),
+            rate_limit_key("2001:db8:1:2:aaaa::1")
+        );
+        assert_ne!(
+            rate_limit_key("2001:db8:1:3::1"),
+            rate_limit_key("2001:db8:1:2::1")
+        );
+        assert_eq!(rate_limit_key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(rate_limit_key("203.0.113.7"), "203.0.113.7");
+    }
 }

@@ -62,7 +62,8 @@ pub async fn launch(
         .one(&state.db)
         .await?
         .ok_or_else(unknown)?;
-    let assertion = launch::verify(assertion, &tenant.psa_id, psa.launch_secret.expose_secret())?;
+    let launch_secret = state.secrets.launch_secret(&psa)?;
+    let assertion = launch::verify(assertion, &tenant.psa_id, launch_secret.expose_secret())?;
     let already_used =
         launch_assertions::Entity::find_by_id((tenant.id.clone(), assertion.jti.clone()))
             .one(&state.db)

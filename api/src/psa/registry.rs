@@ -18,7 +18,7 @@ use super::directory::DirectoryPsa;
 use super::zone::ZonePolicy;
 use super::{Priority, PsaDirectory, PsaError, PsaSecurityLevel, PsaTestReport, PsaTestStep};
 use crate::config::PsaSettings;
-use crate::db::{self, SecretText, entities::psa_settings, entities::security_levels};
+use crate::db::{self, Keyring, SecretText, entities::psa_settings, entities::security_levels};
 use crate::error::ApiError;
 
 /// Builds each tenant's provider once and keeps it until the tenant's PSA settings change;
@@ -27,6 +27,8 @@ pub struct PsaRegistry {
     settings: PsaSettings,
     zones: ZonePolicy,
     db: Option<DatabaseConnection>,
+    /// Opens the stored Autotask credentials.
+    secrets: Arc<Keyring>,
     metrics: PsaMetrics,
     http: reqwest::Client,
     providers: RwLock<HashMap<String, Cached>>,
@@ -70,6 +72,7 @@ impl PsaRegistry {
     pub fn new(
         settings: PsaSettings,
         db: Option<DatabaseConnection>,
+        secrets: Arc<Keyring>,
         metrics: PsaMetrics,
     ) -> Result<Self, PsaError> {
         let zones = ZonePolicy::new(&settings.extra_zone_hosts).map_err(PsaError::Config)?;
@@ -77,6 +80,7 @@ impl PsaRegistry {
             settings,
             zones,
             db,
+            secrets,
             metrics,
             http: http_client()?,
             providers: RwLock::new(HashMap::new()),
@@ -148,15 +152,16 @@ impl PsaRegistry {
             ))),
             PsaProvider::Autotask => {
                 let missing = || PsaError::Config("Autotask credentials are incomplete".into());
+                // A key the server lacks is the operator's to fix, like any other setting.
+                let (code, secret) = self.secrets.autotask_credentials(settings).map_err(|e| {
+                    PsaError::Config(format!("the stored Autotask credentials: {e}"))
+                })?;
                 let mut config = AutotaskConfig::new(
                     settings.autotask_api_user.clone().ok_or_else(missing)?,
-                    settings
-                        .autotask_integration_code
-                        .as_ref()
+                    code.as_ref()
                         .map(SecretText::expose_secret)
                         .ok_or_else(missing)?,
-                    settings
-                        .autotask_secret
+                    secret
                         .as_ref()
                         .map(SecretText::expose_secret)
                         .ok_or_else(missing)?,

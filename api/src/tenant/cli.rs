@@ -5,7 +5,9 @@ use serde_json::json;
 
 use crate::cli::{CreateTenantArgs, PsaKind, TenantCommand};
 use crate::config::Settings;
-use crate::db;
+use std::sync::Arc;
+
+use crate::db::{self, Keyring};
 use crate::psa::budget::PsaMetrics;
 use crate::psa::directory::DirectoryPsa;
 use crate::psa::registry::PsaRegistry;
@@ -15,8 +17,9 @@ use crate::tenant::provision::{self, NewTenant, PsaChoice};
 pub async fn run(settings: &Settings, command: TenantCommand) -> anyhow::Result<()> {
     db::pool::migrate(settings).await?;
     let db = db::pool::connect(settings).await?;
+    let secrets = Arc::new(db::rekey::open_keyring(settings, &db).await?);
     match command {
-        TenantCommand::Create(args) => create(settings, &db, args).await,
+        TenantCommand::Create(args) => create(settings, &db, &secrets, args).await,
         TenantCommand::List { json } => {
             let all = provision::list(&db).await?;
             if json {
@@ -51,9 +54,9 @@ pub async fn run(settings: &Settings, command: TenantCommand) -> anyhow::Result<
             println!("tenant {id} now reads people and security levels from {path}");
             Ok(())
         }
-        TenantCommand::TestPsa { id, json } => test_psa(settings, &db, &id, json).await,
+        TenantCommand::TestPsa { id, json } => test_psa(settings, &db, secrets, &id, json).await,
         TenantCommand::RotateLaunchSecret { id, json } => {
-            let secret = provision::rotate_launch_secret(&db, &id)
+            let secret = provision::rotate_launch_secret(&db, &secrets, &id)
                 .await?
                 .with_context(|| format!("no tenant with id {id}"))?;
             if json {
@@ -70,6 +73,7 @@ pub async fn run(settings: &Settings, command: TenantCommand) -> anyhow::Result<
 async fn create(
     settings: &Settings,
     db: &sea_orm::DatabaseConnection,
+    secrets: &Keyring,
     args: CreateTenantArgs,
 ) -> anyhow::Result<()> {
     let psa = match args.psa {
@@ -114,6 +118,7 @@ async fn create(
     };
     let created = provision::provision(
         db,
+        secrets,
         NewTenant {
             name: args.name,
             psa_id: args.psa_id,
@@ -148,12 +153,14 @@ async fn create(
 async fn test_psa(
     settings: &Settings,
     db: &sea_orm::DatabaseConnection,
+    secrets: Arc<Keyring>,
     id: &str,
     json: bool,
 ) -> anyhow::Result<()> {
     let registry = PsaRegistry::new(
         settings.psa.clone(),
         Some(db.clone()),
+        secrets,
         PsaMetrics::unregistered(),
     )?;
     provision::list(db)

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::activity::RequestMeta;
 use crate::activity::{self, Actor, Target, actions};
 use crate::db::{
-    self, SecretText,
+    self, Keyring, SecretColumn, SecretText,
     entities::{elevated_levels, psa_settings, tenant_settings, tenants},
 };
 use crate::identity::secret;
@@ -86,6 +86,7 @@ pub enum TenantError {
 /// secret, and logs `tenant.created`, in one transaction.
 pub async fn provision(
     db: &DatabaseConnection,
+    secrets: &Keyring,
     new: NewTenant,
 ) -> Result<Provisioned, TenantError> {
     let (name, psa_id) = name_and_psa_id(&new.name, new.psa_id)?;
@@ -96,7 +97,7 @@ pub async fn provision(
     let provider = psa.provider;
     let txn = db.begin().await?;
     let tenant = insert_tenant(&txn, &id, &name, &psa_id, new.is_demo, now).await?;
-    insert_psa_settings(&txn, &id, psa, &launch_secret, now).await?;
+    insert_psa_settings(&txn, secrets, &id, psa, &launch_secret, now).await?;
     insert_tenant_settings(&txn, &id, new.session_lifetime_hours, now).await?;
     insert_elevated_levels(&txn, &id, &new.elevated_levels, now).await?;
     activity::record(
@@ -209,6 +210,7 @@ async fn insert_tenant(
 /// Inserts the `psa_settings` row with the new launch secret.
 async fn insert_psa_settings(
     txn: &impl ConnectionTrait,
+    secrets: &Keyring,
     id: &str,
     psa: PsaColumns,
     launch_secret: &str,
@@ -220,9 +222,21 @@ async fn insert_psa_settings(
         directory_path: Set(psa.directory_path),
         autotask_zone_url: Set(psa.zone_url),
         autotask_api_user: Set(psa.api_user),
-        autotask_integration_code: Set(psa.integration_code.map(SecretText::new)),
-        autotask_secret: Set(psa.secret.map(SecretText::new)),
-        launch_secret: Set(SecretText::new(launch_secret)),
+        autotask_integration_code: Set(psa.integration_code.map(|v| {
+            secrets.seal(
+                SecretColumn::AutotaskIntegrationCode,
+                id,
+                &SecretText::new(v),
+            )
+        })),
+        autotask_secret: Set(psa
+            .secret
+            .map(|v| secrets.seal(SecretColumn::AutotaskSecret, id, &SecretText::new(v)))),
+        launch_secret: Set(secrets.seal(
+            SecretColumn::LaunchSecret,
+            id,
+            &SecretText::new(launch_secret),
+        )),
         launch_secret_rotated_at: Set(now),
         levels_fetched_at: Set(None),
         updated_at: Set(now),
@@ -278,10 +292,17 @@ async fn insert_elevated_levels(
 /// returned (shown once).
 pub async fn rotate_launch_secret(
     db: &DatabaseConnection,
+    secrets: &Keyring,
     tenant_id: &str,
 ) -> Result<Option<String>, TenantError> {
-    let rotated =
-        rotate_launch_secret_as(db, tenant_id, &Actor::System, &RequestMeta::system()).await?;
+    let rotated = rotate_launch_secret_as(
+        db,
+        secrets,
+        tenant_id,
+        &Actor::System,
+        &RequestMeta::system(),
+    )
+    .await?;
     Ok(rotated.map(|r| r.launch_secret))
 }
 
@@ -305,6 +326,7 @@ impl std::fmt::Debug for RotatedLaunchSecret {
 /// tenant. The old secret stops verifying launches at once.
 pub async fn rotate_launch_secret_as(
     db: &DatabaseConnection,
+    secrets: &Keyring,
     tenant_id: &str,
     actor: &Actor,
     meta: &RequestMeta,
@@ -318,7 +340,11 @@ pub async fn rotate_launch_secret_as(
     psa_settings::Entity::update_many()
         .col_expr(
             psa_settings::Column::LaunchSecret,
-            sea_orm::sea_query::Expr::value(secret.clone()),
+            sea_orm::sea_query::Expr::value(secrets.seal(
+                SecretColumn::LaunchSecret,
+                tenant_id,
+                &SecretText::new(secret.clone()),
+            )),
         )
         .col_expr(
             psa_settings::Column::LaunchSecretRotatedAt,
@@ -367,6 +393,7 @@ pub async fn demo_tenant(
 /// Creates the demo tenant on the bundled directory unless it exists (`--demo`).
 pub async fn ensure_demo_tenant(
     db: &DatabaseConnection,
+    secrets: &Keyring,
     session_lifetime_hours: u32,
 ) -> Result<tenants::Model, TenantError> {
     if let Some(tenant) = demo_tenant(db).await? {
@@ -383,6 +410,7 @@ pub async fn ensure_demo_tenant(
         .collect();
     let created = provision(
         db,
+        secrets,
         NewTenant {
             name: "Northwind IT (demo)".to_owned(),
             psa_id: Some("demo".to_owned()),

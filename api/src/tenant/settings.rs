@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use crate::activity::{self, Target, actions};
 use crate::db::{
-    self, SecretText,
+    self, Keyring, SealError, SecretColumn, SecretText,
     entities::{accounting_mappings, psa_settings, tenant_settings, tenants},
 };
 use crate::error::ApiError;
@@ -204,6 +204,7 @@ fn apply_psa(
     missing_credentials: &mut Vec<FieldError>,
     zones: &ZonePolicy,
     current: &psa_settings::Model,
+    old: &PsaValues,
     input: UpdatePsa,
 ) -> PsaValues {
     let provider = input.provider.unwrap_or(current.provider);
@@ -229,13 +230,13 @@ fn apply_psa(
         errors,
         input.integration_code,
         |e, v| text(e, "psa.integration_code", v, MAX_CREDENTIAL_CHARS).map(SecretText::new),
-        &current.autotask_integration_code,
+        &old.integration_code,
     );
     let secret = nullable(
         errors,
         input.secret,
         |e, v| text(e, "psa.secret", v, MAX_CREDENTIAL_CHARS).map(SecretText::new),
-        &current.autotask_secret,
+        &old.secret,
     );
     let values = PsaValues {
         provider,
@@ -324,16 +325,17 @@ struct PsaValues {
 }
 
 impl PsaValues {
-    /// The values as `row` stores them, to compare an update with.
-    fn stored(row: &psa_settings::Model) -> Self {
-        Self {
+    /// The values as `row` stores them (the secrets opened), to compare an update with.
+    fn stored(row: &psa_settings::Model, secrets: &Keyring) -> Result<Self, SealError> {
+        let (integration_code, secret) = secrets.autotask_credentials(row)?;
+        Ok(Self {
             provider: row.provider,
             directory_path: row.directory_path.clone(),
             zone_url: row.autotask_zone_url.clone(),
             api_user: row.autotask_api_user.clone(),
-            integration_code: row.autotask_integration_code.clone(),
-            secret: row.autotask_secret.clone(),
-        }
+            integration_code,
+            secret,
+        })
     }
 }
 
@@ -408,6 +410,7 @@ fn masked<T>(value: Option<&T>) -> Value {
 pub async fn update(
     txn: &DatabaseTransaction,
     zones: &ZonePolicy,
+    secrets: &Keyring,
     caller: &Caller,
     input: UpdateSettings,
 ) -> Result<Settings, ApiError> {
@@ -416,18 +419,20 @@ pub async fn update(
     let parsed = parse(&mut errors, input);
 
     let current = rows(txn, &caller.tenant_id, true).await?;
+    let old_psa = PsaValues::stored(&current.psa, secrets)?;
     let psa = parsed.psa.map(|p| {
         apply_psa(
             &mut errors,
             &mut missing_credentials,
             zones,
             &current.psa,
+            &old_psa,
             p,
         )
     });
     refuse_invalid(errors, missing_credentials)?;
 
-    let plan = compare(&current, &parsed.defaults, psa, parsed.mappings);
+    let plan = compare(&current, &old_psa, &parsed.defaults, psa, parsed.mappings);
     if plan.changes.is_empty() {
         // Nothing was written: the handler's commit only releases the lock.
         return view(&current, caller.access_level());
@@ -436,7 +441,7 @@ pub async fn update(
     let now = db::now();
     write_defaults(txn, &current.settings, parsed.defaults, caller, now).await?;
     if let Some(new) = plan.psa {
-        write_psa(txn, &current.psa, new, now).await?;
+        write_psa(txn, secrets, &current.psa, &old_psa, new, now).await?;
     }
     if let Some(new) = plan.mappings {
         write_mappings(txn, &caller.tenant_id, new).await?;
@@ -523,15 +528,16 @@ struct Plan {
 /// Compares a validated update with the stored rows.
 fn compare(
     current: &Rows,
+    old_psa: &PsaValues,
     defaults: &Defaults,
     psa: Option<PsaValues>,
     new_mappings: Option<Vec<AccountingMapping>>,
 ) -> Plan {
     let mut changes = Map::new();
     note_defaults(&mut changes, &current.settings, defaults);
-    let psa = psa.filter(|new| *new != PsaValues::stored(&current.psa));
+    let psa = psa.filter(|new| new != old_psa);
     if let Some(new) = &psa {
-        note_psa(&mut changes, &current.psa, new);
+        note_psa(&mut changes, old_psa, new);
     }
     let old_mappings: Vec<AccountingMapping> = current.mappings.iter().map(mapping_of).collect();
     let new_mappings = new_mappings.filter(|m| *m != old_mappings);
@@ -579,7 +585,7 @@ fn note_defaults(changes: &mut Map<String, Value>, old: &tenant_settings::Model,
 }
 
 /// Notes the PSA fields that change, secrets masked.
-fn note_psa(changes: &mut Map<String, Value>, old: &psa_settings::Model, new: &PsaValues) {
+fn note_psa(changes: &mut Map<String, Value>, old: &PsaValues, new: &PsaValues) {
     change(
         changes,
         "psa.provider",
@@ -595,23 +601,23 @@ fn note_psa(changes: &mut Map<String, Value>, old: &psa_settings::Model, new: &P
     change(
         changes,
         "psa.zone_url",
-        json!(old.autotask_zone_url),
+        json!(old.zone_url),
         json!(new.zone_url),
     );
     change(
         changes,
         "psa.api_user",
-        json!(old.autotask_api_user),
+        json!(old.api_user),
         json!(new.api_user),
     );
     // A replaced secret shows as "***" → "***": the entry says it changed, nothing more.
     for (field, before, after) in [
         (
             "psa.integration_code",
-            &old.autotask_integration_code,
+            &old.integration_code,
             &new.integration_code,
         ),
-        ("psa.secret", &old.autotask_secret, &new.secret),
+        ("psa.secret", &old.secret, &new.secret),
     ] {
         if before != after {
             changes.insert(
@@ -649,7 +655,9 @@ async fn write_defaults(
 /// Writes the new PSA values and drops the cached levels.
 async fn write_psa(
     txn: &impl ConnectionTrait,
+    secrets: &Keyring,
     old: &psa_settings::Model,
+    old_values: &PsaValues,
     new: PsaValues,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
@@ -658,8 +666,18 @@ async fn write_psa(
     row.directory_path = Set(new.directory_path);
     row.autotask_zone_url = Set(new.zone_url);
     row.autotask_api_user = Set(new.api_user);
-    row.autotask_integration_code = Set(new.integration_code);
-    row.autotask_secret = Set(new.secret);
+    // A secret that did not change keeps its sealed value; a new one is sealed.
+    let id = &old.tenant_id;
+    if new.integration_code != old_values.integration_code {
+        row.autotask_integration_code = Set(new
+            .integration_code
+            .map(|v| secrets.seal(SecretColumn::AutotaskIntegrationCode, id, &v)));
+    }
+    if new.secret != old_values.secret {
+        row.autotask_secret = Set(new
+            .secret
+            .map(|v| secrets.seal(SecretColumn::AutotaskSecret, id, &v)));
+    }
     // The registry rebuilds a tenant's provider when `updated_at` moves, and the level
     // cache came from the old PSA: the next read must ask the new one.
     row.updated_at = Set(now);
@@ -730,10 +748,12 @@ fn conflict(err: sea_orm::DbErr) -> ApiError {
 /// Rotates the launch secret on behalf of the caller (`tenant.launch_secret_rotated`).
 pub async fn rotate_launch_secret(
     db: &DatabaseConnection,
+    secrets: &Keyring,
     caller: &Caller,
 ) -> Result<LaunchSecret, ApiError> {
     let rotated = crate::tenant::provision::rotate_launch_secret_as(
         db,
+        secrets,
         &caller.tenant_id,
         &caller.actor(),
         &caller.meta,

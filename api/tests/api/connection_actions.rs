@@ -437,13 +437,14 @@ async fn s5_mass_assignment_patch_is_refused_whole(backend: Backend) {
         json!({"before": "Board pack", "after": "Board pack 2027"})
     );
     assert!(details["changes"].get("timezone").is_none(), "unchanged");
-    assert_eq!(
-        app.scalar(&format!(
-            "SELECT COUNT(*) FROM connections WHERE id = '{cid}' AND postgres_db = '{secret}'"
+    // Stored sealed (SPEC S14), never as sent.
+    let stored = app
+        .scalar_text(&format!(
+            "SELECT postgres_db FROM connections WHERE id = '{cid}'"
         ))
-        .await,
-        1
-    );
+        .await;
+    assert!(stored.starts_with("sealed:v1:"), "{stored}");
+    assert!(!stored.contains("very-secret"));
     // Replacing it with another: a change, logged masked on both sides.
     let other = "postgresql://bi:other-secret@db2.example.test:5432/bi";
     as_ada

@@ -316,3 +316,98 @@ async fn s14_metrics_need_their_token_or_their_own_address() {
         assert_eq!(res.status(), 404, "{path}");
     }
 }
+
+/// SPEC S14 (issue 19, defect 5): every answer — the console, its assets, its deep links,
+/// the API, problems of every kind, `/metrics` refused — carries the policy and the other
+/// headers; the console's inline start-up script is allowed by its hash, no other inline
+/// script is; `frame_ancestors` and an https `public_url` take effect.
+#[tokio::test]
+async fn s14_every_response_carries_the_security_headers() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let app = spawn_app(Backend::Sqlite).await;
+    let inline = "\nimport init from '/app.js';\nawait init();\n";
+    // A rebuilt console (trunk writes one inline module script that starts the WASM).
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(
+        app.web_dir.join("index.html"),
+        format!("<!doctype html><title>Hubkeep</title><script type=\"module\">{inline}</script>"),
+    )
+    .unwrap();
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(inline));
+    let anonymous = app.anonymous();
+    let calls: Vec<(&str, u16, Pending<'_>)> = vec![
+        ("/", 200, pending(anonymous.raw(Method::GET, "/", None))),
+        (
+            "/connections/42",
+            200,
+            pending(anonymous.raw(Method::GET, "/connections/42", None)),
+        ),
+        (
+            "/app.js",
+            200,
+            pending(anonymous.raw(Method::GET, "/app.js", None)),
+        ),
+        ("get_healthz", 200, pending(anonymous.get_healthz())),
+        ("get_me", 401, pending(anonymous.get_me())),
+        (
+            "/api/v1/no-such-thing",
+            404,
+            pending(anonymous.raw(Method::GET, "/api/v1/no-such-thing", None)),
+        ),
+        (
+            "DELETE /api/v1/me",
+            405,
+            pending(anonymous.raw(Method::DELETE, "/api/v1/me", None)),
+        ),
+        (
+            "/metrics",
+            401,
+            pending(anonymous.raw(Method::GET, "/metrics", None)),
+        ),
+    ];
+    for (what, status, call) in calls {
+        let res = call.await;
+        assert_eq!(res.status().as_u16(), status, "{what}");
+        let header = |name: &str| {
+            res.headers()
+                .get(name)
+                .unwrap_or_else(|| panic!("{what}: no {name}"))
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        let csp = header("content-security-policy");
+        assert!(csp.starts_with("default-src 'self'; "), "{what}: {csp}");
+        assert!(
+            csp.contains(&format!(
+                "script-src 'self' 'wasm-unsafe-eval' 'sha256-{hash}';"
+            )),
+            "{what}: {csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
+        assert!(csp.ends_with("frame-ancestors 'none'"), "{what}: {csp}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{what}");
+        assert!(
+            res.headers().get("strict-transport-security").is_none(),
+            "{what}: no HSTS without an https public_url"
+        );
+    }
+
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.http.public_url = Some("https://hub.example.test".into());
+        s.http.frame_ancestors = vec!["https://psa.example.test".into()];
+    })
+    .await;
+    let res = app.anonymous().get_me().await.into_inner();
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    let csp = res.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.ends_with("frame-ancestors https://psa.example.test"),
+        "{csp}"
+    );
+}

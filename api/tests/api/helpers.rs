@@ -84,6 +84,9 @@ pub struct TestApp {
     /// `http://<[metrics] bind>` when the test gave the metrics their own address.
     pub metrics_address: Option<String>,
     _data_dir: tempfile::TempDir,
+    /// The app's `[secrets]` settings and its data directory (where the key file is by
+    /// default).
+    secrets: (hubkeep_api::config::SecretsSettings, PathBuf),
     postgres: Option<(String, String)>,
     handle: actix_web::dev::ServerHandle,
     /// Every answer is checked against the OpenAPI document; the test fails on a mismatch.
@@ -164,6 +167,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     settings.metrics.token = Some(METRICS_TOKEN.to_owned());
     adjust(&mut settings);
     let db_url = settings.database_url();
+    let secrets = (settings.secrets.clone(), settings.data_dir.clone());
     let app = Application::build(settings).await.expect("the app builds");
     let address = format!("http://{}", app.address());
     let metrics_address = app.metrics_address().map(|a| format!("http://{a}"));
@@ -181,6 +185,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
         web_dir,
         metrics_address,
         _data_dir: data_dir,
+        secrets,
         postgres,
         handle,
         contract,
@@ -445,6 +450,7 @@ impl TestApp {
         std::fs::write(&path, toml::to_string(directory).unwrap()).unwrap();
         let p = tenants::provision(
             &self.db,
+            &self.secrets(),
             NewTenant {
                 name: "Contoso MSP".into(),
                 psa_id: None,
@@ -475,6 +481,7 @@ impl TestApp {
     pub async fn autotask_tenant(&self, zone_url: Option<String>) -> TestTenant {
         let p = tenants::provision(
             &self.db,
+            &self.secrets(),
             NewTenant {
                 name: "Fabrikam MSP".into(),
                 psa_id: None,
@@ -501,6 +508,40 @@ impl TestApp {
 
     pub fn data_dir(&self) -> &std::path::Path {
         self._data_dir.path()
+    }
+
+    /// A tenant's stored secrets, opened with the app's key: (launch secret, Autotask
+    /// integration code, Autotask secret).
+    pub async fn stored_psa_secrets(
+        &self,
+        tenant_id: &str,
+    ) -> (String, Option<String>, Option<String>) {
+        use hubkeep_api::db::entities::psa_settings;
+        use sea_orm::EntityTrait as _;
+        let row = psa_settings::Entity::find_by_id(tenant_id.to_owned())
+            .one(&self.db)
+            .await
+            .unwrap()
+            .expect("the tenant's PSA settings");
+        let ring = self.secrets();
+        let (code, secret) = ring.autotask_credentials(&row).unwrap();
+        let text = |v: hubkeep_api::db::SecretText| v.expose_secret().to_owned();
+        (
+            text(ring.launch_secret(&row).unwrap()),
+            code.map(text),
+            secret.map(text),
+        )
+    }
+
+    /// The server's `data_dir` (a test may have moved it below [`TestApp::data_dir`]).
+    pub fn server_data_dir(&self) -> &std::path::Path {
+        &self.secrets.1
+    }
+
+    /// The app's master key for stored secrets.
+    pub fn secrets(&self) -> hubkeep_api::db::Keyring {
+        hubkeep_api::db::Keyring::load(&self.secrets.0, &self.secrets.1)
+            .expect("the app's secrets key file")
     }
 
     pub fn is_postgres(&self) -> bool {

@@ -924,8 +924,12 @@ async fn s8_launch_and_refresh_are_rate_limited_per_address(backend: Backend) {
     let tenant = app.tenant().await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;
     app.sign_in(&tenant, ADA_ADMIN).await;
-    // A refused attempt counts too: the limit is on attempts, not on successes.
-    assert_eq!(app.launch("not-a-jwt").await.status(), 401);
+    // A refused attempt counts too: the limit is on attempts, not on successes (per client
+    // and issuer, SPEC S14: this one names the tenant).
+    let mut forged = tenant.assertion(ADA_ADMIN);
+    forged.truncate(forged.len() - 4);
+    forged.push_str("AAAA");
+    assert_eq!(app.launch(&forged).await.status(), 401);
     let before = app.row_counts().await;
     let res = app.launch(&tenant.assertion(ADA_ADMIN)).await;
     let retry_after: u64 = res.headers()["retry-after"]

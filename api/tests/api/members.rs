@@ -27,6 +27,7 @@ on_each_backend!(
     s5_4_recovery_only_when_the_owner_has_no_access,
     s5_3_concurrent_accepts_transfers_and_removals_leave_exactly_one_owner,
     s5_members_and_invitations_are_invisible_to_non_members,
+    s14_an_email_invitation_binds_to_the_current_psa_email_at_accept_time,
 );
 
 async fn roles_of(app: &TestApp, cid: &str, user: &str) -> Vec<String> {
@@ -901,4 +902,92 @@ async fn s5_members_and_invitations_are_invisible_to_non_members(backend: Backen
     let mine = app.as_(&bob).list_my_invitations().await.json().await;
     assert!(mine["items"].as_array().unwrap().is_empty());
     assert_eq!(entries(&app, &cid).await, before);
+}
+
+/// SPEC S14 (issue 19, defect 8): an invitation by email is bound when it is accepted, to the
+/// person whose email the PSA has then — not to whoever the hub's cached copy of an email
+/// names — and `/me` counts exactly what `/me/invitations` lists.
+async fn s14_an_email_invitation_binds_to_the_current_psa_email_at_accept_time(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (tenant, ada, _bob, tess) = team(&app).await;
+    let cid = create_connection(&app, &ada, "Rehomed email", "autotask_quickbooks").await;
+    let old_email = tess.user["email"].as_str().unwrap().to_owned();
+    let body = app
+        .as_(&ada)
+        .create_invitation(&cid, &email_invitation(&old_email, Role::ReadOnly))
+        .await
+        .expect_json(201)
+        .await;
+    let inv = body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        body["invitee"]["user_id"],
+        Value::Null,
+        "unbound until accepted"
+    );
+    // The same person by id is the same invitee.
+    app.as_(&ada)
+        .create_invitation(&cid, &invitation(&id(&tess), Role::ReadOnly))
+        .await
+        .problem(409, "conflict")
+        .await;
+    // Another invitation to Tess by id, for another role: /me counts what the list shows.
+    app.as_(&ada)
+        .create_invitation(&cid, &invitation(&id(&tess), Role::ItAdmin))
+        .await
+        .expect(201)
+        .await;
+    assert_eq!(count_and_list(&app, &tess).await, (2, 2));
+
+    // The PSA gives Tess a new address and her old one to Tom; Tess's session still holds
+    // the old one.
+    tenant.edit_directory(|d| {
+        for r in &mut d.resources {
+            if r.id == TESS_TECH {
+                r.email = "tess.new@example.test".into();
+            } else if r.id == TOM_TECH {
+                r.email.clone_from(&old_email);
+            }
+        }
+    });
+    app.as_(&tess)
+        .accept_invitation(&inv)
+        .await
+        .problem(404, "not_found")
+        .await;
+    assert!(roles_of(&app, &cid, &id(&tess)).await.is_empty());
+    // Her copy of the email is now the PSA's: the invitation is no longer listed as hers.
+    assert_eq!(count_and_list(&app, &tess).await, (1, 1));
+
+    let tom = app.sign_in(&tenant, TOM_TECH).await;
+    assert_eq!(count_and_list(&app, &tom).await, (1, 1));
+    app.as_(&tom)
+        .accept_invitation(&inv)
+        .await
+        .expect(200)
+        .await;
+    assert_eq!(roles_of(&app, &cid, &id(&tom)).await, vec!["read_only"]);
+    assert_eq!(
+        app.scalar_text(&format!(
+            "SELECT invitee_user_id FROM invitations WHERE id = '{inv}'"
+        ))
+        .await,
+        id(&tom),
+        "bound to who accepted it"
+    );
+    assert_eq!(count_and_list(&app, &tom).await, (0, 0));
+}
+
+/// `/me`'s `pending_invitations` and the length of `/me/invitations`.
+async fn count_and_list(app: &TestApp, who: &crate::helpers::Session) -> (u64, u64) {
+    let me = app.as_(who).get_me().await.expect_json(200).await;
+    let list = app
+        .as_(who)
+        .list_my_invitations()
+        .await
+        .expect_json(200)
+        .await;
+    (
+        me["pending_invitations"].as_u64().unwrap(),
+        list["items"].as_array().unwrap().len() as u64,
+    )
 }

@@ -453,23 +453,19 @@ async fn s6_secrets_are_write_only(backend: Backend) {
 
     // Stored as given; the registry sees a new version and the old PSA's level cache is gone.
     let where_ = format!("WHERE tenant_id = '{}'", tenant.id);
-    assert_eq!(
-        text(
-            &app,
-            &format!("SELECT autotask_secret FROM psa_settings {where_}")
-        )
-        .await
-        .as_deref(),
-        Some(AT_SECRET)
-    );
-    assert_eq!(
-        text(
-            &app,
-            &format!("SELECT autotask_integration_code FROM psa_settings {where_}")
-        )
-        .await
-        .as_deref(),
-        Some(AT_CODE)
+    // Sealed at rest (SPEC S14): what opens is what was sent.
+    let (_, code, secret) = app.stored_psa_secrets(&tenant.id).await;
+    assert_eq!(secret.as_deref(), Some(AT_SECRET));
+    assert_eq!(code.as_deref(), Some(AT_CODE));
+    let raw = text(
+        &app,
+        &format!("SELECT autotask_secret FROM psa_settings {where_}"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        raw.starts_with("sealed:v1:") && !raw.contains(AT_SECRET),
+        "{raw}"
     );
     assert_ne!(
         text(
@@ -805,17 +801,7 @@ async fn s6_rotating_the_launch_secret_replaces_it_for_launches(backend: Backend
     assert!(secret.len() >= 32);
     assert_ne!(secret, old.launch_secret);
     assert!(body["rotated_at"].is_string());
-    assert_eq!(
-        text(
-            &app,
-            &format!(
-                "SELECT launch_secret FROM psa_settings WHERE tenant_id = '{}'",
-                tenant.id
-            )
-        )
-        .await,
-        Some(secret.clone())
-    );
+    assert_eq!(app.stored_psa_secrets(&tenant.id).await.0, secret);
 
     // The actor is the caller, not the hub; the entry holds no secret.
     assert_eq!(

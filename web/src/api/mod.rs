@@ -31,6 +31,7 @@ pub mod connections;
 pub mod invitations;
 pub mod runs;
 pub mod settings;
+mod tabs;
 pub mod tokens;
 pub mod users;
 pub mod views;
@@ -155,6 +156,16 @@ pub fn init_auth() -> AuthState {
         generation: RwSignal::new(0),
     };
     AUTH.with(|a| *a.borrow_mut() = Some(state));
+    // Another tab of this session refreshed: take its tokens if they replace ours.
+    tabs::listen(|used, tokens| {
+        if stored_tokens().is_some_and(|t| t.refresh_token == used) {
+            store_tokens(Some(&tokens));
+            if let Some(a) = auth() {
+                a.generation.update(|g| *g += 1);
+            }
+            schedule_refresh();
+        }
+    });
     schedule_refresh();
     state
 }
@@ -208,11 +219,18 @@ fn schedule_refresh() {
     );
 }
 
-/// Exchanges `used` for a new session, unless another call already did. One refresh at a
-/// time: a refresh token is single-use, and reusing one revokes the session (SPEC S3.3).
+/// Exchanges `used` for a new session, unless another call (or another tab) already did.
+/// One refresh at a time, in this tab and across the tabs of the origin (`tabs`): a refresh
+/// token is single-use, and reusing one revokes the session (SPEC S3.3, S14).
 async fn refresh(used: &str) -> Result<(), ClientError> {
     let lock: &'static Mutex<()> = REFRESH_LOCK.with(|l| *l);
     let _guard = lock.lock().await;
+    tabs::exclusively(refresh_holding_the_lock(used)).await
+}
+
+async fn refresh_holding_the_lock(used: &str) -> Result<(), ClientError> {
+    // A tab that refreshed while this one waited has posted its tokens: take them in first.
+    tabs::settle().await;
     let Some(current) = stored_tokens() else {
         return Err(signed_out_problem());
     };
@@ -231,7 +249,9 @@ async fn refresh(used: &str) -> Result<(), ClientError> {
     .await;
     match result {
         Ok(response) => {
-            store_tokens(Some(&Tokens::from_response(&response)));
+            let tokens = Tokens::from_response(&response);
+            store_tokens(Some(&tokens));
+            tabs::share(used, &tokens);
             if let Some(a) = auth() {
                 a.generation.update(|g| *g += 1);
             }

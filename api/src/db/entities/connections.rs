@@ -4,7 +4,7 @@ use hubkeep_shared::api::ConnectionStatus;
 use hubkeep_shared::ids::{ConnectionId, UserId};
 use sea_orm::entity::prelude::*;
 
-use crate::db::SecretText;
+use crate::db::sealed::Sealed;
 
 /// A connection between two systems (SPEC S4). `owner_user_id`/`owner_role` mirror the owner's
 /// role assignment through a deferred foreign key, so the schema holds exactly one owner.
@@ -26,8 +26,8 @@ pub struct Model {
     pub reporting_currency: Option<String>,
     pub forecast_budget_id: Option<String>,
     pub forecast_budget_name: Option<String>,
-    /// A connection string: write-only, never sent to a client (Debug shows `***`).
-    pub postgres_db: Option<SecretText>,
+    /// A connection string: write-only, never sent to a client, sealed at rest (`db::sealed`).
+    pub postgres_db: Option<Sealed>,
     pub created_by: Option<UserId>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

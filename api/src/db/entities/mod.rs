@@ -146,10 +146,12 @@ mod tests {
         );
     }
 
-    /// S14/S17: a row holding secrets can be logged with `{:?}` without showing them.
+    /// S14/S17: a row holding secrets (sealed) can be logged with `{:?}` without showing them.
     #[test]
     fn rows_with_secrets_debug_without_them() {
-        use crate::db::SecretText;
+        use crate::db::{Keyring, SecretColumn as C, SecretText};
+        let ring = Keyring::of_key([3; 32]);
+        let seal = |c, v| ring.seal(c, "t1", &SecretText::new(v));
         let now = chrono::Utc::now();
         let psa = super::psa_settings::Model {
             tenant_id: "t1".into(),
@@ -157,9 +159,9 @@ mod tests {
             directory_path: None,
             autotask_zone_url: Some("https://webservices5.autotask.net/ATServicesRest/".into()),
             autotask_api_user: Some("api@example.com".into()),
-            autotask_integration_code: Some(SecretText::new("INTEGRATION-CODE-1")),
-            autotask_secret: Some(SecretText::new("autotask-secret-1")),
-            launch_secret: SecretText::new("launch-secret-1"),
+            autotask_integration_code: Some(seal(C::AutotaskIntegrationCode, "INTEGRATION-CODE-1")),
+            autotask_secret: Some(seal(C::AutotaskSecret, "autotask-secret-1")),
+            launch_secret: seal(C::LaunchSecret, "launch-secret-1"),
             launch_secret_rotated_at: now,
             levels_fetched_at: None,
             updated_at: now,

@@ -1,7 +1,7 @@
 use hubkeep_shared::api::PsaProvider;
 use sea_orm::entity::prelude::*;
 
-use crate::db::SecretText;
+use crate::db::sealed::Sealed;
 
 /// How a tenant reaches its PSA, and the launch secret its launcher signs with. Every
 /// `*_secret`/`integration_code` column is write-only: no response ever carries it.
@@ -14,9 +14,9 @@ pub struct Model {
     pub directory_path: Option<String>,
     pub autotask_zone_url: Option<String>,
     pub autotask_api_user: Option<String>,
-    pub autotask_integration_code: Option<SecretText>,
-    pub autotask_secret: Option<SecretText>,
-    pub launch_secret: SecretText,
+    pub autotask_integration_code: Option<Sealed>,
+    pub autotask_secret: Option<Sealed>,
+    pub launch_secret: Sealed,
     pub launch_secret_rotated_at: DateTimeUtc,
     pub levels_fetched_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,

@@ -144,9 +144,15 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
         "leave_connection" => &[OwnerMustTransfer, Conflict],
         "remove_member_role" => &[Forbidden, OwnerMustTransfer, Conflict],
         "recover_ownership" => &[ElevatedAccessRequired, Conflict],
-        "accept_invitation" | "decline_invitation" => {
-            &[Forbidden, Conflict, InvitationExpired, ConnectionCancelled]
-        }
+        // An invitation by email asks the PSA for the caller's current email (SPEC S14).
+        "accept_invitation" | "decline_invitation" => &[
+            Forbidden,
+            Conflict,
+            InvitationExpired,
+            ConnectionCancelled,
+            PsaUnavailable,
+            PsaMisconfigured,
+        ],
         "revoke_invitation" => &[Forbidden, Conflict, InvitationExpired],
 
         // Sync (SPEC S4).

@@ -38,7 +38,11 @@ pub async fn launch(
     meta: RequestMeta,
     body: crate::http::extractors::JsonBody<session::LaunchRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    rate_limit::check(&state.db, "launch", &meta, state.launch_limit()).await?;
+    // Counted per client and per issuer (SPEC S14): one client's garbage, or garbage for
+    // one tenant, never refuses anyone else.
+    let issuer = crate::identity::launch::peek_issuer(&body.assertion).unwrap_or_default();
+    let bucket = rate_limit::launch_bucket(&issuer);
+    rate_limit::check(&state.db, &bucket, &meta, state.launch_limit()).await?;
     let tokens = session::launch(&state, &body.assertion, &meta).await?;
     Ok(tokens_response(&tokens))
 }

@@ -60,7 +60,7 @@ pub async fn update_connection(
     body: crate::http::extractors::JsonBody<ConnectionPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let txn = state.db.begin().await?;
-    settings::update(&txn, &caller, &id, &body).await?;
+    settings::update(&txn, &state.secrets, &caller, &id, &body).await?;
     answer(&state, &caller, txn, &id).await
 }
 

@@ -113,7 +113,13 @@ pub async fn demo_launch(
     let assertion = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
-        &EncodingKey::from_secret(psa.launch_secret.expose_secret().as_bytes()),
+        &EncodingKey::from_secret(
+            state
+                .secrets
+                .launch_secret(&psa)?
+                .expose_secret()
+                .as_bytes(),
+        ),
     )
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("signing a demo assertion: {e}")))?;
     let tokens = session::launch(&state, &assertion, &meta).await?;

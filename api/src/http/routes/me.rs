@@ -1,12 +1,10 @@
 //! The caller's own profile and API tokens (SPEC S3.4, S8).
 
 use actix_web::{HttpResponse, delete, get, post, web};
-use hubkeep_shared::api::InvitationStatus;
 use hubkeep_shared::{HubAction, TokenId, allowed_hub_actions};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use sea_orm::TransactionTrait;
 
 use crate::AppState;
-use crate::db::{self, entities::invitations};
 use crate::error::ApiError;
 use crate::identity::{Caller, api_tokens};
 use crate::pagination::{Page, PageQuery};
@@ -25,17 +23,7 @@ pub use hubkeep_shared::api::users::Me;
 )]
 #[get("/me")]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let pending = invitations::Entity::find()
-        .filter(invitations::Column::TenantId.eq(&caller.tenant_id))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
-        .filter(invitations::Column::ExpiresAt.gt(db::now()))
-        .filter(
-            Condition::any()
-                .add(invitations::Column::InviteeUserId.eq(&caller.user.id))
-                .add(invitations::Column::InviteeEmailKey.eq(&caller.user.email_key)),
-        )
-        .count(&state.reader)
-        .await?;
+    let pending = crate::connections::invitations::count_mine(&state.reader, &caller).await?;
     let level = caller.access_level();
     Ok(HttpResponse::Ok().json(Me {
         user: crate::identity::users::user_view(&caller.user, caller.access),

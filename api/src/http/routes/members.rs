@@ -173,7 +173,9 @@ pub async fn list_my_invitations(
 
 /// Accept an invitation addressed to you.
 ///
-/// Only the invitee (anyone else, the inviter included: 404). Grants the role; an owner
+/// Only the invitee (anyone else, the inviter included: 404). An invitation by email is
+/// yours when the PSA has your email *now*: it is asked (503 `psa_unavailable` when it
+/// cannot answer), and the invitation is then bound to you. Grants the role; an owner
 /// invitation moves the owner role to you in one transaction (the previous owner keeps
 /// their other roles and the invitation's `retain_role`). 410 `invitation_expired` past its
 /// expiry; 409 `conflict` when it is no longer pending, the owner changed since a transfer
@@ -200,8 +202,9 @@ pub async fn accept_invitation(
 
 /// Decline an invitation addressed to you.
 ///
-/// Only the invitee (anyone else: 404). 410 `invitation_expired` past its expiry; 409
-/// `conflict` when it is no longer pending. Writes `invitation.declined`.
+/// Only the invitee (anyone else: 404; an invitation by email is checked against your
+/// current email in the PSA, as for accepting). 410 `invitation_expired` past its expiry;
+/// 409 `conflict` when it is no longer pending. Writes `invitation.declined`.
 #[utoipa::path(
     operation_id = "decline_invitation",
     tag = "connections",

@@ -60,7 +60,14 @@ pub async fn update_settings(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::EditSettings)?;
     let txn = state.db.begin().await?;
-    let updated = settings::update(&txn, state.psa.zones(), &caller, body.into_inner()).await?;
+    let updated = settings::update(
+        &txn,
+        state.psa.zones(),
+        &state.secrets,
+        &caller,
+        body.into_inner(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(updated))
 }
@@ -86,7 +93,7 @@ pub async fn rotate_launch_secret(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::EditSettings)?;
     caller.require_session("Rotating the launch secret")?;
-    let rotated = settings::rotate_launch_secret(&state.db, &caller).await?;
+    let rotated = settings::rotate_launch_secret(&state.db, &state.secrets, &caller).await?;
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(rotated))

@@ -1,0 +1,254 @@
+//! Stored secrets as a whole (SPEC S14): at start every value still in clear (rows written
+//! before secrets were sealed) or sealed under another key is sealed under the current one
+//! ([`reseal_all`]); `hubkeep secrets rotate-key` ([`rotate`]) moves every value to a new key
+//! and retires the old. Also the openers of a tenant's PSA secrets.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::Context as _;
+use sea_orm::{
+    ActiveModelTrait as _, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
+    TransactionTrait as _,
+};
+use serde::Serialize;
+
+use super::entities::{connections, psa_settings};
+use super::sealed::{
+    Keyring, SealError, Sealed, SecretColumn, decode_key, key_id, random_key, read_key_file,
+    write_key_file,
+};
+use super::secret::SecretText;
+use crate::config::SecretsSettings;
+
+impl Keyring {
+    /// A tenant's launch secret, to verify (or, in demo mode, sign) a launch assertion.
+    pub fn launch_secret(&self, psa: &psa_settings::Model) -> Result<SecretText, SealError> {
+        self.open(
+            SecretColumn::LaunchSecret,
+            &psa.tenant_id,
+            &psa.launch_secret,
+        )
+    }
+
+    /// A tenant's Autotask integration code and secret, for Autotask only.
+    pub fn autotask_credentials(
+        &self,
+        psa: &psa_settings::Model,
+    ) -> Result<(Option<SecretText>, Option<SecretText>), SealError> {
+        let id = &psa.tenant_id;
+        Ok((
+            self.open_optional(
+                SecretColumn::AutotaskIntegrationCode,
+                id,
+                psa.autotask_integration_code.as_ref(),
+            )?,
+            self.open_optional(
+                SecretColumn::AutotaskSecret,
+                id,
+                psa.autotask_secret.as_ref(),
+            )?,
+        ))
+    }
+}
+
+/// What [`reseal_all`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Resealed {
+    /// Values that were in clear.
+    pub were_clear: usize,
+    /// Values sealed under another key.
+    pub were_other_key: usize,
+}
+
+impl Resealed {
+    pub fn total(&self) -> usize {
+        self.were_clear + self.were_other_key
+    }
+}
+
+/// Seals every stored secret still in clear and re-seals every one sealed under another key
+/// than the current one, in one transaction. A value sealed under a key the ring does not
+/// have stops it with [`SealError::UnknownKey`], and nothing is changed.
+pub async fn reseal_all(db: &DatabaseConnection, keyring: &Keyring) -> anyhow::Result<Resealed> {
+    let txn = db.begin().await?;
+    let mut done = Resealed::default();
+    let current = keyring.current_id();
+    let mut step =
+        |column: SecretColumn, row: &str, value: &Sealed| -> anyhow::Result<Option<Sealed>> {
+            match value.key_id() {
+                Some(kid) if kid == current => Ok(None),
+                Some(_) => {
+                    let secret = keyring.open(column, row, value)?;
+                    done.were_other_key += 1;
+                    Ok(Some(keyring.seal(column, row, &secret)))
+                }
+                None => {
+                    done.were_clear += 1;
+                    Ok(Some(keyring.seal(
+                        column,
+                        row,
+                        &SecretText::new(value.stored_text()),
+                    )))
+                }
+            }
+        };
+    for row in psa_settings::Entity::find().all(&txn).await? {
+        let id = row.tenant_id.clone();
+        let mut active: psa_settings::ActiveModel = row.clone().into();
+        let mut changed = false;
+        if let Some(v) = step(SecretColumn::LaunchSecret, &id, &row.launch_secret)? {
+            active.launch_secret = Set(v);
+            changed = true;
+        }
+        // An empty value is what an older version stored for "none": it becomes NULL.
+        if let Some(old) = &row.autotask_integration_code {
+            if old.is_empty() {
+                active.autotask_integration_code = Set(None);
+                changed = true;
+            } else if let Some(v) = step(SecretColumn::AutotaskIntegrationCode, &id, old)? {
+                active.autotask_integration_code = Set(Some(v));
+                changed = true;
+            }
+        }
+        if let Some(old) = &row.autotask_secret {
+            if old.is_empty() {
+                active.autotask_secret = Set(None);
+                changed = true;
+            } else if let Some(v) = step(SecretColumn::AutotaskSecret, &id, old)? {
+                active.autotask_secret = Set(Some(v));
+                changed = true;
+            }
+        }
+        if changed {
+            active.update(&txn).await?;
+        }
+    }
+    for row in connections::Entity::find().all(&txn).await? {
+        let Some(old) = &row.postgres_db else {
+            continue;
+        };
+        let new = if old.is_empty() {
+            None
+        } else {
+            match step(SecretColumn::PostgresDb, row.id.as_str(), old)? {
+                Some(v) => Some(v),
+                None => continue,
+            }
+        };
+        let mut active: connections::ActiveModel = row.clone().into();
+        active.postgres_db = Set(new);
+        active.update(&txn).await?;
+    }
+    txn.commit().await?;
+    if done.total() > 0 && db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        // The replaced values must not live on in the file: `secure_delete` (set on every
+        // connection, `db::pool`) zeroes freed content, and this moves the write-ahead log
+        // into the file and empties it, old page versions with it.
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await?;
+    }
+    Ok(done)
+}
+
+/// How many stored secrets are sealed under each key id (`None`: in clear).
+pub async fn key_ids_in_use(
+    db: &impl ConnectionTrait,
+) -> anyhow::Result<HashMap<Option<String>, usize>> {
+    let mut counts = HashMap::new();
+    let mut count = |value: &Sealed| {
+        *counts.entry(value.key_id().map(str::to_owned)).or_insert(0) += 1;
+    };
+    for row in psa_settings::Entity::find().all(db).await? {
+        count(&row.launch_secret);
+        row.autotask_integration_code.iter().for_each(&mut count);
+        row.autotask_secret.iter().for_each(&mut count);
+    }
+    for row in connections::Entity::find().all(db).await? {
+        row.postgres_db.iter().for_each(&mut count);
+    }
+    Ok(counts)
+}
+
+/// The master key of stored secrets (SPEC S14), and every stored secret sealed under it:
+/// rows from before sealing, or sealed under a previous key, are sealed now.
+pub async fn open_keyring(
+    settings: &crate::config::Settings,
+    db: &sea_orm::DatabaseConnection,
+) -> anyhow::Result<Keyring> {
+    let keyring =
+        Keyring::load(&settings.secrets, &settings.data_dir).context("the [secrets] key")?;
+    let resealed = reseal_all(db, &keyring)
+        .await
+        .context("sealing the stored secrets")?;
+    if resealed.total() > 0 {
+        tracing::info!(
+            in_clear = resealed.were_clear,
+            other_key = resealed.were_other_key,
+            key_id = %keyring.current_id(),
+            "sealed stored secrets under the current key"
+        );
+    }
+    Ok(keyring)
+}
+
+/// What `hubkeep secrets rotate-key` did.
+#[derive(Debug, Serialize)]
+pub struct Rotation {
+    pub key_id: String,
+    pub retired: Vec<String>,
+    pub resealed: usize,
+}
+
+/// `hubkeep secrets rotate-key`. With the key file: a new key is generated and written as the
+/// current one beside the old (so every running server can open both), every secret is
+/// re-sealed under it, and the old keys are then removed from the file. With `[secrets] key`:
+/// every secret is re-sealed under it, and the `previous_keys` can then be dropped from the
+/// configuration.
+pub async fn rotate(
+    db: &DatabaseConnection,
+    settings: &SecretsSettings,
+    data_dir: &Path,
+) -> anyhow::Result<Rotation> {
+    let keyring = Keyring::load(settings, data_dir)?;
+    // Plaintext left from before sealing, and values under a previous key, first: they must
+    // open before anything changes.
+    let mut resealed = reseal_all(db, &keyring).await?.total();
+    let Some(path) = keyring.file.clone() else {
+        let retired = settings
+            .previous_keys
+            .iter()
+            .filter_map(|k| decode_key(k).ok())
+            .map(|k| key_id(&k))
+            .collect();
+        return Ok(Rotation {
+            key_id: keyring.current_id(),
+            retired,
+            resealed,
+        });
+    };
+    let (old, _) = read_key_file(&path)?;
+    let new = random_key();
+    let mut both = vec![new];
+    both.extend_from_slice(&old);
+    write_key_file(&path, &both)?;
+    let keyring = Keyring::load(settings, data_dir)?;
+    // A server that sealed under the old key while this ran leaves a value behind: go again
+    // until none is left (each pass is one transaction).
+    loop {
+        resealed += reseal_all(db, &keyring).await?.total();
+        let in_use = key_ids_in_use(db).await?;
+        if in_use
+            .keys()
+            .all(|kid| kid.as_deref() == Some(keyring.current_id().as_str()))
+        {
+            break;
+        }
+    }
+    write_key_file(&path, &[new])?;
+    Ok(Rotation {
+        key_id: key_id(&new),
+        retired: old.iter().map(key_id).collect(),
+        resealed,
+    })
+}

@@ -1,0 +1,133 @@
+//! Two tabs, one session (SPEC S14). A duplicated tab starts with a copy of the session
+//! storage, refresh token included; a refresh token is single use, so two tabs refreshing on
+//! their own would present it twice and the server would end the session as a replay. So a
+//! refresh runs under a Web Lock held across every tab of the origin, and the tab that
+//! refreshed tells the others the new tokens over a `BroadcastChannel`; a tab that waited for
+//! the lock finds its token already replaced and does not send it.
+//!
+//! Where the browser has no Web Locks (an insecure context), the lock is this tab's alone.
+
+use std::cell::RefCell;
+use std::future::Future;
+
+use futures::channel::oneshot;
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use super::Tokens;
+
+const LOCK_NAME: &str = "hubkeep.refresh";
+const CHANNEL_NAME: &str = "hubkeep.session";
+
+/// What a tab that refreshed tells the others: the token it used and what replaced it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Rotation {
+    used: String,
+    tokens: Tokens,
+}
+
+/// The channel and its message handler, kept for the life of the page.
+type Listening = (
+    web_sys::BroadcastChannel,
+    Closure<dyn FnMut(web_sys::MessageEvent)>,
+);
+
+thread_local! {
+    static CHANNEL: RefCell<Option<Listening>> = const { RefCell::new(None) };
+}
+
+/// Listens for rotations made by other tabs; `adopt(used, tokens)` takes them in.
+pub fn listen(adopt: impl Fn(&str, Tokens) + 'static) {
+    let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL_NAME) else {
+        return;
+    };
+    let handler =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let Some(text) = event.data().as_string() else {
+                return;
+            };
+            if let Ok(rotation) = serde_json::from_str::<Rotation>(&text) {
+                adopt(&rotation.used, rotation.tokens);
+            }
+        });
+    channel.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    CHANNEL.with(|c| *c.borrow_mut() = Some((channel, handler)));
+}
+
+/// Tells the other tabs that `used` was replaced by `tokens`.
+pub fn share(used: &str, tokens: &Tokens) {
+    let rotation = Rotation {
+        used: used.to_owned(),
+        tokens: tokens.clone(),
+    };
+    let Ok(text) = serde_json::to_string(&rotation) else {
+        return;
+    };
+    CHANNEL.with(|c| {
+        if let Some((channel, _)) = c.borrow().as_ref() {
+            let _ = channel.post_message(&JsValue::from_str(&text));
+        }
+    });
+}
+
+/// Lets the tasks already queued run (a rotation message posted before the lock was
+/// released is taken in before the caller looks at its token).
+pub async fn settle() {
+    let promise = Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Runs `work` while holding the origin-wide refresh lock.
+pub async fn exclusively<T>(work: impl Future<Output = T>) -> T {
+    let Some(request) = lock_request() else {
+        return work.await;
+    };
+    let (granted_tx, granted_rx) = oneshot::channel::<Function>();
+    let granted_tx = RefCell::new(Some(granted_tx));
+    // The lock is held until the promise the callback returns settles: the callback hands
+    // its `resolve` out, and it is called once `work` is done.
+    let callback = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_lock: JsValue| {
+        let mut tx = granted_tx.borrow_mut().take();
+        Promise::new(&mut |resolve, _| {
+            if let Some(tx) = tx.take() {
+                let _ = tx.send(resolve);
+            }
+        })
+    });
+    let (locks, function) = request;
+    let asked = function.call2(
+        &locks,
+        &JsValue::from_str(LOCK_NAME),
+        callback.as_ref().unchecked_ref(),
+    );
+    if asked.is_err() {
+        return work.await;
+    }
+    let Ok(release) = granted_rx.await else {
+        return work.await;
+    };
+    let out = work.await;
+    let _ = release.call0(&JsValue::NULL);
+    drop(callback);
+    out
+}
+
+/// `navigator.locks` and its `request`, when the browser has them.
+fn lock_request() -> Option<(JsValue, Function)> {
+    let navigator = web_sys::window()?.navigator();
+    let locks = Reflect::get(&navigator, &JsValue::from_str("locks")).ok()?;
+    if locks.is_undefined() || locks.is_null() {
+        return None;
+    }
+    let request = Reflect::get(&locks, &JsValue::from_str("request"))
+        .ok()?
+        .dyn_into::<Function>()
+        .ok()?;
+    Some((locks, request))
+}

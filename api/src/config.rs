@@ -62,6 +62,10 @@ pub struct HttpSettings {
     /// none by default, since anyone can send those headers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<String>,
+    /// The header the trusted proxies write: `x-forwarded-for` (the default) or `forwarded`.
+    /// Only that one is read (a proxy passes the other through from the client).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_header: Option<String>,
 }
 
 impl HttpSettings {
@@ -501,6 +505,7 @@ mod tests {
             public_url: Some("https://hub.example.com".into()),
             frame_ancestors: vec!["'self'".into(), "https://psa.example.com".into()],
             trusted_proxies: Vec::new(),
+            forwarded_header: None,
         };
         assert!(ok.check().is_ok());
         assert!(ok.is_https());

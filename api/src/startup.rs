@@ -236,8 +236,12 @@ struct Edge {
 
 impl Edge {
     fn new(settings: &Settings) -> anyhow::Result<Self> {
-        let proxies = TrustedProxies::parse(&settings.http.trusted_proxies)
-            .map_err(|e| anyhow::anyhow!("[http] trusted_proxies: {e}"))?;
+        let header = settings.http.forwarded_header.as_deref();
+        let proxies = TrustedProxies::parse(
+            &settings.http.trusted_proxies,
+            header.unwrap_or("x-forwarded-for"),
+        )
+        .map_err(|e| anyhow::anyhow!("[http] trusted_proxies: {e}"))?;
         Ok(Self {
             headers: web::Data::new(SecurityHeaders::new(settings)),
             proxies: web::Data::new(proxies),

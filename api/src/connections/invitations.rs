@@ -475,7 +475,9 @@ async fn for_invitee(
     if !addressed_to(&first, caller) {
         return Err(ApiError::not_found());
     }
-    if first.invitee_user_id.is_none() {
+    // Invited by email (an owner invitation names its hub user as well): the PSA must
+    // still give the caller that email.
+    if first.invitee_email_key.is_some() {
         confirm_current_email(state, caller, &first).await?;
     }
     let txn = guard::begin_locked(&state.db, caller, &first.connection_id).await?;

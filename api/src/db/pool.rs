@@ -62,11 +62,15 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     Ok(db)
 }
 
-/// Creates `dir` if needed and makes it readable by its owner only (0700).
+/// Creates `dir` if needed and makes it readable by its owner only (0700). A directory the
+/// server may not change (another owner, a mounted volume) is left as it is, with a warning.
 pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating the data directory {}", dir.display()))?;
-    set_private(dir, 0o700)
+    if let Err(e) = set_private(dir, 0o700) {
+        tracing::warn!(error = %format!("{e:#}"), "the data directory stays as it is");
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to `path`, created (or truncated) with mode 0600.

@@ -142,13 +142,30 @@ pub async fn reseal_all(db: &DatabaseConnection, keyring: &Keyring) -> anyhow::R
     }
     txn.commit().await?;
     if done.total() > 0 && db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        // The replaced values must not live on in the file: `secure_delete` (set on every
-        // connection, `db::pool`) zeroes freed content, and this moves the write-ahead log
-        // into the file and empties it, old page versions with it.
-        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-            .await?;
+        empty_the_wal(db).await?;
     }
     Ok(done)
+}
+
+/// The replaced values must not live on in the SQLite file: `secure_delete` (set on every
+/// connection, `db::pool`) zeroes freed content, and this moves the write-ahead log into the
+/// file and empties it, old page versions with it.
+async fn empty_the_wal(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let busy = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+        ))
+        .await?
+        .and_then(|row| row.try_get_by_index::<i64>(0).ok())
+        .unwrap_or(0);
+    if busy != 0 {
+        tracing::warn!(
+            "the write-ahead log could not be emptied while readers were busy: replaced \
+             secrets stay in it until the next checkpoint"
+        );
+    }
+    Ok(())
 }
 
 /// How many stored secrets are sealed under each key id (`None`: in clear).
@@ -234,15 +251,22 @@ pub async fn rotate(
     write_key_file(&path, &both)?;
     let keyring = Keyring::load(settings, data_dir)?;
     // A server that sealed under the old key while this ran leaves a value behind: go again
-    // until none is left (each pass is one transaction).
-    loop {
+    // until none is left (each pass is one transaction), and once more after a pause that
+    // outlasts a settings change a server began before it saw the new key file.
+    let mut clean_passes = 0;
+    while clean_passes < 2 {
         resealed += reseal_all(db, &keyring).await?.total();
         let in_use = key_ids_in_use(db).await?;
         if in_use
             .keys()
             .all(|kid| kid.as_deref() == Some(keyring.current_id().as_str()))
         {
-            break;
+            clean_passes += 1;
+            if clean_passes < 2 {
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+        } else {
+            clean_passes = 0;
         }
     }
     write_key_file(&path, &[new])?;

@@ -159,7 +159,7 @@ impl Keyring {
         let path = data_dir.join(KEY_FILE);
         if !path.is_file() {
             super::pool::private_dir(data_dir)?;
-            write_key_file(&path, &[random_key()])?;
+            create_key_file(&path, &[random_key()])?;
             tracing::warn!(
                 path = %path.display(),
                 "no [secrets] key configured: generated the key that seals stored secrets in \
@@ -282,7 +282,14 @@ impl Keyring {
                     .ring
                     .write()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                *ring = Ring::new(&keys, Some(stamp));
+                // The file's current key seals from now on; a key the file no longer lists
+                // still opens here (a value this server sealed just before a rotation
+                // retired its key stays readable until the next rotation re-seals it).
+                let mut fresh = Ring::new(&keys, Some(stamp));
+                for (id, cipher) in ring.keys.drain() {
+                    fresh.keys.entry(id).or_insert(cipher);
+                }
+                *ring = fresh;
             }
             Err(e) => {
                 tracing::error!(error = %e, "the secrets key file changed and could not be read")
@@ -373,9 +380,25 @@ pub(super) fn read_key_file(path: &Path) -> anyhow::Result<(Vec<[u8; 32]>, FileS
     Ok((keys, stamp))
 }
 
-/// Writes the key file (the first key seals): to a temporary file created 0600, then renamed
-/// over the old one, so a reader sees the old file or the new one, never half of one.
-pub(super) fn write_key_file(path: &Path, keys: &[[u8; 32]]) -> anyhow::Result<()> {
+/// Creates the key file unless another process just did (then its key is the one).
+fn create_key_file(path: &Path, keys: &[[u8; 32]]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(key_file_text(keys)?.as_bytes())?;
+            file.sync_all()?;
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("creating {}", path.display()))),
+    }
+}
+
+fn key_file_text(keys: &[[u8; 32]]) -> anyhow::Result<String> {
     let file = KeyFile {
         current: key_id(&keys[0]),
         keys: keys
@@ -386,10 +409,37 @@ pub(super) fn write_key_file(path: &Path, keys: &[[u8; 32]]) -> anyhow::Result<(
             })
             .collect(),
     };
-    let text = serde_json::to_string_pretty(&file)?;
-    let temp = path.with_extension("json.new");
+    Ok(serde_json::to_string_pretty(&file)?)
+}
+
+/// Replaces the key file (the first key seals): a temporary file created 0600 with the old
+/// file's owner (a rotation run as root must not leave a file the server cannot read), then
+/// renamed over the old one, so a reader sees the old file or the new one, never half of one.
+pub(super) fn write_key_file(path: &Path, keys: &[[u8; 32]]) -> anyhow::Result<()> {
+    let text = key_file_text(keys)?;
+    let mut nonce = [0u8; 6];
+    rand::rng().fill_bytes(&mut nonce);
+    let suffix: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let temp = path.with_extension(format!("json.{suffix}.new"));
     super::pool::write_private(&temp, text.as_bytes())?;
-    std::fs::rename(&temp, path).with_context(|| format!("replacing {}", path.display()))
+    #[cfg(unix)]
+    if let Ok(old) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt as _;
+        if let Err(e) = std::os::unix::fs::chown(&temp, Some(old.uid()), Some(old.gid())) {
+            let _ = std::fs::remove_file(&temp);
+            bail!(
+                "{} belongs to another user; run this as that user ({e})",
+                path.display()
+            );
+        }
+    }
+    std::fs::rename(&temp, path).with_context(|| format!("replacing {}", path.display()))?;
+    if let Some(dir) = path.parent()
+        && let Ok(dir) = std::fs::File::open(dir)
+    {
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Who the client is (SPEC S14). Behind the TLS proxy the deployment guide recommends,
 //! every request comes from the proxy's address; the proxy says whom it forwards for in
-//! `Forwarded` (RFC 7239) or `X-Forwarded-For`. Those headers are believed only from the
-//! proxies `[http] trusted_proxies` names (none by default: anyone can send them), and only
+//! `X-Forwarded-For` or `Forwarded` (RFC 7239; `[http] forwarded_header` says which one the
+//! proxy writes, and only that one is read). It is believed only from the proxies
+//! `[http] trusted_proxies` names (none by default: anyone can send it), and only
 //! as far as the chain of trusted proxies goes: the client is the rightmost hop that is not
 //! a trusted proxy, the first address no trusted party vouches for being someone else's.
 
@@ -12,14 +13,30 @@ use ipnet::IpNet;
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
-/// The proxies whose forwarding headers are believed.
+/// The proxies whose forwarding header is believed, and which header that is.
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies {
+    nets: Vec<IpNet>,
+    /// `Forwarded` (RFC 7239) instead of `X-Forwarded-For`. Only the header the proxy writes
+    /// may be read: most proxies append to `X-Forwarded-For` and pass a client's own
+    /// `Forwarded` through untouched, so reading both would let a client name any address.
+    rfc7239: bool,
+}
 
 impl TrustedProxies {
-    /// CIDRs (`10.0.0.0/8`, `::1/128`) or single addresses.
-    pub fn parse(entries: &[String]) -> Result<Self, String> {
-        entries
+    /// CIDRs (`10.0.0.0/8`, `::1/128`) or single addresses, and the header they write
+    /// (`x-forwarded-for` or `forwarded`).
+    pub fn parse(entries: &[String], header: &str) -> Result<Self, String> {
+        let rfc7239 = match header.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => false,
+            "forwarded" => true,
+            other => {
+                return Err(format!(
+                    "the forwarded-for header is x-forwarded-for or forwarded, not {other:?}"
+                ));
+            }
+        };
+        let nets = entries
             .iter()
             .map(|e| {
                 let e = e.trim();
@@ -27,13 +44,13 @@ impl TrustedProxies {
                     .or_else(|_| e.parse::<IpAddr>().map(IpNet::from))
                     .map_err(|_| format!("{e:?} is not an address or a CIDR"))
             })
-            .collect::<Result<_, _>>()
-            .map(Self)
+            .collect::<Result<_, _>>()?;
+        Ok(Self { nets, rfc7239 })
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        self.0.iter().any(|net| net.contains(&ip))
+        self.nets.iter().any(|net| net.contains(&ip))
     }
 
     /// The client's address for a request from `peer` with `headers`.
@@ -42,7 +59,7 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return peer;
         }
-        let hops = forwarded_for(headers);
+        let hops = forwarded_for(headers, self.rfc7239);
         let mut client = peer;
         for hop in hops.iter().rev() {
             // A hop that is no address ("unknown", an obfuscated name, garbage) ends the
@@ -65,17 +82,13 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The hops the headers list, leftmost (the original client) first; `None` for a hop that
-/// is not an address. `Forwarded` when present, else `X-Forwarded-For`; every instance of
-/// the header, in order.
-fn forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let forwarded: Vec<&str> = headers
-        .get_all(FORWARDED)
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if !forwarded.is_empty() {
-        return forwarded
-            .iter()
+/// The hops the header lists, leftmost (the original client) first; `None` for a hop that
+/// is not an address. Every instance of the header, in order.
+fn forwarded_for(headers: &HeaderMap, rfc7239: bool) -> Vec<Option<IpAddr>> {
+    if rfc7239 {
+        return headers
+            .get_all(FORWARDED)
+            .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(|element| {
                 element.split(';').find_map(|pair| {
@@ -132,7 +145,11 @@ mod tests {
     #[test]
     fn forwarding_headers_count_only_from_trusted_proxies() {
         let none = TrustedProxies::default();
-        let proxy = TrustedProxies::parse(&["127.0.0.1/32".into(), "10.0.0.0/8".into()]).unwrap();
+        let proxy = TrustedProxies::parse(
+            &["127.0.0.1/32".into(), "10.0.0.0/8".into()],
+            "x-forwarded-for",
+        )
+        .unwrap();
         let xff = headers(&[("x-forwarded-for", "203.0.113.7")]);
         assert_eq!(none.client(ip("127.0.0.1"), &xff), ip("127.0.0.1"));
         assert_eq!(proxy.client(ip("127.0.0.1"), &xff), ip("203.0.113.7"));
@@ -156,24 +173,27 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_is_read_as_rfc_7239_writes_it() {
-        let proxy = TrustedProxies::parse(&["127.0.0.1".into()]).unwrap();
+    fn forwarded_is_read_as_rfc_7239_writes_it_and_only_when_chosen() {
+        let proxy = TrustedProxies::parse(&["127.0.0.1".into()], "forwarded").unwrap();
         let h = headers(&[(
             "forwarded",
             "for=192.0.2.60;proto=http;by=203.0.113.43, for=\"[2001:db8:cafe::17]:4711\"",
         )]);
         assert_eq!(proxy.client(ip("127.0.0.1"), &h), ip("2001:db8:cafe::17"));
-        let h = headers(&[
+        let both = headers(&[
             ("forwarded", "for=192.0.2.60:8080"),
             ("x-forwarded-for", "203.0.113.7"),
         ]);
-        assert_eq!(
-            proxy.client(ip("127.0.0.1"), &h),
-            ip("192.0.2.60"),
-            "Forwarded wins"
-        );
+        assert_eq!(proxy.client(ip("127.0.0.1"), &both), ip("192.0.2.60"));
         let h = headers(&[("forwarded", "for=unknown")]);
         assert_eq!(proxy.client(ip("127.0.0.1"), &h), ip("127.0.0.1"));
-        assert!(TrustedProxies::parse(&["not-a-net".into()]).is_err());
+        // A proxy that writes X-Forwarded-For passes a client's own `Forwarded` through:
+        // it is never read then.
+        let xff = TrustedProxies::parse(&["127.0.0.1".into()], "x-forwarded-for").unwrap();
+        assert_eq!(xff.client(ip("127.0.0.1"), &both), ip("203.0.113.7"));
+        let spoof = headers(&[("forwarded", "for=192.0.2.60")]);
+        assert_eq!(xff.client(ip("127.0.0.1"), &spoof), ip("127.0.0.1"));
+        assert!(TrustedProxies::parse(&["not-a-net".into()], "x-forwarded-for").is_err());
+        assert!(TrustedProxies::parse(&[], "x-real-ip").is_err());
     }
 }

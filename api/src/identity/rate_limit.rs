@@ -32,6 +32,9 @@ pub async fn check(
     refuse_over(hits, limit)
 }
 
+/// How many times the per-issuer launch allowance one client has across all issuers.
+pub const ANY_ISSUER_FACTOR: u32 = 10;
+
 /// The bucket of launches against one issuer (SPEC S14): [`check`] counts them per client,
 /// so a client sending garbage is refused while another is not, and attempts against one
 /// tenant's `iss` never refuse a launch for another tenant. The issuer is hashed (it is the

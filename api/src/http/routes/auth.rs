@@ -42,7 +42,15 @@ pub async fn launch(
     // one tenant, never refuses anyone else.
     let issuer = crate::identity::launch::peek_issuer(&body.assertion).unwrap_or_default();
     let bucket = rate_limit::launch_bucket(&issuer);
-    rate_limit::check(&state.db, &bucket, &meta, state.launch_limit()).await?;
+    let limit = state.launch_limit();
+    // A looser bound per client across every issuer: a client inventing issuers (to probe
+    // which are tenants) gets no fresh allowance with each.
+    let any_issuer = rate_limit::Limit {
+        limit: limit.limit.saturating_mul(rate_limit::ANY_ISSUER_FACTOR),
+        ..limit
+    };
+    rate_limit::check(&state.db, "launch-any", &meta, any_issuer).await?;
+    rate_limit::check(&state.db, &bucket, &meta, limit).await?;
     let tokens = session::launch(&state, &body.assertion, &meta).await?;
     Ok(tokens_response(&tokens))
 }

@@ -237,7 +237,19 @@ impl Launcher {
 }
 
 /// Provisions a tenant on the shipped demo directory; returns its launcher.
+/// The `[secrets] key` instances sharing one database are given (base64 of 32 bytes).
+const SHARED_SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
 fn directory_tenant(data_dir: &Path, database_url: Option<&str>, name: &str) -> Launcher {
+    directory_tenant_with(data_dir, database_url, name, &[])
+}
+
+fn directory_tenant_with(
+    data_dir: &Path,
+    database_url: Option<&str>,
+    name: &str,
+    env: &[(&str, &str)],
+) -> Launcher {
     let directory = workspace_root().join("config/demo-directory.toml");
     let created = tenant_cli(
         data_dir,
@@ -251,7 +263,7 @@ fn directory_tenant(data_dir: &Path, database_url: Option<&str>, name: &str) -> 
             "--directory",
             directory.to_str().unwrap(),
         ],
-        &[],
+        env,
     );
     Launcher::from_cli(&created)
 }
@@ -339,7 +351,14 @@ async fn hardening_two_instances_share_one_postgres() {
     let pg = PgDatabase::create(&admin_url).await;
     let work = tempfile::tempdir().unwrap();
     let web = stub_web_dir();
-    let launcher = directory_tenant(work.path(), Some(&pg.url), "Two instances");
+    // Instances sharing a database share the key that seals its secrets too (SPEC S14):
+    // the tenant's launch secret is sealed by the command line under it.
+    let launcher = directory_tenant_with(
+        work.path(),
+        Some(&pg.url),
+        "Two instances",
+        &[("HUBKEEP_SECRETS__KEY", SHARED_SECRETS_KEY)],
+    );
 
     // Instances behind one load balancer share the access-token keys the way an operator
     // configures them: the same `[[auth.keys]]` in each instance's configuration. (Without
@@ -353,8 +372,14 @@ async fn hardening_two_instances_share_one_postgres() {
         work.path(),
         &format!(
             "[auth]\nsigning_key_id = \"shared-1\"\n[[auth.keys]]\nid = \"shared-1\"\n\
-             secret = \"{key}\"\n\n{NO_RATE_LIMITS}"
+             secret = \"{key}\"\n\n[secrets]\nkey = \"{SHARED_SECRETS_KEY}\"\n\n{NO_RATE_LIMITS}"
         ),
+    );
+    let lone_dir = work.path().join("lone-config");
+    std::fs::create_dir_all(&lone_dir).unwrap();
+    let lone_config = write_config(
+        &lone_dir,
+        &format!("[secrets]\nkey = \"{SHARED_SECRETS_KEY}\"\n\n{NO_RATE_LIMITS}"),
     );
     let start = |name: &str, config: Option<&Path>| {
         let data_dir = work.path().join(name);
@@ -400,7 +425,8 @@ async fn hardening_two_instances_share_one_postgres() {
     // An instance with its own generated key (no shared key configured) refuses them: the
     // keys must be shared, which is what the configuration above does.
     {
-        let lone = start("lone", None);
+        // (It shares the key of stored secrets: without it, it would not start.)
+        let lone = start("lone", Some(&lone_config));
         lone.wait_ready(&http.client).await;
         let me = http.get(&lone.base, "/api/v1/me", &b_token).await;
         t.check(

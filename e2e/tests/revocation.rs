@@ -62,6 +62,7 @@ fn ci_runs_the_postgres_scenarios() {
     ignore = "HUBKEEP_TEST_POSTGRES_URL is not set: two instances need PostgreSQL"
 )]
 async fn s3_3_changes_through_one_instance_refuse_the_next_request_on_another() {
+    const SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     let admin_url = hubkeep_e2e::postgres_admin_url()
         .expect("HUBKEEP_TEST_POSTGRES_URL is not set: two instances need PostgreSQL");
     let pg = PgDatabase::create(&admin_url).await;
@@ -82,7 +83,8 @@ async fn s3_3_changes_through_one_instance_refuse_the_next_request_on_another() 
         .into_iter()
         .chain([directory.to_str().unwrap()])
         .collect::<Vec<_>>(),
-        &[],
+        // Instances sharing a database share the key of its stored secrets (SPEC S14).
+        &[("HUBKEEP_SECRETS__KEY", SECRETS_KEY)],
     );
     let key = format!(
         "{}{}",
@@ -94,6 +96,7 @@ async fn s3_3_changes_through_one_instance_refuse_the_next_request_on_another() 
         &config,
         format!(
             "[auth]\nsigning_key_id = \"k1\"\n[[auth.keys]]\nid = \"k1\"\nsecret = \"{key}\"\n\
+             [secrets]\nkey = \"{SECRETS_KEY}\"\n\
              [rate_limit]\nlaunch_per_window = 0\nrefresh_per_window = 0\n"
         ),
     )

@@ -107,33 +107,20 @@ async fn console_renders_sign_in_in_a_real_browser() {
 async fn secrets_rotate_key_reseals_and_the_server_still_signs_in() {
     let data_dir = tempfile::tempdir().unwrap();
     let directory = hubkeep_e2e::workspace_root().join("config/demo-directory.toml");
-    let hubkeep = |args: &[&str]| {
-        let out = Command::new(hubkeep_e2e::hubkeep_binary())
-            .args(args)
-            .arg("--data-dir")
-            .arg(data_dir.path())
-            .env_remove("HUBKEEP_DATABASE_URL")
-            .env_remove("HUBKEEP_CONFIG")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
-    };
-    let created = hubkeep(&[
-        "tenant",
-        "create",
-        "--name",
-        "Northwind IT",
-        "--psa",
-        "directory",
-        "--directory",
-        directory.to_str().unwrap(),
-        "--json",
-    ]);
+    let created = hubkeep_e2e::tenant_cli(
+        data_dir.path(),
+        None,
+        &[
+            "create",
+            "--name",
+            "Northwind IT",
+            "--psa",
+            "directory",
+            "--directory",
+            directory.to_str().unwrap(),
+        ],
+        &[],
+    );
     let secret = created["launch_secret"].as_str().unwrap().to_owned();
     let psa_id = created["psa_id"].as_str().unwrap().to_owned();
     let key_file = data_dir.path().join("secrets-key.json");
@@ -152,7 +139,19 @@ async fn secrets_rotate_key_reseals_and_the_server_still_signs_in() {
         serde_json::from_str(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
     let old = before["current"].as_str().unwrap().to_owned();
 
-    let rotated = hubkeep(&["secrets", "rotate-key", "--json"]);
+    let out = Command::new(hubkeep_e2e::hubkeep_binary())
+        .args(["secrets", "rotate-key", "--json", "--data-dir"])
+        .arg(data_dir.path())
+        .env_remove("HUBKEEP_DATABASE_URL")
+        .env_remove("HUBKEEP_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rotated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rotated["resealed"], 1, "{rotated}");
     assert_eq!(rotated["retired"], serde_json::json!([old]));
     let new = rotated["key_id"].as_str().unwrap();

@@ -73,78 +73,84 @@ impl Resealed {
 pub async fn reseal_all(db: &DatabaseConnection, keyring: &Keyring) -> anyhow::Result<Resealed> {
     let txn = db.begin().await?;
     let mut done = Resealed::default();
-    let current = keyring.current_id();
-    let mut step =
-        |column: SecretColumn, row: &str, value: &Sealed| -> anyhow::Result<Option<Sealed>> {
-            match value.key_id() {
-                Some(kid) if kid == current => Ok(None),
-                Some(_) => {
-                    let secret = keyring.open(column, row, value)?;
-                    done.were_other_key += 1;
-                    Ok(Some(keyring.seal(column, row, &secret)))
-                }
-                None => {
-                    done.were_clear += 1;
-                    Ok(Some(keyring.seal(
-                        column,
-                        row,
-                        &SecretText::new(value.stored_text()),
-                    )))
-                }
-            }
-        };
+    let mut pass = Pass {
+        keyring,
+        current: keyring.current_id(),
+        done: &mut done,
+    };
     for row in psa_settings::Entity::find().all(&txn).await? {
         let id = row.tenant_id.clone();
         let mut active: psa_settings::ActiveModel = row.clone().into();
         let mut changed = false;
-        if let Some(v) = step(SecretColumn::LaunchSecret, &id, &row.launch_secret)? {
+        if let Some(Some(v)) =
+            pass.step(SecretColumn::LaunchSecret, &id, Some(&row.launch_secret))?
+        {
             active.launch_secret = Set(v);
             changed = true;
         }
-        // An empty value is what an older version stored for "none": it becomes NULL.
-        if let Some(old) = &row.autotask_integration_code {
-            if old.is_empty() {
-                active.autotask_integration_code = Set(None);
-                changed = true;
-            } else if let Some(v) = step(SecretColumn::AutotaskIntegrationCode, &id, old)? {
-                active.autotask_integration_code = Set(Some(v));
-                changed = true;
-            }
+        let code = row.autotask_integration_code.as_ref();
+        if let Some(v) = pass.step(SecretColumn::AutotaskIntegrationCode, &id, code)? {
+            active.autotask_integration_code = Set(v);
+            changed = true;
         }
-        if let Some(old) = &row.autotask_secret {
-            if old.is_empty() {
-                active.autotask_secret = Set(None);
-                changed = true;
-            } else if let Some(v) = step(SecretColumn::AutotaskSecret, &id, old)? {
-                active.autotask_secret = Set(Some(v));
-                changed = true;
-            }
+        let secret = row.autotask_secret.as_ref();
+        if let Some(v) = pass.step(SecretColumn::AutotaskSecret, &id, secret)? {
+            active.autotask_secret = Set(v);
+            changed = true;
         }
         if changed {
             active.update(&txn).await?;
         }
     }
     for row in connections::Entity::find().all(&txn).await? {
-        let Some(old) = &row.postgres_db else {
-            continue;
-        };
-        let new = if old.is_empty() {
-            None
-        } else {
-            match step(SecretColumn::PostgresDb, row.id.as_str(), old)? {
-                Some(v) => Some(v),
-                None => continue,
-            }
-        };
-        let mut active: connections::ActiveModel = row.clone().into();
-        active.postgres_db = Set(new);
-        active.update(&txn).await?;
+        let old = row.postgres_db.as_ref();
+        if let Some(v) = pass.step(SecretColumn::PostgresDb, row.id.as_str(), old)? {
+            let mut active: connections::ActiveModel = row.clone().into();
+            active.postgres_db = Set(v);
+            active.update(&txn).await?;
+        }
     }
     txn.commit().await?;
     if done.total() > 0 && db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         empty_the_wal(db).await?;
     }
     Ok(done)
+}
+
+/// One pass of [`reseal_all`]: what it seals under, and what it counted.
+struct Pass<'a> {
+    keyring: &'a Keyring,
+    current: String,
+    done: &'a mut Resealed,
+}
+
+impl Pass<'_> {
+    /// What becomes of one stored value: `None` when it stays (absent, or sealed under the
+    /// current key); `Some(None)` for an empty value, which an older version stored for
+    /// "none"; `Some(Some(v))` for its value sealed under the current key.
+    fn step(
+        &mut self,
+        column: SecretColumn,
+        row: &str,
+        value: Option<&Sealed>,
+    ) -> Result<Option<Option<Sealed>>, SealError> {
+        let Some(value) = value else { return Ok(None) };
+        if value.is_empty() {
+            return Ok(Some(None));
+        }
+        let secret = match value.key_id() {
+            Some(kid) if kid == self.current => return Ok(None),
+            Some(_) => {
+                self.done.were_other_key += 1;
+                self.keyring.open(column, row, value)?
+            }
+            None => {
+                self.done.were_clear += 1;
+                SecretText::new(value.stored_text())
+            }
+        };
+        Ok(Some(Some(self.keyring.seal(column, row, &secret))))
+    }
 }
 
 /// The replaced values must not live on in the SQLite file: `secure_delete` (set on every

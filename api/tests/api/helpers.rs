@@ -165,6 +165,9 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     settings.rate_limit.refresh_per_window = 100_000;
     // Metrics on the main address need a token (SPEC S14); `TestApp::metrics` sends it.
     settings.metrics.token = Some(METRICS_TOKEN.to_owned());
+    // The pruning job would race tests that write expired rows on purpose; it has its own
+    // test (`limits::s14_the_pruning_job_…`), which turns it on.
+    settings.database.prune_every_secs = 0;
     adjust(&mut settings);
     let db_url = settings.database_url();
     let secrets = (settings.secrets.clone(), settings.data_dir.clone());

@@ -250,6 +250,34 @@ pub struct PsaSettings {
     /// sent to, as `host` (any port) or `host:port`, over http or https: for simulators and
     /// tests. Only this file can set it, never the API.
     pub extra_zone_hosts: Vec<String>,
+    /// How often each tenant's hub users are re-read from the PSA (SPEC S12), minutes;
+    /// fractions allowed (tests use seconds); `0` turns the job off. At most 1440.
+    pub reconcile_minutes: f64,
+    /// How long a reconciliation lease lasts before another instance may take the job over,
+    /// seconds; the running instance renews it after every batch.
+    pub reconcile_lease_secs: u64,
+}
+
+impl PsaSettings {
+    /// The reconciliation period, `None` when the job is off.
+    pub fn reconcile_every(&self) -> Option<std::time::Duration> {
+        (self.reconcile_minutes > 0.0)
+            .then(|| std::time::Duration::from_secs_f64(self.reconcile_minutes * 60.0))
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if !(0.0..=1440.0).contains(&self.reconcile_minutes) {
+            return Err(ConfigError::Rule(
+                "[psa] reconcile_minutes must be between 0 (off) and 1440",
+            ));
+        }
+        if !(1..=3600).contains(&self.reconcile_lease_secs) {
+            return Err(ConfigError::Rule(
+                "[psa] reconcile_lease_secs must be between 1 and 3600",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Logging.
@@ -300,6 +328,8 @@ impl Default for Settings {
                 max_backoff_ms: 5_000,
                 hourly_budget: 2_000,
                 extra_zone_hosts: Vec::new(),
+                reconcile_minutes: 5.0,
+                reconcile_lease_secs: 60,
             },
             rate_limit: RateLimitSettings {
                 launch_per_window: 30,
@@ -370,6 +400,7 @@ impl Settings {
             ));
         }
         settings.http.check()?;
+        settings.psa.check()?;
         Ok(settings)
     }
 

@@ -10,6 +10,7 @@ pub mod config;
 pub mod connections;
 pub mod db;
 pub mod error;
+pub mod feed;
 pub mod http;
 pub mod hub_access;
 pub mod identity;
@@ -37,6 +38,9 @@ pub struct AppState {
     /// The master key that seals stored secrets (`db::sealed`).
     pub secrets: Arc<db::Keyring>,
     pub psa: Arc<psa::registry::PsaRegistry>,
+    /// This process among the instances sharing the database (`<pid>-<random>`): the holder
+    /// named in a lease such as the reconciliation job's (SPEC S12).
+    pub instance_id: Arc<str>,
 }
 
 impl AppState {

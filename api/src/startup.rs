@@ -71,6 +71,8 @@ impl Application {
         // do not collide; the HTTP metrics and the PSA call metrics share it.
         let prometheus = prometheus::Registry::new();
         let state = web::Data::new(app_state(&settings, db, &prometheus).await?);
+        // The PSA change feed (SPEC S12), unless `[psa] reconcile_minutes` is 0.
+        crate::feed::reconcile::spawn(state.get_ref().clone());
         let (doc, routes, contract) = documented(&settings);
         let web_dir = settings.web_dir.clone();
         if !routes::console::is_built(&web_dir) {
@@ -222,6 +224,11 @@ async fn app_state(
         keys: Arc::new(keys),
         secrets,
         settings: Arc::new(settings.clone()),
+        instance_id: {
+            let random = crate::db::new_id();
+            format!("{}-{}", std::process::id(), &random[random.len() - 8..])
+        }
+        .into(),
     })
 }
 

@@ -619,6 +619,8 @@ async fn hardening_two_instances_share_one_postgres() {
     let refused = |a: &Answer| {
         (a.status == 401 && a.code() == "reauthorization_required")
             || (a.status == 403 && a.code() == "user_inactive")
+            // SPEC S12: an API token is revoked with the access.
+            || (a.status == 401 && a.code() == "unauthenticated")
     };
     let me = http.get(&i2, "/api/v1/me", &b_token).await;
     t.check(

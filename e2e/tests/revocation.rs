@@ -210,8 +210,8 @@ async fn s3_3_changes_through_one_instance_refuse_the_next_request_on_another() 
     let next = get(&client, i2, "/api/v1/me", &secret).await;
     assert_eq!(
         (next.status, next.code()),
-        (403, "user_inactive"),
-        "the API token's first request after deactivation: {}",
+        (401, "unauthenticated"),
+        "the API token's first request after deactivation (revoked with the access, SPEC S12): {}",
         next.body
     );
 

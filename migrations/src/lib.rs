@@ -7,6 +7,8 @@ mod m20261123_000001_create_tenants;
 mod m20261123_000002_create_schema;
 mod m20261203_000001_create_psa_call_budget;
 mod m20261203_000002_create_prune_indexes;
+mod m20261204_000001_revoke_credentials_without_access;
+mod m20261204_000002_create_psa_feed;
 
 /// Runs every migration in order.
 #[derive(Debug)]
@@ -20,6 +22,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_schema::Migration),
             Box::new(m20261203_000001_create_psa_call_budget::Migration),
             Box::new(m20261203_000002_create_prune_indexes::Migration),
+            Box::new(m20261204_000001_revoke_credentials_without_access::Migration),
+            Box::new(m20261204_000002_create_psa_feed::Migration),
         ]
     }
 }

@@ -68,6 +68,9 @@ pub enum ProblemCode {
     EndpointDisconnected,
     /// The invitation has expired.
     InvitationExpired,
+    /// The person who sent the invitation no longer has hub access (deactivated in the hub or
+    /// the PSA), so it can no longer be accepted (SPEC S12).
+    InviterLostAccess,
     /// Too many requests; retry after `Retry-After` seconds.
     RateLimited,
     /// An unexpected error; details are in the server log under the request id.
@@ -87,6 +90,9 @@ pub enum ProblemCode {
     CredentialsRequired,
     /// A dependency (the database) is not reachable.
     ServiceUnavailable,
+    /// A reconciliation of this tenant is already running (here or on another instance);
+    /// its result will show in `GET /api/v1/psa/status`.
+    ReconcileInProgress,
 }
 
 impl ProblemCode {
@@ -110,7 +116,9 @@ impl ProblemCode {
             | SelfDemotionForbidden
             | OwnerMustTransfer
             | ConnectionCancelled
-            | EndpointDisconnected => 409,
+            | EndpointDisconnected
+            | InviterLostAccess
+            | ReconcileInProgress => 409,
             InvitationExpired => 410,
             RateLimited => 429,
             InternalError => 500,
@@ -144,6 +152,7 @@ impl ProblemCode {
             ConnectionCancelled => "The connection is cancelled",
             EndpointDisconnected => "An endpoint is disconnected",
             InvitationExpired => "The invitation has expired",
+            InviterLostAccess => "The inviter no longer has hub access",
             RateLimited => "Too many requests",
             InternalError => "Internal error",
             PsaUnavailable => "The PSA is unavailable",
@@ -151,6 +160,7 @@ impl ProblemCode {
             PsaBudgetExhausted => "The hourly budget of PSA calls is spent",
             CredentialsRequired => "Send the PSA credentials again",
             ServiceUnavailable => "Service unavailable",
+            ReconcileInProgress => "A reconciliation is already running",
         }
     }
 

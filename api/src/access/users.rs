@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use hubkeep_shared::{
-    AccessDecision, AccessInputs, FieldError, HubAction, LevelFacts, ProblemCode, UserChange,
-    UserId, UserRow, allowed_user_actions, check_user_change,
+    AccessDecision, AccessInputs, FieldError, HubAccess, HubAction, LevelFacts, ProblemCode,
+    UserChange, UserId, UserRow, allowed_user_actions, check_user_change,
 };
 use sea_orm::sea_query::{Expr, ExprTrait as _, LikeExpr};
 use sea_orm::{
@@ -21,10 +21,12 @@ use crate::access::levels::saved_set;
 use crate::activity::{self, Target, actions};
 use crate::db::{
     self,
-    entities::{psa_settings, security_levels, sessions, users},
+    entities::{psa_settings, security_levels, users},
 };
 use crate::error::ApiError;
-use crate::hub_access::{access_rank, decide, stamp, stored_access};
+use crate::hub_access::{
+    Why, Withdrawn, access_rank, decide, stamp, stored_access, withdraw_credentials,
+};
 use crate::identity::Caller;
 use crate::identity::users::apply_snapshot;
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, Page};
@@ -52,13 +54,13 @@ fn invalid(field: &str, message: &str) -> ApiError {
 }
 
 /// Level facts and the saved set of a tenant, loaded once per request.
-struct AccessContext {
+pub(crate) struct AccessContext {
     levels: HashMap<i64, LevelFacts>,
     set: BTreeSet<i64>,
 }
 
 impl AccessContext {
-    async fn load(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Self, ApiError> {
+    pub(crate) async fn load(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Self, ApiError> {
         let levels = crate::psa::registry::cached_levels(db, tenant_id)
             .await?
             .into_iter()
@@ -325,10 +327,15 @@ pub async fn update_user(
     };
     let updated = &patched.after;
     write_access(txn, updated).await?;
-    // Deactivation ends every session at once (their API tokens stop with the access level).
-    let mut sessions_revoked = 0;
-    if patched.active_changed && !updated.active {
-        sessions_revoked = revoke_sessions(txn, &updated.id).await?;
+    // Losing access loses every credential: sessions and API tokens, for good (SPEC S12).
+    let mut withdrawn = Withdrawn::default();
+    if patched.decision.level == HubAccess::None {
+        let why = if updated.active {
+            Why::PsaChanged
+        } else {
+            Why::Deactivated
+        };
+        withdrawn = withdraw_credentials(txn, updated, why, &caller.actor(), &caller.meta).await?;
     }
     activity::record_by(
         txn,
@@ -336,7 +343,7 @@ pub async fn update_user(
         patched.action(),
         Target::new("user", &updated.id, &updated.display_name),
         None,
-        patched.details(sessions_revoked),
+        patched.details(&withdrawn),
     )
     .await?;
     Ok(context.item(caller, updated))
@@ -422,8 +429,9 @@ impl<'a> PatchedUser<'a> {
         }
     }
 
-    /// The activity details: changed fields, sessions revoked, and always the access level.
-    fn details(&self, sessions_revoked: u64) -> serde_json::Value {
+    /// The activity details: changed fields, how many credentials a loss of access revoked
+    /// (the `user.credentials_revoked` entry names them), and always the access level.
+    fn details(&self, withdrawn: &Withdrawn) -> serde_json::Value {
         let (target, updated) = (self.before, &self.after);
         let mut details = serde_json::Map::new();
         if self.active_changed {
@@ -438,8 +446,14 @@ impl<'a> PatchedUser<'a> {
                 json!({"before": target.elevation, "after": updated.elevation}),
             );
         }
-        if sessions_revoked > 0 {
-            details.insert("sessions_revoked".into(), json!(sessions_revoked));
+        if !withdrawn.sessions.is_empty() {
+            details.insert("sessions_revoked".into(), json!(withdrawn.sessions.len()));
+        }
+        if !withdrawn.api_tokens.is_empty() {
+            details.insert(
+                "api_tokens_revoked".into(),
+                json!(withdrawn.api_tokens.len()),
+            );
         }
         details.insert(
             "access_level".into(),
@@ -464,21 +478,6 @@ async fn write_access(txn: &impl ConnectionTrait, updated: &users::Model) -> Res
         .exec(txn)
         .await?;
     Ok(())
-}
-
-/// Revokes the user's live sessions as `user_deactivated`; how many were revoked.
-async fn revoke_sessions(txn: &impl ConnectionTrait, user_id: &UserId) -> Result<u64, ApiError> {
-    Ok(sessions::Entity::update_many()
-        .col_expr(sessions::Column::RevokedAt, Expr::value(Some(db::now())))
-        .col_expr(
-            sessions::Column::RevokedReason,
-            Expr::value(Some("user_deactivated".to_owned())),
-        )
-        .filter(sessions::Column::UserId.eq(user_id))
-        .filter(sessions::Column::RevokedAt.is_null())
-        .exec(txn)
-        .await?
-        .rows_affected)
 }
 
 /// What the PSA says now about every resource and security level of the caller's tenant: what
@@ -514,6 +513,41 @@ pub async fn read_psa_people(state: &AppState, caller: &Caller) -> Result<PsaPeo
     Ok(PsaPeople { resources, levels })
 }
 
+/// The PSA's current answer about a user's resource (`None`: it no longer knows it, as good
+/// as inactive) applied to a copy of the user, with their access decided and stamped anew:
+/// `None` when nothing changes. The one place the Users-tab refresh and the reconciliation
+/// job (SPEC S12) apply the PSA; the caller writes the row and, when the access is `none`,
+/// withdraws the credentials.
+pub(crate) fn psa_answer(
+    user: &users::Model,
+    resource: Option<&PsaResource>,
+    levels: &HashMap<i64, security_levels::Model>,
+    context: &AccessContext,
+    now: DateTime<Utc>,
+) -> Option<(users::Model, AccessDecision)> {
+    let mut next = user.clone();
+    match resource {
+        Some(r) => apply_snapshot(
+            &mut next,
+            r,
+            levels.get(&r.security_level_id).map(|l| l.name.as_str()),
+        ),
+        None => next.resource_active = false,
+    }
+    let decision = decide(
+        &next,
+        context.levels.get(&next.security_level_id).copied(),
+        context.set.contains(&next.security_level_id),
+    );
+    stamp(&mut next, decision);
+    if next == *user {
+        return None;
+    }
+    next.snapshot_refreshed_at = now;
+    next.updated_at = now;
+    Some((next, decision))
+}
+
 /// Updates every hub user's snapshot from what the PSA said ([`read_psa_people`]), in the
 /// handler's transaction.
 pub async fn refresh_users(
@@ -533,31 +567,18 @@ pub async fn refresh_users(
     let now = db::now();
     let mut changed = 0u64;
     for user in &all {
-        let mut next = user.clone();
-        match resources.get(&user.psa_resource_id) {
-            Some(r) => apply_snapshot(
-                &mut next,
-                r,
-                levels.get(&r.security_level_id).map(|l| l.name.as_str()),
-            ),
-            // The PSA no longer knows the resource: as good as inactive.
-            None => next.resource_active = false,
-        }
-        let decision = decide(
-            &next,
-            context.levels.get(&next.security_level_id).copied(),
-            context.set.contains(&next.security_level_id),
-        );
-        stamp(&mut next, decision);
-        if next == *user {
+        let resource = resources.get(&user.psa_resource_id);
+        let Some((next, decision)) = psa_answer(user, resource, levels, &context, now) else {
             continue;
-        }
-        next.snapshot_refreshed_at = now;
-        next.updated_at = now;
-        let active: users::ActiveModel = next.into();
+        };
+        let active: users::ActiveModel = next.clone().into();
         users::Entity::update(sea_orm::ActiveModelTrait::reset_all(active))
             .exec(txn)
             .await?;
+        if decision.level == HubAccess::None {
+            withdraw_credentials(txn, &next, Why::PsaChanged, &caller.actor(), &caller.meta)
+                .await?;
+        }
         changed += 1;
     }
     let checked = u64::try_from(all.len()).unwrap_or(u64::MAX);

@@ -90,6 +90,10 @@ pub mod actions {
     pub const USER_ELEVATION_CHANGED: &str = "user.elevation_changed";
     pub const USER_UPDATED: &str = "user.updated";
     pub const USERS_REFRESHED: &str = "users.refreshed";
+    /// SPEC S12: every session and API token of a user whose access became `none`.
+    pub const USER_CREDENTIALS_REVOKED: &str = "user.credentials_revoked";
+    /// SPEC S12: the PSA changed a hub user (reconciliation, a security level's facts).
+    pub const USER_PSA_CHANGED: &str = "user.psa_changed";
     pub const SETTINGS_UPDATED: &str = "settings.updated";
     pub const CONNECTION_CREATED: &str = "connection.created";
     pub const CONNECTION_UPDATED: &str = "connection.updated";

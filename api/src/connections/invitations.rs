@@ -579,6 +579,7 @@ pub async fn accept(
     }
     let model = guard::in_tenant(&txn, caller, &row.connection_id).await?;
     guard::refuse_if_cancelled(&model)?;
+    refuse_if_inviter_lost_access(&txn, &row).await?;
     let role = row.role;
     let accepted = if role == ConnectionRole::Owner {
         accept_transfer(&txn, caller, &model, &row, now).await?
@@ -588,6 +589,29 @@ pub async fn accept(
     let accepted = bind_to_caller(&txn, caller, accepted).await?;
     txn.commit().await?;
     Ok(view(&accepted, now))
+}
+
+/// SPEC S12: an invitation is only as good as its sender's hub access, decided from current
+/// data (S2). Whoever lost it (deactivated, or the PSA withdrew it) vouches for nobody.
+async fn refuse_if_inviter_lost_access(
+    txn: &DatabaseTransaction,
+    row: &invitations::Model,
+) -> Result<(), ApiError> {
+    let inviter = users::Entity::find_by_id(row.invited_by.clone())
+        .one(txn)
+        .await?;
+    let level = match &inviter {
+        Some(inviter) => access_of(txn, inviter).await?.level,
+        None => HubAccess::None,
+    };
+    if level == HubAccess::None {
+        return Err(ApiError::new(
+            ProblemCode::InviterLostAccess,
+            "The person who sent this invitation no longer has hub access, so it can no \
+             longer be accepted. Ask someone on the connection to invite you again.",
+        ));
+    }
+    Ok(())
 }
 
 /// Accepting an owner invitation: ownership moves from the inviter (still the owner) to the

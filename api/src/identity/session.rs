@@ -24,7 +24,7 @@ use crate::db::{
     },
 };
 use crate::error::ApiError;
-use crate::hub_access::{decide, stamp};
+use crate::hub_access::{Why, decide, stamp, withdraw_credentials};
 use crate::psa::{Priority, PsaResource};
 pub use hubkeep_shared::api::tokens::{LaunchRequest, RefreshRequest, TokenResponse};
 
@@ -308,6 +308,7 @@ impl Admission<'_> {
         meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         store_snapshot(txn, before, user, None).await?;
+        withdraw_credentials(txn, user, Why::PsaChanged, &Actor::System, meta).await?;
         activity::record(
             txn,
             activity::Entry {
@@ -628,6 +629,8 @@ pub async fn refresh(
             meta,
         )
         .await?;
+        // And every other credential of theirs (SPEC S12).
+        withdraw_credentials(&txn, &user, Why::PsaChanged, &Actor::System, meta).await?;
         txn.commit().await?;
         return Err(reauthorize("Your hub access has changed"));
     }

@@ -710,6 +710,20 @@ impl PsaDirectory for AutotaskPsa {
         self.all_resources().await
     }
 
+    /// `Resources/query` with `{"op":"in","field":"id","value":[…]}`, at most
+    /// [`super::MAX_IDS_PER_QUERY`] ids a call, every `nextPageUrl` followed.
+    async fn resources_by_ids(&self, ids: &[i64]) -> Result<Vec<PsaResource>, PsaError> {
+        let what = "Autotask Resources query";
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(super::MAX_IDS_PER_QUERY) {
+            let filter = json!([{ "op": "in", "field": "id", "value": chunk }]);
+            for item in self.query("Resources", filter, MAX_RECORDS, true).await? {
+                found.push(resource_from(item, what)?);
+            }
+        }
+        Ok(found)
+    }
+
     async fn security_levels(&self) -> Result<Vec<PsaSecurityLevel>, PsaError> {
         let what = "Autotask SecurityLevels query";
         let items = self

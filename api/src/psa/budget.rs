@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::{Priority, PsaError};
@@ -216,6 +216,33 @@ async fn count_call(
         .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
     row.map(|row| row.try_get::<i64>("", "calls")).transpose()
+}
+
+/// PSA calls counted for the tenant in the current UTC hour, by every instance (SPEC S12's
+/// status).
+pub async fn used_this_hour(db: &impl ConnectionTrait, tenant_id: &str) -> Result<u32, DbErr> {
+    let now = chrono::Utc::now().timestamp();
+    let hour = now - now.rem_euclid(HOUR_SECS);
+    let backend = db.get_database_backend();
+    let (p1, p2) = if backend == DbBackend::Postgres {
+        ("$1", "$2")
+    } else {
+        ("?", "?")
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT calls FROM psa_call_budget WHERE tenant_id = {p1} AND hour_start = {p2}"
+            ),
+            [tenant_id.into(), hour.into()],
+        ))
+        .await?;
+    let calls = match row {
+        Some(row) => row.try_get::<i64>("", "calls")?,
+        None => 0,
+    };
+    Ok(u32::try_from(calls).unwrap_or(u32::MAX))
 }
 
 /// Best effort: old counts only take space.

@@ -104,6 +104,16 @@ impl PsaDirectory for DirectoryPsa {
         Ok(self.resources.iter().find(|r| r.id == id).cloned())
     }
 
+    async fn resources_by_ids(&self, ids: &[i64]) -> Result<Vec<PsaResource>, PsaError> {
+        let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        Ok(self
+            .resources
+            .iter()
+            .filter(|r| wanted.contains(&r.id))
+            .cloned()
+            .collect())
+    }
+
     async fn resource_by_email(&self, email: &str) -> Result<Option<PsaResource>, PsaError> {
         let wanted = email.trim();
         if wanted.is_empty() {

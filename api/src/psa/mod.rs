@@ -83,6 +83,9 @@ impl PsaError {
     }
 }
 
+/// The most ids one `Resources/query` with `in` carries (SPEC S12).
+pub const MAX_IDS_PER_QUERY: usize = 500;
+
 /// Read-only access to the PSA's security levels and resources.
 #[async_trait::async_trait]
 pub trait PsaDirectory: Send + Sync + Debug {
@@ -97,6 +100,10 @@ pub trait PsaDirectory: Send + Sync + Debug {
 
     /// Every resource (the Users tab's "refresh from the PSA" reads them in one pass).
     async fn resources(&self) -> Result<Vec<PsaResource>, PsaError>;
+
+    /// The resources with these ids (SPEC S12's reconciliation: at most
+    /// [`MAX_IDS_PER_QUERY`] a call); an id the PSA does not know is simply absent.
+    async fn resources_by_ids(&self, ids: &[i64]) -> Result<Vec<PsaResource>, PsaError>;
 
     /// Runs the connection test of SPEC S11, step by step, stopping at the first failure.
     async fn test(&self) -> PsaTestReport;

@@ -357,6 +357,14 @@ impl Client<'_> {
         self.post("/api/v1/psa/test").await
     }
 
+    pub async fn get_psa_status(&self) -> Answer<PsaStatus> {
+        self.get("/api/v1/psa/status").await
+    }
+
+    pub async fn reconcile_psa(&self) -> Answer<ReconcileSummary> {
+        self.post("/api/v1/psa/reconcile").await
+    }
+
     // --- The Access tab ----------------------------------------------------------------
 
     pub async fn get_elevated_levels(&self) -> Answer<ElevatedLevels> {

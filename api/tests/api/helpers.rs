@@ -168,6 +168,9 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     // The pruning job would race tests that write expired rows on purpose; it has its own
     // test (`limits::s14_the_pruning_job_…`), which turns it on.
     settings.database.prune_every_secs = 0;
+    // Likewise the reconciliation job (SPEC S12) would make PSA calls that tests count; the
+    // `offboarding::s12_…` tests turn it on.
+    settings.psa.reconcile_minutes = 0.0;
     adjust(&mut settings);
     let db_url = settings.database_url();
     let secrets = (settings.secrets.clone(), settings.data_dir.clone());

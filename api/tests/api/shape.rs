@@ -463,7 +463,7 @@ fn s17_no_function_is_longer_than_80_lines_without_a_reason() {
 
 /// The modules below `http/` that still begin transactions of their own, and why (SPEC S17;
 /// docs/decisions.md, "Services take a transaction").
-const SELF_TRANSACTING: [(&str, &str); 6] = [
+const SELF_TRANSACTING: [(&str, &str); 7] = [
     (
         "db::rekey",
         "sealing the stored secrets runs at start and from `hubkeep secrets rotate-key`, \
@@ -482,6 +482,11 @@ const SELF_TRANSACTING: [(&str, &str); 6] = [
         "connections::invitations",
         "accept, decline and revoke commit an expired invitation's expiry before the 410, and \
          know the connection to lock only once the invitation is read",
+    ),
+    (
+        "feed::reconcile",
+        "the reconciliation job runs outside any request, a transaction per batch of users and \
+         none around a PSA call",
     ),
     (
         "psa::registry",

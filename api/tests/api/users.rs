@@ -208,10 +208,11 @@ async fn g5_deactivation_keeps_the_user_and_reactivation_restores_them(backend: 
         .await
         .problem(401, "reauthorization_required")
         .await;
+    // SPEC S12: the token is revoked with her access.
     app.with_token(&token)
         .get_me()
         .await
-        .problem(403, "user_inactive")
+        .problem(401, "unauthenticated")
         .await;
     assert_eq!(
         app.scalar(&format!(
@@ -221,7 +222,7 @@ async fn g5_deactivation_keeps_the_user_and_reactivation_restores_them(backend: 
         .await,
         0
     );
-    // The record, the token and the history stay.
+    // The record, the (revoked) token and the history stay.
     assert_eq!(app.count("users").await, 3);
     assert_eq!(app.count("api_tokens").await, 1);
     assert_eq!(
@@ -239,9 +240,12 @@ async fn g5_deactivation_keeps_the_user_and_reactivation_restores_them(backend: 
     assert_eq!(body["id"], tess.user["id"], "the same user");
     assert_eq!(body["access_level"], "limited");
     assert_eq!(app.activity_count(&tenant, "user.activated").await, 1);
-    assert_eq!(app.with_token(&token).get_me().await.status(), 200);
+    // SPEC S12: reactivation restores access, not the revoked token; a new one works.
+    assert_eq!(app.with_token(&token).get_me().await.status(), 401);
     let again = app.sign_in(&tenant, TESS_TECH).await;
     assert_eq!(again.user["id"], tess.user["id"]);
+    let fresh = app.create_token(&again.access_token, "read").await;
+    assert_eq!(app.with_token(&fresh).get_me().await.status(), 200);
 }
 
 async fn g6_the_users_tab_lists_only_people_who_signed_in(backend: Backend) {

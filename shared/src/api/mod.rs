@@ -8,6 +8,7 @@
 pub mod access;
 pub mod activity;
 pub mod connections;
+pub mod feed;
 pub mod members;
 pub mod runs;
 pub mod settings;
@@ -17,6 +18,7 @@ pub mod users;
 pub use access::*;
 pub use activity::*;
 pub use connections::*;
+pub use feed::*;
 pub use members::*;
 pub use runs::*;
 pub use settings::*;

@@ -21,6 +21,7 @@ pub mod elevated_levels;
 pub mod invitations;
 pub mod launch_assertions;
 pub mod payments;
+pub mod psa_feed;
 pub mod psa_settings;
 pub mod refresh_tokens;
 pub mod role_assignments;

@@ -48,6 +48,7 @@ use problems::{Credentials, Shape};
         (name = "meta", description = "The API's own description"),
         (name = "permissions", description = "The permission matrix (SPEC S2.1, S4, S5)"),
         (name = "settings", description = "Tenant settings: defaults, PSA connection and its test, launch secret, accounting mappings (SPEC S6, S11)"),
+        (name = "psa", description = "The PSA change feed: status and on-demand reconciliation (SPEC S12)"),
         (name = "activity", description = "The append-only activity log (SPEC S7)"),
         (name = "connections", description = "Connections, their roles and the governance list (SPEC S4, S5, S2.1)"),
     )

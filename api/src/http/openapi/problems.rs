@@ -128,6 +128,16 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
         "test_psa_connection" => &[ElevatedAccessRequired],
         "rotate_launch_secret" => &[ElevatedAccessRequired, Forbidden],
 
+        // The PSA change feed (SPEC S12).
+        "get_psa_status" => &[ElevatedAccessRequired],
+        "reconcile_psa" => &[
+            ElevatedAccessRequired,
+            ReconcileInProgress,
+            PsaUnavailable,
+            PsaMisconfigured,
+            PsaBudgetExhausted,
+        ],
+
         // The activity log (SPEC S7): limited users see their own entries.
         "list_activity" | "get_activity" => &[],
 
@@ -149,6 +159,7 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
             Forbidden,
             Conflict,
             InvitationExpired,
+            InviterLostAccess,
             ConnectionCancelled,
             PsaUnavailable,
             PsaMisconfigured,

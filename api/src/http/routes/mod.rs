@@ -12,6 +12,7 @@ pub mod me;
 pub mod members;
 pub mod meta;
 pub mod permissions;
+pub mod psa;
 pub mod runs;
 pub mod settings;
 pub mod tokens;
@@ -51,6 +52,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(settings::update_settings)
                 .service(settings::rotate_launch_secret)
                 .service(settings::test_psa_connection)
+                .service(psa::get_psa_status)
+                .service(psa::reconcile_psa)
                 .service(activity::list_activity)
                 .service(activity::get_activity)
                 .service(connections::create_connection)

@@ -96,6 +96,8 @@ pub(super) const TABLE: &[Row] = &[
     row("refresh_users", "", Rule::Elevated),
     row("update_settings", "", Rule::Elevated),
     row("test_psa_connection", "", Rule::Elevated),
+    row("get_psa_status", "", Rule::Elevated),
+    row("reconcile_psa", "", Rule::Elevated),
     row("create_connection", "", Rule::Elevated),
     row("list_governance_connections", "", Rule::Elevated),
     row("list_tenant_tokens", "", Rule::Elevated),
@@ -475,6 +477,8 @@ async fn send(w: &World, row: &Row, p: &Persona, prepared: &Prepared) -> Answer 
         }
         "rotate_launch_secret" => w.record(c.rotate_launch_secret().await).await,
         "test_psa_connection" => w.record(c.test_psa_connection().await).await,
+        "get_psa_status" => w.record(c.get_psa_status().await).await,
+        "reconcile_psa" => w.record(c.reconcile_psa().await).await,
         "create_connection" => {
             let body = NewConnection {
                 name: format!("Created {n}"),

@@ -1,0 +1,329 @@
+//! The reconciliation job (SPEC S12): every `[psa] reconcile_minutes`, per tenant, every hub
+//! user's resource is re-read (`Resources/query` with `in`, at most 500 ids a call, pages
+//! followed) with the security levels, and what changed is applied by the same code as the
+//! Users tab's refresh (`access::users::psa_answer`): snapshot, access stamp, and for access
+//! `none` every session and API token revoked, each change with a `user.psa_changed` entry
+//! in its transaction. One instance runs a tenant's job at a time ([`super::lease`]).
+//!
+//! It begins its own transactions (a batch of [`BATCH`] users each, never one around a PSA
+//! call) and runs outside any request; `POST /api/v1/psa/reconcile` runs it now.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use hubkeep_shared::ids::UserId;
+use hubkeep_shared::{AccessDecision, HubAccess, HubAction, ProblemCode};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait as _,
+};
+use serde_json::{Map, Value, json};
+
+use super::lease::{self, Finished, Run};
+use crate::AppState;
+use crate::access::users::{AccessContext, psa_answer};
+use crate::activity::{self, Actor, RequestMeta, Target, actions};
+use crate::db::{
+    self,
+    entities::{psa_settings, security_levels, users},
+};
+use crate::error::ApiError;
+use crate::hub_access::{Why, stored_access, withdraw_credentials};
+use crate::identity::Caller;
+use crate::psa::{Priority, PsaResource};
+pub use hubkeep_shared::api::ReconcileSummary;
+
+/// Users applied per transaction.
+pub const BATCH: usize = 200;
+
+/// The period a tenant's row is due after when the job is off (only on-demand runs then).
+const IDLE_PERIOD: Duration = Duration::from_secs(5 * 60);
+
+/// Starts the job on this instance unless `[psa] reconcile_minutes` is 0. Each tick looks
+/// for due tenants; the lease decides which instance runs each.
+pub fn spawn(state: AppState) {
+    let Some(period) = state.settings.psa.reconcile_every() else {
+        return;
+    };
+    let tick = period.clamp(Duration::from_millis(200), Duration::from_secs(5));
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            if let Err(e) = run_due(&state).await {
+                tracing::warn!(error = %e, "the reconciliation pass could not run");
+            }
+        }
+    });
+}
+
+fn chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+fn period(state: &AppState) -> chrono::Duration {
+    chrono(state.settings.psa.reconcile_every().unwrap_or(IDLE_PERIOD))
+}
+
+fn lease_length(state: &AppState) -> chrono::Duration {
+    chrono(Duration::from_secs(state.settings.psa.reconcile_lease_secs))
+}
+
+/// One pass: every tenant whose run is due and whose lease this instance gets.
+async fn run_due(state: &AppState) -> Result<(), sea_orm::DbErr> {
+    let tenants: Vec<String> = psa_settings::Entity::find()
+        .select_only()
+        .column(psa_settings::Column::TenantId)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    for tenant_id in tenants {
+        let now = db::now();
+        lease::ensure_row(&state.db, &tenant_id, now, period(state)).await?;
+        let holder = &state.instance_id;
+        if lease::take(
+            &state.db,
+            &tenant_id,
+            holder,
+            now,
+            lease_length(state),
+            Run::Scheduled,
+        )
+        .await?
+        {
+            // The outcome is in `psa_feed` (and the log); the next tenant goes on.
+            let _ = run_leased(state, &tenant_id).await;
+        }
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/psa/reconcile`: the caller's tenant now, unless a run is in progress
+/// (409 `reconcile_in_progress`).
+pub async fn reconcile_now(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<ReconcileSummary, ApiError> {
+    caller.require(HubAction::RefreshUsers)?;
+    let tenant_id = &caller.tenant_id;
+    let now = db::now();
+    lease::ensure_row(&state.db, tenant_id, now, period(state)).await?;
+    if !lease::take(
+        &state.db,
+        tenant_id,
+        &state.instance_id,
+        now,
+        lease_length(state),
+        Run::Now,
+    )
+    .await?
+    {
+        return Err(ApiError::new(
+            ProblemCode::ReconcileInProgress,
+            "A reconciliation of this tenant is already running; its result will show in the \
+             PSA status.",
+        ));
+    }
+    run_leased(state, tenant_id).await
+}
+
+/// Runs the tenant's reconciliation under the lease this instance holds, records how it
+/// went and frees the lease.
+async fn run_leased(state: &AppState, tenant_id: &str) -> Result<ReconcileSummary, ApiError> {
+    let started_at = db::now();
+    let outcome = reconcile(state, tenant_id, started_at).await;
+    let at = db::now();
+    let mut done = Finished {
+        at,
+        next_due: at + period(state),
+        ..Finished::default()
+    };
+    match &outcome {
+        Ok(summary) => {
+            done.users_checked = summary.users_checked;
+            done.changes_applied = summary.changes_applied;
+            tracing::info!(
+                tenant = tenant_id,
+                users_checked = summary.users_checked,
+                changes_applied = summary.changes_applied,
+                access_withdrawn = summary.access_withdrawn,
+                "reconciled the hub users with the PSA"
+            );
+        }
+        Err(e) => {
+            let problem = e.problem();
+            let reason = problem.reason.map(|r| r.to_string());
+            tracing::warn!(tenant = tenant_id, error = %e, "the reconciliation failed");
+            done.error = Some((problem.code.to_string(), reason, problem.detail));
+        }
+    }
+    if let Err(e) = lease::finish(&state.db, tenant_id, &state.instance_id, &done).await {
+        tracing::warn!(tenant = tenant_id, error = %e, "could not record the reconciliation");
+    }
+    outcome
+}
+
+/// Reads the PSA, then applies it batch by batch, renewing the lease after each.
+async fn reconcile(
+    state: &AppState,
+    tenant_id: &str,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> Result<ReconcileSummary, ApiError> {
+    let people: Vec<(UserId, i64)> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::PsaResourceId)
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .order_by_asc(users::Column::Id)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut summary = ReconcileSummary {
+        users_checked: u64::try_from(people.len()).unwrap_or(u64::MAX),
+        changes_applied: 0,
+        access_withdrawn: 0,
+        sessions_revoked: 0,
+        api_tokens_revoked: 0,
+        started_at,
+        finished_at: started_at,
+    };
+    if !people.is_empty() {
+        let psa = psa_settings::Entity::find_by_id(tenant_id.to_owned())
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings")))?;
+        // Bulk work that can wait: it yields to sign-ins and stops when the budget is spent.
+        // The levels first: a level that lost its facts restamps (and withdraws) at once.
+        let levels: HashMap<i64, security_levels::Model> = state
+            .psa
+            .fresh_levels(&state.db, &psa, Priority::Background)
+            .await?
+            .into_iter()
+            .map(|l| (l.id, l))
+            .collect();
+        let ids: Vec<i64> = people.iter().map(|(_, resource)| *resource).collect();
+        let resources: HashMap<i64, PsaResource> = state
+            .psa
+            .provider(&psa, Priority::Background)?
+            .resources_by_ids(&ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let read = Read {
+            resources: &resources,
+            levels: &levels,
+        };
+        for batch in people.chunks(BATCH) {
+            apply_batch(state, tenant_id, batch, &read, &mut summary).await?;
+            let holder = &state.instance_id;
+            if !lease::renew(&state.db, tenant_id, holder, db::now(), lease_length(state)).await? {
+                return Err(ApiError::Internal(anyhow::anyhow!(
+                    "the reconciliation lease of tenant {tenant_id} ran out and was taken over"
+                )));
+            }
+        }
+    }
+    summary.finished_at = db::now();
+    Ok(summary)
+}
+
+/// What the PSA answered.
+struct Read<'a> {
+    resources: &'a HashMap<i64, PsaResource>,
+    levels: &'a HashMap<i64, security_levels::Model>,
+}
+
+/// One transaction: each user of the batch, re-read under the tenant lock, compared with
+/// the PSA's answer and changed where it differs.
+async fn apply_batch(
+    state: &AppState,
+    tenant_id: &str,
+    batch: &[(UserId, i64)],
+    read: &Read<'_>,
+    summary: &mut ReconcileSummary,
+) -> Result<(), ApiError> {
+    let txn = state.db.begin().await?;
+    // Serialized with every other change of hub access (the Users tab, sign-in).
+    db::lock_tenant(&txn, tenant_id).await?;
+    let context = AccessContext::load(&txn, tenant_id).await?;
+    let meta = RequestMeta::system();
+    let now = db::now();
+    for (user_id, _) in batch {
+        let Some(user) = users::Entity::find_by_id(user_id.clone()).one(&txn).await? else {
+            continue;
+        };
+        let resource = read.resources.get(&user.psa_resource_id);
+        let Some((next, decision)) = psa_answer(&user, resource, read.levels, &context, now) else {
+            continue;
+        };
+        let active: users::ActiveModel = next.clone().into();
+        users::Entity::update(sea_orm::ActiveModelTrait::reset_all(active))
+            .exec(&txn)
+            .await?;
+        activity::record(
+            &txn,
+            activity::Entry {
+                tenant_id,
+                actor: &Actor::System,
+                action: actions::USER_PSA_CHANGED,
+                target: Target::new("user", &next.id, &next.display_name),
+                connection_id: None,
+                details: psa_changed(&user, &next, decision),
+                meta: &meta,
+            },
+        )
+        .await?;
+        summary.changes_applied += 1;
+        if decision.level == HubAccess::None {
+            let withdrawn =
+                withdraw_credentials(&txn, &next, Why::PsaChanged, &Actor::System, &meta).await?;
+            if stored_access(&user) != HubAccess::None {
+                summary.access_withdrawn += 1;
+            }
+            summary.sessions_revoked += u64::try_from(withdrawn.sessions.len()).unwrap_or(0);
+            summary.api_tokens_revoked += u64::try_from(withdrawn.api_tokens.len()).unwrap_or(0);
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// `user.psa_changed` details: the fields that changed (before/after) and the access level.
+fn psa_changed(before: &users::Model, after: &users::Model, decision: AccessDecision) -> Value {
+    let mut changes = Map::new();
+    let fields = [
+        (
+            "display_name",
+            json!(before.display_name),
+            json!(after.display_name),
+        ),
+        ("email", json!(before.email), json!(after.email)),
+        ("user_name", json!(before.user_name), json!(after.user_name)),
+        (
+            "resource_active",
+            json!(before.resource_active),
+            json!(after.resource_active),
+        ),
+        (
+            "security_level_id",
+            json!(before.security_level_id),
+            json!(after.security_level_id),
+        ),
+        (
+            "security_level_name",
+            json!(before.security_level_name),
+            json!(after.security_level_name),
+        ),
+    ];
+    for (name, was, now) in fields {
+        if was != now {
+            changes.insert(name.into(), json!({ "before": was, "after": now }));
+        }
+    }
+    json!({
+        "cause": "reconcile",
+        "changes": changes,
+        "access_level": { "before": stored_access(before), "after": decision.level },
+    })
+}

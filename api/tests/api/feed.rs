@@ -1,0 +1,308 @@
+//! SPEC S12, the PSA change feed: the reconciliation job (periodic and on demand), its lease,
+//! its batched reads, and `GET /api/v1/psa/status`. Expected outcomes are written from the
+//! SPEC; PSA calls are counted at the simulator.
+
+use std::time::{Duration, Instant};
+
+use hubkeep_psa_sim::{Faults, SimConfig, Simulator};
+use hubkeep_shared::directory::PsaResource;
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::helpers::{
+    Backend, SIM_API_USER, SIM_INTEGRATION_CODE, SIM_SECRET, TestApp, exec, fixture_directory, id,
+    people::*, spawn_app, spawn_app_for_simulator, spawn_app_with, team,
+};
+use crate::on_each_backend;
+
+on_each_backend!(
+    s12_reconcile_now_applies_what_the_psa_changed_and_revokes_lost_access,
+    s12_the_periodic_job_refuses_an_offboarded_token_without_anyone_asking,
+    s12_reconciliation_reads_resources_500_ids_a_call,
+    s12_a_run_in_progress_holds_the_lease_and_an_expired_lease_is_taken_over,
+    s12_a_failed_run_shows_in_the_status_with_its_reason,
+    s12_the_feed_endpoints_are_for_elevated_users,
+);
+
+async fn call(app: &TestApp, token: &str, method: Method, path: &str) -> reqwest::Response {
+    app.client
+        .request(method, app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn reconcile(app: &TestApp, token: &str) -> reqwest::Response {
+    call(app, token, Method::POST, "/api/v1/psa/reconcile").await
+}
+
+async fn status(app: &TestApp, token: &str) -> Value {
+    let res = call(app, token, Method::GET, "/api/v1/psa/status").await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+async fn s12_reconcile_now_applies_what_the_psa_changed_and_revokes_lost_access(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (tenant, ada, bob, tess) = team(&app).await;
+    let token = app.create_token(&tess.access_token, "read").await;
+    let before = status(&app, &ada.access_token).await;
+    assert_eq!(before["provider"], "directory");
+    assert_eq!(before["healthy"], true);
+    assert_eq!(before["reconcile"]["last_run_at"], Value::Null);
+    // Test apps run without the periodic job: no next run.
+    assert_eq!(before["reconcile"]["next_run_at"], Value::Null);
+    assert_eq!(before["webhook"]["state"], "unsupported");
+
+    tenant.edit_directory(|d| {
+        let tess = d.resources.iter_mut().find(|r| r.id == TESS_TECH).unwrap();
+        tess.is_active = false;
+        let bob = d
+            .resources
+            .iter_mut()
+            .find(|r| r.id == BOB_FINANCE)
+            .unwrap();
+        bob.email = "robert.finance@example.test".into();
+    });
+    let res = reconcile(&app, &ada.access_token).await;
+    assert_eq!(res.status(), 200);
+    let summary: Value = res.json().await.unwrap();
+    assert_eq!(summary["users_checked"], 3, "{summary}");
+    assert_eq!(summary["changes_applied"], 2, "{summary}");
+    assert_eq!(summary["access_withdrawn"], 1, "{summary}");
+    assert_eq!(summary["sessions_revoked"], 1, "{summary}");
+    assert_eq!(summary["api_tokens_revoked"], 1, "{summary}");
+
+    // Tess's token is refused, Bob's new email is stored, both logged as `user.psa_changed`.
+    app.with_token(&token)
+        .get_me()
+        .await
+        .problem(401, "unauthenticated")
+        .await;
+    assert_eq!(
+        app.scalar_text(&format!(
+            "SELECT email FROM users WHERE id = '{}'",
+            id(&bob)
+        ))
+        .await,
+        "robert.finance@example.test"
+    );
+    assert_eq!(app.activity_count(&tenant, "user.psa_changed").await, 2);
+    let bobs: Value = serde_json::from_str(
+        &app.scalar_text(&format!(
+            "SELECT details FROM activity_log WHERE action = 'user.psa_changed' \
+             AND target_id = '{}'",
+            id(&bob)
+        ))
+        .await,
+    )
+    .unwrap();
+    assert_eq!(bobs["cause"], "reconcile");
+    assert_eq!(
+        bobs["changes"]["email"]["after"],
+        "robert.finance@example.test"
+    );
+    assert_eq!(bobs["access_level"]["after"], "elevated");
+
+    let after = status(&app, &ada.access_token).await;
+    assert!(after["reconcile"]["last_run_at"].is_string(), "{after}");
+    assert_eq!(after["reconcile"]["users_checked"], 3);
+    assert_eq!(after["reconcile"]["changes_applied"], 2);
+    assert_eq!(after["healthy"], true);
+
+    // Nothing more to do: a second run changes nothing and logs nothing.
+    let again: Value = reconcile(&app, &ada.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["changes_applied"], 0, "{again}");
+    assert_eq!(app.activity_count(&tenant, "user.psa_changed").await, 2);
+}
+
+async fn s12_the_periodic_job_refuses_an_offboarded_token_without_anyone_asking(backend: Backend) {
+    // A period of 0.6 s.
+    let app = spawn_app_with(backend, |s| s.psa.reconcile_minutes = 0.01).await;
+    let (tenant, ada, _, tess) = team(&app).await;
+    let token = app.create_token(&tess.access_token, "read").await;
+    app.with_token(&token).get_me().await.expect(200).await;
+    tenant.edit_directory(|d| {
+        let tess = d.resources.iter_mut().find(|r| r.id == TESS_TECH).unwrap();
+        tess.is_active = false;
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = app.with_token(&token).get_me().await.status();
+        if status == 401 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the token still answers {status} 20 s after the PSA deactivated her"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.activity_count(&tenant, "user.psa_changed").await, 1);
+    let status = status(&app, &ada.access_token).await;
+    assert!(status["reconcile"]["next_run_at"].is_string(), "{status}");
+}
+
+async fn s12_reconciliation_reads_resources_500_ids_a_call(backend: Backend) {
+    const SEEDED: usize = 1_001;
+    let mut directory = fixture_directory();
+    for i in 0..SEEDED {
+        directory.resources.push(PsaResource {
+            id: 1_000_000 + i64::try_from(i).unwrap(),
+            first_name: "Seeded".into(),
+            last_name: i.to_string(),
+            email: format!("seed{i}@seed.test"),
+            user_name: format!("seed{i}"),
+            is_active: true,
+            security_level_id: 3,
+        });
+    }
+    let mut config = SimConfig::new(directory);
+    config.api_user = SIM_API_USER.into();
+    config.integration_code = SIM_INTEGRATION_CODE.into();
+    config.secret = SIM_SECRET.into();
+    let sim = Simulator::start(config).unwrap();
+    let app = spawn_app_for_simulator(backend, &sim, |_| {}).await;
+    let tenant = app.autotask_tenant(Some(sim.zone_url())).await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    app.seed_users(&tenant.id, SEEDED).await;
+    sim.reset_stats();
+
+    let res = reconcile(&app, &ada.access_token).await;
+    assert_eq!(res.status(), 200);
+    let summary: Value = res.json().await.unwrap();
+    assert_eq!(summary["users_checked"], SEEDED + 1, "{summary}");
+    let stats = sim.stats();
+    let count = |route: &str| stats.by_route.get(route).copied().unwrap_or(0);
+    // 1,002 ids in three `in` queries of at most 500, no page beyond the first.
+    assert_eq!(count("POST Resources/query"), 3, "{:?}", stats.by_route);
+    assert_eq!(count("GET Resources/query/next"), 0, "{:?}", stats.by_route);
+    // One read of the levels; nothing one resource at a time.
+    assert_eq!(
+        count("POST SecurityLevels/query"),
+        1,
+        "{:?}",
+        stats.by_route
+    );
+    assert!(
+        !stats
+            .by_route
+            .keys()
+            .any(|k| k.starts_with("GET Resources/") && k != "GET Resources/query/next"),
+        "{:?}",
+        stats.by_route
+    );
+}
+
+async fn s12_a_run_in_progress_holds_the_lease_and_an_expired_lease_is_taken_over(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let (tenant, ada, _, _) = team(&app).await;
+    // The first run makes the tenant's row.
+    assert_eq!(reconcile(&app, &ada.access_token).await.status(), 200);
+    let (future, past) = if app.is_postgres() {
+        (
+            "NOW() + INTERVAL '1 hour'".to_owned(),
+            "NOW() - INTERVAL '1 second'".to_owned(),
+        )
+    } else {
+        let at = |d: chrono::Duration| format!("'{}'", (chrono::Utc::now() + d).to_rfc3339());
+        (
+            at(chrono::Duration::hours(1)),
+            at(chrono::Duration::seconds(-1)),
+        )
+    };
+    exec(
+        &app,
+        &format!(
+            "UPDATE psa_feed SET lease_holder = 'another-instance', lease_expires_at = {future} \
+             WHERE tenant_id = '{}'",
+            tenant.id
+        ),
+    )
+    .await;
+    let before = app.row_counts().await;
+    let res = reconcile(&app, &ada.access_token).await;
+    crate::helpers::assert_problem(res, 409, "reconcile_in_progress").await;
+    assert_eq!(app.row_counts().await, before, "nothing changes");
+    assert_eq!(
+        app.scalar_text(&format!(
+            "SELECT lease_holder FROM psa_feed WHERE tenant_id = '{}'",
+            tenant.id
+        ))
+        .await,
+        "another-instance"
+    );
+
+    // The other instance died: once its lease has expired, the job is taken over.
+    exec(
+        &app,
+        &format!(
+            "UPDATE psa_feed SET lease_expires_at = {past} WHERE tenant_id = '{}'",
+            tenant.id
+        ),
+    )
+    .await;
+    assert_eq!(reconcile(&app, &ada.access_token).await.status(), 200);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM psa_feed WHERE tenant_id = '{}' AND lease_holder IS NULL",
+            tenant.id
+        ))
+        .await,
+        1,
+        "the lease is freed after the run"
+    );
+}
+
+async fn s12_a_failed_run_shows_in_the_status_with_its_reason(backend: Backend) {
+    let sim = crate::helpers::start_simulator();
+    let app = spawn_app_for_simulator(backend, &sim, |_| {}).await;
+    let tenant = app.autotask_tenant(Some(sim.zone_url())).await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    let token = app.create_token(&tess.access_token, "read").await;
+    sim.set_faults(Faults {
+        bad_credentials: true,
+        ..Faults::default()
+    });
+    let res = reconcile(&app, &ada.access_token).await;
+    let problem = crate::helpers::assert_problem(res, 502, "psa_misconfigured").await;
+    assert_eq!(problem["reason"], "bad_credentials");
+    let status = status(&app, &ada.access_token).await;
+    assert_eq!(status["provider"], "autotask");
+    assert_eq!(status["healthy"], false, "{status}");
+    assert_eq!(status["last_error"]["code"], "psa_misconfigured");
+    assert_eq!(status["last_error"]["reason"], "bad_credentials");
+    assert!(status["last_error"]["at"].is_string());
+    assert!(status["budget"]["used_this_hour"].as_u64().unwrap() >= 1);
+    assert_eq!(status["budget"]["hourly_budget"], 2000);
+    // A PSA that cannot answer changes nobody.
+    app.with_token(&token).get_me().await.expect(200).await;
+
+    sim.set_faults(Faults::default());
+    assert_eq!(reconcile(&app, &ada.access_token).await.status(), 200);
+    let status = self::status(&app, &ada.access_token).await;
+    assert_eq!(status["healthy"], true, "{status}");
+    assert_eq!(status["last_error"], Value::Null);
+}
+
+async fn s12_the_feed_endpoints_are_for_elevated_users(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_tenant, _ada, _bob, tess) = team(&app).await;
+    let before = app.row_counts().await;
+    for (method, path) in [
+        (Method::GET, "/api/v1/psa/status"),
+        (Method::POST, "/api/v1/psa/reconcile"),
+    ] {
+        let res = call(&app, &tess.access_token, method, path).await;
+        crate::helpers::assert_problem(res, 403, "elevated_access_required").await;
+    }
+    assert_eq!(app.row_counts().await, before);
+}

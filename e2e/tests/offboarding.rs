@@ -1,0 +1,265 @@
+//! SPEC S12 against the running binaries: the hub and the Autotask simulator. The PSA changes
+//! people (`PUT /_sim/directory`, as an Autotask administrator would in Autotask); with a
+//! short `[psa] reconcile_minutes`, the reconciliation job alone makes the hub refuse what
+//! they may no longer do, on their API tokens too. Each wait polls against a deadline.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hubkeep_e2e::{
+    Server, ServerOptions, launch_assertion, simulator_binary, spawn_listening, tenant_cli,
+};
+use serde_json::{Value, json};
+
+/// The shipped directory's people and levels used here.
+const MARGARET_PRIMARY: i64 = 29_682_885;
+const LAURA_FINANCE: i64 = 29_682_923;
+const ELENA_SERVICE_DESK: i64 = 29_682_967;
+const ISABELLA_COORDINATOR: i64 = 29_683_171;
+const FINANCE_MANAGER: i64 = 2;
+const PROJECT_COORDINATOR: i64 = 9;
+
+/// The reconciliation period of the hub under test: 1.2 s.
+const RECONCILE_MINUTES: &str = "0.02";
+/// How long a change may take to reach the hub: well over one period, for a busy machine.
+const DEADLINE: Duration = Duration::from_secs(20);
+
+struct World {
+    http: reqwest::Client,
+    server: Server,
+    sim_url: String,
+    directory: Value,
+    psa_id: String,
+    launch_secret: String,
+}
+
+impl World {
+    async fn launch(&self, resource_id: i64) -> Value {
+        let res = self
+            .http
+            .post(self.server.url("/api/v1/auth/launch"))
+            .json(&json!({
+                "assertion": launch_assertion(&self.psa_id, &self.launch_secret, resource_id)
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "launch {resource_id}");
+        res.json().await.unwrap()
+    }
+
+    /// A read/write API token of the person signed in with `session`.
+    async fn api_token(&self, session: &Value) -> String {
+        let res = self
+            .http
+            .post(self.server.url("/api/v1/me/tokens"))
+            .bearer_auth(session["access_token"].as_str().unwrap())
+            .json(&json!({"name": "offboarding script", "scope": "read_write"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(self.server.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Changes the simulator's directory as Autotask's own administrator would.
+    async fn change_psa(&mut self, edit: impl FnOnce(&mut Value)) {
+        edit(&mut self.directory);
+        let res = self
+            .http
+            .put(format!("{}/_sim/directory", self.sim_url))
+            .json(&self.directory)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "PUT /_sim/directory");
+    }
+
+    /// Polls `path` with `token` until it answers `status` (and `code`), or fails at the
+    /// deadline; returns how long it took.
+    async fn wait_for(&self, token: &str, path: &str, status: u16, code: &str) -> Duration {
+        let started = Instant::now();
+        loop {
+            let (got, body) = self.get(token, path).await;
+            if got == status && body["code"] == code {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "{path} still answers {got} {body} {DEADLINE:?} after the PSA changed"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn edit_resource(directory: &mut Value, id: i64, edit: impl FnOnce(&mut Value)) {
+    let resource = directory["resources"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|r| r["id"] == id)
+        .expect("the resource is in the directory");
+    edit(resource);
+}
+
+fn edit_level(directory: &mut Value, id: i64, edit: impl FnOnce(&mut Value)) {
+    let level = directory["security_levels"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|l| l["id"] == id)
+        .expect("the level is in the directory");
+    edit(level);
+}
+
+async fn world(data_dir: &std::path::Path) -> (World, std::process::Child) {
+    let mut sim = Command::new(simulator_binary());
+    sim.args(["--bind", "127.0.0.1:0"]);
+    let (sim, sim_url) = spawn_listening(sim, "hubkeep-psa-sim listening on ");
+    let sim_host = sim_url.trim_start_matches("http://").to_owned();
+    let allowed = format!("[\"{sim_host}\"]");
+    let created = tenant_cli(
+        data_dir,
+        None,
+        &[
+            "create",
+            "--name",
+            "Northwind IT",
+            "--psa",
+            "autotask",
+            "--zone-url",
+            &format!("{sim_url}/ATServicesRest/"),
+            "--api-user",
+            "hubkeep-api@northwindit.example",
+            "--integration-code",
+            "HUBKEEPSIMULATORINTEGRATION",
+            "--secret",
+            "sim-secret-not-for-production",
+        ],
+        &[("HUBKEEP_PSA__EXTRA_ZONE_HOSTS", allowed.as_str())],
+    );
+    let server = Server::start_with(
+        data_dir,
+        &ServerOptions {
+            env: vec![
+                ("HUBKEEP_PSA__EXTRA_ZONE_HOSTS".into(), allowed),
+                (
+                    "HUBKEEP_PSA__RECONCILE_MINUTES".into(),
+                    RECONCILE_MINUTES.into(),
+                ),
+            ],
+            ..ServerOptions::default()
+        },
+    );
+    let http = reqwest::Client::new();
+    server.wait_ready(&http).await;
+    let directory: toml::Value = toml::from_str(hubkeep_psa_sim::DEMO_DIRECTORY_TOML).unwrap();
+    let world = World {
+        http,
+        server,
+        sim_url,
+        directory: serde_json::to_value(directory).unwrap(),
+        psa_id: created["psa_id"].as_str().unwrap().to_owned(),
+        launch_secret: created["launch_secret"].as_str().unwrap().to_owned(),
+    };
+    (world, sim)
+}
+
+#[tokio::test]
+async fn s12_people_the_psa_offboards_lose_the_hub_and_their_api_tokens_within_one_period() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let (mut w, mut sim) = world(data_dir.path()).await;
+    let margaret = w.launch(MARGARET_PRIMARY).await;
+    let admin = margaret["access_token"].as_str().unwrap().to_owned();
+    // Finance Managers are elevated (the Access tab).
+    let res = w
+        .http
+        .put(w.server.url("/api/v1/access/elevated-levels"))
+        .bearer_auth(&admin)
+        .json(&json!({"level_ids": [FINANCE_MANAGER]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let laura = w.launch(LAURA_FINANCE).await;
+    assert_eq!(laura["user"]["access_level"], "elevated");
+    let elena = w.launch(ELENA_SERVICE_DESK).await;
+    let isabella = w.launch(ISABELLA_COORDINATOR).await;
+    let (laura_token, elena_token, isabella_token) = (
+        w.api_token(&laura).await,
+        w.api_token(&elena).await,
+        w.api_token(&isabella).await,
+    );
+    for token in [&laura_token, &elena_token, &isabella_token] {
+        assert_eq!(w.get(token, "/api/v1/me").await.0, 200);
+    }
+    assert_eq!(w.get(&laura_token, "/api/v1/users").await.0, 200);
+
+    // 1. Elena is deactivated in Autotask: her script is refused.
+    w.change_psa(|d| edit_resource(d, ELENA_SERVICE_DESK, |r| r["is_active"] = json!(false)))
+        .await;
+    let took = w
+        .wait_for(&elena_token, "/api/v1/me", 401, "unauthenticated")
+        .await;
+    println!("deactivated in the PSA → API token refused after {took:?}");
+
+    // 2. Project Coordinators may no longer open the hub menu: Isabella's token is refused.
+    w.change_psa(|d| edit_level(d, PROJECT_COORDINATOR, |l| l["hub_menu"] = json!(false)))
+        .await;
+    let took = w
+        .wait_for(&isabella_token, "/api/v1/me", 401, "unauthenticated")
+        .await;
+    println!("level lost hub_menu → API token refused after {took:?}");
+
+    // 3. Finance Managers lose the elevation facts: Laura is limited, admin endpoints refuse
+    //    her token, which keeps working where limited access reaches.
+    w.change_psa(|d| {
+        edit_level(d, FINANCE_MANAGER, |l| {
+            l["qbo_extension_admin"] = json!(false)
+        });
+    })
+    .await;
+    let took = w
+        .wait_for(
+            &laura_token,
+            "/api/v1/users",
+            403,
+            "elevated_access_required",
+        )
+        .await;
+    println!("level lost its elevation facts → admin endpoint refused after {took:?}");
+    let (status, me) = w.get(&laura_token, "/api/v1/me").await;
+    assert_eq!(status, 200);
+    assert_eq!(me["user"]["access_level"], "limited", "{me}");
+
+    // The log says why, once per change.
+    let (status, log) = w
+        .get(&admin, "/api/v1/activity?action=user.credentials_revoked")
+        .await;
+    assert_eq!(status, 200, "{log}");
+    assert_eq!(log["items"].as_array().unwrap().len(), 2, "{log}");
+    // The status shows the job running on schedule.
+    let (status, feed) = w.get(&admin, "/api/v1/psa/status").await;
+    assert_eq!(status, 200, "{feed}");
+    assert_eq!(feed["healthy"], true, "{feed}");
+    assert!(feed["reconcile"]["last_run_at"].is_string(), "{feed}");
+    assert!(feed["reconcile"]["next_run_at"].is_string(), "{feed}");
+
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(w.server.stop(), "the server stops cleanly");
+}

@@ -1408,6 +1408,50 @@ async fn settings_test_connection_lists_each_step() {
     browser.close().await;
 }
 
+/// SPEC S12: Settings → PSA change feed shows the job's status; "Reconcile now" runs it and
+/// the status shows the run (the demo's directory provider offers no webhooks).
+#[tokio::test]
+async fn settings_psa_change_feed_shows_status_and_reconciles_now() {
+    let (_dir, server, _api) = demo_server().await;
+    let mut browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
+    browser.sign_in_via_session(PRIMARY).await;
+    browser.goto("/settings").await;
+    browser.wait_for("#psa-feed-health").await;
+    browser.wait_loaded().await;
+    let last = browser
+        .wait_for("#psa-feed-last-run")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(last, "—", "no run yet");
+    let webhook = browser.all_attrs("#psa-feed-webhook", "data-state").await;
+    assert_eq!(webhook, ["Unsupported"]);
+    browser.click("#psa-reconcile").await;
+    browser.wait_for("[data-notice=ok]").await;
+    browser
+        .wait_until(
+            "the status shows the run",
+            "return document.querySelector('#psa-feed-last-run')?.textContent?.includes('UTC') ?? false;",
+            vec![],
+        )
+        .await;
+    let counts = browser
+        .wait_for("#psa-feed-counts")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        counts.starts_with("1 / "),
+        "the primary is the one user: {counts}"
+    );
+    let health = browser.all_attrs("#psa-feed-health", "data-healthy").await;
+    assert_eq!(health, ["true"]);
+    layout_check(&mut browser, "settings-psa-feed").await;
+    browser.close().await;
+}
+
 /// SPEC S14 (issue 19, defect 7): a duplicated tab holds a copy of the session, refresh
 /// token included. Two tabs of one session that refresh at the same moment both stay signed
 /// in, and one refresh reaches the server (a second use of the token would have ended the

@@ -33,76 +33,110 @@ struct World {
     launch_secret: String,
 }
 
+/// Signs `resource_id` in on the hub at `base` (must succeed).
+async fn launch(
+    http: &reqwest::Client,
+    base: &str,
+    tenant: (&str, &str),
+    resource_id: i64,
+) -> Value {
+    let res = http
+        .post(format!("{base}/api/v1/auth/launch"))
+        .json(&json!({ "assertion": launch_assertion(tenant.0, tenant.1, resource_id) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "launch {resource_id}");
+    res.json().await.unwrap()
+}
+
+/// A read/write API token of the person signed in with `session`.
+async fn api_token(http: &reqwest::Client, base: &str, session: &Value) -> String {
+    let res = http
+        .post(format!("{base}/api/v1/me/tokens"))
+        .bearer_auth(session["access_token"].as_str().unwrap())
+        .json(&json!({"name": "offboarding script", "scope": "read_write"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let body: Value = res.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
+async fn get(http: &reqwest::Client, base: &str, token: &str, path: &str) -> (u16, Value) {
+    let res = http
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls `path` on `base` with `token` until it answers `status` and `code`, or fails at
+/// `deadline`; returns how long it took.
+async fn wait_for(
+    http: &reqwest::Client,
+    base: &str,
+    (token, path): (&str, &str),
+    (status, code): (u16, &str),
+    deadline: Duration,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (got, body) = get(http, base, token, path).await;
+        if got == status && body["code"] == code {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < deadline,
+            "{path} still answers {got} {body} {deadline:?} after the PSA changed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Replaces the simulator's directory as Autotask's own administrator would change it.
+async fn put_directory(http: &reqwest::Client, sim_url: &str, directory: &Value) {
+    let res = http
+        .put(format!("{sim_url}/_sim/directory"))
+        .json(directory)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "PUT /_sim/directory");
+}
+
 impl World {
     async fn launch(&self, resource_id: i64) -> Value {
-        let res = self
-            .http
-            .post(self.server.url("/api/v1/auth/launch"))
-            .json(&json!({
-                "assertion": launch_assertion(&self.psa_id, &self.launch_secret, resource_id)
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "launch {resource_id}");
-        res.json().await.unwrap()
+        let tenant = (self.psa_id.as_str(), self.launch_secret.as_str());
+        launch(&self.http, &self.server.base, tenant, resource_id).await
     }
 
-    /// A read/write API token of the person signed in with `session`.
     async fn api_token(&self, session: &Value) -> String {
-        let res = self
-            .http
-            .post(self.server.url("/api/v1/me/tokens"))
-            .bearer_auth(session["access_token"].as_str().unwrap())
-            .json(&json!({"name": "offboarding script", "scope": "read_write"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201);
-        let body: Value = res.json().await.unwrap();
-        body["token"].as_str().unwrap().to_owned()
+        api_token(&self.http, &self.server.base, session).await
     }
 
     async fn get(&self, token: &str, path: &str) -> (u16, Value) {
-        let res = self
-            .http
-            .get(self.server.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        get(&self.http, &self.server.base, token, path).await
     }
 
-    /// Changes the simulator's directory as Autotask's own administrator would.
     async fn change_psa(&mut self, edit: impl FnOnce(&mut Value)) {
         edit(&mut self.directory);
-        let res = self
-            .http
-            .put(format!("{}/_sim/directory", self.sim_url))
-            .json(&self.directory)
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "PUT /_sim/directory");
+        put_directory(&self.http, &self.sim_url, &self.directory).await;
     }
 
-    /// Polls `path` with `token` until it answers `status` (and `code`), or fails at the
-    /// deadline; returns how long it took.
     async fn wait_for(&self, token: &str, path: &str, status: u16, code: &str) -> Duration {
-        let started = Instant::now();
-        loop {
-            let (got, body) = self.get(token, path).await;
-            if got == status && body["code"] == code {
-                return started.elapsed();
-            }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "{path} still answers {got} {body} {DEADLINE:?} after the PSA changed"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_for(
+            &self.http,
+            &self.server.base,
+            (token, path),
+            (status, code),
+            DEADLINE,
+        )
+        .await
     }
 }
 
@@ -262,4 +296,179 @@ async fn s12_people_the_psa_offboards_lose_the_hub_and_their_api_tokens_within_o
     let _ = sim.kill();
     let _ = sim.wait();
     assert!(w.server.stop(), "the server stops cleanly");
+}
+
+/// Instances sharing a database share the key that seals its secrets (SPEC S14): base64 of
+/// 32 bytes, for this test only.
+const SHARED_SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// The tenant's lease row: who holds it, as `<pid>-<random>`.
+async fn lease_holder(db: &sea_orm::DatabaseConnection) -> Option<String> {
+    use sea_orm::ConnectionTrait as _;
+    db.query_one_raw(sea_orm::Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        "SELECT lease_holder FROM psa_feed",
+    ))
+    .await
+    .unwrap()
+    .and_then(|row| row.try_get::<Option<String>>("", "lease_holder").unwrap())
+}
+
+fn reconciled_lines(log: &std::path::Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("reconciled the hub users with the PSA"))
+        .count()
+}
+
+#[tokio::test]
+async fn s12_two_instances_on_one_postgres_run_each_reconciliation_once_and_a_dead_holder_hands_over()
+ {
+    let admin_url = hubkeep_e2e::postgres_admin_url()
+        .expect("HUBKEEP_TEST_POSTGRES_URL is not set: two instances need PostgreSQL");
+    let pg = hubkeep_e2e::PgDatabase::create(&admin_url).await;
+    let work = tempfile::tempdir().unwrap();
+    let web = hubkeep_e2e::stub_web_dir();
+    let mut sim = Command::new(simulator_binary());
+    sim.args(["--bind", "127.0.0.1:0"]);
+    let (mut sim, sim_url) = spawn_listening(sim, "hubkeep-psa-sim listening on ");
+    let allowed = format!("[\"{}\"]", sim_url.trim_start_matches("http://"));
+    let created = tenant_cli(
+        work.path(),
+        Some(&pg.url),
+        &[
+            "create",
+            "--name",
+            "Northwind IT",
+            "--psa",
+            "autotask",
+            "--zone-url",
+            &format!("{sim_url}/ATServicesRest/"),
+            "--api-user",
+            "hubkeep-api@northwindit.example",
+            "--integration-code",
+            "HUBKEEPSIMULATORINTEGRATION",
+            "--secret",
+            "sim-secret-not-for-production",
+        ],
+        &[
+            ("HUBKEEP_PSA__EXTRA_ZONE_HOSTS", allowed.as_str()),
+            ("HUBKEEP_SECRETS__KEY", SHARED_SECRETS_KEY),
+        ],
+    );
+    let tenant = (
+        created["psa_id"].as_str().unwrap().to_owned(),
+        created["launch_secret"].as_str().unwrap().to_owned(),
+    );
+    // A period of 3 s and a lease of 3 s.
+    let start = |name: &str| {
+        let data_dir = work.path().join(name);
+        std::fs::create_dir_all(&data_dir).unwrap();
+        Server::start_with(
+            &data_dir,
+            &ServerOptions {
+                database_url: Some(pg.url.clone()),
+                log_file: Some(work.path().join(format!("{name}.log"))),
+                web_dir: Some(web.path().to_owned()),
+                env: vec![
+                    ("HUBKEEP_PSA__EXTRA_ZONE_HOSTS".into(), allowed.clone()),
+                    ("HUBKEEP_SECRETS__KEY".into(), SHARED_SECRETS_KEY.into()),
+                    ("HUBKEEP_PSA__RECONCILE_MINUTES".into(), "0.05".into()),
+                    ("HUBKEEP_PSA__RECONCILE_LEASE_SECS".into(), "3".into()),
+                ],
+                ..ServerOptions::default()
+            },
+        )
+    };
+    let (one, two) = (start("one"), start("two"));
+    let http = reqwest::Client::new();
+    one.wait_ready(&http).await;
+    two.wait_ready(&http).await;
+    let t = (tenant.0.as_str(), tenant.1.as_str());
+    launch(&http, &one.base, t, MARGARET_PRIMARY).await;
+    let elena = launch(&http, &one.base, t, ELENA_SERVICE_DESK).await;
+    let elena_token = api_token(&http, &one.base, &elena).await;
+    let db = sea_orm::Database::connect(pg.url.as_str()).await.unwrap();
+
+    // 1. Exactly one instance runs each period: in 12 s (four periods) the PSA is read at
+    //    most five times, not twice per period, and each read is one instance's run.
+    let stats = format!("{sim_url}/_sim/stats");
+    http.delete(&stats).send().await.unwrap();
+    let before = reconciled_lines(&work.path().join("one.log"))
+        + reconciled_lines(&work.path().join("two.log"));
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let counted: Value = http.get(&stats).send().await.unwrap().json().await.unwrap();
+    let runs = reconciled_lines(&work.path().join("one.log"))
+        + reconciled_lines(&work.path().join("two.log"))
+        - before;
+    let queries = counted["by_route"]["POST Resources/query"]
+        .as_u64()
+        .unwrap_or(0);
+    println!("12 s, two instances: {runs} runs, {queries} Resources queries: {counted}");
+    assert!(
+        (2..=5).contains(&queries),
+        "{queries} reads in 12 s: {counted}"
+    );
+    assert!(
+        usize::try_from(queries).unwrap() >= runs && runs >= 2,
+        "{runs} runs logged for {queries} reads"
+    );
+
+    // 2. The PSA turns slow, so a run holds the lease for seconds; its holder is killed.
+    let faults = format!("{sim_url}/_sim/faults");
+    let res = http
+        .put(&faults)
+        .json(&json!({"latency_ms": 2500}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let holder = loop {
+        if let Some(holder) = lease_holder(&db).await {
+            break holder;
+        }
+        assert!(Instant::now() < deadline, "no instance took the lease");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let pid: u32 = holder.split('-').next().unwrap().parse().unwrap();
+    let survivor = if pid == one.pid() {
+        one.kill();
+        two
+    } else {
+        assert_eq!(pid, two.pid(), "the holder {holder} is one of the two");
+        two.kill();
+        one
+    };
+    let res = http.put(&faults).json(&json!({})).send().await.unwrap();
+    assert!(res.status().is_success());
+
+    // 3. Elena leaves the company in Autotask: the survivor takes the job over once the dead
+    //    holder's lease has expired, and her token is refused.
+    let directory: toml::Value = toml::from_str(hubkeep_psa_sim::DEMO_DIRECTORY_TOML).unwrap();
+    let mut directory = serde_json::to_value(directory).unwrap();
+    edit_resource(&mut directory, ELENA_SERVICE_DESK, |r| {
+        r["is_active"] = json!(false);
+    });
+    put_directory(&http, &sim_url, &directory).await;
+    let took = wait_for(
+        &http,
+        &survivor.base,
+        (&elena_token, "/api/v1/me"),
+        (401, "unauthenticated"),
+        Duration::from_secs(30),
+    )
+    .await;
+    println!("holder {holder} killed → the survivor refused her token after {took:?}");
+    let holder_now = lease_holder(&db).await;
+    assert!(
+        holder_now.is_none() || holder_now.as_deref().is_some_and(|h| h != holder),
+        "the dead instance's lease was taken over: {holder_now:?}"
+    );
+
+    db.close().await.unwrap();
+    assert!(survivor.stop(), "the survivor stops cleanly");
+    let _ = sim.kill();
+    let _ = sim.wait();
 }

@@ -131,7 +131,11 @@ pub async fn reconcile_now(
 /// went and frees the lease.
 async fn run_leased(state: &AppState, tenant_id: &str) -> Result<ReconcileSummary, ApiError> {
     let started_at = db::now();
+    // The lease outlives slow PSA calls: renewed every third of its length while the run
+    // goes on (a run that still finds it gone after a batch stops).
+    let heartbeat = tokio::spawn(renew_while_running(state.clone(), tenant_id.to_owned()));
     let outcome = reconcile(state, tenant_id, started_at).await;
+    heartbeat.abort();
     let at = db::now();
     let mut done = Finished {
         at,
@@ -161,6 +165,27 @@ async fn run_leased(state: &AppState, tenant_id: &str) -> Result<ReconcileSummar
         tracing::warn!(tenant = tenant_id, error = %e, "could not record the reconciliation");
     }
     outcome
+}
+
+/// Renews the tenant's lease every third of its length until aborted or lost.
+async fn renew_while_running(state: AppState, tenant_id: String) {
+    let every = Duration::from_secs(state.settings.psa.reconcile_lease_secs) / 3;
+    loop {
+        tokio::time::sleep(every).await;
+        let renewed = lease::renew(
+            &state.db,
+            &tenant_id,
+            &state.instance_id,
+            db::now(),
+            lease_length(&state),
+        )
+        .await;
+        match renewed {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => tracing::warn!(tenant = tenant_id, error = %e, "could not renew the lease"),
+        }
+    }
 }
 
 /// Reads the PSA, then applies it batch by batch, renewing the lease after each.

@@ -1,7 +1,8 @@
-//! Tenant settings, the PSA connection test and the launch secret (SPEC S3, S11).
+//! Tenant settings, the PSA connection test, the PSA change feed and the launch secret
+//! (SPEC S3, S11, S12).
 
 use hubkeep_shared::PsaTestReport;
-use hubkeep_shared::api::{LaunchSecret, Settings, UpdateSettings};
+use hubkeep_shared::api::{LaunchSecret, PsaStatus, ReconcileSummary, Settings, UpdateSettings};
 
 use super::{ClientError, get, post_empty, put};
 
@@ -18,6 +19,16 @@ pub async fn update(changes: &UpdateSettings) -> Result<Settings, ClientError> {
 /// `POST /api/v1/psa/test`
 pub async fn test_psa() -> Result<PsaTestReport, ClientError> {
     post_empty("/api/v1/psa/test").await
+}
+
+/// `GET /api/v1/psa/status` (SPEC S12)
+pub async fn psa_status() -> Result<PsaStatus, ClientError> {
+    get("/api/v1/psa/status").await
+}
+
+/// `POST /api/v1/psa/reconcile` (SPEC S12)
+pub async fn reconcile_psa() -> Result<ReconcileSummary, ClientError> {
+    post_empty("/api/v1/psa/reconcile").await
 }
 
 /// `POST /api/v1/settings/launch-secret`

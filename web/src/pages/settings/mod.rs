@@ -4,7 +4,7 @@
 //!
 //! `current` shows the settings as saved; `edit` is the form (the defaults, with `psa`'s
 //! PSA connection fields and `mappings`' accounting mappings editor); `psa` also holds the
-//! PSA connection test; `launch_secret` rotates the launch secret and `engine_tokens`
+//! PSA connection test; `feed` the PSA change feed's status and "Reconcile now"; `launch_secret` rotates the launch secret and `engine_tokens`
 //! manages the sync engine's tokens.
 
 use hubkeep_shared::{HubAction, PsaTestReport, TokenId};
@@ -24,6 +24,7 @@ use hubkeep_shared::fields::{FieldRule as _, ShortName, TimezoneName};
 mod current;
 mod edit;
 mod engine_tokens;
+mod feed;
 mod launch_secret;
 mod mappings;
 mod psa;
@@ -31,6 +32,7 @@ mod psa;
 use current::*;
 use edit::*;
 use engine_tokens::*;
+use feed::*;
 use launch_secret::*;
 use mappings::*;
 use psa::*;
@@ -71,6 +73,7 @@ pub fn SettingsPage() -> impl IntoView {
         </Transition>
         <Show when=can_edit>
             <PsaTestPanel />
+            <PsaFeedPanel />
             <LaunchSecretPanel settings=settings />
             <EngineTokens />
         </Show>

@@ -215,7 +215,8 @@ pub async fn withdraw_credentials(
             sessions::Column::RevokedReason,
             Expr::value(Some(why.as_str().to_owned())),
         )
-        .filter(sessions::Column::Id.is_in(withdrawn.sessions.iter().cloned()))
+        // By user, not by the ids read above: one that appeared since is revoked too.
+        .filter(sessions::Column::UserId.eq(&user.id))
         .filter(sessions::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
@@ -226,7 +227,7 @@ pub async fn withdraw_credentials(
     api_tokens::Entity::update_many()
         .col_expr(api_tokens::Column::RevokedAt, Expr::value(Some(now)))
         .col_expr(api_tokens::Column::RevokedBy, Expr::value(revoked_by))
-        .filter(api_tokens::Column::Id.is_in(withdrawn.api_tokens.iter().cloned()))
+        .filter(api_tokens::Column::UserId.eq(&user.id))
         .filter(api_tokens::Column::RevokedAt.is_null())
         .exec(db)
         .await?;

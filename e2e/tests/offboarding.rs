@@ -410,9 +410,10 @@ async fn s12_two_instances_on_one_postgres_run_each_reconciliation_once_and_a_de
         (2..=5).contains(&queries),
         "{queries} reads in 12 s: {counted}"
     );
+    // A run straddling the start or the end of the window is counted on one side only.
     assert!(
-        usize::try_from(queries).unwrap() >= runs && runs >= 2,
-        "{runs} runs logged for {queries} reads"
+        (2..=6).contains(&runs),
+        "{runs} runs logged in 12 s for {queries} reads"
     );
 
     // 2. The PSA turns slow, so a run holds the lease for seconds; its holder is killed.

@@ -1,8 +1,8 @@
 //! The PSA change feed (SPEC S12): one row per tenant with the reconciliation job's lease
 //! (which instance runs it, until when) and what its last run did.
 //!
-//! The lease is taken with one conditional `UPDATE` (free, expired, or already ours, and the
-//! run due), so on several instances exactly one runs a tenant's job; an instance that dies
+//! The lease is taken with one conditional `UPDATE` (free or expired, and for a scheduled run
+//! only when it is due), so on several instances exactly one runs a tenant's job; an instance that dies
 //! holding it loses it when `lease_expires_at` passes. `due_at` is when the next scheduled
 //! run may start: one period after the row is made (a new tenant) or after the last run.
 

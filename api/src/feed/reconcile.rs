@@ -80,22 +80,20 @@ async fn run_due(state: &AppState) -> Result<(), sea_orm::DbErr> {
     for tenant_id in tenants {
         let now = db::now();
         lease::ensure_row(&state.db, &tenant_id, now, period(state)).await?;
-        let holder = &state.instance_id;
-        if lease::take(
-            &state.db,
-            &tenant_id,
-            holder,
-            now,
-            lease_length(state),
-            Run::Scheduled,
-        )
-        .await?
-        {
+        let holder = run_holder(state);
+        let lease = lease_length(state);
+        if lease::take(&state.db, &tenant_id, &holder, now, lease, Run::Scheduled).await? {
             // The outcome is in `psa_feed` (and the log); the next tenant goes on.
-            let _ = run_leased(state, &tenant_id).await;
+            let _ = run_leased(state.clone(), tenant_id, holder).await;
         }
     }
     Ok(())
+}
+
+/// The lease holder of one run: this instance and the run, so two runs of one instance
+/// never take each other for the holder.
+fn run_holder(state: &AppState) -> String {
+    format!("{}/{}", state.instance_id, db::new_id())
 }
 
 /// `POST /api/v1/psa/reconcile`: the caller's tenant now, unless a run is in progress
@@ -108,10 +106,11 @@ pub async fn reconcile_now(
     let tenant_id = &caller.tenant_id;
     let now = db::now();
     lease::ensure_row(&state.db, tenant_id, now, period(state)).await?;
+    let holder = run_holder(state);
     if !lease::take(
         &state.db,
         tenant_id,
-        &state.instance_id,
+        &holder,
         now,
         lease_length(state),
         Run::Now,
@@ -124,36 +123,66 @@ pub async fn reconcile_now(
              PSA status.",
         ));
     }
-    run_leased(state, tenant_id).await
+    // A task of its own: a client that goes away does not cancel the run halfway.
+    tokio::spawn(run_leased(state.clone(), tenant_id.clone(), holder))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("the reconciliation task failed: {e}")))?
 }
 
-/// Runs the tenant's reconciliation under the lease this instance holds, records how it
-/// went and frees the lease.
-async fn run_leased(state: &AppState, tenant_id: &str) -> Result<ReconcileSummary, ApiError> {
+/// Aborts the lease's heartbeat however the run ends (an error, a panic, a dropped future).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs the tenant's reconciliation under the lease `holder` holds, records how it went
+/// (what it applied, also when it failed halfway) and frees the lease.
+async fn run_leased(
+    state: AppState,
+    tenant_id: String,
+    holder: String,
+) -> Result<ReconcileSummary, ApiError> {
     let started_at = db::now();
-    // The lease outlives slow PSA calls: renewed every third of its length while the run
-    // goes on (a run that still finds it gone after a batch stops).
-    let heartbeat = tokio::spawn(renew_while_running(state.clone(), tenant_id.to_owned()));
-    let outcome = reconcile(state, tenant_id, started_at).await;
-    heartbeat.abort();
+    let mut summary = ReconcileSummary {
+        users_checked: 0,
+        changes_applied: 0,
+        access_withdrawn: 0,
+        sessions_revoked: 0,
+        api_tokens_revoked: 0,
+        started_at,
+        finished_at: started_at,
+    };
+    let outcome = {
+        // The lease outlives slow PSA calls: renewed every third of its length while the run
+        // goes on, and no longer once it is over, however it ends.
+        let _heartbeat = AbortOnDrop(tokio::spawn(renew_while_running(
+            state.clone(),
+            tenant_id.clone(),
+            holder.clone(),
+        )));
+        reconcile(&state, &tenant_id, &holder, &mut summary).await
+    };
     let at = db::now();
+    summary.finished_at = at;
     let mut done = Finished {
         at,
-        next_due: at + period(state),
-        ..Finished::default()
+        // From the start of this run, so the period bounds how stale the hub can be.
+        next_due: (started_at + period(&state)).max(at),
+        users_checked: summary.users_checked,
+        changes_applied: summary.changes_applied,
+        error: None,
     };
     match &outcome {
-        Ok(summary) => {
-            done.users_checked = summary.users_checked;
-            done.changes_applied = summary.changes_applied;
-            tracing::info!(
-                tenant = tenant_id,
-                users_checked = summary.users_checked,
-                changes_applied = summary.changes_applied,
-                access_withdrawn = summary.access_withdrawn,
-                "reconciled the hub users with the PSA"
-            );
-        }
+        Ok(()) => tracing::info!(
+            tenant = tenant_id,
+            users_checked = summary.users_checked,
+            changes_applied = summary.changes_applied,
+            access_withdrawn = summary.access_withdrawn,
+            "reconciled the hub users with the PSA"
+        ),
         Err(e) => {
             let problem = e.problem();
             let reason = problem.reason.map(|r| r.to_string());
@@ -161,26 +190,19 @@ async fn run_leased(state: &AppState, tenant_id: &str) -> Result<ReconcileSummar
             done.error = Some((problem.code.to_string(), reason, problem.detail));
         }
     }
-    if let Err(e) = lease::finish(&state.db, tenant_id, &state.instance_id, &done).await {
+    if let Err(e) = lease::finish(&state.db, &tenant_id, &holder, &done).await {
         tracing::warn!(tenant = tenant_id, error = %e, "could not record the reconciliation");
     }
-    outcome
+    outcome.map(|()| summary)
 }
 
 /// Renews the tenant's lease every third of its length until aborted or lost.
-async fn renew_while_running(state: AppState, tenant_id: String) {
+async fn renew_while_running(state: AppState, tenant_id: String, holder: String) {
     let every = Duration::from_secs(state.settings.psa.reconcile_lease_secs) / 3;
     loop {
         tokio::time::sleep(every).await;
-        let renewed = lease::renew(
-            &state.db,
-            &tenant_id,
-            &state.instance_id,
-            db::now(),
-            lease_length(&state),
-        )
-        .await;
-        match renewed {
+        let now = db::now();
+        match lease::renew(&state.db, &tenant_id, &holder, now, lease_length(&state)).await {
             Ok(true) => {}
             Ok(false) => return,
             Err(e) => tracing::warn!(tenant = tenant_id, error = %e, "could not renew the lease"),
@@ -188,12 +210,14 @@ async fn renew_while_running(state: AppState, tenant_id: String) {
     }
 }
 
-/// Reads the PSA, then applies it batch by batch, renewing the lease after each.
+/// Reads the PSA, then applies it batch by batch into `summary`, each batch committing only
+/// while `holder` still holds the lease.
 async fn reconcile(
     state: &AppState,
     tenant_id: &str,
-    started_at: chrono::DateTime<chrono::Utc>,
-) -> Result<ReconcileSummary, ApiError> {
+    holder: &str,
+    summary: &mut ReconcileSummary,
+) -> Result<(), ApiError> {
     let people: Vec<(UserId, i64)> = users::Entity::find()
         .select_only()
         .column(users::Column::Id)
@@ -203,54 +227,74 @@ async fn reconcile(
         .into_tuple()
         .all(&state.db)
         .await?;
-    let mut summary = ReconcileSummary {
-        users_checked: u64::try_from(people.len()).unwrap_or(u64::MAX),
-        changes_applied: 0,
-        access_withdrawn: 0,
-        sessions_revoked: 0,
-        api_tokens_revoked: 0,
-        started_at,
-        finished_at: started_at,
+    if people.is_empty() {
+        return Ok(());
+    }
+    let psa = psa_settings::Entity::find_by_id(tenant_id.to_owned())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings")))?;
+    // Bulk work that can wait: it yields to sign-ins and stops when the budget is spent.
+    // The levels first: a level that lost its facts restamps (and withdraws) at once.
+    let levels: HashMap<i64, security_levels::Model> = state
+        .psa
+        .fresh_levels(&state.db, &psa, Priority::Background)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    let provider = state.psa.provider(&psa, Priority::Background)?;
+    let ids: Vec<i64> = people.iter().map(|(_, resource)| *resource).collect();
+    let resources = read_resources(provider.as_ref(), &ids).await?;
+    let read = Read {
+        resources: &resources,
+        levels: &levels,
     };
-    if !people.is_empty() {
-        let psa = psa_settings::Entity::find_by_id(tenant_id.to_owned())
-            .one(&state.db)
-            .await?
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings")))?;
-        // Bulk work that can wait: it yields to sign-ins and stops when the budget is spent.
-        // The levels first: a level that lost its facts restamps (and withdraws) at once.
-        let levels: HashMap<i64, security_levels::Model> = state
-            .psa
-            .fresh_levels(&state.db, &psa, Priority::Background)
-            .await?
-            .into_iter()
-            .map(|l| (l.id, l))
-            .collect();
-        let ids: Vec<i64> = people.iter().map(|(_, resource)| *resource).collect();
-        let resources: HashMap<i64, PsaResource> = state
-            .psa
-            .provider(&psa, Priority::Background)?
-            .resources_by_ids(&ids)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
-        let read = Read {
-            resources: &resources,
-            levels: &levels,
-        };
-        for batch in people.chunks(BATCH) {
-            apply_batch(state, tenant_id, batch, &read, &mut summary).await?;
-            let holder = &state.instance_id;
-            if !lease::renew(&state.db, tenant_id, holder, db::now(), lease_length(state)).await? {
-                return Err(ApiError::Internal(anyhow::anyhow!(
-                    "the reconciliation lease of tenant {tenant_id} ran out and was taken over"
-                )));
-            }
+    for batch in people.chunks(BATCH) {
+        apply_batch(state, (tenant_id, holder), batch, &read, summary).await?;
+        summary.users_checked += u64::try_from(batch.len()).unwrap_or(0);
+    }
+    Ok(())
+}
+
+/// At most this many resources missing from the PSA's batched answer are re-read one by one;
+/// more, and the run stops without changing anyone.
+const MAX_MISSING: usize = 50;
+
+/// The resources of `ids`, batched; one the batched answer left out is re-read on its own
+/// before it counts as gone (a PSA that shortened a long `in` list must not offboard people).
+async fn read_resources(
+    provider: &dyn crate::psa::PsaDirectory,
+    ids: &[i64],
+) -> Result<HashMap<i64, PsaResource>, ApiError> {
+    let mut resources: HashMap<i64, PsaResource> = provider
+        .resources_by_ids(ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let missing: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !resources.contains_key(id))
+        .collect();
+    if missing.len() > MAX_MISSING {
+        return Err(ApiError::new(
+            ProblemCode::PsaUnavailable,
+            format!(
+                "The PSA's answer left out {} of {} resources; nobody was changed. The next \
+                 run tries again.",
+                missing.len(),
+                ids.len()
+            ),
+        ));
+    }
+    for id in missing {
+        if let Some(resource) = provider.resource(id).await? {
+            resources.insert(id, resource);
         }
     }
-    summary.finished_at = db::now();
-    Ok(summary)
+    Ok(resources)
 }
 
 /// What the PSA answered.
@@ -263,7 +307,7 @@ struct Read<'a> {
 /// the PSA's answer and changed where it differs.
 async fn apply_batch(
     state: &AppState,
-    tenant_id: &str,
+    (tenant_id, holder): (&str, &str),
     batch: &[(UserId, i64)],
     read: &Read<'_>,
     summary: &mut ReconcileSummary,
@@ -309,6 +353,13 @@ async fn apply_batch(
             summary.sessions_revoked += u64::try_from(withdrawn.sessions.len()).unwrap_or(0);
             summary.api_tokens_revoked += u64::try_from(withdrawn.api_tokens.len()).unwrap_or(0);
         }
+    }
+    // Only while the lease is still this run's: a run that lost it (another instance took
+    // over) must not write over a newer run's answer.
+    if !lease::renew(&txn, tenant_id, holder, db::now(), lease_length(state)).await? {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "the reconciliation lease of tenant {tenant_id} ran out and was taken over"
+        )));
     }
     txn.commit().await?;
     Ok(())

@@ -46,6 +46,11 @@ pub async fn create(
     input: CreateToken,
 ) -> Result<CreatedToken, ApiError> {
     caller.require_session("Creating an API token")?;
+    // Serialized with every change of hub access and checked against the caller as they are
+    // now: a token is never minted for someone whose access a concurrent change withdrew
+    // (it would escape that change's revocation, SPEC S12).
+    db::lock_tenant(txn, &caller.tenant_id).await?;
+    let caller = &caller.recheck(txn).await?;
     let mut errors = FieldErrors::new();
     let name = errors.check::<ShortName>("name", &input.name);
     let now = db::now();

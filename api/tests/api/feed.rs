@@ -22,6 +22,7 @@ on_each_backend!(
     s12_a_run_in_progress_holds_the_lease_and_an_expired_lease_is_taken_over,
     s12_a_failed_run_shows_in_the_status_with_its_reason,
     s12_the_feed_endpoints_are_for_elevated_users,
+    s12_a_client_that_goes_away_mid_run_does_not_strand_the_lease,
 );
 
 async fn call(app: &TestApp, token: &str, method: Method, path: &str) -> reqwest::Response {
@@ -144,6 +145,15 @@ async fn s12_the_periodic_job_refuses_an_offboarded_token_without_anyone_asking(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(app.activity_count(&tenant, "user.psa_changed").await, 1);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM api_tokens WHERE user_id = '{}' AND revoked_at IS NULL",
+            id(&tess)
+        ))
+        .await,
+        0,
+        "her token is revoked, not merely refused"
+    );
     let status = status(&app, &ada.access_token).await;
     assert!(status["reconcile"]["next_run_at"].is_string(), "{status}");
 }
@@ -305,4 +315,44 @@ async fn s12_the_feed_endpoints_are_for_elevated_users(backend: Backend) {
         crate::helpers::assert_problem(res, 403, "elevated_access_required").await;
     }
     assert_eq!(app.row_counts().await, before);
+}
+
+async fn s12_a_client_that_goes_away_mid_run_does_not_strand_the_lease(backend: Backend) {
+    let sim = crate::helpers::start_simulator();
+    let app = spawn_app_for_simulator(backend, &sim, |_| {}).await;
+    let tenant = app.autotask_tenant(Some(sim.zone_url())).await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    // Each PSA call takes a second; the client gives up after a fifth of one.
+    sim.set_faults(Faults {
+        latency_ms: 1_000,
+        ..Faults::default()
+    });
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let gone = impatient
+        .post(app.url("/api/v1/psa/reconcile"))
+        .bearer_auth(&ada.access_token)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client timed out");
+    // The run goes on without it, records itself and frees the lease.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let free = app
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM psa_feed WHERE tenant_id = '{}' \
+                 AND lease_holder IS NULL AND last_run_at IS NOT NULL",
+                tenant.id
+            ))
+            .await;
+        if free == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the lease is still held");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sim.set_faults(Faults::default());
+    assert_eq!(reconcile(&app, &ada.access_token).await.status(), 200);
 }

@@ -155,11 +155,19 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
         "remove_member_role" => &[Forbidden, OwnerMustTransfer, Conflict],
         "recover_ownership" => &[ElevatedAccessRequired, Conflict],
         // An invitation by email asks the PSA for the caller's current email (SPEC S14).
-        "accept_invitation" | "decline_invitation" => &[
+        "accept_invitation" => &[
             Forbidden,
             Conflict,
             InvitationExpired,
             InviterLostAccess,
+            ConnectionCancelled,
+            PsaUnavailable,
+            PsaMisconfigured,
+        ],
+        "decline_invitation" => &[
+            Forbidden,
+            Conflict,
+            InvitationExpired,
             ConnectionCancelled,
             PsaUnavailable,
             PsaMisconfigured,

@@ -160,15 +160,24 @@ fn edit_level(directory: &mut Value, id: i64, edit: impl FnOnce(&mut Value)) {
     edit(level);
 }
 
-async fn world(data_dir: &std::path::Path) -> (World, std::process::Child) {
+/// Starts the simulator binary and provisions an Autotask tenant pointed at it with the
+/// command line (`database_url`: PostgreSQL, else SQLite in `data_dir`; `env` beyond the
+/// allowed simulator host). Returns the simulator, its URL, the `extra_zone_hosts` value
+/// that allows it, and the tenant's PSA id and launch secret.
+fn simulator_and_tenant(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    env: &[(&str, &str)],
+) -> (std::process::Child, String, String, (String, String)) {
     let mut sim = Command::new(simulator_binary());
     sim.args(["--bind", "127.0.0.1:0"]);
     let (sim, sim_url) = spawn_listening(sim, "hubkeep-psa-sim listening on ");
-    let sim_host = sim_url.trim_start_matches("http://").to_owned();
-    let allowed = format!("[\"{sim_host}\"]");
+    let allowed = format!("[\"{}\"]", sim_url.trim_start_matches("http://"));
+    let mut all_env = vec![("HUBKEEP_PSA__EXTRA_ZONE_HOSTS", allowed.as_str())];
+    all_env.extend_from_slice(env);
     let created = tenant_cli(
         data_dir,
-        None,
+        database_url,
         &[
             "create",
             "--name",
@@ -184,8 +193,18 @@ async fn world(data_dir: &std::path::Path) -> (World, std::process::Child) {
             "--secret",
             "sim-secret-not-for-production",
         ],
-        &[("HUBKEEP_PSA__EXTRA_ZONE_HOSTS", allowed.as_str())],
+        &all_env,
     );
+    let tenant = (
+        created["psa_id"].as_str().unwrap().to_owned(),
+        created["launch_secret"].as_str().unwrap().to_owned(),
+    );
+    (sim, sim_url, allowed, tenant)
+}
+
+async fn world(data_dir: &std::path::Path) -> (World, std::process::Child) {
+    let (sim, sim_url, allowed, (psa_id, launch_secret)) =
+        simulator_and_tenant(data_dir, None, &[]);
     let server = Server::start_with(
         data_dir,
         &ServerOptions {
@@ -207,8 +226,8 @@ async fn world(data_dir: &std::path::Path) -> (World, std::process::Child) {
         server,
         sim_url,
         directory: serde_json::to_value(directory).unwrap(),
-        psa_id: created["psa_id"].as_str().unwrap().to_owned(),
-        launch_secret: created["launch_secret"].as_str().unwrap().to_owned(),
+        psa_id,
+        launch_secret,
     };
     (world, sim)
 }
@@ -330,36 +349,10 @@ async fn s12_two_instances_on_one_postgres_run_each_reconciliation_once_and_a_de
     let pg = hubkeep_e2e::PgDatabase::create(&admin_url).await;
     let work = tempfile::tempdir().unwrap();
     let web = hubkeep_e2e::stub_web_dir();
-    let mut sim = Command::new(simulator_binary());
-    sim.args(["--bind", "127.0.0.1:0"]);
-    let (mut sim, sim_url) = spawn_listening(sim, "hubkeep-psa-sim listening on ");
-    let allowed = format!("[\"{}\"]", sim_url.trim_start_matches("http://"));
-    let created = tenant_cli(
+    let (mut sim, sim_url, allowed, tenant) = simulator_and_tenant(
         work.path(),
         Some(&pg.url),
-        &[
-            "create",
-            "--name",
-            "Northwind IT",
-            "--psa",
-            "autotask",
-            "--zone-url",
-            &format!("{sim_url}/ATServicesRest/"),
-            "--api-user",
-            "hubkeep-api@northwindit.example",
-            "--integration-code",
-            "HUBKEEPSIMULATORINTEGRATION",
-            "--secret",
-            "sim-secret-not-for-production",
-        ],
-        &[
-            ("HUBKEEP_PSA__EXTRA_ZONE_HOSTS", allowed.as_str()),
-            ("HUBKEEP_SECRETS__KEY", SHARED_SECRETS_KEY),
-        ],
-    );
-    let tenant = (
-        created["psa_id"].as_str().unwrap().to_owned(),
-        created["launch_secret"].as_str().unwrap().to_owned(),
+        &[("HUBKEEP_SECRETS__KEY", SHARED_SECRETS_KEY)],
     );
     // A period of 3 s and a lease of 3 s.
     let start = |name: &str| {

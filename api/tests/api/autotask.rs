@@ -4,8 +4,8 @@
 //! written from Autotask's documentation (`standin.rs`), so the provider is checked against
 //! the documents and not only against our own simulator.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use hubkeep_psa_sim::Faults;
@@ -30,6 +30,7 @@ on_each_backend!(
     s11_a_psa_that_times_out_is_unavailable_after_the_bounded_retries,
     s11_background_reads_stop_at_the_budget_while_sign_in_goes_on,
     s11_the_connection_test_passes_every_step_against_the_simulator,
+    s12_reconciliation_reads_the_documented_autotask_in_lists_of_at_most_500_ids,
 );
 
 /// How the stand-in behaves.
@@ -46,10 +47,19 @@ const ROOT: &str = "/ATServicesRest/";
 /// announcing `url` = `<zone>/ATServicesRest/`; entities only under `<url>v1.0/` (matched to
 /// the letter here, so a client that builds the path wrongly fails); `ApiIntegrationCode`,
 /// `UserName`, `Secret` headers; 401 for a bad user or secret, 500 naming the integration
-/// code for a bad one.
-fn autotask(mode: Arc<AtomicU8>) -> impl Fn(&Call, &str) -> Reply + Send + Sync + 'static {
-    let directory = fixture_directory();
+/// code for a bad one. A query's `filter` is applied as the documents describe it (top-level
+/// conditions all hold; `exist`, `eq` ignoring letter case, `in` over a list of values; an
+/// unknown operator is a 500), at most `maxRecords` (≤ 500) items a page. The directory is
+/// shared, so a test changes people the way an Autotask administrator would.
+fn autotask(
+    mode: Arc<AtomicU8>,
+    directory: Arc<Mutex<hubkeep_shared::DirectoryFile>>,
+) -> impl Fn(&Call, &str) -> Reply + Send + Sync + 'static {
     move |call, root| {
+        let directory = directory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let mode = mode.load(Ordering::SeqCst);
         if call.method == "GET" && call.path == "/atservicesrest/v1.0/zoneInformation" {
             return if call.query == format!("user={}", SIM_API_USER.replace('@', "%40")) {
@@ -104,9 +114,16 @@ fn autotask(mode: Arc<AtomicU8>) -> impl Fn(&Call, &str) -> Reply + Send + Sync 
                 &json!({"info": {"name": "Resource", "canQuery": true, "supportsWebhookCallouts": true}}),
             ),
             ("POST", "Resources/query") => {
-                let items: Vec<Value> = directory.resources.iter().map(resource).collect();
                 let body: Value = serde_json::from_str(&call.body).unwrap_or(Value::Null);
-                let max = body["maxRecords"].as_u64().unwrap_or(500) as usize;
+                let max = body["maxRecords"].as_u64().unwrap_or(500).min(500) as usize;
+                let mut items = Vec::new();
+                for item in directory.resources.iter().map(resource) {
+                    match matches_filter(&item, &body["filter"]) {
+                        Ok(true) => items.push(item),
+                        Ok(false) => {}
+                        Err(error) => return Reply::json(500, &json!({ "errors": [error] })),
+                    }
+                }
                 Reply::json(200, &page(items.into_iter().take(max).collect()))
             }
             ("POST", "SecurityLevels/query") if mode != NO_BRIDGE => {
@@ -136,11 +153,71 @@ fn autotask(mode: Arc<AtomicU8>) -> impl Fn(&Call, &str) -> Reply + Send + Sync 
     }
 }
 
+/// Whether an item passes a query's top-level `filter` conditions (all must hold), for the
+/// operators the documents list that the hub uses; another operator is an error.
+fn matches_filter(item: &Value, filter: &Value) -> Result<bool, String> {
+    let conditions = filter.as_array().ok_or("The filter is not an array.")?;
+    let field = |c: &Value| {
+        let name = c["field"].as_str().unwrap_or_default().to_ascii_lowercase();
+        item.as_object()
+            .and_then(|o| o.iter().find(|(k, _)| k.to_ascii_lowercase() == name))
+            .map(|(_, v)| v.clone())
+            .unwrap_or(Value::Null)
+    };
+    let same = |a: &Value, b: &Value| match (a.as_str(), b.as_str()) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => a == b,
+    };
+    for c in conditions {
+        let actual = field(c);
+        let holds = match c["op"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "exist" => !actual.is_null(),
+            "eq" => same(&actual, &c["value"]),
+            "in" => c["value"]
+                .as_array()
+                .ok_or("The 'in' operator needs a list of values.")?
+                .iter()
+                .any(|v| same(&actual, v)),
+            other => return Err(format!("Unsupported filter operator '{other}'.")),
+        };
+        if !holds {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The fixture directory, shared with a stand-in.
+fn fixture() -> Arc<Mutex<hubkeep_shared::DirectoryFile>> {
+    Arc::new(Mutex::new(fixture_directory()))
+}
+
 /// A stand-in in `mode`, and an app allowed to send credentials to it (and nowhere else),
 /// discovering zones through it.
 async fn stand_in(backend: Backend, mode: u8) -> (TestApp, StandIn, Arc<AtomicU8>) {
+    let (app, psa, switch, _) = stand_in_with(backend, mode, fixture_directory()).await;
+    (app, psa, switch)
+}
+
+/// [`stand_in`] serving `directory`, which the test may change through the returned handle.
+async fn stand_in_with(
+    backend: Backend,
+    mode: u8,
+    directory: hubkeep_shared::DirectoryFile,
+) -> (
+    TestApp,
+    StandIn,
+    Arc<AtomicU8>,
+    Arc<Mutex<hubkeep_shared::DirectoryFile>>,
+) {
     let switch = Arc::new(AtomicU8::new(mode));
-    let psa = StandIn::start(autotask(Arc::clone(&switch)));
+    let directory = Arc::new(Mutex::new(directory));
+    let psa = StandIn::start(autotask(Arc::clone(&switch), Arc::clone(&directory)));
     let (host, discovery) = (
         psa.host(),
         format!("{}/atservicesrest/v1.0/zoneInformation", psa.root()),
@@ -151,7 +228,7 @@ async fn stand_in(backend: Backend, mode: u8) -> (TestApp, StandIn, Arc<AtomicU8
         s.psa.timeout_ms = 500;
     })
     .await;
-    (app, psa, switch)
+    (app, psa, switch, directory)
 }
 
 async fn s11_a_zone_in_autotasks_real_shape_signs_a_resource_in(backend: Backend) {
@@ -348,7 +425,7 @@ async fn s11_a_redirect_from_the_psa_is_not_followed(backend: Backend) {
     let elsewhere = StandIn::start(|_, _| Reply::json(200, &json!({"item": null})));
     let target = format!("{}/ATServicesRest/v1.0/Resources/200", elsewhere.root());
     let normal = Arc::new(AtomicU8::new(NORMAL));
-    let answer = autotask(Arc::clone(&normal));
+    let answer = autotask(Arc::clone(&normal), fixture());
     let psa = StandIn::start(move |call, root| {
         if call.path.ends_with("/Resources/200") {
             let mut reply = Reply::json(302, &json!({}));
@@ -557,7 +634,7 @@ async fn s11_permanent_refusals_are_misconfigured_and_outages_unavailable(backen
 
 async fn s11_a_psa_that_times_out_is_unavailable_after_the_bounded_retries(backend: Backend) {
     let normal = Arc::new(AtomicU8::new(NORMAL));
-    let answer = autotask(normal);
+    let answer = autotask(normal, fixture());
     let psa = StandIn::start(move |call, root| {
         let mut reply = answer(call, root);
         if call.path.contains("/Resources/") {
@@ -680,4 +757,100 @@ async fn s11_the_connection_test_passes_every_step_against_the_simulator(backend
         .await;
     assert_eq!(app.row_counts().await, rows, "a test changes nothing");
     sim.stop().await;
+}
+
+/// SPEC S12 against Autotask as documented (not our simulator): the reconciliation asks for
+/// its users with `in` lists of at most 500 ids, re-reads on its own a resource the answer
+/// left out (`GET Resources/{id}` answering `{"item": null}`: gone), and offboards whoever
+/// Autotask deactivated or no longer knows.
+async fn s12_reconciliation_reads_the_documented_autotask_in_lists_of_at_most_500_ids(
+    backend: Backend,
+) {
+    const SEEDED: i64 = 600;
+    let mut directory = fixture_directory();
+    for i in 0..SEEDED {
+        directory.resources.push(hubkeep_shared::PsaResource {
+            id: 1_000_000 + i,
+            first_name: "Seeded".into(),
+            last_name: i.to_string(),
+            email: format!("seed{i}@seed.test"),
+            user_name: format!("seed{i}"),
+            is_active: true,
+            security_level_id: 3,
+        });
+    }
+    let (app, psa, _, directory) = stand_in_with(backend, NORMAL, directory).await;
+    let tenant = app
+        .autotask_tenant(Some(format!("{}{ROOT}", psa.root())))
+        .await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    let token = app.create_token(&tess.access_token, "read").await;
+    app.seed_users(&tenant.id, usize::try_from(SEEDED).unwrap())
+        .await;
+    // In Autotask: Tess is deactivated, the first seeded resource is deleted.
+    {
+        let mut d = directory.lock().unwrap();
+        d.resources
+            .iter_mut()
+            .find(|r| r.id == TESS_TECH)
+            .unwrap()
+            .is_active = false;
+        d.resources.retain(|r| r.id != 1_000_000);
+    }
+    let before = psa.count();
+
+    let res = app
+        .client
+        .post(app.url("/api/v1/psa/reconcile"))
+        .bearer_auth(&ada.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let summary: Value = res.json().await.unwrap();
+    assert_eq!(summary["users_checked"], SEEDED + 2, "{summary}");
+    let all = psa.calls();
+    let calls = &all[before..];
+    let queries: Vec<Value> = calls
+        .iter()
+        .filter(|c| c.method == "POST" && c.path.ends_with("/Resources/query"))
+        .map(|c| serde_json::from_str(&c.body).unwrap())
+        .collect();
+    assert_eq!(queries.len(), 2, "602 ids in two queries");
+    let mut asked = std::collections::BTreeSet::new();
+    for q in &queries {
+        let filter = q["filter"].as_array().unwrap();
+        assert_eq!(filter.len(), 1, "{q}");
+        assert_eq!(filter[0]["op"], "in", "{q}");
+        assert_eq!(filter[0]["field"], "id", "{q}");
+        let ids = filter[0]["value"].as_array().unwrap();
+        assert!(ids.len() <= 500, "{} ids in one list", ids.len());
+        asked.extend(ids.iter().map(|v| v.as_i64().unwrap()));
+    }
+    assert_eq!(asked.len(), 602, "every hub user asked for once");
+    let alone: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.method == "GET" && c.path.contains("/Resources/"))
+        .map(|c| c.path.as_str())
+        .collect();
+    assert_eq!(
+        alone,
+        [format!("{ROOT}v1.0/Resources/1000000")],
+        "only the missing one"
+    );
+
+    app.with_token(&token)
+        .get_me()
+        .await
+        .problem(401, "unauthenticated")
+        .await;
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) FROM users WHERE psa_resource_id = 1000000 AND access_rank = 0"
+        )
+        .await,
+        1,
+        "a resource Autotask no longer knows has no access"
+    );
 }

@@ -13,19 +13,13 @@ use crate::AppState;
 use crate::activity::{self, Target, actions};
 use crate::db::{
     self,
-    entities::{elevated_levels, psa_settings, security_levels},
+    entities::{elevated_levels, security_levels},
 };
 use crate::error::ApiError;
 use crate::hub_access::restamp_levels;
 use crate::identity::Caller;
+use crate::psa::registry::settings_of;
 pub use hubkeep_shared::api::access::{ElevatedLevels, SecurityLevel, SecurityLevels};
-
-async fn psa_of(state: &AppState, tenant_id: &str) -> Result<psa_settings::Model, ApiError> {
-    psa_settings::Entity::find_by_id(tenant_id.to_owned())
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings")))
-}
 
 pub async fn saved_set(
     db: &impl ConnectionTrait,
@@ -47,7 +41,7 @@ pub async fn psa_levels(
     state: &AppState,
     caller: &Caller,
 ) -> Result<Vec<security_levels::Model>, ApiError> {
-    let psa = psa_of(state, &caller.tenant_id).await?;
+    let psa = settings_of(&state.db, &caller.tenant_id).await?;
     Ok(state.psa.levels(&state.db, &psa).await?)
 }
 

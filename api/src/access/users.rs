@@ -21,7 +21,7 @@ use crate::access::levels::saved_set;
 use crate::activity::{self, Target, actions};
 use crate::db::{
     self,
-    entities::{psa_settings, security_levels, users},
+    entities::{security_levels, users},
 };
 use crate::error::ApiError;
 use crate::hub_access::{
@@ -491,10 +491,7 @@ pub struct PsaPeople {
 /// Reads every resource and security level from the PSA, before any transaction: a slow PSA
 /// must not hold one open (on SQLite, the writer pool's only connection).
 pub async fn read_psa_people(state: &AppState, caller: &Caller) -> Result<PsaPeople, ApiError> {
-    let psa = psa_settings::Entity::find_by_id(caller.tenant_id.clone())
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings")))?;
+    let psa = crate::psa::registry::settings_of(&state.db, &caller.tenant_id).await?;
     // Bulk work that can wait: it yields to sign-ins and stops when the budget is spent.
     let provider = state.psa.provider(&psa, Priority::Background)?;
     let resources: HashMap<i64, PsaResource> = provider

@@ -24,7 +24,7 @@ use crate::access::users::{AccessContext, psa_answer};
 use crate::activity::{self, Actor, RequestMeta, Target, actions};
 use crate::db::{
     self,
-    entities::{psa_settings, security_levels, users},
+    entities::{psa_feed, psa_settings, security_levels, users},
 };
 use crate::error::ApiError;
 use crate::hub_access::{Why, stored_access, withdraw_credentials};
@@ -77,9 +77,20 @@ async fn run_due(state: &AppState) -> Result<(), sea_orm::DbErr> {
         .into_tuple()
         .all(&state.db)
         .await?;
+    // A row is made once per tenant, not on every tick.
+    let known: std::collections::HashSet<String> = psa_feed::Entity::find()
+        .select_only()
+        .column(psa_feed::Column::TenantId)
+        .into_tuple()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .collect();
     for tenant_id in tenants {
         let now = db::now();
-        lease::ensure_row(&state.db, &tenant_id, now, period(state)).await?;
+        if !known.contains(&tenant_id) {
+            lease::ensure_row(&state.db, &tenant_id, now, period(state)).await?;
+        }
         let holder = run_holder(state);
         let lease = lease_length(state);
         if lease::take(&state.db, &tenant_id, &holder, now, lease, Run::Scheduled).await? {
@@ -230,10 +241,7 @@ async fn reconcile(
     if people.is_empty() {
         return Ok(());
     }
-    let psa = psa_settings::Entity::find_by_id(tenant_id.to_owned())
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings")))?;
+    let psa = crate::psa::registry::settings_of(&state.db, tenant_id).await?;
     // Bulk work that can wait: it yields to sign-ins and stops when the budget is spent.
     // The levels first: a level that lost its facts restamps (and withdraws) at once.
     let levels: HashMap<i64, security_levels::Model> = state

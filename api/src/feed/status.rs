@@ -9,18 +9,16 @@ use hubkeep_shared::api::{
 use sea_orm::EntityTrait;
 
 use crate::AppState;
-use crate::db::entities::{psa_feed, psa_settings};
+use crate::db::entities::psa_feed;
 use crate::error::ApiError;
 use crate::identity::Caller;
 use crate::psa::budget::used_this_hour;
+use crate::psa::registry::settings_of;
 
 /// The caller's tenant's status (elevated users).
 pub async fn status(state: &AppState, caller: &Caller) -> Result<PsaStatus, ApiError> {
     caller.require(HubAction::EditSettings)?;
-    let psa = psa_settings::Entity::find_by_id(caller.tenant_id.clone())
-        .one(&state.reader)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings")))?;
+    let psa = settings_of(&state.reader, &caller.tenant_id).await?;
     let feed = psa_feed::Entity::find_by_id(caller.tenant_id.clone())
         .one(&state.reader)
         .await?;

@@ -591,10 +591,7 @@ pub async fn refresh(
         .one(&state.db)
         .await?
         .ok_or_else(|| reauthorize("The user no longer exists"))?;
-    let psa = psa_settings::Entity::find_by_id(user.tenant_id.clone())
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings")))?;
+    let psa = crate::psa::registry::settings_of(&state.db, &user.tenant_id).await?;
 
     // The PSA first: if it cannot answer, the refresh token stays valid for a retry.
     let resource = state

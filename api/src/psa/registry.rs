@@ -221,6 +221,19 @@ pub enum LevelsError {
     Db(#[from] sea_orm::DbErr),
 }
 
+/// The tenant's PSA settings row (every tenant has one from provisioning on).
+pub async fn settings_of(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+) -> Result<psa_settings::Model, crate::error::ApiError> {
+    psa_settings::Entity::find_by_id(tenant_id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            crate::error::ApiError::Internal(anyhow::anyhow!("tenant has no PSA settings"))
+        })
+}
+
 pub async fn cached_levels(
     db: &impl ConnectionTrait,
     tenant_id: &str,

@@ -128,6 +128,17 @@ pub struct ServerOptions {
     pub extra: Vec<String>,
     /// Environment variables for the server.
     pub env: Vec<(String, String)>,
+    /// `--bind` (default `127.0.0.1:0`, a port the OS picks); a fixed address lets a test
+    /// tell the server its own `[http] public_url` before it starts.
+    pub bind: Option<String>,
+}
+
+/// A port of 127.0.0.1 free right now (for a server that must know its address up front).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// A fresh PostgreSQL database `hk_e2e_<uuid>` on the server of `admin_url`, dropped
@@ -225,7 +236,9 @@ impl Server {
     pub fn start_with(data_dir: &Path, options: &ServerOptions) -> Self {
         let mut command = Command::new(hubkeep_binary());
         command
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--bind"])
+            .arg(options.bind.as_deref().unwrap_or("127.0.0.1:0"))
+            .arg("--data-dir")
             .arg(data_dir)
             .arg("--web-dir")
             .arg(options.web_dir.clone().unwrap_or_else(web_dist));

@@ -1448,6 +1448,15 @@ async fn settings_psa_change_feed_shows_status_and_reconciles_now() {
     );
     let health = browser.all_attrs("#psa-feed-health", "data-healthy").await;
     assert_eq!(health, ["true"]);
+    // The demo runs without [http] public_url: subscribing says what is missing.
+    browser.click("#psa-webhook").await;
+    let notice = browser
+        .wait_for("[data-notice=error]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains("public_url"), "{notice}");
     layout_check(&mut browser, "settings-psa-feed").await;
     browser.close().await;
 }

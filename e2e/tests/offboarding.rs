@@ -7,7 +7,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hubkeep_e2e::{
-    Server, ServerOptions, launch_assertion, simulator_binary, spawn_listening, tenant_cli,
+    Server, ServerOptions, free_port, launch_assertion, simulator_binary, spawn_listening,
+    tenant_cli,
 };
 use serde_json::{Value, json};
 
@@ -18,6 +19,7 @@ const ELENA_SERVICE_DESK: i64 = 29_682_967;
 const ISABELLA_COORDINATOR: i64 = 29_683_171;
 const FINANCE_MANAGER: i64 = 2;
 const PROJECT_COORDINATOR: i64 = 9;
+const TECHNICIAN: i64 = 8;
 
 /// The reconciliation period of the hub under test: 1.2 s.
 const RECONCILE_MINUTES: &str = "0.02";
@@ -123,6 +125,30 @@ impl World {
         get(&self.http, &self.server.base, token, path).await
     }
 
+    async fn post(&self, token: &str, path: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .post(self.server.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A `/_sim` control route of the simulator.
+    async fn sim_get(&self, path: &str) -> Value {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.sim_url))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "GET {path}");
+        res.json().await.unwrap()
+    }
+
     async fn change_psa(&mut self, edit: impl FnOnce(&mut Value)) {
         edit(&mut self.directory);
         put_directory(&self.http, &self.sim_url, &self.directory).await;
@@ -168,9 +194,10 @@ fn simulator_and_tenant(
     data_dir: &std::path::Path,
     database_url: Option<&str>,
     env: &[(&str, &str)],
+    sim_args: &[&str],
 ) -> (std::process::Child, String, String, (String, String)) {
     let mut sim = Command::new(simulator_binary());
-    sim.args(["--bind", "127.0.0.1:0"]);
+    sim.args(["--bind", "127.0.0.1:0"]).args(sim_args);
     let (sim, sim_url) = spawn_listening(sim, "hubkeep-psa-sim listening on ");
     let allowed = format!("[\"{}\"]", sim_url.trim_start_matches("http://"));
     let mut all_env = vec![("HUBKEEP_PSA__EXTRA_ZONE_HOSTS", allowed.as_str())];
@@ -202,22 +229,46 @@ fn simulator_and_tenant(
     (sim, sim_url, allowed, tenant)
 }
 
-async fn world(data_dir: &std::path::Path) -> (World, std::process::Child) {
+/// How the hub and the simulator of a [`World`] run.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    /// Reconciliation every [`RECONCILE_MINUTES`], no `public_url`, a simulator that offers
+    /// no Resource webhooks (as Autotask documents).
+    Reconciliation,
+    /// Reconciliation off, `[http] public_url` set to the hub's own address, and a
+    /// simulator started with `--resource-webhooks`.
+    Webhooks,
+}
+
+async fn world(data_dir: &std::path::Path, feed: Feed) -> (World, std::process::Child) {
+    let sim_args: &[&str] = match feed {
+        Feed::Reconciliation => &[],
+        Feed::Webhooks => &["--resource-webhooks"],
+    };
     let (sim, sim_url, allowed, (psa_id, launch_secret)) =
-        simulator_and_tenant(data_dir, None, &[]);
-    let server = Server::start_with(
-        data_dir,
-        &ServerOptions {
-            env: vec![
-                ("HUBKEEP_PSA__EXTRA_ZONE_HOSTS".into(), allowed),
+        simulator_and_tenant(data_dir, None, &[], sim_args);
+    let mut options = ServerOptions {
+        env: vec![("HUBKEEP_PSA__EXTRA_ZONE_HOSTS".into(), allowed)],
+        ..ServerOptions::default()
+    };
+    match feed {
+        Feed::Reconciliation => options.env.push((
+            "HUBKEEP_PSA__RECONCILE_MINUTES".into(),
+            RECONCILE_MINUTES.into(),
+        )),
+        Feed::Webhooks => {
+            let address = format!("127.0.0.1:{}", free_port());
+            options.env.extend([
+                ("HUBKEEP_PSA__RECONCILE_MINUTES".into(), "0".into()),
                 (
-                    "HUBKEEP_PSA__RECONCILE_MINUTES".into(),
-                    RECONCILE_MINUTES.into(),
+                    "HUBKEEP_HTTP__PUBLIC_URL".into(),
+                    format!("http://{address}"),
                 ),
-            ],
-            ..ServerOptions::default()
-        },
-    );
+            ]);
+            options.bind = Some(address);
+        }
+    }
+    let server = Server::start_with(data_dir, &options);
     let http = reqwest::Client::new();
     server.wait_ready(&http).await;
     let directory: toml::Value = toml::from_str(hubkeep_psa_sim::DEMO_DIRECTORY_TOML).unwrap();
@@ -235,7 +286,7 @@ async fn world(data_dir: &std::path::Path) -> (World, std::process::Child) {
 #[tokio::test]
 async fn s12_people_the_psa_offboards_lose_the_hub_and_their_api_tokens_within_one_period() {
     let data_dir = tempfile::tempdir().unwrap();
-    let (mut w, mut sim) = world(data_dir.path()).await;
+    let (mut w, mut sim) = world(data_dir.path(), Feed::Reconciliation).await;
     let margaret = w.launch(MARGARET_PRIMARY).await;
     let admin = margaret["access_token"].as_str().unwrap().to_owned();
     // Finance Managers are elevated (the Access tab).
@@ -248,6 +299,12 @@ async fn s12_people_the_psa_offboards_lose_the_hub_and_their_api_tokens_within_o
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    // Without [http] public_url Autotask could not call back: no subscription is tried.
+    let (status, problem) = w.post(&admin, "/api/v1/psa/webhook").await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("public_url_missing"))
+    );
     let laura = w.launch(LAURA_FINANCE).await;
     assert_eq!(laura["user"]["access_level"], "elevated");
     let elena = w.launch(ELENA_SERVICE_DESK).await;
@@ -317,6 +374,241 @@ async fn s12_people_the_psa_offboards_lose_the_hub_and_their_api_tokens_within_o
     assert!(w.server.stop(), "the server stops cleanly");
 }
 
+/// How fast a callout must take effect (SPEC S12 with webhooks).
+const CALLOUT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Posts `body` as Autotask would, with `signature` as `X-Hook-Signature`.
+async fn callout(w: &World, path: &str, body: &str, signature: &str) -> (u16, Value) {
+    let res = w
+        .http
+        .post(w.server.url(path))
+        .header("Content-Type", "application/json")
+        .header("X-Hook-Signature", signature)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// The callouts the simulator sent, once every one of them has been answered.
+async fn delivered_callouts(w: &World, count: usize) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let sent = w.sim_get("/_sim/callouts").await;
+        let sent = sent.as_array().unwrap().clone();
+        if sent.len() >= count && sent.iter().all(|c| c["status"].is_u64()) {
+            return sent;
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "callouts still pending: {sent:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn route_count(stats: &Value, route: &str) -> u64 {
+    stats["by_route"][route].as_u64().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn s12_with_webhooks_subscribed_the_psa_offboards_people_within_seconds() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let (mut w, mut sim) = world(data_dir.path(), Feed::Webhooks).await;
+    let margaret = w.launch(MARGARET_PRIMARY).await;
+    let admin = margaret["access_token"].as_str().unwrap().to_owned();
+    let res = w
+        .http
+        .put(w.server.url("/api/v1/access/elevated-levels"))
+        .bearer_auth(&admin)
+        .json(&json!({"level_ids": [FINANCE_MANAGER]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (_, feed) = w.get(&admin, "/api/v1/psa/status").await;
+    assert_eq!(feed["webhook"]["state"], "not_subscribed", "{feed}");
+    assert!(
+        feed["reconcile"]["next_run_at"].is_null(),
+        "reconciliation is off: {feed}"
+    );
+
+    // Subscribe: Autotask (the simulator) now has one ready webhook calling the hub.
+    let (status, hook) = w.post(&admin, "/api/v1/psa/webhook").await;
+    assert_eq!(status, 200, "{hook}");
+    assert_eq!(hook["state"], "active", "{hook}");
+    let callback = format!("{}/api/v1/psa/autotask/webhooks/", w.server.base);
+    assert!(
+        hook["callback_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&callback),
+        "{hook}"
+    );
+    let hooks = w.sim_get("/_sim/webhooks").await;
+    assert_eq!(hooks.as_array().unwrap().len(), 1, "{hooks}");
+    assert_eq!(hooks[0]["isActive"], true, "{hooks}");
+    assert_eq!(hooks[0]["isReady"], true, "{hooks}");
+    assert!(
+        hooks[0].get("secretKey").is_none(),
+        "the key is never shown: {hooks}"
+    );
+    // Subscribing again changes nothing.
+    let (status, again) = w.post(&admin, "/api/v1/psa/webhook").await;
+    assert_eq!((status, &again), (200, &hook));
+    assert_eq!(
+        w.sim_get("/_sim/webhooks").await.as_array().unwrap().len(),
+        1
+    );
+
+    let laura = w.launch(LAURA_FINANCE).await;
+    let elena = w.launch(ELENA_SERVICE_DESK).await;
+    let isabella = w.launch(ISABELLA_COORDINATOR).await;
+    let (laura_token, elena_token, isabella_token) = (
+        w.api_token(&laura).await,
+        w.api_token(&elena).await,
+        w.api_token(&isabella).await,
+    );
+    assert_eq!(w.get(&laura_token, "/api/v1/users").await.0, 200);
+
+    // 1. Elena is deactivated in Autotask: the callout makes the hub refuse her token.
+    w.change_psa(|d| edit_resource(d, ELENA_SERVICE_DESK, |r| r["is_active"] = json!(false)))
+        .await;
+    let took = wait_for(
+        &w.http,
+        &w.server.base,
+        (&elena_token, "/api/v1/me"),
+        (401, "unauthenticated"),
+        CALLOUT_DEADLINE,
+    )
+    .await;
+    println!("deactivated in the PSA → API token refused after {took:?} (callout)");
+    // 2. Isabella is moved to a level that may not open the hub menu.
+    w.change_psa(|d| {
+        edit_resource(d, ISABELLA_COORDINATOR, |r| {
+            r["security_level_id"] = json!(TECHNICIAN);
+        });
+    })
+    .await;
+    let took = wait_for(
+        &w.http,
+        &w.server.base,
+        (&isabella_token, "/api/v1/me"),
+        (401, "unauthenticated"),
+        CALLOUT_DEADLINE,
+    )
+    .await;
+    println!("moved to a level without hub_menu → API token refused after {took:?} (callout)");
+    // 3. Laura is moved to a level without the elevation facts: admin endpoints refuse her.
+    w.change_psa(|d| {
+        edit_resource(d, LAURA_FINANCE, |r| {
+            r["security_level_id"] = json!(PROJECT_COORDINATOR);
+        });
+    })
+    .await;
+    let took = wait_for(
+        &w.http,
+        &w.server.base,
+        (&laura_token, "/api/v1/users"),
+        (403, "elevated_access_required"),
+        CALLOUT_DEADLINE,
+    )
+    .await;
+    println!("moved to a level without elevation → admin endpoint refused after {took:?}");
+
+    let sent = delivered_callouts(&w, 3).await;
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(sent.iter().all(|c| c["status"] == 200), "{sent:?}");
+    let (_, log) = w
+        .get(&admin, "/api/v1/activity?action=user.psa_changed")
+        .await;
+    let changes = log["items"].as_array().unwrap();
+    assert_eq!(changes.len(), 3, "{log}");
+    assert!(
+        changes.iter().all(|e| e["details"]["cause"] == "webhook"),
+        "{log}"
+    );
+
+    // A replayed callout is answered and applied once: no second PSA read, no entry.
+    let first = &sent[0];
+    let (body, signature) = (
+        first["body"].as_str().unwrap(),
+        first["signature"].as_str().unwrap(),
+    );
+    let path = hook["callback_url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(&w.server.base)
+        .to_owned();
+    let reads = route_count(&w.sim_get("/_sim/stats").await, "GET Resources/{id}");
+    let (status, receipt) = callout(&w, &path, body, signature).await;
+    assert_eq!((status, &receipt), (200, &json!({"accepted": false})));
+    // A tampered body under the old signature, and no signature: 401, nothing changes.
+    let tampered = body.replace(&ELENA_SERVICE_DESK.to_string(), &LAURA_FINANCE.to_string());
+    let (status, problem) = callout(&w, &path, &tampered, signature).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (401, Some("webhook_signature_invalid"))
+    );
+    let (status, _) = callout(&w, &path, body, "sha1=AAAA").await;
+    assert_eq!(status, 401);
+    // An unknown tenant: 404.
+    let unknown = "/api/v1/psa/autotask/webhooks/00000000-0000-4000-8000-000000000000";
+    let (status, problem) = callout(&w, unknown, body, signature).await;
+    assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")));
+    // Give a wrongly accepted callout time to show (a negative needs a wait).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stats = w.sim_get("/_sim/stats").await;
+    assert_eq!(route_count(&stats, "GET Resources/{id}"), reads, "{stats}");
+    let (_, log) = w
+        .get(&admin, "/api/v1/activity?action=user.psa_changed")
+        .await;
+    assert_eq!(log["items"].as_array().unwrap().len(), 3, "{log}");
+    let (_, feed) = w.get(&admin, "/api/v1/psa/status").await;
+    assert!(feed["webhook"]["last_callout_at"].is_string(), "{feed}");
+
+    // Autotask deactivates the webhook: the status says so.
+    let hook_id = w.sim_get("/_sim/webhooks").await[0]["id"].as_i64().unwrap();
+    let res = w
+        .http
+        .post(format!("{}/_sim/webhooks/{hook_id}/deactivate", w.sim_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let started = Instant::now();
+    loop {
+        let (_, feed) = w.get(&admin, "/api/v1/psa/status").await;
+        if feed["webhook"]["state"] == "deactivated" {
+            break;
+        }
+        assert!(started.elapsed() < DEADLINE, "{feed}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Removing the subscription deletes it at Autotask too.
+    let res = w
+        .http
+        .delete(w.server.url("/api/v1/psa/webhook"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(w.sim_get("/_sim/webhooks").await, json!([]));
+    let (_, feed) = w.get(&admin, "/api/v1/psa/status").await;
+    assert_eq!(feed["webhook"]["state"], "not_subscribed", "{feed}");
+    let (_, log) = w
+        .get(&admin, "/api/v1/activity?action=psa.webhook_subscribed")
+        .await;
+    assert_eq!(log["items"].as_array().unwrap().len(), 1, "{log}");
+
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(w.server.stop(), "the server stops cleanly");
+}
+
 /// Instances sharing a database share the key that seals its secrets (SPEC S14): base64 of
 /// 32 bytes, for this test only.
 const SHARED_SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -353,6 +645,7 @@ async fn s12_two_instances_on_one_postgres_run_each_reconciliation_once_and_a_de
         work.path(),
         Some(&pg.url),
         &[("HUBKEEP_SECRETS__KEY", SHARED_SECRETS_KEY)],
+        &[],
     );
     // A period of 3 s and a lease of 3 s.
     let start = |name: &str| {

@@ -9,6 +9,7 @@ mod m20261203_000001_create_psa_call_budget;
 mod m20261203_000002_create_prune_indexes;
 mod m20261204_000001_revoke_credentials_without_access;
 mod m20261204_000002_create_psa_feed;
+mod m20261204_000003_create_psa_webhooks;
 
 /// Runs every migration in order.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_create_prune_indexes::Migration),
             Box::new(m20261204_000001_revoke_credentials_without_access::Migration),
             Box::new(m20261204_000002_create_psa_feed::Migration),
+            Box::new(m20261204_000003_create_psa_webhooks::Migration),
         ]
     }
 }

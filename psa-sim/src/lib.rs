@@ -26,11 +26,16 @@
 //! case-insensitive). A wrong user name or secret answers 401 `{"errors":[…]}`; a wrong
 //! integration code answers 500 `{"errors":["IntegrationCode is invalid."]}`, as Autotask does.
 //!
+//! - With [`SimConfig::resource_webhooks`]: `ResourceWebhooks` and its `Fields`, and signed
+//!   callouts when the directory changes ([`webhooks`]).
+//!
 //! Control (never faulted, never counted): `GET`/`PUT /_sim/faults`, `GET`/`DELETE
-//! /_sim/stats`, `PUT /_sim/directory` (a JSON [`DirectoryFile`]).
+//! /_sim/stats`, `PUT /_sim/directory` (a JSON [`DirectoryFile`]), `GET /_sim/callouts`,
+//! `GET /_sim/webhooks`, `POST /_sim/webhooks/{id}/deactivate`.
 
 mod faults;
 mod server;
+pub mod webhooks;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -95,6 +100,9 @@ pub struct SimConfig {
     /// `None` derives it from each request's `Host`, which is right unless a proxy sits in
     /// front.
     pub public_url: Option<String>,
+    /// Offer webhooks for Resources ([`webhooks`]). Autotask documents none today, so the
+    /// default is `false` and `Resources/entityInformation` says so.
+    pub resource_webhooks: bool,
 }
 
 impl SimConfig {
@@ -109,6 +117,7 @@ impl SimConfig {
             missing_resource_as_404: false,
             faults: Faults::default(),
             public_url: None,
+            resource_webhooks: false,
         }
     }
 
@@ -251,8 +260,13 @@ impl SimHandle {
     /// Replaces the directory being served, e.g. to withdraw a level mid-test.
     pub fn set_directory(&self, directory: DirectoryFile) -> anyhow::Result<()> {
         check_directory(&directory)?;
-        *self.shared.directory_mut() = directory;
+        self.shared.replace_directory(directory);
         Ok(())
+    }
+
+    /// Every callout sent so far ([`webhooks`]).
+    pub fn callouts(&self) -> Vec<webhooks::SentCallout> {
+        self.shared.webhooks().sent.clone()
     }
 
     /// The directory being served.

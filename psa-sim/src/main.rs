@@ -67,6 +67,10 @@ struct Args {
     /// Serve a plain Autotask: no `SecurityLevels` entity, no `securityLevelID` on resources.
     #[arg(long)]
     missing_bridge: bool,
+    /// Offer webhooks for Resources (`ResourceWebhooks`, signed callouts when the directory
+    /// changes). Autotask documents none for Resources today; this models the day it does.
+    #[arg(long, env = "PSA_SIM_RESOURCE_WEBHOOKS")]
+    resource_webhooks: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -99,6 +103,7 @@ fn main() -> anyhow::Result<()> {
             missing_bridge: args.missing_bridge,
         },
         public_url: args.public_url,
+        resource_webhooks: args.resource_webhooks,
     };
     let handle = Simulator::start_on(config, args.bind, true)?;
     println!("hubkeep-psa-sim listening on http://{}", handle.addr());

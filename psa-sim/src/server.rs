@@ -11,7 +11,10 @@ use actix_web::http::header::RETRY_AFTER;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Map, Value, json};
 
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
 use crate::faults::{AUTOTASK_THREAD_LIMIT, Faults, SimStats};
+use crate::webhooks::{Outgoing, Refusal, Webhooks};
 use crate::{DirectoryFile, MAX_PAGE_SIZE, PsaResource, PsaSecurityLevel, SimConfig};
 
 /// Autotask's answer when an integration exceeds its concurrent-thread allowance.
@@ -34,6 +37,12 @@ pub(crate) struct Shared {
     page_size: usize,
     missing_resource_as_404: bool,
     pub(crate) public_url: Option<String>,
+    /// Whether Resources offers webhooks ([`SimConfig::resource_webhooks`]).
+    resource_webhooks: bool,
+    webhooks: Mutex<Webhooks>,
+    callouts: UnboundedSender<Outgoing>,
+    /// Taken once by the dispatcher when the server starts.
+    pub(crate) callout_queue: Mutex<Option<UnboundedReceiver<Outgoing>>>,
 }
 
 impl Shared {
@@ -45,6 +54,7 @@ impl Shared {
                 format!("{url}/")
             }
         });
+        let (callouts, queue) = tokio::sync::mpsc::unbounded_channel();
         Self {
             directory: RwLock::new(config.directory),
             faults: Mutex::new(config.faults),
@@ -55,6 +65,32 @@ impl Shared {
             page_size: config.page_size.clamp(1, MAX_PAGE_SIZE),
             missing_resource_as_404: config.missing_resource_as_404,
             public_url,
+            resource_webhooks: config.resource_webhooks,
+            webhooks: Mutex::new(Webhooks::default()),
+            callouts,
+            callout_queue: Mutex::new(Some(queue)),
+        }
+    }
+
+    pub(crate) fn webhooks(&self) -> MutexGuard<'_, Webhooks> {
+        self.webhooks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Serves `directory` from now on; every webhook hears of the resources that changed.
+    pub(crate) fn replace_directory(&self, directory: DirectoryFile) {
+        let mut served = self.directory_mut();
+        let out = self
+            .webhooks()
+            .changed(&served.resources, &directory.resources);
+        *served = directory;
+        drop(served);
+        self.send(out);
+    }
+
+    fn send(&self, out: impl IntoIterator<Item = Outgoing>) {
+        for callout in out {
+            // The dispatcher lives as long as the server; after it, nobody listens.
+            let _ = self.callouts.send(callout);
         }
     }
 
@@ -343,7 +379,9 @@ impl Shared {
                 "userAccessForQuery": 1,
                 "userAccessForUpdate": 0,
                 "hasUserDefinedFields": entity == Entity::Resources,
-                "supportsWebhookCallouts": entity == Entity::Resources,
+                // Autotask documents no webhooks for Resources; the switch models the day it
+                // does (crate::webhooks).
+                "supportsWebhookCallouts": entity == Entity::Resources && self.resource_webhooks,
             }
         }))
     }
@@ -765,12 +803,138 @@ async fn put_directory(sim: Sim, directory: web::Json<DirectoryFile>) -> HttpRes
     if let Err(e) = crate::check_directory(&directory) {
         return errors(StatusCode::BAD_REQUEST, e.to_string());
     }
-    *sim.directory_mut() = directory;
+    sim.replace_directory(directory);
     HttpResponse::NoContent().finish()
 }
 
+fn refused(refusal: Refusal) -> HttpResponse {
+    match refusal {
+        Refusal::NotFound(message) => errors(StatusCode::NOT_FOUND, message),
+        Refusal::Invalid(message) => errors(StatusCode::INTERNAL_SERVER_ERROR, message),
+    }
+}
+
+fn webhook_id(id: &str) -> Result<i64, Refusal> {
+    id.trim()
+        .parse::<i64>()
+        .map_err(|_| Refusal::NotFound(format!("'{id}' is not a valid id.")))
+}
+
+/// Runs one `ResourceWebhooks` request through [`Shared::serve`]; an unknown entity when the
+/// simulator offers no Resource webhooks.
+async fn webhook_call(
+    req: &HttpRequest,
+    sim: &Sim,
+    route: &str,
+    answer: impl FnOnce(&Shared) -> HttpResponse,
+) -> HttpResponse {
+    sim.serve(req, route, true, |sim| {
+        if sim.resource_webhooks {
+            answer(sim)
+        } else {
+            unknown_entity("ResourceWebhooks")
+        }
+    })
+    .await
+}
+
+async fn create_webhook(req: HttpRequest, sim: Sim, body: web::Json<Value>) -> HttpResponse {
+    webhook_call(&req, &sim, "POST ResourceWebhooks", |sim| {
+        match sim.webhooks().create(&body) {
+            Ok(id) => HttpResponse::Ok().json(json!({ "itemId": id })),
+            Err(refusal) => refused(refusal),
+        }
+    })
+    .await
+}
+
+async fn get_webhook(req: HttpRequest, sim: Sim, id: web::Path<String>) -> HttpResponse {
+    webhook_call(
+        &req,
+        &sim,
+        "GET ResourceWebhooks/{id}",
+        |sim| match webhook_id(&id).and_then(|id| sim.webhooks().get(id)) {
+            Ok(item) => HttpResponse::Ok().json(json!({ "item": item })),
+            Err(refusal) => refused(refusal),
+        },
+    )
+    .await
+}
+
+async fn delete_webhook(req: HttpRequest, sim: Sim, id: web::Path<String>) -> HttpResponse {
+    webhook_call(&req, &sim, "DELETE ResourceWebhooks/{id}", |sim| {
+        let deleted = webhook_id(&id).and_then(|id| Ok((id, sim.webhooks().delete(id)?)));
+        match deleted {
+            Ok((id, notice)) => {
+                sim.send([notice]);
+                HttpResponse::Ok().json(json!({ "itemId": id }))
+            }
+            Err(refusal) => refused(refusal),
+        }
+    })
+    .await
+}
+
+async fn add_webhook_field(
+    req: HttpRequest,
+    sim: Sim,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    webhook_call(
+        &req,
+        &sim,
+        "POST ResourceWebhooks/{id}/Fields",
+        |sim| match webhook_id(&id).and_then(|id| sim.webhooks().add_field(id, &body)) {
+            Ok(row) => HttpResponse::Ok().json(json!({ "itemId": row })),
+            Err(refusal) => refused(refusal),
+        },
+    )
+    .await
+}
+
+async fn list_webhook_fields(req: HttpRequest, sim: Sim, id: web::Path<String>) -> HttpResponse {
+    webhook_call(
+        &req,
+        &sim,
+        "GET ResourceWebhooks/{id}/Fields",
+        |sim| match webhook_id(&id).and_then(|id| sim.webhooks().fields(id)) {
+            Ok(items) => HttpResponse::Ok().json(json!({ "items": items })),
+            Err(refusal) => refused(refusal),
+        },
+    )
+    .await
+}
+
+async fn get_callouts(sim: Sim) -> HttpResponse {
+    HttpResponse::Ok().json(&sim.webhooks().sent)
+}
+
+async fn get_webhooks(sim: Sim) -> HttpResponse {
+    HttpResponse::Ok().json(sim.webhooks().list())
+}
+
+async fn deactivate_webhook(sim: Sim, id: web::Path<i64>) -> HttpResponse {
+    let deactivated = sim.webhooks().deactivate(id.into_inner());
+    match deactivated {
+        Ok(notice) => {
+            sim.send([notice]);
+            HttpResponse::NoContent().finish()
+        }
+        Err(refusal) => refused(refusal),
+    }
+}
+
 /// The fixed segments of Autotask's REST paths, in the spelling the routes below use.
-const FIXED_SEGMENTS: [&str; 5] = ["atservicesrest", "v1.0", "zoneInformation", "query", "next"];
+const FIXED_SEGMENTS: [&str; 7] = [
+    "atservicesrest",
+    "v1.0",
+    "zoneInformation",
+    "query",
+    "next",
+    "ResourceWebhooks",
+    "Fields",
+];
 
 /// Autotask's paths are case-insensitive (`ATServicesRest/V1.0/zoneinformation` works as
 /// well as `atservicesrest/v1.0/zoneInformation`), but actix matches literally: the fixed
@@ -800,6 +964,17 @@ fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/atservicesrest/v1.0")
             .service(web::resource("/zoneInformation").route(web::get().to(zone_information)))
+            .service(web::resource("/ResourceWebhooks").route(web::post().to(create_webhook)))
+            .service(
+                web::resource("/ResourceWebhooks/{id}")
+                    .route(web::get().to(get_webhook))
+                    .route(web::delete().to(delete_webhook)),
+            )
+            .service(
+                web::resource("/ResourceWebhooks/{id}/Fields")
+                    .route(web::post().to(add_webhook_field))
+                    .route(web::get().to(list_webhook_fields)),
+            )
             .service(
                 web::resource("/{entity}/query")
                     .route(web::post().to(query_post))
@@ -820,7 +995,13 @@ fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(get_stats))
                     .route(web::delete().to(delete_stats)),
             )
-            .service(web::resource("/directory").route(web::put().to(put_directory))),
+            .service(web::resource("/directory").route(web::put().to(put_directory)))
+            .service(web::resource("/callouts").route(web::get().to(get_callouts)))
+            .service(web::resource("/webhooks").route(web::get().to(get_webhooks)))
+            .service(
+                web::resource("/webhooks/{id}/deactivate")
+                    .route(web::post().to(deactivate_webhook)),
+            ),
     );
 }
 
@@ -830,6 +1011,14 @@ pub(crate) fn build(
     listener: TcpListener,
     handle_signals: bool,
 ) -> anyhow::Result<Server> {
+    let queue = shared
+        .callout_queue
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    if let Some(queue) = queue {
+        actix_web::rt::spawn(crate::webhooks::dispatch(Arc::clone(&shared), queue));
+    }
     let data = web::Data::from(shared);
     let mut server = HttpServer::new(move || {
         App::new()

@@ -550,6 +550,103 @@ async fn s11_without_the_bridge_there_is_no_security_level_entity_or_field() {
     let (status, info) = get(&sim, "Resources/entityInformation").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(info["info"]["name"], "Resource");
+    // Autotask documents no webhooks for Resources.
+    assert_eq!(info["info"]["supportsWebhookCallouts"], false);
+    sim.stop().await;
+}
+
+async fn send(
+    sim: &SimHandle,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let client = reqwest::Client::new();
+    let mut request = authed(&client, method, &format!("{}{path}", sim.api_url()));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn resource_webhooks_exist_only_when_offered_and_follow_the_documented_entities() {
+    let hook = json!({
+        "IsActive": true,
+        "Name": "test",
+        "WebhookUrl": "http://127.0.0.1:9/callout",
+        "DeactivationUrl": "http://127.0.0.1:9/deactivated",
+        "SecretKey": "0123456789abcdef",
+        "IsSubscribedToUpdateEvents": true,
+    });
+    let plain = start(|_| {});
+    let (status, _) = send(
+        &plain,
+        reqwest::Method::POST,
+        "ResourceWebhooks",
+        Some(hook.clone()),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "an entity this Autotask does not have"
+    );
+    plain.stop().await;
+
+    let sim = start(|c| c.resource_webhooks = true);
+    let (_, info) = get(&sim, "Resources/entityInformation").await;
     assert_eq!(info["info"]["supportsWebhookCallouts"], true);
+    // Paths in any letter case, as everywhere in Autotask.
+    let (status, created) = send(&sim, reqwest::Method::POST, "resourcewebhooks", Some(hook)).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let id = created["itemId"].as_i64().unwrap();
+    let (_, item) = get(&sim, &format!("ResourceWebhooks/{id}")).await;
+    assert_eq!(item["item"]["isReady"], false, "no field yet: {item}");
+    assert!(item["item"].get("secretKey").is_none(), "{item}");
+    // Without a subscribed field a change calls nobody.
+    let mut directory = sim.directory();
+    directory.resources[0].is_active = !directory.resources[0].is_active;
+    sim.set_directory(directory.clone()).unwrap();
+    assert!(sim.callouts().is_empty());
+    let field = json!({"FieldID": 1, "IsSubscribedField": true});
+    let (status, _) = send(
+        &sim,
+        reqwest::Method::POST,
+        &format!("ResourceWebhooks/{id}/fields"),
+        Some(field),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, item) = get(&sim, &format!("ResourceWebhooks/{id}")).await;
+    assert_eq!(item["item"]["isReady"], true, "{item}");
+    directory.resources[0].is_active = !directory.resources[0].is_active;
+    sim.set_directory(directory).unwrap();
+    let sent = sim.callouts();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].url, "http://127.0.0.1:9/callout");
+    assert_eq!(
+        sent[0].signature,
+        crate::webhooks::signature("0123456789abcdef", sent[0].body.as_bytes())
+    );
+    let (status, _) = send(
+        &sim,
+        reqwest::Method::DELETE,
+        &format!("ResourceWebhooks/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = get(&sim, &format!("ResourceWebhooks/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Deleting told the deactivation URL.
+    let sent = sim.callouts();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        (sent[1].kind, sent[1].url.as_str()),
+        ("deactivation", "http://127.0.0.1:9/deactivated")
+    );
     sim.stop().await;
 }

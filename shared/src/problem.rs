@@ -93,6 +93,16 @@ pub enum ProblemCode {
     /// A reconciliation of this tenant is already running (here or on another instance);
     /// its result will show in `GET /api/v1/psa/status`.
     ReconcileInProgress,
+    /// The tenant's PSA offers no webhook callouts for resources: the directory file never
+    /// does, and Autotask only when `Resources/entityInformation` reports
+    /// `supportsWebhookCallouts` (today it documents none for Resources). The reconciliation
+    /// job keeps the hub current instead (SPEC S12).
+    WebhooksUnsupported,
+    /// Webhooks need the address the PSA calls back: set `[http] public_url`.
+    PublicUrlMissing,
+    /// A webhook callout whose `X-Hook-Signature` is missing or is not the HMAC-SHA1 of the
+    /// body under the subscription's secret key; nothing was changed.
+    WebhookSignatureInvalid,
 }
 
 impl ProblemCode {
@@ -101,7 +111,7 @@ impl ProblemCode {
         use ProblemCode::*;
         match self {
             ValidationFailed | LevelNotEligible | NotSupportedForKind | CredentialsRequired => 422,
-            Unauthenticated | ReauthorizationRequired => 401,
+            Unauthenticated | ReauthorizationRequired | WebhookSignatureInvalid => 401,
             UserInactive
             | AccessNotEligible
             | Forbidden
@@ -118,7 +128,9 @@ impl ProblemCode {
             | ConnectionCancelled
             | EndpointDisconnected
             | InviterLostAccess
-            | ReconcileInProgress => 409,
+            | ReconcileInProgress
+            | WebhooksUnsupported
+            | PublicUrlMissing => 409,
             InvitationExpired => 410,
             RateLimited => 429,
             InternalError => 500,
@@ -161,6 +173,9 @@ impl ProblemCode {
             CredentialsRequired => "Send the PSA credentials again",
             ServiceUnavailable => "Service unavailable",
             ReconcileInProgress => "A reconciliation is already running",
+            WebhooksUnsupported => "The PSA offers no webhooks for resources",
+            PublicUrlMissing => "The server's public URL is not configured",
+            WebhookSignatureInvalid => "The callout's signature is not valid",
         }
     }
 

@@ -94,6 +94,10 @@ pub mod actions {
     pub const USER_CREDENTIALS_REVOKED: &str = "user.credentials_revoked";
     /// SPEC S12: the PSA changed a hub user (reconciliation, a security level's facts).
     pub const USER_PSA_CHANGED: &str = "user.psa_changed";
+    /// SPEC S12: an Autotask webhook subscription made, removed, or deactivated by Autotask.
+    pub const PSA_WEBHOOK_SUBSCRIBED: &str = "psa.webhook_subscribed";
+    pub const PSA_WEBHOOK_UNSUBSCRIBED: &str = "psa.webhook_unsubscribed";
+    pub const PSA_WEBHOOK_DEACTIVATED: &str = "psa.webhook_deactivated";
     pub const SETTINGS_UPDATED: &str = "settings.updated";
     pub const CONNECTION_CREATED: &str = "connection.created";
     pub const CONNECTION_UPDATED: &str = "connection.updated";

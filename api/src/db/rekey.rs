@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::entities::{connections, psa_settings};
+use super::entities::{connections, psa_settings, psa_webhooks};
 use super::sealed::{
     Keyring, SealError, Sealed, SecretColumn, decode_key, key_id, random_key, read_key_file,
     write_key_file,
@@ -110,6 +110,14 @@ pub async fn reseal_all(db: &DatabaseConnection, keyring: &Keyring) -> anyhow::R
             active.update(&txn).await?;
         }
     }
+    for row in psa_webhooks::Entity::find().all(&txn).await? {
+        let old = Some(&row.secret_key);
+        if let Some(Some(v)) = pass.step(SecretColumn::PsaWebhookSecret, &row.tenant_id, old)? {
+            let mut active: psa_webhooks::ActiveModel = row.clone().into();
+            active.secret_key = Set(v);
+            active.update(&txn).await?;
+        }
+    }
     txn.commit().await?;
     if done.total() > 0 && db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         empty_the_wal(db).await?;
@@ -189,6 +197,9 @@ pub async fn key_ids_in_use(
     }
     for row in connections::Entity::find().all(db).await? {
         row.postgres_db.iter().for_each(&mut count);
+    }
+    for row in psa_webhooks::Entity::find().all(db).await? {
+        count(&row.secret_key);
     }
     Ok(counts)
 }

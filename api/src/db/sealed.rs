@@ -70,6 +70,7 @@ pub enum SecretColumn {
     AutotaskIntegrationCode,
     AutotaskSecret,
     PostgresDb,
+    PsaWebhookSecret,
 }
 
 impl SecretColumn {
@@ -79,6 +80,7 @@ impl SecretColumn {
             Self::AutotaskIntegrationCode => "psa_settings.autotask_integration_code",
             Self::AutotaskSecret => "psa_settings.autotask_secret",
             Self::PostgresDb => "connections.postgres_db",
+            Self::PsaWebhookSecret => "psa_webhooks.secret_key",
         }
     }
 }

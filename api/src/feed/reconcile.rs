@@ -12,22 +12,20 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use hubkeep_shared::ids::UserId;
-use hubkeep_shared::{AccessDecision, HubAccess, HubAction, ProblemCode};
+use hubkeep_shared::{HubAction, ProblemCode};
 use sea_orm::{
     ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait as _,
 };
-use serde_json::{Map, Value, json};
 
+use super::apply::{Cause, Read, apply_user};
 use super::lease::{self, Finished, Run};
 use crate::AppState;
-use crate::access::users::{AccessContext, psa_answer};
-use crate::activity::{self, Actor, RequestMeta, Target, actions};
+use crate::access::users::AccessContext;
 use crate::db::{
     self,
     entities::{psa_feed, psa_settings, security_levels, users},
 };
 use crate::error::ApiError;
-use crate::hub_access::{Why, stored_access, withdraw_credentials};
 use crate::identity::Caller;
 use crate::psa::{Priority, PsaResource};
 pub use hubkeep_shared::api::ReconcileSummary;
@@ -71,6 +69,7 @@ fn lease_length(state: &AppState) -> chrono::Duration {
 
 /// One pass: every tenant whose run is due and whose lease this instance gets.
 async fn run_due(state: &AppState) -> Result<(), sea_orm::DbErr> {
+    super::callout::prune(&state.db).await?;
     let tenants: Vec<String> = psa_settings::Entity::find()
         .select_only()
         .column(psa_settings::Column::TenantId)
@@ -305,12 +304,6 @@ async fn read_resources(
     Ok(resources)
 }
 
-/// What the PSA answered.
-struct Read<'a> {
-    resources: &'a HashMap<i64, PsaResource>,
-    levels: &'a HashMap<i64, security_levels::Model>,
-}
-
 /// One transaction: each user of the batch, re-read under the tenant lock, compared with
 /// the PSA's answer and changed where it differs.
 async fn apply_batch(
@@ -324,43 +317,19 @@ async fn apply_batch(
     // Serialized with every other change of hub access (the Users tab, sign-in).
     db::lock_tenant(&txn, tenant_id).await?;
     let context = AccessContext::load(&txn, tenant_id).await?;
-    let meta = RequestMeta::system();
-    let now = db::now();
     for (user_id, _) in batch {
         let Some(user) = users::Entity::find_by_id(user_id.clone()).one(&txn).await? else {
             continue;
         };
-        let resource = read.resources.get(&user.psa_resource_id);
-        let Some((next, decision)) = psa_answer(&user, resource, read.levels, &context, now) else {
-            continue;
-        };
-        let active: users::ActiveModel = next.clone().into();
-        users::Entity::update(sea_orm::ActiveModelTrait::reset_all(active))
-            .exec(&txn)
-            .await?;
-        activity::record(
+        apply_user(
             &txn,
-            activity::Entry {
-                tenant_id,
-                actor: &Actor::System,
-                action: actions::USER_PSA_CHANGED,
-                target: Target::new("user", &next.id, &next.display_name),
-                connection_id: None,
-                details: psa_changed(&user, &next, decision),
-                meta: &meta,
-            },
+            tenant_id,
+            (&user, read),
+            &context,
+            Cause::Reconcile,
+            summary,
         )
         .await?;
-        summary.changes_applied += 1;
-        if decision.level == HubAccess::None {
-            let withdrawn =
-                withdraw_credentials(&txn, &next, Why::PsaChanged, &Actor::System, &meta).await?;
-            if stored_access(&user) != HubAccess::None {
-                summary.access_withdrawn += 1;
-            }
-            summary.sessions_revoked += u64::try_from(withdrawn.sessions.len()).unwrap_or(0);
-            summary.api_tokens_revoked += u64::try_from(withdrawn.api_tokens.len()).unwrap_or(0);
-        }
     }
     // Only while the lease is still this run's: a run that lost it (another instance took
     // over) must not write over a newer run's answer.
@@ -371,43 +340,4 @@ async fn apply_batch(
     }
     txn.commit().await?;
     Ok(())
-}
-
-/// `user.psa_changed` details: the fields that changed (before/after) and the access level.
-fn psa_changed(before: &users::Model, after: &users::Model, decision: AccessDecision) -> Value {
-    let mut changes = Map::new();
-    let fields = [
-        (
-            "display_name",
-            json!(before.display_name),
-            json!(after.display_name),
-        ),
-        ("email", json!(before.email), json!(after.email)),
-        ("user_name", json!(before.user_name), json!(after.user_name)),
-        (
-            "resource_active",
-            json!(before.resource_active),
-            json!(after.resource_active),
-        ),
-        (
-            "security_level_id",
-            json!(before.security_level_id),
-            json!(after.security_level_id),
-        ),
-        (
-            "security_level_name",
-            json!(before.security_level_name),
-            json!(after.security_level_name),
-        ),
-    ];
-    for (name, was, now) in fields {
-        if was != now {
-            changes.insert(name.into(), json!({ "before": was, "after": now }));
-        }
-    }
-    json!({
-        "cause": "reconcile",
-        "changes": changes,
-        "access_level": { "before": stored_access(before), "after": decision.level },
-    })
 }

@@ -2,10 +2,7 @@
 //! last run and schedule, the hour's PSA call budget and the webhook state.
 
 use hubkeep_shared::HubAction;
-use hubkeep_shared::api::{
-    BudgetStatus, PsaLastError, PsaProvider, PsaStatus, ReconcileStatus, WebhookState,
-    WebhookStatus,
-};
+use hubkeep_shared::api::{BudgetStatus, PsaLastError, PsaStatus, ReconcileStatus};
 use sea_orm::EntityTrait;
 
 use crate::AppState;
@@ -55,15 +52,7 @@ pub async fn status(state: &AppState, caller: &Caller) -> Result<PsaStatus, ApiE
             hourly_budget: state.settings.psa.hourly_budget,
             used_this_hour: used_this_hour(&state.reader, &caller.tenant_id).await?,
         },
-        webhook: WebhookStatus {
-            // Callouts are not subscribed by this release (docs/decisions.md): a directory
-            // file offers none; Autotask may, and none is subscribed.
-            state: match psa.provider {
-                PsaProvider::Directory => WebhookState::Unsupported,
-                PsaProvider::Autotask => WebhookState::NotSubscribed,
-            },
-            last_callout_at: None,
-        },
+        webhook: super::webhook::status_of(&state.reader, &caller.tenant_id, psa.provider).await?,
     })
 }
 

@@ -199,8 +199,8 @@ enum Next {
 }
 
 /// One HTTP answer, read whole.
-struct Answer {
-    status: StatusCode,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
     retry_after: Option<Duration>,
     location: Option<String>,
     body: Vec<u8>,
@@ -323,7 +323,7 @@ impl AutotaskPsa {
     /// One call with the retry budget: 429s, 503s, timeouts and connection failures are
     /// retried with exponential backoff (or `Retry-After`), each wait capped by
     /// `max_backoff`. Every attempt is admitted by the gate (a slot and the budget).
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: Method,
         url: Url,
@@ -492,7 +492,7 @@ impl AutotaskPsa {
 
     /// Turns an unsuccessful answer into the error the caller acts on. `entity` is the
     /// entity the call addressed, when a 404 means that it does not exist.
-    fn failure(&self, answer: &Answer, what: &str, entity: Option<&str>) -> PsaError {
+    pub(super) fn failure(&self, answer: &Answer, what: &str, entity: Option<&str>) -> PsaError {
         let errors = self.error_detail(&answer.body);
         let status = answer.status;
         let message = format!(
@@ -619,7 +619,7 @@ impl AutotaskPsa {
         Ok(items)
     }
 
-    fn success<T: DeserializeOwned>(
+    pub(super) fn success<T: DeserializeOwned>(
         &self,
         answer: Answer,
         what: &str,
@@ -917,7 +917,7 @@ fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, PsaError> {
     })
 }
 
-fn join(base: &Url, path: &str) -> Result<Url, PsaError> {
+pub(super) fn join(base: &Url, path: &str) -> Result<Url, PsaError> {
     base.join(path)
         .map_err(|e| PsaError::Config(format!("cannot build an Autotask URL for {path}: {e}")))
 }

@@ -8,6 +8,7 @@ pub mod autotask;
 pub mod budget;
 pub mod directory;
 pub mod registry;
+pub mod webhooks;
 pub mod zone;
 
 use std::fmt::Debug;

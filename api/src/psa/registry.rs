@@ -122,6 +122,29 @@ impl PsaRegistry {
         })
     }
 
+    /// The tenant's Autotask client at `priority`; `None` for the directory provider (for
+    /// what only Autotask has, such as webhooks).
+    pub fn autotask(
+        &self,
+        settings: &psa_settings::Model,
+        priority: Priority,
+    ) -> Result<Option<super::autotask::AutotaskPsa>, PsaError> {
+        if settings.provider != PsaProvider::Autotask {
+            return Ok(None);
+        }
+        // Built (or taken from the cache) as `provider` does, so gates and zones are shared.
+        self.provider(settings, priority)?;
+        let cached = self
+            .providers
+            .read()
+            .ok()
+            .and_then(|cache| cache.get(&settings.tenant_id).map(|(_, p)| p.clone()));
+        Ok(match cached {
+            Some(Provider::Autotask(client)) => Some(client.as_priority(priority)),
+            _ => None,
+        })
+    }
+
     fn gate(&self, tenant_id: &str) -> Arc<Gate> {
         if let Ok(gates) = self.gates.read()
             && let Some(gate) = gates.get(tenant_id)

@@ -365,6 +365,44 @@ impl Client<'_> {
         self.post("/api/v1/psa/reconcile").await
     }
 
+    pub async fn subscribe_psa_webhook(&self) -> Answer<WebhookStatus> {
+        self.post("/api/v1/psa/webhook").await
+    }
+
+    pub async fn unsubscribe_psa_webhook(&self) -> Answer<()> {
+        self.delete("/api/v1/psa/webhook").await
+    }
+
+    /// What Autotask posts: `body` as sent, signed by `signature` (`X-Hook-Signature`).
+    pub async fn receive_autotask_callout(
+        &self,
+        tenant_id: &str,
+        body: &AutotaskCallout,
+        signature: &str,
+    ) -> Answer<CalloutReceipt> {
+        let path = format!("/api/v1/psa/autotask/webhooks/{tenant_id}");
+        let req = self
+            .request(Method::POST, &path)
+            .header("X-Hook-Signature", signature)
+            .json(body);
+        self.send(req).await
+    }
+
+    /// Autotask's notice that it deactivated the subscription.
+    pub async fn receive_autotask_deactivation(
+        &self,
+        tenant_id: &str,
+        body: &Value,
+        signature: &str,
+    ) -> Answer<CalloutReceipt> {
+        let path = format!("/api/v1/psa/autotask/webhooks/{tenant_id}/deactivated");
+        let req = self
+            .request(Method::POST, &path)
+            .header("X-Hook-Signature", signature)
+            .json(body);
+        self.send(req).await
+    }
+
     // --- The Access tab ----------------------------------------------------------------
 
     pub async fn get_elevated_levels(&self) -> Answer<ElevatedLevels> {

@@ -23,6 +23,9 @@ on_each_backend!(
     s12_a_failed_run_shows_in_the_status_with_its_reason,
     s12_the_feed_endpoints_are_for_elevated_users,
     s12_a_client_that_goes_away_mid_run_does_not_strand_the_lease,
+    s12_subscribing_needs_a_public_url,
+    s12_subscribing_needs_an_autotask_that_offers_resource_webhooks,
+    s12_a_subscription_calls_the_hub_back_signed_and_is_removed_at_autotask_too,
 );
 
 async fn call(app: &TestApp, token: &str, method: Method, path: &str) -> reqwest::Response {
@@ -310,6 +313,8 @@ async fn s12_the_feed_endpoints_are_for_elevated_users(backend: Backend) {
     for (method, path) in [
         (Method::GET, "/api/v1/psa/status"),
         (Method::POST, "/api/v1/psa/reconcile"),
+        (Method::POST, "/api/v1/psa/webhook"),
+        (Method::DELETE, "/api/v1/psa/webhook"),
     ] {
         let res = call(&app, &tess.access_token, method, path).await;
         crate::helpers::assert_problem(res, 403, "elevated_access_required").await;
@@ -355,4 +360,183 @@ async fn s12_a_client_that_goes_away_mid_run_does_not_strand_the_lease(backend: 
     }
     sim.set_faults(Faults::default());
     assert_eq!(reconcile(&app, &ada.access_token).await.status(), 200);
+}
+
+const PUBLIC_URL: &str = "https://hub.example.test";
+
+async fn s12_subscribing_needs_a_public_url(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_tenant, ada, _bob, _tess) = team(&app).await;
+    let before = app.row_counts().await;
+    let res = call(&app, &ada.access_token, Method::POST, "/api/v1/psa/webhook").await;
+    crate::helpers::assert_problem(res, 409, "public_url_missing").await;
+    assert_eq!(app.row_counts().await, before);
+}
+
+async fn s12_subscribing_needs_an_autotask_that_offers_resource_webhooks(backend: Backend) {
+    // A directory file offers no callouts.
+    let app = spawn_app_with(backend.clone(), |s| {
+        s.http.public_url = Some(PUBLIC_URL.into());
+    })
+    .await;
+    let (_tenant, ada, _bob, _tess) = team(&app).await;
+    let res = call(&app, &ada.access_token, Method::POST, "/api/v1/psa/webhook").await;
+    crate::helpers::assert_problem(res, 409, "webhooks_unsupported").await;
+
+    // Autotask as documented: Resources report `supportsWebhookCallouts: false`.
+    let sim = crate::helpers::start_simulator();
+    let app = spawn_app_for_simulator(backend, &sim, |s| {
+        s.http.public_url = Some(PUBLIC_URL.into());
+    })
+    .await;
+    let tenant = app.autotask_tenant(Some(sim.zone_url())).await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    sim.reset_stats();
+    let before = app.row_counts().await;
+    let res = call(&app, &ada.access_token, Method::POST, "/api/v1/psa/webhook").await;
+    crate::helpers::assert_problem(res, 409, "webhooks_unsupported").await;
+    let stats = sim.stats();
+    assert_eq!(
+        stats.by_route.get("GET Resources/entityInformation"),
+        Some(&1)
+    );
+    assert_eq!(
+        stats.by_route.get("POST ResourceWebhooks"),
+        None,
+        "{stats:?}"
+    );
+    assert_eq!(app.row_counts().await, before);
+    assert_eq!(
+        status(&app, &ada.access_token).await["webhook"]["state"],
+        "not_subscribed"
+    );
+}
+
+async fn s12_a_subscription_calls_the_hub_back_signed_and_is_removed_at_autotask_too(
+    backend: Backend,
+) {
+    let sim = crate::helpers::start_simulator_with(|c| c.resource_webhooks = true);
+    let app = spawn_app_for_simulator(backend, &sim, |s| {
+        s.http.public_url = Some(format!("{PUBLIC_URL}/"));
+    })
+    .await;
+    let tenant = app.autotask_tenant(Some(sim.zone_url())).await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    let res = call(
+        &app,
+        &tess.access_token,
+        Method::POST,
+        "/api/v1/psa/webhook",
+    )
+    .await;
+    crate::helpers::assert_problem(res, 403, "elevated_access_required").await;
+
+    let res = call(&app, &ada.access_token, Method::POST, "/api/v1/psa/webhook").await;
+    assert_eq!(res.status(), 200);
+    let hook: Value = res.json().await.unwrap();
+    let callback = format!("{PUBLIC_URL}/api/v1/psa/autotask/webhooks/{}", tenant.id);
+    assert_eq!(hook["state"], "active", "{hook}");
+    assert_eq!(hook["callback_url"], callback.as_str());
+    let stats = sim.stats();
+    assert_eq!(
+        stats.by_route.get("POST ResourceWebhooks"),
+        Some(&1),
+        "{stats:?}"
+    );
+    // One subscribed field per fact that decides access (active flag, security level).
+    assert_eq!(
+        stats.by_route.get("POST ResourceWebhooks/{id}/Fields"),
+        Some(&2),
+        "{stats:?}"
+    );
+    // The key is stored sealed, never in clear.
+    let stored = app.scalar_text("SELECT secret_key FROM psa_webhooks").await;
+    assert!(stored.starts_with("sealed:"), "{stored}");
+    let path = "/api/v1/activity?action=psa.webhook_subscribed";
+    let log: Value = call(&app, &ada.access_token, Method::GET, path)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        log["items"][0]["details"]["callback_url"],
+        callback.as_str(),
+        "{log}"
+    );
+
+    // A change in Autotask is called out, signed with that key.
+    let mut directory = sim.directory();
+    let resource = directory.resources.iter_mut().find(|r| r.id == TESS_TECH);
+    resource.unwrap().is_active = false;
+    sim.set_directory(directory).unwrap();
+    let sent = sim.callouts();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].url, callback);
+    let body: Value = serde_json::from_str(&sent[0].body).unwrap();
+    assert_eq!(body["Id"], TESS_TECH);
+    assert_eq!(body["EntityType"], "Resource");
+
+    // The receiver: a bad signature is 401, an unknown tenant 404; nothing changes.
+    let before = app.row_counts().await;
+    let path = format!("/api/v1/psa/autotask/webhooks/{}", tenant.id);
+    for (path, signature, status, code) in [
+        (
+            path.as_str(),
+            "sha1=bm90IGl0",
+            401,
+            "webhook_signature_invalid",
+        ),
+        (path.as_str(), "", 401, "webhook_signature_invalid"),
+        (
+            "/api/v1/psa/autotask/webhooks/00000000-0000-4000-8000-000000000000",
+            sent[0].signature.as_str(),
+            404,
+            "not_found",
+        ),
+    ] {
+        let res = app
+            .client
+            .post(app.url(path))
+            .header("X-Hook-Signature", signature)
+            .header("Content-Type", "application/json")
+            .body(sent[0].body.clone())
+            .send()
+            .await
+            .unwrap();
+        crate::helpers::assert_problem(res, status, code).await;
+    }
+    assert_eq!(app.row_counts().await, before);
+    assert_eq!(app.count("psa_webhook_callouts").await, 0);
+
+    let res = call(
+        &app,
+        &ada.access_token,
+        Method::DELETE,
+        "/api/v1/psa/webhook",
+    )
+    .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        sim.stats().by_route.get("DELETE ResourceWebhooks/{id}"),
+        Some(&1)
+    );
+    assert_eq!(app.count("psa_webhooks").await, 0);
+    assert_eq!(
+        status(&app, &ada.access_token).await["webhook"]["state"],
+        "not_subscribed"
+    );
+    // Again: nothing left to remove, still 204, and Autotask is not called.
+    let res = call(
+        &app,
+        &ada.access_token,
+        Method::DELETE,
+        "/api/v1/psa/webhook",
+    )
+    .await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(
+        sim.stats().by_route.get("DELETE ResourceWebhooks/{id}"),
+        Some(&1)
+    );
 }

@@ -674,11 +674,19 @@ pub async fn spawn_app_for_simulator(
 
 /// The Autotask simulator serving the fixture directory with the test credentials.
 pub fn start_simulator() -> hubkeep_psa_sim::SimHandle {
+    start_simulator_with(|_| {})
+}
+
+/// [`start_simulator`] with its configuration adjusted first.
+pub fn start_simulator_with(
+    adjust: impl FnOnce(&mut hubkeep_psa_sim::SimConfig),
+) -> hubkeep_psa_sim::SimHandle {
     let mut config = hubkeep_psa_sim::SimConfig::new(fixture_directory());
     config.api_user = SIM_API_USER.into();
     config.integration_code = SIM_INTEGRATION_CODE.into();
     config.secret = SIM_SECRET.into();
     config.page_size = 3;
+    adjust(&mut config);
     hubkeep_psa_sim::Simulator::start(config).unwrap()
 }
 

@@ -57,12 +57,61 @@ pub struct BudgetStatus {
     pub used_this_hour: u32,
 }
 
-/// Callouts about resources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Callouts about resources (SPEC S12): `GET /api/v1/psa/status`'s `webhook`, and what
+/// `POST /api/v1/psa/webhook` answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookStatus {
     pub state: WebhookState,
+    /// When the last callout was accepted (signature valid, not a replay).
     pub last_callout_at: Option<DateTime<Utc>>,
+    /// When the subscription was made; `null` without one.
+    #[serde(default)]
+    pub subscribed_at: Option<DateTime<Utc>>,
+    /// Where the PSA sends callouts (from `[http] public_url`); `null` without a subscription.
+    #[serde(default)]
+    pub callback_url: Option<String>,
+}
+
+/// One Autotask webhook callout, as `POST /api/v1/psa/autotask/webhooks/{tenant_id}`
+/// receives it. Only `Guid`, `SequenceNumber`, `EntityType` and `Id` are read: the hub
+/// re-reads the resource instead of trusting `Fields`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({
+    "Action": "Update", "Guid": "6f4d3c2b-1a09-4e8f-9d7c-6b5a4f3e2d1c", "EntityType": "Resource",
+    "Id": 29682885, "Fields": {"isActive": false}, "EventTime": "2026-12-04T09:30:00.000Z",
+    "SequenceNumber": 42, "PersonID": null
+}))))]
+#[serde(rename_all = "PascalCase")]
+pub struct AutotaskCallout {
+    /// `Create`, `Update` or `Delete`.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// The webhook's identifier.
+    pub guid: String,
+    /// `Resource`.
+    pub entity_type: String,
+    /// The resource's id.
+    pub id: i64,
+    /// The fields that changed (ignored).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fields: Option<serde_json::Value>,
+    #[serde(default)]
+    pub event_time: Option<String>,
+    /// Numbers the webhook's callouts; with `Guid`, what makes a callout a replay.
+    pub sequence_number: i64,
+    #[serde(default, rename = "PersonID")]
+    pub person_id: Option<i64>,
+}
+
+/// What the callout receiver answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CalloutReceipt {
+    /// `false` for a replay of a callout already received (nothing is done again).
+    pub accepted: bool,
 }
 
 /// `GET /api/v1/psa/status`.

@@ -2,9 +2,11 @@
 //! (SPEC S3, S11, S12).
 
 use hubkeep_shared::PsaTestReport;
-use hubkeep_shared::api::{LaunchSecret, PsaStatus, ReconcileSummary, Settings, UpdateSettings};
+use hubkeep_shared::api::{
+    LaunchSecret, PsaStatus, ReconcileSummary, Settings, UpdateSettings, WebhookStatus,
+};
 
-use super::{ClientError, get, post_empty, put};
+use super::{ClientError, delete, get, post_empty, put};
 
 /// `GET /api/v1/settings`
 pub async fn get_settings() -> Result<Settings, ClientError> {
@@ -24,6 +26,16 @@ pub async fn test_psa() -> Result<PsaTestReport, ClientError> {
 /// `GET /api/v1/psa/status` (SPEC S12)
 pub async fn psa_status() -> Result<PsaStatus, ClientError> {
     get("/api/v1/psa/status").await
+}
+
+/// `POST /api/v1/psa/webhook` (SPEC S12)
+pub async fn subscribe_webhook() -> Result<WebhookStatus, ClientError> {
+    post_empty("/api/v1/psa/webhook").await
+}
+
+/// `DELETE /api/v1/psa/webhook` (SPEC S12)
+pub async fn unsubscribe_webhook() -> Result<(), ClientError> {
+    delete("/api/v1/psa/webhook").await
 }
 
 /// `POST /api/v1/psa/reconcile` (SPEC S12)

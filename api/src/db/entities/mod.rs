@@ -23,6 +23,8 @@ pub mod launch_assertions;
 pub mod payments;
 pub mod psa_feed;
 pub mod psa_settings;
+pub mod psa_webhook_callouts;
+pub mod psa_webhooks;
 pub mod refresh_tokens;
 pub mod role_assignments;
 pub mod security_levels;

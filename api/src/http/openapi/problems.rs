@@ -137,6 +137,23 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
             PsaMisconfigured,
             PsaBudgetExhausted,
         ],
+        "subscribe_psa_webhook" => &[
+            ElevatedAccessRequired,
+            WebhooksUnsupported,
+            PublicUrlMissing,
+            Conflict,
+            PsaUnavailable,
+            PsaMisconfigured,
+            PsaBudgetExhausted,
+        ],
+        "unsubscribe_psa_webhook" => &[
+            ElevatedAccessRequired,
+            PsaUnavailable,
+            PsaMisconfigured,
+            PsaBudgetExhausted,
+        ],
+        // Public: the signature is the credential; an unknown tenant is `not_found`.
+        "receive_autotask_callout" | "receive_autotask_deactivation" => &[WebhookSignatureInvalid],
 
         // The activity log (SPEC S7): limited users see their own entries.
         "list_activity" | "get_activity" => &[],

@@ -5,9 +5,9 @@
 //! wrong matrix entry shows up here. A refused cell must also leave the database as it was.
 
 use hubkeep_shared::api::{
-    ActivityQuery, ConnectionPatch, CreateEngineToken, CreateToken, DemoLaunch, ElevatedLevels,
-    ForecastBudgetInput, LaunchRequest, NewConnection, PageQuery, ReconnectInput, RecoverOwnership,
-    RefreshRequest, RunRequest, RunStatus, UpdateSettings, UserPatch, UserQuery,
+    ActivityQuery, AutotaskCallout, ConnectionPatch, CreateEngineToken, CreateToken, DemoLaunch,
+    ElevatedLevels, ForecastBudgetInput, LaunchRequest, NewConnection, PageQuery, ReconnectInput,
+    RecoverOwnership, RefreshRequest, RunRequest, RunStatus, UpdateSettings, UserPatch, UserQuery,
 };
 use hubkeep_shared::{ConnectionRole, Elevation, TokenScope, UserId};
 use sea_orm::ConnectionTrait;
@@ -51,6 +51,13 @@ pub(super) enum Rule {
     ActivityEntry,
     /// The sync engine's operation: a user's session is a known caller of the wrong kind.
     Engine,
+    /// Elevated hub access, and then this deployment answers the elevated caller with this
+    /// refusal (subscribing to webhooks needs `[http] public_url`, which the sweep's server
+    /// does not set); limited users get 403 `elevated_access_required`.
+    ElevatedThen(u16, &'static str),
+    /// Autotask's callouts: signed, never authenticated; the sweep's tenant has no
+    /// subscription, so every caller gets 404 `not_found`.
+    Callout,
 }
 
 /// One row of the expectation table: an operation, or one variant of it where the body
@@ -98,6 +105,14 @@ pub(super) const TABLE: &[Row] = &[
     row("test_psa_connection", "", Rule::Elevated),
     row("get_psa_status", "", Rule::Elevated),
     row("reconcile_psa", "", Rule::Elevated),
+    row(
+        "subscribe_psa_webhook",
+        "",
+        Rule::ElevatedThen(409, "public_url_missing"),
+    ),
+    row("unsubscribe_psa_webhook", "", Rule::Elevated),
+    row("receive_autotask_callout", "", Rule::Callout),
+    row("receive_autotask_deactivation", "", Rule::Callout),
     row("create_connection", "", Rule::Elevated),
     row("list_governance_connections", "", Rule::Elevated),
     row("list_tenant_tokens", "", Rule::Elevated),
@@ -157,7 +172,7 @@ pub(super) const TABLE: &[Row] = &[
 fn expected(rule: Rule, p: &Persona) -> Result<(), (u16, &'static str)> {
     match rule {
         Rule::Public => return Ok(()),
-        Rule::DemoOff => return Err((404, "not_found")),
+        Rule::DemoOff | Rule::Callout => return Err((404, "not_found")),
         Rule::Engine => return Err((403, "insufficient_scope")),
         Rule::Launch if p.hub == Hub::None => return Err((403, "user_inactive")),
         _ if p.hub == Hub::None => return Err((401, "reauthorization_required")),
@@ -168,6 +183,8 @@ fn expected(rule: Rule, p: &Persona) -> Result<(), (u16, &'static str)> {
         Rule::Launch | Rule::Member | Rule::Invitee => Ok(()),
         Rule::Elevated if elevated => Ok(()),
         Rule::Elevated => Err((403, "elevated_access_required")),
+        Rule::ElevatedThen(status, code) if elevated => Err((status, code)),
+        Rule::ElevatedThen(..) => Err((403, "elevated_access_required")),
         Rule::Conn(roles) => match p.role {
             None => Err((404, "not_found")),
             Some(role) if roles.contains(&role) => Ok(()),
@@ -183,7 +200,7 @@ fn expected(rule: Rule, p: &Persona) -> Result<(), (u16, &'static str)> {
         Rule::Recover => Ok(()),
         Rule::ActivityEntry if elevated || p.role.is_some() => Ok(()),
         Rule::ActivityEntry => Err((404, "not_found")),
-        Rule::Public | Rule::DemoOff | Rule::Engine => unreachable!(),
+        Rule::Public | Rule::DemoOff | Rule::Callout | Rule::Engine => unreachable!(),
     }
 }
 
@@ -479,6 +496,32 @@ async fn send(w: &World, row: &Row, p: &Persona, prepared: &Prepared) -> Answer 
         "test_psa_connection" => w.record(c.test_psa_connection().await).await,
         "get_psa_status" => w.record(c.get_psa_status().await).await,
         "reconcile_psa" => w.record(c.reconcile_psa().await).await,
+        "subscribe_psa_webhook" => w.record(c.subscribe_psa_webhook().await).await,
+        "unsubscribe_psa_webhook" => w.record(c.unsubscribe_psa_webhook().await).await,
+        "receive_autotask_callout" => {
+            let body = AutotaskCallout {
+                action: Some("Update".into()),
+                guid: "5b0c3e1e-0000-4000-8000-000000000000".into(),
+                entity_type: "Resource".into(),
+                id: 1,
+                fields: None,
+                event_time: None,
+                sequence_number: i64::try_from(n).unwrap_or(0),
+                person_id: None,
+            };
+            let tenant = &w.tenant.id;
+            w.record(c.receive_autotask_callout(tenant, &body, "sha1=AAAA").await)
+                .await
+        }
+        "receive_autotask_deactivation" => {
+            let tenant = &w.tenant.id;
+            let body = json!({"Action": "Deactivated"});
+            w.record(
+                c.receive_autotask_deactivation(tenant, &body, "sha1=AAAA")
+                    .await,
+            )
+            .await
+        }
         "create_connection" => {
             let body = NewConnection {
                 name: format!("Created {n}"),

@@ -1,5 +1,6 @@
 //! The PSA change feed (SPEC S12): how the last reconciliation went, when the next runs, the
-//! hour's PSA calls against the budget, the webhook state, and "Reconcile now".
+//! hour's PSA calls against the budget, the webhook state, "Reconcile now", and subscribing
+//! to (or removing) Autotask's callouts.
 
 use super::*;
 use hubkeep_shared::api::{PsaStatus, WebhookState};
@@ -43,6 +44,8 @@ fn FeedStatus(status: PsaStatus) -> impl IntoView {
             <dd id="psa-feed-budget">{status.budget.used_this_hour}" of "{status.budget.hourly_budget}</dd>
             <dt>"Webhook"</dt>
             <dd id="psa-feed-webhook" data-state=format!("{:?}", status.webhook.state)>{webhook_text(status.webhook.state)}</dd>
+            <dt>"Last callout"</dt>
+            <dd id="psa-feed-last-callout">{fmt_opt_time(status.webhook.last_callout_at.as_ref())}</dd>
         </dl>
     }
 }
@@ -68,6 +71,30 @@ pub(super) fn PsaFeedPanel() -> impl IntoView {
             status.refetch();
         });
     };
+    let webhook = move |subscribe: bool| {
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            let result = if subscribe {
+                api::settings::subscribe_webhook().await.map(drop)
+            } else {
+                api::settings::unsubscribe_webhook().await
+            };
+            pending.set(false);
+            match result {
+                Ok(()) if subscribe => notices.ok("Subscribed to the PSA's callouts"),
+                Ok(()) => notices.ok("Callouts removed; reconciliation keeps the hub current"),
+                Err(e) => notices.error(&e),
+            }
+            status.refetch();
+        });
+    };
+    // What the webhook button does: subscribe unless a subscription is live.
+    let live = move || {
+        status
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|s| s.webhook.state == WebhookState::Active)
+    };
     view! {
         <section class="panel" id="psa-feed" aria-labelledby="psa-feed-title">
             <h2 id="psa-feed-title">"PSA change feed"</h2>
@@ -92,7 +119,16 @@ pub(super) fn PsaFeedPanel() -> impl IntoView {
                     disabled=move || pending.get()
                     on:click=run
                 >
-                    {move || if pending.get() { "Reconciling…" } else { "Reconcile now" }}
+                    {move || if pending.get() { "Working…" } else { "Reconcile now" }}
+                </button>
+                <button
+                    type="button"
+                    id="psa-webhook"
+                    data-hub-action="edit_settings"
+                    disabled=move || pending.get()
+                    on:click=move |_| webhook(!live())
+                >
+                    {move || if live() { "Remove callouts" } else { "Subscribe to callouts" }}
                 </button>
             </div>
         </section>

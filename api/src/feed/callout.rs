@@ -1,0 +1,265 @@
+//! Autotask's webhook callouts (SPEC S12): `POST /api/v1/psa/autotask/webhooks/{tenant_id}`
+//! and its `/deactivated` sibling.
+//!
+//! A callout is trusted only through its `X-Hook-Signature` (`sha1=` and the base64
+//! HMAC-SHA1 of the raw body under the subscription's secret key, compared in constant
+//! time): no session, no token. A tenant without a subscription is 404, a bad signature 401,
+//! and neither changes anything. A callout is recorded by (`Guid`, `SequenceNumber`) in the
+//! transaction that accepts it, so a replay is answered but not applied again. The answer
+//! goes out right after that commit; the resource is then re-read from Autotask (the
+//! payload's `Fields` are never trusted) and applied by the reconciliation's own code, in a
+//! task of its own, so Autotask's 10-second timeout is never near.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use hmac::{KeyInit as _, Mac as _};
+use hubkeep_shared::FieldError;
+use hubkeep_shared::ProblemCode;
+use hubkeep_shared::api::{AutotaskCallout, CalloutReceipt, ReconcileSummary};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait as _,
+};
+use serde_json::json;
+
+use super::apply::{Cause, Read, apply_user};
+use crate::AppState;
+use crate::access::users::AccessContext;
+use crate::activity::{self, Actor, RequestMeta, Target, actions};
+use crate::db::{
+    self, SecretColumn,
+    entities::{psa_webhook_callouts, psa_webhooks, users},
+};
+use crate::error::ApiError;
+use crate::psa::Priority;
+use crate::psa::registry::settings_of;
+
+type HmacSha1 = hmac::Hmac<sha1::Sha1>;
+
+/// How long a received callout is remembered: Autotask gives up on one after 2 minutes.
+pub const REMEMBERED_FOR: chrono::Duration = chrono::Duration::days(1);
+
+fn bad_signature() -> ApiError {
+    ApiError::new(
+        ProblemCode::WebhookSignatureInvalid,
+        "X-Hook-Signature is missing or is not the signature of this body; nothing was changed.",
+    )
+}
+
+/// The tenant's subscription, or 404 (an unknown tenant and one without a subscription
+/// look the same).
+async fn subscription(state: &AppState, tenant_id: &str) -> Result<psa_webhooks::Model, ApiError> {
+    psa_webhooks::Entity::find_by_id(tenant_id.to_owned())
+        .one(&state.db)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Checks `signature` (`sha1=<base64>`, the prefix optional) against the body.
+fn verify(
+    state: &AppState,
+    row: &psa_webhooks::Model,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let signature = signature.ok_or_else(bad_signature)?.trim();
+    let encoded = match signature.split_once('=') {
+        Some((algorithm, rest)) if algorithm.eq_ignore_ascii_case("sha1") => rest,
+        _ => signature,
+    };
+    let given = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| bad_signature())?;
+    let key = state.secrets.open(
+        SecretColumn::PsaWebhookSecret,
+        &row.tenant_id,
+        &row.secret_key,
+    )?;
+    let mut mac = HmacSha1::new_from_slice(key.expose_secret().as_bytes())
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("HMAC key: {e}")))?;
+    mac.update(body);
+    mac.verify_slice(&given).map_err(|_| bad_signature())
+}
+
+fn parse(body: &[u8]) -> Result<AutotaskCallout, ApiError> {
+    let invalid = |message: String| {
+        ApiError::validation(
+            "The callout is not an Autotask Resource callout.",
+            vec![FieldError {
+                field: "body".into(),
+                message,
+            }],
+        )
+    };
+    let callout: AutotaskCallout =
+        serde_json::from_slice(body).map_err(|e| invalid(e.to_string()))?;
+    if !callout.entity_type.eq_ignore_ascii_case("Resource") {
+        return Err(invalid(format!(
+            "EntityType {:?} is not Resource",
+            callout.entity_type
+        )));
+    }
+    if callout.guid.is_empty() || callout.guid.len() > 64 {
+        return Err(invalid("Guid must have 1 to 64 characters".into()));
+    }
+    Ok(callout)
+}
+
+/// `POST /api/v1/psa/autotask/webhooks/{tenant_id}`.
+pub async fn receive(
+    state: &AppState,
+    tenant_id: &str,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<CalloutReceipt, ApiError> {
+    let row = subscription(state, tenant_id).await?;
+    verify(state, &row, signature, body)?;
+    let callout = parse(body)?;
+    let now = db::now();
+    let txn = state.db.begin().await?;
+    let inserted = psa_webhook_callouts::Entity::insert(psa_webhook_callouts::ActiveModel {
+        tenant_id: Set(tenant_id.to_owned()),
+        guid: Set(callout.guid.clone()),
+        sequence_number: Set(callout.sequence_number),
+        resource_id: Set(callout.id),
+        received_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            psa_webhook_callouts::Column::TenantId,
+            psa_webhook_callouts::Column::Guid,
+            psa_webhook_callouts::Column::SequenceNumber,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    let accepted = inserted > 0;
+    if accepted {
+        psa_webhooks::Entity::update_many()
+            .col_expr(psa_webhooks::Column::LastCalloutAt, now.into())
+            .filter(psa_webhooks::Column::TenantId.eq(tenant_id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    if accepted {
+        let (state, tenant_id, resource_id) = (state.clone(), tenant_id.to_owned(), callout.id);
+        tokio::spawn(async move {
+            if let Err(e) = apply_resource(&state, &tenant_id, resource_id).await {
+                // The next reconciliation applies what this could not.
+                tracing::warn!(tenant = tenant_id, resource_id, error = %e,
+                    "could not apply an Autotask callout");
+            }
+        });
+    }
+    Ok(CalloutReceipt { accepted })
+}
+
+/// Re-reads one resource (and the levels) from the PSA and applies it to its hub user.
+async fn apply_resource(
+    state: &AppState,
+    tenant_id: &str,
+    resource_id: i64,
+) -> Result<(), ApiError> {
+    let user = users::Entity::find()
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .filter(users::Column::PsaResourceId.eq(resource_id))
+        .one(&state.db)
+        .await?;
+    let Some(user) = user else {
+        return Ok(());
+    };
+    let psa = settings_of(&state.db, tenant_id).await?;
+    let levels: HashMap<i64, _> = state
+        .psa
+        .fresh_levels(&state.db, &psa, Priority::Background)
+        .await?
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    let provider = state.psa.provider(&psa, Priority::Background)?;
+    let resources: HashMap<i64, _> = provider
+        .resource(resource_id)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let read = Read {
+        resources: &resources,
+        levels: &levels,
+    };
+    let now = db::now();
+    let mut summary = ReconcileSummary {
+        users_checked: 1,
+        changes_applied: 0,
+        access_withdrawn: 0,
+        sessions_revoked: 0,
+        api_tokens_revoked: 0,
+        started_at: now,
+        finished_at: now,
+    };
+    let txn = state.db.begin().await?;
+    db::lock_tenant(&txn, tenant_id).await?;
+    let context = AccessContext::load(&txn, tenant_id).await?;
+    if let Some(user) = users::Entity::find_by_id(user.id).one(&txn).await? {
+        apply_user(
+            &txn,
+            tenant_id,
+            (&user, &read),
+            &context,
+            Cause::Webhook,
+            &mut summary,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// `POST /api/v1/psa/autotask/webhooks/{tenant_id}/deactivated`: Autotask deactivated (or
+/// deleted) the subscription; the status shows it and the reconciliation carries on alone.
+pub async fn deactivated(
+    state: &AppState,
+    tenant_id: &str,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<CalloutReceipt, ApiError> {
+    let row = subscription(state, tenant_id).await?;
+    verify(state, &row, signature, body)?;
+    if row.state == psa_webhooks::DEACTIVATED {
+        return Ok(CalloutReceipt { accepted: false });
+    }
+    let txn = state.db.begin().await?;
+    let mut active: psa_webhooks::ActiveModel = row.clone().into();
+    active.state = Set(psa_webhooks::DEACTIVATED.to_owned());
+    active.deactivated_at = Set(Some(db::now()));
+    active.update(&txn).await?;
+    activity::record(
+        &txn,
+        activity::Entry {
+            tenant_id,
+            actor: &Actor::System,
+            action: actions::PSA_WEBHOOK_DEACTIVATED,
+            target: Target::new("tenant", tenant_id, "Autotask webhook"),
+            connection_id: None,
+            details: json!({ "webhook_id": row.webhook_id }),
+            meta: &RequestMeta::system(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(CalloutReceipt { accepted: true })
+}
+
+/// Forgets callouts older than [`REMEMBERED_FOR`].
+pub async fn prune(db: &sea_orm::DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
+    let before = db::now() - REMEMBERED_FOR;
+    Ok(psa_webhook_callouts::Entity::delete_many()
+        .filter(psa_webhook_callouts::Column::ReceivedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

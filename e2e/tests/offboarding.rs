@@ -558,14 +558,34 @@ async fn s12_with_webhooks_subscribed_the_psa_offboards_people_within_seconds() 
     let unknown = "/api/v1/psa/autotask/webhooks/00000000-0000-4000-8000-000000000000";
     let (status, problem) = callout(&w, unknown, body, signature).await;
     assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")));
-    // Give a wrongly accepted callout time to show (a negative needs a wait).
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let stats = w.sim_get("/_sim/stats").await;
-    assert_eq!(route_count(&stats, "GET Resources/{id}"), reads, "{stats}");
-    let (_, log) = w
-        .get(&admin, "/api/v1/activity?action=user.psa_changed")
+    // The bare base64, without `sha1=`, is the same signature: still a replay.
+    let bare = signature.trim_start_matches("sha1=");
+    let (status, receipt) = callout(&w, &path, body, bare).await;
+    assert_eq!((status, &receipt), (200, &json!({"accepted": false})));
+    // A fresh change afterwards is applied: once it shows, every callout above has been
+    // answered long before, and only this one read the PSA or wrote an entry.
+    w.change_psa(|d| edit_resource(d, ELENA_SERVICE_DESK, |r| r["is_active"] = json!(true)))
         .await;
-    assert_eq!(log["items"].as_array().unwrap().len(), 3, "{log}");
+    let started = Instant::now();
+    let log = loop {
+        let (_, log) = w
+            .get(&admin, "/api/v1/activity?action=user.psa_changed")
+            .await;
+        if log["items"].as_array().unwrap().len() >= 4 {
+            break log;
+        }
+        assert!(started.elapsed() < CALLOUT_DEADLINE, "{log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(log["items"].as_array().unwrap().len(), 4, "{log}");
+    let stats = w.sim_get("/_sim/stats").await;
+    assert_eq!(
+        route_count(&stats, "GET Resources/{id}"),
+        reads + 1,
+        "{stats}"
+    );
+    // Reactivated in the PSA, Elena may sign in again; her old token stays revoked.
+    assert_eq!(w.get(&elena_token, "/api/v1/me").await.0, 401);
     let (_, feed) = w.get(&admin, "/api/v1/psa/status").await;
     assert!(feed["webhook"]["last_callout_at"].is_string(), "{feed}");
 

@@ -374,7 +374,8 @@ fn difference(was: &Value, now: &Value) -> Value {
 }
 
 /// Delivers queued callouts in order, each with Autotask's timeout and retries; runs on the
-/// simulator's own runtime until the channel closes.
+/// simulator's own runtime until the channel closes. A deactivation notice goes on its own
+/// (a receiver that no longer knows the webhook must not hold up later callouts).
 pub(crate) async fn dispatch(
     shared: std::sync::Arc<crate::server::Shared>,
     mut queue: tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
@@ -390,26 +391,45 @@ pub(crate) async fn dispatch(
         let Some(callout) = shared.webhooks().sent.get(index).cloned() else {
             continue;
         };
-        for attempt in 1..=MAX_ATTEMPTS {
-            let answer = client
-                .post(&callout.url)
-                .header("Content-Type", "application/json")
-                .header("X-Hook-Signature", &callout.signature)
-                .body(callout.body.clone())
-                .send()
-                .await;
-            let status = answer.ok().map(|r| r.status().as_u16());
-            let delivered = status.is_some_and(|s| (200..300).contains(&s));
-            if let Some(sent) = shared.webhooks().sent.get_mut(index) {
-                sent.status = status;
-                sent.attempts = attempt;
-                sent.delivered = delivered;
-            }
-            if delivered || attempt == MAX_ATTEMPTS {
-                break;
-            }
-            tokio::time::sleep(RETRY_AFTER).await;
+        let delivery = deliver(
+            std::sync::Arc::clone(&shared),
+            client.clone(),
+            index,
+            callout,
+        );
+        if shared.webhooks().sent[index].kind == "deactivation" {
+            actix_web::rt::spawn(delivery);
+        } else {
+            delivery.await;
         }
+    }
+}
+
+async fn deliver(
+    shared: std::sync::Arc<crate::server::Shared>,
+    client: reqwest::Client,
+    index: usize,
+    callout: SentCallout,
+) {
+    for attempt in 1..=MAX_ATTEMPTS {
+        let answer = client
+            .post(&callout.url)
+            .header("Content-Type", "application/json")
+            .header("X-Hook-Signature", &callout.signature)
+            .body(callout.body.clone())
+            .send()
+            .await;
+        let status = answer.ok().map(|r| r.status().as_u16());
+        let delivered = status.is_some_and(|s| (200..300).contains(&s));
+        if let Some(sent) = shared.webhooks().sent.get_mut(index) {
+            sent.status = status;
+            sent.attempts = attempt;
+            sent.delivered = delivered;
+        }
+        if delivered || attempt == MAX_ATTEMPTS {
+            break;
+        }
+        tokio::time::sleep(RETRY_AFTER).await;
     }
 }
 

@@ -11,6 +11,7 @@
 //! task of its own, so Autotask's 10-second timeout is never near.
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use hmac::{KeyInit as _, Mac as _};
@@ -18,9 +19,7 @@ use hubkeep_shared::FieldError;
 use hubkeep_shared::ProblemCode;
 use hubkeep_shared::api::{AutotaskCallout, CalloutReceipt, ReconcileSummary};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait as _,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait as _};
 use serde_json::json;
 
 use super::apply::{Cause, Read, apply_user};
@@ -36,9 +35,6 @@ use crate::psa::Priority;
 use crate::psa::registry::settings_of;
 
 type HmacSha1 = hmac::Hmac<sha1::Sha1>;
-
-/// How long a received callout is remembered: Autotask gives up on one after 2 minutes.
-pub const REMEMBERED_FOR: chrono::Duration = chrono::Duration::days(1);
 
 fn bad_signature() -> ApiError {
     ApiError::new(
@@ -148,14 +144,32 @@ pub async fn receive(
     if accepted {
         let (state, tenant_id, resource_id) = (state.clone(), tenant_id.to_owned(), callout.id);
         tokio::spawn(async move {
+            // One apply at a time per tenant on this instance, each reading the PSA inside
+            // its turn: a later callout never has its answer overwritten by an earlier one
+            // that read the PSA before it and committed after.
+            let turn = tenant_turn(&tenant_id);
+            let _turn = turn.lock().await;
             if let Err(e) = apply_resource(&state, &tenant_id, resource_id).await {
-                // The next reconciliation applies what this could not.
                 tracing::warn!(tenant = tenant_id, resource_id, error = %e,
-                    "could not apply an Autotask callout");
+                    "could not apply an Autotask callout; the tenant's reconciliation is due now");
+                if let Err(e) = super::lease::due_now(&state.db, &tenant_id).await {
+                    tracing::warn!(tenant = tenant_id, error = %e, "could not mark it due");
+                }
             }
         });
     }
     Ok(CalloutReceipt { accepted })
+}
+
+/// The lock that orders a tenant's callout applies on this instance.
+fn tenant_turn(tenant_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+    static TURNS: OnceLock<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+        OnceLock::new();
+    let mut turns = TURNS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Arc::clone(turns.entry(tenant_id.to_owned()).or_default())
 }
 
 /// Re-reads one resource (and the levels) from the PSA and applies it to its hub user.
@@ -229,14 +243,24 @@ pub async fn deactivated(
 ) -> Result<CalloutReceipt, ApiError> {
     let row = subscription(state, tenant_id).await?;
     verify(state, &row, signature, body)?;
-    if row.state == psa_webhooks::DEACTIVATED {
+    let txn = state.db.begin().await?;
+    // Only the subscription the notice was signed for, and only once; one removed or
+    // replaced meanwhile is left alone.
+    let changed = psa_webhooks::Entity::update_many()
+        .col_expr(
+            psa_webhooks::Column::State,
+            psa_webhooks::DEACTIVATED.into(),
+        )
+        .col_expr(psa_webhooks::Column::DeactivatedAt, Some(db::now()).into())
+        .filter(psa_webhooks::Column::TenantId.eq(tenant_id))
+        .filter(psa_webhooks::Column::WebhookId.eq(row.webhook_id))
+        .filter(psa_webhooks::Column::State.eq(psa_webhooks::ACTIVE))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if changed == 0 {
         return Ok(CalloutReceipt { accepted: false });
     }
-    let txn = state.db.begin().await?;
-    let mut active: psa_webhooks::ActiveModel = row.clone().into();
-    active.state = Set(psa_webhooks::DEACTIVATED.to_owned());
-    active.deactivated_at = Set(Some(db::now()));
-    active.update(&txn).await?;
     activity::record(
         &txn,
         activity::Entry {
@@ -252,14 +276,4 @@ pub async fn deactivated(
     .await?;
     txn.commit().await?;
     Ok(CalloutReceipt { accepted: true })
-}
-
-/// Forgets callouts older than [`REMEMBERED_FOR`].
-pub async fn prune(db: &sea_orm::DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
-    let before = db::now() - REMEMBERED_FOR;
-    Ok(psa_webhook_callouts::Entity::delete_many()
-        .filter(psa_webhook_callouts::Column::ReceivedAt.lt(before))
-        .exec(db)
-        .await?
-        .rows_affected)
 }

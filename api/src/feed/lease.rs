@@ -48,6 +48,18 @@ pub async fn ensure_row(
     Ok(())
 }
 
+/// Makes the tenant's next scheduled run due now (a callout that could not be applied): the
+/// job's next tick reconciles it. Nothing happens while the job is off or the row is not
+/// made yet (its first run is then one period away at most).
+pub async fn due_now(db: &impl ConnectionTrait, tenant_id: &str) -> Result<(), DbErr> {
+    psa_feed::Entity::update_many()
+        .col_expr(psa_feed::Column::DueAt, Expr::value(crate::db::now()))
+        .filter(psa_feed::Column::TenantId.eq(tenant_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Takes the tenant's lease for `holder` until `now + lease`: `true` when this call got it.
 /// Free or expired leases only (a run in progress, even this instance's, keeps it), and for
 /// [`Run::Scheduled`] only when the run is due.

@@ -69,7 +69,6 @@ fn lease_length(state: &AppState) -> chrono::Duration {
 
 /// One pass: every tenant whose run is due and whose lease this instance gets.
 async fn run_due(state: &AppState) -> Result<(), sea_orm::DbErr> {
-    super::callout::prune(&state.db).await?;
     let tenants: Vec<String> = psa_settings::Entity::find()
         .select_only()
         .column(psa_settings::Column::TenantId)

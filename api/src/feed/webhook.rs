@@ -10,7 +10,10 @@
 
 use hubkeep_shared::api::{PsaProvider, WebhookState, WebhookStatus};
 use hubkeep_shared::{HubAction, ProblemCode};
-use sea_orm::{ActiveModelTrait as _, EntityTrait, Set, TransactionTrait as _};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, EntityTrait, QueryFilter as _, Set,
+    TransactionTrait as _,
+};
 use serde_json::json;
 
 use crate::AppState;
@@ -216,14 +219,21 @@ pub async fn unsubscribe(state: &AppState, caller: &Caller) -> Result<(), ApiErr
     else {
         return Ok(());
     };
-    // A tenant that moved to the directory provider has no Autotask to tell.
-    if let Ok(autotask) = autotask_of(state, tenant_id).await {
+    // A tenant that moved to the directory provider has no Autotask to tell; any other
+    // failure keeps the row, so the hub never forgets a webhook Autotask may still have.
+    let psa = settings_of(&state.db, tenant_id).await?;
+    if let Some(autotask) = state.psa.autotask(&psa, Priority::Foreground)? {
         autotask.delete_resource_webhook(row.webhook_id).await?;
     }
     let txn = state.db.begin().await?;
     db::lock_tenant(&txn, tenant_id).await?;
     let caller = caller.recheck(&txn).await?;
-    let deleted = psa_webhooks::Entity::delete_by_id(tenant_id.to_owned())
+    caller.require(HubAction::EditSettings)?;
+    // Only the subscription just deleted at Autotask: one a concurrent request made since
+    // stays.
+    let deleted = psa_webhooks::Entity::delete_many()
+        .filter(psa_webhooks::Column::TenantId.eq(tenant_id))
+        .filter(psa_webhooks::Column::WebhookId.eq(row.webhook_id))
         .exec(&txn)
         .await?;
     if deleted.rows_affected > 0 {

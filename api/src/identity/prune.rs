@@ -20,6 +20,9 @@ pub const ENDED_SESSION_RETENTION: chrono::Duration = chrono::Duration::days(1);
 /// Launch `jti`s are kept this long past their assertion's `exp` (more than the verifier's
 /// leeway, so a replay is always caught while the assertion could still verify).
 pub const JTI_RETENTION: chrono::Duration = chrono::Duration::minutes(5);
+/// How long a received Autotask callout is remembered to refuse its replay (SPEC S12):
+/// Autotask gives up on a callout after 2 minutes.
+pub const PSA_CALLOUT_RETENTION: chrono::Duration = chrono::Duration::days(1);
 
 /// What one run deleted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -29,6 +32,7 @@ pub struct Pruned {
     pub launch_jtis: u64,
     pub rate_limits: u64,
     pub psa_call_budget: u64,
+    pub psa_webhook_callouts: u64,
 }
 
 /// One run at `now`. `rate_window_secs` is the rate limits' window: a counter of an earlier
@@ -88,12 +92,24 @@ pub async fn prune(
         Value::from(now.timestamp() - 2 * 3600),
     )
     .await?;
+    // Autotask gives up on a callout after 2 minutes: a day of them catches every replay.
+    let psa_webhook_callouts = batches(
+        db,
+        &format!(
+            "DELETE FROM psa_webhook_callouts WHERE (tenant_id, guid, sequence_number) IN \
+             (SELECT tenant_id, guid, sequence_number FROM psa_webhook_callouts \
+             WHERE received_at < $1 LIMIT {BATCH})"
+        ),
+        Value::from(now - PSA_CALLOUT_RETENTION),
+    )
+    .await?;
     Ok(Pruned {
         sessions,
         refresh_tokens,
         launch_jtis,
         rate_limits,
         psa_call_budget,
+        psa_webhook_callouts,
     })
 }
 

@@ -331,6 +331,30 @@ impl AutotaskPsa {
         authenticated: bool,
         what: &str,
     ) -> Result<Answer, PsaError> {
+        self.send_with(method, url, body, (authenticated, true), what)
+            .await
+    }
+
+    /// One authenticated attempt, never retried: for a call that is not idempotent (creating
+    /// a webhook), where a retry after a timeout could make a second one.
+    pub(super) async fn send_once(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Answer, PsaError> {
+        self.send_with(method, url, body, (true, false), what).await
+    }
+
+    async fn send_with(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        (authenticated, retry): (bool, bool),
+        what: &str,
+    ) -> Result<Answer, PsaError> {
         let config = self.config();
         // The credentials go only where the policy allows, whatever asked for the URL.
         if authenticated && !config.zones.allows(&url) {
@@ -342,7 +366,7 @@ impl AutotaskPsa {
                 ),
             ));
         }
-        let max_attempts = config.max_attempts.max(1);
+        let max_attempts = if retry { config.max_attempts.max(1) } else { 1 };
         // The whole call, waits for a free slot and between attempts included, is bounded by
         // what its attempts and waits alone may take: a sign-in queued behind a slow PSA
         // still answers in bounded time.

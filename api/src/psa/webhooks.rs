@@ -78,9 +78,8 @@ impl AutotaskPsa {
             "SendThresholdExceededNotification": true,
         });
         let url = join(&base, "ResourceWebhooks")?;
-        let answer = self
-            .send(Method::POST, url, Some(&body), true, what)
-            .await?;
+        // Not retried: a retry after a timeout could leave a second webhook at Autotask.
+        let answer = self.send_once(Method::POST, url, Some(&body), what).await?;
         let created: Created = self.success(answer, what, Some("ResourceWebhooks"))?;
         let id = created.item_id;
         for (_, field) in SUBSCRIBED_FIELDS {
@@ -105,9 +104,7 @@ impl AutotaskPsa {
             "IsSubscribedField": true,
             "IsDisplayAlwaysField": false,
         });
-        let answer = self
-            .send(Method::POST, url, Some(&body), true, what)
-            .await?;
+        let answer = self.send_once(Method::POST, url, Some(&body), what).await?;
         self.success::<Value>(answer, what, Some("ResourceWebhooks"))
             .map(drop)
     }

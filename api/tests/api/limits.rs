@@ -228,6 +228,17 @@ async fn s14_the_pruning_job_deletes_expired_rows_and_keeps_live_ones(backend: B
         .await;
     }
 
+    // Autotask callouts received two days ago and now (SPEC S12's replay memory).
+    for (seq, at) in [(1_i64, now - Duration::days(2)), (2, now)] {
+        exec(
+            &app,
+            "INSERT INTO psa_webhook_callouts (tenant_id, guid, sequence_number, resource_id, \
+             received_at) VALUES (?, 'g', ?, 1, ?)",
+            vec![tenant.id.clone().into(), seq.into(), at.into()],
+        )
+        .await;
+    }
+
     let pruned = prune(&app.db, now, 60).await.unwrap();
     assert_eq!(
         pruned,
@@ -237,7 +248,14 @@ async fn s14_the_pruning_job_deletes_expired_rows_and_keeps_live_ones(backend: B
             launch_jtis: 2,
             rate_limits: 1,
             psa_call_budget: 1,
+            psa_webhook_callouts: 1,
         }
+    );
+    assert_eq!(
+        app.scalar("SELECT sequence_number FROM psa_webhook_callouts")
+            .await,
+        2,
+        "the recent callout is remembered"
     );
     let left: Vec<String> = sessions::Entity::find()
         .all(&app.db)

@@ -155,12 +155,23 @@ impl World {
     }
 
     async fn wait_for(&self, token: &str, path: &str, status: u16, code: &str) -> Duration {
+        self.wait_within(token, path, (status, code), DEADLINE)
+            .await
+    }
+
+    async fn wait_within(
+        &self,
+        token: &str,
+        path: &str,
+        (status, code): (u16, &str),
+        deadline: Duration,
+    ) -> Duration {
         wait_for(
             &self.http,
             &self.server.base,
             (token, path),
             (status, code),
-            DEADLINE,
+            deadline,
         )
         .await
     }
@@ -476,14 +487,14 @@ async fn s12_with_webhooks_subscribed_the_psa_offboards_people_within_seconds() 
     // 1. Elena is deactivated in Autotask: the callout makes the hub refuse her token.
     w.change_psa(|d| edit_resource(d, ELENA_SERVICE_DESK, |r| r["is_active"] = json!(false)))
         .await;
-    let took = wait_for(
-        &w.http,
-        &w.server.base,
-        (&elena_token, "/api/v1/me"),
-        (401, "unauthenticated"),
-        CALLOUT_DEADLINE,
-    )
-    .await;
+    let took = w
+        .wait_within(
+            &elena_token,
+            "/api/v1/me",
+            (401, "unauthenticated"),
+            CALLOUT_DEADLINE,
+        )
+        .await;
     println!("deactivated in the PSA → API token refused after {took:?} (callout)");
     // 2. Isabella is moved to a level that may not open the hub menu.
     w.change_psa(|d| {
@@ -492,14 +503,14 @@ async fn s12_with_webhooks_subscribed_the_psa_offboards_people_within_seconds() 
         });
     })
     .await;
-    let took = wait_for(
-        &w.http,
-        &w.server.base,
-        (&isabella_token, "/api/v1/me"),
-        (401, "unauthenticated"),
-        CALLOUT_DEADLINE,
-    )
-    .await;
+    let took = w
+        .wait_within(
+            &isabella_token,
+            "/api/v1/me",
+            (401, "unauthenticated"),
+            CALLOUT_DEADLINE,
+        )
+        .await;
     println!("moved to a level without hub_menu → API token refused after {took:?} (callout)");
     // 3. Laura is moved to a level without the elevation facts: admin endpoints refuse her.
     w.change_psa(|d| {
@@ -508,14 +519,14 @@ async fn s12_with_webhooks_subscribed_the_psa_offboards_people_within_seconds() 
         });
     })
     .await;
-    let took = wait_for(
-        &w.http,
-        &w.server.base,
-        (&laura_token, "/api/v1/users"),
-        (403, "elevated_access_required"),
-        CALLOUT_DEADLINE,
-    )
-    .await;
+    let took = w
+        .wait_within(
+            &laura_token,
+            "/api/v1/users",
+            (403, "elevated_access_required"),
+            CALLOUT_DEADLINE,
+        )
+        .await;
     println!("moved to a level without elevation → admin endpoint refused after {took:?}");
 
     let sent = delivered_callouts(&w, 3).await;

@@ -500,13 +500,7 @@ pub async fn read_psa_people(state: &AppState, caller: &Caller) -> Result<PsaPeo
         .into_iter()
         .map(|r| (r.id, r))
         .collect();
-    let levels: HashMap<i64, security_levels::Model> = state
-        .psa
-        .fresh_levels(&state.db, &psa, Priority::Background)
-        .await?
-        .into_iter()
-        .map(|l| (l.id, l))
-        .collect();
+    let levels = state.psa.levels_by_id(&state.db, &psa).await?;
     Ok(PsaPeople { resources, levels })
 }
 

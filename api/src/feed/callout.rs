@@ -43,13 +43,21 @@ fn bad_signature() -> ApiError {
     )
 }
 
-/// The tenant's subscription, or 404 (an unknown tenant and one without a subscription
-/// look the same).
-async fn subscription(state: &AppState, tenant_id: &str) -> Result<psa_webhooks::Model, ApiError> {
-    psa_webhooks::Entity::find_by_id(tenant_id.to_owned())
+/// The tenant's subscription, once `signature` is found to sign `body` with its key: 404
+/// first when there is none (an unknown tenant and one without a subscription look the
+/// same), then 401 for a bad signature.
+async fn signed_for(
+    state: &AppState,
+    tenant_id: &str,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<psa_webhooks::Model, ApiError> {
+    let row = psa_webhooks::Entity::find_by_id(tenant_id.to_owned())
         .one(&state.db)
         .await?
-        .ok_or_else(ApiError::not_found)
+        .ok_or_else(ApiError::not_found)?;
+    verify(state, &row, signature, body)?;
+    Ok(row)
 }
 
 /// Checks `signature` (`sha1=<base64>`, the prefix optional) against the body.
@@ -109,8 +117,7 @@ pub async fn receive(
     signature: Option<&str>,
     body: &[u8],
 ) -> Result<CalloutReceipt, ApiError> {
-    let row = subscription(state, tenant_id).await?;
-    verify(state, &row, signature, body)?;
+    signed_for(state, tenant_id, signature, body).await?;
     let callout = parse(body)?;
     let now = db::now();
     let txn = state.db.begin().await?;
@@ -187,13 +194,7 @@ async fn apply_resource(
         return Ok(());
     };
     let psa = settings_of(&state.db, tenant_id).await?;
-    let levels: HashMap<i64, _> = state
-        .psa
-        .fresh_levels(&state.db, &psa, Priority::Background)
-        .await?
-        .into_iter()
-        .map(|l| (l.id, l))
-        .collect();
+    let levels = state.psa.levels_by_id(&state.db, &psa).await?;
     let provider = state.psa.provider(&psa, Priority::Background)?;
     let resources: HashMap<i64, _> = provider
         .resource(resource_id)
@@ -241,8 +242,7 @@ pub async fn deactivated(
     signature: Option<&str>,
     body: &[u8],
 ) -> Result<CalloutReceipt, ApiError> {
-    let row = subscription(state, tenant_id).await?;
-    verify(state, &row, signature, body)?;
+    let row = signed_for(state, tenant_id, signature, body).await?;
     let txn = state.db.begin().await?;
     // Only the subscription the notice was signed for, and only once; one removed or
     // replaced meanwhile is left alone.

@@ -242,13 +242,7 @@ async fn reconcile(
     let psa = crate::psa::registry::settings_of(&state.db, tenant_id).await?;
     // Bulk work that can wait: it yields to sign-ins and stops when the budget is spent.
     // The levels first: a level that lost its facts restamps (and withdraws) at once.
-    let levels: HashMap<i64, security_levels::Model> = state
-        .psa
-        .fresh_levels(&state.db, &psa, Priority::Background)
-        .await?
-        .into_iter()
-        .map(|l| (l.id, l))
-        .collect();
+    let levels = state.psa.levels_by_id(&state.db, &psa).await?;
     let provider = state.psa.provider(&psa, Priority::Background)?;
     let ids: Vec<i64> = people.iter().map(|(_, resource)| *resource).collect();
     let resources = read_resources(provider.as_ref(), &ids).await?;

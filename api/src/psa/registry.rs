@@ -235,6 +235,23 @@ impl PsaRegistry {
     }
 }
 
+impl PsaRegistry {
+    /// [`PsaRegistry::fresh_levels`] by level id, as background work: what the Users tab's
+    /// refresh, reconciliation and callouts compare users with.
+    pub async fn levels_by_id(
+        &self,
+        db: &DatabaseConnection,
+        settings: &psa_settings::Model,
+    ) -> Result<HashMap<i64, security_levels::Model>, LevelsError> {
+        Ok(self
+            .fresh_levels(db, settings, Priority::Background)
+            .await?
+            .into_iter()
+            .map(|l| (l.id, l))
+            .collect())
+    }
+}
+
 /// Reading levels failed: the PSA, or the database.
 #[derive(Debug, thiserror::Error)]
 pub enum LevelsError {

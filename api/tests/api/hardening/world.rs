@@ -182,6 +182,8 @@ impl Objects {
                 (_, "users", "id") => world.val_id.clone(),
                 ("me", "tokens", "id") | (_, "tokens", "id") => self.token.clone(),
                 (_, "engine-tokens", "id") => self.engine_token.clone(),
+                // Autotask's callouts name the tenant (which has no subscription here).
+                (_, "webhooks", "tenant_id") => world.tenant.id.clone(),
                 _ => return Err(format!("{template}: no object for {{{param}}}")),
             };
             out.push(value);

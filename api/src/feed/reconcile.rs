@@ -23,7 +23,7 @@ use crate::AppState;
 use crate::access::users::AccessContext;
 use crate::db::{
     self,
-    entities::{psa_feed, psa_settings, security_levels, users},
+    entities::{psa_feed, psa_settings, users},
 };
 use crate::error::ApiError;
 use crate::identity::Caller;

@@ -31,6 +31,7 @@ on_each_backend!(
     s11_background_reads_stop_at_the_budget_while_sign_in_goes_on,
     s11_the_connection_test_passes_every_step_against_the_simulator,
     s12_reconciliation_reads_the_documented_autotask_in_lists_of_at_most_500_ids,
+    s12_the_documented_autotask_offers_no_resource_webhooks_and_nothing_is_subscribed,
 );
 
 /// How the stand-in behaves.
@@ -109,9 +110,12 @@ fn autotask(
                     "prevPageUrl": null, "nextPageUrl": null}})
         };
         match (call.method.as_str(), rest) {
+            // Autotask's webhook pages list Companies, Contacts, Configuration Items, Tickets
+            // and Ticket Notes: Resources offer no callouts (and `ResourceWebhooks` is an
+            // entity this Autotask does not have: the 404 below).
             ("GET", "Resources/entityInformation") => Reply::json(
                 200,
-                &json!({"info": {"name": "Resource", "canQuery": true, "supportsWebhookCallouts": true}}),
+                &json!({"info": {"name": "Resource", "canQuery": true, "supportsWebhookCallouts": false}}),
             ),
             ("POST", "Resources/query") => {
                 let body: Value = serde_json::from_str(&call.body).unwrap_or(Value::Null);
@@ -200,7 +204,7 @@ fn fixture() -> Arc<Mutex<hubkeep_shared::DirectoryFile>> {
 /// A stand-in in `mode`, and an app allowed to send credentials to it (and nowhere else),
 /// discovering zones through it.
 async fn stand_in(backend: Backend, mode: u8) -> (TestApp, StandIn, Arc<AtomicU8>) {
-    let (app, psa, switch, _) = stand_in_with(backend, mode, fixture_directory()).await;
+    let (app, psa, switch, _) = stand_in_with(backend, mode, fixture_directory(), |_| {}).await;
     (app, psa, switch)
 }
 
@@ -209,6 +213,7 @@ async fn stand_in_with(
     backend: Backend,
     mode: u8,
     directory: hubkeep_shared::DirectoryFile,
+    adjust: impl FnOnce(&mut hubkeep_api::config::Settings),
 ) -> (
     TestApp,
     StandIn,
@@ -226,6 +231,7 @@ async fn stand_in_with(
         s.psa.extra_zone_hosts = vec![host];
         s.psa.autotask_discovery_url = discovery;
         s.psa.timeout_ms = 500;
+        adjust(s);
     })
     .await;
     (app, psa, switch, directory)
@@ -779,7 +785,7 @@ async fn s12_reconciliation_reads_the_documented_autotask_in_lists_of_at_most_50
             security_level_id: 3,
         });
     }
-    let (app, psa, _, directory) = stand_in_with(backend, NORMAL, directory).await;
+    let (app, psa, _, directory) = stand_in_with(backend, NORMAL, directory, |_| {}).await;
     let tenant = app
         .autotask_tenant(Some(format!("{}{ROOT}", psa.root())))
         .await;
@@ -853,4 +859,55 @@ async fn s12_reconciliation_reads_the_documented_autotask_in_lists_of_at_most_50
         1,
         "a resource Autotask no longer knows has no access"
     );
+}
+
+/// SPEC S12 against Autotask as documented: `Resources/entityInformation` reports no webhook
+/// callouts, so subscribing is refused after that one question, nothing is created at
+/// Autotask or here, and reconciliation stays the offboarding path.
+async fn s12_the_documented_autotask_offers_no_resource_webhooks_and_nothing_is_subscribed(
+    backend: Backend,
+) {
+    let (app, psa, _, _) = stand_in_with(backend, NORMAL, fixture_directory(), |s| {
+        s.http.public_url = Some("https://hub.example.test".into());
+    })
+    .await;
+    let tenant = app
+        .autotask_tenant(Some(format!("{}{ROOT}", psa.root())))
+        .await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let before = (psa.count(), app.row_counts().await);
+    let res = app
+        .client
+        .post(app.url("/api/v1/psa/webhook"))
+        .bearer_auth(&ada.access_token)
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_problem(res, 409, "webhooks_unsupported").await;
+    let calls = psa.calls();
+    let asked: Vec<(&str, &str)> = calls[before.0..]
+        .iter()
+        .map(|c| (c.method.as_str(), c.path.as_str()))
+        .collect();
+    assert_eq!(
+        asked,
+        [(
+            "GET",
+            format!("{ROOT}v1.0/Resources/entityInformation").as_str()
+        )],
+        "one question, no ResourceWebhooks call"
+    );
+    assert_eq!(app.row_counts().await, before.1);
+    assert_eq!(app.count("psa_webhooks").await, 0);
+    let status: Value = app
+        .client
+        .get(app.url("/api/v1/psa/status"))
+        .bearer_auth(&ada.access_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["webhook"]["state"], "not_subscribed", "{status}");
 }

@@ -20,6 +20,19 @@ use crate::error::ApiError;
 use crate::hub_access::{Why, stored_access, withdraw_credentials};
 use crate::psa::PsaResource;
 
+/// A summary with nothing applied yet, of a run starting `at`.
+pub(super) fn nothing_yet(at: chrono::DateTime<chrono::Utc>) -> ReconcileSummary {
+    ReconcileSummary {
+        users_checked: 0,
+        changes_applied: 0,
+        access_withdrawn: 0,
+        sessions_revoked: 0,
+        api_tokens_revoked: 0,
+        started_at: at,
+        finished_at: at,
+    }
+}
+
 /// What the PSA answered.
 pub(crate) struct Read<'a> {
     pub(super) resources: &'a HashMap<i64, PsaResource>,

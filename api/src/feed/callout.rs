@@ -17,12 +17,12 @@ use base64::Engine as _;
 use hmac::{KeyInit as _, Mac as _};
 use hubkeep_shared::FieldError;
 use hubkeep_shared::ProblemCode;
-use hubkeep_shared::api::{AutotaskCallout, CalloutReceipt, ReconcileSummary};
+use hubkeep_shared::api::{AutotaskCallout, CalloutReceipt};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait as _};
 use serde_json::json;
 
-use super::apply::{Cause, Read, apply_user};
+use super::apply::{Cause, Read, apply_user, nothing_yet};
 use crate::AppState;
 use crate::access::users::AccessContext;
 use crate::activity::{self, Actor, RequestMeta, Target, actions};
@@ -206,16 +206,8 @@ async fn apply_resource(
         resources: &resources,
         levels: &levels,
     };
-    let now = db::now();
-    let mut summary = ReconcileSummary {
-        users_checked: 1,
-        changes_applied: 0,
-        access_withdrawn: 0,
-        sessions_revoked: 0,
-        api_tokens_revoked: 0,
-        started_at: now,
-        finished_at: now,
-    };
+    // Only what `apply_user` counts; nobody reads it after.
+    let mut summary = nothing_yet(db::now());
     let txn = state.db.begin().await?;
     db::lock_tenant(&txn, tenant_id).await?;
     let context = AccessContext::load(&txn, tenant_id).await?;

@@ -17,7 +17,7 @@ use sea_orm::{
     ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait as _,
 };
 
-use super::apply::{Cause, Read, apply_user};
+use super::apply::{Cause, Read, apply_user, nothing_yet};
 use super::lease::{self, Finished, Run};
 use crate::AppState;
 use crate::access::users::AccessContext;
@@ -155,15 +155,7 @@ async fn run_leased(
     holder: String,
 ) -> Result<ReconcileSummary, ApiError> {
     let started_at = db::now();
-    let mut summary = ReconcileSummary {
-        users_checked: 0,
-        changes_applied: 0,
-        access_withdrawn: 0,
-        sessions_revoked: 0,
-        api_tokens_revoked: 0,
-        started_at,
-        finished_at: started_at,
-    };
+    let mut summary = nothing_yet(started_at);
     let outcome = {
         // The lease outlives slow PSA calls: renewed every third of its length while the run
         // goes on, and no longer once it is over, however it ends.

@@ -48,7 +48,11 @@ pub async fn status_of(
     let row = psa_webhooks::Entity::find_by_id(tenant_id.to_owned())
         .one(db)
         .await?;
-    Ok(match row {
+    Ok(status_from(row, provider))
+}
+
+fn status_from(row: Option<psa_webhooks::Model>, provider: PsaProvider) -> WebhookStatus {
+    match row {
         Some(row) => WebhookStatus {
             state: if row.state == psa_webhooks::ACTIVE {
                 WebhookState::Active
@@ -68,7 +72,7 @@ pub async fn status_of(
             subscribed_at: None,
             callback_url: None,
         },
-    })
+    }
 }
 
 fn unsupported(detail: &str) -> ApiError {
@@ -104,11 +108,8 @@ pub async fn subscribe(state: &AppState, caller: &Caller) -> Result<WebhookStatu
     let existing = psa_webhooks::Entity::find_by_id(tenant_id.to_owned())
         .one(&state.db)
         .await?;
-    if existing
-        .as_ref()
-        .is_some_and(|r| r.state == psa_webhooks::ACTIVE)
-    {
-        return status_of(&state.db, tenant_id, PsaProvider::Autotask).await;
+    if let Some(live) = existing.filter(|r| r.state == psa_webhooks::ACTIVE) {
+        return Ok(status_from(Some(live), PsaProvider::Autotask));
     }
     if !autotask.resources_support_webhooks().await? {
         return Err(unsupported(

@@ -99,24 +99,7 @@ impl PsaRegistry {
         settings: &psa_settings::Model,
         priority: Priority,
     ) -> Result<Arc<dyn PsaDirectory>, PsaError> {
-        let wanted = version_of(settings);
-        let cached = self.providers.read().ok().and_then(|cache| {
-            cache
-                .get(&settings.tenant_id)
-                .filter(|(version, _)| *version == wanted)
-                .map(|(_, provider)| provider.clone())
-        });
-        let provider = match cached {
-            Some(provider) => provider,
-            None => {
-                let provider = self.build(settings)?;
-                if let Ok(mut cache) = self.providers.write() {
-                    cache.insert(settings.tenant_id.clone(), (wanted, provider.clone()));
-                }
-                provider
-            }
-        };
-        Ok(match provider {
+        Ok(match self.built(settings)? {
             Provider::Directory(directory) => directory,
             Provider::Autotask(client) => Arc::new(client.as_priority(priority)),
         })
@@ -129,20 +112,30 @@ impl PsaRegistry {
         settings: &psa_settings::Model,
         priority: Priority,
     ) -> Result<Option<super::autotask::AutotaskPsa>, PsaError> {
-        if settings.provider != PsaProvider::Autotask {
-            return Ok(None);
-        }
-        // Built (or taken from the cache) as `provider` does, so gates and zones are shared.
-        self.provider(settings, priority)?;
-        let cached = self
-            .providers
-            .read()
-            .ok()
-            .and_then(|cache| cache.get(&settings.tenant_id).map(|(_, p)| p.clone()));
-        Ok(match cached {
-            Some(Provider::Autotask(client)) => Some(client.as_priority(priority)),
-            _ => None,
+        Ok(match self.built(settings)? {
+            Provider::Autotask(client) => Some(client.as_priority(priority)),
+            Provider::Directory(_) => None,
         })
+    }
+
+    /// The tenant's built provider: from the cache while its settings (and directory file)
+    /// are unchanged, else built now and cached.
+    fn built(&self, settings: &psa_settings::Model) -> Result<Provider, PsaError> {
+        let wanted = version_of(settings);
+        let cached = self.providers.read().ok().and_then(|cache| {
+            cache
+                .get(&settings.tenant_id)
+                .filter(|(version, _)| *version == wanted)
+                .map(|(_, provider)| provider.clone())
+        });
+        if let Some(provider) = cached {
+            return Ok(provider);
+        }
+        let provider = self.build(settings)?;
+        if let Ok(mut cache) = self.providers.write() {
+            cache.insert(settings.tenant_id.clone(), (wanted, provider.clone()));
+        }
+        Ok(provider)
     }
 
     fn gate(&self, tenant_id: &str) -> Arc<Gate> {
@@ -222,20 +215,6 @@ impl PsaRegistry {
         self.fresh_levels(db, settings, Priority::Background).await
     }
 
-    /// Levels straight from the PSA, written to the cache. Sign-in and refresh use this: a
-    /// stale cache must never grant what the PSA has withdrawn.
-    pub async fn fresh_levels(
-        &self,
-        db: &DatabaseConnection,
-        settings: &psa_settings::Model,
-        priority: Priority,
-    ) -> Result<Vec<security_levels::Model>, LevelsError> {
-        let levels = self.provider(settings, priority)?.security_levels().await?;
-        Ok(store_levels(db, &settings.tenant_id, &levels).await?)
-    }
-}
-
-impl PsaRegistry {
     /// [`PsaRegistry::fresh_levels`] by level id, as background work: what the Users tab's
     /// refresh, reconciliation and callouts compare users with.
     pub async fn levels_by_id(
@@ -249,6 +228,18 @@ impl PsaRegistry {
             .into_iter()
             .map(|l| (l.id, l))
             .collect())
+    }
+
+    /// Levels straight from the PSA, written to the cache. Sign-in and refresh use this: a
+    /// stale cache must never grant what the PSA has withdrawn.
+    pub async fn fresh_levels(
+        &self,
+        db: &DatabaseConnection,
+        settings: &psa_settings::Model,
+        priority: Priority,
+    ) -> Result<Vec<security_levels::Model>, LevelsError> {
+        let levels = self.provider(settings, priority)?.security_levels().await?;
+        Ok(store_levels(db, &settings.tenant_id, &levels).await?)
     }
 }
 

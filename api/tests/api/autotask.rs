@@ -773,18 +773,7 @@ async fn s12_reconciliation_reads_the_documented_autotask_in_lists_of_at_most_50
     backend: Backend,
 ) {
     const SEEDED: i64 = 600;
-    let mut directory = fixture_directory();
-    for i in 0..SEEDED {
-        directory.resources.push(hubkeep_shared::PsaResource {
-            id: 1_000_000 + i,
-            first_name: "Seeded".into(),
-            last_name: i.to_string(),
-            email: format!("seed{i}@seed.test"),
-            user_name: format!("seed{i}"),
-            is_active: true,
-            security_level_id: 3,
-        });
-    }
+    let directory = crate::helpers::fixture_with_seeded(usize::try_from(SEEDED).unwrap());
     let (app, psa, _, directory) = stand_in_with(backend, NORMAL, directory, |_| {}).await;
     let tenant = app
         .autotask_tenant(Some(format!("{}{ROOT}", psa.root())))

@@ -4,14 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use hubkeep_psa_sim::{Faults, SimConfig, Simulator};
-use hubkeep_shared::directory::PsaResource;
+use hubkeep_psa_sim::Faults;
 use reqwest::Method;
 use serde_json::Value;
 
 use crate::helpers::{
-    Backend, SIM_API_USER, SIM_INTEGRATION_CODE, SIM_SECRET, TestApp, exec, fixture_directory, id,
-    people::*, spawn_app, spawn_app_for_simulator, spawn_app_with, team,
+    Backend, TestApp, exec, id, people::*, spawn_app, spawn_app_for_simulator, spawn_app_with, team,
 };
 use crate::on_each_backend;
 
@@ -163,23 +161,10 @@ async fn s12_the_periodic_job_refuses_an_offboarded_token_without_anyone_asking(
 
 async fn s12_reconciliation_reads_resources_500_ids_a_call(backend: Backend) {
     const SEEDED: usize = 1_001;
-    let mut directory = fixture_directory();
-    for i in 0..SEEDED {
-        directory.resources.push(PsaResource {
-            id: 1_000_000 + i64::try_from(i).unwrap(),
-            first_name: "Seeded".into(),
-            last_name: i.to_string(),
-            email: format!("seed{i}@seed.test"),
-            user_name: format!("seed{i}"),
-            is_active: true,
-            security_level_id: 3,
-        });
-    }
-    let mut config = SimConfig::new(directory);
-    config.api_user = SIM_API_USER.into();
-    config.integration_code = SIM_INTEGRATION_CODE.into();
-    config.secret = SIM_SECRET.into();
-    let sim = Simulator::start(config).unwrap();
+    let sim = crate::helpers::start_simulator_with(|c| {
+        c.directory = crate::helpers::fixture_with_seeded(SEEDED);
+        c.page_size = hubkeep_psa_sim::MAX_PAGE_SIZE;
+    });
     let app = spawn_app_for_simulator(backend, &sim, |_| {}).await;
     let tenant = app.autotask_tenant(Some(sim.zone_url())).await;
     let ada = app.sign_in(&tenant, ADA_ADMIN).await;

@@ -677,6 +677,24 @@ pub fn start_simulator() -> hubkeep_psa_sim::SimHandle {
     start_simulator_with(|_| {})
 }
 
+/// The fixture directory and `n` more active resources (ids from 1,000,000, level 3): the
+/// people [`TestApp::seed_users`] makes hub users of.
+pub fn fixture_with_seeded(n: usize) -> hubkeep_shared::DirectoryFile {
+    let mut directory = fixture_directory();
+    for i in 0..n {
+        directory.resources.push(hubkeep_shared::PsaResource {
+            id: 1_000_000 + i64::try_from(i).unwrap(),
+            first_name: "Seeded".into(),
+            last_name: i.to_string(),
+            email: format!("seed{i}@seed.test"),
+            user_name: format!("seed{i}"),
+            is_active: true,
+            security_level_id: 3,
+        });
+    }
+    directory
+}
+
 /// [`start_simulator`] with its configuration adjusted first.
 pub fn start_simulator_with(
     adjust: impl FnOnce(&mut hubkeep_psa_sim::SimConfig),

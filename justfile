@@ -25,6 +25,10 @@ run: web
 psa-sim:
     cargo run -p hubkeep-psa-sim --bin hubkeep-psa-sim
 
+# Start a test OpenID provider on 127.0.0.1:9400 (e2e/oidc/accounts.json, password `demo`).
+oidc-dev: setup
+    node e2e/oidc/provider.mjs --port 9400 --client-id hubkeep-dev --client-secret hubkeep-dev-secret --redirect-uri http://127.0.0.1:8080/api/v1/auth/oidc/callback
+
 # Lints (Rust, OpenAPI), the generated clients, every test (shared, api, e2e: browser, script
 # scenarios, schemathesis), console build and drift checks; then the hardening suite.
 test: setup web lint openapi-lint clients

@@ -51,6 +51,21 @@ if [ "$(cat "$NODE_TOOLS/.lock-sum" 2>/dev/null)" != "$lock_sum" ]; then
 fi
 ln -sfn "$NODE_TOOLS/node_modules" "$here/openapi/node_modules"
 
+# The OpenID provider of the tests and of `just oidc-dev` (oidc-provider), pinned in
+# e2e/oidc/package.json and its lock file; reinstalled only when the lock file changes.
+# e2e/oidc/node_modules points at it: provider.mjs is an ES module, and ES imports resolve
+# only through a node_modules folder beside or above the file (NODE_PATH is ignored).
+OIDC_TOOLS="$TOOLS_DIR/oidc-provider"
+oidc_sum="$(sha256sum "$here/e2e/oidc/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$OIDC_TOOLS/.lock-sum" 2>/dev/null)" != "$oidc_sum" ]; then
+  log "installing the OpenID provider of the tests (e2e/oidc/package-lock.json)"
+  mkdir -p "$OIDC_TOOLS"
+  cp "$here/e2e/oidc/package.json" "$here/e2e/oidc/package-lock.json" "$OIDC_TOOLS/"
+  npm ci --silent --no-audit --no-fund --prefix "$OIDC_TOOLS"
+  echo "$oidc_sum" > "$OIDC_TOOLS/.lock-sum"
+fi
+ln -sfn "$OIDC_TOOLS/node_modules" "$here/e2e/oidc/node_modules"
+
 # The Python tools (client generator, schemathesis), pinned in openapi/requirements.txt, in a
 # virtual environment of their own.
 VENV="$TOOLS_DIR/venv"

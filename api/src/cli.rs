@@ -143,6 +143,10 @@ pub struct CreateTenantArgs {
     /// The PSA instance id, used as the launch `iss`; generated when absent.
     #[arg(long)]
     pub psa_id: Option<String>,
+    /// The sign-in page's name, `/t/<slug>` (2–40 lowercase letters, digits, hyphens);
+    /// derived from the name when absent.
+    #[arg(long)]
+    pub slug: Option<String>,
     #[arg(long, value_enum)]
     pub psa: PsaKind,
     /// `--psa directory`: the TOML directory file (default: the bundled demo directory).

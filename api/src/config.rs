@@ -44,6 +44,19 @@ pub struct Settings {
     pub secrets: SecretsSettings,
     #[serde(default)]
     pub http: HttpSettings,
+    #[serde(default)]
+    pub oidc: OidcConfig,
+}
+
+/// OpenID Connect sign-in (SPEC S13): what the operator allows tenants to configure.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// Accept `http://` issuers (and endpoints): for a provider on this machine in tests and
+    /// `just oidc-dev`. Off by default: tokens and the client secret travel only over TLS.
+    /// Only this file can set it, never the API.
+    #[serde(default)]
+    pub allow_http: bool,
 }
 
 /// How the hub is reached over HTTP (SPEC S14).
@@ -343,6 +356,7 @@ impl Default for Settings {
             },
             metrics: MetricsSettings::default(),
             secrets: SecretsSettings::default(),
+            oidc: OidcConfig::default(),
             http: HttpSettings::default(),
         }
     }

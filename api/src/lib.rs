@@ -38,6 +38,8 @@ pub struct AppState {
     /// The master key that seals stored secrets (`db::sealed`).
     pub secrets: Arc<db::Keyring>,
     pub psa: Arc<psa::registry::PsaRegistry>,
+    /// The tenants' OpenID providers (SPEC S13): discovery and JWKS cache.
+    pub oidc: Arc<identity::oidc::provider::OidcProviders>,
     /// This process among the instances sharing the database (`<pid>-<random>`): the holder
     /// named in a lease such as the reconciliation job's (SPEC S12).
     pub instance_id: Arc<str>,

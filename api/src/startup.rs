@@ -221,6 +221,10 @@ async fn app_state(
         db,
         reader,
         psa: Arc::new(psa),
+        oidc: Arc::new(
+            crate::identity::oidc::provider::OidcProviders::new(settings.oidc.allow_http)
+                .context("the OpenID Connect HTTP client")?,
+        ),
         keys: Arc::new(keys),
         secrets,
         settings: Arc::new(settings.clone()),

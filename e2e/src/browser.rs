@@ -110,6 +110,12 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium with a `width`×`height` window, pointed at
     /// `base` (nothing is loaded yet).
     pub async fn start(base: &str, width: u32, height: u32) -> Self {
+        Self::start_with_args(base, width, height, &[]).await
+    }
+
+    /// [`Browser::start`] with more Chromium flags (`--log-net-log=…` to record every
+    /// request the browser makes).
+    pub async fn start_with_args(base: &str, width: u32, height: u32, extra: &[String]) -> Self {
         let permit = BROWSERS
             .get_or_init(|| {
                 let n = std::env::var("HUBKEEP_E2E_BROWSERS")
@@ -152,7 +158,7 @@ impl Browser {
             tokio::time::sleep(POLL).await;
         }
         let profile = processes.profile.path();
-        let args = vec![
+        let mut args = vec![
             "--headless=new".to_owned(),
             "--no-sandbox".to_owned(),
             "--disable-gpu".to_owned(),
@@ -164,6 +170,7 @@ impl Browser {
             format!("--user-data-dir={}", profile.display()),
             format!("--window-size={width},{height}"),
         ];
+        args.extend(extra.iter().cloned());
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".to_owned(),

@@ -2,6 +2,7 @@
 //! and stop it gracefully.
 
 pub mod browser;
+pub mod oidc;
 pub mod scripts;
 
 use std::io::{BufRead, BufReader};

@@ -10,6 +10,7 @@ mod m20261203_000002_create_prune_indexes;
 mod m20261204_000001_revoke_credentials_without_access;
 mod m20261204_000002_create_psa_feed;
 mod m20261204_000003_create_psa_webhooks;
+mod m20261204_000004_create_oidc_sign_in;
 
 /// Runs every migration in order.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_revoke_credentials_without_access::Migration),
             Box::new(m20261204_000002_create_psa_feed::Migration),
             Box::new(m20261204_000003_create_psa_webhooks::Migration),
+            Box::new(m20261204_000004_create_oidc_sign_in::Migration),
         ]
     }
 }

@@ -66,9 +66,16 @@ pub fn demo_directory() -> anyhow::Result<DirectoryFile> {
     Ok(file)
 }
 
-/// Refuses a directory that would make answers ambiguous (duplicate ids or emails).
+/// Refuses a directory that would make answers ambiguous (duplicate ids). Two resources may
+/// share an email: Autotask's documentation of the Resources entity does not say an email
+/// is unique, so the hub must cope with an address that names two people (SPEC S13:
+/// `psa_resource_ambiguous`). A directory *file* read by the hub itself keeps emails unique.
 pub fn check_directory(file: &DirectoryFile) -> anyhow::Result<()> {
-    let problems = file.problems();
+    let problems: Vec<_> = file
+        .problems()
+        .into_iter()
+        .filter(|p| !matches!(p, hubkeep_shared::DirectoryProblem::DuplicateEmail(_)))
+        .collect();
     if problems.is_empty() {
         Ok(())
     } else {

@@ -319,6 +319,202 @@ impl FieldRule for ViewDefinition {
     }
 }
 
+text_newtype!(
+    /// A tenant's slug, the name of its sign-in page (`/t/{slug}`, SPEC S13): 2 to 40
+    /// lowercase ASCII letters, digits and single hyphens, starting and ending with a letter
+    /// or digit. Refused rather than corrected (`Northwind` is not `northwind`), so a link
+    /// that works is the one that was typed.
+    TenantSlug
+);
+
+/// The longest tenant slug.
+pub const MAX_SLUG_CHARS: usize = 40;
+
+impl FieldRule for TenantSlug {
+    fn parse(raw: &str) -> Result<Self, RuleMessage> {
+        let ok = (2..=MAX_SLUG_CHARS).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !raw.starts_with('-')
+            && !raw.ends_with('-')
+            && !raw.contains("--");
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(
+                "must be 2 to 40 lowercase letters, digits and single hyphens, \
+                 starting and ending with a letter or digit"
+                    .to_owned(),
+            )
+        }
+    }
+}
+
+impl TenantSlug {
+    /// The slug a tenant name suggests: its ASCII letters and digits, lower-cased, each run
+    /// of anything else one hyphen (`Northwind IT (demo)` → `northwind-it-demo`); `tenant`
+    /// when nothing is left, padded to two characters.
+    pub fn derive(name: &str) -> Self {
+        let mut slug = String::new();
+        for c in name.chars() {
+            if c.is_ascii_alphanumeric() {
+                if slug.len() == MAX_SLUG_CHARS {
+                    break;
+                }
+                slug.push(c.to_ascii_lowercase());
+            } else if !slug.is_empty() && !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        while slug.ends_with('-') || slug.len() > MAX_SLUG_CHARS {
+            slug.pop();
+        }
+        match slug.len() {
+            0 => Self("tenant".to_owned()),
+            1 => Self(format!("{slug}0")),
+            _ => Self(slug),
+        }
+    }
+
+    /// This slug with `-{n}` appended, shortened so that it stays within 40 characters:
+    /// the next candidate when a derived slug is taken.
+    pub fn numbered(&self, n: u32) -> Self {
+        let suffix = format!("-{n}");
+        let mut base = self.0.clone();
+        base.truncate(MAX_SLUG_CHARS - suffix.len());
+        while base.ends_with('-') {
+            base.pop();
+        }
+        Self(format!("{base}{suffix}"))
+    }
+}
+
+text_newtype!(
+    /// Where the console goes after a sign-in (`return_to`, SPEC S13): a path of the console
+    /// itself — one leading `/`, never `//` or `/\` (which browsers read as another host), no
+    /// scheme, no `/api/`, no control characters or spaces, at most 500 characters. Anything
+    /// else is refused, so a sign-in can never be turned into a redirect to another site.
+    ConsolePath
+);
+
+impl FieldRule for ConsolePath {
+    fn parse(raw: &str) -> Result<Self, RuleMessage> {
+        let ok = raw.starts_with('/')
+            && !raw.starts_with("//")
+            && !raw.starts_with("/\\")
+            && raw.len() <= 500
+            && raw != "/api"
+            && !raw.starts_with("/api/")
+            && !raw.contains('\\')
+            && !raw
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '#');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err("must be a path of the console, such as `/users`".to_owned())
+        }
+    }
+}
+
+text_newtype!(
+    /// An OpenID provider's issuer (SPEC S13): an absolute `https://` URL (or `http://`, which
+    /// the server accepts only when its operator allows it) with a host, without query,
+    /// fragment or credentials, at most 300 characters; kept as typed, except that one
+    /// trailing `/` is kept too — the ID token's `iss` must equal it exactly.
+    OidcIssuer
+);
+
+impl FieldRule for OidcIssuer {
+    fn parse(raw: &str) -> Result<Self, RuleMessage> {
+        let value = raw.trim();
+        let refused = || {
+            "must be the provider's issuer URL, such as `https://login.example.com/tenant/v2.0`"
+                .to_owned()
+        };
+        let rest = value
+            .strip_prefix("https://")
+            .or_else(|| value.strip_prefix("http://"))
+            .ok_or_else(refused)?;
+        let host = rest.split('/').next().unwrap_or_default();
+        let ok = !host.is_empty()
+            && value.len() <= 300
+            && !value.contains(['?', '#', '@', '\\'])
+            && !value.chars().any(|c| c.is_control() || c.is_whitespace());
+        if ok {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(refused())
+        }
+    }
+}
+
+impl OidcIssuer {
+    /// Whether the issuer is plain `http://`.
+    pub fn is_plain_http(&self) -> bool {
+        self.0.starts_with("http://")
+    }
+}
+
+text_newtype!(
+    /// The claim of the ID token that holds the email address (`email`; Microsoft Entra ID
+    /// tenants often use `preferred_username` or `upn`): 1 to 100 letters, digits and
+    /// `_ - . : /` (claim names can be URLs).
+    OidcClaimName
+);
+
+impl FieldRule for OidcClaimName {
+    fn parse(raw: &str) -> Result<Self, RuleMessage> {
+        let value = raw.trim();
+        let ok = (1..=100).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.:/".contains(&b));
+        if ok {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err("must be a claim name of 1 to 100 letters, digits and _ - . : /".to_owned())
+        }
+    }
+}
+
+text_newtype!(
+    /// An email domain allowed to sign in (`northwindit.example`): a dotted DNS name of at
+    /// most 253 characters, lower-cased; a leading `@` is dropped.
+    EmailDomain
+);
+
+impl FieldRule for EmailDomain {
+    fn parse(raw: &str) -> Result<Self, RuleMessage> {
+        let value = raw.trim().trim_start_matches('@').to_ascii_lowercase();
+        let ok = value.len() <= 253
+            && value.contains('.')
+            && value.split('.').all(|label| {
+                (1..=63).contains(&label.len())
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if ok {
+            Ok(Self(value))
+        } else {
+            Err("must be a domain name, such as `northwindit.example`".to_owned())
+        }
+    }
+}
+
+impl EmailDomain {
+    /// Whether `email`'s domain is this one (case-insensitive; subdomains do not count).
+    pub fn allows(&self, email: &str) -> bool {
+        email
+            .rsplit_once('@')
+            .is_some_and(|(_, domain)| domain.eq_ignore_ascii_case(&self.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,5 +571,87 @@ mod tests {
                     .to_owned(),
             ]
         );
+    }
+
+    #[test]
+    fn s13_a_slug_is_lowercase_letters_digits_and_single_hyphens() {
+        assert!(TenantSlug::parse("northwind-it").is_ok());
+        for bad in [
+            "N",
+            "Northwind",
+            "-a",
+            "a-",
+            "a--b",
+            "a b",
+            "ab/c",
+            &"a".repeat(41),
+        ] {
+            assert!(TenantSlug::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            TenantSlug::derive("Northwind IT (demo)").as_str(),
+            "northwind-it-demo"
+        );
+        assert_eq!(TenantSlug::derive("  ÆØÅ ").as_str(), "tenant");
+        assert_eq!(TenantSlug::derive("X").as_str(), "x0");
+        let long = TenantSlug::derive(&"abc ".repeat(30));
+        assert!(TenantSlug::parse(long.as_str()).is_ok(), "{long}");
+        let numbered = long.numbered(12);
+        assert!(numbered.as_str().ends_with("-12") && numbered.as_str().len() <= 40);
+        assert!(TenantSlug::parse(numbered.as_str()).is_ok(), "{numbered}");
+    }
+
+    #[test]
+    fn s13_return_to_is_only_ever_a_console_path() {
+        for good in ["/", "/users", "/connections/abc/members?tab=1"] {
+            assert!(ConsolePath::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "evil.example",
+            "",
+            "/api/v1/me",
+            "/api",
+            "/a b",
+            "/a\nb",
+            "/x#code",
+            "javascript:alert(1)",
+        ] {
+            assert!(ConsolePath::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn s13_an_issuer_is_an_absolute_url_without_query_or_credentials() {
+        assert!(OidcIssuer::parse("https://login.microsoftonline.com/abc/v2.0").is_ok());
+        assert!(
+            OidcIssuer::parse("http://127.0.0.1:9400")
+                .unwrap()
+                .is_plain_http()
+        );
+        for bad in [
+            "login.example.com",
+            "https://",
+            "https://a.example/?x=1",
+            "https://u@a.example",
+            "ftp://a.example",
+        ] {
+            assert!(OidcIssuer::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn s13_allowed_domains_match_the_whole_domain_only() {
+        let domain = EmailDomain::parse("@NorthwindIT.example").unwrap();
+        assert_eq!(domain.as_str(), "northwindit.example");
+        assert!(domain.allows("Laura@NORTHWINDIT.example"));
+        assert!(!domain.allows("laura@evil-northwindit.example"));
+        assert!(!domain.allows("laura@mail.northwindit.example"));
+        assert!(!domain.allows("northwindit.example"));
+        assert!(EmailDomain::parse("localhost").is_err());
+        assert!(OidcClaimName::parse("preferred_username").is_ok());
+        assert!(OidcClaimName::parse("a b").is_err());
     }
 }

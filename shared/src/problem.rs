@@ -103,6 +103,23 @@ pub enum ProblemCode {
     /// A webhook callout whose `X-Hook-Signature` is missing or is not the HMAC-SHA1 of the
     /// body under the subscription's secret key; nothing was changed.
     WebhookSignatureInvalid,
+    /// An OpenID Connect sign-in was refused: the `state` is unknown, used or expired, the
+    /// provider answered with an error (`detail` names it; `login_required` after a silent
+    /// attempt), or the ID token failed a check (signature, algorithm, `iss`, `aud`, `azp`,
+    /// `exp`, `iat`, `nonce`). Nothing was created (SPEC S13).
+    OidcRejected,
+    /// The ID token's email is not verified and the tenant requires verified emails.
+    EmailNotVerified,
+    /// The ID token's email is outside the tenant's allowed email domains.
+    EmailDomainNotAllowed,
+    /// No PSA resource has the signed-in email address.
+    PsaResourceNotFound,
+    /// More than one PSA resource has the signed-in email address, so the hub cannot tell
+    /// who this is; the PSA's records must be corrected.
+    PsaResourceAmbiguous,
+    /// The tenant's identity provider could not be reached or answered something that is not
+    /// OpenID Connect; nothing was changed. Try again shortly.
+    IdentityProviderUnavailable,
 }
 
 impl ProblemCode {
@@ -111,7 +128,9 @@ impl ProblemCode {
         use ProblemCode::*;
         match self {
             ValidationFailed | LevelNotEligible | NotSupportedForKind | CredentialsRequired => 422,
-            Unauthenticated | ReauthorizationRequired | WebhookSignatureInvalid => 401,
+            Unauthenticated | ReauthorizationRequired | WebhookSignatureInvalid | OidcRejected => {
+                401
+            }
             UserInactive
             | AccessNotEligible
             | Forbidden
@@ -119,7 +138,11 @@ impl ProblemCode {
             | InsufficientScope
             | SelfDeactivationForbidden
             | PrimaryUserImmutable
-            | PrimaryRequiresElevation => 403,
+            | PrimaryRequiresElevation
+            | EmailNotVerified
+            | EmailDomainNotAllowed
+            | PsaResourceNotFound
+            | PsaResourceAmbiguous => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
             Conflict
@@ -135,7 +158,10 @@ impl ProblemCode {
             RateLimited => 429,
             InternalError => 500,
             PsaMisconfigured => 502,
-            PsaUnavailable | PsaBudgetExhausted | ServiceUnavailable => 503,
+            PsaUnavailable
+            | PsaBudgetExhausted
+            | ServiceUnavailable
+            | IdentityProviderUnavailable => 503,
         }
     }
 
@@ -176,6 +202,12 @@ impl ProblemCode {
             WebhooksUnsupported => "The PSA offers no webhooks for resources",
             PublicUrlMissing => "The server's public URL is not configured",
             WebhookSignatureInvalid => "The callout's signature is not valid",
+            OidcRejected => "The sign-in at the identity provider was refused",
+            EmailNotVerified => "The email address is not verified",
+            EmailDomainNotAllowed => "The email domain may not sign in",
+            PsaResourceNotFound => "No PSA person has this email address",
+            PsaResourceAmbiguous => "Several PSA people have this email address",
+            IdentityProviderUnavailable => "The identity provider is unavailable",
         }
     }
 

@@ -30,6 +30,8 @@ pub fn new_id() -> String {
 pub enum Unique {
     /// `tenants.psa_id`: one tenant per PSA instance.
     TenantPsaId,
+    /// `tenants.slug`: one tenant per sign-in page.
+    TenantSlug,
     /// `ux_users_primary`: one primary user per tenant.
     PrimaryUser,
     /// `users (tenant_id, psa_resource_id)`: one hub user per PSA resource.
@@ -54,6 +56,7 @@ impl Unique {
     pub const fn names(self) -> (&'static str, &'static str) {
         match self {
             Self::TenantPsaId => ("tenants.psa_id", "tenants_psa_id_key"),
+            Self::TenantSlug => ("tenants.slug", "tenants_slug_key"),
             Self::PrimaryUser => ("users.tenant_id", "ux_users_primary"),
             Self::UserPerResource => (
                 "users.tenant_id, users.psa_resource_id",

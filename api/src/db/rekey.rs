@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::entities::{connections, psa_settings, psa_webhooks};
+use super::entities::{connections, oidc_logins, psa_settings, psa_webhooks, tenant_oidc};
 use super::sealed::{
     Keyring, SealError, Sealed, SecretColumn, decode_key, key_id, random_key, read_key_file,
     write_key_file,
@@ -110,19 +110,44 @@ pub async fn reseal_all(db: &DatabaseConnection, keyring: &Keyring) -> anyhow::R
             active.update(&txn).await?;
         }
     }
-    for row in psa_webhooks::Entity::find().all(&txn).await? {
-        let old = Some(&row.secret_key);
-        if let Some(Some(v)) = pass.step(SecretColumn::PsaWebhookSecret, &row.tenant_id, old)? {
-            let mut active: psa_webhooks::ActiveModel = row.clone().into();
-            active.secret_key = Set(v);
-            active.update(&txn).await?;
-        }
-    }
+    reseal_webhooks_and_sign_in(&txn, &mut pass).await?;
     txn.commit().await?;
     if done.total() > 0 && db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         empty_the_wal(db).await?;
     }
     Ok(done)
+}
+
+/// The webhook keys and the OpenID Connect secrets, for [`reseal_all`].
+async fn reseal_webhooks_and_sign_in(
+    txn: &sea_orm::DatabaseTransaction,
+    pass: &mut Pass<'_>,
+) -> anyhow::Result<()> {
+    for row in psa_webhooks::Entity::find().all(txn).await? {
+        let old = Some(&row.secret_key);
+        if let Some(Some(v)) = pass.step(SecretColumn::PsaWebhookSecret, &row.tenant_id, old)? {
+            let mut active: psa_webhooks::ActiveModel = row.clone().into();
+            active.secret_key = Set(v);
+            active.update(txn).await?;
+        }
+    }
+    for row in tenant_oidc::Entity::find().all(txn).await? {
+        let old = Some(&row.client_secret);
+        if let Some(Some(v)) = pass.step(SecretColumn::OidcClientSecret, &row.tenant_id, old)? {
+            let mut active: tenant_oidc::ActiveModel = row.clone().into();
+            active.client_secret = Set(v);
+            active.update(txn).await?;
+        }
+    }
+    for row in oidc_logins::Entity::find().all(txn).await? {
+        let old = Some(&row.pkce_verifier);
+        if let Some(Some(v)) = pass.step(SecretColumn::OidcPkceVerifier, &row.state_hash, old)? {
+            let mut active: oidc_logins::ActiveModel = row.clone().into();
+            active.pkce_verifier = Set(v);
+            active.update(txn).await?;
+        }
+    }
+    Ok(())
 }
 
 /// One pass of [`reseal_all`]: what it seals under, and what it counted.

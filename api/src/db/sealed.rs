@@ -71,6 +71,8 @@ pub enum SecretColumn {
     AutotaskSecret,
     PostgresDb,
     PsaWebhookSecret,
+    OidcClientSecret,
+    OidcPkceVerifier,
 }
 
 impl SecretColumn {
@@ -81,6 +83,8 @@ impl SecretColumn {
             Self::AutotaskSecret => "psa_settings.autotask_secret",
             Self::PostgresDb => "connections.postgres_db",
             Self::PsaWebhookSecret => "psa_webhooks.secret_key",
+            Self::OidcClientSecret => "tenant_oidc.client_secret",
+            Self::OidcPkceVerifier => "oidc_logins.pkce_verifier",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod keys;
 pub mod launch;
 pub mod lookup;
+pub mod oidc;
 pub mod prune;
 pub mod rate_limit;
 pub mod secret;

@@ -1,7 +1,7 @@
 //! Tables that would grow forever (SPEC S14): a background job deletes, in bounded batches,
 //! what can never be used again — sessions over for a day and their refresh tokens, launch
 //! `jti`s past their assertion's expiry, rate-limit counters of past windows, PSA call
-//! counts of past hours.
+//! counts of past hours, expired OpenID Connect sign-ins and one-time codes.
 //!
 //! The job takes the time as a parameter ([`prune`]), so a test runs it with its own clock.
 
@@ -33,6 +33,8 @@ pub struct Pruned {
     pub rate_limits: u64,
     pub psa_call_budget: u64,
     pub psa_webhook_callouts: u64,
+    pub oidc_logins: u64,
+    pub oidc_codes: u64,
 }
 
 /// One run at `now`. `rate_window_secs` is the rate limits' window: a counter of an earlier
@@ -103,6 +105,7 @@ pub async fn prune(
         Value::from(now - PSA_CALLOUT_RETENTION),
     )
     .await?;
+    let (oidc_logins, oidc_codes) = prune_oidc(db, now).await?;
     Ok(Pruned {
         sessions,
         refresh_tokens,
@@ -110,7 +113,36 @@ pub async fn prune(
         rate_limits,
         psa_call_budget,
         psa_webhook_callouts,
+        oidc_logins,
+        oidc_codes,
     })
+}
+
+/// OpenID Connect sign-ins never finished and one-time codes never redeemed (SPEC S13): both
+/// are refused once expired, so nothing reads them again.
+async fn prune_oidc(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<(u64, u64), sea_orm::DbErr> {
+    let logins = batches(
+        db,
+        &format!(
+            "DELETE FROM oidc_logins WHERE state_hash IN (SELECT state_hash FROM oidc_logins \
+             WHERE expires_at < $1 LIMIT {BATCH})"
+        ),
+        Value::from(now),
+    )
+    .await?;
+    let codes = batches(
+        db,
+        &format!(
+            "DELETE FROM oidc_codes WHERE code_hash IN (SELECT code_hash FROM oidc_codes \
+             WHERE expires_at < $1 LIMIT {BATCH})"
+        ),
+        Value::from(now),
+    )
+    .await?;
+    Ok((logins, codes))
 }
 
 /// Runs `sql` (one `$1` parameter, `before`) until it deletes less than a batch, at most

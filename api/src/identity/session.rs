@@ -35,8 +35,15 @@ fn refused(code: ProblemCode, detail: impl Into<String>) -> ApiError {
 /// Why a sign-in attempt must be retried from the top: a concurrent first sign-in won the
 /// primary slot or created the same user.
 enum Attempt {
-    Done(Result<Box<TokenResponse>, ApiError>),
+    Done(Result<Box<Admitted>, ApiError>),
     Race,
+}
+
+/// A finished sign-in: the new session's tokens and its id.
+#[derive(Debug)]
+pub struct Admitted {
+    pub tokens: TokenResponse,
+    pub session_id: String,
 }
 
 /// Verifies a launch assertion and signs the resource in.
@@ -77,9 +84,51 @@ pub async fn launch(
     // A person is waiting: foreground calls, never refused for the budget (SPEC S11).
     let provider = state.psa.provider(&psa, Priority::Foreground)?;
     let resource = provider.resource(assertion.resource_id).await?;
+    let admitted = admit(
+        state,
+        &tenant,
+        &psa,
+        resource,
+        SignIn::Launch(&assertion),
+        meta,
+    )
+    .await;
+    forget_expired_assertions(state).await;
+    admitted.map(|a| a.tokens)
+}
+
+/// How a person proved who they are: a launch assertion (redeemed once, in the sign-in's
+/// transaction) or an OpenID Connect sign-in (whose `state` was already spent).
+#[derive(Debug, Clone, Copy)]
+pub enum SignIn<'a> {
+    Launch(&'a launch::Assertion),
+    Oidc,
+}
+
+impl SignIn<'_> {
+    /// `method` of `user.signed_in`.
+    fn method(self) -> &'static str {
+        match self {
+            Self::Launch(_) => "launch",
+            Self::Oidc => "oidc",
+        }
+    }
+}
+
+/// Signs in the PSA's `resource` exactly as a launch does (SPEC S2, G4, the first sign-in
+/// creates the user): reads the security levels, refuses a resource the PSA does not have,
+/// then signs in, retrying a race with a concurrent first sign-in.
+pub async fn admit(
+    state: &AppState,
+    tenant: &tenants::Model,
+    psa: &psa_settings::Model,
+    resource: Option<PsaResource>,
+    how: SignIn<'_>,
+    meta: &RequestMeta,
+) -> Result<Admitted, ApiError> {
     let levels = state
         .psa
-        .fresh_levels(&state.db, &psa, Priority::Foreground)
+        .fresh_levels(&state.db, psa, Priority::Foreground)
         .await?;
     let Some(resource) = resource else {
         return Err(refused(
@@ -90,11 +139,8 @@ pub async fn launch(
     let level = level_of(&levels, resource.security_level_id);
 
     for _ in 0..3 {
-        match sign_in(state, &tenant, &assertion, &resource, level.clone(), meta).await? {
-            Attempt::Done(result) => {
-                forget_expired_assertions(state).await;
-                return result.map(|tokens| *tokens);
-            }
+        match sign_in(state, tenant, how, &resource, level.clone(), meta).await? {
+            Attempt::Done(result) => return result.map(|admitted| *admitted),
             Attempt::Race => continue,
         }
     }
@@ -161,7 +207,7 @@ async fn in_elevated_set(
 async fn sign_in(
     state: &AppState,
     tenant: &tenants::Model,
-    assertion: &launch::Assertion,
+    how: SignIn<'_>,
     resource: &PsaResource,
     level: Option<(LevelFacts, String)>,
     meta: &RequestMeta,
@@ -169,7 +215,9 @@ async fn sign_in(
     let now = db::now();
     // Its own transaction, not the handler's: see [`launch`].
     let txn = state.db.begin().await?;
-    if !redeem_assertion(&txn, &tenant.id, assertion, now).await? {
+    if let SignIn::Launch(assertion) = how
+        && !redeem_assertion(&txn, &tenant.id, assertion, now).await?
+    {
         return Ok(Attempt::Done(Err(replayed())));
     }
     let in_set = in_elevated_set(&txn, &tenant.id, resource.security_level_id).await?;
@@ -210,7 +258,7 @@ async fn sign_in(
     let lifetime = session_lifetime(state, &txn, &tenant.id).await?;
     let (session, refresh_token) = create_session(&txn, &user, lifetime, meta).await?;
     admission
-        .record_sign_in(&txn, &user, &session.id, created, meta)
+        .record_sign_in(&txn, &user, &session.id, created, how, meta)
         .await?;
     let decision = decide(&user, admission.facts, admission.in_set);
     txn.commit().await?;
@@ -222,7 +270,10 @@ async fn sign_in(
         refresh_token,
         decision,
     )?;
-    Ok(Attempt::Done(Ok(Box::new(tokens))))
+    Ok(Attempt::Done(Ok(Box::new(Admitted {
+        tokens,
+        session_id: session.id,
+    }))))
 }
 
 /// Records the assertion's `jti` as used; `false` when it already was (a replay).
@@ -332,6 +383,7 @@ impl Admission<'_> {
         user: &users::Model,
         session_id: &str,
         created: bool,
+        how: SignIn<'_>,
         meta: &RequestMeta,
     ) -> Result<(), ApiError> {
         activity::record(
@@ -347,6 +399,7 @@ impl Admission<'_> {
                 connection_id: None,
                 details: json!({
                     "session_id": session_id,
+                    "method": how.method(),
                     "first_sign_in": created,
                     "primary": user.is_primary && created,
                 }),
@@ -420,7 +473,7 @@ async fn store_snapshot(
 }
 
 /// Signs an access token for the session and packs it with the refresh token and user view.
-fn issue_tokens(
+pub(crate) fn issue_tokens(
     state: &AppState,
     tenant_id: &str,
     user: &users::Model,
@@ -509,7 +562,7 @@ async fn create_session(
     Ok((session, refresh_token))
 }
 
-async fn issue_refresh_token(
+pub(crate) async fn issue_refresh_token(
     db: &impl ConnectionTrait,
     session_id: &str,
 ) -> Result<String, ApiError> {

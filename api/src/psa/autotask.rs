@@ -786,10 +786,10 @@ impl PsaDirectory for AutotaskPsa {
         }
     }
 
-    async fn resource_by_email(&self, email: &str) -> Result<Option<PsaResource>, PsaError> {
+    async fn resources_by_email(&self, email: &str) -> Result<Vec<PsaResource>, PsaError> {
         let wanted = email.trim();
         if wanted.is_empty() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         let what = "Autotask Resources query";
         let items = self
@@ -801,20 +801,15 @@ impl PsaDirectory for AutotaskPsa {
             )
             .await?;
         // Autotask's `eq` already ignores case; re-checking guards against a PSA that
-        // ignored the filter, and picks the active one when an address was reused.
+        // ignored the filter.
         let wanted = wanted.to_lowercase();
-        let mut matching: Vec<PsaResource> = items
+        Ok(items
             .into_iter()
             .map(|item| resource_from(item, what))
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
             .filter(|r| r.email.trim().to_lowercase() == wanted)
-            .collect();
-        let chosen = match matching.iter().position(|r| r.is_active) {
-            Some(active) => Some(matching.swap_remove(active)),
-            None => matching.into_iter().next(),
-        };
-        Ok(chosen)
+            .collect())
     }
 
     async fn test(&self) -> PsaTestReport {
@@ -1142,20 +1137,24 @@ mod tests {
         let sim = sim(|_| {});
         let psa = zoned(&sim, |_| {});
         let kevin = psa
-            .resource_by_email("  kevin.obrien@NORTHWINDIT.example ")
+            .resources_by_email("  kevin.obrien@NORTHWINDIT.example ")
             .await
             .expect("lookup")
+            .pop()
             .expect("found");
         assert_eq!(kevin.id, 29682978);
         assert_eq!(kevin.last_name, "O'Brien");
         assert_eq!(
-            psa.resource_by_email("nobody@northwindit.example")
+            psa.resources_by_email("nobody@northwindit.example")
                 .await
                 .expect("lookup"),
-            None
+            Vec::new()
         );
         let before = sim.request_count();
-        assert_eq!(psa.resource_by_email("   ").await.expect("lookup"), None);
+        assert_eq!(
+            psa.resources_by_email("   ").await.expect("lookup"),
+            Vec::new()
+        );
         assert_eq!(sim.request_count(), before, "a blank email asks nothing");
         sim.stop().await;
     }
@@ -1195,7 +1194,7 @@ mod tests {
             c.integration_code = "NOT-THE-INTEGRATION-CODE".into()
         });
         let error = psa
-            .resource_by_email("margaret.chen@northwindit.example")
+            .resources_by_email("margaret.chen@northwindit.example")
             .await
             .expect_err("refused");
         assert_eq!(
@@ -1314,9 +1313,10 @@ mod tests {
         });
         let psa = zoned(&sim, |_| {});
         let found = psa
-            .resource_by_email("laura.whitfield@northwindit.example")
+            .resources_by_email("laura.whitfield@northwindit.example")
             .await
             .expect("retried")
+            .pop()
             .expect("found");
         assert_eq!(found.security_level_id, 2);
         assert_eq!(sim.request_count(), 2);

@@ -114,16 +114,17 @@ impl PsaDirectory for DirectoryPsa {
             .collect())
     }
 
-    async fn resource_by_email(&self, email: &str) -> Result<Option<PsaResource>, PsaError> {
+    async fn resources_by_email(&self, email: &str) -> Result<Vec<PsaResource>, PsaError> {
         let wanted = email.trim();
         if wanted.is_empty() {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         Ok(self
             .resources
             .iter()
-            .find(|r| same_email(&r.email, wanted))
-            .cloned())
+            .filter(|r| same_email(&r.email, wanted))
+            .cloned()
+            .collect())
     }
 
     /// A directory file has no zone or credentials: the file was read and checked when the
@@ -321,8 +322,8 @@ mod tests {
         );
         let shouted = format!("  {}  ", first.email.to_uppercase());
         assert_eq!(
-            psa.resource_by_email(&shouted).await.expect("lookup"),
-            Some(first)
+            psa.resources_by_email(&shouted).await.expect("lookup"),
+            vec![first]
         );
     }
 
@@ -342,9 +343,10 @@ mod tests {
         let by = |e: &'static str| {
             let psa = psa.clone();
             async move {
-                psa.resource_by_email(e)
+                psa.resources_by_email(e)
                     .await
                     .expect("lookup")
+                    .first()
                     .map(|r| r.id)
             }
         };

@@ -96,8 +96,10 @@ pub trait PsaDirectory: Send + Sync + Debug {
     /// One resource by id; `Ok(None)` when the PSA has no such resource.
     async fn resource(&self, id: i64) -> Result<Option<PsaResource>, PsaError>;
 
-    /// The resource with this email (compared case-insensitively); `Ok(None)` when none.
-    async fn resource_by_email(&self, email: &str) -> Result<Option<PsaResource>, PsaError>;
+    /// Every resource with this email (compared case-insensitively, surrounding spaces
+    /// ignored), active or not; empty for a blank email. OpenID Connect sign-in (SPEC S13)
+    /// must tell "nobody" from "several people".
+    async fn resources_by_email(&self, email: &str) -> Result<Vec<PsaResource>, PsaError>;
 
     /// Every resource (the Users tab's "refresh from the PSA" reads them in one pass).
     async fn resources(&self) -> Result<Vec<PsaResource>, PsaError>;

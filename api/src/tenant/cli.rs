@@ -26,7 +26,7 @@ pub async fn run(settings: &Settings, command: TenantCommand) -> anyhow::Result<
                 let items: Vec<_> = all
                     .iter()
                     .map(|t| {
-                        json!({"id": t.id, "name": t.name, "psa_id": t.psa_id,
+                        json!({"id": t.id, "name": t.name, "psa_id": t.psa_id, "slug": t.slug,
                                "created_at": t.created_at, "demo": t.is_demo})
                     })
                     .collect();
@@ -122,6 +122,7 @@ async fn create(
         NewTenant {
             name: args.name,
             psa_id: args.psa_id,
+            slug: args.slug,
             psa,
             is_demo: false,
             session_lifetime_hours: settings.auth.session_lifetime_hours,
@@ -136,12 +137,14 @@ async fn create(
                 "id": created.tenant.id,
                 "name": created.tenant.name,
                 "psa_id": created.tenant.psa_id,
+                "slug": created.tenant.slug,
                 "launch_secret": created.launch_secret,
             })
         );
     } else {
         println!("tenant id:     {}", created.tenant.id);
         println!("psa id (iss):  {}", created.tenant.psa_id);
+        println!("sign-in page:  /t/{}", created.tenant.slug);
         println!("launch secret: {}", created.launch_secret);
         println!("(the launch secret is shown once: give it to the PSA-side launcher now)");
     }

@@ -2,5 +2,6 @@
 //! ([`provision`], driven from the command line by [`cli`] and by the demo seeding).
 
 pub mod cli;
+pub mod oidc_settings;
 pub mod provision;
 pub mod settings;

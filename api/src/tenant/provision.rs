@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use hubkeep_shared::api::PsaProvider;
+use hubkeep_shared::fields::{FieldRule as _, TenantSlug};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
@@ -50,6 +51,9 @@ pub struct NewTenant {
     pub name: String,
     /// The launch `iss`; generated when absent.
     pub psa_id: Option<String>,
+    /// The sign-in page's name (`/t/{slug}`); derived from the name when absent (numbered
+    /// when that one is taken).
+    pub slug: Option<String>,
     pub psa: PsaChoice,
     pub is_demo: bool,
     pub session_lifetime_hours: u32,
@@ -76,6 +80,8 @@ impl std::fmt::Debug for Provisioned {
 pub enum TenantError {
     #[error("a tenant with PSA id {0:?} already exists")]
     PsaIdTaken(String),
+    #[error("a tenant with slug {0:?} already exists")]
+    SlugTaken(String),
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -90,13 +96,25 @@ pub async fn provision(
     new: NewTenant,
 ) -> Result<Provisioned, TenantError> {
     let (name, psa_id) = name_and_psa_id(&new.name, new.psa_id)?;
+    let slug = match new.slug {
+        Some(slug) => TenantSlug::parse(slug.trim())
+            .map_err(|why| TenantError::Invalid(format!("the slug {why}")))?,
+        None => free_slug(db, &TenantSlug::derive(&name)).await?,
+    };
     let now = db::now();
     let id = db::new_id();
     let launch_secret = secret::random_secret();
     let psa = PsaColumns::of(new.psa);
     let provider = psa.provider;
     let txn = db.begin().await?;
-    let tenant = insert_tenant(&txn, &id, &name, &psa_id, new.is_demo, now).await?;
+    let row = TenantRow {
+        id: &id,
+        name: &name,
+        psa_id: &psa_id,
+        slug: slug.as_str(),
+        is_demo: new.is_demo,
+    };
+    let tenant = insert_tenant(&txn, row, now).await?;
     insert_psa_settings(&txn, secrets, &id, psa, &launch_secret, now).await?;
     insert_tenant_settings(&txn, &id, new.session_lifetime_hours, now).await?;
     insert_elevated_levels(&txn, &id, &new.elevated_levels, now).await?;
@@ -110,6 +128,7 @@ pub async fn provision(
             connection_id: None,
             details: json!({
                 "psa_id": psa_id,
+                "slug": tenant.slug,
                 "provider": provider,
                 "demo": new.is_demo,
                 "elevated_levels": new.elevated_levels,
@@ -180,31 +199,61 @@ impl PsaColumns {
     }
 }
 
-/// Inserts the `tenants` row; a taken PSA id is `PsaIdTaken`.
+/// The columns of a new `tenants` row.
+struct TenantRow<'a> {
+    id: &'a str,
+    name: &'a str,
+    psa_id: &'a str,
+    slug: &'a str,
+    is_demo: bool,
+}
+
+/// Inserts the `tenants` row; a taken PSA id is `PsaIdTaken`, a taken slug `SlugTaken`.
 async fn insert_tenant(
     txn: &impl ConnectionTrait,
-    id: &str,
-    name: &str,
-    psa_id: &str,
-    is_demo: bool,
+    row: TenantRow<'_>,
     now: DateTime<Utc>,
 ) -> Result<tenants::Model, TenantError> {
     tenants::ActiveModel {
-        id: Set(id.to_owned()),
-        name: Set(name.to_owned()),
-        psa_id: Set(psa_id.to_owned()),
+        id: Set(row.id.to_owned()),
+        name: Set(row.name.to_owned()),
+        psa_id: Set(row.psa_id.to_owned()),
+        slug: Set(row.slug.to_owned()),
         created_at: Set(now),
-        is_demo: Set(is_demo),
+        is_demo: Set(row.is_demo),
     }
     .insert(txn)
     .await
     .map_err(|e| {
         if db::violates(&e, &[db::Unique::TenantPsaId]) {
-            TenantError::PsaIdTaken(psa_id.to_owned())
+            TenantError::PsaIdTaken(row.psa_id.to_owned())
+        } else if db::violates(&e, &[db::Unique::TenantSlug]) {
+            TenantError::SlugTaken(row.slug.to_owned())
         } else {
             e.into()
         }
     })
+}
+
+/// `wanted`, or the first of `wanted-2`, `wanted-3`, … no tenant has. A concurrent
+/// creation may still take it first: the insert then answers `SlugTaken`.
+async fn free_slug(
+    db: &impl ConnectionTrait,
+    wanted: &TenantSlug,
+) -> Result<TenantSlug, TenantError> {
+    let mut candidate = wanted.clone();
+    for n in 2..1000 {
+        let taken = tenants::Entity::find()
+            .filter(tenants::Column::Slug.eq(candidate.as_str()))
+            .one(db)
+            .await?
+            .is_some();
+        if !taken {
+            return Ok(candidate);
+        }
+        candidate = wanted.numbered(n);
+    }
+    Err(TenantError::SlugTaken(wanted.as_str().to_owned()))
 }
 
 /// Inserts the `psa_settings` row with the new launch secret.
@@ -414,6 +463,7 @@ pub async fn ensure_demo_tenant(
         NewTenant {
             name: "Northwind IT (demo)".to_owned(),
             psa_id: Some("demo".to_owned()),
+            slug: Some("demo".to_owned()),
             psa: PsaChoice::Directory { path: None },
             is_demo: true,
             session_lifetime_hours,

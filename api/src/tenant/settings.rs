@@ -19,11 +19,12 @@ use serde_json::{Map, Value, json};
 use crate::activity::{self, Target, actions};
 use crate::db::{
     self, Keyring, SealError, SecretColumn, SecretText,
-    entities::{accounting_mappings, psa_settings, tenant_settings, tenants},
+    entities::{accounting_mappings, psa_settings, tenant_oidc, tenant_settings, tenants},
 };
 use crate::error::ApiError;
 use crate::identity::Caller;
 use crate::psa::zone::{ZoneError, ZonePolicy};
+use crate::tenant::oidc_settings;
 pub use hubkeep_shared::api::settings::{
     AccountingMapping, LaunchSecret, PsaProvider, PsaSettings, Settings, UpdatePsa, UpdateSettings,
 };
@@ -41,9 +42,11 @@ const MAX_PATH_CHARS: usize = 1000;
 const MASK: &str = "***";
 
 struct Rows {
+    tenant: tenants::Model,
     settings: tenant_settings::Model,
     psa: psa_settings::Model,
     mappings: Vec<accounting_mappings::Model>,
+    oidc: Option<tenant_oidc::Model>,
 }
 
 fn missing(what: &str, tenant_id: &str) -> ApiError {
@@ -71,17 +74,33 @@ async fn rows(db: &impl ConnectionTrait, tenant_id: &str, lock: bool) -> Result<
         .order_by_asc(accounting_mappings::Column::Id)
         .all(db)
         .await?;
+    let tenant = tenants::Entity::find_by_id(tenant_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| missing("tenants", tenant_id))?;
+    let oidc = tenant_oidc::Entity::find_by_id(tenant_id).one(db).await?;
     Ok(Rows {
+        tenant,
         settings,
         psa,
         mappings,
+        oidc,
     })
 }
 
-fn view(rows: &Rows, access: HubAccess) -> Result<Settings, ApiError> {
+/// Where the view's facts come from besides the rows.
+#[derive(Debug)]
+pub struct ViewContext {
+    /// The caller's hub access.
+    pub access: HubAccess,
+    /// The redirect URI to register at an OpenID provider.
+    pub redirect_uri: Option<String>,
+}
+
+fn view(rows: &Rows, context: &ViewContext) -> Result<Settings, ApiError> {
     // Limited users see how the hub is wired, not where on the server its files live or
     // which PSA account it signs in with.
-    let elevated = access == HubAccess::Elevated;
+    let elevated = context.access == HubAccess::Elevated;
     let psa = &rows.psa;
     Ok(Settings {
         default_timezone: rows.settings.default_timezone.clone(),
@@ -96,6 +115,11 @@ fn view(rows: &Rows, access: HubAccess) -> Result<Settings, ApiError> {
             secret_set: psa.autotask_secret.is_some(),
             launch_secret_rotated_at: psa.launch_secret_rotated_at,
         },
+        slug: rows.tenant.slug.clone(),
+        oidc: rows
+            .oidc
+            .as_ref()
+            .map(|o| oidc_settings::view(o, context.redirect_uri.clone())),
         accounting_mappings: rows.mappings.iter().map(mapping_of).collect(),
         updated_at: rows.settings.updated_at,
     })
@@ -110,11 +134,26 @@ fn mapping_of(row: &accounting_mappings::Model) -> AccountingMapping {
 }
 
 /// The caller's view of their tenant's settings.
-pub async fn get(db: &impl ConnectionTrait, caller: &Caller) -> Result<Settings, ApiError> {
-    view(
-        &rows(db, &caller.tenant_id, false).await?,
-        caller.access_level(),
-    )
+pub async fn get(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+    redirect_uri: Option<String>,
+) -> Result<Settings, ApiError> {
+    let context = ViewContext {
+        access: caller.access_level(),
+        redirect_uri,
+    };
+    view(&rows(db, &caller.tenant_id, false).await?, &context)
+}
+
+/// What an update needs besides the request: the operator's policies and the keys.
+#[derive(Debug)]
+pub struct UpdateContext<'a> {
+    pub zones: &'a ZonePolicy,
+    pub secrets: &'a Keyring,
+    /// `[oidc] allow_http`.
+    pub allow_http_issuers: bool,
+    pub redirect_uri: Option<String>,
 }
 
 /// Collects field errors so one response lists every problem of a request (the shared
@@ -409,14 +448,14 @@ fn masked<T>(value: Option<&T>) -> Value {
 /// nothing.
 pub async fn update(
     txn: &DatabaseTransaction,
-    zones: &ZonePolicy,
-    secrets: &Keyring,
+    context: UpdateContext<'_>,
     caller: &Caller,
     input: UpdateSettings,
 ) -> Result<Settings, ApiError> {
     let mut errors = Errors::new();
     let mut missing_credentials = Vec::new();
     let parsed = parse(&mut errors, input);
+    let secrets = context.secrets;
 
     let current = rows(txn, &caller.tenant_id, true).await?;
     let old_psa = PsaValues::stored(&current.psa, secrets)?;
@@ -424,18 +463,33 @@ pub async fn update(
         apply_psa(
             &mut errors,
             &mut missing_credentials,
-            zones,
+            context.zones,
             &current.psa,
             &old_psa,
             p,
         )
     });
+    let oidc = parsed.oidc.and_then(|o| {
+        oidc_settings::apply(
+            &mut errors,
+            &mut missing_credentials,
+            context.allow_http_issuers,
+            current.oidc.as_ref(),
+            o,
+        )
+    });
     refuse_invalid(errors, missing_credentials)?;
 
-    let plan = compare(&current, &old_psa, &parsed.defaults, psa, parsed.mappings);
+    let mut plan = compare(&current, &old_psa, &parsed.defaults, psa, parsed.mappings);
+    let oidc =
+        oidc.filter(|change| oidc_settings::note(&mut plan.changes, current.oidc.as_ref(), change));
+    let view_context = ViewContext {
+        access: caller.access_level(),
+        redirect_uri: context.redirect_uri,
+    };
     if plan.changes.is_empty() {
         // Nothing was written: the handler's commit only releases the lock.
-        return view(&current, caller.access_level());
+        return view(&current, &view_context);
     }
 
     let now = db::now();
@@ -446,11 +500,19 @@ pub async fn update(
     if let Some(new) = plan.mappings {
         write_mappings(txn, &caller.tenant_id, new).await?;
     }
+    if let Some(change) = oidc {
+        oidc_settings::write(
+            txn,
+            secrets,
+            &caller.tenant_id,
+            current.oidc.clone(),
+            change,
+            now,
+        )
+        .await?;
+    }
     log_update(txn, caller, plan.changes).await?;
-    view(
-        &rows(txn, &caller.tenant_id, false).await?,
-        caller.access_level(),
-    )
+    view(&rows(txn, &caller.tenant_id, false).await?, &view_context)
 }
 
 /// The tenant defaults an update sets, each `None` when not sent (or invalid).
@@ -465,6 +527,8 @@ struct Parsed {
     defaults: Defaults,
     mappings: Option<Vec<AccountingMapping>>,
     psa: Option<UpdatePsa>,
+    /// `Some(None)`: turn OIDC sign-in off.
+    oidc: Option<Option<hubkeep_shared::api::UpdateOidc>>,
 }
 
 /// Validates the defaults and the mappings of `input` (the PSA part needs the stored row).
@@ -488,6 +552,7 @@ fn parse(errors: &mut Errors, input: UpdateSettings) -> Parsed {
         },
         mappings: new_mappings,
         psa: input.psa,
+        oidc: input.oidc,
     }
 }
 
@@ -497,13 +562,22 @@ fn refuse_invalid(
     mut missing_credentials: Vec<FieldError>,
 ) -> Result<(), ApiError> {
     if !missing_credentials.is_empty() {
+        let detail = if missing_credentials
+            .iter()
+            .all(|e| e.field.starts_with("oidc."))
+        {
+            "The settings were not changed: the stored OpenID Connect client secret is only \
+             used with the provider and client it was entered for. Send it again with the new \
+             issuer or client id."
+        } else {
+            "The settings were not changed: the stored Autotask credentials are only \
+             used with the destination they were entered for. Send the integration \
+             code and the secret again with the new provider, zone or API user."
+        };
         missing_credentials.extend(errors.into_vec());
         return Err(ApiError::Problem {
             code: ProblemCode::CredentialsRequired,
-            detail: "The settings were not changed: the stored Autotask credentials are only \
-                     used with the destination they were entered for. Send the integration \
-                     code and the secret again with the new provider, zone or API user."
-                .to_owned(),
+            detail: detail.to_owned(),
             errors: missing_credentials,
         });
     }

@@ -309,6 +309,37 @@ impl Client<'_> {
         self.post("/api/v1/auth/logout").await
     }
 
+    // --- OpenID Connect sign-in (SPEC S13) ----------------------------------------------
+
+    pub async fn get_tenant_sign_in(
+        &self,
+        slug: &str,
+    ) -> Answer<hubkeep_shared::api::TenantSignIn> {
+        self.get(&format!("/api/v1/auth/tenants/{slug}")).await
+    }
+
+    /// The start of a sign-in, as a script sees it (a 302 on success is not followed:
+    /// the typed client's `reqwest` follows redirects, so only refusals are meaningful here).
+    pub async fn start_oidc_sign_in(&self, slug: &str) -> Answer<()> {
+        self.get(&format!("/api/v1/auth/oidc/{slug}/start?return_to=%2F"))
+            .await
+    }
+
+    /// The provider's redirect back, with `state` and `code`.
+    pub async fn finish_oidc_sign_in(&self, state: &str, code: &str) -> Answer<()> {
+        self.get(&format!(
+            "/api/v1/auth/oidc/callback?state={state}&code={code}"
+        ))
+        .await
+    }
+
+    pub async fn exchange_oidc_code(
+        &self,
+        body: &hubkeep_shared::api::OidcExchange,
+    ) -> Answer<TokenResponse> {
+        self.post_with("/api/v1/auth/oidc/exchange", body).await
+    }
+
     pub async fn list_demo_identities(&self) -> Answer<DemoIdentities> {
         self.get("/api/v1/demo/identities").await
     }

@@ -392,6 +392,8 @@ pub struct TestTenant {
     pub id: String,
     pub psa_id: String,
     pub launch_secret: String,
+    /// The sign-in page's name (`/t/{slug}`).
+    pub slug: String,
     /// The directory file, for directory tenants (tests rewrite it to change the PSA).
     pub directory_path: Option<PathBuf>,
 }
@@ -460,6 +462,7 @@ impl TestApp {
             NewTenant {
                 name: "Contoso MSP".into(),
                 psa_id: None,
+                slug: None,
                 psa: PsaChoice::Directory {
                     path: Some(path.display().to_string()),
                 },
@@ -473,6 +476,7 @@ impl TestApp {
         TestTenant {
             id: p.tenant.id,
             psa_id: p.tenant.psa_id,
+            slug: p.tenant.slug,
             launch_secret: p.launch_secret,
             directory_path: Some(path),
         }
@@ -491,6 +495,7 @@ impl TestApp {
             NewTenant {
                 name: "Fabrikam MSP".into(),
                 psa_id: None,
+                slug: None,
                 psa: PsaChoice::Autotask {
                     zone_url,
                     api_user: SIM_API_USER.into(),
@@ -507,6 +512,7 @@ impl TestApp {
         TestTenant {
             id: p.tenant.id,
             psa_id: p.tenant.psa_id,
+            slug: p.tenant.slug,
             launch_secret: p.launch_secret,
             directory_path: None,
         }

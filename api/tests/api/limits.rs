@@ -249,6 +249,8 @@ async fn s14_the_pruning_job_deletes_expired_rows_and_keeps_live_ones(backend: B
             rate_limits: 1,
             psa_call_budget: 1,
             psa_webhook_callouts: 1,
+            oidc_logins: 0,
+            oidc_codes: 0,
         }
     );
     assert_eq!(

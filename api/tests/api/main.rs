@@ -19,6 +19,7 @@ mod identity;
 mod limits;
 mod members;
 mod offboarding;
+mod oidc;
 mod openapi;
 mod psa;
 mod runs;

@@ -293,6 +293,14 @@ async fn s10_each_race_the_schema_arbitrates_is_recognised_by_its_constraint(bac
                  SELECT 'copy', name, psa_id, created_at FROM tenants WHERE id = '{t}'"
             ),
         ),
+        (
+            Unique::TenantSlug,
+            format!(
+                "INSERT INTO tenants (id, name, psa_id, slug, created_at) \
+                 SELECT 'copy2', name, 'another-psa', slug, created_at FROM tenants \
+                 WHERE id = '{t}'"
+            ),
+        ),
         (Unique::PrimaryUser, user_sql(&t, "u2", 2, true)),
         (Unique::UserPerResource, user_sql(&t, "u3", 1, false)),
         (
@@ -340,7 +348,10 @@ async fn s10_each_race_the_schema_arbitrates_is_recognised_by_its_constraint(bac
         // exist already); the same statement again is the loser's.
         if !matches!(
             constraint,
-            Unique::TenantPsaId | Unique::PrimaryUser | Unique::UserPerResource
+            Unique::TenantPsaId
+                | Unique::TenantSlug
+                | Unique::PrimaryUser
+                | Unique::UserPerResource
         ) {
             exec(&app.db, &sql).await.unwrap();
         }

@@ -24,6 +24,10 @@ pub struct Settings {
     /// Hours a console session lasts before signing in again (1–168).
     pub session_lifetime_hours: i32,
     pub psa: PsaSettings,
+    /// The tenant's slug: its sign-in page is `/t/{slug}` (set by the operator).
+    pub slug: String,
+    /// OpenID Connect sign-in (SPEC S13); `null` while it is not enabled.
+    pub oidc: Option<super::OidcSettings>,
     /// In the order they were saved.
     pub accounting_mappings: Vec<AccountingMapping>,
     /// When any of these settings last changed (the launch secret has its own time).
@@ -90,6 +94,14 @@ pub struct UpdateSettings {
     #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accounting_mappings: Option<Vec<AccountingMapping>>,
+    /// OpenID Connect sign-in; `null` turns it off and forgets the client secret.
+    #[serde(
+        default,
+        deserialize_with = "crate::api::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<super::UpdateOidc>))]
+    pub oidc: Option<Option<super::UpdateOidc>>,
 }
 
 /// Changes to the PSA connection. Absent: unchanged; `null` (where allowed): cleared.

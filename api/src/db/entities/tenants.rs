@@ -7,6 +7,8 @@ pub struct Model {
     pub id: String,
     pub name: String,
     pub psa_id: String,
+    /// The sign-in page's name (`/t/{slug}`, SPEC S13); unique.
+    pub slug: String,
     pub created_at: DateTimeUtc,
     pub is_demo: bool,
 }

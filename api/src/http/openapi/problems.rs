@@ -83,6 +83,27 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
             PsaMisconfigured,
         ],
         "list_demo_identities" => &[NotFound],
+        // OpenID Connect sign-in (SPEC S13). A browser is redirected to `/t/{slug}?error=`
+        // instead; scripts get these.
+        "get_tenant_sign_in" => &[],
+        "start_oidc_sign_in" => &[RateLimited, IdentityProviderUnavailable],
+        "finish_oidc_sign_in" => &[
+            NotFound,
+            OidcRejected,
+            EmailNotVerified,
+            EmailDomainNotAllowed,
+            PsaResourceNotFound,
+            PsaResourceAmbiguous,
+            AccessNotEligible,
+            UserInactive,
+            PrimaryRequiresElevation,
+            Conflict,
+            RateLimited,
+            PsaUnavailable,
+            PsaMisconfigured,
+            IdentityProviderUnavailable,
+        ],
+        "exchange_oidc_code" => &[OidcRejected, RateLimited],
         "refresh_session" => &[
             Unauthenticated,
             ReauthorizationRequired,

@@ -11,6 +11,7 @@ pub mod health;
 pub mod me;
 pub mod members;
 pub mod meta;
+pub mod oidc;
 pub mod permissions;
 pub mod psa;
 pub mod runs;
@@ -33,6 +34,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(auth::launch)
                 .service(auth::refresh_session)
                 .service(auth::logout)
+                .service(oidc::get_tenant_sign_in)
+                .service(oidc::start_oidc_sign_in)
+                .service(oidc::finish_oidc_sign_in)
+                .service(oidc::exchange_oidc_code)
                 .service(demo::list_demo_identities)
                 .service(demo::demo_launch)
                 .service(me::get_me)

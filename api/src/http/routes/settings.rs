@@ -1,7 +1,7 @@
 //! Tenant settings (SPEC S6): every hub user reads them (secrets never shown); elevated
 //! users edit them and rotate the launch secret.
 
-use actix_web::{HttpResponse, get, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use hubkeep_shared::HubAction;
 use sea_orm::TransactionTrait;
 
@@ -13,8 +13,9 @@ use hubkeep_shared::PsaTestReport;
 
 /// Read the tenant's settings.
 ///
-/// Secrets (the Autotask integration code and secret, the launch secret) are never shown,
-/// only whether they are set. Limited users also do not see `psa.directory_path` and
+/// Secrets (the Autotask integration code and secret, the launch secret, the OpenID Connect
+/// client secret) are never shown, only whether they are set. `oidc.redirect_uri` is the
+/// URI to register at the identity provider. Limited users also do not see `psa.directory_path` and
 /// `psa.api_user`.
 #[utoipa::path(
     operation_id = "get_settings",
@@ -27,10 +28,12 @@ use hubkeep_shared::PsaTestReport;
 #[get("/settings")]
 pub async fn get_settings(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ViewSettings)?;
-    Ok(HttpResponse::Ok().json(settings::get(&state.db, &caller).await?))
+    let redirect_uri = Some(super::oidc::redirect_uri(&state, &req));
+    Ok(HttpResponse::Ok().json(settings::get(&state.db, &caller, redirect_uri).await?))
 }
 
 /// Change the tenant's settings (elevated users).
@@ -41,8 +44,12 @@ pub async fn get_settings(
 /// API user needs the integration code and secret again in the same request (422
 /// `credentials_required`). The zone must be an Autotask host over HTTPS (or one the operator
 /// allowed); the directory file is set by the operator only. An invalid request changes nothing and lists
-/// every invalid field (`psa.zone_url`, `accounting_mappings.2.source_code`, …). The change
-/// is logged as one `settings.updated` entry, secrets shown as `"***"`.
+/// every invalid field (`psa.zone_url`, `accounting_mappings.2.source_code`, …). `oidc`
+/// enables OpenID Connect sign-in (issuer, client id and client secret the first time) or,
+/// as `null`, turns it off; a new issuer or client id needs the client secret again (422
+/// `credentials_required`); the issuer must be `https://` unless the operator set `[oidc]
+/// allow_http`. The change is logged as one `settings.updated` entry, secrets shown as
+/// `"***"`.
 #[utoipa::path(
     operation_id = "update_settings",
     tag = "settings",
@@ -55,19 +62,19 @@ pub async fn get_settings(
 #[put("/settings")]
 pub async fn update_settings(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     body: crate::http::extractors::JsonBody<UpdateSettings>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::EditSettings)?;
+    let context = settings::UpdateContext {
+        zones: state.psa.zones(),
+        secrets: &state.secrets,
+        allow_http_issuers: state.oidc.allows_http(),
+        redirect_uri: Some(super::oidc::redirect_uri(&state, &req)),
+    };
     let txn = state.db.begin().await?;
-    let updated = settings::update(
-        &txn,
-        state.psa.zones(),
-        &state.secrets,
-        &caller,
-        body.into_inner(),
-    )
-    .await?;
+    let updated = settings::update(&txn, context, &caller, body.into_inner()).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(updated))
 }

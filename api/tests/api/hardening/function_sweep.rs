@@ -58,6 +58,9 @@ pub(super) enum Rule {
     /// Autotask's callouts: signed, never authenticated; the sweep's tenant has no
     /// subscription, so every caller gets 404 `not_found`.
     Callout,
+    /// Public, and this answer whoever asks: the OpenID Connect flow, on a tenant without
+    /// OIDC sign-in (404) or with a `state` nobody started (401 `oidc_rejected`).
+    Always(u16, &'static str),
 }
 
 /// One row of the expectation table: an operation, or one variant of it where the body
@@ -84,6 +87,14 @@ pub(super) const TABLE: &[Row] = &[
     row("launch_demo_session", "", Rule::DemoOff),
     row("launch_session", "", Rule::Launch),
     row("refresh_session", "", Rule::Member),
+    row("get_tenant_sign_in", "", Rule::Public),
+    row("start_oidc_sign_in", "", Rule::Always(404, "not_found")),
+    row(
+        "finish_oidc_sign_in",
+        "",
+        Rule::Always(401, "oidc_rejected"),
+    ),
+    row("exchange_oidc_code", "", Rule::Always(401, "oidc_rejected")),
     row("end_session", "", Rule::Member),
     row("get_me", "", Rule::Member),
     row("list_my_invitations", "", Rule::Member),
@@ -173,6 +184,7 @@ fn expected(rule: Rule, p: &Persona) -> Result<(), (u16, &'static str)> {
     match rule {
         Rule::Public => return Ok(()),
         Rule::DemoOff | Rule::Callout => return Err((404, "not_found")),
+        Rule::Always(status, code) => return Err((status, code)),
         Rule::Engine => return Err((403, "insufficient_scope")),
         Rule::Launch if p.hub == Hub::None => return Err((403, "user_inactive")),
         _ if p.hub == Hub::None => return Err((401, "reauthorization_required")),
@@ -200,7 +212,9 @@ fn expected(rule: Rule, p: &Persona) -> Result<(), (u16, &'static str)> {
         Rule::Recover => Ok(()),
         Rule::ActivityEntry if elevated || p.role.is_some() => Ok(()),
         Rule::ActivityEntry => Err((404, "not_found")),
-        Rule::Public | Rule::DemoOff | Rule::Callout | Rule::Engine => unreachable!(),
+        Rule::Public | Rule::DemoOff | Rule::Callout | Rule::Engine | Rule::Always(..) => {
+            unreachable!()
+        }
     }
 }
 
@@ -424,6 +438,18 @@ async fn send(w: &World, row: &Row, p: &Persona, prepared: &Prepared) -> Answer 
         "get_openapi" => w.record(c.get_openapi().await).await,
         "get_permissions" => w.record(c.get_permissions().await).await,
         "list_demo_identities" => w.record(c.list_demo_identities().await).await,
+        "get_tenant_sign_in" => w.record(c.get_tenant_sign_in(&w.tenant.slug).await).await,
+        "start_oidc_sign_in" => w.record(c.start_oidc_sign_in(&w.tenant.slug).await).await,
+        "finish_oidc_sign_in" => {
+            w.record(c.finish_oidc_sign_in("nobody-started-this", "code").await)
+                .await
+        }
+        "exchange_oidc_code" => {
+            let body = hubkeep_shared::api::OidcExchange {
+                code: "never-issued".into(),
+            };
+            w.record(c.exchange_oidc_code(&body).await).await
+        }
         "launch_demo_session" => {
             let body = DemoLaunch {
                 resource_id: p.resource,

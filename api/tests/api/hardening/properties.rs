@@ -117,7 +117,9 @@ async fn hardening_extra_fields_are_refused(backend: Backend) {
             }
         };
         let token = match op.as_str() {
-            "launch_session" | "refresh_session" | "launch_demo_session" => None,
+            "launch_session" | "refresh_session" | "launch_demo_session" | "exchange_oidc_code" => {
+                None
+            }
             "report_run_progress" => Some(objects.engine_secret.clone()),
             _ => Some(w.ada.access_token.clone()),
         };
@@ -142,6 +144,10 @@ async fn hardening_extra_fields_are_refused(backend: Backend) {
                 attacks.push((
                     "psa.tenant_id".into(),
                     json!({ "psa": { "tenant_id": "x" } }),
+                ));
+                attacks.push((
+                    "oidc.tenant_id".into(),
+                    json!({ "oidc": { "tenant_id": "x" } }),
                 ));
             }
             "update_connection" => attacks.push((

@@ -184,6 +184,8 @@ impl Objects {
                 (_, "engine-tokens", "id") => self.engine_token.clone(),
                 // Autotask's callouts name the tenant (which has no subscription here).
                 (_, "webhooks", "tenant_id") => world.tenant.id.clone(),
+                // The sign-in page of the tenant (which has no OIDC sign-in here).
+                (_, "tenants" | "oidc", "slug") => world.tenant.slug.clone(),
                 _ => return Err(format!("{template}: no object for {{{param}}}")),
             };
             out.push(value);

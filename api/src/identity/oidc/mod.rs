@@ -98,6 +98,20 @@ async fn configured(
     Ok((row, secret))
 }
 
+/// The tenant's client at its provider, with `redirect_uri`.
+fn client_of<'a>(
+    oidc: &'a tenant_oidc::Model,
+    client_secret: &'a SecretText,
+    redirect_uri: &'a str,
+) -> ClientConfig<'a> {
+    ClientConfig {
+        issuer: &oidc.issuer,
+        client_id: &oidc.client_id,
+        client_secret: client_secret.expose_secret(),
+        redirect_uri,
+    }
+}
+
 /// What [`start`] was asked.
 #[derive(Debug)]
 pub struct StartRequest<'a> {
@@ -132,12 +146,7 @@ pub async fn start(state: &AppState, request: StartRequest<'_>) -> Result<String
     let flow_state = secret::random_secret();
     let nonce = secret::random_secret();
     let verifier = secret::random_secret();
-    let client = ClientConfig {
-        issuer: &oidc.issuer,
-        client_id: &oidc.client_id,
-        client_secret: client_secret.expose_secret(),
-        redirect_uri: &request.redirect_uri,
-    };
+    let client = client_of(&oidc, &client_secret, &request.redirect_uri);
     let url = state
         .oidc
         .authorization_url(&client, &flow_state, &nonce, &verifier, request.silent)
@@ -301,12 +310,7 @@ async fn finish(
         &login.state_hash,
         &login.pkce_verifier,
     )?;
-    let client = ClientConfig {
-        issuer: &oidc.issuer,
-        client_id: &oidc.client_id,
-        client_secret: client_secret.expose_secret(),
-        redirect_uri: &login.redirect_uri,
-    };
+    let client = client_of(&oidc, &client_secret, &login.redirect_uri);
     let token = state
         .oidc
         .redeem(&client, code, verifier.expose_secret(), &login.nonce)

@@ -54,7 +54,6 @@ async fn signed_in_user(browser: &Browser, hub: &Server) -> Value {
 }
 
 #[tokio::test]
-#[ignore = "skipped: the console's sign-in page /t/{slug} and /signin/complete are not built yet (issue 21, console part); run with --ignored once they are"]
 async fn s13_chromium_signs_in_at_the_provider_and_again_without_a_prompt() {
     let port = free_port();
     let provider = OidcProvider::start(

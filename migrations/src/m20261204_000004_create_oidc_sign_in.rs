@@ -1,7 +1,9 @@
 //! Sign-in with OpenID Connect (SPEC S13): tenants get a `slug` (their sign-in page
 //! `/t/{slug}`), a tenant's provider settings (the client secret sealed like every stored
 //! secret, SPEC S14), the sign-ins in flight (`state` → nonce, PKCE verifier, `return_to`;
-//! single use, 10 minutes) and the one-time codes the console redeems (60 seconds).
+//! single use, 10 minutes) and the one-time codes the console redeems (60 seconds). Both are
+//! bound to the browser that began the sign-in (`browser_hash`, the hash of a cookie), so a
+//! sign-in cannot be finished in someone else's browser (login CSRF).
 //!
 //! Existing tenants get the slug their name suggests (`Northwind IT` → `northwind-it`),
 //! numbered in creation order when two names suggest the same one.
@@ -32,6 +34,7 @@ CREATE TABLE tenant_oidc (
 CREATE TABLE oidc_logins (
     state_hash VARCHAR(64) NOT NULL PRIMARY KEY,
     tenant_id VARCHAR(36) NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    browser_hash VARCHAR(64) NOT NULL,
     nonce TEXT NOT NULL,
     pkce_verifier TEXT NOT NULL,
     return_to TEXT NOT NULL,
@@ -45,6 +48,7 @@ CREATE TABLE oidc_codes (
     code_hash VARCHAR(64) NOT NULL PRIMARY KEY,
     tenant_id VARCHAR(36) NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     session_id VARCHAR(36) NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    browser_hash VARCHAR(64) NOT NULL,
     expires_at {TS} NOT NULL
 )",
 ];

@@ -393,7 +393,8 @@ impl TenantSlug {
 text_newtype!(
     /// Where the console goes after a sign-in (`return_to`, SPEC S13): a path of the console
     /// itself — one leading `/`, never `//` or `/\` (which browsers read as another host), no
-    /// scheme, no `/api/`, no control characters or spaces, at most 500 characters. Anything
+    /// scheme, no `/api/`, no encoded `/` or `\` (`%2F`, `%5C`, which a later decoding could
+    /// turn into `//`), no control characters or spaces, at most 500 characters. Anything
     /// else is refused, so a sign-in can never be turned into a redirect to another site.
     ConsolePath
 );
@@ -407,6 +408,8 @@ impl FieldRule for ConsolePath {
             && raw != "/api"
             && !raw.starts_with("/api/")
             && !raw.contains('\\')
+            && !raw.to_ascii_lowercase().contains("%2f")
+            && !raw.to_ascii_lowercase().contains("%5c")
             && !raw
                 .chars()
                 .any(|c| c.is_control() || c.is_whitespace() || c == '#');
@@ -478,6 +481,13 @@ impl FieldRule for OidcClaimName {
         }
     }
 }
+
+/// An OpenID Connect client id (1–300 characters, no control characters).
+pub type OidcClientId = Label<300>;
+/// An OpenID Connect client secret (1–500 characters, no control characters).
+pub type OidcClientSecret = Label<500>;
+/// The most email domains a tenant may allow to sign in.
+pub const MAX_ALLOWED_EMAIL_DOMAINS: usize = 50;
 
 text_newtype!(
     /// An email domain allowed to sign in (`northwindit.example`): a dotted DNS name of at
@@ -618,6 +628,8 @@ mod tests {
             "/a\nb",
             "/x#code",
             "javascript:alert(1)",
+            "/%2F%2Fevil.example",
+            "/%5cevil.example",
         ] {
             assert!(ConsolePath::parse(bad).is_err(), "{bad}");
         }

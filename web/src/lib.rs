@@ -7,13 +7,15 @@ pub mod components;
 pub mod pages;
 
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::components::{Outlet, ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::shell::Shell;
 use crate::pages::signin::{SignIn, launch_in_url};
 
-/// The application: sign-in when there is no session, else the shell and its pages.
+/// The application. The pages of a sign-in with OpenID Connect (`/t/{slug}`,
+/// `/signin/complete`) stand alone, whether or not the tab holds a session; every other path
+/// is the console: sign-in when there is no session, else the shell and its pages.
 #[component]
 pub fn App() -> impl IntoView {
     // A launch from the PSA replaces whatever session this tab had (one refused for carrying
@@ -25,25 +27,41 @@ pub fn App() -> impl IntoView {
     provide_context(auth);
     view! {
         <Router>
-            <Show when=move || auth.signed_in.get() fallback=|| view! { <SignIn /> }>
-                <Shell>
-                    <Routes fallback=pages::not_found::NotFound>
-                        <Route path=path!("/") view=|| view! { <Redirect path="/connections" /> } />
-                        <Route path=path!("/launch") view=|| view! { <Redirect path="/connections" /> } />
-                        <Route path=path!("/connections") view=pages::connections::ConnectionsPage />
-                        <Route path=path!("/connections/:id") view=pages::connection::ConnectionPage />
-                        <Route path=path!("/invitations") view=pages::invitations::InvitationsPage />
-                        <Route path=path!("/sync-status") view=pages::sync_status::SyncStatusPage />
-                        <Route path=path!("/activity") view=pages::activity::ActivityPage />
-                        <Route path=path!("/activity/:id") view=pages::activity::ActivityEntryPage />
-                        <Route path=path!("/users") view=pages::users::UsersPage />
-                        <Route path=path!("/users/access") view=pages::users::UsersPage />
-                        <Route path=path!("/settings") view=pages::settings::SettingsPage />
-                        <Route path=path!("/tokens") view=pages::tokens::TokensPage />
-                        <Route path=path!("/permissions") view=pages::permissions::PermissionsPage />
-                    </Routes>
-                </Shell>
-            </Show>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/t/:slug") view=pages::oidc::TenantSignInPage />
+                <Route path=path!("/signin/complete") view=pages::oidc::SignInCompletePage />
+                <ParentRoute path=path!("") view=Console>
+                    <Route path=path!("/") view=|| view! { <Redirect path="/connections" /> } />
+                    <Route path=path!("/launch") view=|| view! { <Redirect path="/connections" /> } />
+                    <Route path=path!("/connections") view=pages::connections::ConnectionsPage />
+                    <Route path=path!("/connections/:id") view=pages::connection::ConnectionPage />
+                    <Route path=path!("/invitations") view=pages::invitations::InvitationsPage />
+                    <Route path=path!("/sync-status") view=pages::sync_status::SyncStatusPage />
+                    <Route path=path!("/activity") view=pages::activity::ActivityPage />
+                    <Route path=path!("/activity/:id") view=pages::activity::ActivityEntryPage />
+                    <Route path=path!("/users") view=pages::users::UsersPage />
+                    <Route path=path!("/users/access") view=pages::users::UsersPage />
+                    <Route path=path!("/settings") view=pages::settings::SettingsPage />
+                    <Route path=path!("/tokens") view=pages::tokens::TokensPage />
+                    <Route path=path!("/permissions") view=pages::permissions::PermissionsPage />
+                    // Routes are tried in order: an unknown path is the shell's "not found".
+                    <Route path=path!("/*any") view=pages::not_found::NotFound />
+                </ParentRoute>
+            </Routes>
         </Router>
+    }
+}
+
+/// Every path but the sign-in pages: sign-in without a session, else the shell around the
+/// page (kept while the page changes).
+#[component]
+fn Console() -> impl IntoView {
+    let auth = expect_context::<api::AuthState>();
+    view! {
+        <Show when=move || auth.signed_in.get() fallback=|| view! { <SignIn /> }>
+            <Shell>
+                <Outlet />
+            </Shell>
+        </Show>
     }
 }

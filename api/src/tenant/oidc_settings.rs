@@ -5,18 +5,16 @@
 
 use hubkeep_shared::FieldError;
 use hubkeep_shared::api::{OidcSettings, UpdateOidc};
-use hubkeep_shared::fields::{EmailDomain, FieldErrors, Label, OidcClaimName, OidcIssuer};
+use hubkeep_shared::fields::{
+    EmailDomain, FieldErrors, Label, MAX_ALLOWED_EMAIL_DOMAINS, OidcClaimName, OidcClientId,
+    OidcClientSecret, OidcIssuer,
+};
 use sea_orm::{ActiveModelTrait as _, ActiveValue::Set, DatabaseTransaction, EntityTrait as _};
 use serde_json::{Map, Value, json};
 
 use crate::db::entities::tenant_oidc;
 use crate::db::{Keyring, SecretColumn, SecretText};
 use crate::error::ApiError;
-
-/// The most allowed email domains.
-const MAX_DOMAINS: usize = 50;
-const MAX_CLIENT_ID_CHARS: usize = 300;
-const MAX_CLIENT_SECRET_CHARS: usize = 500;
 
 /// What anyone in the hub may read of the tenant's OIDC settings.
 pub fn view(row: &tenant_oidc::Model, redirect_uri: Option<String>) -> OidcSettings {
@@ -66,50 +64,20 @@ pub fn apply(
         return current.map(|_| OidcChange::Remove);
     };
     let issuer = match input.issuer.as_deref() {
-        Some(raw) => errors
-            .check::<OidcIssuer>("oidc.issuer", raw)
-            .and_then(|issuer| {
-                if issuer.is_plain_http() && !allow_http {
-                    errors.add("oidc.issuer", "must be an https:// URL");
-                    None
-                } else {
-                    Some(issuer.into_string())
-                }
-            }),
+        Some(raw) => issuer(errors, raw, allow_http),
         None => required(errors, "oidc.issuer", current.map(|c| c.issuer.clone())),
     };
     let client_id = match input.client_id.as_deref() {
-        Some(raw) => bounded(errors, "oidc.client_id", raw, MAX_CLIENT_ID_CHARS),
+        Some(raw) => errors
+            .check::<OidcClientId>("oidc.client_id", raw)
+            .map(String::from),
         None => required(
             errors,
             "oidc.client_id",
             current.map(|c| c.client_id.clone()),
         ),
     };
-    let client_secret = input
-        .client_secret
-        .as_deref()
-        .and_then(|raw| bounded(errors, "oidc.client_secret", raw, MAX_CLIENT_SECRET_CHARS))
-        .map(SecretText::new);
-    if client_secret.is_none() && input.client_secret.is_none() {
-        match current {
-            None => errors.add(
-                "oidc.client_secret",
-                "is required to enable OpenID Connect sign-in",
-            ),
-            Some(c)
-                if Some(&c.issuer) != issuer.as_ref()
-                    || Some(&c.client_id) != client_id.as_ref() =>
-            {
-                missing.push(FieldError {
-                    field: "oidc.client_secret".to_owned(),
-                    message: "send the client secret again with a new issuer or client id"
-                        .to_owned(),
-                });
-            }
-            Some(_) => {}
-        }
-    }
+    let client_secret = secret(errors, missing, current, (&issuer, &client_id), &input);
     let (issuer, client_id) = (issuer?, client_id?);
     let label = match input.label.as_deref() {
         Some(raw) => errors.check::<Label<100>>("oidc.label", raw)?.into_string(),
@@ -139,6 +107,51 @@ pub fn apply(
     }))
 }
 
+/// A new issuer: the issuer rule, and `https://` unless the operator allows plain http.
+fn issuer(errors: &mut FieldErrors, raw: &str, allow_http: bool) -> Option<String> {
+    let issuer = errors.check::<OidcIssuer>("oidc.issuer", raw)?;
+    if issuer.is_plain_http() && !allow_http {
+        errors.add("oidc.issuer", "must be an https:// URL");
+        return None;
+    }
+    Some(issuer.into_string())
+}
+
+/// The new client secret, if one was sent; a missing one where it is needed is an error
+/// (enabling) or goes to `missing` (a new, valid issuer or client id).
+fn secret(
+    errors: &mut FieldErrors,
+    missing: &mut Vec<FieldError>,
+    current: Option<&tenant_oidc::Model>,
+    (issuer, client_id): (&Option<String>, &Option<String>),
+    input: &UpdateOidc,
+) -> Option<SecretText> {
+    if let Some(raw) = input.client_secret.as_deref() {
+        return errors
+            .check::<OidcClientSecret>("oidc.client_secret", raw)
+            .map(|secret| SecretText::new(secret.into_string()));
+    }
+    match current {
+        None => errors.add(
+            "oidc.client_secret",
+            "is required to enable OpenID Connect sign-in",
+        ),
+        // Only a valid new destination needs the secret again (an invalid one is a 422 of
+        // its own field).
+        Some(c)
+            if issuer.as_ref().is_some_and(|i| *i != c.issuer)
+                || client_id.as_ref().is_some_and(|id| *id != c.client_id) =>
+        {
+            missing.push(FieldError {
+                field: "oidc.client_secret".to_owned(),
+                message: "send the client secret again with a new issuer or client id".to_owned(),
+            });
+        }
+        Some(_) => {}
+    }
+    None
+}
+
 fn required(errors: &mut FieldErrors, field: &str, stored: Option<String>) -> Option<String> {
     if stored.is_none() {
         errors.add(field, "is required to enable OpenID Connect sign-in");
@@ -146,24 +159,11 @@ fn required(errors: &mut FieldErrors, field: &str, stored: Option<String>) -> Op
     stored
 }
 
-fn bounded(errors: &mut FieldErrors, field: &str, raw: &str, max: usize) -> Option<String> {
-    let value = raw.trim();
-    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
-        errors.add(
-            field,
-            format!("must be 1 to {max} characters without control characters"),
-        );
-        None
-    } else {
-        Some(value.to_owned())
-    }
-}
-
 fn domains(errors: &mut FieldErrors, list: Vec<String>) -> Option<Vec<String>> {
-    if list.len() > MAX_DOMAINS {
+    if list.len() > MAX_ALLOWED_EMAIL_DOMAINS {
         errors.add(
             "oidc.allowed_email_domains",
-            format!("at most {MAX_DOMAINS} domains"),
+            format!("at most {MAX_ALLOWED_EMAIL_DOMAINS} domains"),
         );
         return None;
     }

@@ -208,6 +208,8 @@ struct Started {
     state: String,
     nonce: String,
     query: Vec<(String, String)>,
+    /// `hubkeep_oidc_browser=…`: the cookie that binds the sign-in to the browser.
+    cookie: String,
 }
 
 async fn begin(app: &TestApp, http: &reqwest::Client, slug: &str, extra: &str) -> Started {
@@ -223,6 +225,12 @@ async fn begin(app: &TestApp, http: &reqwest::Client, slug: &str, extra: &str) -
         302,
         "start redirects to the provider"
     );
+    let set_cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
     let location = url::Url::parse(res.headers()[LOCATION].to_str().unwrap()).unwrap();
     let query: Vec<(String, String)> = location.query_pairs().into_owned().collect();
     let get = |k: &str| {
@@ -236,18 +244,33 @@ async fn begin(app: &TestApp, http: &reqwest::Client, slug: &str, extra: &str) -
         state: get("state"),
         nonce: get("nonce"),
         query,
+        cookie,
     }
 }
 
+/// The provider's redirect back for a started sign-in, in the browser that began it.
 async fn callback(
     app: &TestApp,
     http: &reqwest::Client,
+    started: &Started,
+    html: bool,
+) -> reqwest::Response {
+    callback_with(app, http, &started.state, Some(&started.cookie), html).await
+}
+
+async fn callback_with(
+    app: &TestApp,
+    http: &reqwest::Client,
     state: &str,
+    cookie: Option<&str>,
     html: bool,
 ) -> reqwest::Response {
     let mut request = http.get(app.url(&format!(
         "/api/v1/auth/oidc/callback?state={state}&code=provider-code"
     )));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
     if html {
         request = request.header(ACCEPT, "text/html,application/xhtml+xml");
     }
@@ -265,15 +288,17 @@ fn code_from(res: &reqwest::Response) -> String {
         .unwrap()
 }
 
-async fn exchange(app: &TestApp, code: &str) -> reqwest::Response {
-    app.client
+async fn exchange(app: &TestApp, code: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut request = app
+        .client
         .post(app.url("/api/v1/auth/oidc/exchange"))
         .json(&OidcExchange {
             code: code.to_owned(),
-        })
-        .send()
-        .await
-        .unwrap()
+        });
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap()
 }
 
 async fn s13_a_person_signs_in_at_the_provider_as_the_psa_person_of_their_email(backend: Backend) {
@@ -296,7 +321,7 @@ async fn s13_a_person_signs_in_at_the_provider_as_the_psa_person_of_their_email(
         "k1",
         &claims(&idp, &started.nonce, &email_of(BOB_FINANCE).to_uppercase()),
     ));
-    let res = callback(&app, &http, &started.state, true).await;
+    let res = callback(&app, &http, &started, true).await;
     let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
     assert!(location.contains("return_to=%2Fusers"), "{location}");
     let code = code_from(&res);
@@ -319,7 +344,9 @@ async fn s13_a_person_signs_in_at_the_provider_as_the_psa_person_of_their_email(
             .starts_with("Basic ")
     );
     let users_before = app.count("sessions").await;
-    let res = exchange(&app, &code).await;
+    // Another browser (no cookie, or another sign-in's) cannot redeem the code.
+    assert_problem(exchange(&app, &code, None).await, 401, "oidc_rejected").await;
+    let res = exchange(&app, &code, Some(&started.cookie)).await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
     let body: Value = res.json().await.unwrap();
@@ -353,7 +380,12 @@ async fn s13_a_person_signs_in_at_the_provider_as_the_psa_person_of_their_email(
         .await;
     assert!(method.contains("\"method\":\"oidc\""), "{method}");
     // The code works once.
-    assert_problem(exchange(&app, &code).await, 401, "oidc_rejected").await;
+    assert_problem(
+        exchange(&app, &code, Some(&started.cookie)).await,
+        401,
+        "oidc_rejected",
+    )
+    .await;
 }
 
 /// Each forged answer is refused and leaves users and sessions as they were.
@@ -394,6 +426,24 @@ async fn s13_id_token_and_flow_attacks_are_refused_and_create_nothing(backend: B
         (
             "wrong nonce",
             with(|c| c["nonce"] = json!("not-the-nonce")),
+            401,
+            "oidc_rejected",
+        ),
+        (
+            "issued to another client (azp)",
+            with(|c| c["azp"] = json!("another-client")),
+            401,
+            "oidc_rejected",
+        ),
+        (
+            "two audiences",
+            with(|c| c["aud"] = json!([CLIENT_ID, "another-client"])),
+            401,
+            "oidc_rejected",
+        ),
+        (
+            "issued in the future",
+            with(|c| c["iat"] = json!(chrono::Utc::now().timestamp() + 3600)),
             401,
             "oidc_rejected",
         ),
@@ -455,7 +505,7 @@ async fn s13_id_token_and_flow_attacks_are_refused_and_create_nothing(backend: B
     for (what, forge, status, code) in cases {
         let started = begin(&app, &http, &tenant.slug, "").await;
         idp.answer_with(forge(&idp, &started.nonce));
-        let res = callback(&app, &http, &started.state, false).await;
+        let res = callback(&app, &http, &started, false).await;
         assert_eq!(res.status().as_u16(), status, "{what}");
         let problem: Value = res.json().await.unwrap();
         assert_eq!(problem["code"], code, "{what}: {problem}");
@@ -467,7 +517,7 @@ async fn s13_id_token_and_flow_attacks_are_refused_and_create_nothing(backend: B
         "k1",
         &claims(&idp, &started.nonce, "nobody@example.test"),
     ));
-    let res = callback(&app, &http, &started.state, true).await;
+    let res = callback(&app, &http, &started, true).await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(
         res.headers()[LOCATION].to_str().unwrap(),
@@ -479,22 +529,46 @@ async fn s13_id_token_and_flow_attacks_are_refused_and_create_nothing(backend: B
         "k1",
         &claims(&idp, &started.nonce, &email_of(BOB_FINANCE)),
     ));
-    code_from(&callback(&app, &http, &started.state, true).await);
+    code_from(&callback(&app, &http, &started, true).await);
     let after_one = rows().await;
     assert_problem(
-        callback(&app, &http, &started.state, false).await,
+        callback(&app, &http, &started, false).await,
         401,
         "oidc_rejected",
     )
     .await;
     assert_eq!(rows().await, after_one, "a replayed state creates nothing");
-    // An unknown state, and an open redirect attempt.
-    assert_problem(
-        callback(&app, &http, "made-up-state", false).await,
-        401,
-        "oidc_rejected",
-    )
-    .await;
+    // An unknown state; a sign-in finished in a browser that did not begin it (login CSRF:
+    // someone hands over their own half-done sign-in).
+    let res = callback_with(&app, &http, "made-up-state", None, false).await;
+    assert_problem(res, 401, "oidc_rejected").await;
+    let started = begin(&app, &http, &tenant.slug, "").await;
+    idp.answer_with(rs256(
+        "k1",
+        &claims(&idp, &started.nonce, &email_of(BOB_FINANCE)),
+    ));
+    let other = begin(&app, &http, &tenant.slug, "").await;
+    for cookie in [None, Some(other.cookie.as_str())] {
+        let res = callback_with(&app, &http, &started.state, cookie, false).await;
+        assert_problem(res, 401, "oidc_rejected").await;
+    }
+    assert_eq!(
+        rows().await,
+        after_one,
+        "a sign-in in another browser creates nothing"
+    );
+    // Another site cannot begin a sign-in in its visitor's browser.
+    let res = http
+        .get(app.url(&format!(
+            "/api/v1/auth/oidc/{}/start?prompt=none",
+            tenant.slug
+        )))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "forbidden").await;
+    let logins = app.count("oidc_logins").await;
     for evil in [
         "https%3A%2F%2Fevil.example%2F",
         "%2F%2Fevil.example%2F",
@@ -513,7 +587,7 @@ async fn s13_id_token_and_flow_attacks_are_refused_and_create_nothing(backend: B
     }
     assert_eq!(
         app.count("oidc_logins").await,
-        0,
+        logins,
         "refused starts store nothing"
     );
 }
@@ -534,12 +608,8 @@ async fn s13_the_client_secret_is_write_only_sealed_and_bound_to_its_provider(ba
     assert_eq!(settings["slug"], tenant.slug.as_str());
     assert_eq!(settings["oidc"]["issuer"], idp.issuer());
     assert_eq!(settings["oidc"]["client_secret_set"], true);
-    assert!(
-        settings["oidc"]["redirect_uri"]
-            .as_str()
-            .unwrap()
-            .ends_with("/api/v1/auth/oidc/callback")
-    );
+    // Without `[http] public_url` the server cannot know its public address.
+    assert_eq!(settings["oidc"]["redirect_uri"], Value::Null);
     assert!(!settings.to_string().contains(CLIENT_SECRET));
     let stored = app
         .scalar_text(&format!(
@@ -592,6 +662,32 @@ async fn s13_the_client_secret_is_write_only_sealed_and_bound_to_its_provider(ba
     let problem = assert_problem(res.into_inner(), 422, "validation_failed").await;
     assert_eq!(problem["errors"][0]["field"], "oidc.issuer");
     assert_eq!(strict.count("tenant_oidc").await, 0);
+    // An https issuer on this network's own hosts is stored, but never called (SSRF): the
+    // sign-in is refused before any request leaves.
+    let internal = StandIn::start(|_, _| Reply::json(200, &json!({})));
+    let res = strict
+        .as_(&strict_ada)
+        .update_settings(&update(UpdateOidc {
+            issuer: Some(format!("https://{}", internal.host())),
+            client_id: Some(CLIENT_ID.into()),
+            client_secret: Some(CLIENT_SECRET.into()),
+            ..Default::default()
+        }))
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(strict.url(&format!("/api/v1/auth/oidc/{}/start", strict_tenant.slug)))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 503, "identity_provider_unavailable").await;
+    assert!(
+        internal.calls().is_empty(),
+        "nothing reached the internal host"
+    );
     // Invalid fields are listed; a limited user cannot edit.
     let res = app
         .as_(&ada)
@@ -679,7 +775,7 @@ async fn s13_an_unknown_signing_key_refetches_the_jwks_at_most_once_a_minute(bac
         "k2",
         &claims(&idp, &started.nonce, &email_of(BOB_FINANCE)),
     ));
-    code_from(&callback(&app, &http, &started.state, true).await);
+    code_from(&callback(&app, &http, &started, true).await);
     assert_eq!(
         idp.count("/jwks"),
         2,
@@ -694,7 +790,7 @@ async fn s13_an_unknown_signing_key_refetches_the_jwks_at_most_once_a_minute(bac
             &claims(&idp, &started.nonce, &email_of(BOB_FINANCE)),
         ));
         assert_problem(
-            callback(&app, &http, &started.state, false).await,
+            callback(&app, &http, &started, false).await,
             401,
             "oidc_rejected",
         )
@@ -717,6 +813,7 @@ async fn s13_a_silent_attempt_the_provider_refuses_returns_to_the_sign_in_page(b
             started.state
         )))
         .header(ACCEPT, "text/html")
+        .header("cookie", &started.cookie)
         .send()
         .await
         .unwrap();
@@ -746,7 +843,7 @@ async fn s13_unfinished_sign_ins_and_unredeemed_codes_are_pruned(backend: Backen
         "k1",
         &claims(&idp, &started.nonce, &email_of(BOB_FINANCE)),
     ));
-    code_from(&callback(&app, &http, &started.state, true).await);
+    code_from(&callback(&app, &http, &started, true).await);
     begin(&app, &http, &tenant.slug, "").await;
     assert_eq!(
         (

@@ -10,7 +10,9 @@
 //! kept in the tab's `sessionStorage` (they survive a reload, not the tab). A request answered
 //! 401 refreshes the session once — one refresh at a time, because a refresh token is single
 //! use and a second use would revoke the session — and is sent again; when the refresh is
-//! refused too, the session is dropped and the console returns to sign-in with the reason.
+//! refused too, the session is dropped and the console returns to sign-in with the reason —
+//! or, when this browser signs in with the tenant's identity provider, signs in there again
+//! without a prompt (`oidc::reauthorize_silently`).
 
 use std::cell::RefCell;
 
@@ -29,6 +31,7 @@ pub mod activity;
 pub mod auth;
 pub mod connections;
 pub mod invitations;
+pub mod oidc;
 pub mod runs;
 pub mod settings;
 mod tabs;
@@ -194,6 +197,14 @@ pub fn drop_session(reason: Option<String>) {
     }
 }
 
+/// The session ended without the person signing out (a refused refresh, a 401 after one):
+/// drops it with `reason`, then tries to sign in again silently at the tenant's identity
+/// provider when this browser signs in there.
+fn session_ended(reason: String) {
+    drop_session(Some(reason));
+    leptos::task::spawn_local(oidc::reauthorize_silently());
+}
+
 /// Refreshes the access token a minute before it expires, so pages never wait on a 401.
 fn schedule_refresh() {
     let Some(tokens) = stored_tokens() else {
@@ -260,7 +271,7 @@ async fn refresh_holding_the_lock(used: &str) -> Result<(), ClientError> {
         }
         // 401/403: the session is over (revoked, expired, access withdrawn).
         Err(ClientError::Problem(p)) if p.status == 401 || p.status == 403 => {
-            drop_session(Some(p.detail.clone()));
+            session_ended(p.detail.clone());
             Err(ClientError::Problem(p))
         }
         // 503 psa_unavailable, 429, network: the refresh token stays valid; try later.
@@ -275,8 +286,10 @@ fn signed_out_problem() -> ClientError {
     ))
 }
 
-/// Signs out: revokes the session on the server, then forgets it here.
+/// Signs out: revokes the session on the server, then forgets it here. No silent sign-in
+/// follows, even when the logout finds the session already over.
 pub async fn sign_out() {
+    oidc::hold_silent();
     if stored_tokens().is_some() {
         let _ = send::<()>(Method::POST, "/api/v1/auth/logout", None).await;
     }
@@ -343,7 +356,7 @@ async fn send<T: DeserializeOwned>(
     body: Option<Value>,
 ) -> Result<T, ClientError> {
     let Some(tokens) = stored_tokens() else {
-        drop_session(Some("Your session has ended: sign in again.".to_owned()));
+        session_ended("Your session has ended: sign in again.".to_owned());
         return Err(signed_out_problem());
     };
     let first = send_raw(
@@ -363,7 +376,7 @@ async fn send<T: DeserializeOwned>(
             if let Err(ClientError::Problem(p)) = &second
                 && p.status == 401
             {
-                drop_session(Some(p.detail.clone()));
+                session_ended(p.detail.clone());
             }
             second
         }

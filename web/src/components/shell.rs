@@ -3,8 +3,9 @@
 
 use hubkeep_shared::HubAction;
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
 use leptos_router::components::A;
-use leptos_router::hooks::use_location;
+use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::api;
 use crate::components::error::ErrorMessage;
@@ -50,6 +51,21 @@ const NAV: &[NavItem] = &[
     },
 ];
 
+/// Signs out. Someone who signs in with their tenant's identity provider lands on the tenant's
+/// sign-in page (`/t/{slug}`), which offers that again, rather than on the PSA launch's.
+fn sign_out_to_sign_in_page() -> impl Fn() + Clone + 'static {
+    let navigate = use_navigate();
+    move || {
+        if let Some(slug) = api::oidc::remembered_slug() {
+            navigate(
+                &format!("/t/{}", api::seg(&slug)),
+                NavigateOptions::default(),
+            );
+        }
+        leptos::task::spawn_local(api::sign_out());
+    }
+}
+
 /// The layout around every signed-in page. Loads `/me` first; pages render only once it is
 /// known, so each can read the user's hub actions synchronously.
 #[component]
@@ -80,6 +96,7 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
         location.pathname.track();
         nav_open.set(false);
     });
+    let sign_out = sign_out_to_sign_in_page();
     let children = StoredValue::new(children);
     let loaded = Memo::new(move |_| ctx.me.with(Option::is_some));
     view! {
@@ -112,9 +129,7 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
                     type="button"
                     class="secondary"
                     id="sign-out"
-                    on:click=move |_| {
-                        leptos::task::spawn_local(api::sign_out());
-                    }
+                    on:click=move |_| sign_out()
                 >
                     "Sign out"
                 </button>

@@ -5,6 +5,7 @@ pub mod connection;
 pub mod connections;
 pub mod invitations;
 pub mod not_found;
+pub mod oidc;
 pub mod permissions;
 pub mod settings;
 pub mod signin;

@@ -123,6 +123,17 @@ pub fn SignIn() -> impl IntoView {
         <main class="signin" id="content">
             <h1>"Hubkeep"</h1>
             <p class="lead">"Access plane of the accounting integration hub."</p>
+            // This browser signed in with a tenant's identity provider before: offer it again.
+            {api::oidc::remembered_slug()
+                .map(|slug| {
+                    view! {
+                        <p>
+                            <a href=format!("/t/{}", api::seg(&slug)) id="tenant-sign-in-link">
+                                "Sign in with your organization's account"
+                            </a>
+                        </p>
+                    }
+                })}
             {move || {
                 auth.signed_out_reason
                     .get()

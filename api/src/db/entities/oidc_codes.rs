@@ -10,6 +10,8 @@ pub struct Model {
     pub code_hash: String,
     pub tenant_id: String,
     pub session_id: String,
+    /// SHA-256 of the browser-binding cookie set when the sign-in began.
+    pub browser_hash: String,
     pub expires_at: DateTimeUtc,
 }
 

@@ -11,6 +11,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub state_hash: String,
     pub tenant_id: String,
+    /// SHA-256 of the browser-binding cookie set when the sign-in began.
+    pub browser_hash: String,
     pub nonce: String,
     pub pkce_verifier: Sealed,
     pub return_to: String,

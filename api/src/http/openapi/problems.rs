@@ -86,7 +86,7 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
         // OpenID Connect sign-in (SPEC S13). A browser is redirected to `/t/{slug}?error=`
         // instead; scripts get these.
         "get_tenant_sign_in" => &[],
-        "start_oidc_sign_in" => &[RateLimited, IdentityProviderUnavailable],
+        "start_oidc_sign_in" => &[Forbidden, RateLimited, IdentityProviderUnavailable],
         "finish_oidc_sign_in" => &[
             NotFound,
             OidcRejected,

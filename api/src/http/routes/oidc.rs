@@ -20,18 +20,71 @@ use crate::identity::rate_limit;
 
 /// The path the provider sends the browser back to.
 pub const CALLBACK_PATH: &str = "/api/v1/auth/oidc/callback";
+/// The cookie that binds a sign-in to the browser that began it (login CSRF), sent only to
+/// the sign-in's own paths.
+const BROWSER_COOKIE: &str = "hubkeep_oidc_browser";
+const COOKIE_PATH: &str = "/api/v1/auth/oidc";
 
-/// The redirect URI of this hub: `[http] public_url` + the callback path, or, without a
-/// public URL, the address the request came in on. A wrong host only makes the provider
-/// refuse the request (it compares with the registered URIs), so the fallback cannot send a
-/// code elsewhere.
-pub fn redirect_uri(state: &AppState, req: &HttpRequest) -> String {
-    match &state.settings.http.public_url {
-        Some(url) => format!("{}{CALLBACK_PATH}", url.trim().trim_end_matches('/')),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}{CALLBACK_PATH}", info.scheme(), info.host())
-        }
+/// `[http] public_url` + the callback path: the redirect URI to register at the provider.
+pub fn public_redirect_uri(state: &AppState) -> Option<String> {
+    state
+        .settings
+        .http
+        .public_url
+        .as_ref()
+        .map(|url| format!("{}{CALLBACK_PATH}", url.trim().trim_end_matches('/')))
+}
+
+/// The redirect URI of a sign-in: the public one, or, on a server without `[http]
+/// public_url` (a developer's machine), `http://` + the request's own `Host` header —
+/// never a forwarding header, which anyone may send. A wrong host only makes the provider
+/// refuse the request (it compares with the registered URIs).
+fn redirect_uri(state: &AppState, req: &HttpRequest) -> String {
+    public_redirect_uri(state).unwrap_or_else(|| {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.contains(['/', '\\', '@', '?', '#']))
+            .unwrap_or("127.0.0.1");
+        format!("http://{host}{CALLBACK_PATH}")
+    })
+}
+
+/// The browser-binding cookie, as set at the start (and cleared after the exchange).
+fn browser_cookie(
+    state: &AppState,
+    value: &str,
+    max_age_secs: i64,
+) -> actix_web::cookie::Cookie<'static> {
+    actix_web::cookie::Cookie::build(BROWSER_COOKIE, value.to_owned())
+        .path(COOKIE_PATH)
+        .http_only(true)
+        .secure(state.settings.http.is_https())
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(max_age_secs))
+        .finish()
+}
+
+fn browser_of(req: &HttpRequest) -> Option<String> {
+    req.cookie(BROWSER_COOKIE).map(|c| c.value().to_owned())
+}
+
+/// A sign-in begins on this hub's own pages, or from an address typed or bookmarked: a
+/// browser that says another site sent it (`Sec-Fetch-Site: cross-site|same-site`) is
+/// refused, so no web page can sign its visitors in behind their backs (a silent
+/// `prompt=none` would otherwise finish unseen). Scripts send no such header.
+fn begun_here(req: &HttpRequest) -> Result<(), ApiError> {
+    match req
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+    {
+        None | Some("same-origin" | "none") => Ok(()),
+        Some(_) => Err(ApiError::new(
+            hubkeep_shared::ProblemCode::Forbidden,
+            "A sign-in begins on the hub's own sign-in page; another site cannot begin one.",
+        )),
     }
 }
 
@@ -70,7 +123,10 @@ pub struct StartQuery {
 /// Begin an OpenID Connect sign-in (a browser navigation).
 ///
 /// Answers 302 to the tenant's provider (authorization code flow, PKCE S256, `state` and
-/// `nonce` kept server-side for 10 minutes, single use). `return_to` must be a console path.
+/// `nonce` kept server-side for 10 minutes, single use) and sets a cookie that binds the
+/// sign-in to this browser (the callback and the exchange require it). `return_to` must be a
+/// console path. A browser sent here by another site is refused (403 `forbidden`): link to
+/// the sign-in page `/t/{slug}` instead.
 #[utoipa::path(
     operation_id = "start_oidc_sign_in",
     tag = "auth",
@@ -91,6 +147,7 @@ pub async fn start_oidc_sign_in(
     let slug = slug.into_inner();
     let browser = wants_html(&req);
     let started = async {
+        begun_here(&req)?;
         rate_limit::check(&state.db, "oidc-start", &meta, state.launch_limit()).await?;
         let silent = match query.prompt.as_deref() {
             None => false,
@@ -118,7 +175,13 @@ pub async fn start_oidc_sign_in(
     }
     .await;
     match started {
-        Ok(url) => Ok(redirect(&url)),
+        Ok(started) => {
+            let mut response = redirect(&started.url);
+            response
+                .add_cookie(&browser_cookie(&state, &started.browser, 600))
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("the sign-in cookie: {e}")))?;
+            Ok(response)
+        }
         // A browser goes back to the page it came from, which says what went wrong; an
         // unknown page has nothing to go back to.
         Err(e)
@@ -154,7 +217,8 @@ pub async fn finish_oidc_sign_in(
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, ApiError> {
     rate_limit::check(&state.db, "oidc-callback", &meta, state.launch_limit()).await?;
-    match oidc::callback(&state, query.into_inner(), &meta).await {
+    let browser = browser_of(&req);
+    match oidc::callback(&state, query.into_inner(), browser.as_deref(), &meta).await {
         Ok(done) => {
             let fragment = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("code", &done.code)
@@ -179,7 +243,8 @@ pub async fn finish_oidc_sign_in(
 /// Redeem the one-time code of a finished OpenID Connect sign-in.
 ///
 /// The code comes from the fragment of `/signin/complete`; it works once, within 60 seconds,
-/// and answers what a launch answers: the session's access and refresh tokens and the user.
+/// in the browser that began the sign-in (its cookie), and answers what a launch answers:
+/// the session's access and refresh tokens and the user.
 #[utoipa::path(
     operation_id = "exchange_oidc_code",
     tag = "auth",
@@ -192,14 +257,20 @@ pub async fn finish_oidc_sign_in(
 #[post("/auth/oidc/exchange")]
 pub async fn exchange_oidc_code(
     state: web::Data<AppState>,
+    req: HttpRequest,
     meta: RequestMeta,
     body: crate::http::extractors::JsonBody<OidcExchange>,
 ) -> Result<HttpResponse, ApiError> {
     rate_limit::check(&state.db, "oidc-exchange", &meta, state.launch_limit()).await?;
+    let browser = browser_of(&req);
     let txn = state.db.begin().await?;
-    let tokens = oidc::exchange(&state, &txn, &body.code).await?;
+    let tokens = oidc::exchange(&state, &txn, &body.code, browser.as_deref()).await?;
     txn.commit().await?;
-    Ok(super::auth::tokens_response(&tokens))
+    let mut response = super::auth::tokens_response(&tokens);
+    response
+        .add_cookie(&browser_cookie(&state, "", 0))
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("the sign-in cookie: {e}")))?;
+    Ok(response)
 }
 
 fn wants_html(req: &HttpRequest) -> bool {

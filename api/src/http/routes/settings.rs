@@ -1,7 +1,7 @@
 //! Tenant settings (SPEC S6): every hub user reads them (secrets never shown); elevated
 //! users edit them and rotate the launch secret.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use actix_web::{HttpResponse, get, post, put, web};
 use hubkeep_shared::HubAction;
 use sea_orm::TransactionTrait;
 
@@ -15,7 +15,7 @@ use hubkeep_shared::PsaTestReport;
 ///
 /// Secrets (the Autotask integration code and secret, the launch secret, the OpenID Connect
 /// client secret) are never shown, only whether they are set. `oidc.redirect_uri` is the
-/// URI to register at the identity provider. Limited users also do not see `psa.directory_path` and
+/// URI to register at the identity provider (`null` without `[http] public_url`). Limited users also do not see `psa.directory_path` and
 /// `psa.api_user`.
 #[utoipa::path(
     operation_id = "get_settings",
@@ -28,11 +28,10 @@ use hubkeep_shared::PsaTestReport;
 #[get("/settings")]
 pub async fn get_settings(
     state: web::Data<AppState>,
-    req: HttpRequest,
     caller: Caller,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(HubAction::ViewSettings)?;
-    let redirect_uri = Some(super::oidc::redirect_uri(&state, &req));
+    let redirect_uri = super::oidc::public_redirect_uri(&state);
     Ok(HttpResponse::Ok().json(settings::get(&state.db, &caller, redirect_uri).await?))
 }
 
@@ -62,7 +61,6 @@ pub async fn get_settings(
 #[put("/settings")]
 pub async fn update_settings(
     state: web::Data<AppState>,
-    req: HttpRequest,
     caller: Caller,
     body: crate::http::extractors::JsonBody<UpdateSettings>,
 ) -> Result<HttpResponse, ApiError> {
@@ -71,7 +69,7 @@ pub async fn update_settings(
         zones: state.psa.zones(),
         secrets: &state.secrets,
         allow_http_issuers: state.oidc.allows_http(),
-        redirect_uri: Some(super::oidc::redirect_uri(&state, &req)),
+        redirect_uri: super::oidc::public_redirect_uri(&state),
     };
     let txn = state.db.begin().await?;
     let updated = settings::update(&txn, context, &caller, body.into_inner()).await?;

@@ -47,6 +47,20 @@ fn no_sign_in_page() -> ApiError {
     )
 }
 
+/// Whether the browser's binding cookie is the one the sign-in began with.
+fn same_browser(browser: Option<&str>, stored_hash: &str) -> bool {
+    browser.is_some_and(|b| {
+        let hash = secret::hash(b);
+        // Both are hex SHA-256: equal lengths, compared without an early exit.
+        hash.len() == stored_hash.len()
+            && hash
+                .bytes()
+                .zip(stored_hash.bytes())
+                .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+                == 0
+    })
+}
+
 /// A tenant by its slug.
 pub async fn tenant_by_slug(
     db: &impl ConnectionTrait,
@@ -123,8 +137,21 @@ pub struct StartRequest<'a> {
     pub redirect_uri: String,
 }
 
+/// A begun sign-in: where the browser goes, and the secret of the cookie that binds the
+/// sign-in to this browser.
+pub struct Started {
+    pub url: String,
+    pub browser: String,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started").finish_non_exhaustive()
+    }
+}
+
 /// Begins a sign-in: remembers the flow and answers the provider's authorization URL.
-pub async fn start(state: &AppState, request: StartRequest<'_>) -> Result<String, ApiError> {
+pub async fn start(state: &AppState, request: StartRequest<'_>) -> Result<Started, ApiError> {
     let return_to = match request.return_to {
         None => "/".to_owned(),
         Some(raw) => ConsolePath::parse(raw)
@@ -153,7 +180,9 @@ pub async fn start(state: &AppState, request: StartRequest<'_>) -> Result<String
         .await?;
     let now = db::now();
     let state_hash = secret::hash(&flow_state);
+    let browser = secret::random_secret();
     oidc_logins::ActiveModel {
+        browser_hash: Set(secret::hash(&browser)),
         pkce_verifier: Set(state.secrets.seal(
             SecretColumn::OidcPkceVerifier,
             &state_hash,
@@ -170,7 +199,7 @@ pub async fn start(state: &AppState, request: StartRequest<'_>) -> Result<String
     }
     .insert(&state.db)
     .await?;
-    Ok(url)
+    Ok(Started { url, browser })
 }
 
 /// The query of the provider's redirect back to the hub.
@@ -216,6 +245,7 @@ impl std::fmt::Debug for Completed {
 pub async fn callback(
     state: &AppState,
     query: CallbackQuery,
+    browser: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<Completed, Refusal> {
     let refuse = |slug: Option<String>, error: ApiError| Refusal {
@@ -223,7 +253,7 @@ pub async fn callback(
         reason: None,
         error,
     };
-    let login = spend_state(state, query.state.as_deref())
+    let login = spend_state(state, query.state.as_deref(), browser)
         .await
         .map_err(|e| refuse(None, e))?;
     let tenant = tenants::Entity::find_by_id(login.tenant_id.clone())
@@ -260,6 +290,7 @@ pub async fn callback(
         code_hash: Set(secret::hash(&one_time)),
         tenant_id: Set(tenant.id.clone()),
         session_id: Set(tokens.session_id),
+        browser_hash: Set(login.browser_hash.clone()),
         expires_at: Set(db::now() + Duration::seconds(CODE_TTL_SECS)),
     }
     .insert(&state.db)
@@ -271,10 +302,13 @@ pub async fn callback(
     })
 }
 
-/// Takes the sign-in of `state` out of the store: it works once, whatever happens next.
+/// Takes the sign-in of `state` out of the store: it works once, whatever happens next, and
+/// only in the browser that began it (its cookie), so nobody can hand their own half-done
+/// sign-in to someone else's browser (login CSRF).
 async fn spend_state(
     state: &AppState,
     flow_state: Option<&str>,
+    browser: Option<&str>,
 ) -> Result<oidc_logins::Model, ApiError> {
     let unknown =
         || rejected("the sign-in is unknown, was already used or has expired; begin again");
@@ -286,6 +320,10 @@ async fn spend_state(
         .one(&state.db)
         .await?
         .ok_or_else(unknown)?;
+    // Checked before it is spent: another browser can neither finish nor spoil it.
+    if !same_browser(browser, &login.browser_hash) {
+        return Err(rejected("the sign-in was begun in another browser"));
+    }
     let spent = oidc_logins::Entity::delete_by_id(hash)
         .exec(&state.db)
         .await?;
@@ -411,6 +449,7 @@ pub async fn exchange(
     state: &AppState,
     txn: &DatabaseTransaction,
     code: &str,
+    browser: Option<&str>,
 ) -> Result<TokenResponse, ApiError> {
     let unknown = || rejected("the sign-in code is unknown, was already used or has expired");
     let hash = secret::hash(code);
@@ -418,6 +457,10 @@ pub async fn exchange(
         .one(txn)
         .await?
         .ok_or_else(unknown)?;
+    // Checked before it is spent: another browser can neither redeem nor spoil it.
+    if !same_browser(browser, &row.browser_hash) {
+        return Err(unknown());
+    }
     let spent = oidc_codes::Entity::delete_by_id(hash).exec(txn).await?;
     if spent.rows_affected != 1 || row.expires_at <= db::now() {
         return Err(unknown());

@@ -98,13 +98,18 @@ pub(super) fn rejected(why: impl std::fmt::Display) -> ApiError {
 impl OidcProviders {
     /// `allow_http`: `[oidc] allow_http`.
     pub fn new(allow_http: bool) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             // Following redirects would let a provider's answer send the client secret or
             // the code elsewhere (and is an SSRF vector): never.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(CALL_TIMEOUT)
-            .https_only(!allow_http)
-            .build()?;
+            .https_only(!allow_http);
+        if !allow_http {
+            // A tenant's administrator chooses the issuer, and the issuer's discovery
+            // document names the other endpoints: none may reach this network's own hosts.
+            http = http.dns_resolver(Arc::new(PublicOnly));
+        }
+        let http = http.build()?;
         Ok(Self {
             http,
             cache: Mutex::new(HashMap::new()),
@@ -115,6 +120,28 @@ impl OidcProviders {
     /// Whether plain `http://` issuers are accepted.
     pub fn allows_http(&self) -> bool {
         self.allow_http
+    }
+
+    /// An endpoint the hub may call or send a browser to: `https://` (plain http only with
+    /// `[oidc] allow_http`), and, unless allowed, not an address of this network (a literal
+    /// one here; names are checked when resolved, [`PublicOnly`]).
+    fn reachable(&self, url: &url::Url) -> Result<(), ApiError> {
+        if self.allow_http {
+            return Ok(());
+        }
+        if url.scheme() != "https" {
+            return Err(unavailable("it names an endpoint that is not https://"));
+        }
+        let private = match url.host() {
+            Some(url::Host::Ipv4(ip)) => !is_public(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => !is_public(std::net::IpAddr::V6(ip)),
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            None => true,
+        };
+        if private {
+            return Err(unavailable("it names an address of the hub's own network"));
+        }
+        Ok(())
     }
 
     fn cached(&self, issuer: &str) -> Option<Arc<Discovered>> {
@@ -139,12 +166,18 @@ impl OidcProviders {
             return Ok(found);
         }
         let url = IssuerUrl::new(issuer.to_owned()).map_err(|_| unavailable("bad issuer URL"))?;
+        self.reachable(url.url())?;
         let metadata = CoreProviderMetadata::discover_async(url, &self.http)
             .await
             .map_err(|e| {
                 tracing::warn!(issuer, error = %e, "OpenID discovery failed");
                 unavailable("its discovery document could not be read")
             })?;
+        self.reachable(metadata.authorization_endpoint().url())?;
+        self.reachable(metadata.jwks_uri().url())?;
+        if let Some(token) = metadata.token_endpoint() {
+            self.reachable(token.url())?;
+        }
         Ok(self.remember(
             issuer,
             Discovered {
@@ -278,9 +311,15 @@ impl OidcProviders {
             tracing::info!(issuer = client.issuer, error = %e, "ID token refused");
             rejected(format!("the ID token is not valid ({e})"))
         })?;
-        Ok(VerifiedToken {
-            claims: payload(id_token)?,
-        })
+        let claims = payload(id_token)?;
+        // The crate checks `aud` (and refuses other audiences) but not `azp`: when present it
+        // must name this client (OpenID Connect Core 3.1.3.7, steps 4–5).
+        if let Some(azp) = claims.get("azp")
+            && azp.as_str() != Some(client.client_id)
+        {
+            return Err(rejected("the ID token was issued to another client (azp)"));
+        }
+        Ok(VerifiedToken { claims })
     }
 
     async fn refetch_jwks(
@@ -307,6 +346,53 @@ impl OidcProviders {
     /// Forgets every cached provider (tests; a changed issuer simply misses the cache).
     pub fn forget(&self) {
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+/// Whether an address is on the public internet: not loopback, private, link-local, shared
+/// (CGNAT), documentation, unspecified or broadcast, nor an IPv6 unique-local or link-local
+/// one (an IPv4-mapped IPv6 address is judged as the IPv4 one).
+fn is_public(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(std::net::IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
+            }
+        },
+    }
+}
+
+/// A resolver that answers only public addresses: a provider's name that resolves to this
+/// network's own hosts is refused before any connection (SSRF).
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let public: Vec<std::net::SocketAddr> = found.filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                return Err(format!("{} resolves to no public address", name.as_str()).into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
     }
 }
 

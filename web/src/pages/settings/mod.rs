@@ -4,8 +4,10 @@
 //!
 //! `current` shows the settings as saved; `edit` is the form (the defaults, with `psa`'s
 //! PSA connection fields and `mappings`' accounting mappings editor); `psa` also holds the
-//! PSA connection test; `feed` the PSA change feed's status and "Reconcile now"; `launch_secret` rotates the launch secret and `engine_tokens`
-//! manages the sync engine's tokens.
+//! PSA connection test; `feed` the PSA change feed's status and "Reconcile now"; `oidc` the
+//! tenant's sign-in page and sign-in with OpenID Connect (SPEC S13), with its form in
+//! `oidc_form` and the form's field rules in `oidc_rules`; `launch_secret` rotates
+//! the launch secret and `engine_tokens` manages the sync engine's tokens.
 
 use hubkeep_shared::{HubAction, PsaTestReport, TokenId};
 use leptos::prelude::*;
@@ -27,6 +29,9 @@ mod engine_tokens;
 mod feed;
 mod launch_secret;
 mod mappings;
+mod oidc;
+mod oidc_form;
+mod oidc_rules;
 mod psa;
 
 use current::*;
@@ -35,6 +40,9 @@ use engine_tokens::*;
 use feed::*;
 use launch_secret::*;
 use mappings::*;
+use oidc::*;
+use oidc_form::*;
+use oidc_rules::*;
 use psa::*;
 
 /// The settings as loaded (the page loads them again after a change).
@@ -60,11 +68,13 @@ pub fn SettingsPage() -> impl IntoView {
                     Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                     Ok(s) => {
                         let edit = s.clone();
+                        let sign_in = s.clone();
                         view! {
                             <CurrentSettings settings=s />
                             <Show when=can_edit>
                                 <EditSettings settings=edit.clone() resource=settings />
                             </Show>
+                            <OidcPanel settings=sign_in resource=settings />
                         }
                             .into_any()
                     }

@@ -133,6 +133,36 @@ async fn s13_chromium_signs_in_at_the_provider_and_again_without_a_prompt() {
     let second = signed_in_user(&browser, &hub).await;
     assert_eq!(second["me"]["user"]["psa_resource_id"], LAURA, "{second}");
     let logins = provider.log().matches("signed in").count();
+    let grants = provider.log().matches("token issued").count();
+    assert_eq!(
+        grants,
+        2,
+        "two sign-ins reached the token endpoint:\n{}",
+        provider.log()
+    );
+
+    // Signing out in the console goes to the tenant's page and signs nobody in again, even
+    // though the provider's session lasts.
+    browser.click("#sign-out").await;
+    browser.wait_for("#oidc-sign-in").await;
+    assert!(
+        browser.path().await.starts_with("/t/demo"),
+        "{}",
+        browser.path().await
+    );
+    browser.goto("/connections").await;
+    browser.wait_for("main.signin").await;
+    browser.wait_loaded().await;
+    assert!(
+        !browser.exists("#signed-in-user").await,
+        "{}",
+        browser.describe().await
+    );
+    assert_eq!(
+        provider.log().matches("token issued").count(),
+        grants,
+        "no silent sign-in after a sign-out"
+    );
     assert_eq!(
         logins,
         1,

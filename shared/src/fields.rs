@@ -393,7 +393,7 @@ impl TenantSlug {
 text_newtype!(
     /// Where the console goes after a sign-in (`return_to`, SPEC S13): a path of the console
     /// itself — one leading `/`, never `//` or `/\` (which browsers read as another host), no
-    /// scheme, no `/api/`, no encoded `/` or `\` (`%2F`, `%5C`, which a later decoding could
+    /// scheme, no `/api/`, not a sign-in page (`/t/…`, `/signin…`, `/launch…`), no encoded `/` or `\` (`%2F`, `%5C`, which a later decoding could
     /// turn into `//`), no control characters or spaces, at most 500 characters. Anything
     /// else is refused, so a sign-in can never be turned into a redirect to another site.
     ConsolePath
@@ -407,6 +407,10 @@ impl FieldRule for ConsolePath {
             && raw.len() <= 500
             && raw != "/api"
             && !raw.starts_with("/api/")
+            // The sign-in pages themselves are no place to return to.
+            && !raw.starts_with("/t/")
+            && !raw.starts_with("/signin")
+            && !raw.starts_with("/launch")
             && !raw.contains('\\')
             && !raw.to_ascii_lowercase().contains("%2f")
             && !raw.to_ascii_lowercase().contains("%5c")
@@ -630,6 +634,9 @@ mod tests {
             "javascript:alert(1)",
             "/%2F%2Fevil.example",
             "/%5cevil.example",
+            "/signin/complete",
+            "/launch?assertion=x",
+            "/t/demo",
         ] {
             assert!(ConsolePath::parse(bad).is_err(), "{bad}");
         }

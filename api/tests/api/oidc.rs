@@ -568,6 +568,44 @@ async fn s13_id_token_and_flow_attacks_are_refused_and_create_nothing(backend: B
         .await
         .unwrap();
     assert_problem(res, 403, "forbidden").await;
+    // An email outside the allowed domains (the tenant allows only another one).
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let allow_only = |domains: Vec<String>| UpdateSettings {
+        oidc: Some(Some(UpdateOidc {
+            allowed_email_domains: Some(domains),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let res = app
+        .as_(&ada)
+        .update_settings(&allow_only(vec!["northwind.example".into()]))
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let before_domains = rows().await;
+    let started = begin(&app, &http, &tenant.slug, "").await;
+    idp.answer_with(rs256(
+        "k1",
+        &claims(&idp, &started.nonce, &email_of(BOB_FINANCE)),
+    ));
+    let res = callback(&app, &http, &started, false).await;
+    assert_problem(res, 403, "email_domain_not_allowed").await;
+    assert_eq!(
+        rows().await,
+        before_domains,
+        "outside the domains: nothing is created"
+    );
+    let res = app
+        .as_(&ada)
+        .update_settings(&allow_only(vec!["EXAMPLE.test".into()]))
+        .await;
+    assert_eq!(res.status().as_u16(), 200);
+    let started = begin(&app, &http, &tenant.slug, "").await;
+    idp.answer_with(rs256(
+        "k1",
+        &claims(&idp, &started.nonce, &email_of(BOB_FINANCE)),
+    ));
+    code_from(&callback(&app, &http, &started, true).await);
     let logins = app.count("oidc_logins").await;
     for evil in [
         "https%3A%2F%2Fevil.example%2F",

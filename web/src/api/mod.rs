@@ -179,6 +179,7 @@ fn auth() -> Option<AuthState> {
 
 /// Stores a new session and tells the app.
 pub fn sign_in_with(response: &TokenResponse) {
+    oidc::forget_session_oidc();
     store_tokens(Some(&Tokens::from_response(response)));
     if let Some(a) = auth() {
         a.signed_out_reason.set(None);
@@ -289,7 +290,7 @@ fn signed_out_problem() -> ClientError {
 /// Signs out: revokes the session on the server, then forgets it here. No silent sign-in
 /// follows, even when the logout finds the session already over.
 pub async fn sign_out() {
-    oidc::hold_silent();
+    oidc::signed_out();
     if stored_tokens().is_some() {
         let _ = send::<()>(Method::POST, "/api/v1/auth/logout", None).await;
     }

@@ -3,10 +3,13 @@
 //!
 //! A sign-in starts with a navigation, not a call: the server answers it with a redirect to
 //! the identity provider, so the console sets `window.location` to [`start_url`]. The
-//! tenant's slug is kept in `localStorage` once someone starts a sign-in this way, so that a
-//! session that ends can be renewed at the provider without a prompt (`prompt=none`) instead
+//! tenant's slug is kept in `localStorage` once someone starts a sign-in this way, and a
+//! session the provider signed in is marked in the tab's `sessionStorage`, so that when such
+//! a session ends it can be renewed at the provider without a prompt (`prompt=none`) instead
 //! of sending the person back through the PSA. A time in `sessionStorage` keeps that to one
-//! attempt a minute: a provider that answers `login_required` cannot make the tab loop.
+//! attempt a minute (a provider that answers `login_required`, or a session refused again at
+//! once, cannot make the tab loop), and a sign-out in any tab stops it until the person
+//! begins a sign-in themselves.
 
 use hubkeep_shared::api::{OidcExchange, SignInMethod, TenantSignIn, TokenResponse};
 use hubkeep_shared::fields::{ConsolePath, FieldRule as _, TenantSlug};
@@ -22,6 +25,12 @@ const SILENT_KEY: &str = "hubkeep.oidc_silent_tried";
 /// `sessionStorage`: where the last silent attempt was to return to. When the provider
 /// answers `login_required` instead, the tenant's sign-in page sends the person back there.
 const RETURN_KEY: &str = "hubkeep.oidc_return_to";
+/// `sessionStorage`: the tenant whose identity provider signed this tab's session in. Only
+/// such a session is renewed silently: a PSA launch's never is, and never at another tenant.
+const SESSION_SLUG_KEY: &str = "hubkeep.oidc_session_slug";
+/// `localStorage`: set when someone signs out, in any tab; no tab signs in silently until
+/// the person begins a sign-in themselves.
+const SIGNED_OUT_KEY: &str = "hubkeep.oidc_signed_out";
 /// No second silent attempt within this time of the last.
 const SILENT_EVERY_MS: f64 = 60_000.0;
 
@@ -73,11 +82,51 @@ fn local() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 
-/// Remembers the tenant someone begins an OIDC sign-in at, for later silent ones.
+/// Someone begins a sign-in themselves (the "Sign in with …" button): remembers the tenant,
+/// and lifts the holds a sign-out or an earlier silent attempt left.
 pub fn remember_slug(slug: &str) {
     if let Some(local) = local() {
         let _ = local.set_item(SLUG_KEY, slug);
+        let _ = local.remove_item(SIGNED_OUT_KEY);
     }
+    if let Some(s) = storage() {
+        let _ = s.remove_item(SILENT_KEY);
+    }
+}
+
+/// The session just stored was signed in at the tenant's identity provider (the slug this
+/// browser began the sign-in at): only such a session may later be renewed silently.
+pub fn mark_session_oidc() {
+    if let (Some(slug), Some(s)) = (remembered_slug(), storage()) {
+        let _ = s.set_item(SESSION_SLUG_KEY, &slug);
+    }
+}
+
+/// Any new session (a launch, the demo picker) forgets how an earlier one was signed in.
+pub fn forget_session_oidc() {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(SESSION_SLUG_KEY);
+    }
+}
+
+/// The tenant whose provider signed this tab's session in, if it was one.
+fn session_slug() -> Option<String> {
+    let raw = storage()?.get_item(SESSION_SLUG_KEY).ok().flatten()?;
+    TenantSlug::parse(&raw).ok().map(String::from)
+}
+
+/// Someone signed out: no tab of this browser signs in again behind their back.
+pub fn signed_out() {
+    hold_silent();
+    if let Some(local) = local() {
+        let _ = local.set_item(SIGNED_OUT_KEY, "1");
+    }
+}
+
+fn signed_out_here() -> bool {
+    local()
+        .and_then(|l| l.get_item(SIGNED_OUT_KEY).ok().flatten())
+        .is_some()
 }
 
 /// The tenant this browser last began an OIDC sign-in at, if it still reads as a slug.
@@ -94,11 +143,11 @@ pub fn hold_silent() {
     }
 }
 
-/// After a sign-in succeeded: the next session that ends may try a silent sign-in again, and
-/// the path a failed one was to return to is forgotten.
+/// After a sign-in succeeded: the path a failed silent one was to return to is forgotten.
+/// The time of the last silent attempt stays, so that a session refused again at once
+/// cannot bounce the tab between the console and the provider: one attempt a minute.
 pub fn release_silent() {
     if let Some(s) = storage() {
-        let _ = s.remove_item(SILENT_KEY);
         let _ = s.remove_item(RETURN_KEY);
     }
 }
@@ -122,10 +171,11 @@ fn silent_held() -> bool {
 /// an OIDC sign-in before, the tenant still offers it, and no attempt was made this minute;
 /// otherwise the console stays on its sign-in page.
 pub async fn reauthorize_silently() {
-    let Some(slug) = remembered_slug() else {
+    // Only a session the provider signed in, at that tenant, and never after a sign-out.
+    let Some(slug) = session_slug() else {
         return;
     };
-    if silent_held() {
+    if silent_held() || signed_out_here() {
         return;
     }
     // Held before asking, so that the other calls failing with this session try nothing.

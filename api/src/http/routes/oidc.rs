@@ -51,14 +51,26 @@ fn redirect_uri(state: &AppState, req: &HttpRequest) -> String {
     })
 }
 
-/// The browser-binding cookie, as set at the start (and cleared after the exchange).
+/// The binding cookie's name and path: under an https public URL a `__Host-` cookie (Secure,
+/// path `/`, no `Domain`), which a sibling subdomain cannot plant; over plain http (a
+/// developer's machine) a cookie sent only to the sign-in's own paths.
+fn cookie_name_and_path(state: &AppState) -> (&'static str, &'static str) {
+    if state.settings.http.is_https() {
+        ("__Host-hubkeep_oidc_browser", "/")
+    } else {
+        (BROWSER_COOKIE, COOKIE_PATH)
+    }
+}
+
+/// The browser-binding cookie, as set at the start.
 fn browser_cookie(
     state: &AppState,
     value: &str,
     max_age_secs: i64,
 ) -> actix_web::cookie::Cookie<'static> {
-    actix_web::cookie::Cookie::build(BROWSER_COOKIE, value.to_owned())
-        .path(COOKIE_PATH)
+    let (name, path) = cookie_name_and_path(state);
+    actix_web::cookie::Cookie::build(name, value.to_owned())
+        .path(path)
         .http_only(true)
         .secure(state.settings.http.is_https())
         .same_site(actix_web::cookie::SameSite::Lax)
@@ -66,8 +78,9 @@ fn browser_cookie(
         .finish()
 }
 
-fn browser_of(req: &HttpRequest) -> Option<String> {
-    req.cookie(BROWSER_COOKIE).map(|c| c.value().to_owned())
+fn browser_of(state: &AppState, req: &HttpRequest) -> Option<String> {
+    req.cookie(cookie_name_and_path(state).0)
+        .map(|c| c.value().to_owned())
 }
 
 /// A sign-in begins on this hub's own pages, or from an address typed or bookmarked: a
@@ -169,6 +182,7 @@ pub async fn start_oidc_sign_in(
                 return_to: query.return_to.as_deref(),
                 silent,
                 redirect_uri: redirect_uri(&state, &req),
+                browser: browser_of(&state, &req),
             },
         )
         .await
@@ -217,7 +231,7 @@ pub async fn finish_oidc_sign_in(
     query: web::Query<CallbackQuery>,
 ) -> Result<HttpResponse, ApiError> {
     rate_limit::check(&state.db, "oidc-callback", &meta, state.launch_limit()).await?;
-    let browser = browser_of(&req);
+    let browser = browser_of(&state, &req);
     match oidc::callback(&state, query.into_inner(), browser.as_deref(), &meta).await {
         Ok(done) => {
             let fragment = url::form_urlencoded::Serializer::new(String::new())
@@ -262,15 +276,12 @@ pub async fn exchange_oidc_code(
     body: crate::http::extractors::JsonBody<OidcExchange>,
 ) -> Result<HttpResponse, ApiError> {
     rate_limit::check(&state.db, "oidc-exchange", &meta, state.launch_limit()).await?;
-    let browser = browser_of(&req);
+    let browser = browser_of(&state, &req);
     let txn = state.db.begin().await?;
     let tokens = oidc::exchange(&state, &txn, &body.code, browser.as_deref()).await?;
     txn.commit().await?;
-    let mut response = super::auth::tokens_response(&tokens);
-    response
-        .add_cookie(&browser_cookie(&state, "", 0))
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("the sign-in cookie: {e}")))?;
-    Ok(response)
+    // The binding cookie stays until it expires: another tab's sign-in may still need it.
+    Ok(super::auth::tokens_response(&tokens))
 }
 
 fn wants_html(req: &HttpRequest) -> bool {

@@ -135,6 +135,9 @@ pub struct StartRequest<'a> {
     pub silent: bool,
     /// Where the provider sends the browser back: `/api/v1/auth/oidc/callback` on this hub.
     pub redirect_uri: String,
+    /// The browser's binding cookie, when it already has one: two sign-ins of one browser
+    /// (two tabs reauthorizing together) share it instead of undoing each other.
+    pub browser: Option<String>,
 }
 
 /// A begun sign-in: where the browser goes, and the secret of the cookie that binds the
@@ -180,7 +183,14 @@ pub async fn start(state: &AppState, request: StartRequest<'_>) -> Result<Starte
         .await?;
     let now = db::now();
     let state_hash = secret::hash(&flow_state);
-    let browser = secret::random_secret();
+    let browser = request
+        .browser
+        .filter(|b| {
+            b.len() == 43
+                && b.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        })
+        .unwrap_or_else(secret::random_secret);
     oidc_logins::ActiveModel {
         browser_hash: Set(secret::hash(&browser)),
         pkce_verifier: Set(state.secrets.seal(

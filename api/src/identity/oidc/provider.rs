@@ -43,7 +43,7 @@ struct Discovered {
 
 /// The providers the tenants use, by issuer, and the HTTP client that talks to them.
 pub struct OidcProviders {
-    http: reqwest::Client,
+    http: Guarded,
     cache: Mutex<HashMap<String, Arc<Discovered>>>,
     allow_http: bool,
 }
@@ -103,13 +103,18 @@ impl OidcProviders {
             // the code elsewhere (and is an SSRF vector): never.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(CALL_TIMEOUT)
-            .https_only(!allow_http);
+            .https_only(!allow_http)
+            // A proxy would resolve the provider's name itself, past the address guard.
+            .no_proxy();
         if !allow_http {
             // A tenant's administrator chooses the issuer, and the issuer's discovery
             // document names the other endpoints: none may reach this network's own hosts.
             http = http.dns_resolver(Arc::new(PublicOnly));
         }
-        let http = http.build()?;
+        let http = Guarded {
+            client: http.build()?,
+            allow_http,
+        };
         Ok(Self {
             http,
             cache: Mutex::new(HashMap::new()),
@@ -122,26 +127,9 @@ impl OidcProviders {
         self.allow_http
     }
 
-    /// An endpoint the hub may call or send a browser to: `https://` (plain http only with
-    /// `[oidc] allow_http`), and, unless allowed, not an address of this network (a literal
-    /// one here; names are checked when resolved, [`PublicOnly`]).
+    /// An endpoint the hub may send a browser to ([`endpoint_allowed`]).
     fn reachable(&self, url: &url::Url) -> Result<(), ApiError> {
-        if self.allow_http {
-            return Ok(());
-        }
-        if url.scheme() != "https" {
-            return Err(unavailable("it names an endpoint that is not https://"));
-        }
-        let private = match url.host() {
-            Some(url::Host::Ipv4(ip)) => !is_public(std::net::IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => !is_public(std::net::IpAddr::V6(ip)),
-            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-            None => true,
-        };
-        if private {
-            return Err(unavailable("it names an address of the hub's own network"));
-        }
-        Ok(())
+        endpoint_allowed(self.allow_http, url).map_err(unavailable)
     }
 
     fn cached(&self, issuer: &str) -> Option<Arc<Discovered>> {
@@ -349,32 +337,108 @@ impl OidcProviders {
     }
 }
 
+/// An endpoint the hub may call or send a browser to: `https://` (plain http only with
+/// `[oidc] allow_http`), and, unless allowed, not an address of this network (a literal one
+/// here; names are checked when resolved, [`PublicOnly`]).
+fn endpoint_allowed(allow_http: bool, url: &url::Url) -> Result<(), String> {
+    if allow_http {
+        return Ok(());
+    }
+    if url.scheme() != "https" {
+        return Err("it names an endpoint that is not https://".to_owned());
+    }
+    let private = match url.host() {
+        Some(url::Host::Ipv4(ip)) => !is_public(std::net::IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => !is_public(std::net::IpAddr::V6(ip)),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => true,
+    };
+    if private {
+        return Err("it names an address of the hub's own network".to_owned());
+    }
+    Ok(())
+}
+
+/// The HTTP client of every call the `openidconnect` crate makes (discovery, the JWKS it
+/// fetches on its own, the token endpoint): each request's URL passes [`endpoint_allowed`]
+/// first, since a literal address never reaches the resolver.
+struct Guarded {
+    client: reqwest::Client,
+    allow_http: bool,
+}
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for Guarded {
+    type Error = openidconnect::HttpClientError<reqwest::Error>;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<openidconnect::HttpResponse, Self::Error>>
+                + Send
+                + Sync
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let url = url::Url::parse(&request.uri().to_string())
+                .map_err(|e| openidconnect::HttpClientError::Other(e.to_string()))?;
+            endpoint_allowed(self.allow_http, &url)
+                .map_err(openidconnect::HttpClientError::Other)?;
+            self.client.call(request).await
+        })
+    }
+}
+
 /// Whether an address is on the public internet: not loopback, private, link-local, shared
 /// (CGNAT), documentation, unspecified or broadcast, nor an IPv6 unique-local or link-local
 /// one (an IPv4-mapped IPv6 address is judged as the IPv4 one).
 fn is_public(ip: std::net::IpAddr) -> bool {
     match ip {
         std::net::IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             !(v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
                 || v4.is_unspecified()
                 || v4.is_broadcast()
                 || v4.is_documentation()
+                || v4.is_multicast()
                 || a == 0
-                || (a == 100 && (64..128).contains(&b)))
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b))
+                || (a == 192 && b == 0 && c == 0))
         }
-        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public(std::net::IpAddr::V4(v4)),
-            None => {
-                let first = v6.segments()[0];
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80)
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            // An IPv4 address carried inside (mapped, compatible, NAT64, 6to4) is judged as
+            // that address.
+            let embedded = |hi: u16, lo: u16| {
+                let [h1, h2] = hi.to_be_bytes();
+                let [l1, l2] = lo.to_be_bytes();
+                std::net::Ipv4Addr::new(h1, h2, l1, l2)
+            };
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(std::net::IpAddr::V4(v4));
             }
-        },
+            if s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+                return is_public(std::net::IpAddr::V4(embedded(s[6], s[7])));
+            }
+            if s[0] == 0x64 && s[1] == 0xff9b {
+                return is_public(std::net::IpAddr::V4(embedded(s[6], s[7])));
+            }
+            if s[0] == 0x2002 {
+                return is_public(std::net::IpAddr::V4(embedded(s[1], s[2])));
+            }
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || (s[0] == 0x0100 && s[1..4] == [0, 0, 0]))
+        }
     }
 }
 
@@ -461,4 +525,40 @@ fn payload(id_token: &CoreIdToken) -> Result<serde_json::Value, ApiError> {
         .decode(part.trim_end_matches('='))
         .map_err(|_| rejected("the ID token is not a JWT"))?;
     serde_json::from_slice(&bytes).map_err(|_| rejected("the ID token is not a JWT"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_public;
+
+    #[test]
+    fn s13_addresses_of_the_hubs_own_network_are_not_public() {
+        for inside in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a00:1::",
+        ] {
+            assert!(!is_public(inside.parse().unwrap()), "{inside}");
+        }
+        for outside in [
+            "8.8.8.8",
+            "20.190.128.1",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+        ] {
+            assert!(is_public(outside.parse().unwrap()), "{outside}");
+        }
+    }
 }

@@ -22,7 +22,7 @@ struct Arrival {
     return_to: String,
 }
 
-/// Reads the fragment and at once replaces the address with `return_to`; `None` when there
+/// Reads the fragment and at once takes it out of the address; `None` when there
 /// is no fragment (a reload, or a link typed by hand).
 fn take_arrival() -> Option<Arrival> {
     let hash = window().location().hash().ok().filter(|h| h.len() > 1)?;
@@ -36,8 +36,14 @@ fn take_arrival() -> Option<Arrival> {
         }
     }
     let return_to = api::oidc::console_path_or_root(return_to.as_deref().unwrap_or("/")).to_owned();
+    // The code leaves the address bar now; the page moves to `return_to` only once the
+    // exchange succeeds (a failure stays here, where a reload still explains it).
     if let Ok(history) = window().history() {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&return_to));
+        let _ = history.replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some("/signin/complete"),
+        );
     }
     Some(Arrival {
         code: code.filter(|c| !c.is_empty()),
@@ -77,6 +83,7 @@ pub fn SignInCompletePage() -> impl IntoView {
                 Ok(tokens) => {
                     api::oidc::release_silent();
                     api::sign_in_with(&tokens);
+                    api::oidc::mark_session_oidc();
                     let replace = NavigateOptions {
                         replace: true,
                         ..NavigateOptions::default()

@@ -18,14 +18,16 @@ const LAURA: i64 = 29682923;
 const CLIENT_ID: &str = "hubkeep-e2e";
 const CLIENT_SECRET: &str = "hubkeep-e2e-client-secret";
 
-/// The demo server on a port known in advance (the provider must know the redirect URI).
-fn start_hub(port: u16, data_dir: &std::path::Path) -> Server {
+/// The demo server on a port known in advance (the provider must know the redirect URI),
+/// its log in `log`.
+fn start_hub(port: u16, data_dir: &std::path::Path, log: &std::path::Path) -> Server {
     Server::start_with(
         data_dir,
         &ServerOptions {
             bind: Some(format!("127.0.0.1:{port}")),
             extra: vec!["--demo".to_owned()],
             env: vec![("HUBKEEP_OIDC__ALLOW_HTTP".to_owned(), "true".to_owned())],
+            log_file: Some(log.to_owned()),
             ..ServerOptions::default()
         },
     )
@@ -62,7 +64,8 @@ async fn s13_chromium_signs_in_at_the_provider_and_again_without_a_prompt() {
         &format!("http://127.0.0.1:{port}/api/v1/auth/oidc/callback"),
     );
     let data_dir = tempfile::tempdir().unwrap();
-    let hub = start_hub(port, data_dir.path());
+    let hub_log = data_dir.path().join("hub.log");
+    let hub = start_hub(port, data_dir.path(), &hub_log);
     hub.wait_ready(&reqwest::Client::new()).await;
 
     // The primary user turns OIDC sign-in on.
@@ -170,6 +173,46 @@ async fn s13_chromium_signs_in_at_the_provider_and_again_without_a_prompt() {
         provider.log()
     );
     browser.close().await;
+
+    // A callback whose code the provider refuses is logged (a warning, in the request's
+    // span): the log names the path, never the query with the state and the code.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = http
+        .get(hub.url("/api/v1/auth/oidc/demo/start"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let state = location
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let res = http
+        .get(hub.url(&format!(
+            "/api/v1/auth/oidc/callback?state={state}&code=NOT-A-CODE-7f3a9c"
+        )))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "the provider refuses the code");
+    let server_log = std::fs::read_to_string(&hub_log).unwrap_or_default();
+    assert!(
+        server_log.contains("OpenID code exchange failed"),
+        "the refusal is logged:\n{server_log}"
+    );
+    assert!(
+        !server_log.contains("NOT-A-CODE-7f3a9c"),
+        "the code is in the log"
+    );
+    assert!(!server_log.contains(&state), "the state is in the log");
 
     // Every URL the browser asked for: no token, no ID token, no one-time code in a query.
     let log = std::fs::read_to_string(&netlog).expect("Chromium wrote its NetLog");

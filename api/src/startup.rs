@@ -97,7 +97,7 @@ impl Application {
                 .wrap(from_fn(metrics_access::guard))
                 .wrap(from_fn(problem_details))
                 .wrap(from_fn(security_headers))
-                .wrap(TracingLogger::<crate::telemetry::PathOnlyRootSpan>::new())
+                .wrap(TracingLogger::<crate::http::root_span::PathOnlyRootSpan>::new())
                 .wrap(Compress::default())
                 .configure(|cfg| edge.configure(cfg))
                 .app_data(state.clone())

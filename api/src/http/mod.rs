@@ -10,4 +10,5 @@ pub mod headers;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod root_span;
 pub mod routes;

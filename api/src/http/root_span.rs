@@ -1,0 +1,41 @@
+//! The root span of every request (`tracing-actix-web`), without the query.
+
+/// The root span of every request: tracing-actix-web's fields, except that `http.target` is
+/// the path alone. A query can carry what must never reach a log — the `state` and the
+/// provider's `code` of an OpenID Connect callback (SPEC S13, S14) — so no query is logged.
+#[derive(Debug)]
+pub struct PathOnlyRootSpan;
+
+impl tracing_actix_web::RootSpanBuilder for PathOnlyRootSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        use actix_web::HttpMessage as _;
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "default".to_owned());
+        let request_id = request
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %route,
+            http.target = %request.path(),
+            http.status_code = tracing::field::Empty,
+            otel.name = %format!("{} {}", request.method(), route),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            request_id = %request_id,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}

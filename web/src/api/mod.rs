@@ -16,6 +16,7 @@
 
 use std::cell::RefCell;
 
+use futures::future::LocalBoxFuture;
 use futures::lock::Mutex;
 use gloo_net::http::{Method, RequestBuilder, Response};
 use hubkeep_shared::{Problem, ProblemCode};
@@ -90,6 +91,8 @@ impl ClientError {
 const STORAGE_KEY: &str = "hubkeep.session";
 /// Refresh this long before the access token expires.
 const REFRESH_EARLY_MS: f64 = 60_000.0;
+/// How long a tab whose refresh token another tab exchanged waits for that tab's broadcast.
+const SPENT_BROADCAST_WAIT_MS: u32 = 10_000;
 
 /// The tokens of the signed-in session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +252,21 @@ async fn refresh_holding_the_lock(used: &str) -> Result<(), ClientError> {
     if current.refresh_token != used {
         return Ok(()); // refreshed while we waited
     }
+    // Another tab exchanged this token and its broadcast is still on the way: wait for it
+    // rather than send a spent token (which would end the session in every tab).
+    if tabs::is_spent(used).await {
+        let arrived = tabs::wait_until(SPENT_BROADCAST_WAIT_MS, || {
+            stored_tokens().is_none_or(|t| t.refresh_token != used)
+        })
+        .await;
+        if !arrived {
+            drop_session(Some(
+                "This session was renewed in another tab: sign in again.".to_owned(),
+            ));
+            return Err(signed_out_problem());
+        }
+        return Ok(());
+    }
     let body = RefreshRequest {
         refresh_token: used.to_owned(),
     };
@@ -264,6 +282,7 @@ async fn refresh_holding_the_lock(used: &str) -> Result<(), ClientError> {
             let tokens = Tokens::from_response(&response);
             store_tokens(Some(&tokens));
             tabs::share(used, &tokens);
+            tabs::mark_spent(used).await;
             if let Some(a) = auth() {
                 a.generation.update(|g| *g += 1);
             }
@@ -306,83 +325,130 @@ fn body_of<B: Serialize>(body: &B) -> Result<Value, ClientError> {
     serde_json::to_value(body).map_err(|e| ClientError::Decode(e.to_string()))
 }
 
-async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ClientError> {
-    let status = resp.status();
-    if resp.ok() {
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| ClientError::Decode(e.to_string()))?;
-        let text = if text.trim().is_empty() {
-            "null"
-        } else {
-            &text
-        };
-        return serde_json::from_str(text).map_err(|e| ClientError::Decode(e.to_string()));
-    }
-    match resp.json::<Problem>().await {
-        Ok(problem) => Err(ClientError::Problem(problem)),
-        Err(_) => Err(ClientError::Decode(format!("HTTP {status}"))),
-    }
+// The request path is written once, without type parameters, and its futures are boxed:
+// every typed call (`send::<T>`) is then a thin wrapper that parses JSON, rather than a copy
+// of the whole request, refresh and retry machinery per response type (a large part of the
+// console's WASM before; SPEC S16 weight budget).
+
+type Pending<T> = LocalBoxFuture<'static, Result<T, ClientError>>;
+
+/// A successful answer's body parsed as `T` (an empty body reads as `null`, so `()` for 204).
+fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ClientError> {
+    let text = if text.trim().is_empty() { "null" } else { text };
+    serde_json::from_str(text).map_err(|e| ClientError::Decode(e.to_string()))
 }
 
+/// A successful answer's body as text.
+fn text_of(resp: Response) -> Pending<String> {
+    Box::pin(async move {
+        resp.text()
+            .await
+            .map_err(|e| ClientError::Decode(e.to_string()))
+    })
+}
+
+/// The answer when it is a success; its problem otherwise.
+fn ok_or_problem(resp: Response) -> Pending<Response> {
+    Box::pin(async move {
+        if resp.ok() {
+            return Ok(resp);
+        }
+        let status = resp.status();
+        match resp.json::<Problem>().await {
+            Ok(problem) => Err(ClientError::Problem(problem)),
+            Err(_) => Err(ClientError::Decode(format!("HTTP {status}"))),
+        }
+    })
+}
+
+/// Sends one request (with `bearer` when given) and answers a success or its problem.
+fn answer(
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    bearer: Option<String>,
+) -> Pending<Response> {
+    Box::pin(async move {
+        let mut builder = RequestBuilder::new(&path)
+            .method(method)
+            .header("accept", "application/json, application/problem+json");
+        if let Some(token) = bearer {
+            builder = builder.header("authorization", &format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => builder.json(&body),
+            None => builder.build(),
+        }
+        .map_err(|e| ClientError::Network(e.to_string()))?;
+        let resp = request
+            .send()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        ok_or_problem(resp).await
+    })
+}
+
+/// Sends a request without credentials and parses the answer.
 async fn send_raw<T: DeserializeOwned>(
     method: Method,
     path: &str,
     body: Option<Value>,
     bearer: Option<&str>,
 ) -> Result<T, ClientError> {
-    let mut builder = RequestBuilder::new(path)
-        .method(method)
-        .header("accept", "application/json, application/problem+json");
-    if let Some(token) = bearer {
-        builder = builder.header("authorization", &format!("Bearer {token}"));
-    }
-    let request = match body {
-        Some(body) => builder.json(&body),
-        None => builder.build(),
-    }
-    .map_err(|e| ClientError::Network(e.to_string()))?;
-    let resp = request
-        .send()
-        .await
-        .map_err(|e| ClientError::Network(e.to_string()))?;
-    decode(resp).await
+    let resp = answer(method, path.to_owned(), body, bearer.map(str::to_owned)).await?;
+    parse(&text_of(resp).await?)
 }
 
-/// Sends an authenticated request; on 401 refreshes the session once and sends it again.
+/// Sends an authenticated request and parses the answer.
 async fn send<T: DeserializeOwned>(
     method: Method,
     path: &str,
     body: Option<Value>,
 ) -> Result<T, ClientError> {
-    let Some(tokens) = stored_tokens() else {
-        session_ended("Your session has ended: sign in again.".to_owned());
-        return Err(signed_out_problem());
-    };
-    let first = send_raw(
-        method.clone(),
-        path,
-        body.clone(),
-        Some(&tokens.access_token),
-    )
-    .await;
-    match first {
-        Err(ClientError::Problem(p)) if p.status == 401 => {
-            refresh(&tokens.refresh_token).await?;
-            let Some(fresh) = stored_tokens() else {
-                return Err(signed_out_problem());
-            };
-            let second = send_raw(method, path, body, Some(&fresh.access_token)).await;
-            if let Err(ClientError::Problem(p)) = &second
-                && p.status == 401
-            {
-                session_ended(p.detail.clone());
+    let resp = authorized(method, path.to_owned(), body).await?;
+    parse(&text_of(resp).await?)
+}
+
+/// Sends an authenticated request; on 401 refreshes the session once and sends it again.
+/// Answers a success or its problem.
+fn authorized(method: Method, path: String, body: Option<Value>) -> Pending<Response> {
+    Box::pin(async move {
+        let Some(tokens) = stored_tokens() else {
+            session_ended("Your session has ended: sign in again.".to_owned());
+            return Err(signed_out_problem());
+        };
+        let first = answer(
+            method.clone(),
+            path.clone(),
+            body.clone(),
+            Some(tokens.access_token),
+        )
+        .await;
+        match first {
+            Err(ClientError::Problem(p)) if p.status == 401 => {
+                refresh(&tokens.refresh_token).await?;
+                let Some(fresh) = stored_tokens() else {
+                    return Err(signed_out_problem());
+                };
+                let second = answer(method, path, body, Some(fresh.access_token)).await;
+                if let Err(ClientError::Problem(p)) = &second
+                    && p.status == 401
+                {
+                    session_ended(p.detail.clone());
+                }
+                second
             }
-            second
+            other => other,
         }
-        other => other,
-    }
+    })
+}
+
+/// `GET path` (authenticated) for a file: its bytes.
+async fn get_file(path: &str) -> Result<Vec<u8>, ClientError> {
+    let resp = authorized(Method::GET, path.to_owned(), None).await?;
+    resp.binary()
+        .await
+        .map_err(|e| ClientError::Network(e.to_string()))
 }
 
 /// `GET path` (authenticated).

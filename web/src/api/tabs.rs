@@ -5,6 +5,13 @@
 //! refreshed tells the others the new tokens over a `BroadcastChannel`; a tab that waited for
 //! the lock finds its token already replaced and does not send it.
 //!
+//! A broadcast may reach a waiting tab after the lock does (they travel apart, and a busy
+//! machine delays either). So before releasing the lock the refreshing tab also takes a
+//! second lock named after the token it used (its SHA-256, never the token) and holds it
+//! while the page lives: the lock manager is one consistent state, so a tab that then gets
+//! the refresh lock and finds that name held knows its token is spent even when the
+//! broadcast has not arrived, and waits for it instead of sending the token.
+//!
 //! Where the browser has no Web Locks (an insecure context), the lock is this tab's alone.
 
 use std::cell::RefCell;
@@ -19,6 +26,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::Tokens;
 
 const LOCK_NAME: &str = "hubkeep.refresh";
+const SPENT_PREFIX: &str = "hubkeep.spent.";
 const CHANNEL_NAME: &str = "hubkeep.session";
 
 /// What a tab that refreshed tells the others: the token it used and what replaced it.
@@ -75,9 +83,89 @@ pub fn share(used: &str, tokens: &Tokens) {
 /// Lets the tasks already queued run (a rotation message posted before the lock was
 /// released is taken in before the caller looks at its token).
 pub async fn settle() {
+    sleep(0).await;
+}
+
+/// The name of the lock that says `used` has been exchanged: its SHA-256, hex.
+fn spent_name(used: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(used.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{SPENT_PREFIX}{hex}")
+}
+
+/// Records, for every tab of the origin, that `used` has been exchanged: takes the lock
+/// named after it and holds it for the life of the page. Returns once the lock is held.
+pub async fn mark_spent(used: &str) {
+    let Some((locks, request)) = lock_request() else {
+        return;
+    };
+    let (held_tx, held_rx) = oneshot::channel::<()>();
+    let held_tx = RefCell::new(Some(held_tx));
+    // Granted at once (nobody else takes this name); the promise it returns never settles,
+    // so the lock stays held until the page goes away.
+    let callback = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_lock: JsValue| {
+        if let Some(tx) = held_tx.borrow_mut().take() {
+            let _ = tx.send(());
+        }
+        Promise::new(&mut |_, _| {})
+    });
+    let asked = request.call2(
+        &locks,
+        &JsValue::from_str(&spent_name(used)),
+        callback.as_ref().unchecked_ref(),
+    );
+    // The callback lives as long as the lock it holds.
+    callback.forget();
+    if asked.is_ok() {
+        let _ = held_rx.await;
+    }
+}
+
+/// Whether some tab of the origin has exchanged `used` (it holds the lock named after it).
+pub async fn is_spent(used: &str) -> bool {
+    let Some((locks, _)) = lock_request() else {
+        return false;
+    };
+    let Ok(query) =
+        Reflect::get(&locks, &JsValue::from_str("query")).and_then(|q| q.dyn_into::<Function>())
+    else {
+        return false;
+    };
+    let Ok(promise) = query.call0(&locks).and_then(|p| p.dyn_into::<Promise>()) else {
+        return false;
+    };
+    let Ok(snapshot) = JsFuture::from(promise).await else {
+        return false;
+    };
+    let name = JsValue::from_str(&spent_name(used));
+    Reflect::get(&snapshot, &JsValue::from_str("held"))
+        .ok()
+        .and_then(|held| held.dyn_into::<js_sys::Array>().ok())
+        .is_some_and(|held| {
+            held.iter().any(|lock| {
+                Reflect::get(&lock, &JsValue::from_str("name")).is_ok_and(|n| n == name)
+            })
+        })
+}
+
+/// Waits up to `ms` milliseconds, a tick at a time, for `done` to hold.
+pub async fn wait_until(ms: u32, done: impl Fn() -> bool) -> bool {
+    let mut waited = 0;
+    while !done() {
+        if waited >= ms {
+            return false;
+        }
+        sleep(50).await;
+        waited += 50;
+    }
+    true
+}
+
+async fn sleep(ms: i32) {
     let promise = Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
         }
     });
     let _ = JsFuture::from(promise).await;

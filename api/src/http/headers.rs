@@ -2,8 +2,9 @@
 //! console run and nothing else, `nosniff`, no referrer, and HSTS when the hub is served
 //! over https.
 //!
-//! The console's `index.html` (built by trunk) starts the WebAssembly with one inline module
-//! script. Rather than allow inline scripts, the policy names that script by its SHA-256:
+//! The console's `index.html` (built by `scripts/build-web.sh`) starts the WebAssembly with
+//! one inline module script. Rather than allow inline scripts, the policy names that script
+//! by its SHA-256:
 //! the hash is read from the built file, and read again when the file changes (a rebuild
 //! renames the hashed assets the script imports).
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use hubkeep_shared::api::ActivityQuery;
+use hubkeep_shared::api::{ACTIVITY_CSV_COLUMNS, ActivityExportQuery, ActivityQuery, ExportFormat};
 use reqwest::Method;
 use sea_orm::{ConnectionTrait as _, DbBackend, Statement, TransactionTrait as _};
 use serde_json::{Value, json};
@@ -19,6 +19,10 @@ on_each_backend!(
     s7_activity_pages_cover_every_entry_once,
     s7_filters,
     s7_another_tenants_entry_is_not_found,
+    s16_the_activity_export_holds_what_the_list_holds_for_the_same_filters,
+    s16_a_limited_users_export_holds_only_what_they_may_read,
+    s16_csv_cells_a_spreadsheet_would_run_start_with_a_quote,
+    s16_bad_export_requests_are_problems_before_any_byte,
 );
 
 /// An activity row written straight into the table, as any writer would leave it.
@@ -32,6 +36,7 @@ struct Raw<'a> {
     target_kind: &'a str,
     target_id: Option<&'a str>,
     connection_id: Option<&'a str>,
+    label: &'a str,
 }
 
 impl<'a> Raw<'a> {
@@ -45,6 +50,7 @@ impl<'a> Raw<'a> {
             target_kind: "tenant",
             target_id: Some(tenant),
             connection_id: None,
+            label: "someone",
         }
     }
 }
@@ -74,7 +80,7 @@ async fn insert(app: &TestApp, raw: &Raw<'_>) {
         kind.into(),
         raw.actor_user_id.map(str::to_owned).into(),
         Option::<String>::None.into(),
-        Some("someone".to_owned()).into(),
+        Some(raw.label.to_owned()).into(),
         raw.action.into(),
         raw.target_kind.into(),
         raw.target_id.map(str::to_owned).into(),
@@ -704,4 +710,253 @@ async fn s7_another_tenants_entry_is_not_found(backend: Backend) {
             .await,
         0
     );
+}
+
+/// The export of `query` in `format`, with its headers checked.
+async fn export(
+    client: &crate::client::Client<'_>,
+    format: ExportFormat,
+    query: &ActivityQuery,
+) -> String {
+    let query = ActivityExportQuery {
+        format,
+        actor_user_id: query.actor_user_id.clone(),
+        action: query.action.clone(),
+        target_kind: query.target_kind.clone(),
+        target_id: query.target_id.clone(),
+        connection_id: query.connection_id.clone(),
+        from: query.from,
+        to: query.to,
+    };
+    let answer = client.export_activity(&query).await;
+    assert_eq!(answer.status(), 200, "{}", answer.what());
+    let (media, extension) = match format {
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+        ExportFormat::Ndjson => ("application/x-ndjson", "ndjson"),
+    };
+    assert_eq!(answer.headers()["content-type"], media);
+    assert_eq!(
+        answer.headers()["content-disposition"],
+        format!("attachment; filename=\"hubkeep-activity.{extension}\"").as_str()
+    );
+    answer.text().await
+}
+
+fn ndjson(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(header, ACTIVITY_CSV_COLUMNS);
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// A CSV row as the list's JSON entry says it should be (no cell here starts like a formula).
+fn csv_of(e: &Value) -> Vec<String> {
+    let text = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_default();
+    let at = DateTime::parse_from_rfc3339(e["at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+        .to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    vec![
+        text(&e["id"]),
+        at,
+        text(&e["actor"]["kind"]),
+        text(&e["actor"]["user_id"]),
+        text(&e["actor"]["token_id"]),
+        text(&e["actor"]["label"]),
+        text(&e["action"]),
+        text(&e["target"]["kind"]),
+        text(&e["target"]["id"]),
+        text(&e["target"]["label"]),
+        text(&e["connection_id"]),
+        e["details"].to_string(),
+        text(&e["request_id"]),
+        text(&e["ip"]),
+        text(&e["user_agent"]),
+    ]
+}
+
+/// SPEC S16: the export streams every entry the list pages through — more than one of its
+/// batches, ties in time included — in the same order, as NDJSON (the list's entries) and
+/// as CSV (the same values, a header first), for the filters the list takes.
+async fn s16_the_activity_export_holds_what_the_list_holds_for_the_same_filters(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let base = Utc::now() - Duration::hours(2);
+    for i in 0..1_234_i64 {
+        let action = if i % 3 == 0 {
+            "test.exported"
+        } else {
+            "other.exported"
+        };
+        let raw = Raw::new(&tenant.id, base + Duration::seconds(i / 5), action);
+        insert(&app, &raw).await;
+    }
+    let c = app.as_(&ada);
+    let queries = [
+        everything(),
+        ActivityQuery {
+            action: Some("test.".into()),
+            ..everything()
+        },
+        ActivityQuery {
+            from: Some(base + Duration::seconds(10)),
+            to: Some(base + Duration::seconds(200)),
+            ..everything()
+        },
+        ActivityQuery {
+            action: Some("nothing.".into()),
+            ..everything()
+        },
+    ];
+    for query in queries {
+        let listed = newest_first(c.all_activity(&query, 200).await);
+        let exported = ndjson(&export(&c, ExportFormat::Ndjson, &query).await);
+        assert_eq!(exported.len(), listed.len(), "{query:?}");
+        assert_eq!(exported, listed, "{query:?}");
+        let rows = csv_rows(&export(&c, ExportFormat::Csv, &query).await);
+        let expected: Vec<Vec<String>> = listed.iter().map(csv_of).collect();
+        assert_eq!(rows, expected, "{query:?}");
+    }
+    let everything_listed = c.all_activity(&everything(), 200).await;
+    assert!(
+        everything_listed.len() > 1_234,
+        "more than two batches of the export"
+    );
+}
+
+/// SPEC S16 with S7: a limited user's export is their list — their own entries and their
+/// connections' — and another person's address stays out of it.
+async fn s16_a_limited_users_export_holds_only_what_they_may_read(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let t = tenant.id.as_str();
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let tess = app.sign_in(&tenant, TESS_TECH).await;
+    let (ada_id, tess_id) = (id(&ada), id(&tess));
+    connection(&app, t, "c-shared", &ada_id, &[&tess_id]).await;
+    connection(&app, t, "c-other", &ada_id, &[]).await;
+    let now = Utc::now() - Duration::minutes(5);
+    let mut shared = Raw::new(t, now, "connection.updated");
+    shared.connection_id = Some("c-shared");
+    shared.actor_user_id = Some(&ada_id);
+    let mut other = Raw::new(t, now, "connection.updated");
+    other.connection_id = Some("c-other");
+    for raw in [&shared, &other] {
+        insert(&app, raw).await;
+    }
+    let as_tess = app.as_(&tess);
+    let listed = newest_first(as_tess.all_activity(&everything(), 200).await);
+    let exported = ndjson(&export(&as_tess, ExportFormat::Ndjson, &everything()).await);
+    assert_eq!(exported, listed);
+    let exported_ids: BTreeSet<String> = ids(&exported).into_iter().collect();
+    assert!(exported_ids.contains(&shared.id));
+    assert!(!exported_ids.contains(&other.id));
+    let entry = exported
+        .iter()
+        .find(|e| e["id"] == json!(shared.id))
+        .unwrap();
+    assert_eq!(entry["ip"], Value::Null, "Ada's address is hers");
+    let csv = export(&as_tess, ExportFormat::Csv, &everything()).await;
+    assert!(!csv.contains("192.0.2.7"), "{csv}");
+    assert!(!csv.contains(&other.id));
+}
+
+/// SPEC S16, S14: names come from the PSA and from people; a CSV cell that a spreadsheet
+/// would run as a formula starts with `'`, and quotes, commas and line breaks stay in
+/// their cell (RFC 4180).
+async fn s16_csv_cells_a_spreadsheet_would_run_start_with_a_quote(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let labels = [
+        "=HYPERLINK(\"https://evil.example/\",\"x\")",
+        "+1+2",
+        "-2+3",
+        "@SUM(A1)",
+        "\tTabbed",
+        "Quote \" comma , and\nnew line",
+    ];
+    let mut written = Vec::new();
+    for (i, label) in labels.iter().enumerate() {
+        let mut raw = Raw::new(
+            &tenant.id,
+            Utc::now() - Duration::minutes(10) + Duration::seconds(i as i64),
+            "test.labelled",
+        );
+        raw.label = label;
+        insert(&app, &raw).await;
+        written.push((raw.id.clone(), *label));
+    }
+    let query = ActivityQuery {
+        action: Some("test.labelled".into()),
+        ..everything()
+    };
+    let rows = csv_rows(&export(&app.as_(&ada), ExportFormat::Csv, &query).await);
+    assert_eq!(rows.len(), labels.len());
+    let label_column = ACTIVITY_CSV_COLUMNS
+        .iter()
+        .position(|c| *c == "actor_label")
+        .unwrap();
+    for (id, label) in written {
+        let row = rows.iter().find(|r| r[0] == id).unwrap();
+        let expected = if label.starts_with(['=', '+', '-', '@', '\t']) {
+            format!("'{label}")
+        } else {
+            label.to_owned()
+        };
+        assert_eq!(row[label_column], expected);
+    }
+    // NDJSON is data, not a sheet: the labels as written.
+    let lines = ndjson(&export(&app.as_(&ada), ExportFormat::Ndjson, &query).await);
+    let labels_out: BTreeSet<&str> = lines
+        .iter()
+        .map(|e| e["actor"]["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels_out, labels.into_iter().collect());
+}
+
+/// SPEC S8, S16: an unknown format, a field the export does not take, a bad range or no
+/// credential is a problem, never a file.
+async fn s16_bad_export_requests_are_problems_before_any_byte(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tenant = app.tenant().await;
+    let ada = app.sign_in(&tenant, ADA_ADMIN).await;
+    let c = app.as_(&ada);
+    for query in [
+        "format=xlsx",
+        "",
+        "format=csv&limit=5",
+        "format=csv&cursor=abc",
+        "format=csv&from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
+        "format=csv&action=",
+    ] {
+        let res = c
+            .request(Method::GET, &format!("/api/v1/activity/export?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(res, 422, "validation_failed").await;
+    }
+    let res = app
+        .anonymous()
+        .request(Method::GET, "/api/v1/activity/export?format=csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
 }

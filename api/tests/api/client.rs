@@ -486,6 +486,11 @@ impl Client<'_> {
         self.get_with("/api/v1/activity", query).await
     }
 
+    /// `GET /api/v1/activity/export`: the file, read with [`Answer::text`].
+    pub async fn export_activity(&self, query: &ActivityExportQuery) -> Answer<String> {
+        self.get_with("/api/v1/activity/export", query).await
+    }
+
     pub async fn get_activity(&self, id: &str) -> Answer<ActivityEntry> {
         self.get(&format!("/api/v1/activity/{id}")).await
     }

@@ -28,6 +28,71 @@ async fn deep_links_to_client_routes_get_the_console_and_are_never_cached() {
     assert_eq!(res.text().await.unwrap(), expected);
 }
 
+/// SPEC S16 (issue 22): a hashed asset is sent precompressed in the best encoding the
+/// browser accepts — the bytes built, not compressed again — with `Vary`, and cached for
+/// ever; an unhashed file and `index.html` are revalidated every time.
+#[tokio::test]
+async fn s16_assets_are_sent_precompressed_by_accept_encoding_and_hashed_ones_are_immutable() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let name = "hubkeep-0123456789abcdef_bg.wasm";
+    std::fs::write(app.web_dir.join(name), b"\0asm-raw").unwrap();
+    std::fs::write(app.web_dir.join(format!("{name}.br")), b"brotli-bytes").unwrap();
+    std::fs::write(app.web_dir.join(format!("{name}.gz")), b"gzip-bytes").unwrap();
+    let fetch = |accept: Option<&'static str>, path: String| {
+        let mut req = app.client.get(app.url(&path));
+        if let Some(accept) = accept {
+            req = req.header("accept-encoding", accept);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let cases: [(Option<&str>, Option<&str>, &[u8]); 6] = [
+        (Some("br"), Some("br"), b"brotli-bytes"),
+        (Some("gzip, deflate, br, zstd"), Some("br"), b"brotli-bytes"),
+        (Some("gzip"), Some("gzip"), b"gzip-bytes"),
+        (Some("br;q=0, gzip"), Some("gzip"), b"gzip-bytes"),
+        (Some("identity"), None, b"\0asm-raw"),
+        (None, None, b"\0asm-raw"),
+    ];
+    for (accept, encoding, body) in cases {
+        let res = fetch(accept, format!("/{name}")).await;
+        assert_eq!(res.status(), 200, "{accept:?}");
+        let headers = res.headers().clone();
+        assert_eq!(
+            headers.get("content-encoding").map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept:?}"
+        );
+        assert_eq!(headers["content-type"], "application/wasm", "{accept:?}");
+        assert_eq!(
+            headers["cache-control"], "public, max-age=31536000, immutable",
+            "{accept:?}"
+        );
+        assert_eq!(headers["vary"], "accept-encoding", "{accept:?}");
+        assert!(headers.get("content-disposition").is_none(), "{accept:?}");
+        assert_eq!(&res.bytes().await.unwrap()[..], body, "{accept:?}");
+    }
+    // An unhashed file (no precompressed sibling here) is revalidated every time.
+    let res = fetch(Some("identity"), "/app.js".to_owned()).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    assert!(res.headers().get("content-encoding").is_none());
+    assert_eq!(res.text().await.unwrap(), "console.log('hubkeep');");
+    // The page that names the build is never cached, at either address.
+    for path in ["/", "/index.html"] {
+        let res = fetch(Some("br"), path.to_owned()).await;
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.headers()["cache-control"], "no-cache", "{path}");
+        assert!(res.text().await.unwrap().contains("<title>Hubkeep</title>"));
+    }
+    // A missing asset is a problem, never the console.
+    assert_problem(
+        fetch(Some("br"), "/hubkeep-ffffffffffffffff.js".to_owned()).await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn api_paths_and_missing_assets_never_fall_back_to_the_console() {
     let app = spawn_app(Backend::Sqlite).await;

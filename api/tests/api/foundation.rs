@@ -327,7 +327,7 @@ async fn s14_every_response_carries_the_security_headers() {
     use sha2::Digest as _;
     let app = spawn_app(Backend::Sqlite).await;
     let inline = "\nimport init from '/app.js';\nawait init();\n";
-    // A rebuilt console (trunk writes one inline module script that starts the WASM).
+    // A rebuilt console (the build writes one inline module script that starts the WASM).
     std::thread::sleep(std::time::Duration::from_millis(20));
     std::fs::write(
         app.web_dir.join("index.html"),

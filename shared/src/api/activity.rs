@@ -93,3 +93,80 @@ pub struct ActivityQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
+
+wire_enum! {
+    /// The file an activity export is written as.
+    pub enum ExportFormat {
+        /// Comma-separated values (RFC 4180) with a header row; `details` as JSON text.
+        Csv,
+        /// Newline-delimited JSON: one entry, as `GET /api/v1/activity/{id}` returns it, a line.
+        Ndjson,
+    }
+}
+
+impl ExportFormat {
+    /// The media type of the file.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Ndjson => "application/x-ndjson",
+        }
+    }
+}
+
+/// The columns of a CSV export, in order (SPEC S16).
+pub const ACTIVITY_CSV_COLUMNS: [&str; 15] = [
+    "id",
+    "at",
+    "actor_kind",
+    "actor_user_id",
+    "actor_token_id",
+    "actor_label",
+    "action",
+    "target_kind",
+    "target_id",
+    "target_label",
+    "connection_id",
+    "details",
+    "request_id",
+    "ip",
+    "user_agent",
+];
+
+/// `GET /api/v1/activity/export`: the format, and the filters of `GET /api/v1/activity`
+/// (every entry that matches, newest first, instead of one page).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct ActivityExportQuery {
+    pub format: ExportFormat,
+    /// As in `GET /api/v1/activity`.
+    pub actor_user_id: Option<String>,
+    /// As in `GET /api/v1/activity`: a code, or a family ending in `.`.
+    pub action: Option<String>,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub connection_id: Option<String>,
+    /// Entries at or after this instant (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Entries before this instant (exclusive).
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl ActivityExportQuery {
+    /// The same filters as a list query (no page): one rule for both.
+    pub fn filters(&self) -> ActivityQuery {
+        ActivityQuery {
+            actor_user_id: self.actor_user_id.clone(),
+            action: self.action.clone(),
+            target_kind: self.target_kind.clone(),
+            target_id: self.target_id.clone(),
+            connection_id: self.connection_id.clone(),
+            from: self.from,
+            to: self.to,
+            limit: None,
+            cursor: None,
+        }
+    }
+}

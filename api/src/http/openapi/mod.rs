@@ -32,7 +32,8 @@ use problems::{Credentials, Shape};
         FieldError,
         hubkeep_shared::PsaMisconfiguration,
         crate::access::users::UserSort,
-        crate::access::users::SortOrder
+        crate::access::users::SortOrder,
+        hubkeep_shared::api::ExportFormat
     )),
     servers((url = "/", description = "The server that serves this document")),
     modifiers(&BearerAuth),

@@ -177,7 +177,7 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
         "receive_autotask_callout" | "receive_autotask_deactivation" => &[WebhookSignatureInvalid],
 
         // The activity log (SPEC S7): limited users see their own entries.
-        "list_activity" | "get_activity" => &[],
+        "list_activity" | "get_activity" | "export_activity" => &[],
 
         // Connections (SPEC S4, S5).
         "list_connections" | "get_connection" | "list_connection_members" => &[],

@@ -1,10 +1,14 @@
 //! The activity log (SPEC S7): read-only. No route updates or deletes an entry.
 
+use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::{HttpResponse, get, web};
+use futures::TryStreamExt as _;
 use hubkeep_shared::HubAction;
 
 use crate::AppState;
-use crate::activity::query::{self as activity_query, ActivityEntry, ActivityQuery, Reader};
+use crate::activity::query::{
+    self as activity_query, ActivityEntry, ActivityExportQuery, ActivityQuery, ExportFormat, Reader,
+};
 use crate::error::ApiError;
 use crate::identity::Caller;
 use crate::pagination::Page;
@@ -32,6 +36,50 @@ pub async fn list_activity(
     caller.require(HubAction::ViewActivityLog)?;
     let page = activity_query::list(&state.db, reader(&caller), &query).await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// Export the activity log as CSV or NDJSON.
+///
+/// Every entry the caller may read (as `list_activity`) that matches the filters, newest
+/// first, streamed as one file: CSV with a header row (`details` as JSON text; a cell a
+/// spreadsheet would take for a formula starts with `'`), or NDJSON with one entry as
+/// `get_activity` returns it per line. Bad filters are a 422 before any byte is sent; a
+/// failure part-way breaks the download rather than end it early.
+#[utoipa::path(
+    operation_id = "export_activity",
+    tag = "activity",
+    params(ActivityExportQuery),
+    responses(
+        (status = 200, description = "The entries, as a file",
+            content(
+                (String = "text/csv"),
+                (String = "application/x-ndjson"),
+            ),
+            headers(("Content-Disposition" = String, description = "attachment; filename=…"))),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
+#[get("/activity/export")]
+pub async fn export_activity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ActivityExportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(HubAction::ViewActivityLog)?;
+    let format = query.format;
+    let body = activity_query::export(state.reader.clone(), reader(&caller), &query)?
+        .map_ok(web::Bytes::from);
+    let extension = match format {
+        ExportFormat::Csv => "csv",
+        ExportFormat::Ndjson => "ndjson",
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, format.media_type()))
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"hubkeep-activity.{extension}\""),
+        ))
+        .streaming(body))
 }
 
 /// Read one activity-log entry.

@@ -64,6 +64,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(psa::receive_autotask_callout)
                 .service(psa::receive_autotask_deactivation)
                 .service(activity::list_activity)
+                // Before `/activity/{id}`, which would take `export` for an id.
+                .service(activity::export_activity)
                 .service(activity::get_activity)
                 .service(connections::create_connection)
                 .service(connections::list_connections)

@@ -5,9 +5,10 @@
 //! wrong matrix entry shows up here. A refused cell must also leave the database as it was.
 
 use hubkeep_shared::api::{
-    ActivityQuery, AutotaskCallout, ConnectionPatch, CreateEngineToken, CreateToken, DemoLaunch,
-    ElevatedLevels, ForecastBudgetInput, LaunchRequest, NewConnection, PageQuery, ReconnectInput,
-    RecoverOwnership, RefreshRequest, RunRequest, RunStatus, UpdateSettings, UserPatch, UserQuery,
+    ActivityExportQuery, ActivityQuery, AutotaskCallout, ConnectionPatch, CreateEngineToken,
+    CreateToken, DemoLaunch, ElevatedLevels, ExportFormat, ForecastBudgetInput, LaunchRequest,
+    NewConnection, PageQuery, ReconnectInput, RecoverOwnership, RefreshRequest, RunRequest,
+    RunStatus, UpdateSettings, UserPatch, UserQuery,
 };
 use hubkeep_shared::{ConnectionRole, Elevation, TokenScope, UserId};
 use sea_orm::ConnectionTrait;
@@ -104,6 +105,7 @@ pub(super) const TABLE: &[Row] = &[
     row("get_settings", "", Rule::Member),
     row("get_sync_status", "", Rule::Member),
     row("list_activity", "", Rule::Member),
+    row("export_activity", "", Rule::Member),
     row("list_connections", "", Rule::Member),
     row("get_elevated_levels", "", Rule::Elevated),
     row("save_elevated_levels", "", Rule::Elevated),
@@ -489,6 +491,10 @@ async fn send(w: &World, row: &Row, p: &Persona, prepared: &Prepared) -> Answer 
             w.record(c.list_activity(&ActivityQuery::default()).await)
                 .await
         }
+        "export_activity" => {
+            w.record(c.export_activity(&export_everything()).await)
+                .await
+        }
         "list_connections" => {
             w.record(c.list_connections(&PageQuery::default()).await)
                 .await
@@ -798,3 +804,17 @@ fn variant(row: &Row) -> String {
 }
 
 on_each_backend!(hardening_function_level_sweep);
+
+/// Every entry the caller may read, as NDJSON.
+fn export_everything() -> ActivityExportQuery {
+    ActivityExportQuery {
+        format: ExportFormat::Ndjson,
+        actor_user_id: None,
+        action: None,
+        target_kind: None,
+        target_id: None,
+        connection_id: None,
+        from: None,
+        to: None,
+    }
+}

@@ -5,7 +5,9 @@
 //! objects refuse extra fields too. Then every response body the sweeps received is searched
 //! for the deployment's secrets.
 
-use hubkeep_shared::api::{ActivityQuery, ConnectionPatch, PageQuery};
+use hubkeep_shared::api::{
+    ActivityExportQuery, ActivityQuery, ConnectionPatch, ExportFormat, PageQuery,
+};
 use serde_json::{Value, json};
 
 use super::common::summary;
@@ -196,6 +198,19 @@ async fn hardening_extra_fields_are_refused(backend: Backend) {
         ..Default::default()
     };
     w.ok(ada.list_activity(&latest).await).await;
+    for format in [ExportFormat::Csv, ExportFormat::Ndjson] {
+        let everything = ActivityExportQuery {
+            format,
+            actor_user_id: None,
+            action: None,
+            target_kind: None,
+            target_id: None,
+            connection_id: None,
+            from: None,
+            to: None,
+        };
+        w.ok(ada.export_activity(&everything).await).await;
+    }
     let scanned = scan_for_secrets(&w, &mut failures).await;
     summary(
         "property-level (API3)",

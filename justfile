@@ -11,15 +11,26 @@ default:
 
 # Install every tool the build and tests need (idempotent).
 setup:
-    bash scripts/setup.sh
+    bash scripts/setup.sh test
 
-# Build the admin console (WASM) into web/dist.
-web: setup
-    cd web && trunk build --release
+# Install only what running needs: the console's build tools (idempotent).
+setup-run:
+    bash scripts/setup.sh run
 
-# Start the API and the console on 127.0.0.1:8080 (SQLite under ./data, demo tenant).
-run: web
-    cargo run -p hubkeep-api --bin hubkeep -- serve --demo
+# Build the admin console (WASM, size profile, hashed and precompressed) into web/dist.
+web: setup-run
+    bash scripts/build-web.sh
+
+# Start the API and the console on 127.0.0.1:8080 (SQLite under ./data, demo tenant). On a
+# fresh machine the API compiles while the console's tools install and the console builds
+# (the console has a target directory of its own, so neither waits for the other's lock).
+run:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build -p hubkeep-api --bin hubkeep & api=$!
+    just web || { kill "$api" 2>/dev/null; exit 1; }
+    wait "$api"
+    exec cargo run -p hubkeep-api --bin hubkeep -- serve --demo
 
 # Start the Autotask simulator on 127.0.0.1:8090 (the bundled directory).
 psa-sim:

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Installs every tool `just test` / `just run` need, idempotently. Safe to run on every CI
-# run: each step is skipped when the right version is already present. Only the package
-# registries are used (crates.io, npm, Debian), never binary downloads from elsewhere.
+# Installs the tools `just run` (`setup.sh run`) or `just test` (`setup.sh test`, the
+# default: everything) need, idempotently. Safe to run on every CI run: each step is skipped
+# when the right version is already present. Only the package registries are used
+# (crates.io, npm, Debian), never binary downloads from elsewhere.
+#
+# Running needs only what builds the console (scripts/build-web.sh): the wasm32 target,
+# wasm-bindgen's CLI and wasm-opt. Browsers, the OpenAPI tools, the OpenID provider and wrk
+# are for the tests and benches.
 set -euo pipefail
 
+PURPOSE="${1:-test}"
+case "$PURPOSE" in run | test) ;; *) echo "usage: setup.sh [run|test]" >&2; exit 2 ;; esac
+
 TOOLS_DIR="${HUBKEEP_TOOLS_DIR:-$HOME/.hubkeep-tools}"
-TRUNK_VERSION="0.21.14"      # 0.22 needs a newer rustc than this machine has
 BINARYEN_VERSION="132"       # Debian's binaryen is too old: its output fails in Chromium
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mkdir -p "$TOOLS_DIR"
@@ -21,11 +28,6 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if ! command -v trunk >/dev/null || [ "$(trunk --version | awk '{print $2}')" != "$TRUNK_VERSION" ]; then
-  log "installing trunk $TRUNK_VERSION"
-  cargo install trunk --locked --version "$TRUNK_VERSION"
-fi
-
 if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   # not --locked: one of its locked dependencies is missing from the registry mirror
@@ -35,6 +37,11 @@ fi
 if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ] || ! "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version | grep -q "version $BINARYEN_VERSION"; then
   log "installing binaryen@$BINARYEN_VERSION (wasm-opt) from npm"
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION"
+fi
+
+if [ "$PURPOSE" = run ]; then
+  log "ready to run: wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $(wasm-opt --version)"
+  exit 0
 fi
 
 # The OpenAPI tools (lint, TypeScript client, TypeScript runner), pinned in openapi/package.json
@@ -89,4 +96,4 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-log "tools ready: trunk $(trunk --version | awk '{print $2}'), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $(wasm-opt --version)"
+log "ready to test: wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $(wasm-opt --version)"

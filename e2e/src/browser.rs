@@ -174,7 +174,15 @@ impl Browser {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".to_owned(),
-            json!({ "binary": chromium_binary(), "args": args }),
+            json!({
+                "binary": chromium_binary(),
+                "args": args,
+                // Downloads (the activity export) land in the profile, unasked.
+                "prefs": {
+                    "download.default_directory": profile.join("downloads"),
+                    "download.prompt_for_download": false,
+                },
+            }),
         );
         caps.insert("pageLoadStrategy".to_owned(), json!("normal"));
         let connected = ClientBuilder::new(HttpConnector::new())
@@ -192,6 +200,27 @@ impl Browser {
         };
         browser.resize(width, height).await;
         browser
+    }
+
+    /// Where this browser saves downloads.
+    pub fn downloads(&self) -> std::path::PathBuf {
+        self._processes.profile.path().join("downloads")
+    }
+
+    /// Waits for a finished download named `name` and answers its bytes.
+    pub async fn downloaded(&self, name: &str) -> Vec<u8> {
+        let path = self.downloads().join(name);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // Chromium writes `<name>.crdownload` and renames it when the file is whole.
+            if let Ok(bytes) = std::fs::read(&path) {
+                return bytes;
+            }
+            if Instant::now() > deadline {
+                panic!("no download {} appeared", path.display());
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// Ends the WebDriver session (Chromium quits); `Drop` stops chromedriver.

@@ -10,7 +10,9 @@ use crate::api;
 use crate::components::error::ErrorMessage;
 use crate::components::ui::{Empty, Loading, fmt_time, use_me, use_notices};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
-use hubkeep_shared::api::{ActivityActor, ActivityEntry, ActivityQuery, ActivityTarget};
+use hubkeep_shared::api::{
+    ActivityActor, ActivityEntry, ActivityExportQuery, ActivityQuery, ActivityTarget, ExportFormat,
+};
 use leptos_router::params::ParamsMap;
 
 /// The filters of a URL query, which names them as the API does. A time that is not RFC
@@ -157,6 +159,32 @@ pub fn ActivityPage() -> impl IntoView {
         });
     };
 
+    // The export takes the filters of the list on screen (the URL's), not the unapplied form.
+    let exporting = RwSignal::new(false);
+    let export = move |format: ExportFormat| {
+        let f = filters.get_untracked();
+        let query = ActivityExportQuery {
+            format,
+            actor_user_id: f.actor_user_id,
+            action: f.action,
+            target_kind: f.target_kind,
+            target_id: f.target_id,
+            connection_id: f.connection_id,
+            from: f.from,
+            to: f.to,
+        };
+        exporting.set(true);
+        leptos::task::spawn_local(async move {
+            let result = api::activity::export(&query).await;
+            exporting.set(false);
+            match result.map(|bytes| save_file(&bytes, format)) {
+                Ok(Ok(())) => {}
+                Ok(Err(message)) => notices.error_text(&message),
+                Err(e) => notices.error(&e),
+            }
+        });
+    };
+
     let text_filter = |id: &'static str,
                        label: &'static str,
                        placeholder: &'static str,
@@ -210,6 +238,24 @@ pub fn ActivityPage() -> impl IntoView {
             <div class="buttons">
                 <button type="submit" id="activity-apply">"Apply"</button>
                 <button type="button" class="secondary" id="activity-clear" on:click=clear>"Clear"</button>
+                <button
+                    type="button"
+                    class="secondary"
+                    id="activity-export-csv"
+                    disabled=move || exporting.get()
+                    on:click=move |_| export(ExportFormat::Csv)
+                >
+                    "Export CSV"
+                </button>
+                <button
+                    type="button"
+                    class="secondary"
+                    id="activity-export-ndjson"
+                    disabled=move || exporting.get()
+                    on:click=move |_| export(ExportFormat::Ndjson)
+                >
+                    "Export NDJSON"
+                </button>
             </div>
         </form>
         <Transition fallback=|| view! { <Loading what="activity" /> }>
@@ -275,6 +321,36 @@ pub fn ActivityPage() -> impl IntoView {
             </div>
         </Show>
     }
+}
+
+/// Hands `bytes` to the browser as a downloaded file (`hubkeep-activity.csv|ndjson`).
+fn save_file(bytes: &[u8], format: ExportFormat) -> Result<(), String> {
+    use wasm_bindgen::JsCast as _;
+    let failed = |_| "The browser did not save the export.".to_owned();
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(format.media_type());
+    let blob =
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(failed)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(failed)?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| "The browser did not save the export.".to_owned())?;
+    let link = document
+        .create_element("a")
+        .map_err(failed)?
+        .unchecked_into::<web_sys::HtmlAnchorElement>();
+    link.set_href(&url);
+    link.set_download(&format!("hubkeep-activity.{}", format.as_str()));
+    link.click();
+    // The download has begun from the URL by then; the file is the browser's.
+    set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        },
+        std::time::Duration::from_secs(60),
+    );
+    Ok(())
 }
 
 fn entry_row(e: ActivityEntry) -> impl IntoView {

@@ -28,8 +28,10 @@ run:
     #!/usr/bin/env bash
     set -euo pipefail
     cargo build -p hubkeep-api --bin hubkeep & api=$!
-    just web || { kill "$api" 2>/dev/null; exit 1; }
+    trap 'kill "$api" 2>/dev/null || true' INT TERM EXIT
+    just web
     wait "$api"
+    trap - INT TERM EXIT
     exec cargo run -p hubkeep-api --bin hubkeep -- serve --demo
 
 # Start the Autotask simulator on 127.0.0.1:8090 (the bundled directory).

@@ -9,6 +9,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Cargo reads .cargo/config.toml (the wasm32 flags) from the directory it runs in.
+cd "$here"
 target_dir="${CARGO_TARGET_DIR:-$here/target}"
 case "$target_dir" in /*) ;; *) target_dir="$here/$target_dir" ;; esac
 # A target directory of its own: `just run` compiles the API at the same time, and two
@@ -41,6 +43,13 @@ wasm-opt -Oz --strip-debug --strip-producers \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   -o "$stage/glue/app_bg.opt.wasm" "$stage/glue/app_bg.wasm"
+
+# The console has no JS snippets of its own; if a dependency ever adds some, they would need
+# serving too: stop rather than ship a console that cannot start.
+if [ -e "$stage/glue/snippets" ]; then
+  log "wasm-bindgen wrote snippets/: this script does not ship them yet"
+  exit 1
+fi
 
 # Content-hashed names: a new build is a new name, so assets may be cached for ever.
 hash_of() { sha256sum "$1" | cut -c1-16; }

@@ -1611,10 +1611,15 @@ async fn activity_export_downloads_the_filtered_list_as_csv() {
     assert_eq!(listed.len(), 2, "{listed:?}");
     let mut lines = csv.lines();
     assert!(
-        lines.next().unwrap().starts_with("id,at,actor_kind,"),
+        lines
+            .next()
+            .unwrap()
+            .starts_with("\"id\",\"at\",\"actor_kind\","),
         "{csv}"
     );
-    let exported: Vec<&str> = lines.map(|line| line.split(',').next().unwrap()).collect();
+    let exported: Vec<&str> = lines
+        .map(|line| line.split(',').next().unwrap().trim_matches('"'))
+        .collect();
     assert_eq!(exported, listed, "{csv}");
     browser.close().await;
 }

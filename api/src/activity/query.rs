@@ -209,12 +209,16 @@ pub async fn list(
     crate::pagination::page_from_rows(rows, limit, cursor_key, |r| Ok(entry(r, reader)))
 }
 
-/// The entries after `(at, id)` in the log's order (newest first).
+/// The entries after `(at, id)` in the log's order (newest first). The plain `at <= ?` beside
+/// the `OR` gives SQLite and PostgreSQL a bound in the `(tenant_id, at, id)` index, so a deep
+/// page (and each batch of an export) starts at its cursor instead of scanning down to it.
 fn older_than(at: DateTime<Utc>, id: String) -> Condition {
-    Condition::any().add(activity_log::Column::At.lt(at)).add(
-        Condition::all()
-            .add(activity_log::Column::At.eq(at))
-            .add(activity_log::Column::Id.lt(id)),
+    Condition::all().add(activity_log::Column::At.lte(at)).add(
+        Condition::any().add(activity_log::Column::At.lt(at)).add(
+            Condition::all()
+                .add(activity_log::Column::At.eq(at))
+                .add(activity_log::Column::Id.lt(id)),
+        ),
     )
 }
 
@@ -349,12 +353,14 @@ fn write_entry(out: &mut Vec<u8>, format: ExportFormat, e: &ActivityEntry) -> Re
     }
 }
 
-/// One CSV row (RFC 4180 quoting by the `csv` crate). A cell a spreadsheet would run as a
-/// formula (`=`, `+`, `-`, `@`, tab or CR first: names come from the PSA and from people)
-/// is written with a `'` in front, as OWASP advises; nothing else is changed.
+/// One CSV row (RFC 4180, the `csv` crate), every cell quoted: a spreadsheet that splits on
+/// `;` (Excel in many locales) keeps `a;=b` one cell. A cell a spreadsheet would run as a
+/// formula (`=`, `+`, `-`, `@`, tab or CR first: names come from the PSA and from people) is
+/// written with a `'` in front, as OWASP advises; nothing else is changed.
 fn csv_record<const N: usize>(out: &mut Vec<u8>, cells: [String; N]) -> Result<(), ApiError> {
     let mut writer = csv::WriterBuilder::new()
         .has_headers(false)
+        .quote_style(csv::QuoteStyle::Always)
         .from_writer(out);
     writer
         .write_record(cells.iter().map(|cell| neutralised(cell).into_owned()))

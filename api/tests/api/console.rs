@@ -77,6 +77,32 @@ async fn s16_assets_are_sent_precompressed_by_accept_encoding_and_hashed_ones_ar
     assert_eq!(res.headers()["cache-control"], "no-cache");
     assert!(res.headers().get("content-encoding").is_none());
     assert_eq!(res.text().await.unwrap(), "console.log('hubkeep');");
+    // A range is a range of the plain file, never of a compressed copy.
+    let res = app
+        .client
+        .get(app.url(&format!("/{name}")))
+        .header("accept-encoding", "br")
+        .header("range", "bytes=0-3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 206);
+    assert!(
+        res.headers()
+            .get("content-encoding")
+            .is_none_or(|v| v == "identity")
+    );
+    assert_eq!(&res.bytes().await.unwrap()[..], b"\0asm");
+    // HEAD answers as GET does; another method is the 405 problem.
+    for path in ["/", "/index.html", &format!("/{name}")] {
+        let res = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "HEAD {path}");
+    }
+    app.anonymous()
+        .raw(reqwest::Method::POST, "/", None)
+        .await
+        .problem(405, "method_not_allowed")
+        .await;
     // The page that names the build is never cached, at either address.
     for path in ["/", "/index.html"] {
         let res = fetch(Some("br"), path.to_owned()).await;

@@ -14,7 +14,7 @@ pub async fn get_entry(id: &str) -> Result<ActivityEntry, ClientError> {
     get(&format!("/api/v1/activity/{}", seg(id))).await
 }
 
-/// `GET /api/v1/activity/export`: the file's bytes.
-pub async fn export(query: &ActivityExportQuery) -> Result<Vec<u8>, ClientError> {
+/// `GET /api/v1/activity/export`: the file.
+pub async fn export(query: &ActivityExportQuery) -> Result<web_sys::Blob, ClientError> {
     get_file(&with_query("/api/v1/activity/export", query)).await
 }

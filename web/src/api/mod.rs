@@ -260,9 +260,9 @@ async fn refresh_holding_the_lock(used: &str) -> Result<(), ClientError> {
         })
         .await;
         if !arrived {
-            drop_session(Some(
-                "This session was renewed in another tab: sign in again.".to_owned(),
-            ));
+            // This tab's copy of the session is spent; the session lives on in the other
+            // tab. Sign in again here (silently, where the identity provider allows).
+            session_ended("This session was renewed in another tab: sign in again.".to_owned());
             return Err(signed_out_problem());
         }
         return Ok(());
@@ -443,12 +443,18 @@ fn authorized(method: Method, path: String, body: Option<Value>) -> Pending<Resp
     })
 }
 
-/// `GET path` (authenticated) for a file: its bytes.
-async fn get_file(path: &str) -> Result<Vec<u8>, ClientError> {
+/// `GET path` (authenticated) for a file: the browser's Blob of it (the bytes never pass
+/// through the WASM memory).
+async fn get_file(path: &str) -> Result<web_sys::Blob, ClientError> {
+    use wasm_bindgen::JsCast as _;
     let resp = authorized(Method::GET, path.to_owned(), None).await?;
-    resp.binary()
+    let failed = |_| ClientError::Network("The download did not complete.".to_owned());
+    let blob = web_sys::Response::from(resp).blob().map_err(failed)?;
+    wasm_bindgen_futures::JsFuture::from(blob)
         .await
-        .map_err(|e| ClientError::Network(e.to_string()))
+        .map_err(failed)?
+        .dyn_into::<web_sys::Blob>()
+        .map_err(failed)
 }
 
 /// `GET path` (authenticated).

@@ -16,6 +16,7 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::rc::Rc;
 
 use futures::channel::oneshot;
 use js_sys::{Function, Promise, Reflect};
@@ -101,11 +102,14 @@ pub async fn mark_spent(used: &str) {
         return;
     };
     let (held_tx, held_rx) = oneshot::channel::<()>();
-    let held_tx = RefCell::new(Some(held_tx));
+    let held_tx = Rc::new(RefCell::new(Some(held_tx)));
+    let granted = held_tx.clone();
     // Granted at once (nobody else takes this name); the promise it returns never settles,
-    // so the lock stays held until the page goes away.
+    // so the lock stays held until the page goes away. The locks are kept rather than
+    // released after a while: a tab asleep past any bound would otherwise send a spent
+    // token; one small lock per refresh (every ~15 minutes) is the price.
     let callback = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_lock: JsValue| {
-        if let Some(tx) = held_tx.borrow_mut().take() {
+        if let Some(tx) = granted.borrow_mut().take() {
             let _ = tx.send(());
         }
         Promise::new(&mut |_, _| {})
@@ -117,9 +121,23 @@ pub async fn mark_spent(used: &str) {
     );
     // The callback lives as long as the lock it holds.
     callback.forget();
-    if asked.is_ok() {
+    if let Ok(asked) = asked.and_then(|p| p.dyn_into::<Promise>()) {
+        // A refused request (the page is going away) never calls back: stop waiting then.
+        on_refusal(&asked, move || drop(held_tx.borrow_mut().take()));
         let _ = held_rx.await;
     }
+}
+
+/// Runs `refused` if `promise` (a lock request) rejects.
+fn on_refusal(promise: &Promise, refused: impl FnOnce() + 'static) {
+    let mut refused = Some(refused);
+    let handler = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+        if let Some(f) = refused.take() {
+            f();
+        }
+    });
+    let _ = promise.catch(&handler);
+    handler.forget();
 }
 
 /// Whether some tab of the origin has exchanged `used` (it holds the lock named after it).
@@ -149,15 +167,15 @@ pub async fn is_spent(used: &str) -> bool {
         })
 }
 
-/// Waits up to `ms` milliseconds, a tick at a time, for `done` to hold.
+/// Waits up to `ms` milliseconds of clock time (a hidden tab's timers run late, so ticks
+/// are not counted) for `done` to hold.
 pub async fn wait_until(ms: u32, done: impl Fn() -> bool) -> bool {
-    let mut waited = 0;
+    let deadline = js_sys::Date::now() + f64::from(ms);
     while !done() {
-        if waited >= ms {
+        if js_sys::Date::now() >= deadline {
             return false;
         }
         sleep(50).await;
-        waited += 50;
     }
     true
 }
@@ -177,7 +195,8 @@ pub async fn exclusively<T>(work: impl Future<Output = T>) -> T {
         return work.await;
     };
     let (granted_tx, granted_rx) = oneshot::channel::<Function>();
-    let granted_tx = RefCell::new(Some(granted_tx));
+    let granted_tx = Rc::new(RefCell::new(Some(granted_tx)));
+    let refused_tx = granted_tx.clone();
     // The lock is held until the promise the callback returns settles: the callback hands
     // its `resolve` out, and it is called once `work` is done.
     let callback = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |_lock: JsValue| {
@@ -194,9 +213,11 @@ pub async fn exclusively<T>(work: impl Future<Output = T>) -> T {
         &JsValue::from_str(LOCK_NAME),
         callback.as_ref().unchecked_ref(),
     );
-    if asked.is_err() {
+    let Ok(asked) = asked.and_then(|p| p.dyn_into::<Promise>()) else {
         return work.await;
-    }
+    };
+    // Refused (the page is going away): the work runs without the lock rather than never.
+    on_refusal(&asked, move || drop(refused_tx.borrow_mut().take()));
     let Ok(release) = granted_rx.await else {
         return work.await;
     };

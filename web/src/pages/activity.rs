@@ -177,7 +177,7 @@ pub fn ActivityPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let result = api::activity::export(&query).await;
             exporting.set(false);
-            match result.map(|bytes| save_file(&bytes, format)) {
+            match result.map(|blob| save_file(&blob, format)) {
                 Ok(Ok(())) => {}
                 Ok(Err(message)) => notices.error_text(&message),
                 Err(e) => notices.error(&e),
@@ -323,16 +323,11 @@ pub fn ActivityPage() -> impl IntoView {
     }
 }
 
-/// Hands `bytes` to the browser as a downloaded file (`hubkeep-activity.csv|ndjson`).
-fn save_file(bytes: &[u8], format: ExportFormat) -> Result<(), String> {
+/// Hands `blob` to the browser as a downloaded file (`hubkeep-activity.csv|ndjson`).
+fn save_file(blob: &web_sys::Blob, format: ExportFormat) -> Result<(), String> {
     use wasm_bindgen::JsCast as _;
     let failed = |_| "The browser did not save the export.".to_owned();
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(format.media_type());
-    let blob =
-        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(failed)?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(failed)?;
+    let url = web_sys::Url::create_object_url_with_blob(blob).map_err(failed)?;
     let document = web_sys::window()
         .and_then(|w| w.document())
         .ok_or_else(|| "The browser did not save the export.".to_owned())?;

@@ -14,7 +14,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse, fn_service};
 use actix_web::guard;
 use actix_web::http::Method;
 use actix_web::http::header::{
-    AcceptEncoding, CACHE_CONTROL, ContentEncoding, Encoding, Header as _, HeaderValue, VARY,
+    AcceptEncoding, CACHE_CONTROL, ContentEncoding, Encoding, Header as _, HeaderValue, RANGE, VARY,
 };
 use actix_web::{HttpRequest, HttpResponse, Responder, web};
 use hubkeep_shared::ProblemCode;
@@ -30,19 +30,20 @@ pub fn is_built(web_dir: &Path) -> bool {
 pub fn configure(cfg: &mut web::ServiceConfig, web_dir: PathBuf) {
     let index = web_dir.join("index.html");
     if is_built(&web_dir) {
+        // GET and HEAD only: any other method falls through to the 405 problem below.
+        let readable =
+            || guard::fn_guard(|ctx| matches!(ctx.head().method, Method::GET | Method::HEAD));
         let root = index.clone();
-        cfg.service(web::resource(["/", "/index.html"]).route(web::get().to(
+        cfg.service(web::resource(["/", "/index.html"]).guard(readable()).to(
             move |req: HttpRequest| {
                 let index = root.clone();
                 async move { serve_index(&req, index).await }
             },
-        )));
+        ));
         let dir = web_dir.clone();
         cfg.service(
             web::resource("/{asset}")
-                .guard(guard::fn_guard(|ctx| {
-                    ctx.head().method == Method::GET || ctx.head().method == Method::HEAD
-                }))
+                .guard(readable())
                 .guard(guard::fn_guard(|ctx| {
                     asset_name(ctx.head().uri.path().trim_start_matches('/')).is_some()
                 }))
@@ -133,7 +134,10 @@ async fn serve_asset(req: &HttpRequest, dir: &Path) -> HttpResponse {
     if !plain.is_file() {
         return actix_web::ResponseError::error_response(&ApiError::not_found());
     }
-    let accepted = AcceptEncoding::parse(req).ok();
+    // A range of a compressed file is not a range of the file: ranges get the plain bytes.
+    let accepted = AcceptEncoding::parse(req)
+        .ok()
+        .filter(|_| !req.headers().contains_key(RANGE));
     let offered = [
         (Encoding::brotli(), ContentEncoding::Brotli, "br"),
         (Encoding::gzip(), ContentEncoding::Gzip, "gz"),

@@ -718,16 +718,7 @@ async fn export(
     format: ExportFormat,
     query: &ActivityQuery,
 ) -> String {
-    let query = ActivityExportQuery {
-        format,
-        actor_user_id: query.actor_user_id.clone(),
-        action: query.action.clone(),
-        target_kind: query.target_kind.clone(),
-        target_id: query.target_id.clone(),
-        connection_id: query.connection_id.clone(),
-        from: query.from,
-        to: query.to,
-    };
+    let query = ActivityExportQuery::of(format, query);
     let answer = client.export_activity(&query).await;
     assert_eq!(answer.status(), 200, "{}", answer.what());
     let (media, extension) = match format {

@@ -155,6 +155,20 @@ pub struct ActivityExportQuery {
 }
 
 impl ActivityExportQuery {
+    /// The export, as `format`, of what `list` filters (its page, if any, is not an export's).
+    pub fn of(format: ExportFormat, list: &ActivityQuery) -> Self {
+        Self {
+            format,
+            actor_user_id: list.actor_user_id.clone(),
+            action: list.action.clone(),
+            target_kind: list.target_kind.clone(),
+            target_id: list.target_id.clone(),
+            connection_id: list.connection_id.clone(),
+            from: list.from,
+            to: list.to,
+        }
+    }
+
     /// The same filters as a list query (no page): one rule for both.
     pub fn filters(&self) -> ActivityQuery {
         ActivityQuery {

@@ -162,17 +162,7 @@ pub fn ActivityPage() -> impl IntoView {
     // The export takes the filters of the list on screen (the URL's), not the unapplied form.
     let exporting = RwSignal::new(false);
     let export = move |format: ExportFormat| {
-        let f = filters.get_untracked();
-        let query = ActivityExportQuery {
-            format,
-            actor_user_id: f.actor_user_id,
-            action: f.action,
-            target_kind: f.target_kind,
-            target_id: f.target_id,
-            connection_id: f.connection_id,
-            from: f.from,
-            to: f.to,
-        };
+        let query = ActivityExportQuery::of(format, &filters.get_untracked());
         exporting.set(true);
         leptos::task::spawn_local(async move {
             let result = api::activity::export(&query).await;

@@ -492,8 +492,14 @@ async fn send(w: &World, row: &Row, p: &Persona, prepared: &Prepared) -> Answer 
                 .await
         }
         "export_activity" => {
-            w.record(c.export_activity(&export_everything()).await)
-                .await
+            w.record(
+                c.export_activity(&ActivityExportQuery::of(
+                    ExportFormat::Ndjson,
+                    &ActivityQuery::default(),
+                ))
+                .await,
+            )
+            .await
         }
         "list_connections" => {
             w.record(c.list_connections(&PageQuery::default()).await)
@@ -804,17 +810,3 @@ fn variant(row: &Row) -> String {
 }
 
 on_each_backend!(hardening_function_level_sweep);
-
-/// Every entry the caller may read, as NDJSON.
-fn export_everything() -> ActivityExportQuery {
-    ActivityExportQuery {
-        format: ExportFormat::Ndjson,
-        actor_user_id: None,
-        action: None,
-        target_kind: None,
-        target_id: None,
-        connection_id: None,
-        from: None,
-        to: None,
-    }
-}

@@ -199,16 +199,7 @@ async fn hardening_extra_fields_are_refused(backend: Backend) {
     };
     w.ok(ada.list_activity(&latest).await).await;
     for format in [ExportFormat::Csv, ExportFormat::Ndjson] {
-        let everything = ActivityExportQuery {
-            format,
-            actor_user_id: None,
-            action: None,
-            target_kind: None,
-            target_id: None,
-            connection_id: None,
-            from: None,
-            to: None,
-        };
+        let everything = ActivityExportQuery::of(format, &ActivityQuery::default());
         w.ok(ada.export_activity(&everything).await).await;
     }
     let scanned = scan_for_secrets(&w, &mut failures).await;

@@ -337,6 +337,14 @@ pub fn can_invite(inviter_roles: &[ConnectionRole], role: ConnectionRole) -> boo
     inviter_roles.iter().any(|r| role_allows(*r, action))
 }
 
+/// Whether a holder of `roles` on one connection may invite someone there to at least one
+/// role: who may search people to invite (`GET /api/v1/people`, SPEC S16).
+pub fn can_invite_anyone(roles: &[ConnectionRole]) -> bool {
+    <ConnectionRole as strum::VariantArray>::VARIANTS
+        .iter()
+        .any(|role| can_invite(roles, *role))
+}
+
 /// Whether a holder of `actor_roles` may remove another member's `role` (SPEC S5.2): anyone
 /// whose role could invite it, except that the owner role moves only by transfer or recovery.
 pub fn can_remove_role(actor_roles: &[ConnectionRole], role: ConnectionRole) -> bool {

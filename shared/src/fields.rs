@@ -203,6 +203,12 @@ impl FieldRule for TimezoneName {
     }
 }
 
+/// Every IANA time zone name [`TimezoneName`] accepts, canonical names and links alike, in
+/// the IANA database's order: the console's timezone picker offers exactly these.
+pub fn timezone_names() -> impl Iterator<Item = &'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+}
+
 text_newtype!(
     /// An active ISO 4217 currency code in upper case (`USD`); lower case is refused rather
     /// than corrected, and so is any surrounding space.
@@ -529,6 +535,34 @@ impl EmailDomain {
     }
 }
 
+text_newtype!(
+    /// The text of a people search (`GET /api/v1/people?q=`, SPEC S16): 2 to 100 characters
+    /// after trimming surrounding spaces, without control characters. The console's
+    /// type-ahead asks nothing until what was typed parses.
+    PeopleSearch
+);
+
+/// The shortest people search: one character would match most of a tenant.
+pub const MIN_PEOPLE_SEARCH_CHARS: usize = 2;
+/// The longest people search.
+pub const MAX_PEOPLE_SEARCH_CHARS: usize = 100;
+
+impl FieldRule for PeopleSearch {
+    fn parse(raw: &str) -> Result<Self, RuleMessage> {
+        let value = raw.trim();
+        let chars = value.chars().count();
+        if !(MIN_PEOPLE_SEARCH_CHARS..=MAX_PEOPLE_SEARCH_CHARS).contains(&chars) {
+            Err(format!(
+                "must be {MIN_PEOPLE_SEARCH_CHARS} to {MAX_PEOPLE_SEARCH_CHARS} characters"
+            ))
+        } else if value.chars().any(char::is_control) {
+            Err("must not contain control characters".to_owned())
+        } else {
+            Ok(Self(value.to_owned()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,6 +584,23 @@ mod tests {
     }
 
     #[test]
+    fn s16_a_people_search_is_2_to_100_characters_after_trimming() {
+        assert_eq!(PeopleSearch::parse("  ad ").unwrap().as_str(), "ad");
+        assert!(PeopleSearch::parse(&"é".repeat(100)).is_ok());
+        for bad in ["", " a ", "a", &"x".repeat(101)] {
+            assert_eq!(
+                PeopleSearch::parse(bad).unwrap_err(),
+                "must be 2 to 100 characters",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            PeopleSearch::parse("a\u{0}b").unwrap_err(),
+            "must not contain control characters"
+        );
+    }
+
+    #[test]
     fn a_timezone_is_canonical_and_known() {
         assert_eq!(
             TimezoneName::parse(" Europe/London ").unwrap().as_str(),
@@ -557,6 +608,21 @@ mod tests {
         );
         assert!(TimezoneName::parse("Mars/Olympus").is_err());
         assert!(TimezoneName::parse("").is_err());
+    }
+
+    #[test]
+    fn the_timezone_picker_offers_exactly_what_the_rule_accepts() {
+        let names: Vec<&str> = timezone_names().collect();
+        assert!(names.len() > 400, "{} names", names.len());
+        for name in &names {
+            assert_eq!(
+                TimezoneName::parse(name).map(String::from).as_deref(),
+                Ok(*name)
+            );
+        }
+        for expected in ["Europe/London", "America/New_York", "UTC", "Asia/Kolkata"] {
+            assert!(names.contains(&expected), "{expected}");
+        }
     }
 
     #[test]

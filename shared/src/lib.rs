@@ -31,7 +31,8 @@ pub use access::{
 };
 pub use connection::{
     ConnectionAction, ConnectionKind, ConnectionRole, KindCapabilities, System,
-    allowed_connection_actions, can_invite, can_remove_role, connection_allows, role_allows,
+    allowed_connection_actions, can_invite, can_invite_anyone, can_remove_role, connection_allows,
+    role_allows,
 };
 pub use directory::{DirectoryFile, DirectoryProblem, PsaResource, PsaSecurityLevel};
 pub use hub::{HubAction, allowed_hub_actions, hub_allows};

@@ -221,6 +221,23 @@ fn s5_1_invitations_only_go_down_the_ladder_and_only_the_owner_invites_an_owner(
 }
 
 #[test]
+fn s16_whoever_may_invite_to_some_role_may_search_people() {
+    for &(inviter, cells) in INVITE_LADDER {
+        let inviter: ConnectionRole = parse(inviter);
+        assert_eq!(
+            can_invite_anyone(&[inviter]),
+            cells.contains('✓'),
+            "{inviter}"
+        );
+    }
+    assert!(!can_invite_anyone(&[]));
+    assert!(can_invite_anyone(&[
+        ConnectionRole::ReadOnly,
+        ConnectionRole::ItAdmin
+    ]));
+}
+
+#[test]
 fn s5_2_a_role_is_removable_by_whoever_could_invite_it_but_the_owner_role_never_is() {
     for &(actor, cells) in INVITE_LADDER {
         let actor: ConnectionRole = parse(actor);

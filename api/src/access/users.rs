@@ -5,10 +5,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use hubkeep_shared::{
-    AccessDecision, AccessInputs, FieldError, HubAccess, HubAction, LevelFacts, ProblemCode,
-    UserChange, UserId, UserRow, allowed_user_actions, check_user_change,
+    AccessDecision, AccessInputs, HubAccess, HubAction, LevelFacts, ProblemCode, UserChange,
+    UserId, UserRow, allowed_user_actions, check_user_change,
 };
-use sea_orm::sea_query::{Expr, ExprTrait as _, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, Order, QueryFilter,
     QueryOrder, QuerySelect, Value,
@@ -18,6 +18,7 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::access::levels::saved_set;
+use crate::access::search::{invalid_query as invalid, name_or_email_contains};
 use crate::activity::{self, Target, actions};
 use crate::db::{
     self,
@@ -41,16 +42,6 @@ struct Cursor {
     o: SortOrder,
     k: serde_json::Value,
     id: UserId,
-}
-
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::validation(
-        "Invalid query.",
-        vec![FieldError {
-            field: field.into(),
-            message: message.into(),
-        }],
-    )
 }
 
 /// Level facts and the saved set of a tenant, loaded once per request.
@@ -135,19 +126,6 @@ fn key_value(sort: UserSort, key: &serde_json::Value) -> Option<Value> {
     }
 }
 
-/// Escapes `%`, `_` and `\` for a LIKE pattern.
-fn like_pattern(q: &str) -> String {
-    let mut out = String::from("%");
-    for c in q.trim().to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 /// One page of the tenant's users (keyset pagination on the sort column and id).
 pub async fn list_users(
     state: &AppState,
@@ -215,10 +193,7 @@ fn search_condition(q: &str) -> Result<Condition, ApiError> {
     if q.chars().any(char::is_control) {
         return Err(invalid("q", "must not contain control characters"));
     }
-    let pattern = like_pattern(q);
-    Ok(Condition::any()
-        .add(Expr::col(users::Column::NameKey).like(LikeExpr::new(&pattern).escape('\\')))
-        .add(Expr::col(users::Column::EmailKey).like(LikeExpr::new(&pattern).escape('\\'))))
+    Ok(name_or_email_contains(q))
 }
 
 /// Decodes and checks a cursor, then builds the filter for the rows that come after it.

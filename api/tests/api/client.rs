@@ -454,6 +454,11 @@ impl Client<'_> {
         self.get_with("/api/v1/users", query).await
     }
 
+    /// `GET /api/v1/people`: the people picker's search (SPEC S16).
+    pub async fn search_people(&self, query: &PeopleQuery) -> Answer<Items<Person>> {
+        self.get_with("/api/v1/people", query).await
+    }
+
     pub async fn get_user(&self, id: &str) -> Answer<UserListItem> {
         self.get(&format!("/api/v1/users/{id}")).await
     }

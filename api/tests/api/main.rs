@@ -21,6 +21,7 @@ mod members;
 mod offboarding;
 mod oidc;
 mod openapi;
+mod people;
 mod psa;
 mod runs;
 mod schema;

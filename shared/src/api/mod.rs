@@ -40,7 +40,8 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-/// A list without pagination (the lists here are bounded by the members of one connection).
+/// A list without pagination (the lists here are bounded: by the members of one connection,
+/// or by a people search's `limit`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Items<T> {

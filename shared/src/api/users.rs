@@ -1,4 +1,5 @@
-//! Hub users: the user itself, the Users tab, the caller (`/me`) and the demo directory.
+//! Hub users: the user itself, the Users tab, the people picker's search, the caller (`/me`)
+//! and the demo directory.
 
 use crate::ids::UserId;
 use crate::{AccessSource, Elevation, HubAccess, HubAction, UserAction};
@@ -79,6 +80,50 @@ pub struct UserQuery {
     pub limit: Option<u64>,
     /// `next_cursor` of the previous page (with the same sort and order).
     pub cursor: Option<String>,
+}
+
+/// `GET /api/v1/people` query: the people picker's search (SPEC S16).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct PeopleQuery {
+    /// Case-insensitive substring of the display name or email; `%` and `_` match
+    /// themselves. 2 to 100 characters after trimming surrounding spaces, no control
+    /// characters (`hubkeep_shared::fields::PeopleSearch`).
+    #[cfg_attr(feature = "openapi", param(example = "chen"))]
+    pub q: String,
+    /// At most this many people, 1–20 (default 10).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 20))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+}
+
+impl PeopleQuery {
+    /// The number of people answered when `limit` is absent.
+    pub const DEFAULT_LIMIT: u64 = 10;
+    /// The largest `limit`.
+    pub const MAX_LIMIT: u64 = 20;
+
+    /// A search for `q` with the default limit.
+    pub fn new(q: impl Into<String>) -> Self {
+        Self {
+            q: q.into(),
+            limit: None,
+        }
+    }
+}
+
+/// A person the people picker offers (SPEC S16): who they are, nothing about their access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({"id": "01a20abe-40f5-7629-ada0-6271426b0f54", "display_name": "Margaret Chen", "email": "margaret.chen@northwindit.example"}))))]
+pub struct Person {
+    /// The hub user id (`user_id` of an invitation, a recovery, an activity filter).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: UserId,
+    pub display_name: String,
+    pub email: String,
 }
 
 /// A Users-tab row: the user and what the caller may do to them.

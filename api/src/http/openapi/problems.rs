@@ -133,6 +133,9 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
             PsaBudgetExhausted,
         ],
         "list_users" | "get_user" => &[ElevatedAccessRequired],
+        // The people picker (SPEC S16): elevated users and inviters; others are refused as
+        // on an elevated-only action.
+        "search_people" => &[ElevatedAccessRequired],
         "update_user" => &[
             ElevatedAccessRequired,
             SelfDeactivationForbidden,

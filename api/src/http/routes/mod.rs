@@ -48,6 +48,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(users::get_elevated_levels)
                 .service(users::save_elevated_levels)
                 .service(users::list_users)
+                .service(users::search_people)
                 .service(users::refresh_users)
                 .service(users::get_user)
                 .service(users::update_user)

@@ -1,11 +1,14 @@
-//! The Users and Access tabs (SPEC S2, S2.1, S2.2): elevated users only (G7).
+//! The Users and Access tabs (SPEC S2, S2.1, S2.2): elevated users only (G7); and the people
+//! picker's search (SPEC S16), open to inviters as well.
 
 use actix_web::{HttpResponse, get, patch, post, put, web};
+use hubkeep_shared::api::{Items, PeopleQuery, Person};
 use hubkeep_shared::{HubAction, UserId};
 use sea_orm::TransactionTrait;
 
 use crate::AppState;
 use crate::access::levels::{self, ElevatedLevels, SecurityLevels};
+use crate::access::people;
 use crate::access::users::{
     self as access_users, RefreshSummary, UpdatedUser, UserListItem, UserPatch, UserQuery,
 };
@@ -109,6 +112,37 @@ pub async fn list_users(
     caller.require(HubAction::ManageUsers)?;
     let page = access_users::list_users(&state, &caller, query.into_inner()).await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// Search people by name or email (the people picker).
+///
+/// For choosing a person in an invitation, an ownership transfer or recovery, or an activity
+/// filter (SPEC S16). Allowed to elevated users and to anyone who holds, on some connection of
+/// the tenant, roles that may invite to at least one role (owner, business admin, IT admin;
+/// the connection may be cancelled); anyone else gets 403 `elevated_access_required`. An API
+/// token acts as its user (`read` suffices). Matches the active users of the caller's tenant
+/// whose hub access is not `none` and whose display name or email contains `q`
+/// (case-insensitive; `%` and `_` match themselves). Sorted by display name, then id; at most
+/// `limit`, no paging. Each person is only an id, a display name and an email. Writes no
+/// activity entry.
+#[utoipa::path(
+    operation_id = "search_people",
+    tag = "users",
+    params(PeopleQuery),
+    responses(
+        (status = 200, description = "The people who match, at most `limit`", body = Items<Person>,
+            example = json!({"items": [{"id": "01a20abe-40f5-7629-ada0-6271426b0f54", "display_name": "Margaret Chen", "email": "margaret.chen@northwindit.example"}]})),
+    ),
+    security(("session" = []), ("api_token" = []))
+)]
+#[get("/people")]
+pub async fn search_people(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PeopleQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let found = people::search_people(&state, &caller, query.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(found))
 }
 
 /// One hub user.

@@ -807,6 +807,28 @@ async fn hardening_bad_input_is_a_4xx_problem_and_changes_nothing(backend: Backe
             &format!("/api/v1/users?q={}", "q".repeat(60_000)),
         ),
         ("q with a NUL", "/api/v1/users?q=a%00b"),
+        ("a people search without q", "/api/v1/people"),
+        ("a people search of 1 character", "/api/v1/people?q=a"),
+        ("a people search of spaces", "/api/v1/people?q=%20%20%20"),
+        (
+            "a people search of 101 characters",
+            &format!("/api/v1/people?q={}", "q".repeat(101)),
+        ),
+        (
+            "a people search of 60 000 characters",
+            &format!("/api/v1/people?q={}", "q".repeat(60_000)),
+        ),
+        ("a people search with a NUL", "/api/v1/people?q=a%00b"),
+        ("a people limit of 0", "/api/v1/people?q=ad&limit=0"),
+        ("a people limit of 21", "/api/v1/people?q=ad&limit=21"),
+        (
+            "a people limit not a number",
+            "/api/v1/people?q=ad&limit=ten",
+        ),
+        (
+            "a people search with a cursor",
+            "/api/v1/people?q=ad&cursor=x",
+        ),
         ("from not a date", "/api/v1/activity?from=yesterday"),
         ("to not a date", "/api/v1/activity?to=2026-13-45T00:00:00Z"),
         (

@@ -7,8 +7,8 @@
 use hubkeep_shared::api::{
     ActivityExportQuery, ActivityQuery, AutotaskCallout, ConnectionPatch, CreateEngineToken,
     CreateToken, DemoLaunch, ElevatedLevels, ExportFormat, ForecastBudgetInput, LaunchRequest,
-    NewConnection, PageQuery, ReconnectInput, RecoverOwnership, RefreshRequest, RunRequest,
-    RunStatus, UpdateSettings, UserPatch, UserQuery,
+    NewConnection, PageQuery, PeopleQuery, ReconnectInput, RecoverOwnership, RefreshRequest,
+    RunRequest, RunStatus, UpdateSettings, UserPatch, UserQuery,
 };
 use hubkeep_shared::{ConnectionRole, Elevation, TokenScope, UserId};
 use sea_orm::ConnectionTrait;
@@ -50,6 +50,9 @@ pub(super) enum Rule {
     /// Reading an activity entry about a connection: elevated users, or anyone with a role on
     /// the connection; 404 for others (S7).
     ActivityEntry,
+    /// The people picker (S16): elevated users, or anyone whose role on a connection may invite
+    /// someone (S5.1: owner, business admin, IT admin); others 403 `elevated_access_required`.
+    Inviter,
     /// The sync engine's operation: a user's session is a known caller of the wrong kind.
     Engine,
     /// Elevated hub access, and then this deployment answers the elevated caller with this
@@ -111,6 +114,9 @@ pub(super) const TABLE: &[Row] = &[
     row("save_elevated_levels", "", Rule::Elevated),
     row("list_security_levels", "", Rule::Elevated),
     row("list_users", "", Rule::Elevated),
+    // Before the invitation rows: accepting one gives a persona a role (an IT admin role to
+    // the read-only persona) on a connection that outlives the cell.
+    row("search_people", "", Rule::Inviter),
     row("get_user", "", Rule::Elevated),
     row("update_user", "", Rule::Elevated),
     row("refresh_users", "", Rule::Elevated),
@@ -214,6 +220,8 @@ fn expected(rule: Rule, p: &Persona) -> Result<(), (u16, &'static str)> {
         Rule::Recover => Ok(()),
         Rule::ActivityEntry if elevated || p.role.is_some() => Ok(()),
         Rule::ActivityEntry => Err((404, "not_found")),
+        Rule::Inviter if elevated || p.role.is_some_and(|r| OWNER_BA_IT.contains(&r)) => Ok(()),
+        Rule::Inviter => Err((403, "elevated_access_required")),
         Rule::Public | Rule::DemoOff | Rule::Callout | Rule::Engine | Rule::Always(..) => {
             unreachable!()
         }
@@ -245,6 +253,7 @@ fn is_connection_scoped(rule: Rule) -> bool {
             | Rule::Invitee
             | Rule::ActivityEntry
             | Rule::Engine
+            | Rule::Inviter
     )
 }
 
@@ -514,6 +523,10 @@ async fn send(w: &World, row: &Row, p: &Persona, prepared: &Prepared) -> Answer 
         }
         "list_security_levels" => w.record(c.list_security_levels().await).await,
         "list_users" => w.record(c.list_users(&UserQuery::default()).await).await,
+        "search_people" => {
+            w.record(c.search_people(&PeopleQuery::new("val")).await)
+                .await
+        }
         "get_user" => w.record(c.get_user(&w.val_id).await).await,
         "update_user" => {
             let body = UserPatch {

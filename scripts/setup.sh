@@ -5,8 +5,8 @@
 # (crates.io, npm, Debian), never binary downloads from elsewhere.
 #
 # Running needs only what builds the console (scripts/build-web.sh): the wasm32 target,
-# wasm-bindgen's CLI and wasm-opt. Browsers, the OpenAPI tools, the OpenID provider and wrk
-# are for the tests and benches.
+# wasm-bindgen's CLI and wasm-opt. Browsers, axe-core, the OpenAPI tools, the OpenID provider
+# and wrk are for the tests and benches.
 set -euo pipefail
 
 PURPOSE="${1:-test}"
@@ -74,6 +74,21 @@ if [ "$(cat "$OIDC_TOOLS/.lock-sum" 2>/dev/null)" != "$oidc_sum" ]; then
   echo "$oidc_sum" > "$OIDC_TOOLS/.lock-sum"
 fi
 ln -sfn "$OIDC_TOOLS/node_modules" "$here/e2e/oidc/node_modules"
+
+# axe-core, the accessibility engine the browser tests inject into every page they walk
+# (SPEC S16), pinned in e2e/axe/package.json and its lock file; reinstalled only when the lock
+# file changes. The tests read e2e/axe/node_modules/axe-core/axe.min.js (or HUBKEEP_AXE_JS)
+# and fail when it is missing.
+AXE_TOOLS="$TOOLS_DIR/axe-core"
+axe_sum="$(sha256sum "$here/e2e/axe/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$AXE_TOOLS/.lock-sum" 2>/dev/null)" != "$axe_sum" ]; then
+  log "installing axe-core for the browser tests (e2e/axe/package-lock.json)"
+  mkdir -p "$AXE_TOOLS"
+  cp "$here/e2e/axe/package.json" "$here/e2e/axe/package-lock.json" "$AXE_TOOLS/"
+  npm ci --silent --no-audit --no-fund --prefix "$AXE_TOOLS"
+  echo "$axe_sum" > "$AXE_TOOLS/.lock-sum"
+fi
+ln -sfn "$AXE_TOOLS/node_modules" "$here/e2e/axe/node_modules"
 
 # The Python tools (client generator, schemathesis), pinned in openapi/requirements.txt, in a
 # virtual environment of their own.

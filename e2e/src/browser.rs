@@ -8,6 +8,11 @@
 //!
 //! Elements are found by the ids and `data-*` markers of the DOM contract
 //! (`docs/console.md`), never by text or CSS classes. Every wait is bounded.
+//!
+//! [`Browser::axe`] runs axe-core (pinned in `e2e/axe/package.json`, installed by
+//! `scripts/setup.sh test`) in the current page; [`Browser::check_layout_at`] runs it at every
+//! size it checks and keeps what it finds for [`Browser::take_axe_violations`] (SPEC S16: no
+//! serious or critical violation on any page).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -41,6 +46,8 @@ pub struct Browser {
     pub base: String,
     width: u32,
     height: u32,
+    /// What axe found in [`Browser::check_layout_at`], one line per rule, page and size.
+    axe_violations: Vec<String>,
     _processes: Processes,
     _permit: SemaphorePermit<'static>,
 }
@@ -70,6 +77,106 @@ fn chromium_binary() -> String {
 fn chromedriver_binary() -> String {
     std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned())
 }
+
+/// axe-core's browser bundle: `HUBKEEP_AXE_JS`, else
+/// `<workspace>/e2e/axe/node_modules/axe-core/axe.min.js` (a link into the tools directory
+/// made by `scripts/setup.sh test`).
+pub fn axe_js_path() -> PathBuf {
+    std::env::var_os("HUBKEEP_AXE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("e2e/axe/node_modules/axe-core/axe.min.js"))
+}
+
+/// The source of `axe.min.js`, read once per test process. A missing file fails the test:
+/// an accessibility check that did not run must never pass.
+fn axe_source() -> &'static str {
+    static SOURCE: OnceLock<String> = OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = axe_js_path();
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "axe-core is missing ({}: {e}): run `bash scripts/setup.sh test` (or `just setup`), \
+                 or point HUBKEEP_AXE_JS at axe.min.js",
+                path.display()
+            )
+        })
+    })
+}
+
+/// The impacts that fail a page (SPEC S16); `minor` and `moderate` ones are not reported.
+const AXE_FAILING_IMPACTS: &[&str] = &["serious", "critical"];
+
+/// How many of a violation's elements are kept for the failure message.
+const AXE_NODES_SHOWN: usize = 3;
+
+/// One axe-core rule a page breaks, with `serious` or `critical` impact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AxeViolation {
+    /// The rule (`color-contrast`, `label`, `aria-required-children`, …).
+    pub id: String,
+    /// `serious` or `critical`.
+    pub impact: String,
+    /// What the rule asks for, in axe's words.
+    pub help: String,
+    /// Deque's page about the rule.
+    pub help_url: String,
+    /// How many elements break it.
+    pub node_count: usize,
+    /// The first few of them: axe's CSS selector and the start of the element's HTML.
+    pub nodes: Vec<AxeNode>,
+}
+
+/// An element an [`AxeViolation`] concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AxeNode {
+    /// axe's selector for the element (frames and shadow roots joined with ` > `).
+    pub target: String,
+    /// The start of the element's outer HTML.
+    pub html: String,
+}
+
+impl std::fmt::Display for AxeViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}): {} — {} element(s): ",
+            self.id, self.impact, self.help, self.node_count
+        )?;
+        for (i, node) in self.nodes.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "`{}` {}", node.target, node.html)?;
+        }
+        if self.node_count > self.nodes.len() {
+            write!(f, "; …")?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs axe on the document and hands back every violation, trimmed to what a failure
+/// message needs (the last argument is WebDriver's callback of an asynchronous script).
+const AXE_RUN_SCRIPT: &str = r#"
+    const done = arguments[arguments.length - 1];
+    const [shown] = arguments;
+    if (!window.axe) { done({ error: 'axe is not in the page' }); return; }
+    window.axe.run(document, { resultTypes: ['violations'] }).then(
+        (r) => done({ violations: r.violations.map((v) => ({
+            id: v.id,
+            impact: v.impact || '',
+            help: v.help,
+            help_url: v.helpUrl,
+            node_count: v.nodes.length,
+            nodes: v.nodes.slice(0, shown).map((n) => ({
+                target: n.target.map((t) => Array.isArray(t) ? t.join(' >> ') : String(t))
+                    .join(' > '),
+                html: n.html.length > 160 ? n.html.slice(0, 160) + '…' : n.html,
+            })),
+        })) }),
+        (e) => done({ error: String(e && e.stack || e) }),
+    );
+"#;
 
 /// The directory screenshots go to: `<workspace>/target/e2e-screenshots`.
 pub fn screenshot_dir() -> PathBuf {
@@ -195,6 +302,7 @@ impl Browser {
             base: base.trim_end_matches('/').to_owned(),
             width,
             height,
+            axe_violations: Vec::new(),
             _processes: processes,
             _permit: permit,
         };
@@ -223,8 +331,12 @@ impl Browser {
         }
     }
 
-    /// Ends the WebDriver session (Chromium quits); `Drop` stops chromedriver.
+    /// Ends the WebDriver session (Chromium quits); `Drop` stops chromedriver. axe findings
+    /// no test took ([`Browser::take_axe_violations`]) are printed, so that they are seen.
     pub async fn close(self) {
+        for v in &self.axe_violations {
+            eprintln!("axe (not asserted by this test): {v}");
+        }
         let _ = self.client.clone().close().await;
     }
 
@@ -539,16 +651,97 @@ impl Browser {
     }
 
     /// At each of `sizes`: resizes, waits for the page, saves a screenshot named after the
-    /// size and checks there is no horizontal overflow; then returns to the size it had.
+    /// size, checks there is no horizontal overflow and runs axe (its serious and critical
+    /// violations are kept for [`Browser::take_axe_violations`], so that a walk reports every
+    /// page, not only the first); then returns to the size it had. Fails at the first
+    /// overflow.
     pub async fn check_layout_at(&mut self, name: &str, sizes: &[(u32, u32)]) {
+        if let Some(problem) = self.survey_layout_at(name, sizes).await.into_iter().next() {
+            panic!("{problem}");
+        }
+    }
+
+    /// [`Browser::check_layout_at`] that answers the horizontal overflows it finds instead of
+    /// failing at the first, for a walk that reports every page at the end.
+    pub async fn survey_layout_at(&mut self, name: &str, sizes: &[(u32, u32)]) -> Vec<String> {
         let original = (self.width, self.height);
+        let mut overflows = Vec::new();
         for &(w, h) in sizes {
             self.set_size(w, h).await;
             self.wait_loaded().await;
             self.screenshot(name).await;
-            self.assert_no_horizontal_overflow().await;
+            overflows.extend(self.horizontal_overflow().await);
+            let found = self.axe().await;
+            self.axe_violations
+                .extend(found.iter().map(|v| format!("{name}@{w}x{h}: {v}")));
         }
         self.set_size(original.0, original.1).await;
+        overflows
+    }
+
+    /// Runs axe-core in the current page (injecting it first unless the page has it) and
+    /// answers the violations of `serious` or `critical` impact. Panics when axe-core is not
+    /// installed or does not run.
+    pub async fn axe(&self) -> Vec<AxeViolation> {
+        let present = self
+            .js("return typeof window.axe === 'object';", vec![])
+            .await;
+        if present != Value::Bool(true) {
+            // The bundle is a UMD script: run as a script body, it sets `window.axe`.
+            let script = format!("{}\n;return true;", axe_source());
+            if let Err(e) = self.client.execute(&script, vec![]).await {
+                panic!("injecting axe-core into {}: {e}", self.url_now().await);
+            }
+        }
+        let answer = match self
+            .client
+            .execute_async(AXE_RUN_SCRIPT, vec![json!(AXE_NODES_SHOWN)])
+            .await
+        {
+            Ok(answer) => answer,
+            Err(e) => panic!("axe.run failed on {}: {e}", self.url_now().await),
+        };
+        if let Some(error) = answer["error"].as_str() {
+            panic!("axe.run failed on {}: {error}", self.url_now().await);
+        }
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        answer["violations"]
+            .as_array()
+            .unwrap_or_else(|| panic!("axe.run answered no violations list: {answer}"))
+            .iter()
+            .filter(|v| AXE_FAILING_IMPACTS.contains(&v["impact"].as_str().unwrap_or_default()))
+            .map(|v| AxeViolation {
+                id: text(&v["id"]),
+                impact: text(&v["impact"]),
+                help: text(&v["help"]),
+                help_url: text(&v["help_url"]),
+                node_count: v["node_count"].as_u64().unwrap_or_default() as usize,
+                nodes: v["nodes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|n| AxeNode {
+                        target: text(&n["target"]),
+                        html: text(&n["html"]),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// Hands over (and forgets) the axe violations [`Browser::check_layout_at`] collected, one
+    /// line each: `page@WxH: rule (impact): help — elements`.
+    pub fn take_axe_violations(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.axe_violations)
+    }
+
+    /// The address of the current page, for failure messages.
+    async fn url_now(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_else(|_| "an unknown page".to_owned())
     }
 
     /// Signs in by storing a session obtained from `POST /api/v1/demo/launch` in the tab's

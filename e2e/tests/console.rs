@@ -222,6 +222,20 @@ async fn open_connection(browser: &Browser, id: &str) {
     browser.wait_loaded().await;
 }
 
+/// The tabs of a connection page (SPEC S16), each at `/connections/{id}/{tab}`.
+const CONNECTION_TABS: [&str; 5] = ["overview", "members", "sync", "views", "settings"];
+
+/// Opens one tab of a connection page and waits for it to finish loading.
+async fn open_tab(browser: &Browser, id: &str, tab: &str) {
+    browser.goto(&format!("/connections/{id}/{tab}")).await;
+    browser
+        .wait_for(&format!(
+            "#connection-page[data-connection-id=\"{id}\"] #tab-panel-{tab}"
+        ))
+        .await;
+    browser.wait_loaded().await;
+}
+
 const ADMIN_HUB_ACTIONS: &[&str] = &[
     "manage_users",
     "manage_access",
@@ -545,12 +559,18 @@ async fn access_tab_saves_levels_and_refuses_self_demotion() {
 // ---------------------------------------------------------------------------------------
 
 /// The enabled connection actions of the page.
-async fn page_connection_actions(browser: &Browser) -> BTreeSet<String> {
-    browser
-        .attrs("[data-connection-action]", "data-connection-action")
-        .await
-        .into_iter()
-        .collect()
+/// The connection actions offered (enabled) on every tab of a connection's page.
+async fn page_connection_actions(browser: &Browser, id: &str) -> BTreeSet<String> {
+    let mut shown = BTreeSet::new();
+    for tab in CONNECTION_TABS {
+        open_tab(browser, id, tab).await;
+        shown.extend(
+            browser
+                .attrs("[data-connection-action]", "data-connection-action")
+                .await,
+        );
+    }
+    shown
 }
 
 #[tokio::test]
@@ -592,6 +612,7 @@ async fn invitee_accepts_and_sees_only_it_admin_actions() {
     api.reconnect(&primary_token, &id, "target").await;
     open_connection(&browser, &id).await;
     layout_check(&mut browser, "connection-owner").await;
+    open_tab(&browser, &id, "members").await;
 
     // Invite Rachel (limited; not signed in yet: the invitation waits for her email).
     browser.type_into("#invite-email", RACHEL_EMAIL).await;
@@ -642,12 +663,11 @@ async fn invitee_accepts_and_sees_only_it_admin_actions() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 
-    open_connection(&browser, &id).await;
     let allowed: BTreeSet<String> =
         strings(&api.get(&rachel_token, &format!("/connections/{id}")).await["allowed_actions"])
             .into_iter()
             .collect();
-    let shown = page_connection_actions(&browser).await;
+    let shown = page_connection_actions(&browser, &id).await;
     println!("it_admin sees {shown:?}; allowed {allowed:?}");
     assert!(
         shown.is_subset(&allowed),
@@ -668,6 +688,7 @@ async fn invitee_accepts_and_sees_only_it_admin_actions() {
             "an IT admin is offered {forbidden}"
         );
     }
+    open_tab(&browser, &id, "members").await;
     let options: BTreeSet<String> = browser
         .attrs("#invite-role [data-invite-role]", "data-invite-role")
         .await
@@ -703,9 +724,10 @@ async fn ownership_transfer_keeps_the_previous_owner_as_business_admin() {
     browser.use_session(&primary).await;
     open_connection(&browser, &id).await;
     assert!(
-        page_connection_actions(&browser).await.contains("pay"),
+        page_connection_actions(&browser, &id).await.contains("pay"),
         "the owner is not offered pay"
     );
+    open_tab(&browser, &id, "members").await;
     browser.wait_for("#transfer-form").await;
     browser.type_into("#transfer-email", DAVID_EMAIL).await;
     browser.select("#transfer-retain", "business_admin").await;
@@ -762,16 +784,13 @@ async fn ownership_transfer_keeps_the_previous_owner_as_business_admin() {
 
     // The previous owner's page no longer offers pay.
     browser.use_session(&primary).await;
-    open_connection(&browser, &id).await;
+    let shown = page_connection_actions(&browser, &id).await;
     assert!(
-        !browser.exists("[data-connection-action=pay]").await,
+        !shown.contains("pay"),
         "the previous owner is still offered pay"
     );
-    assert!(
-        !browser
-            .exists("[data-connection-action=transfer_ownership]:not([disabled])")
-            .await
-    );
+    assert!(!shown.contains("transfer_ownership"));
+    open_connection(&browser, &id).await;
     layout_check(&mut browser, "connection-previous-owner").await;
     browser.close().await;
 }
@@ -806,19 +825,22 @@ async fn read_only_member_sees_no_action_buttons() {
 
     let mut browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
     browser.use_session(&michael).await;
-    open_connection(&browser, &id).await;
-    for marker in [
-        "[data-connection-action]",
-        "[data-remove-role]",
-        "[data-invite-role]",
-    ] {
-        let name = &marker[1..marker.len() - 1];
-        let shown = browser.attrs(marker, name).await;
-        assert!(
-            shown.is_empty(),
-            "a read-only member is offered {name}: {shown:?}"
-        );
+    for tab in CONNECTION_TABS {
+        open_tab(&browser, &id, tab).await;
+        for marker in [
+            "[data-connection-action]",
+            "[data-remove-role]",
+            "[data-invite-role]",
+        ] {
+            let name = &marker[1..marker.len() - 1];
+            let shown = browser.attrs(marker, name).await;
+            assert!(
+                shown.is_empty(),
+                "a read-only member is offered {name} on /{tab}: {shown:?}"
+            );
+        }
     }
+    open_tab(&browser, &id, "members").await;
     // The member list is still there, with them in it.
     browser
         .wait_for(&format!("tr[data-member-id=\"{}\"]", user_id(&michael)))
@@ -1032,11 +1054,20 @@ async fn every_rendered_action_is_allowed_for_every_demo_identity() {
         "few demo identities: {identities:?}"
     );
 
+    // An activity entry for the entry page of the layout and axe pass.
+    let entry = api.get(&pt, "/activity?limit=1").await;
+    let entry = entry["items"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no activity entry: {entry}"))
+        .to_owned();
+
     let mut browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
     let mut pages = 0usize;
     let mut checked = 0usize;
     let mut violations = Vec::new();
-    for (n, rid) in identities.iter().enumerate() {
+    let mut axe_pages = 0usize;
+    let mut overflows = Vec::new();
+    for rid in &identities {
         let launch = match launches.get(rid) {
             Some(l) if *rid != PRIMARY => l.clone(),
             _ if *rid == PRIMARY => primary.clone(),
@@ -1062,17 +1093,22 @@ async fn every_rendered_action_is_allowed_for_every_demo_identity() {
         .iter()
         .map(|p| (*p).to_owned())
         .collect();
-        paths.extend(
-            allowed
-                .connections
-                .keys()
-                .map(|id| format!("/connections/{id}")),
-        );
+        // Every tab of every connection (SPEC S16: each part of the page is a tab).
+        paths.extend(allowed.connections.keys().flat_map(|id| {
+            CONNECTION_TABS
+                .iter()
+                .map(move |tab| format!("/connections/{id}/{tab}"))
+        }));
         for path in &paths {
             browser.goto(path).await;
-            if let Some(id) = path.strip_prefix("/connections/") {
+            if let Some((id, tab)) = path
+                .strip_prefix("/connections/")
+                .and_then(|rest| rest.split_once('/'))
+            {
                 browser
-                    .wait_for(&format!("#connection-page[data-connection-id=\"{id}\"]"))
+                    .wait_for(&format!(
+                        "#connection-page[data-connection-id=\"{id}\"] #tab-panel-{tab}"
+                    ))
                     .await;
             } else {
                 browser.wait_for("#signed-in-user[data-user-id]").await;
@@ -1083,25 +1119,33 @@ async fn every_rendered_action_is_allowed_for_every_demo_identity() {
             checked += k;
             violations.extend(v);
         }
-        // The first identity's pages at desktop and phone size too.
-        if n == 0 {
-            for path in [
-                "/connections",
-                "/users",
-                "/users/access",
-                "/settings",
-                "/tokens",
-                "/activity",
-                "/sync-status",
-            ] {
-                browser.goto(path).await;
-                browser.wait_for("#signed-in-user[data-user-id]").await;
+        // Every page of the console at desktop and phone size, with axe-core (SPEC S16), as
+        // the primary: an administrator who holds every connection, so that no page is a
+        // refusal.
+        if *rid == PRIMARY {
+            for (path, name, ready) in layout_pages(&c, &entry) {
+                browser.goto(&path).await;
+                browser.wait_for(&ready).await;
                 browser.wait_loaded().await;
-                let name = format!("walk{}", path.replace('/', "-"));
-                layout_check(&mut browser, &name).await;
+                overflows.extend(browser.survey_layout_at(&name, &[DESKTOP, PHONE]).await);
+                axe_pages += 1;
             }
         }
     }
+    // The sign-in page, signed out.
+    browser.forget_session().await;
+    browser.goto("/").await;
+    browser
+        .wait_for("main.signin button.identity[data-resource-id]")
+        .await;
+    browser.wait_loaded().await;
+    overflows.extend(
+        browser
+            .survey_layout_at("walk-signin", &[DESKTOP, PHONE])
+            .await,
+    );
+    axe_pages += 1;
+
     println!(
         "console walk: {} identities, {pages} pages, {checked} rendered actions checked, {} not allowed ({:.0?})",
         identities.len(),
@@ -1111,13 +1155,75 @@ async fn every_rendered_action_is_allowed_for_every_demo_identity() {
     for v in &violations {
         println!("  not allowed: {v}");
     }
+    let axe = browser.take_axe_violations();
+    println!(
+        "axe: {axe_pages} pages x 2 sizes, {} serious/critical",
+        axe.len()
+    );
+    for v in &axe {
+        println!("  axe: {v}");
+    }
+    for o in &overflows {
+        println!("  layout: {o}");
+    }
+    assert!(
+        axe_pages > 0,
+        "the layout pass saw no page (no primary identity?)"
+    );
     assert!(checked > 0, "the walk found no action at all");
     assert!(
         violations.is_empty(),
         "{} rendered actions are not allowed",
         violations.len()
     );
+    // One failure for both, so that a run lists every page's problems.
+    assert!(
+        axe.is_empty() && overflows.is_empty(),
+        "axe-core found {} serious or critical violations, and {} horizontal overflows:\n{}",
+        axe.len(),
+        overflows.len(),
+        axe.iter()
+            .chain(&overflows)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     browser.close().await;
+}
+
+/// The pages of the layout and axe pass: path, screenshot name and the element that shows
+/// the page is there. Every page of the console (a not-found path included) and every tab of
+/// `connection` (which has views); `entry` is an activity entry's id.
+fn layout_pages(connection: &str, entry: &str) -> Vec<(String, String, String)> {
+    const SHELL: &str = "#signed-in-user[data-user-id]";
+    let mut pages: Vec<(String, String, String)> = [
+        ("/connections", "connections"),
+        ("/users", "users"),
+        ("/users/access", "users-access"),
+        ("/settings", "settings"),
+        ("/tokens", "tokens"),
+        ("/activity", "activity"),
+        ("/sync-status", "sync-status"),
+        ("/invitations", "invitations"),
+        ("/permissions", "permissions"),
+        ("/no-such-page", "not-found"),
+    ]
+    .into_iter()
+    .map(|(path, name)| (path.to_owned(), format!("walk-{name}"), SHELL.to_owned()))
+    .collect();
+    pages.push((
+        format!("/activity/{entry}"),
+        "walk-activity-entry".to_owned(),
+        format!("#activity-entry[data-entry-id=\"{entry}\"]"),
+    ));
+    for tab in ["overview", "members", "sync", "views", "settings"] {
+        pages.push((
+            format!("/connections/{connection}/{tab}"),
+            format!("walk-connection-{tab}"),
+            format!("#connection-page[data-connection-id=\"{connection}\"]"),
+        ));
+    }
+    pages
 }
 
 /// The PSA opens `/launch#assertion=…`: the console signs in, drops the assertion from the
@@ -1331,12 +1437,16 @@ async fn owner_pays_cancels_runs_and_manages_views_in_the_console() {
     // Cancel: the connection refuses runs and changes, so the console offers neither.
     browser.click("#cancel-open").await;
     browser.click("#confirm-action-submit").await;
-    browser.wait_for("#run-now[disabled]").await;
+    browser.wait_gone("#cancel-open").await;
     let conn = api.get(&owner, &format!("/connections/{id}")).await;
     assert_eq!(conn["status"], "cancelled");
-    assert!(browser.exists("#setting-name-save[disabled]").await);
-    assert!(!browser.exists("#cancel-open").await);
     layout_check(&mut browser, "connection-cancelled").await;
+    open_tab(&browser, &id, "sync").await;
+    browser.wait_for("#run-now[disabled]").await;
+    open_tab(&browser, &id, "settings").await;
+    assert!(browser.exists("#setting-name[disabled]").await);
+    assert!(browser.exists("#settings-save[disabled]").await);
+    open_tab(&browser, &id, "overview").await;
 
     // Pay again: active, and a manual run is offered and recorded.
     browser.click("#pay-open").await;
@@ -1344,6 +1454,9 @@ async fn owner_pays_cancels_runs_and_manages_views_in_the_console() {
     browser.type_into("#pay-months", "1").await;
     browser.type_into("#pay-amount", "40").await;
     browser.click("#pay-submit").await;
+    browser.wait_gone("#pay-dialog").await;
+    browser.wait_for("#cancel-open").await;
+    open_tab(&browser, &id, "sync").await;
     browser.wait_for("#run-now:not([disabled])").await;
     assert_eq!(
         api.get(&owner, &format!("/connections/{id}")).await["status"],
@@ -1355,6 +1468,7 @@ async fn owner_pays_cancels_runs_and_manages_views_in_the_console() {
     assert_eq!(runs["items"].as_array().map(Vec::len), Some(1), "{runs}");
 
     // A view: created from the dialog, then deleted after a confirmation.
+    open_tab(&browser, &id, "views").await;
     browser.click("#new-view").await;
     browser.wait_for("#view-dialog").await;
     browser.type_into("#view-name", "Monthly P&L").await;

@@ -34,7 +34,16 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=|| view! { <Redirect path="/connections" /> } />
                     <Route path=path!("/launch") view=|| view! { <Redirect path="/connections" /> } />
                     <Route path=path!("/connections") view=pages::connections::ConnectionsPage />
-                    <Route path=path!("/connections/:id") view=pages::connection::ConnectionPage />
+                    // One connection, a tab per part (SPEC S16), each with its own address.
+                    <ParentRoute path=path!("/connections/:id") view=pages::connection::ConnectionPage>
+                        <Route path=path!("") view=pages::connection::OverviewTab />
+                        <Route path=path!("/overview") view=pages::connection::OverviewTab />
+                        <Route path=path!("/members") view=pages::connection::MembersTab />
+                        <Route path=path!("/sync") view=pages::connection::SyncTab />
+                        <Route path=path!("/views") view=pages::connection::ViewsTab />
+                        <Route path=path!("/settings") view=pages::connection::SettingsTab />
+                        <Route path=path!("/*any") view=pages::connection::UnknownTab />
+                    </ParentRoute>
                     <Route path=path!("/invitations") view=pages::invitations::InvitationsPage />
                     <Route path=path!("/sync-status") view=pages::sync_status::SyncStatusPage />
                     <Route path=path!("/activity") view=pages::activity::ActivityPage />

@@ -19,3 +19,10 @@ pub async fn update(id: &UserId, changes: &UserPatch) -> Result<UpdatedUser, Cli
 pub async fn refresh() -> Result<RefreshSummary, ClientError> {
     post_empty("/api/v1/users/refresh").await
 }
+
+/// `GET /api/v1/people`: the people picker's search (SPEC S16).
+pub async fn people(
+    query: &hubkeep_shared::api::PeopleQuery,
+) -> Result<hubkeep_shared::api::Items<hubkeep_shared::api::Person>, ClientError> {
+    get(&with_query("/api/v1/people", query)).await
+}

@@ -1,5 +1,7 @@
 //! Pieces shared by the pages.
 
 pub mod error;
+pub mod people;
 pub mod shell;
 pub mod ui;
+pub mod unsaved;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::api::ClientError;
 use hubkeep_shared::api::Me;
@@ -35,6 +36,62 @@ impl MeCtx {
 /// The shell's context; pages are only rendered inside the shell.
 pub fn use_me() -> MeCtx {
     expect_context::<MeCtx>()
+}
+
+/// `Suspend::new` with the future boxed and its view erased: one copy of leptos's suspense
+/// machinery (its future wrapper, its render and rebuild) for every suspended view of the
+/// console instead of one per call site (SPEC S16: the console's weight).
+pub fn suspend<V: IntoView + 'static>(
+    fut: impl std::future::Future<Output = V> + Send + 'static,
+) -> Suspend<AnyView> {
+    let boxed: std::pin::Pin<Box<dyn std::future::Future<Output = AnyView> + Send>> =
+        Box::pin(async move { fut.await.into_any() });
+    Suspend::new(boxed)
+}
+
+/// A future of the console, boxed.
+type Boxed<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
+
+/// `LocalResource::new` with the fetcher and its future boxed: leptos's resource machinery
+/// is then compiled once per value type, not once per call site (SPEC S16: the weight).
+pub fn resource<T: 'static, Fut: std::future::Future<Output = T> + 'static>(
+    fetch: impl Fn() -> Fut + 'static,
+) -> LocalResource<T> {
+    boxed_resource(Box::new(move || Box::pin(fetch()) as Boxed<T>))
+}
+
+/// The part of [`resource`] that does not depend on the call site.
+fn boxed_resource<T: 'static>(fetch: Box<dyn Fn() -> Boxed<T>>) -> LocalResource<T> {
+    LocalResource::new(fetch)
+}
+
+/// `2026-11-23` → that date; `None` for anything else (a date input's value). By hand:
+/// chrono's format parser would cost the WASM more than this.
+pub fn parse_ymd(v: &str) -> Option<chrono::NaiveDate> {
+    let mut parts = v.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !(all_digits(y) && all_digits(m) && all_digits(d)) {
+        return None;
+    }
+    chrono::NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
+/// `2026-11-23T20:11` (a datetime-local input's value) → its date and `(hour, minute)`.
+pub fn parse_ymd_hm(v: &str) -> Option<(chrono::NaiveDate, u32, u32)> {
+    let (day, hm) = v.split_once('T')?;
+    let (h, m) = hm.split_once(':')?;
+    let two = |s: &str| -> Option<u32> {
+        (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (h, m) = (two(h)?, two(m)?);
+    (h < 24 && m < 60).then_some(())?;
+    Some((parse_ymd(day)?, h, m))
 }
 
 /// A polite "loading" line.
@@ -246,14 +303,135 @@ pub fn Dialog(
     }
 }
 
-/// `2026-11-23T20:11:49.123Z` → `2026-11-23 20:11 UTC`.
+/// `2026-11-23T20:11:49.123Z` → `2026-11-23 20:11 UTC`: how a time shows on hover, and in
+/// a browser without `Intl`.
+pub fn fmt_utc(at: &DateTime<Utc>) -> String {
+    // Written by hand: chrono's strftime machinery would cost the WASM more than this.
+    use chrono::{Datelike as _, Timelike as _};
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// `at` as `Intl.DateTimeFormat` writes it in the viewer's locale, in `zone` (an IANA name)
+/// or, without one, in the viewer's own time zone (SPEC S16: times in the viewer's zone);
+/// `None` when the browser cannot (an unknown zone).
+fn intl_time(at: &DateTime<Utc>, zone: Option<&str>) -> Option<String> {
+    use wasm_bindgen::JsValue;
+    let options = js_sys::Object::new();
+    let set = |k: &str, v: &str| js_sys::Reflect::set(&options, &k.into(), &v.into()).is_ok();
+    let mut ok = set("year", "numeric")
+        && set("month", "short")
+        && set("day", "numeric")
+        && set("hour", "2-digit")
+        && set("minute", "2-digit")
+        && set("hourCycle", "h23")
+        && set("timeZoneName", "short");
+    if let Some(zone) = zone {
+        ok = ok && set("timeZone", zone);
+    }
+    if !ok {
+        return None;
+    }
+    // An unknown zone throws a RangeError from the constructor: caught, not a panic.
+    let construct = js_sys::Reflect::get(&js_sys::global(), &"Intl".into())
+        .and_then(|intl| js_sys::Reflect::get(&intl, &"DateTimeFormat".into()))
+        .ok()?;
+    let construct: &js_sys::Function = construct.dyn_ref()?;
+    let args = js_sys::Array::of2(&js_sys::Array::new(), &options);
+    let format = js_sys::Reflect::construct(construct, &args).ok()?;
+    let format = js_sys::Reflect::get(&format, &"format".into()).ok()?;
+    let format: &js_sys::Function = format.dyn_ref()?;
+    let date = js_sys::Date::new(&JsValue::from_f64(at.timestamp_millis() as f64));
+    // `format` is a bound getter: any `this` does.
+    format.call1(&JsValue::UNDEFINED, &date).ok()?.as_string()
+}
+
+/// A time in the viewer's time zone (`4 Dec 2026, 13:05 GMT+1`), or in UTC where the browser
+/// cannot say.
 pub fn fmt_time(at: &DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+    intl_time(at, None).unwrap_or_else(|| fmt_utc(at))
+}
+
+/// `GBP — British Pound`: a currency code with its name in the viewer's language, from the
+/// browser's `Intl.DisplayNames` (the code alone where the browser has no name for it).
+pub fn currency_label(code: &str) -> String {
+    let name = (|| {
+        let construct = js_sys::Reflect::get(&js_sys::global(), &"Intl".into())
+            .and_then(|intl| js_sys::Reflect::get(&intl, &"DisplayNames".into()))
+            .ok()?;
+        let construct: &js_sys::Function = construct.dyn_ref()?;
+        let options = js_sys::Object::new();
+        js_sys::Reflect::set(&options, &"type".into(), &"currency".into()).ok()?;
+        let args = js_sys::Array::of2(&js_sys::Array::new(), &options);
+        let names = js_sys::Reflect::construct(construct, &args).ok()?;
+        let of = js_sys::Reflect::get(&names, &"of".into()).ok()?;
+        let of: &js_sys::Function = of.dyn_ref()?;
+        of.call1(&names, &code.into()).ok()?.as_string()
+    })();
+    match name {
+        Some(name) if name != code => format!("{code} — {name}"),
+        _ => code.to_owned(),
+    }
 }
 
 /// An optional time, or a dash.
 pub fn fmt_opt_time(at: Option<&DateTime<Utc>>) -> String {
     at.map(fmt_time).unwrap_or_else(|| "—".to_owned())
+}
+
+/// A time shown in the viewer's zone, its UTC on hover and in `datetime`.
+pub fn time(at: &DateTime<Utc>) -> impl IntoView + use<> {
+    view! {
+        <time datetime=at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) title=fmt_utc(at)>
+            {fmt_time(at)}
+        </time>
+    }
+}
+
+/// An optional time, or a dash.
+pub fn opt_time(at: Option<&DateTime<Utc>>) -> impl IntoView + use<> {
+    at.map(time).into_any_or_dash()
+}
+
+/// A run's time in the viewer's zone and, when it differs, in the connection's zone `zone`
+/// (SPEC S16: connection times in the connection's time zone where they concern its runs).
+pub fn run_time(at: &DateTime<Utc>, zone: &str) -> impl IntoView + use<> {
+    let mine = fmt_time(at);
+    let theirs = intl_time(at, Some(zone)).filter(|t| *t != mine);
+    view! {
+        <time datetime=at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) title=fmt_utc(at)>
+            {mine}
+        </time>
+        {theirs.map(|t| view! { <br /><span class="meta" data-connection-zone=zone.to_owned()>{t}</span> })}
+    }
+}
+
+/// An optional run time, or a dash.
+pub fn opt_run_time(at: Option<&DateTime<Utc>>, zone: &str) -> AnyView {
+    match at {
+        Some(at) => run_time(at, zone).into_any(),
+        None => "—".into_any(),
+    }
+}
+
+/// `Some(view)` as itself, `None` as a dash.
+trait IntoAnyOrDash {
+    fn into_any_or_dash(self) -> AnyView;
+}
+
+impl<V: IntoView + 'static> IntoAnyOrDash for Option<V> {
+    fn into_any_or_dash(self) -> AnyView {
+        match self {
+            Some(v) => v.into_any(),
+            None => "—".into_any(),
+        }
+    }
 }
 
 /// The value of an `<input>`/`<select>`/`<textarea>` event target.

@@ -8,10 +8,12 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api;
 use crate::components::error::ErrorMessage;
-use crate::components::ui::{Empty, Loading, fmt_time, use_me, use_notices};
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use crate::components::people::PersonPicker;
+use crate::components::ui::{Empty, Loading, time, use_me, use_notices};
+use chrono::{DateTime, SecondsFormat, Utc};
 use hubkeep_shared::api::{
     ActivityActor, ActivityEntry, ActivityExportQuery, ActivityQuery, ActivityTarget, ExportFormat,
+    PageQuery, Person,
 };
 use leptos_router::params::ParamsMap;
 
@@ -41,6 +43,50 @@ fn actor_text(a: &ActivityActor) -> String {
     a.label.clone().unwrap_or_else(|| a.kind.to_string())
 }
 
+/// The activity of one hub user: where a person's name links to.
+fn actor_href(user: &str) -> String {
+    format!("/activity?actor_user_id={}", api::seg(user))
+}
+
+/// The actor's name, linked to their activity when they are a hub user.
+fn actor_view(a: &ActivityActor) -> AnyView {
+    let text = actor_text(a);
+    match &a.user_id {
+        Some(user) => view! { <A href=actor_href(user)>{text}</A> }.into_any(),
+        None => text.into_any(),
+    }
+}
+
+/// The target, named, linked to the connection or the person's activity where it is one.
+fn target_view(t: &ActivityTarget) -> AnyView {
+    let text = target_text(t);
+    match (t.kind.as_str(), &t.id) {
+        ("connection", Some(id)) => {
+            view! { <A href=format!("/connections/{}", api::seg(id))>{text}</A> }.into_any()
+        }
+        ("user", Some(id)) => view! { <A href=actor_href(id)>{text}</A> }.into_any(),
+        _ => text.into_any(),
+    }
+}
+
+/// The names of the connections the viewer can open, to name an entry's connection.
+type ConnectionNames = std::collections::HashMap<String, String>;
+
+/// An entry's connection, by name where the viewer can see it, else by id; linked.
+fn connection_view(id: &str, entry: &ActivityEntry, names: &ConnectionNames) -> AnyView {
+    let name = names.get(id).cloned().or_else(|| {
+        (entry.target.kind == "connection" && entry.target.id.as_deref() == Some(id))
+            .then(|| entry.target.label.clone())
+            .flatten()
+    });
+    let href = format!("/connections/{}", api::seg(id));
+    let id = id.to_owned();
+    match name {
+        Some(name) => view! { <A href=href attr:title=id>{name}</A> }.into_any(),
+        None => view! { <A href=href><code>{id}</code></A> }.into_any(),
+    }
+}
+
 fn target_text(t: &ActivityTarget) -> String {
     match (&t.label, &t.id) {
         (Some(l), _) => format!("{} {l}", t.kind),
@@ -49,16 +95,32 @@ fn target_text(t: &ActivityTarget) -> String {
     }
 }
 
-/// `2026-11-23T20:11` (datetime-local, read as UTC) → that instant.
+/// `2026-11-23T20:11` (datetime-local, in the viewer's time zone) → that instant.
 fn local_to_utc(v: &str) -> Option<DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M")
-        .ok()
-        .map(|t| t.and_utc())
+    let v = v.trim();
+    crate::components::ui::parse_ymd_hm(v)?;
+    // The browser knows the viewer's zone and its daylight-saving rules: a date-time
+    // without an offset is read as local time.
+    let ms = js_sys::Date::new(&v.into()).get_time();
+    (!ms.is_nan())
+        .then(|| DateTime::<Utc>::from_timestamp_millis(ms as i64))
+        .flatten()
 }
 
-/// `2026-11-23T20:11:00Z` → `2026-11-23T20:11` for a datetime-local input.
+/// `2026-11-23T20:11:00Z` → the viewer's local `2026-11-23T21:11` for a datetime-local input.
 fn rfc3339_to_local(v: &str) -> String {
-    v.chars().take(16).collect()
+    let Ok(at) = DateTime::parse_from_rfc3339(v) else {
+        return String::new();
+    };
+    let d = js_sys::Date::new(&(at.timestamp_millis() as f64).into());
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
 }
 
 #[component]
@@ -73,6 +135,21 @@ pub fn ActivityPage() -> impl IntoView {
     let target_kind = RwSignal::new(q("target_kind").unwrap_or_default());
     let connection = RwSignal::new(q("connection_id").unwrap_or_default());
     let actor = RwSignal::new(q("actor_user_id").unwrap_or_default());
+    let actor_person = RwSignal::new(None::<Person>);
+    let names = crate::components::ui::resource(|| async {
+        let page = api::connections::list(PageQuery {
+            limit: Some(200),
+            cursor: None,
+        })
+        .await;
+        page.map(|p| {
+            p.items
+                .into_iter()
+                .map(|c| (c.id.to_string(), c.name))
+                .collect::<ConnectionNames>()
+        })
+        .unwrap_or_default()
+    });
     let from = RwSignal::new(q("from").map(|v| rfc3339_to_local(&v)).unwrap_or_default());
     let to = RwSignal::new(q("to").map(|v| rfc3339_to_local(&v)).unwrap_or_default());
 
@@ -83,6 +160,7 @@ pub fn ActivityPage() -> impl IntoView {
         target_kind.set(q("target_kind").unwrap_or_default());
         connection.set(q("connection_id").unwrap_or_default());
         actor.set(q("actor_user_id").unwrap_or_default());
+        actor_person.set(None);
         from.set(q("from").map(|v| rfc3339_to_local(&v)).unwrap_or_default());
         to.set(q("to").map(|v| rfc3339_to_local(&v)).unwrap_or_default());
     });
@@ -98,7 +176,7 @@ pub fn ActivityPage() -> impl IntoView {
     let next = RwSignal::new(None::<String>);
     let loading_more = RwSignal::new(false);
 
-    let list = LocalResource::new(move || {
+    let list = crate::components::ui::resource(move || {
         filters.track();
         let first = query_at(None);
         async move {
@@ -122,7 +200,11 @@ pub fn ActivityPage() -> impl IntoView {
                 target_kind: trimmed(target_kind),
                 target_id: q("target_id"),
                 connection_id: trimmed(connection),
-                actor_user_id: trimmed(actor),
+                // The person chosen, or an id typed (a viewer who may not search people).
+                actor_user_id: actor_person
+                    .get_untracked()
+                    .map(|p| p.id.to_string())
+                    .or_else(|| trimmed(actor)),
                 from: local_to_utc(&from.get_untracked()),
                 to: local_to_utc(&to.get_untracked()),
                 limit: None,
@@ -138,6 +220,7 @@ pub fn ActivityPage() -> impl IntoView {
         for s in [action, target_kind, connection, actor, from, to] {
             s.set(String::new());
         }
+        actor_person.set(None);
         navigate("/activity", Default::default());
     };
     let load_more = move |_| {
@@ -205,10 +288,33 @@ pub fn ActivityPage() -> impl IntoView {
         <form class="toolbar" id="activity-filters" aria-label="Filter activity" on:submit=apply>
             {text_filter("activity-action", "Action", "e.g. user.deactivated", action)}
             {text_filter("activity-target-kind", "Target kind", "e.g. connection", target_kind)}
-            {text_filter("activity-connection", "Connection id", "", connection)}
-            {text_filter("activity-actor", "Actor user id", "", actor)}
             <label class="field">
-                <span>"From (UTC)"</span>
+                <span>"Connection"</span>
+                <select id="activity-connection" prop:value=move || connection.get() on:change=move |ev| connection.set(event_target_value(&ev))>
+                    <option value="">"Any connection"</option>
+                    {move || {
+                        let chosen = connection.get_untracked();
+                        let mut all: Vec<(String, String)> = names.get().map(|n| n.into_iter().collect()).unwrap_or_default();
+                        // A connection in the address the viewer cannot see by name still shows.
+                        if !chosen.is_empty() && !all.iter().any(|(id, _)| *id == chosen) {
+                            all.push((chosen.clone(), chosen.clone()));
+                        }
+                        all.sort_by_key(|a| a.1.to_lowercase());
+                        all.into_iter()
+                            .map(|(id, name)| view! { <option value=id.clone() selected=id == chosen>{name}</option> })
+                            .collect_view()
+                    }}
+                </select>
+            </label>
+            <PersonPicker
+                id="activity-actor"
+                label="Actor"
+                chosen=actor_person
+                text=actor
+                hint="Type part of a name or email and choose (or paste a user id)."
+            />
+            <label class="field">
+                <span>"From (your time)"</span>
                 <input
                     id="activity-from"
                     type="datetime-local"
@@ -217,7 +323,7 @@ pub fn ActivityPage() -> impl IntoView {
                 />
             </label>
             <label class="field">
-                <span>"To (UTC)"</span>
+                <span>"To (your time)"</span>
                 <input
                     id="activity-to"
                     type="datetime-local"
@@ -249,7 +355,7 @@ pub fn ActivityPage() -> impl IntoView {
             </div>
         </form>
         <Transition fallback=|| view! { <Loading what="activity" /> }>
-            {move || Suspend::new(async move {
+            {move || crate::components::ui::suspend(async move {
                 match list.await {
                     Err(e) => {
                         let fields = e.field_errors();
@@ -274,7 +380,7 @@ pub fn ActivityPage() -> impl IntoView {
                     Ok(page) => {
                         let first = page.items;
                         view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                                 <table id="activity-table" aria-label="Activity log entries, newest first">
                                     <thead>
                                         <tr>
@@ -286,8 +392,8 @@ pub fn ActivityPage() -> impl IntoView {
                                         </tr>
                                     </thead>
                                     <tbody>
-                                        {first.into_iter().map(entry_row).collect_view()}
-                                        {move || more.get().into_iter().map(entry_row).collect_view()}
+                                        {first.into_iter().map(move |e| entry_row(e, names)).collect_view()}
+                                        {move || more.get().into_iter().map(move |e| entry_row(e, names)).collect_view()}
                                     </tbody>
                                 </table>
                             </div>
@@ -338,27 +444,28 @@ fn save_file(blob: &web_sys::Blob, format: ExportFormat) -> Result<(), String> {
     Ok(())
 }
 
-fn entry_row(e: ActivityEntry) -> impl IntoView {
+fn entry_row(e: ActivityEntry, names: LocalResource<ConnectionNames>) -> impl IntoView {
     let href = format!("/activity/{}", api::seg(&e.id));
     view! {
         <tr data-entry-id=e.id.clone()>
             <td>
-                <A href=href attr:data-activity-id=e.id.clone()>{fmt_time(&e.at)}</A>
+                <A href=href attr:data-activity-id=e.id.clone()>{time(&e.at)}</A>
             </td>
             <td>
-                {actor_text(&e.actor)}
+                {actor_view(&e.actor)}
                 {(e.actor.label.is_some()).then(|| view! { " " <span class="meta">"("{e.actor.kind.as_str()}")"</span> })}
             </td>
             <td>
                 <code>{e.action.clone()}</code>
             </td>
-            <td>{target_text(&e.target)}</td>
+            <td>{target_view(&e.target)}</td>
             <td>
                 {e
                     .connection_id
                     .clone()
                     .map(|c| {
-                        view! { <A href=format!("/connections/{}", api::seg(&c))>{c.to_string()}</A> }
+                        let e = e.clone();
+                        move || names.with(|n| connection_view(&c, &e, n.as_ref().unwrap_or(&ConnectionNames::new())))
                     })}
             </td>
         </tr>
@@ -369,7 +476,7 @@ fn entry_row(e: ActivityEntry) -> impl IntoView {
 pub fn ActivityEntryPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id")).unwrap_or_default());
-    let entry = LocalResource::new(move || {
+    let entry = crate::components::ui::resource(move || {
         let id = id.get();
         async move { api::activity::get_entry(&id).await }
     });
@@ -381,7 +488,7 @@ pub fn ActivityEntryPage() -> impl IntoView {
             <h1>"Activity entry"</h1>
         </div>
         <Transition fallback=|| view! { <Loading what="the entry" /> }>
-            {move || Suspend::new(async move {
+            {move || crate::components::ui::suspend(async move {
                 match entry.await {
                     Err(e) if e.status() == Some(404) => {
                         view! {
@@ -411,10 +518,10 @@ fn EntryView(entry: ActivityEntry) -> impl IntoView {
                 <dt>"Id"</dt>
                 <dd><code>{entry.id.clone()}</code></dd>
                 <dt>"At"</dt>
-                <dd>{fmt_time(&entry.at)}" "<span class="meta">"("{entry.at.to_rfc3339_opts(SecondsFormat::AutoSi, true)}")"</span></dd>
+                <dd>{time(&entry.at)}" "<span class="meta">"("{entry.at.to_rfc3339_opts(SecondsFormat::AutoSi, true)}")"</span></dd>
                 <dt>"Actor"</dt>
                 <dd>
-                    {a.label.clone().unwrap_or_else(dash)}" "<span class="badge">{a.kind.as_str()}</span>
+                    {actor_view(&a)}" "<span class="badge">{a.kind.as_str()}</span>
                 </dd>
                 <dt>"Actor user id"</dt>
                 <dd>{a.user_id.as_ref().map_or_else(dash, ToString::to_string)}</dd>
@@ -424,7 +531,7 @@ fn EntryView(entry: ActivityEntry) -> impl IntoView {
                 <dd><code>{entry.action.clone()}</code></dd>
                 <dt>"Target"</dt>
                 <dd>
-                    {target_text(&entry.target)}
+                    {target_view(&entry.target)}
                     {entry.target.id.clone().map(|id| view! { " " <span class="meta">"("{id}")"</span> })}
                 </dd>
                 <dt>"Connection"</dt>

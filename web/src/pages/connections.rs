@@ -334,7 +334,7 @@ fn MyConnections(can_create: Memo<bool>) -> impl IntoView {
                 return view! { <Empty text=text /> }.into_any();
             }
             view! {
-                <div class="table-wrap">
+                <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                     <table id="connections-table">
                         <caption>"Connections you hold a role on"</caption>
                         <thead>
@@ -400,7 +400,7 @@ fn AllConnections() -> impl IntoView {
                 return view! { <Empty text="This tenant has no connections yet." /> }.into_any();
             }
             view! {
-                <div class="table-wrap">
+                <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                     <table id="governance-table">
                         <caption>"All connections of the tenant"</caption>
                         <thead>
@@ -496,7 +496,7 @@ fn RecoverDialog(
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ClientError>);
     // The candidates: active users with hub access (loaded each time the dialog opens).
-    let users = LocalResource::new(move || {
+    let users = crate::components::ui::resource(move || {
         let is_open = open.get();
         async move {
             if !is_open {
@@ -573,7 +573,7 @@ fn RecoverDialog(
                         })
                 }}
                 <Transition fallback=|| view! { <Loading what="users" /> }>
-                    {move || Suspend::new(async move {
+                    {move || crate::components::ui::suspend(async move {
                         let owner_id = target
                             .get_untracked()
                             .map(|t| t.owner.id);
@@ -677,7 +677,7 @@ fn CreateConnectionDialog(open: RwSignal<bool>) -> impl IntoView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ClientError>);
     // The tenant's default timezone, for the placeholder (settings are readable by all).
-    let default_tz = LocalResource::new(move || {
+    let default_tz = crate::components::ui::resource(move || {
         let is_open = open.get();
         async move {
             if !is_open {

@@ -7,7 +7,7 @@ use leptos_router::components::A;
 
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
-use crate::components::ui::{Empty, Loading, fmt_time, use_me, use_notices};
+use crate::components::ui::{Empty, Loading, time, use_me, use_notices};
 use hubkeep_shared::api::{InvitationStatus, MyInvitation};
 
 /// The role an invitation offers, as people read it.
@@ -53,7 +53,7 @@ pub fn InvitationsPage() -> impl IntoView {
     let pending = RwSignal::new(None::<InvitationId>);
     let accepted = RwSignal::new(None::<Accepted>);
 
-    let invitations = LocalResource::new(move || {
+    let invitations = crate::components::ui::resource(move || {
         reload.track();
         async move { api::invitations::mine().await.map(|i| i.items) }
     });
@@ -143,7 +143,7 @@ pub fn InvitationsPage() -> impl IntoView {
                 })
         }}
         <Transition fallback=|| view! { <Loading what="your invitations" /> }>
-            {move || Suspend::new(async move {
+            {move || crate::components::ui::suspend(async move {
                 match invitations.await {
                     Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                     Ok(list) if list.is_empty() => {
@@ -151,7 +151,7 @@ pub fn InvitationsPage() -> impl IntoView {
                     }
                     Ok(list) => {
                         view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                                 <table id="invitations-table">
                                     <caption>"Invitations addressed to you"</caption>
                                     <thead>
@@ -184,8 +184,8 @@ pub fn InvitationsPage() -> impl IntoView {
                                                         <td>{inv.connection_name.clone()}</td>
                                                         <td>{inv.connection_kind.label()}</td>
                                                         <td>{role_text(inv.invitation.role)}</td>
-                                                        <td>{fmt_time(&inv.invitation.created_at)}</td>
-                                                        <td>{fmt_time(&inv.invitation.expires_at)}</td>
+                                                        <td>{time(&inv.invitation.created_at)}</td>
+                                                        <td>{time(&inv.invitation.expires_at)}</td>
                                                         <td>
                                                             {invitation_badge(inv.invitation.status.as_str())}
                                                             {move || busy().then(|| view! { " "<span class="meta">"Saving…"</span> })}

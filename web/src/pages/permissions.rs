@@ -10,13 +10,13 @@ use crate::components::error::error_list;
 
 #[component]
 pub fn PermissionsPage() -> impl IntoView {
-    let matrix = LocalResource::new(api::get_permissions);
+    let matrix = crate::components::ui::resource(api::get_permissions);
     view! {
         <h2 id="permissions-title">"Permissions"</h2>
         <p>"Who may do what in Hubkeep, as the server enforces it."</p>
         <Transition fallback=|| view! { <p class="status" role="status">"Loading permissions…"</p> }>
             <ErrorBoundary fallback=error_list>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     matrix.await.map(|m| view! { <MatrixView matrix=m /> })
                 })}
             </ErrorBoundary>
@@ -52,6 +52,7 @@ fn MatrixView(matrix: PermissionMatrix) -> impl IntoView {
 fn HubTable(rows: Vec<HubActionRule>) -> impl IntoView {
     view! {
         <h2>"Hub actions"</h2>
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Hub actions by access level">
         <table id="hub-matrix">
             <caption>"By hub access level; access level none allows nothing."</caption>
             <thead>
@@ -78,6 +79,7 @@ fn HubTable(rows: Vec<HubActionRule>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+        </div>
     }
 }
 
@@ -91,6 +93,7 @@ fn ConnectionTable(rows: Vec<ConnectionActionRule>) -> impl IntoView {
     ];
     view! {
         <h2>"Connection actions"</h2>
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Connection actions by role">
         <table id="connection-matrix">
             <caption>"By role on the connection; several roles combine."</caption>
             <thead>
@@ -113,6 +116,7 @@ fn ConnectionTable(rows: Vec<ConnectionActionRule>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+        </div>
     }
 }
 
@@ -120,6 +124,7 @@ fn ConnectionTable(rows: Vec<ConnectionActionRule>) -> impl IntoView {
 fn KindTable(rows: Vec<KindRule>) -> impl IntoView {
     view! {
         <h2>"Connection kinds"</h2>
+        <div class="table-wrap" tabindex="0" role="region" aria-label="Connection kinds">
         <table id="kinds">
             <thead>
                 <tr>
@@ -145,5 +150,6 @@ fn KindTable(rows: Vec<KindRule>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+        </div>
     }
 }

@@ -109,7 +109,7 @@ pub fn SignIn() -> impl IntoView {
         None => {}
     }
 
-    let identities = LocalResource::new(api::auth::demo_identities);
+    let identities = crate::components::ui::resource(api::auth::demo_identities);
 
     let demo_launch = move |resource_id: i64| {
         busy.set(true);
@@ -155,7 +155,7 @@ pub fn SignIn() -> impl IntoView {
             }}
             {move || busy.get().then(|| view! { <p class="status" role="status">"Signing in…"</p> })}
             <Transition fallback=|| view! { <p class="status" role="status">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     match identities.await {
                         Ok(list) => view! { <DemoPicker identities=list.items on_pick=demo_launch busy=busy /> }.into_any(),
                         // Not demo mode: people arrive from the PSA menu.

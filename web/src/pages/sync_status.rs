@@ -6,7 +6,7 @@ use leptos_router::components::A;
 
 use crate::api;
 use crate::components::error::ErrorMessage;
-use crate::components::ui::{Empty, Loading, fmt_opt_time, fmt_time};
+use crate::components::ui::{Empty, Loading, opt_time, time};
 use crate::pages::connections::{Paged, status_badge};
 use hubkeep_shared::api::{ConnectionStatus, EndpointSide, EndpointState, SyncRun};
 
@@ -51,8 +51,8 @@ fn run_cells(run: Option<SyncRun>) -> AnyView {
             let error = r.error.clone().unwrap_or_else(|| "—".to_owned());
             view! {
                 <td data-run-id=r.id.to_string()>{run_badge(r.status.as_str())}</td>
-                <td>{fmt_time(&r.requested_at)}</td>
-                <td>{fmt_opt_time(r.finished_at.as_ref())}</td>
+                <td>{time(&r.requested_at)}</td>
+                <td>{opt_time(r.finished_at.as_ref())}</td>
                 <td>{records}</td>
                 <td class="run-error">{error}</td>
             }
@@ -94,7 +94,7 @@ pub fn SyncStatusPage() -> impl IntoView {
                     .into_any();
             }
             view! {
-                <div class="table-wrap">
+                <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                     <table id="sync-status-table">
                         <caption>"Endpoints and the latest sync run of your connections"</caption>
                         <thead>

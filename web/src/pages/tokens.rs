@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::api;
 use crate::components::error::ErrorMessage;
 use crate::components::ui::{
-    Dialog, Empty, Loading, SecretOnce, fmt_opt_time, fmt_time, use_me, use_notices,
+    Dialog, Empty, Loading, SecretOnce, opt_time, time, use_me, use_notices,
 };
 use hubkeep_shared::api::{ApiToken, CreateToken, CreatedToken, PageQuery};
 use hubkeep_shared::fields::{FieldRule as _, ShortName};
@@ -82,7 +82,7 @@ fn OwnTokens(reload: RwSignal<u32>) -> impl IntoView {
     let created = RwSignal::new(None::<CreatedToken>);
     let revoke = RwSignal::new(None::<RevokeTarget>);
 
-    let list = LocalResource::new(move || {
+    let list = crate::components::ui::resource(move || {
         reload.track();
         async move { api::tokens::mine(&ALL).await }
     });
@@ -103,9 +103,9 @@ fn OwnTokens(reload: RwSignal<u32>) -> impl IntoView {
         // The end of the chosen day, UTC; the date input only ever holds `YYYY-MM-DD`.
         let expires_at = match date.as_str() {
             "" => None,
-            day => match chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d") {
-                Ok(d) => d.and_hms_opt(23, 59, 59).map(|t| t.and_utc()),
-                Err(_) => {
+            day => match crate::components::ui::parse_ymd(day) {
+                Some(d) => d.and_hms_opt(23, 59, 59).map(|t| t.and_utc()),
+                None => {
                     notices.error_text("The expiry date is not a date (YYYY-MM-DD).");
                     return;
                 }
@@ -197,7 +197,7 @@ fn OwnTokens(reload: RwSignal<u32>) -> impl IntoView {
                     })
             }}
             <Transition fallback=|| view! { <Loading what="your tokens" /> }>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     match list.await {
                         Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(page) if page.items.is_empty() => {
@@ -206,7 +206,7 @@ fn OwnTokens(reload: RwSignal<u32>) -> impl IntoView {
                         Ok(page) => {
                             let more = page.next_cursor.is_some();
                             view! {
-                                <div class="table-wrap">
+                                <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                                     <table id="own-tokens" aria-label="Your API tokens">
                                         <thead>
                                             <tr>
@@ -261,9 +261,9 @@ fn token_row(
                 <code>{format!("{}…", t.token_prefix)}</code>
             </td>
             <td>{scope_label(t.scope)}</td>
-            <td>{fmt_time(&t.created_at)}</td>
-            <td>{t.expires_at.as_ref().map(fmt_time).unwrap_or_else(|| "Never".to_owned())}</td>
-            <td>{fmt_opt_time(t.last_used_at.as_ref())}</td>
+            <td>{time(&t.created_at)}</td>
+            <td>{match t.expires_at.as_ref() { Some(at) => time(at).into_any(), None => "Never".into_any() }}</td>
+            <td>{opt_time(t.last_used_at.as_ref())}</td>
             <td class="actions">
                 <button
                     type="button"
@@ -344,7 +344,7 @@ fn RevokeDialog(
 #[component]
 fn TenantTokens(reload: RwSignal<u32>) -> impl IntoView {
     let revoke = RwSignal::new(None::<RevokeTarget>);
-    let list = LocalResource::new(move || {
+    let list = crate::components::ui::resource(move || {
         reload.track();
         async move { api::tokens::tenant(&ALL).await }
     });
@@ -353,7 +353,7 @@ fn TenantTokens(reload: RwSignal<u32>) -> impl IntoView {
             <h2 id="tenant-tokens-title">"All tokens of the tenant"</h2>
             <p class="hint">"Every user's tokens that are not revoked. Revoke a token that should no longer work."</p>
             <Transition fallback=|| view! { <Loading what="the tenant's tokens" /> }>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     match list.await {
                         Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(page) if page.items.is_empty() => {
@@ -362,7 +362,7 @@ fn TenantTokens(reload: RwSignal<u32>) -> impl IntoView {
                         Ok(page) => {
                             let more = page.next_cursor.is_some();
                             view! {
-                                <div class="table-wrap">
+                                <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                                     <table id="tenant-tokens" aria-label="All API tokens of the tenant">
                                         <thead>
                                             <tr>

@@ -77,7 +77,7 @@ pub(super) fn EndpointsSection(ctx: Ctx) -> impl IntoView {
                         <td>{system}</td>
                         <td>{e.account_label.clone().unwrap_or_else(|| "—".to_owned())}</td>
                         <td>{status_badge(e.status.as_str())}</td>
-                        <td>{fmt_time(&e.changed_at)}</td>
+                        <td>{time(&e.changed_at)}</td>
                         <td class="actions">
                             {(connected && ctx.can(Act::DisconnectEndpoint)).then(|| {
                                 let side = disconnect_side;
@@ -126,7 +126,7 @@ pub(super) fn EndpointsSection(ctx: Ctx) -> impl IntoView {
     view! {
         <section class="panel" id="endpoints" aria-labelledby="endpoints-title">
             <h2 id="endpoints-title">"Endpoints"</h2>
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                 <table id="endpoints-table">
                     <caption>"Where the data comes from and goes to"</caption>
                     <thead>

@@ -69,10 +69,32 @@ pub(super) fn revoke_button(
     }
 }
 
+/// Who a form invites: the person chosen in the picker (by id), or else the email typed
+/// (by email); with the text a notice names them by.
+fn invitee(
+    person: RwSignal<Option<Person>>,
+    text: RwSignal<String>,
+) -> Result<(Option<UserId>, Option<String>, String), String> {
+    if let Some(p) = person.get_untracked() {
+        return Ok((Some(p.id), None, p.display_name));
+    }
+    let typed = text.get_untracked().trim().to_owned();
+    match Email::parse(&typed) {
+        Ok(_) => Ok((None, Some(typed.clone()), typed)),
+        Err(_) if typed.is_empty() => {
+            Err("Person: type part of a name or email and choose someone.".to_owned())
+        }
+        Err(message) => Err(format!(
+            "Person: choose someone from the list, or type an email address ({message})."
+        )),
+    }
+}
+
 #[component]
 pub(super) fn InvitationsSection(ctx: Ctx) -> impl IntoView {
     let busy = RwSignal::new(false);
     let email = RwSignal::new(String::new());
+    let person = RwSignal::new(None::<Person>);
     let chosen = RwSignal::new(None::<ConnectionRole>);
     let errors = RwSignal::new(Vec::<String>::new());
     let invitable = Memo::new(move |_| {
@@ -92,20 +114,17 @@ pub(super) fn InvitationsSection(ctx: Ctx) -> impl IntoView {
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         errors.set(Vec::new());
-        let address = email.get_untracked().trim().to_owned();
         let Some(r) = role.get_untracked() else {
             return;
         };
-        if let Err(message) = Email::parse(&address) {
-            errors.set(vec![format!(
-                "Email: {message} (enter the email address of the person)"
-            )]);
-            return;
-        }
+        let (user_id, by_email, address) = match invitee(person, email) {
+            Ok(who) => who,
+            Err(message) => return errors.set(vec![message]),
+        };
         let id = ctx.id.get_untracked();
         let invitation = NewInvitation {
-            user_id: None,
-            email: Some(address.clone()),
+            user_id,
+            email: by_email,
             role: r,
             retain_role: None,
         };
@@ -116,6 +135,7 @@ pub(super) fn InvitationsSection(ctx: Ctx) -> impl IntoView {
             format!("{address} is invited as {}.", r.label()),
             move |_| {
                 email.set(String::new());
+                person.set(None);
                 ctx.invitations.refetch();
                 ctx.refresh();
             },
@@ -129,18 +149,14 @@ pub(super) fn InvitationsSection(ctx: Ctx) -> impl IntoView {
             <h2 id="invitations-title">"Invitations"</h2>
             <Show when=move || !invitable.with(Vec::is_empty)>
                 <form id="invite-form" class="form-row" on:submit=submit novalidate>
-                    <label class="field">
-                        <span>"Email of the person"</span>
-                        <input
-                            id="invite-email"
-                            type="email"
-                            autocomplete="off"
-                            prop:value=move || email.get()
-                            on:input=move |ev| email.set(event_target_value(&ev))
-                            disabled=move || ctx.cancelled()
-                            title=move || ctx.cancelled_title()
-                        />
-                    </label>
+                    <PersonPicker
+                        id="invite-email"
+                        label="Person"
+                        chosen=person
+                        text=email
+                        hint="Type part of a name or email and choose; or type the email of someone who has not signed in yet."
+                        disabled=Signal::derive(move || ctx.cancelled())
+                    />
                     <label class="field">
                         <span>"Role"</span>
                         <select
@@ -178,12 +194,12 @@ pub(super) fn InvitationsSection(ctx: Ctx) -> impl IntoView {
             </Show>
             <h3>"Pending invitations"</h3>
             <Transition fallback=|| view! { <Loading what="invitations" /> }>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     match ctx.invitations.await {
                         Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(list) if list.items.is_empty() => view! { <Empty text="No pending invitations." /> }.into_any(),
                         Ok(list) => view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                                 <table id="invitations-table">
                                     <caption>"Invitations to this connection"</caption>
                                     <thead>
@@ -205,7 +221,7 @@ pub(super) fn InvitationsSection(ctx: Ctx) -> impl IntoView {
                                                     <td>{invitee_text(&i)}</td>
                                                     <td>{role_badge(i.role)}{retain}</td>
                                                     <td>{status_badge(i.status.as_str())}</td>
-                                                    <td>{fmt_time(&i.expires_at)}</td>
+                                                    <td>{time(&i.expires_at)}</td>
                                                     <td>{move || if ctx.me.is_me(&by) { "You".to_owned() } else { by.to_string() }}</td>
                                                     <td class="actions">{revoke_button(ctx, busy, &i)}</td>
                                                 </tr>
@@ -229,6 +245,7 @@ pub(super) const TRANSFER_PENDING: &str =
 pub(super) fn TransferSection(ctx: Ctx) -> impl IntoView {
     let busy = RwSignal::new(false);
     let email = RwSignal::new(String::new());
+    let person = RwSignal::new(None::<Person>);
     let retain = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::<String>::new());
     // One pending owner invitation per connection (the API answers 409 to a second one).
@@ -244,16 +261,13 @@ pub(super) fn TransferSection(ctx: Ctx) -> impl IntoView {
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         errors.set(Vec::new());
-        let address = email.get_untracked().trim().to_owned();
-        if let Err(message) = Email::parse(&address) {
-            errors.set(vec![format!(
-                "Email: {message} (enter the email address of the new owner)"
-            )]);
-            return;
-        }
+        let (user_id, by_email, address) = match invitee(person, email) {
+            Ok(who) => who,
+            Err(message) => return errors.set(vec![message]),
+        };
         let invitation = NewInvitation {
-            user_id: None,
-            email: Some(address.clone()),
+            user_id,
+            email: by_email,
             role: ConnectionRole::Owner,
             retain_role: retain.get_untracked().parse().ok(),
         };
@@ -265,6 +279,7 @@ pub(super) fn TransferSection(ctx: Ctx) -> impl IntoView {
             format!("{address} is invited to become the owner. Nothing changes until they accept."),
             move |_| {
                 email.set(String::new());
+                person.set(None);
                 ctx.invitations.refetch();
                 ctx.refresh();
             },
@@ -278,7 +293,7 @@ pub(super) fn TransferSection(ctx: Ctx) -> impl IntoView {
                 "Invite the new Subscription Owner (a hub user with hub access). Nothing changes until they accept: then the owner role moves to them, and you keep your other roles plus the one you choose below. Without any role you lose access to the connection."
             </p>
             <Transition fallback=|| view! { <Loading what="the pending transfer" /> }>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     let pending: Vec<Invitation> = ctx
                         .invitations
                         .await
@@ -309,18 +324,14 @@ pub(super) fn TransferSection(ctx: Ctx) -> impl IntoView {
                 })}
             </Transition>
             <form id="transfer-form" class="form-row" on:submit=submit novalidate>
-                <label class="field">
-                    <span>"Email of the new owner"</span>
-                    <input
-                        id="transfer-email"
-                        type="email"
-                        autocomplete="off"
-                        prop:value=move || email.get()
-                        on:input=move |ev| email.set(event_target_value(&ev))
-                        disabled=move || ctx.cancelled()
-                        title=move || ctx.cancelled_title()
-                    />
-                </label>
+                <PersonPicker
+                    id="transfer-email"
+                    label="New owner"
+                    chosen=person
+                    text=email
+                    hint="Type part of their name or email and choose, or type their email."
+                    disabled=Signal::derive(move || ctx.cancelled())
+                />
                 <label class="field">
                     <span>"Keep me as …"</span>
                     <select

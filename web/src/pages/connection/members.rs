@@ -6,7 +6,7 @@ use super::*;
 pub(super) fn MembersSection(ctx: Ctx) -> impl IntoView {
     let busy = RwSignal::new(false);
     let left = RwSignal::new(false);
-    let members = LocalResource::new(move || {
+    let members = crate::components::ui::resource(move || {
         let id = ctx.id.get();
         async move { api::connections::members(&id).await }
     });
@@ -64,12 +64,12 @@ pub(super) fn MembersSection(ctx: Ctx) -> impl IntoView {
             <h2 id="members-title">"Members"</h2>
             {move || left.get().then(|| view! { <Redirect path="/connections" /> })}
             <Transition fallback=|| view! { <Loading what="members" /> }>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     match members.await {
                         Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(list) if list.items.is_empty() => view! { <Empty text="No members." /> }.into_any(),
                         Ok(list) => view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                                 <table id="members-table">
                                     <caption>"People with a role on this connection"</caption>
                                     <thead>

@@ -16,19 +16,20 @@ use hubkeep_shared::{
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::{A, Redirect};
+use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_params_map;
 use serde_json::Value;
 
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
+use crate::components::people::PersonPicker;
 use crate::components::ui::{
-    Dialog, Empty, Loading, MeCtx, Notices, access_badge, fmt_opt_time, fmt_time, use_me,
-    use_notices,
+    Dialog, Empty, Loading, MeCtx, Notices, access_badge, currency_label, fmt_time, opt_run_time,
+    opt_time, run_time, time, use_me, use_notices,
 };
 use hubkeep_shared::api::{
     Connection, ConnectionPatch, ConnectionView, EndpointSide, EndpointStatus, ForecastBudgetInput,
-    Invitation, InvitationStatus, Items, NewInvitation, Page, PageQuery, PaymentInput,
+    Invitation, InvitationStatus, Items, NewInvitation, Page, PageQuery, PaymentInput, Person,
     ReconnectInput, RunRequest, RunsQuery, SyncRun, ViewInput,
 };
 use hubkeep_shared::fields::{
@@ -258,11 +259,11 @@ pub fn ConnectionPage() -> impl IntoView {
     let params = use_params_map();
     let id =
         Memo::new(move |_| ConnectionId::new(params.with(|p| p.get("id").unwrap_or_default())));
-    let invitations = LocalResource::new(move || {
+    let invitations = crate::components::ui::resource(move || {
         let id = id.get();
         async move { api::invitations::of_connection(&id).await }
     });
-    let conn_res = LocalResource::new(move || {
+    let conn_res = crate::components::ui::resource(move || {
         let id = id.get();
         async move {
             let result = api::connections::get_one(&id).await;
@@ -270,7 +271,7 @@ pub fn ConnectionPage() -> impl IntoView {
         }
     });
     let runs_hidden = RwSignal::new(false);
-    let runs = LocalResource::new(move || {
+    let runs = crate::components::ui::resource(move || {
         let id = id.get();
         let query = RunsQuery {
             include_hidden: runs_hidden.get(),
@@ -291,6 +292,7 @@ pub fn ConnectionPage() -> impl IntoView {
         confirm_open: RwSignal::new(false),
         invitations,
     };
+    provide_context(ctx);
     let loaded = move || ctx.loaded();
     // The id `ctx.conn` was loaded for.
     let shown_for = StoredValue::new(ConnectionId::new(String::new()));
@@ -298,7 +300,7 @@ pub fn ConnectionPage() -> impl IntoView {
     view! {
         <div id="connection-page" data-connection-id=move || ctx.id.get().to_string()>
             <Transition>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     let (for_id, result) = ctx.conn_res.await;
                     if for_id != ctx.id.get_untracked() {
                         return ().into_any(); // the page moved on to another connection
@@ -342,23 +344,152 @@ pub fn ConnectionPage() -> impl IntoView {
             {move || (!loaded() && !ctx.failed()).then(|| view! { <Loading what="the connection" /> })}
             <Show when=loaded>
                 <Header ctx=ctx />
-                <Overview ctx=ctx />
-                <SettingsSection ctx=ctx />
-                <EndpointsSection ctx=ctx />
-                <SubscriptionSection ctx=ctx />
-                <Show when=move || ctx.with_conn(|c| c.capabilities.views).unwrap_or(false)>
-                    <ViewsSection ctx=ctx />
-                </Show>
-                <MembersSection ctx=ctx />
-                <InvitationsSection ctx=ctx />
-                <Show when=move || ctx.can(Act::TransferOwnership)>
-                    <TransferSection ctx=ctx />
-                </Show>
-                <RunsSection ctx=ctx />
+                <TabNav ctx=ctx />
+                <Outlet />
             </Show>
             <ConfirmDialog ctx=ctx />
         </div>
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Tabs (SPEC S16): each part of the page has an address, `/connections/{id}/{tab}`
+// ---------------------------------------------------------------------------------------
+
+/// The tabs in order: path segment and label. `views` shows only for kinds with views.
+const TABS: [(&str, &str); 5] = [
+    ("overview", "Overview"),
+    ("members", "Members"),
+    ("sync", "Sync"),
+    ("views", "Views"),
+    ("settings", "Settings"),
+];
+
+/// The tab the address names (`/connections/{id}` is the overview).
+fn current_tab(path: &str) -> &str {
+    let mut parts = path.trim_start_matches('/').split('/').skip(2);
+    parts.next().filter(|t| !t.is_empty()).unwrap_or("overview")
+}
+
+#[component]
+fn TabNav(ctx: Ctx) -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let current = move || current_tab(&location.pathname.get()).to_owned();
+    let has_views = move || ctx.with_conn(|c| c.capabilities.views).unwrap_or(false);
+    view! {
+        <nav class="tabs" aria-label="Connection" id="connection-tabs">
+            <ul>
+                {TABS
+                    .into_iter()
+                    .map(|(tab, label)| {
+                        let href = move || format!("/connections/{}/{tab}", api::seg(&ctx.id.get()));
+                        let shown = move || tab != "views" || has_views();
+                        view! {
+                            <Show when=shown>
+                                <li>
+                                    <a
+                                        href=href
+                                        id=format!("tab-{tab}")
+                                        data-tab=tab
+                                        aria-current=move || (current() == tab).then_some("page")
+                                    >
+                                        {label}
+                                    </a>
+                                </li>
+                            </Show>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </nav>
+    }
+}
+
+/// The page's shared state, for the tab the router shows.
+fn use_ctx() -> Ctx {
+    expect_context::<Ctx>()
+}
+
+/// A tab's panel: `data-tab` says which one is shown.
+fn tab_panel(tab: &'static str, children: impl IntoView) -> impl IntoView {
+    view! { <div class="tab-panel" id=format!("tab-panel-{tab}") data-tab-panel=tab>{children}</div> }
+}
+
+/// Overview: the facts, the endpoints and the subscription.
+#[component]
+pub fn OverviewTab() -> impl IntoView {
+    let ctx = use_ctx();
+    tab_panel(
+        "overview",
+        view! {
+            <Overview ctx=ctx />
+            <EndpointsSection ctx=ctx />
+            <SubscriptionSection ctx=ctx />
+        },
+    )
+}
+
+/// Members: the members, the invitations and the ownership transfer.
+#[component]
+pub fn MembersTab() -> impl IntoView {
+    let ctx = use_ctx();
+    tab_panel(
+        "members",
+        view! {
+            <MembersSection ctx=ctx />
+            <InvitationsSection ctx=ctx />
+            <Show when=move || ctx.can(Act::TransferOwnership)>
+                <TransferSection ctx=ctx />
+            </Show>
+        },
+    )
+}
+
+/// Sync: the run history and the manual run.
+#[component]
+pub fn SyncTab() -> impl IntoView {
+    let ctx = use_ctx();
+    tab_panel("sync", view! { <RunsSection ctx=ctx /> })
+}
+
+/// Views, for the kinds that have them.
+#[component]
+pub fn ViewsTab() -> impl IntoView {
+    let ctx = use_ctx();
+    let has_views = move || ctx.with_conn(|c| c.capabilities.views).unwrap_or(false);
+    tab_panel(
+        "views",
+        view! {
+            <Show
+                when=has_views
+                fallback=|| view! { <p class="notice info" id="views-none">"This kind of connection has no views."</p> }
+            >
+                <ViewsSection ctx=ctx />
+            </Show>
+        },
+    )
+}
+
+/// Settings: one form.
+#[component]
+pub fn SettingsTab() -> impl IntoView {
+    let ctx = use_ctx();
+    tab_panel("settings", view! { <SettingsSection ctx=ctx /> })
+}
+
+/// An address under the connection that names no tab.
+#[component]
+pub fn UnknownTab() -> impl IntoView {
+    let ctx = use_ctx();
+    tab_panel(
+        "unknown",
+        view! {
+            <p class="notice info" id="tab-unknown">
+                "This connection has no such page. "
+                <A href=move || format!("/connections/{}/overview", api::seg(&ctx.id.get()))>"Go to its overview"</A>
+            </p>
+        },
+    )
 }
 
 #[component]
@@ -432,7 +563,7 @@ fn Overview(ctx: Ctx) -> impl IntoView {
                 <dt>"Group"</dt>
                 <dd>{fact(|c| c.group.clone().unwrap_or_else(|| "None".to_owned()))}</dd>
                 <dt>"Created"</dt>
-                <dd>{fact(|c| fmt_time(&c.created_at))}</dd>
+                <dd>{move || ctx.with_conn(|c| time(&c.created_at))}</dd>
                 <dt>"Status"</dt>
                 <dd>{move || ctx.with_conn(|c| status_badge(c.status.as_str()))}</dd>
                 <dt>"Paid through"</dt>

@@ -118,6 +118,9 @@ pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
         let run_id = r.id.clone();
         let hidden = r.hidden;
         let when = fmt_time(&r.requested_at);
+        let zone = ctx
+            .with_conn_untracked(|c| c.timezone.clone())
+            .unwrap_or_default();
         let entities = if r.entities.is_empty() {
             "All".to_owned()
         } else {
@@ -129,7 +132,7 @@ pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
         };
         view! {
             <tr data-run-id=r.id.to_string() data-hidden=hidden.to_string() class:inactive=hidden>
-                <td>{when.clone()}</td>
+                <td>{run_time(&r.requested_at, &zone)}</td>
                 <td>{r.origin.as_str()}</td>
                 <td>{entities}</td>
                 <td>
@@ -137,7 +140,7 @@ pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
                     {hidden.then(|| view! { " " <span class="badge">"Hidden"</span> })}
                 </td>
                 <td>{r.records_processed.map(|n| n.to_string()).unwrap_or_else(|| "—".to_owned())}</td>
-                <td>{fmt_opt_time(r.finished_at.as_ref())}</td>
+                <td>{opt_run_time(r.finished_at.as_ref(), &zone)}</td>
                 <td>{r.error.clone().unwrap_or_default()}</td>
                 <td class="actions">
                     {move || can_hide().then(|| {
@@ -214,7 +217,7 @@ pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
                 </label>
             </div>
             <Transition fallback=|| view! { <Loading what="the sync history" /> }>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     let page = match ctx.runs.await {
                         Err(e) => return view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(page) => page,
@@ -228,7 +231,7 @@ pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
                         return view! { <Empty text="No runs yet." /> }.into_any();
                     }
                     view! {
-                    <div class="table-wrap">
+                    <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                         <table id="runs-table">
                             <caption>"Sync runs, newest first"</caption>
                             <thead>

@@ -10,45 +10,105 @@ pub(super) fn refused<T: FieldRule>(label: &str, v: &str) -> Result<T, String> {
     T::parse(v).map_err(|message| format!("{label}: {message}"))
 }
 
-pub(super) fn validate_name(v: &str) -> Result<ConnectionPatch, String> {
-    let name = refused::<Name>("Name", v)?;
-    Ok(ConnectionPatch {
-        name: Some(name.into()),
-        ..ConnectionPatch::default()
-    })
+/// The settings form's values as its inputs hold them (SPEC S16: one form, Save and Cancel).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Draft {
+    name: String,
+    timezone: String,
+    /// Empty: in no group.
+    group: String,
+    locked_period_export: bool,
+    /// Empty: not set.
+    reporting_currency: String,
+    budget_id: String,
+    budget_name: String,
+    /// Write-only: empty keeps the stored string.
+    postgres_db: String,
 }
 
-pub(super) fn validate_timezone(v: &str) -> Result<ConnectionPatch, String> {
-    let tz = refused::<TimezoneName>("Timezone", v)?;
-    Ok(ConnectionPatch {
-        timezone: Some(tz.into()),
-        ..ConnectionPatch::default()
-    })
+impl Draft {
+    /// The form for `c` as saved.
+    fn of(c: &Connection) -> Self {
+        let budget = c.forecast_budget.as_ref();
+        Self {
+            name: c.name.clone(),
+            timezone: c.timezone.clone(),
+            group: c.group.clone().unwrap_or_default(),
+            locked_period_export: c.locked_period_export.unwrap_or(false),
+            reporting_currency: c.reporting_currency.clone().unwrap_or_default(),
+            budget_id: budget.map(|b| b.id.clone()).unwrap_or_default(),
+            budget_name: budget.map(|b| b.name.clone()).unwrap_or_default(),
+            postgres_db: String::new(),
+        }
+    }
+
+    /// What differs from `saved`, each field checked by the rule the server applies
+    /// (`hubkeep_shared::fields`), as one patch; or every refusal, in the form's order.
+    fn patch(&self, saved: &Draft) -> Result<ConnectionPatch, Vec<String>> {
+        let mut errors = FieldErrors::new();
+        let mut patch = ConnectionPatch::default();
+        if self.name != saved.name {
+            patch.name = errors.check::<Name>("Name", &self.name).map(Into::into);
+        }
+        if self.timezone != saved.timezone {
+            patch.timezone = errors
+                .check::<TimezoneName>("Timezone", &self.timezone)
+                .map(Into::into);
+        }
+        if self.group.trim() != saved.group {
+            patch.group = if self.group.trim().is_empty() {
+                Some(None)
+            } else {
+                errors
+                    .check::<Name>("Group", &self.group)
+                    .map(|g| Some(g.into()))
+            };
+        }
+        if self.locked_period_export != saved.locked_period_export {
+            patch.locked_period_export = Some(self.locked_period_export);
+        }
+        if self.reporting_currency != saved.reporting_currency {
+            patch.reporting_currency = errors
+                .check::<CurrencyCode>("Reporting currency", &self.reporting_currency)
+                .map(Into::into);
+        }
+        if (&self.budget_id, &self.budget_name) != (&saved.budget_id, &saved.budget_name) {
+            patch.forecast_budget =
+                if self.budget_id.trim().is_empty() && self.budget_name.trim().is_empty() {
+                    Some(None)
+                } else {
+                    let id = errors.check::<Name>("Forecast budget id", &self.budget_id);
+                    let name = errors.check::<Name>("Forecast budget name", &self.budget_name);
+                    id.zip(name).map(|(id, name)| {
+                        Some(ForecastBudgetInput {
+                            id: id.into(),
+                            name: name.into(),
+                        })
+                    })
+                };
+        }
+        if !self.postgres_db.is_empty() {
+            patch.postgres_db = errors
+                .check::<PostgresUrl>("Postgres DB", &self.postgres_db)
+                .map(|u| Some(u.into()));
+        }
+        if errors.is_empty() {
+            Ok(patch)
+        } else {
+            Err(errors.lines())
+        }
+    }
 }
 
-pub(super) fn validate_group(v: &str) -> Result<ConnectionPatch, String> {
-    let group = refused::<Name>("Group", v)?;
-    Ok(ConnectionPatch {
-        group: Some(Some(group.into())),
-        ..ConnectionPatch::default()
-    })
-}
-
-pub(super) fn validate_currency(v: &str) -> Result<ConnectionPatch, String> {
-    // The field offers upper case as a convenience; the rule itself refuses lower case.
-    let currency = refused::<CurrencyCode>("Reporting currency", &v.trim().to_uppercase())?;
-    Ok(ConnectionPatch {
-        reporting_currency: Some(currency.into()),
-        ..ConnectionPatch::default()
-    })
-}
-
-pub(super) fn validate_postgres(v: &str) -> Result<ConnectionPatch, String> {
-    let url = refused::<PostgresUrl>("Postgres DB", v)?;
-    Ok(ConnectionPatch {
-        postgres_db: Some(Some(url.into())),
-        ..ConnectionPatch::default()
-    })
+/// The IANA time zone names for the timezone picker, once per page.
+fn timezone_options() -> impl IntoView {
+    view! {
+        <datalist id="timezone-options">
+            {hubkeep_shared::fields::timezone_names()
+                .map(|tz| view! { <option value=tz></option> })
+                .collect_view()}
+        </datalist>
+    }
 }
 
 #[component]
@@ -56,7 +116,7 @@ pub(super) fn SettingsSection(ctx: Ctx) -> impl IntoView {
     let caps = move || ctx.with_conn(|c| c.capabilities);
     let financial = move || caps().is_some_and(|c| c.financial_settings);
     let postgres = move || caps().is_some_and(|c| c.postgres_db);
-    let any_form = move || {
+    let editable = move || {
         [
             Act::Rename,
             Act::ChangeTimezone,
@@ -100,341 +160,177 @@ pub(super) fn SettingsSection(ctx: Ctx) -> impl IntoView {
                     <dd id="postgres-db-state">{move || ctx.with_conn(|c| if c.postgres_db_set { "Set" } else { "Not set" })}</dd>
                 </Show>
             </dl>
-            <Show when=any_form>
-                <h3>"Change settings"</h3>
-            </Show>
-            <Show when=move || ctx.can(Act::Rename)>
-                <TextSetting
-                    ctx=ctx
-                    action=Act::Rename
-                    field="name"
-                    label="Name"
-                    input_id="setting-name"
-                    initial=|c: &Connection| c.name.clone()
-                    validate=validate_name
-                />
-            </Show>
-            <Show when=move || ctx.can(Act::ChangeTimezone)>
-                <TextSetting
-                    ctx=ctx
-                    action=Act::ChangeTimezone
-                    field="timezone"
-                    label="Timezone"
-                    input_id="setting-timezone"
-                    initial=|c: &Connection| c.timezone.clone()
-                    validate=validate_timezone
-                    hint="An IANA time zone name, such as Europe/London or America/New_York."
-                />
-            </Show>
-            <Show when=move || ctx.can(Act::Group)>
-                <TextSetting
-                    ctx=ctx
-                    action=Act::Group
-                    field="group"
-                    label="Group"
-                    input_id="setting-group"
-                    initial=|c: &Connection| c.group.clone().unwrap_or_default()
-                    validate=validate_group
-                    hint="A tenant-wide group; a new name creates the group."
-                />
-            </Show>
-            <Show when=move || ctx.can(Act::Ungroup) && ctx.with_conn(|c| c.group.is_some()).unwrap_or(false)>
-                <UngroupButton ctx=ctx />
-            </Show>
-            <Show when=move || financial() && ctx.can(Act::ChangeLockedPeriodExport)>
-                <LockedPeriodSetting ctx=ctx />
-            </Show>
-            <Show when=move || financial() && ctx.can(Act::ChangeReportingCurrency)>
-                <TextSetting
-                    ctx=ctx
-                    action=Act::ChangeReportingCurrency
-                    field="reporting_currency"
-                    label="Reporting currency"
-                    input_id="setting-reporting-currency"
-                    initial=|c: &Connection| c.reporting_currency.clone().unwrap_or_default()
-                    validate=validate_currency
-                    hint="ISO 4217 code of three letters, such as GBP."
-                />
-            </Show>
-            <Show when=move || financial() && ctx.can(Act::ChangeForecastBudget)>
-                <ForecastBudgetSetting ctx=ctx />
-            </Show>
-            <Show when=move || postgres() && ctx.can(Act::ChangePostgresDb)>
-                <TextSetting
-                    ctx=ctx
-                    action=Act::ChangePostgresDb
-                    field="postgres_db"
-                    label="Postgres DB connection string"
-                    input_id="setting-postgres-db"
-                    input_type="password"
-                    initial=|_: &Connection| String::new()
-                    validate=validate_postgres
-                    clear_after=true
-                    hint="Write-only: the current value is never shown. Starts with postgres:// or postgresql://."
-                />
+            <Show when=editable>
+                <SettingsForm ctx=ctx />
             </Show>
         </section>
     }
 }
 
-/// A one-field setting saved with `PATCH {field: value}`.
+/// One form for every setting the caller may change: Save sends what changed as one
+/// `PATCH`, Cancel restores the saved values, and leaving with unsaved changes asks first.
 #[component]
-pub(super) fn TextSetting(
-    ctx: Ctx,
-    action: Act,
-    field: &'static str,
-    label: &'static str,
-    input_id: &'static str,
-    initial: fn(&Connection) -> String,
-    validate: fn(&str) -> Result<ConnectionPatch, String>,
-    #[prop(optional)] input_type: Option<&'static str>,
-    #[prop(optional)] hint: Option<&'static str>,
-    #[prop(optional)] clear_after: bool,
-) -> impl IntoView {
-    let value = RwSignal::new(ctx.with_conn_untracked(initial).unwrap_or_default());
+fn SettingsForm(ctx: Ctx) -> impl IntoView {
+    let initial = ctx.with_conn_untracked(Draft::of).unwrap_or_default();
+    let saved = RwSignal::new(initial.clone());
+    let draft = RwSignal::new(initial);
     let busy = RwSignal::new(false);
     let errors = RwSignal::new(Vec::<String>::new());
-    let errors_id = format!("{input_id}-errors");
-    let hint_id = format!("{input_id}-hint");
-    let describedby = if hint.is_some() {
-        format!("{hint_id} {errors_id}")
-    } else {
-        errors_id.clone()
-    };
+    let dirty = Memo::new(move |_| draft.with(|d| saved.with(|s| d != s)));
+    crate::components::unsaved::guard(dirty);
+    // A reload of the connection (after a save, or a change elsewhere) is the new saved
+    // state; the form follows it unless it holds changes of its own.
+    Effect::new(move |_| {
+        if let Some(now) = ctx.with_conn(Draft::of) {
+            if !dirty.get_untracked() {
+                draft.set(now.clone());
+            }
+            saved.set(now);
+        }
+    });
+    let caps = move || ctx.with_conn(|c| c.capabilities);
+    let financial = move || caps().is_some_and(|c| c.financial_settings);
+    let postgres = move || caps().is_some_and(|c| c.postgres_db);
+    let off = move |action: Act| move || !ctx.can(action) || ctx.cancelled();
+
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         errors.set(Vec::new());
-        match validate(&value.get_untracked()) {
-            Err(message) => errors.set(vec![message]),
-            Ok(changes) => {
-                let id = ctx.id.get_untracked();
-                write(
-                    ctx,
-                    busy,
-                    async move { api::connections::update(&id, &changes).await },
-                    format!("{label} saved."),
-                    move |_| {
-                        if clear_after {
-                            value.set(String::new());
-                        }
-                        ctx.refresh();
-                    },
-                    move |e| errors.set(e.field_errors()),
-                );
-            }
-        }
-    };
-    view! {
-        <form class="form-row setting" data-setting=field on:submit=submit novalidate>
-            <label class="field">
-                <span>{label}</span>
-                <input
-                    id=input_id
-                    name=field
-                    type=input_type.unwrap_or("text")
-                    autocomplete=if input_type == Some("password") { "new-password" } else { "off" }
-                    prop:value=move || value.get()
-                    on:input=move |ev| value.set(event_target_value(&ev))
-                    aria-invalid=move || (!errors.with(Vec::is_empty)).then_some("true")
-                    aria-describedby=describedby
-                    disabled=move || ctx.cancelled()
-                    title=move || ctx.cancelled_title()
-                />
-            </label>
-            <button
-                type="submit"
-                id=format!("{input_id}-save")
-                data-connection-action=action.wire_name()
-                disabled=move || busy.get() || ctx.cancelled()
-                title=move || ctx.cancelled_title()
-            >
-                "Save"
-            </button>
-        </form>
-        {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
-        {field_errors_view(errors_id, errors)}
-    }
-}
-
-#[component]
-pub(super) fn UngroupButton(ctx: Ctx) -> impl IntoView {
-    let busy = RwSignal::new(false);
-    let ungroup = move |_| {
-        let id = ctx.id.get_untracked();
-        let changes = ConnectionPatch {
-            group: Some(None),
-            ..ConnectionPatch::default()
+        let changes = match draft.with_untracked(|d| saved.with_untracked(|s| d.patch(s))) {
+            Ok(changes) => changes,
+            Err(lines) => return errors.set(lines),
         };
+        let id = ctx.id.get_untracked();
         write(
             ctx,
             busy,
             async move { api::connections::update(&id, &changes).await },
-            "The connection is no longer in a group.",
-            move |_| ctx.refresh(),
-            |_| (),
-        );
-    };
-    view! {
-        <div class="buttons">
-            <button
-                type="button"
-                class="secondary"
-                id="setting-ungroup"
-                data-connection-action="ungroup"
-                disabled=move || busy.get() || ctx.cancelled()
-                title=move || ctx.cancelled_title()
-                on:click=ungroup
-            >
-                "Remove from group"
-            </button>
-        </div>
-    }
-}
-
-#[component]
-pub(super) fn LockedPeriodSetting(ctx: Ctx) -> impl IntoView {
-    let checked = RwSignal::new(
-        ctx.with_conn_untracked(|c| c.locked_period_export.unwrap_or(false))
-            .unwrap_or(false),
-    );
-    let busy = RwSignal::new(false);
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let id = ctx.id.get_untracked();
-        let changes = ConnectionPatch {
-            locked_period_export: Some(checked.get_untracked()),
-            ..ConnectionPatch::default()
-        };
-        write(
-            ctx,
-            busy,
-            async move { api::connections::update(&id, &changes).await },
-            "Locked-period export saved.",
-            move |_| ctx.refresh(),
-            |_| (),
-        );
-    };
-    view! {
-        <form class="form-row setting" data-setting="locked_period_export" on:submit=submit>
-            <label class="check">
-                <input
-                    type="checkbox"
-                    id="setting-locked-period-export"
-                    prop:checked=move || checked.get()
-                    on:change=move |ev| checked.set(event_target_checked(&ev))
-                    disabled=move || ctx.cancelled()
-                    title=move || ctx.cancelled_title()
-                />
-                <span>"Export locked periods"</span>
-            </label>
-            <button
-                type="submit"
-                id="setting-locked-period-export-save"
-                data-connection-action="change_locked_period_export"
-                disabled=move || busy.get() || ctx.cancelled()
-                title=move || ctx.cancelled_title()
-            >
-                "Save"
-            </button>
-        </form>
-    }
-}
-
-#[component]
-pub(super) fn ForecastBudgetSetting(ctx: Ctx) -> impl IntoView {
-    let initial = ctx
-        .with_conn_untracked(|c| c.forecast_budget.clone())
-        .flatten();
-    let budget_id = RwSignal::new(initial.as_ref().map(|b| b.id.clone()).unwrap_or_default());
-    let budget_name = RwSignal::new(initial.map(|b| b.name).unwrap_or_default());
-    let busy = RwSignal::new(false);
-    let errors = RwSignal::new(Vec::<String>::new());
-    let send = move |budget: Option<ForecastBudgetInput>, ok: &'static str| {
-        let id = ctx.id.get_untracked();
-        let changes = ConnectionPatch {
-            forecast_budget: Some(budget),
-            ..ConnectionPatch::default()
-        };
-        write(
-            ctx,
-            busy,
-            async move { api::connections::update(&id, &changes).await },
-            ok,
-            move |_| ctx.refresh(),
+            "Settings saved.",
+            move |c: Connection| {
+                let now = Draft::of(&c);
+                saved.set(now.clone());
+                draft.set(now);
+                ctx.refresh();
+            },
             move |e| errors.set(e.field_errors()),
         );
     };
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let cancel = move |_| {
         errors.set(Vec::new());
-        let mut problems = FieldErrors::new();
-        let id = problems.check::<Name>("Budget id", &budget_id.get_untracked());
-        let name = problems.check::<Name>("Budget name", &budget_name.get_untracked());
-        let (Some(id), Some(name)) = (id, name) else {
-            errors.set(problems.lines());
-            return;
-        };
-        send(
-            Some(ForecastBudgetInput {
-                id: id.into(),
-                name: name.into(),
-            }),
-            "Forecast budget saved.",
-        );
+        draft.set(saved.get_untracked());
     };
-    let is_set = move || {
-        ctx.with_conn(|c| c.forecast_budget.is_some())
-            .unwrap_or(false)
+    // An input bound to one text field of the draft.
+    let text = move |get: fn(&Draft) -> String, set: fn(&mut Draft, String)| {
+        (
+            move || draft.with(get),
+            move |ev: leptos::ev::Event| draft.update(|d| set(d, event_target_value(&ev))),
+        )
     };
+    let (name, on_name) = text(|d| d.name.clone(), |d, v| d.name = v);
+    let (tz, on_tz) = text(|d| d.timezone.clone(), |d, v| d.timezone = v);
+    let (group, on_group) = text(|d| d.group.clone(), |d, v| d.group = v);
+    let (_, on_currency) = text(
+        |d| d.reporting_currency.clone(),
+        |d, v| d.reporting_currency = v,
+    );
+    let (budget_id, on_budget_id) = text(|d| d.budget_id.clone(), |d, v| d.budget_id = v);
+    let (budget_name, on_budget_name) = text(|d| d.budget_name.clone(), |d, v| d.budget_name = v);
+    let (pg, on_pg) = text(|d| d.postgres_db.clone(), |d, v| d.postgres_db = v);
+
     view! {
-        <form class="form-row setting" data-setting="forecast_budget" on:submit=submit novalidate>
-            <label class="field">
-                <span>"Forecast budget id"</span>
-                <input
-                    id="setting-forecast-budget-id"
-                    prop:value=move || budget_id.get()
-                    on:input=move |ev| budget_id.set(event_target_value(&ev))
-                    disabled=move || ctx.cancelled()
-                    title=move || ctx.cancelled_title()
-                />
-            </label>
-            <label class="field">
-                <span>"Forecast budget name"</span>
-                <input
-                    id="setting-forecast-budget-name"
-                    prop:value=move || budget_name.get()
-                    on:input=move |ev| budget_name.set(event_target_value(&ev))
-                    disabled=move || ctx.cancelled()
-                    title=move || ctx.cancelled_title()
-                />
-            </label>
-            <button
-                type="submit"
-                id="setting-forecast-budget-save"
-                data-connection-action="change_forecast_budget"
-                disabled=move || busy.get() || ctx.cancelled()
-                title=move || ctx.cancelled_title()
-            >
-                "Save"
-            </button>
-            <Show when=is_set>
-                <button
-                    type="button"
-                    class="secondary"
-                    id="setting-forecast-budget-clear"
-                    data-connection-action="change_forecast_budget"
-                    disabled=move || busy.get() || ctx.cancelled()
-                    title=move || ctx.cancelled_title()
-                    on:click=move |_| {
-                        budget_id.set(String::new());
-                        budget_name.set(String::new());
-                        send(None, "Forecast budget cleared.");
-                    }
-                >
-                    "Clear"
-                </button>
+        <form id="settings-form" class="stack" on:submit=submit novalidate data-dirty=move || dirty.get().to_string()>
+            <h3>"Change settings"</h3>
+            <Show when=move || ctx.can(Act::Rename)>
+                <label class="field">
+                    <span>"Name"</span>
+                    <input id="setting-name" name="name" autocomplete="off" data-connection-action="rename"
+                        prop:value=name on:input=on_name disabled=off(Act::Rename) title=move || ctx.cancelled_title() />
+                </label>
             </Show>
+            <Show when=move || ctx.can(Act::ChangeTimezone)>
+                <label class="field">
+                    <span>"Timezone"</span>
+                    <input id="setting-timezone" name="timezone" list="timezone-options" autocomplete="off"
+                        aria-describedby="setting-timezone-hint" data-connection-action="change_timezone"
+                        prop:value=tz on:input=on_tz disabled=off(Act::ChangeTimezone) title=move || ctx.cancelled_title() />
+                </label>
+                <p class="hint" id="setting-timezone-hint">"Type to search the IANA time zones, such as Europe/London."</p>
+                {timezone_options()}
+            </Show>
+            <Show when=move || ctx.can(Act::Group)>
+                <label class="field">
+                    <span>"Group"</span>
+                    <input id="setting-group" name="group" autocomplete="off" aria-describedby="setting-group-hint"
+                        data-connection-action="group"
+                        prop:value=group on:input=on_group disabled=off(Act::Group) title=move || ctx.cancelled_title() />
+                </label>
+                <p class="hint" id="setting-group-hint">"A tenant-wide group; a new name creates it, an empty field takes the connection out of its group."</p>
+            </Show>
+            <Show when=move || financial() && ctx.can(Act::ChangeLockedPeriodExport)>
+                <label class="check">
+                    <input type="checkbox" id="setting-locked-period-export" data-connection-action="change_locked_period_export"
+                        prop:checked=move || draft.with(|d| d.locked_period_export)
+                        on:change=move |ev| draft.update(|d| d.locked_period_export = event_target_checked(&ev))
+                        disabled=off(Act::ChangeLockedPeriodExport) title=move || ctx.cancelled_title() />
+                    <span>"Export locked periods"</span>
+                </label>
+            </Show>
+            <Show when=move || financial() && ctx.can(Act::ChangeReportingCurrency)>
+                <label class="field">
+                    <span>"Reporting currency"</span>
+                    <select id="setting-reporting-currency" name="reporting_currency" data-connection-action="change_reporting_currency"
+                        on:change=on_currency disabled=off(Act::ChangeReportingCurrency) title=move || ctx.cancelled_title()>
+                        // Selected by property: the select's own value is set before its
+                        // options exist, and an attribute no longer moves a changed select.
+                        <option value="" disabled=true prop:selected=move || draft.with(|d| d.reporting_currency.is_empty())>"Not set"</option>
+                        {hubkeep_shared::fields::ISO_4217_ACTIVE
+                            .iter()
+                            .map(|code| view! {
+                                <option value=*code prop:selected=move || draft.with(|d| d.reporting_currency == *code)>
+                                    {currency_label(code)}
+                                </option>
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+            </Show>
+            <Show when=move || financial() && ctx.can(Act::ChangeForecastBudget)>
+                <fieldset class="form-row">
+                    <legend>"Forecast budget (both empty: none)"</legend>
+                    <label class="field">
+                        <span>"Budget id"</span>
+                        <input id="setting-forecast-budget-id" autocomplete="off" data-connection-action="change_forecast_budget"
+                            prop:value=budget_id on:input=on_budget_id disabled=off(Act::ChangeForecastBudget) title=move || ctx.cancelled_title() />
+                    </label>
+                    <label class="field">
+                        <span>"Budget name"</span>
+                        <input id="setting-forecast-budget-name" autocomplete="off" data-connection-action="change_forecast_budget"
+                            prop:value=budget_name on:input=on_budget_name disabled=off(Act::ChangeForecastBudget) title=move || ctx.cancelled_title() />
+                    </label>
+                </fieldset>
+            </Show>
+            <Show when=move || postgres() && ctx.can(Act::ChangePostgresDb)>
+                <label class="field">
+                    <span>"Postgres DB connection string"</span>
+                    <input id="setting-postgres-db" type="password" autocomplete="new-password" aria-describedby="setting-postgres-db-hint"
+                        data-connection-action="change_postgres_db"
+                        prop:value=pg on:input=on_pg disabled=off(Act::ChangePostgresDb) title=move || ctx.cancelled_title() />
+                </label>
+                <p class="hint" id="setting-postgres-db-hint">"Write-only: the current value is never shown; empty keeps it. Starts with postgres:// or postgresql://."</p>
+            </Show>
+            {field_errors_view("settings-errors".to_owned(), errors)}
+            <div class="buttons">
+                <button type="submit" id="settings-save" disabled=move || busy.get() || !dirty.get() || ctx.cancelled()
+                    title=move || ctx.cancelled_title()>
+                    "Save"
+                </button>
+                <button type="button" class="secondary" id="settings-cancel" disabled=move || busy.get() || !dirty.get() on:click=cancel>
+                    "Cancel"
+                </button>
+                <span class="meta" role="status" id="settings-dirty">
+                    {move || dirty.get().then_some("Unsaved changes")}
+                </span>
+            </div>
         </form>
-        {field_errors_view("setting-forecast-budget-errors".to_owned(), errors)}
     }
 }

@@ -111,7 +111,7 @@ pub(super) fn SubscriptionSection(ctx: Ctx) -> impl IntoView {
                 <dd id="paid-through">{move || ctx.with_conn(|c| c.paid_through.map_or_else(|| "—".to_owned(), |d| d.to_string()))}</dd>
                 <Show when=move || ctx.cancelled()>
                     <dt>"Cancelled"</dt>
-                    <dd>{move || ctx.with_conn(|c| fmt_opt_time(c.cancelled_at.as_ref()))}</dd>
+                    <dd>{move || ctx.with_conn(|c| opt_time(c.cancelled_at.as_ref()))}</dd>
                 </Show>
             </dl>
             <div class="buttons">

@@ -13,7 +13,7 @@ pub(super) fn summarize_json(v: &Value) -> String {
 
 #[component]
 pub(super) fn ViewsSection(ctx: Ctx) -> impl IntoView {
-    let views = LocalResource::new(move || {
+    let views = crate::components::ui::resource(move || {
         let id = ctx.id.get();
         async move { api::views::list(&id, &PageQuery::default()).await }
     });
@@ -120,12 +120,12 @@ pub(super) fn ViewsSection(ctx: Ctx) -> impl IntoView {
                 </div>
             </Show>
             <Transition fallback=|| view! { <Loading what="views" /> }>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     match views.await {
                         Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(page) if page.items.is_empty() => view! { <Empty text="No views yet." /> }.into_any(),
                         Ok(page) => view! {
-                            <div class="table-wrap">
+                            <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                                 <table id="views-table">
                                     <caption>"Named views of this connection's data"</caption>
                                     <thead>
@@ -145,7 +145,7 @@ pub(super) fn ViewsSection(ctx: Ctx) -> impl IntoView {
                                                 <tr data-view-id=v.id.to_string()>
                                                     <td>{v.name.clone()}</td>
                                                     <td><code>{summarize_json(&v.definition)}</code></td>
-                                                    <td>{fmt_time(&v.updated_at)}</td>
+                                                    <td>{time(&v.updated_at)}</td>
                                                     <td class="actions">
                                                         {move || can_manage().then(|| {
                                                             let for_edit = for_edit.clone();

@@ -45,11 +45,11 @@ pub fn TenantSignInPage() -> impl IntoView {
             .or_else(api::oidc::pending_return)
             .unwrap_or_else(|| "/".to_owned())
     });
-    let page = LocalResource::new(move || api::oidc::tenant(slug.get()));
+    let page = crate::components::ui::resource(move || api::oidc::tenant(slug.get()));
     view! {
         <main class="signin" id="content">
             <Transition fallback=|| view! { <h1>"Sign in"</h1><Loading what="the sign-in page" /> }>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     match page.await {
                         Ok(p) => {
                             let slug = slug.get_untracked();

@@ -31,16 +31,16 @@ pub(super) fn CurrentSettings(settings: Settings) -> impl IntoView {
                 <dt>"Secret"</dt>
                 <dd>{set_text(psa.secret_set)}</dd>
                 <dt>"Launch secret last rotated"</dt>
-                <dd>{fmt_time(&psa.launch_secret_rotated_at)}</dd>
+                <dd>{time(&psa.launch_secret_rotated_at)}</dd>
                 <dt>"Last changed"</dt>
-                <dd>{fmt_time(&settings.updated_at)}</dd>
+                <dd>{time(&settings.updated_at)}</dd>
             </dl>
             <h3>"Accounting mappings"</h3>
             {if mappings.is_empty() {
                 view! { <Empty text="No accounting mappings." /> }.into_any()
             } else {
                 view! {
-                    <div class="table-wrap">
+                    <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                         <table id="mappings-table" aria-label="Accounting mappings">
                             <thead>
                                 <tr>

@@ -12,7 +12,7 @@ pub(super) fn EngineTokens() -> impl IntoView {
     let revoke_open = RwSignal::new(false);
     let revoking = RwSignal::new(false);
     // The tokens; loaded again after a creation or a revocation.
-    let list = LocalResource::new(move || async move {
+    let list = crate::components::ui::resource(move || async move {
         api::tokens::engine(&PageQuery {
             limit: Some(200),
             cursor: None,
@@ -107,7 +107,7 @@ pub(super) fn EngineTokens() -> impl IntoView {
                     })
             }}
             <Transition fallback=|| view! { <Loading what="engine tokens" /> }>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     match list.await {
                         Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(page) if page.items.is_empty() => {
@@ -115,7 +115,7 @@ pub(super) fn EngineTokens() -> impl IntoView {
                         }
                         Ok(page) => {
                             view! {
-                                <div class="table-wrap">
+                                <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                                     <table id="engine-tokens-table" aria-label="Sync engine tokens">
                                         <thead>
                                             <tr>
@@ -136,8 +136,8 @@ pub(super) fn EngineTokens() -> impl IntoView {
                                                         <tr data-engine-token-id=t.id.to_string()>
                                                             <td>{t.name.clone()}</td>
                                                             <td><code>{format!("{}…", t.token_prefix)}</code></td>
-                                                            <td>{fmt_time(&t.created_at)}</td>
-                                                            <td>{fmt_opt_time(t.last_used_at.as_ref())}</td>
+                                                            <td>{time(&t.created_at)}</td>
+                                                            <td>{opt_time(t.last_used_at.as_ref())}</td>
                                                             <td class="actions">
                                                                 <button
                                                                     type="button"

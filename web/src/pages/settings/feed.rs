@@ -33,7 +33,7 @@ fn FeedStatus(status: PsaStatus) -> impl IntoView {
         {error}
         <dl class="facts">
             <dt>"Last run"</dt>
-            <dd id="psa-feed-last-run">{fmt_opt_time(r.last_run_at.as_ref())}</dd>
+            <dd id="psa-feed-last-run">{opt_time(r.last_run_at.as_ref())}</dd>
             <dt>"Next run"</dt>
             <dd id="psa-feed-next-run">
                 {r.next_run_at.as_ref().map_or_else(|| "off ([psa] reconcile_minutes = 0)".to_owned(), fmt_time)}
@@ -45,7 +45,7 @@ fn FeedStatus(status: PsaStatus) -> impl IntoView {
             <dt>"Webhook"</dt>
             <dd id="psa-feed-webhook" data-state=format!("{:?}", status.webhook.state)>{webhook_text(status.webhook.state)}</dd>
             <dt>"Last callout"</dt>
-            <dd id="psa-feed-last-callout">{fmt_opt_time(status.webhook.last_callout_at.as_ref())}</dd>
+            <dd id="psa-feed-last-callout">{opt_time(status.webhook.last_callout_at.as_ref())}</dd>
         </dl>
     }
 }
@@ -54,7 +54,7 @@ fn FeedStatus(status: PsaStatus) -> impl IntoView {
 #[component]
 pub(super) fn PsaFeedPanel() -> impl IntoView {
     let notices = use_notices();
-    let status = LocalResource::new(api::settings::psa_status);
+    let status = crate::components::ui::resource(api::settings::psa_status);
     let pending = RwSignal::new(false);
     let run = move |_| {
         pending.set(true);
@@ -103,7 +103,7 @@ pub(super) fn PsaFeedPanel() -> impl IntoView {
             </p>
             <div aria-live="polite">
                 <Transition fallback=|| view! { <Loading what="the PSA status" /> }>
-                    {move || Suspend::new(async move {
+                    {move || crate::components::ui::suspend(async move {
                         match status.await {
                             Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                             Ok(s) => view! { <FeedStatus status=s /> }.into_any(),

@@ -44,7 +44,7 @@ pub(super) fn MappingsEditor(
     view! {
         <fieldset>
             <legend>"Accounting mappings"</legend>
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                 <table id="mappings-editor" aria-label="Accounting mappings (editable)">
                     <thead>
                         <tr>

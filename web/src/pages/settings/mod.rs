@@ -15,7 +15,7 @@ use leptos::prelude::*;
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
 use crate::components::ui::{
-    Dialog, Empty, Loading, SecretOnce, describe, fmt_opt_time, fmt_time, use_me, use_notices,
+    Dialog, Empty, Loading, SecretOnce, describe, fmt_time, opt_time, time, use_me, use_notices,
 };
 use hubkeep_shared::api::{
     AccountingMapping, CreateEngineToken, CreatedEngineToken, LaunchSecret, PageQuery, PsaProvider,
@@ -56,14 +56,14 @@ fn set_text(set: bool) -> &'static str {
 pub fn SettingsPage() -> impl IntoView {
     let me = use_me();
     // The settings; loaded again after a save or a rotation of the launch secret.
-    let settings = LocalResource::new(api::settings::get_settings);
+    let settings = crate::components::ui::resource(api::settings::get_settings);
     let can_edit = move || me.can(HubAction::EditSettings);
     view! {
         <div class="page-head">
             <h1>"Settings"</h1>
         </div>
         <Transition fallback=|| view! { <Loading what="settings" /> }>
-            {move || Suspend::new(async move {
+            {move || crate::components::ui::suspend(async move {
                 match settings.await {
                     Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                     Ok(s) => {

@@ -54,7 +54,7 @@ pub(super) fn AccessTab() -> impl IntoView {
     let notices = use_notices();
 
     // The levels and the saved set; loaded again after a save.
-    let data = LocalResource::new(load_access);
+    let data = crate::components::ui::resource(load_access);
     let selected = RwSignal::new(BTreeSet::<i64>::new());
     let filter = RwSignal::new(String::new());
     let saving = RwSignal::new(false);
@@ -165,7 +165,7 @@ pub(super) fn AccessTab() -> impl IntoView {
             return view! { <Empty text="No security level matches." /> }.into_any();
         }
         view! {
-            <ul class="choices" role="group" aria-label="Security levels">
+            <ul class="choices" aria-label="Security levels">
                 {shown
                     .into_iter()
                     .map(|level| {
@@ -237,7 +237,7 @@ pub(super) fn AccessTab() -> impl IntoView {
                     })
             }}
             <Transition fallback=|| view! { <Loading what="security levels" /> }>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     let d = match data.await {
                         Err(e) => return view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(d) => d,

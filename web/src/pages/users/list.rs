@@ -147,7 +147,7 @@ pub(super) fn UsersTab() -> impl IntoView {
     let list = UserList::new();
 
     // The first page, and again whenever the sort or a filter changes.
-    let first = LocalResource::new(move || {
+    let first = crate::components::ui::resource(move || {
         let query = list.first_query();
         async move { api::users::list(&query).await }
     });
@@ -279,12 +279,12 @@ pub(super) fn UsersTab() -> impl IntoView {
                 }}
             </div>
             <Transition>
-                {move || Suspend::new(async move {
+                {move || crate::components::ui::suspend(async move {
                     first.await.err().map(|e| view! { <ErrorMessage error=e /> })
                 })}
             </Transition>
             <Show when=move || !failed()>
-                <div class="table-wrap">
+                <div class="table-wrap" tabindex="0" role="region" aria-label="Table, scrolls sideways on a narrow screen">
                     <table id="users-table" aria-busy=move || list.loading.get().to_string()>
                         <caption>
                             "Hub users (people who have signed in at least once)"
@@ -302,7 +302,7 @@ pub(super) fn UsersTab() -> impl IntoView {
                         </thead>
                         <tbody>
                             <Transition set_pending=list.loading>
-                                {move || Suspend::new(async move {
+                                {move || crate::components::ui::suspend(async move {
                                     if let Ok(page) = first.await {
                                         list.show(page);
                                     }

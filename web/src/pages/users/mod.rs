@@ -17,7 +17,7 @@ use leptos_router::hooks::use_location;
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
 use crate::components::ui::{
-    Dialog, Empty, Loading, MeCtx, Notices, access_badge, describe, fmt_time, use_me, use_notices,
+    Dialog, Empty, Loading, MeCtx, Notices, access_badge, describe, time, use_me, use_notices,
 };
 use hubkeep_shared::api::{
     ElevatedLevels, Page, SecurityLevel, SortOrder, UserListItem, UserPatch, UserQuery,

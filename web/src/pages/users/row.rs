@@ -218,7 +218,7 @@ pub(super) fn UserRow(item: ArcRwSignal<UserListItem>) -> impl IntoView {
             </td>
             <td>{move || item.with(|i| i.user.security_level.name.clone())}</td>
             <td>{move || access_badge(item.with(|i| i.user.access_level))}</td>
-            <td>{move || item.with(|i| fmt_time(&i.user.last_accessed_at))}</td>
+            <td>{move || item.with(|i| time(&i.user.last_accessed_at))}</td>
             <td>
                 <input
                     type="checkbox"

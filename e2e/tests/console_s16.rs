@@ -1,0 +1,384 @@
+//! SPEC S16 in a real browser (headless Chromium) against the real `hubkeep` binary in demo
+//! mode: the connection page's tabs by address, the settings form (several fields in one
+//! request, Cancel, the leave-page question), and the people picker inviting someone found
+//! by part of their name.
+//!
+//! Needs what `e2e/tests/console.rs` needs: the console built (`just web`), the `hubkeep`
+//! binary, `chromium` + `chromedriver`.
+
+use hubkeep_e2e::Server;
+use hubkeep_e2e::browser::{Browser, demo_launch};
+use serde_json::{Value, json};
+
+const DESKTOP: (u32, u32) = (1280, 800);
+
+/// Margaret Chen, Administrator: the first sign-in, so the primary (elevated) user.
+const PRIMARY: i64 = 29682885;
+/// Marcus Bell, Service Desk Manager: limited (not elevated).
+const MARCUS: i64 = 29682951;
+/// Rachel Lindqvist, Billing Coordinator: limited.
+const RACHEL: i64 = 29682999;
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, token: &str, path: &str) -> Value {
+        let (status, body) = self.call(reqwest::Method::GET, token, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
+    async fn post(&self, token: &str, path: &str, body: Value) -> Value {
+        let (status, answer) = self
+            .call(reqwest::Method::POST, token, path, Some(body))
+            .await;
+        assert!(
+            (200..300).contains(&status),
+            "POST {path}: {status} {answer}"
+        );
+        answer
+    }
+}
+
+fn token(launch: &Value) -> String {
+    launch["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
+}
+
+fn user_id(launch: &Value) -> String {
+    launch["user"]["id"].as_str().expect("user id").to_owned()
+}
+
+async fn demo() -> (tempfile::TempDir, Server, Api) {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_in(data_dir.path(), &["--demo"]);
+    server.wait_ready(&reqwest::Client::new()).await;
+    let api = Api {
+        base: server.base.clone(),
+        http: reqwest::Client::new(),
+    };
+    (data_dir, server, api)
+}
+
+/// A Xero → Power BI connection (it has views and the financial settings), both endpoints
+/// connected, owned by `owner`.
+async fn power_bi_connection(api: &Api, owner: &str, name: &str) -> String {
+    let c = api
+        .post(
+            owner,
+            "/connections",
+            json!({"name": name, "kind": "xero_power_bi", "timezone": "Europe/London"}),
+        )
+        .await;
+    let id = c["id"].as_str().expect("connection id").to_owned();
+    for side in ["source", "target"] {
+        api.post(
+            owner,
+            &format!("/connections/{id}/endpoints/{side}/reconnect"),
+            json!({"account_label": format!("{side} account")}),
+        )
+        .await;
+    }
+    id
+}
+
+/// Counts the console's `PATCH` requests from now on (`window.__patches`).
+const COUNT_PATCHES: &str = r#"
+    if (!window.__countingPatches) {
+        window.__countingPatches = true;
+        window.__patches = 0;
+        const original = window.fetch;
+        window.fetch = function (...args) {
+            const method = (args[0] && args[0].method) || (args[1] && args[1].method) || 'GET';
+            if (method.toUpperCase() === 'PATCH') window.__patches += 1;
+            return original.apply(this, args);
+        };
+    }
+    return true;
+"#;
+
+#[tokio::test]
+async fn s16_each_connection_tab_has_its_own_address() {
+    let (_dir, server, api) = demo().await;
+    let primary = demo_launch(&server.base, PRIMARY).await;
+    let id = power_bi_connection(&api, &token(&primary), "Tabbed reporting").await;
+    let browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
+    browser.use_session(&primary).await;
+
+    for tab in ["overview", "members", "sync", "views", "settings"] {
+        browser.goto(&format!("/connections/{id}/{tab}")).await;
+        browser.wait_for(&format!("#tab-panel-{tab}")).await;
+        browser.wait_loaded().await;
+        assert_eq!(
+            browser
+                .all_attrs("#connection-tabs a[aria-current=page]", "data-tab")
+                .await,
+            vec![tab.to_owned()],
+            "the current tab is marked on /{tab}"
+        );
+        assert_eq!(browser.count(".tab-panel").await, 1, "one panel on /{tab}");
+    }
+    // What each tab holds.
+    browser.goto(&format!("/connections/{id}/members")).await;
+    browser.wait_for("#members").await;
+    browser.wait_for("#invitations").await;
+    assert!(!browser.exists("#runs").await && !browser.exists("#settings").await);
+    browser.goto(&format!("/connections/{id}/views")).await;
+    browser.wait_for("#tab-panel-views #views").await;
+
+    // The bare address is the overview; an unknown tab says so inside the page.
+    browser.goto(&format!("/connections/{id}")).await;
+    browser.wait_for("#tab-panel-overview #overview").await;
+    browser.goto(&format!("/connections/{id}/nonsense")).await;
+    browser.wait_for("#tab-unknown").await;
+
+    // Following a tab link moves without reloading the page (the connection stays loaded).
+    browser.goto(&format!("/connections/{id}/overview")).await;
+    browser.wait_for("#tab-panel-overview").await;
+    browser
+        .js("window.__samePage = true; return true;", vec![])
+        .await;
+    browser.click("#tab-sync").await;
+    browser.wait_for("#tab-panel-sync").await;
+    assert_eq!(browser.path().await, format!("/connections/{id}/sync"));
+    assert_eq!(
+        browser
+            .js("return window.__samePage === true;", vec![])
+            .await,
+        json!(true)
+    );
+
+    // A kind without views offers no Views tab, and its address says there are none.
+    let sync = api
+        .post(
+            &token(&primary),
+            "/connections",
+            json!({"name": "No views", "kind": "autotask_quickbooks", "timezone": "UTC"}),
+        )
+        .await;
+    let sync = sync["id"].as_str().unwrap().to_owned();
+    browser.goto(&format!("/connections/{sync}/views")).await;
+    browser.wait_for("#views-none").await;
+    assert!(
+        !browser.exists("#tab-views").await,
+        "no Views tab for autotask_quickbooks"
+    );
+
+    // Times are the viewer's (the browser's zone, through Intl), with UTC on hover.
+    browser.goto("/activity").await;
+    browser.wait_for("#activity-table time[datetime]").await;
+    let shown = browser
+        .js(
+            "const t = document.querySelector('#activity-table time[datetime]');
+             const local = new Intl.DateTimeFormat([], {year: 'numeric', month: 'short', day: 'numeric',
+                 hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short'})
+                 .format(new Date(t.getAttribute('datetime')));
+             return [t.textContent, local, t.getAttribute('title'), t.getAttribute('datetime')];",
+            vec![],
+        )
+        .await;
+    let shown: Vec<String> = serde_json::from_value(shown).unwrap();
+    assert_eq!(
+        shown[0], shown[1],
+        "the time in the viewer's zone: {shown:?}"
+    );
+    assert!(
+        shown[2].ends_with(" UTC") && shown[2][..16] == shown[3][..16].replace('T', " "),
+        "UTC on hover: {shown:?}"
+    );
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn s16_settings_save_several_fields_in_one_request_and_cancel_restores() {
+    let (_dir, server, api) = demo().await;
+    let primary = demo_launch(&server.base, PRIMARY).await;
+    let t = token(&primary);
+    let id = power_bi_connection(&api, &t, "Board pack").await;
+    let browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
+    browser.use_session(&primary).await;
+    browser.goto(&format!("/connections/{id}/settings")).await;
+    browser.wait_for("#settings-form[data-dirty=false]").await;
+    browser.wait_loaded().await;
+    assert!(
+        browser.exists("#settings-save[disabled]").await,
+        "nothing to save yet"
+    );
+
+    // Cancel restores what is saved.
+    browser.type_into("#setting-name", "Something else").await;
+    browser.wait_for("#settings-form[data-dirty=true]").await;
+    browser.click("#settings-cancel").await;
+    browser.wait_for("#settings-form[data-dirty=false]").await;
+    assert_eq!(
+        browser
+            .js(
+                "return document.querySelector('#setting-name').value;",
+                vec![]
+            )
+            .await,
+        json!("Board pack")
+    );
+
+    // Leaving with unsaved changes asks first; declining stays.
+    browser.type_into("#setting-name", "Unsaved name").await;
+    browser.wait_for("#settings-form[data-dirty=true]").await;
+    browser
+        .js("window.__asked = 0; window.confirm = () => { window.__asked += 1; return false; }; return true;", vec![])
+        .await;
+    browser.click("#tab-overview").await;
+    assert_eq!(browser.js("return window.__asked;", vec![]).await, json!(1));
+    assert_eq!(browser.path().await, format!("/connections/{id}/settings"));
+    browser.click("#settings-cancel").await;
+    browser.wait_for("#settings-form[data-dirty=false]").await;
+
+    // Three fields, one PATCH.
+    browser.js(COUNT_PATCHES, vec![]).await;
+    browser.type_into("#setting-name", "Board pack (EU)").await;
+    browser
+        .type_into("#setting-timezone", "America/New_York")
+        .await;
+    browser.select("#setting-reporting-currency", "EUR").await;
+    browser.click("#setting-locked-period-export").await;
+    browser.click("#settings-save").await;
+    browser.wait_for("#settings-form[data-dirty=false]").await;
+    browser
+        .wait_until(
+            "the saved name on the page",
+            "return document.querySelector('#connection-name-heading')?.textContent === 'Board pack (EU)';",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        browser.js("return window.__patches;", vec![]).await,
+        json!(1),
+        "one request"
+    );
+    let c = api.get(&t, &format!("/connections/{id}")).await;
+    assert_eq!(c["name"], "Board pack (EU)");
+    assert_eq!(c["timezone"], "America/New_York");
+    assert_eq!(c["reporting_currency"], "EUR");
+    assert_eq!(c["locked_period_export"], true);
+
+    // A refused value is shown and nothing is sent.
+    browser.type_into("#setting-timezone", "Mars/Olympus").await;
+    browser.click("#settings-save").await;
+    browser.wait_for("#settings-errors [role=alert]").await;
+    assert_eq!(
+        browser.js("return window.__patches;", vec![]).await,
+        json!(1),
+        "no request"
+    );
+    browser.click("#settings-cancel").await;
+    browser.wait_for("#settings-form[data-dirty=false]").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn s16_the_people_picker_finds_a_person_by_part_of_a_name_and_invites_them() {
+    let (_dir, server, api) = demo().await;
+    let primary = demo_launch(&server.base, PRIMARY).await;
+    let marcus = demo_launch(&server.base, MARCUS).await;
+    let rachel = demo_launch(&server.base, RACHEL).await;
+    let t = token(&primary);
+    let id = power_bi_connection(&api, &t, "Shared reporting").await;
+    // Marcus, limited in the hub, is a business administrator here: an inviter.
+    let inv = api
+        .post(
+            &t,
+            &format!("/connections/{id}/invitations"),
+            json!({"user_id": user_id(&marcus), "role": "business_admin"}),
+        )
+        .await;
+    api.post(
+        &token(&marcus),
+        &format!("/invitations/{}/accept", inv["id"].as_str().unwrap()),
+        json!({}),
+    )
+    .await;
+
+    let browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
+    browser.use_session(&marcus).await;
+    browser.goto(&format!("/connections/{id}/members")).await;
+    browser.wait_for("#invite-form").await;
+    browser.wait_loaded().await;
+    browser.type_into("#invite-email", "lindq").await;
+    let option = format!(
+        "#invite-email-options [role=option][data-user-id=\"{}\"]",
+        user_id(&rachel)
+    );
+    browser.wait_for(&option).await;
+    assert_eq!(
+        browser.attrs("#invite-email", "aria-expanded").await,
+        vec!["true".to_owned()],
+        "the combobox says its list is open"
+    );
+    browser.click(&option).await;
+    browser
+        .wait_for(&format!(
+            "#invite-email[data-chosen-user-id=\"{}\"]",
+            user_id(&rachel)
+        ))
+        .await;
+    browser.select("#invite-role", "read_only").await;
+    browser.click("#invite-submit").await;
+    browser.wait_for("#invitations [data-invitation-id]").await;
+
+    let list = api.get(&t, &format!("/connections/{id}/invitations")).await;
+    let pending: Vec<&Value> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] == "pending")
+        .collect();
+    assert_eq!(pending.len(), 1, "{list}");
+    assert_eq!(pending[0]["invitee"]["user_id"], json!(user_id(&rachel)));
+    assert_eq!(pending[0]["role"], "read_only");
+
+    // The keyboard works too: arrows move, Enter chooses.
+    browser.type_into("#invite-email", "chen").await;
+    browser
+        .wait_for("#invite-email-options [role=option]")
+        .await;
+    browser
+        .js(
+            "const i = document.querySelector('#invite-email');
+             i.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowDown', bubbles: true}));
+             i.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true, cancelable: true}));
+             return true;",
+            vec![],
+        )
+        .await;
+    browser
+        .wait_for(&format!(
+            "#invite-email[data-chosen-user-id=\"{}\"]",
+            user_id(&primary)
+        ))
+        .await;
+    browser.close().await;
+}

@@ -37,9 +37,11 @@ log "wasm-bindgen $(wasm-bindgen --version | awk '{print $2}')"
 wasm-bindgen --target web --no-typescript --out-name app --out-dir "$stage/glue" \
   "$target_dir/wasm32-unknown-unknown/$profile/hubkeep-web.wasm"
 
-log "$(wasm-opt --version | awk '{print $1, $2, $3}') -Oz"
+log "$(wasm-opt --version | awk '{print $1, $2, $3}') -Oz --converge"
 # The features rustc's wasm32 target emits by default; wasm-opt must accept them.
-wasm-opt -Oz --strip-debug --strip-producers \
+# --converge repeats the passes until the module stops shrinking: about 30 s more for ~1 KB
+# of brotli (docs/decisions.md, "Console weight").
+wasm-opt -Oz --converge --strip-debug --strip-producers \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   -o "$stage/glue/app_bg.opt.wasm" "$stage/glue/app_bg.wasm"

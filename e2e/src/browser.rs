@@ -223,6 +223,22 @@ impl Browser {
     /// [`Browser::start`] with more Chromium flags (`--log-net-log=…` to record every
     /// request the browser makes).
     pub async fn start_with_args(base: &str, width: u32, height: u32, extra: &[String]) -> Self {
+        Self::launch(base, width, height, extra, None).await
+    }
+
+    /// [`Browser::start`] with the browser in the IANA time zone `zone` (chromedriver and
+    /// Chromium run with `TZ` set), so a test can tell local time from UTC.
+    pub async fn start_in_zone(base: &str, width: u32, height: u32, zone: &str) -> Self {
+        Self::launch(base, width, height, &[], Some(zone)).await
+    }
+
+    async fn launch(
+        base: &str,
+        width: u32,
+        height: u32,
+        extra: &[String],
+        zone: Option<&str>,
+    ) -> Self {
         let permit = BROWSERS
             .get_or_init(|| {
                 let n = std::env::var("HUBKEEP_E2E_BROWSERS")
@@ -240,7 +256,11 @@ impl Browser {
             .prefix("hubkeep-e2e-chromium-")
             .tempdir()
             .expect("a profile dir");
-        let driver = Command::new(chromedriver_binary())
+        let mut driver = Command::new(chromedriver_binary());
+        if let Some(zone) = zone {
+            driver.env("TZ", zone);
+        }
+        let driver = driver
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())

@@ -112,10 +112,14 @@ const COUNT_PATCHES: &str = r#"
     if (!window.__countingPatches) {
         window.__countingPatches = true;
         window.__patches = 0;
+        window.__bodies = [];
         const original = window.fetch;
         window.fetch = function (...args) {
             const method = (args[0] && args[0].method) || (args[1] && args[1].method) || 'GET';
-            if (method.toUpperCase() === 'PATCH') window.__patches += 1;
+            if (method.toUpperCase() === 'PATCH') {
+                window.__patches += 1;
+                if (args[0] && args[0].clone) args[0].clone().text().then(t => window.__bodies.push(t));
+            }
             return original.apply(this, args);
         };
     }
@@ -189,28 +193,103 @@ async fn s16_each_connection_tab_has_its_own_address() {
         "no Views tab for autotask_quickbooks"
     );
 
-    // Times are the viewer's (the browser's zone, through Intl), with UTC on hover.
+    browser.close().await;
+}
+
+/// SPEC S16: times in the viewer's zone with UTC on hover, runs also in the connection's
+/// zone, and the activity date filters read in the viewer's zone. The browser runs in
+/// Pacific/Chatham (UTC+13:45 in December), which no formatting in UTC could pass for.
+#[tokio::test]
+async fn s16_times_show_in_the_viewers_zone_with_utc_on_hover() {
+    let (_dir, server, api) = demo().await;
+    let primary = demo_launch(&server.base, PRIMARY).await;
+    let t = token(&primary);
+    let id = power_bi_connection(&api, &t, "Zoned").await;
+    api.post(&t, &format!("/connections/{id}/runs"), json!({}))
+        .await;
+    let browser =
+        Browser::start_in_zone(&server.base, DESKTOP.0, DESKTOP.1, "Pacific/Chatham").await;
+    browser.use_session(&primary).await;
+    assert_eq!(
+        browser
+            .js(
+                "return Intl.DateTimeFormat().resolvedOptions().timeZone;",
+                vec![]
+            )
+            .await,
+        json!("Pacific/Chatham")
+    );
+
     browser.goto("/activity").await;
     browser.wait_for("#activity-table time[datetime]").await;
     let shown = browser
         .js(
             "const t = document.querySelector('#activity-table time[datetime]');
-             const local = new Intl.DateTimeFormat([], {year: 'numeric', month: 'short', day: 'numeric',
-                 hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short'})
-                 .format(new Date(t.getAttribute('datetime')));
-             return [t.textContent, local, t.getAttribute('title'), t.getAttribute('datetime')];",
+             return [t.textContent, t.getAttribute('title'), t.getAttribute('datetime')];",
             vec![],
         )
         .await;
     let shown: Vec<String> = serde_json::from_value(shown).unwrap();
-    assert_eq!(
-        shown[0], shown[1],
+    let at = chrono::DateTime::parse_from_rfc3339(&shown[2]).unwrap();
+    let chatham = at.with_timezone(&chrono::FixedOffset::east_opt(13 * 3600 + 45 * 60).unwrap());
+    assert!(
+        shown[0].contains(&chatham.format("%H:%M").to_string()) && shown[0].contains("GMT+13:45"),
         "the time in the viewer's zone: {shown:?}"
     );
-    assert!(
-        shown[2].ends_with(" UTC") && shown[2][..16] == shown[3][..16].replace('T', " "),
-        "UTC on hover: {shown:?}"
+    assert_eq!(
+        shown[1],
+        at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        "UTC on hover"
     );
+
+    // A run: the viewer's time, and the connection's (Europe/London) beside it.
+    browser.goto(&format!("/connections/{id}/sync")).await;
+    browser
+        .wait_for("tr[data-run-id] [data-connection-zone]")
+        .await;
+    let zone_text = browser
+        .js(
+            "return document.querySelector('tr[data-run-id] [data-connection-zone]').textContent;",
+            vec![],
+        )
+        .await;
+    assert!(
+        zone_text
+            .as_str()
+            .is_some_and(|z| z.contains("GMT") || z.contains("UTC")),
+        "the run time in the connection's zone: {zone_text}"
+    );
+
+    // The date filters are the viewer's: 2026-12-01 00:00 in Chatham is 2026-11-30 10:15 UTC.
+    browser.goto("/activity").await;
+    browser.wait_for("#activity-from").await;
+    browser
+        .js(
+            "const i = document.querySelector('#activity-from');
+             const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+             set.call(i, '2026-12-01T00:00');
+             i.dispatchEvent(new Event('input', {bubbles: true}));
+             return true;",
+            vec![],
+        )
+        .await;
+    browser.click("#activity-apply").await;
+    browser
+        .wait_until(
+            "the filter in the address",
+            "return new URLSearchParams(location.search).get('from') === '2026-11-30T10:15:00Z';",
+            vec![],
+        )
+        .await;
+    // And back: the address's instant shows as the viewer's local time in the field.
+    browser.goto("/activity?from=2026-11-30T10:15:00Z").await;
+    browser
+        .wait_until(
+            "the field in local time",
+            "return document.querySelector('#activity-from')?.value === '2026-12-01T00:00';",
+            vec![],
+        )
+        .await;
     browser.close().await;
 }
 
@@ -278,6 +357,22 @@ async fn s16_settings_save_several_fields_in_one_request_and_cancel_restores() {
         browser.js("return window.__patches;", vec![]).await,
         json!(1),
         "one request"
+    );
+    // …carrying exactly the four fields that changed.
+    browser
+        .wait_until(
+            "the body read",
+            "return window.__bodies.length === 1;",
+            vec![],
+        )
+        .await;
+    let body = browser.js("return window.__bodies[0];", vec![]).await;
+    let body: Value = serde_json::from_str(body.as_str().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({"name": "Board pack (EU)", "timezone": "America/New_York",
+               "reporting_currency": "EUR", "locked_period_export": true}),
+        "only what changed"
     );
     let c = api.get(&t, &format!("/connections/{id}")).await;
     assert_eq!(c["name"], "Board pack (EU)");
@@ -380,5 +475,67 @@ async fn s16_the_people_picker_finds_a_person_by_part_of_a_name_and_invites_them
             user_id(&primary)
         ))
         .await;
+    browser.close().await;
+}
+
+/// SPEC S16 (people picker in recovery) and S5.4: an elevated user recovers an orphaned
+/// connection by choosing the new owner in the picker.
+#[tokio::test]
+async fn s16_recovery_chooses_the_new_owner_with_the_people_picker() {
+    let (_dir, server, api) = demo().await;
+    let primary = demo_launch(&server.base, PRIMARY).await;
+    let marcus = demo_launch(&server.base, MARCUS).await;
+    let rachel = demo_launch(&server.base, RACHEL).await;
+    let t = token(&primary);
+    // Marcus becomes the owner, then loses hub access: the connection is orphaned.
+    let id = power_bi_connection(&api, &t, "Orphaned reporting").await;
+    let inv = api
+        .post(
+            &t,
+            &format!("/connections/{id}/invitations"),
+            json!({"user_id": user_id(&marcus), "role": "owner"}),
+        )
+        .await;
+    api.post(
+        &token(&marcus),
+        &format!("/invitations/{}/accept", inv["id"].as_str().unwrap()),
+        json!({}),
+    )
+    .await;
+    let (status, body) = api
+        .call(
+            reqwest::Method::PATCH,
+            &t,
+            &format!("/users/{}", user_id(&marcus)),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
+    browser.use_session(&primary).await;
+    browser.goto("/connections?view=all").await;
+    let row = format!("tr[data-connection-id=\"{id}\"][data-orphaned=true]");
+    browser.wait_for(&row).await;
+    browser.wait_loaded().await;
+    browser
+        .click(&format!("{row} button[data-hub-action=govern_connections]"))
+        .await;
+    browser.wait_for("#recover-ownership #recover-user").await;
+    browser.type_into("#recover-user", "lindq").await;
+    let option = format!(
+        "#recover-user-options [role=option][data-user-id=\"{}\"]",
+        user_id(&rachel)
+    );
+    browser.wait_for(&option).await;
+    browser.click(&option).await;
+    browser.click("#recover-submit").await;
+    browser.wait_gone("#recover-ownership").await;
+    // The primary kept no role on it; the new owner sees it as hers.
+    let c = api
+        .get(&token(&rachel), &format!("/connections/{id}"))
+        .await;
+    assert_eq!(c["owner"]["id"], json!(user_id(&rachel)), "{c}");
+    assert_eq!(c["my_roles"], json!(["owner"]), "{c}");
     browser.close().await;
 }

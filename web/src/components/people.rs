@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use hubkeep_shared::api::{PeopleQuery, Person};
+use hubkeep_shared::fields::{FieldRule as _, PeopleSearch};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -38,30 +39,49 @@ pub fn PersonPicker(
     let open = RwSignal::new(false);
     let active = RwSignal::new(None::<usize>);
     let status = RwSignal::new(String::new());
-    // Each keystroke starts a new generation; only the latest one's answer is shown.
+    // Each keystroke, choice or blur starts a new generation; an answer is shown only while
+    // its generation is the latest, so a late answer never reopens the list. Read with
+    // `try_`: a timer or an answer may outlive the picker (then it is `None`).
     let generation = StoredValue::new(0u64);
+    let next_generation = move || {
+        let next = generation.try_get_value().unwrap_or_default() + 1;
+        let _ = generation.try_set_value(next);
+        next
+    };
+    let current = move |mine: u64| generation.try_get_value() == Some(mine);
+    // Once the server has refused this viewer a search, the picker stops asking.
+    let refused = StoredValue::new(false);
     let list_id = format!("{id}-options");
     let hint_id = format!("{id}-hint");
     let status_id = format!("{id}-status");
     let option_id = move |i: usize| format!("{id}-option-{i}");
+    let focused = move || {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_some_and(|e| e.id() == id)
+    };
 
     let search = move |q: String| {
-        let mine = generation.get_value() + 1;
-        generation.set_value(mine);
-        if q.trim().chars().count() < 2 {
+        let mine = next_generation();
+        // Asks only what the server would answer (the shared rule), and not once refused.
+        let Ok(q) = PeopleSearch::parse(&q) else {
             found.set(Vec::new());
             open.set(false);
-            status.set(String::new());
+            active.set(None);
+            return;
+        };
+        if refused.get_value() {
             return;
         }
         set_timeout(
             move || {
-                if generation.get_value() != mine {
+                if !current(mine) {
                     return;
                 }
                 spawn_local(async move {
-                    let result = api::users::people(&PeopleQuery::new(q.trim())).await;
-                    if generation.get_value() != mine {
+                    let result = api::users::people(&PeopleQuery::new(q.as_str())).await;
+                    if !current(mine) {
                         return;
                     }
                     match result {
@@ -72,10 +92,11 @@ pub fn PersonPicker(
                                 n => format!("{n} people found."),
                             });
                             active.set(None);
-                            open.set(!page.items.is_empty());
+                            open.set(!page.items.is_empty() && focused());
                             found.set(page.items);
                         }
                         Err(e) if e.status() == Some(403) => {
+                            let _ = refused.try_set_value(true);
                             found.set(Vec::new());
                             open.set(false);
                             status.set(
@@ -99,12 +120,18 @@ pub fn PersonPicker(
     };
     let choose = move |i: usize| {
         if let Some(p) = found.with_untracked(|f| f.get(i).cloned()) {
+            next_generation();
             text.set(person_text(&p));
             chosen.set(Some(p));
             open.set(false);
             active.set(None);
             status.set(String::new());
         }
+    };
+    let close = move || {
+        next_generation();
+        open.set(false);
+        active.set(None);
     };
     let on_input = move |ev: leptos::ev::Event| {
         let value = event_target_value(&ev);
@@ -163,7 +190,7 @@ pub fn PersonPicker(
                     on:keydown=on_keydown
                     on:blur=move |_| {
                         // Let a click on an option land first.
-                        set_timeout(move || open.set(false), Duration::from_millis(150));
+                        set_timeout(close, Duration::from_millis(150));
                     }
                     disabled=move || disabled.get()
                 />

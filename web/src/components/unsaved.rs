@@ -6,6 +6,8 @@
 //! The browser's Back button is not asked about (the router cannot hold a `popstate`).
 
 use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -17,6 +19,8 @@ thread_local! {
     /// How many guarded forms are dirty now.
     static DIRTY: Cell<u32> = const { Cell::new(0) };
     static INSTALLED: Cell<bool> = const { Cell::new(false) };
+    /// The person agreed to leave by a link: the unload that may follow does not ask.
+    static CONFIRMED: Cell<bool> = const { Cell::new(false) };
 }
 
 fn dirty() -> bool {
@@ -26,10 +30,17 @@ fn dirty() -> bool {
 /// Asks before leaving while `is_dirty` holds, until the calling component is unmounted.
 pub fn guard(is_dirty: Memo<bool>) {
     install();
-    let counted = StoredValue::new(false);
-    let count = move |now: bool| {
-        if counted.get_value() != now {
-            counted.set_value(now);
+    // Whether this form is counted in `DIRTY`. Not a reactive value: the cleanup runs while
+    // the component's own values are being disposed.
+    let counted = Arc::new(AtomicBool::new(false));
+    let mine = Arc::clone(&counted);
+    Effect::new(move |_| {
+        let now = is_dirty.get();
+        if now {
+            // New edits: an earlier "leave" no longer speaks for them.
+            CONFIRMED.with(|c| c.set(false));
+        }
+        if mine.swap(now, Ordering::Relaxed) != now {
             DIRTY.with(|d| {
                 d.set(if now {
                     d.get() + 1
@@ -38,13 +49,46 @@ pub fn guard(is_dirty: Memo<bool>) {
                 })
             });
         }
-    };
-    Effect::new(move |_| count(is_dirty.get()));
+    });
     on_cleanup(move || {
-        if counted.try_get_value() == Some(true) {
+        if counted.swap(false, Ordering::Relaxed) {
             DIRTY.with(|d| d.set(d.get().saturating_sub(1)));
         }
     });
+}
+
+/// Whether a click follows a link away from this page in this tab: a plain left click (no
+/// modifier: those open another tab or window) on a link without `target` or `download`,
+/// to another address than the current one (a `#fragment` of this page, such as the skip
+/// link, stays).
+fn leaves_the_page(ev: &web_sys::MouseEvent) -> bool {
+    if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() {
+        return false;
+    }
+    let Some(link) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|e| e.closest("a[href]").ok().flatten())
+    else {
+        return false;
+    };
+    if link.has_attribute("download")
+        || link
+            .get_attribute("target")
+            .is_some_and(|t| !t.is_empty() && t != "_self")
+    {
+        return false;
+    }
+    let Some(link) = link.dyn_ref::<web_sys::HtmlAnchorElement>() else {
+        return false;
+    };
+    let Some(here) = web_sys::window().map(|w| w.location()) else {
+        return true;
+    };
+    let same = |a: Result<String, _>, b: String| a.is_ok_and(|a: String| a == b);
+    !(same(here.origin(), link.origin())
+        && same(here.pathname(), link.pathname())
+        && same(here.search(), link.search()))
 }
 
 /// The two listeners, once per page load (they live as long as the page).
@@ -56,7 +100,8 @@ fn install() {
         return;
     };
     let before_unload = Closure::<dyn Fn(web_sys::Event)>::new(|ev: web_sys::Event| {
-        if dirty() {
+        // A link the person already agreed to follow does not ask twice.
+        if dirty() && !CONFIRMED.with(|c| c.replace(false)) {
             ev.prevent_default();
             // Older browsers ask only when a return value is set.
             let _ = js_sys::Reflect::set(&ev, &"returnValue".into(), &"".into());
@@ -67,21 +112,16 @@ fn install() {
     before_unload.forget();
 
     let click = Closure::<dyn Fn(web_sys::MouseEvent)>::new(|ev: web_sys::MouseEvent| {
-        if !dirty() || ev.default_prevented() || ev.button() != 0 {
-            return;
-        }
-        let link = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|e| e.closest("a[href]").ok().flatten());
-        if link.is_none() {
+        if !dirty() || !leaves_the_page(&ev) {
             return;
         }
         let leave = web_sys::window()
             .and_then(|w| w.confirm_with_message(QUESTION).ok())
             .unwrap_or(true);
         if leave {
-            DIRTY.with(|d| d.set(0));
+            // The form unmounts as the router moves on and stops counting then; a link the
+            // router leaves to the browser must not be asked about again on unload.
+            CONFIRMED.with(|c| c.set(true));
         } else {
             ev.prevent_default();
             ev.stop_immediate_propagation();

@@ -64,7 +64,11 @@ fn target_view(t: &ActivityTarget) -> AnyView {
         ("connection", Some(id)) => {
             view! { <A href=format!("/connections/{}", api::seg(id))>{text}</A> }.into_any()
         }
-        ("user", Some(id)) => view! { <A href=actor_href(id)>{text}</A> }.into_any(),
+        // The entries about that person.
+        ("user", Some(id)) => view! {
+            <A href=format!("/activity?target_kind=user&target_id={}", api::seg(id))>{text}</A>
+        }
+        .into_any(),
         _ => text.into_any(),
     }
 }
@@ -136,19 +140,41 @@ pub fn ActivityPage() -> impl IntoView {
     let connection = RwSignal::new(q("connection_id").unwrap_or_default());
     let actor = RwSignal::new(q("actor_user_id").unwrap_or_default());
     let actor_person = RwSignal::new(None::<Person>);
-    let names = crate::components::ui::resource(|| async {
-        let page = api::connections::list(PageQuery {
-            limit: Some(200),
-            cursor: None,
-        })
-        .await;
-        page.map(|p| {
-            p.items
-                .into_iter()
-                .map(|c| (c.id.to_string(), c.name))
-                .collect::<ConnectionNames>()
-        })
-        .unwrap_or_default()
+    // The connections the viewer can name: their own, and for those who govern the tenant's
+    // connections every one of them (whose activity they read).
+    let names = crate::components::ui::resource(move || {
+        let govern = me.can(HubAction::GovernConnections);
+        async move {
+            let mut names = ConnectionNames::new();
+            let mut cursor = None;
+            // At most 10 pages of 200: beyond that an entry shows the connection's id.
+            for _ in 0..10 {
+                let query = PageQuery {
+                    limit: Some(200),
+                    cursor: cursor.take(),
+                };
+                let next = if govern {
+                    api::connections::governance(query).await.map(|p| {
+                        names.extend(
+                            p.items
+                                .into_iter()
+                                .map(|g| (g.connection.id.to_string(), g.connection.name)),
+                        );
+                        p.next_cursor
+                    })
+                } else {
+                    api::connections::list(query).await.map(|p| {
+                        names.extend(p.items.into_iter().map(|c| (c.id.to_string(), c.name)));
+                        p.next_cursor
+                    })
+                };
+                match next {
+                    Ok(Some(next)) => cursor = Some(next),
+                    _ => break,
+                }
+            }
+            names
+        }
     });
     let from = RwSignal::new(q("from").map(|v| rfc3339_to_local(&v)).unwrap_or_default());
     let to = RwSignal::new(q("to").map(|v| rfc3339_to_local(&v)).unwrap_or_default());
@@ -159,8 +185,12 @@ pub fn ActivityPage() -> impl IntoView {
         action.set(q("action").unwrap_or_default());
         target_kind.set(q("target_kind").unwrap_or_default());
         connection.set(q("connection_id").unwrap_or_default());
-        actor.set(q("actor_user_id").unwrap_or_default());
-        actor_person.set(None);
+        // The person chosen stays shown by name while the address names them.
+        let url_actor = q("actor_user_id");
+        if actor_person.with_untracked(|p| p.as_ref().map(|p| p.id.to_string())) != url_actor {
+            actor_person.set(None);
+            actor.set(url_actor.unwrap_or_default());
+        }
         from.set(q("from").map(|v| rfc3339_to_local(&v)).unwrap_or_default());
         to.set(q("to").map(|v| rfc3339_to_local(&v)).unwrap_or_default());
     });
@@ -183,6 +213,24 @@ pub fn ActivityPage() -> impl IntoView {
             let page = api::activity::list(&first).await;
             more.set(Vec::new());
             next.set(page.as_ref().ok().and_then(|p| p.next_cursor.clone()));
+            // An actor filter from the address (a followed link) shows the person's name.
+            if let (Ok(p), Some(id)) = (&page, &first.actor_user_id)
+                && actor_person.with_untracked(Option::is_none)
+                && let Some((user, label)) = p.items.iter().find_map(|e| {
+                    let a = &e.actor;
+                    a.user_id
+                        .as_ref()
+                        .filter(|u| u.to_string() == *id)
+                        .zip(a.label.clone())
+                })
+            {
+                actor.set(label.clone());
+                actor_person.set(Some(Person {
+                    id: user.clone(),
+                    display_name: label,
+                    email: String::new(),
+                }));
+            }
             page
         }
     });
@@ -293,7 +341,7 @@ pub fn ActivityPage() -> impl IntoView {
                 <select id="activity-connection" prop:value=move || connection.get() on:change=move |ev| connection.set(event_target_value(&ev))>
                     <option value="">"Any connection"</option>
                     {move || {
-                        let chosen = connection.get_untracked();
+                        let chosen = connection.get();
                         let mut all: Vec<(String, String)> = names.get().map(|n| n.into_iter().collect()).unwrap_or_default();
                         // A connection in the address the viewer cannot see by name still shows.
                         if !chosen.is_empty() && !all.iter().any(|(id, _)| *id == chosen) {

@@ -3,9 +3,7 @@
 //! SPEC S5.4), and the "New connection" dialog (SPEC S4).
 
 use hubkeep_shared::fields::{FieldErrors, Name, TimezoneName};
-use hubkeep_shared::{
-    ConnectionKind, ConnectionRole, HubAccess, HubAction, Problem, ProblemCode, UserId,
-};
+use hubkeep_shared::{ConnectionKind, ConnectionRole, HubAction, Problem, ProblemCode};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::components::A;
@@ -13,10 +11,11 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
+use crate::components::people::PersonPicker;
 use crate::components::ui::{
     Dialog, Empty, Loading, Notices, access_badge, describe, use_me, use_notices,
 };
-use hubkeep_shared::api::{GovernanceItem, NewConnection, PageQuery, RecoverOwnership, UserQuery};
+use hubkeep_shared::api::{GovernanceItem, NewConnection, PageQuery, RecoverOwnership};
 
 /// The kinds offered by the create form, in the SPEC's order.
 const KINDS: [ConnectionKind; 4] = [
@@ -491,31 +490,16 @@ fn RecoverDialog(
     paged: Paged<GovernanceItem>,
 ) -> impl IntoView {
     let notices = use_notices();
-    let user = RwSignal::new(String::new());
+    // The new owner, chosen with the people picker (active users with hub access).
+    let person = RwSignal::new(None::<hubkeep_shared::api::Person>);
+    let person_text = RwSignal::new(String::new());
     let retain = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ClientError>);
-    // The candidates: active users with hub access (loaded each time the dialog opens).
-    let users = crate::components::ui::resource(move || {
-        let is_open = open.get();
-        async move {
-            if !is_open {
-                return None;
-            }
-            Some(
-                api::users::list(&UserQuery {
-                    limit: Some(200),
-                    active: Some(true),
-                    ..UserQuery::default()
-                })
-                .await
-                .map(|p| p.items),
-            )
-        }
-    });
     Effect::new(move |_| {
         if open.get() {
-            user.set(String::new());
+            person.set(None);
+            person_text.set(String::new());
             retain.set(String::new());
             error.set(None);
         }
@@ -526,12 +510,14 @@ fn RecoverDialog(
         let Some(item) = target.get_untracked() else {
             return;
         };
-        let user_id = user.get_untracked();
-        if busy.get_untracked() || user_id.is_empty() {
+        let Some(chosen) = person.get_untracked() else {
+            return;
+        };
+        if busy.get_untracked() {
             return;
         }
         let body = RecoverOwnership {
-            user_id: UserId::new(user_id),
+            user_id: chosen.id,
             retain_role: retain.get_untracked().parse().ok(),
         };
         busy.set(true);
@@ -572,59 +558,13 @@ fn RecoverDialog(
                             }
                         })
                 }}
-                <Transition fallback=|| view! { <Loading what="users" /> }>
-                    {move || crate::components::ui::suspend(async move {
-                        let owner_id = target
-                            .get_untracked()
-                            .map(|t| t.owner.id);
-                        match users.await {
-                            None => ().into_any(),
-                            Some(Err(e)) => view! { <ErrorMessage error=e /> }.into_any(),
-                            Some(Ok(list)) => {
-                                let candidates: Vec<hubkeep_shared::api::UserListItem> = list
-                                    .into_iter()
-                                    .filter(|u| {
-                                        u.user.access_level != HubAccess::None && Some(&u.user.id) != owner_id.as_ref()
-                                    })
-                                    .collect();
-                                if candidates.is_empty() {
-                                    return view! {
-                                        <Empty text="No active user with hub access can take over." />
-                                    }
-                                        .into_any();
-                                }
-                                view! {
-                                    <label class="field">
-                                        <span>"New owner"</span>
-                                        <select
-                                            id="recover-user"
-                                            required
-                                            aria-invalid=move || {
-                                                error.with(|e| field_invalid(e, "user_id")).to_string()
-                                            }
-                                            prop:value=move || user.get()
-                                            on:change=move |ev| user.set(event_target_value(&ev))
-                                        >
-                                            <option value="">"Choose a user…"</option>
-                                            {candidates
-                                                .into_iter()
-                                                .map(|u| {
-                                                    let text = format!(
-                                                        "{} ({})",
-                                                        u.user.display_name,
-                                                        u.user.email,
-                                                    );
-                                                    view! { <option value=u.user.id.to_string()>{text}</option> }
-                                                })
-                                                .collect_view()}
-                                        </select>
-                                    </label>
-                                }
-                                    .into_any()
-                            }
-                        }
-                    })}
-                </Transition>
+                <PersonPicker
+                    id="recover-user"
+                    label="New owner"
+                    chosen=person
+                    text=person_text
+                    hint="Type part of their name or email and choose: an active user with hub access."
+                />
                 <label class="field">
                     <span>"Previous owner keeps"</span>
                     <select
@@ -650,7 +590,7 @@ fn RecoverDialog(
                     <button
                         type="submit"
                         id="recover-submit"
-                        disabled=move || busy.get() || user.with(String::is_empty)
+                        disabled=move || busy.get() || person.with(Option::is_none)
                     >
                         {move || if busy.get() { "Recovering…" } else { "Make owner" }}
                     </button>

@@ -100,11 +100,23 @@ fn OwnTokens(reload: RwSignal<u32>) -> impl IntoView {
             }
         };
         let date = expires.get_untracked();
-        // The end of the chosen day, UTC; the date input only ever holds `YYYY-MM-DD`.
+        // The end of the chosen day in the viewer's time zone (as every time shows); the date
+        // input only ever holds `YYYY-MM-DD`.
         let expires_at = match date.as_str() {
             "" => None,
             day => match crate::components::ui::parse_ymd(day) {
-                Some(d) => d.and_hms_opt(23, 59, 59).map(|t| t.and_utc()),
+                Some(d) => {
+                    use chrono::Datelike as _;
+                    let local = js_sys::Date::new_with_year_month_day_hr_min_sec(
+                        d.year() as u32,
+                        d.month0() as i32,
+                        d.day() as i32,
+                        23,
+                        59,
+                        59,
+                    );
+                    chrono::DateTime::from_timestamp_millis(local.get_time() as i64)
+                }
                 None => {
                     notices.error_text("The expiry date is not a date (YYYY-MM-DD).");
                     return;

@@ -47,10 +47,10 @@ impl Draft {
     fn patch(&self, saved: &Draft) -> Result<ConnectionPatch, Vec<String>> {
         let mut errors = FieldErrors::new();
         let mut patch = ConnectionPatch::default();
-        if self.name != saved.name {
+        if self.name.trim() != saved.name {
             patch.name = errors.check::<Name>("Name", &self.name).map(Into::into);
         }
-        if self.timezone != saved.timezone {
+        if self.timezone.trim() != saved.timezone {
             patch.timezone = errors
                 .check::<TimezoneName>("Timezone", &self.timezone)
                 .map(Into::into);
@@ -72,7 +72,9 @@ impl Draft {
                 .check::<CurrencyCode>("Reporting currency", &self.reporting_currency)
                 .map(Into::into);
         }
-        if (&self.budget_id, &self.budget_name) != (&saved.budget_id, &saved.budget_name) {
+        if (self.budget_id.trim(), self.budget_name.trim())
+            != (saved.budget_id.as_str(), saved.budget_name.as_str())
+        {
             patch.forecast_budget =
                 if self.budget_id.trim().is_empty() && self.budget_name.trim().is_empty() {
                     Some(None)
@@ -96,6 +98,37 @@ impl Draft {
             Ok(patch)
         } else {
             Err(errors.lines())
+        }
+    }
+
+    /// This draft on top of a newer saved state: a field still as it was saved (`old`)
+    /// takes the newer value, a field the person edited keeps the edit. So a change made
+    /// elsewhere is neither wiped from the form nor sent back as if it were the person's.
+    fn rebase(&self, old: &Draft, new: &Draft) -> Draft {
+        fn pick<T: Clone + PartialEq>(mine: &T, old: &T, new: &T) -> T {
+            if mine == old {
+                new.clone()
+            } else {
+                mine.clone()
+            }
+        }
+        Draft {
+            name: pick(&self.name, &old.name, &new.name),
+            timezone: pick(&self.timezone, &old.timezone, &new.timezone),
+            group: pick(&self.group, &old.group, &new.group),
+            locked_period_export: pick(
+                &self.locked_period_export,
+                &old.locked_period_export,
+                &new.locked_period_export,
+            ),
+            reporting_currency: pick(
+                &self.reporting_currency,
+                &old.reporting_currency,
+                &new.reporting_currency,
+            ),
+            budget_id: pick(&self.budget_id, &old.budget_id, &new.budget_id),
+            budget_name: pick(&self.budget_name, &old.budget_name, &new.budget_name),
+            postgres_db: self.postgres_db.clone(),
         }
     }
 }
@@ -179,15 +212,21 @@ fn SettingsForm(ctx: Ctx) -> impl IntoView {
     let dirty = Memo::new(move |_| draft.with(|d| saved.with(|s| d != s)));
     crate::components::unsaved::guard(dirty);
     // A reload of the connection (after a save, or a change elsewhere) is the new saved
-    // state; the form follows it unless it holds changes of its own.
+    // state; the form follows it in every field the person has not edited.
     Effect::new(move |_| {
         if let Some(now) = ctx.with_conn(Draft::of) {
-            if !dirty.get_untracked() {
-                draft.set(now.clone());
-            }
+            let old = saved.get_untracked();
+            draft.update(|d| *d = d.rebase(&old, &now));
             saved.set(now);
         }
     });
+    // Save and Cancel disable themselves: focus goes to the form's heading, not the page.
+    let heading = NodeRef::<leptos::html::H3>::new();
+    let refocus = move || {
+        if let Some(h) = heading.get_untracked() {
+            let _ = h.focus();
+        }
+    };
     let caps = move || ctx.with_conn(|c| c.capabilities);
     let financial = move || caps().is_some_and(|c| c.financial_settings);
     let postgres = move || caps().is_some_and(|c| c.postgres_db);
@@ -200,6 +239,27 @@ fn SettingsForm(ctx: Ctx) -> impl IntoView {
             Ok(changes) => changes,
             Err(lines) => return errors.set(lines),
         };
+        // Only surrounding spaces changed: nothing to send.
+        let ConnectionPatch {
+            name,
+            timezone,
+            locked_period_export,
+            reporting_currency,
+            forecast_budget,
+            postgres_db,
+            group,
+        } = &changes;
+        if name.is_none()
+            && timezone.is_none()
+            && locked_period_export.is_none()
+            && reporting_currency.is_none()
+            && forecast_budget.is_none()
+            && postgres_db.is_none()
+            && group.is_none()
+        {
+            draft.set(saved.get_untracked());
+            return refocus();
+        }
         let id = ctx.id.get_untracked();
         write(
             ctx,
@@ -211,6 +271,7 @@ fn SettingsForm(ctx: Ctx) -> impl IntoView {
                 saved.set(now.clone());
                 draft.set(now);
                 ctx.refresh();
+                refocus();
             },
             move |e| errors.set(e.field_errors()),
         );
@@ -218,6 +279,7 @@ fn SettingsForm(ctx: Ctx) -> impl IntoView {
     let cancel = move |_| {
         errors.set(Vec::new());
         draft.set(saved.get_untracked());
+        refocus();
     };
     // An input bound to one text field of the draft.
     let text = move |get: fn(&Draft) -> String, set: fn(&mut Draft, String)| {
@@ -239,7 +301,7 @@ fn SettingsForm(ctx: Ctx) -> impl IntoView {
 
     view! {
         <form id="settings-form" class="stack" on:submit=submit novalidate data-dirty=move || dirty.get().to_string()>
-            <h3>"Change settings"</h3>
+            <h3 id="settings-form-title" tabindex="-1" node_ref=heading>"Change settings"</h3>
             <Show when=move || ctx.can(Act::Rename)>
                 <label class="field">
                     <span>"Name"</span>

@@ -1,6 +1,7 @@
 //! Helpers for black-box tests: start the real `hubkeep` binary on a free port, wait for it,
 //! and stop it gracefully.
 
+pub mod api;
 pub mod browser;
 pub mod oidc;
 pub mod scripts;

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::time::Instant;
 
+use hubkeep_e2e::api::Api;
 use hubkeep_e2e::browser::{Browser, demo_launch};
 use hubkeep_e2e::{Server, launch_assertion};
 use hubkeep_shared::{ConnectionRole, can_invite, can_remove_role};
@@ -43,133 +44,6 @@ const MICHAEL: i64 = 29683186;
 // ---------------------------------------------------------------------------------------
 // API helpers
 // ---------------------------------------------------------------------------------------
-
-/// The HTTP API of one server, for setup and for checking what the console shows.
-#[derive(Debug, Clone)]
-struct Api {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    fn new(server: &Server) -> Self {
-        Self {
-            base: server.base.clone(),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn launch(&self, resource_id: i64) -> Value {
-        demo_launch(&self.base, resource_id).await
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        token: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.base))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.expect("the API answers");
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn expect(
-        &self,
-        method: reqwest::Method,
-        token: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> Value {
-        let (status, value) = self.call(method.clone(), token, path, body).await;
-        assert!(
-            (200..300).contains(&status),
-            "{method} {path}: {status} {value}"
-        );
-        value
-    }
-
-    async fn get(&self, token: &str, path: &str) -> Value {
-        self.expect(reqwest::Method::GET, token, path, None).await
-    }
-
-    async fn post(&self, token: &str, path: &str, body: Value) -> Value {
-        self.expect(reqwest::Method::POST, token, path, Some(body))
-            .await
-    }
-
-    async fn identities(&self) -> Vec<Value> {
-        let v: Value = self
-            .http
-            .get(format!("{}/api/v1/demo/identities", self.base))
-            .send()
-            .await
-            .expect("identities")
-            .json()
-            .await
-            .expect("identities json");
-        v["items"].as_array().cloned().unwrap_or_default()
-    }
-
-    async fn create_connection(&self, token: &str, name: &str, kind: &str) -> String {
-        let c = self
-            .post(
-                token,
-                "/connections",
-                json!({"name": name, "kind": kind, "timezone": "Europe/London"}),
-            )
-            .await;
-        c["id"].as_str().expect("connection id").to_owned()
-    }
-
-    async fn reconnect(&self, token: &str, connection: &str, side: &str) {
-        self.post(
-            token,
-            &format!("/connections/{connection}/endpoints/{side}/reconnect"),
-            json!({"account_label": format!("{side} account")}),
-        )
-        .await;
-    }
-
-    /// Invites `user_id` with `role` (as `token`) and accepts as `invitee_token`.
-    async fn invite_and_accept(
-        &self,
-        token: &str,
-        connection: &str,
-        user_id: &str,
-        role: &str,
-        retain: Option<&str>,
-        invitee_token: &str,
-    ) {
-        let mut body = json!({"user_id": user_id, "role": role});
-        if let Some(r) = retain {
-            body["retain_role"] = json!(r);
-        }
-        let inv = self
-            .post(
-                token,
-                &format!("/connections/{connection}/invitations"),
-                body,
-            )
-            .await;
-        let id = inv["id"].as_str().expect("invitation id");
-        self.post(
-            invitee_token,
-            &format!("/invitations/{id}/accept"),
-            json!({}),
-        )
-        .await;
-    }
-}
 
 fn token(launch: &Value) -> String {
     launch["access_token"]

@@ -7,6 +7,7 @@
 //! binary, `chromium` + `chromedriver`.
 
 use hubkeep_e2e::Server;
+use hubkeep_e2e::api::Api;
 use hubkeep_e2e::browser::{Browser, demo_launch};
 use serde_json::{Value, json};
 
@@ -18,50 +19,6 @@ const PRIMARY: i64 = 29682885;
 const MARCUS: i64 = 29682951;
 /// Rachel Lindqvist, Billing Coordinator: limited.
 const RACHEL: i64 = 29682999;
-
-struct Api {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        token: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.base))
-            .bearer_auth(token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, token: &str, path: &str) -> Value {
-        let (status, body) = self.call(reqwest::Method::GET, token, path, None).await;
-        assert_eq!(status, 200, "GET {path}: {body}");
-        body
-    }
-
-    async fn post(&self, token: &str, path: &str, body: Value) -> Value {
-        let (status, answer) = self
-            .call(reqwest::Method::POST, token, path, Some(body))
-            .await;
-        assert!(
-            (200..300).contains(&status),
-            "POST {path}: {status} {answer}"
-        );
-        answer
-    }
-}
 
 fn token(launch: &Value) -> String {
     launch["access_token"]
@@ -78,31 +35,16 @@ async fn demo() -> (tempfile::TempDir, Server, Api) {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start_in(data_dir.path(), &["--demo"]);
     server.wait_ready(&reqwest::Client::new()).await;
-    let api = Api {
-        base: server.base.clone(),
-        http: reqwest::Client::new(),
-    };
+    let api = Api::new(&server);
     (data_dir, server, api)
 }
 
 /// A Xero → Power BI connection (it has views and the financial settings), both endpoints
 /// connected, owned by `owner`.
 async fn power_bi_connection(api: &Api, owner: &str, name: &str) -> String {
-    let c = api
-        .post(
-            owner,
-            "/connections",
-            json!({"name": name, "kind": "xero_power_bi", "timezone": "Europe/London"}),
-        )
-        .await;
-    let id = c["id"].as_str().expect("connection id").to_owned();
+    let id = api.create_connection(owner, name, "xero_power_bi").await;
     for side in ["source", "target"] {
-        api.post(
-            owner,
-            &format!("/connections/{id}/endpoints/{side}/reconnect"),
-            json!({"account_label": format!("{side} account")}),
-        )
-        .await;
+        api.reconnect(owner, &id, side).await;
     }
     id
 }
@@ -403,17 +345,13 @@ async fn s16_the_people_picker_finds_a_person_by_part_of_a_name_and_invites_them
     let t = token(&primary);
     let id = power_bi_connection(&api, &t, "Shared reporting").await;
     // Marcus, limited in the hub, is a business administrator here: an inviter.
-    let inv = api
-        .post(
-            &t,
-            &format!("/connections/{id}/invitations"),
-            json!({"user_id": user_id(&marcus), "role": "business_admin"}),
-        )
-        .await;
-    api.post(
+    api.invite_and_accept(
+        &t,
+        &id,
+        &user_id(&marcus),
+        "business_admin",
+        None,
         &token(&marcus),
-        &format!("/invitations/{}/accept", inv["id"].as_str().unwrap()),
-        json!({}),
     )
     .await;
 
@@ -489,19 +427,8 @@ async fn s16_recovery_chooses_the_new_owner_with_the_people_picker() {
     let t = token(&primary);
     // Marcus becomes the owner, then loses hub access: the connection is orphaned.
     let id = power_bi_connection(&api, &t, "Orphaned reporting").await;
-    let inv = api
-        .post(
-            &t,
-            &format!("/connections/{id}/invitations"),
-            json!({"user_id": user_id(&marcus), "role": "owner"}),
-        )
+    api.invite_and_accept(&t, &id, &user_id(&marcus), "owner", None, &token(&marcus))
         .await;
-    api.post(
-        &token(&marcus),
-        &format!("/invitations/{}/accept", inv["id"].as_str().unwrap()),
-        json!({}),
-    )
-    .await;
     let (status, body) = api
         .call(
             reqwest::Method::PATCH,

@@ -13,6 +13,22 @@ use leptos_router::path;
 use crate::components::shell::Shell;
 use crate::pages::signin::{SignIn, launch_in_url};
 
+/// A page for the router as one type, `fn() -> AnyView`: the router's view-choosing code is
+/// then compiled once instead of once per page (SPEC S16: the weight).
+macro_rules! page {
+    ($view:path) => {{
+        fn page() -> AnyView {
+            $view().into_any()
+        }
+        page as fn() -> AnyView
+    }};
+}
+
+/// `/` and `/launch` (once signed in): the connections.
+fn to_connections() -> impl IntoView {
+    view! { <Redirect path="/connections" /> }
+}
+
 /// The application. The pages of a sign-in with OpenID Connect (`/t/{slug}`,
 /// `/signin/complete`) stand alone, whether or not the tab holds a session; every other path
 /// is the console: sign-in when there is no session, else the shell and its pages.
@@ -28,33 +44,33 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <Routes fallback=pages::not_found::NotFound>
-                <Route path=path!("/t/:slug") view=pages::oidc::TenantSignInPage />
-                <Route path=path!("/signin/complete") view=pages::oidc::SignInCompletePage />
+                <Route path=path!("/t/:slug") view=page!(pages::oidc::TenantSignInPage) />
+                <Route path=path!("/signin/complete") view=page!(pages::oidc::SignInCompletePage) />
                 <ParentRoute path=path!("") view=Console>
-                    <Route path=path!("/") view=|| view! { <Redirect path="/connections" /> } />
-                    <Route path=path!("/launch") view=|| view! { <Redirect path="/connections" /> } />
-                    <Route path=path!("/connections") view=pages::connections::ConnectionsPage />
+                    <Route path=path!("/") view=page!(to_connections) />
+                    <Route path=path!("/launch") view=page!(to_connections) />
+                    <Route path=path!("/connections") view=page!(pages::connections::ConnectionsPage) />
                     // One connection, a tab per part (SPEC S16), each with its own address.
                     <ParentRoute path=path!("/connections/:id") view=pages::connection::ConnectionPage>
-                        <Route path=path!("") view=pages::connection::OverviewTab />
-                        <Route path=path!("/overview") view=pages::connection::OverviewTab />
-                        <Route path=path!("/members") view=pages::connection::MembersTab />
-                        <Route path=path!("/sync") view=pages::connection::SyncTab />
-                        <Route path=path!("/views") view=pages::connection::ViewsTab />
-                        <Route path=path!("/settings") view=pages::connection::SettingsTab />
-                        <Route path=path!("/*any") view=pages::connection::UnknownTab />
+                        <Route path=path!("") view=page!(pages::connection::OverviewTab) />
+                        <Route path=path!("/overview") view=page!(pages::connection::OverviewTab) />
+                        <Route path=path!("/members") view=page!(pages::connection::MembersTab) />
+                        <Route path=path!("/sync") view=page!(pages::connection::SyncTab) />
+                        <Route path=path!("/views") view=page!(pages::connection::ViewsTab) />
+                        <Route path=path!("/settings") view=page!(pages::connection::SettingsTab) />
+                        <Route path=path!("/*any") view=page!(pages::connection::UnknownTab) />
                     </ParentRoute>
-                    <Route path=path!("/invitations") view=pages::invitations::InvitationsPage />
-                    <Route path=path!("/sync-status") view=pages::sync_status::SyncStatusPage />
-                    <Route path=path!("/activity") view=pages::activity::ActivityPage />
-                    <Route path=path!("/activity/:id") view=pages::activity::ActivityEntryPage />
-                    <Route path=path!("/users") view=pages::users::UsersPage />
-                    <Route path=path!("/users/access") view=pages::users::UsersPage />
-                    <Route path=path!("/settings") view=pages::settings::SettingsPage />
-                    <Route path=path!("/tokens") view=pages::tokens::TokensPage />
-                    <Route path=path!("/permissions") view=pages::permissions::PermissionsPage />
+                    <Route path=path!("/invitations") view=page!(pages::invitations::InvitationsPage) />
+                    <Route path=path!("/sync-status") view=page!(pages::sync_status::SyncStatusPage) />
+                    <Route path=path!("/activity") view=page!(pages::activity::ActivityPage) />
+                    <Route path=path!("/activity/:id") view=page!(pages::activity::ActivityEntryPage) />
+                    <Route path=path!("/users") view=page!(pages::users::UsersPage) />
+                    <Route path=path!("/users/access") view=page!(pages::users::UsersPage) />
+                    <Route path=path!("/settings") view=page!(pages::settings::SettingsPage) />
+                    <Route path=path!("/tokens") view=page!(pages::tokens::TokensPage) />
+                    <Route path=path!("/permissions") view=page!(pages::permissions::PermissionsPage) />
                     // Routes are tried in order: an unknown path is the shell's "not found".
-                    <Route path=path!("/*any") view=pages::not_found::NotFound />
+                    <Route path=path!("/*any") view=page!(pages::not_found::NotFound) />
                 </ParentRoute>
             </Routes>
         </Router>

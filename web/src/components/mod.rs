@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod people;
+pub mod resource;
 pub mod shell;
 pub mod ui;
 pub mod unsaved;

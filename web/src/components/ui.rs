@@ -49,21 +49,7 @@ pub fn suspend<V: IntoView + 'static>(
     Suspend::new(boxed)
 }
 
-/// A future of the console, boxed.
-type Boxed<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
-
-/// `LocalResource::new` with the fetcher and its future boxed: leptos's resource machinery
-/// is then compiled once per value type, not once per call site (SPEC S16: the weight).
-pub fn resource<T: 'static, Fut: std::future::Future<Output = T> + 'static>(
-    fetch: impl Fn() -> Fut + 'static,
-) -> LocalResource<T> {
-    boxed_resource(Box::new(move || Box::pin(fetch()) as Boxed<T>))
-}
-
-/// The part of [`resource`] that does not depend on the call site.
-fn boxed_resource<T: 'static>(fetch: Box<dyn Fn() -> Boxed<T>>) -> LocalResource<T> {
-    LocalResource::new(fetch)
-}
+pub use super::resource::{Res, resource};
 
 /// `2026-11-23` → that date; `None` for anything else (a date input's value). By hand:
 /// chrono's format parser would cost the WASM more than this.

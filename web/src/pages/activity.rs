@@ -492,7 +492,10 @@ fn save_file(blob: &web_sys::Blob, format: ExportFormat) -> Result<(), String> {
     Ok(())
 }
 
-fn entry_row(e: ActivityEntry, names: LocalResource<ConnectionNames>) -> impl IntoView {
+fn entry_row(
+    e: ActivityEntry,
+    names: crate::components::ui::Res<ConnectionNames>,
+) -> impl IntoView {
     let href = format!("/activity/{}", api::seg(&e.id));
     view! {
         <tr data-entry-id=e.id.clone()>
@@ -513,7 +516,7 @@ fn entry_row(e: ActivityEntry, names: LocalResource<ConnectionNames>) -> impl In
                     .clone()
                     .map(|c| {
                         let e = e.clone();
-                        move || names.with(|n| connection_view(&c, &e, n.as_ref().unwrap_or(&ConnectionNames::new())))
+                        move || names.with(|n| connection_view(&c, &e, n.unwrap_or(&ConnectionNames::new())))
                     })}
             </td>
         </tr>

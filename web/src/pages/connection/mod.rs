@@ -91,16 +91,16 @@ struct Ctx {
     /// The connection as last loaded (kept when a reload fails for another reason than 404).
     conn: RwSignal<Option<Connection>>,
     /// The connection, loaded for the id it is paired with.
-    conn_res: LocalResource<(ConnectionId, Result<Connection, ClientError>)>,
+    conn_res: crate::components::ui::Res<(ConnectionId, Result<Connection, ClientError>)>,
     /// The first page of the sync history, hidden runs included when `runs_hidden`.
-    runs: LocalResource<Result<Page<SyncRun>, ClientError>>,
+    runs: crate::components::ui::Res<Result<Page<SyncRun>, ClientError>>,
     runs_hidden: RwSignal<bool>,
     notices: Notices,
     me: MeCtx,
     confirm: RwSignal<Option<ConfirmReq>>,
     confirm_open: RwSignal<bool>,
     /// The connection's invitations (the invitations and transfer sections share them).
-    invitations: LocalResource<Result<Items<Invitation>, ClientError>>,
+    invitations: crate::components::ui::Res<Result<Items<Invitation>, ClientError>>,
 }
 
 impl Ctx {

@@ -46,7 +46,7 @@ use oidc_rules::*;
 use psa::*;
 
 /// The settings as loaded (the page loads them again after a change).
-type SettingsResource = LocalResource<Result<Settings, ClientError>>;
+type SettingsResource = crate::components::ui::Res<Result<Settings, ClientError>>;
 
 fn set_text(set: bool) -> &'static str {
     if set { "set" } else { "not set" }

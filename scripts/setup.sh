@@ -46,49 +46,33 @@ if [ "$PURPOSE" = run ]; then
   exit 0
 fi
 
-# The OpenAPI tools (lint, TypeScript client, TypeScript runner), pinned in openapi/package.json
-# and its lock file; reinstalled only when the lock file changes. openapi/node_modules points
-# at them so that openapi/typescript/ resolves its imports.
-NODE_TOOLS="$TOOLS_DIR/openapi-tools"
-lock_sum="$(sha256sum "$here/openapi/package-lock.json" | cut -d' ' -f1)"
-if [ "$(cat "$NODE_TOOLS/.lock-sum" 2>/dev/null)" != "$lock_sum" ]; then
-  log "installing the OpenAPI npm tools (openapi/package-lock.json)"
-  mkdir -p "$NODE_TOOLS"
-  cp "$here/openapi/package.json" "$here/openapi/package-lock.json" "$NODE_TOOLS/"
-  npm ci --silent --no-audit --no-fund --prefix "$NODE_TOOLS"
-  echo "$lock_sum" > "$NODE_TOOLS/.lock-sum"
-fi
-ln -sfn "$NODE_TOOLS/node_modules" "$here/openapi/node_modules"
+# npm tools pinned by a package.json and its lock file in the repository (`$1`, relative to
+# the repo), installed under $TOOLS_DIR/`$2` and reinstalled only when the lock file changes;
+# `$1`/node_modules points at them, so that ES modules and scripts there resolve their
+# imports (ES imports resolve only through a node_modules folder beside or above the file;
+# NODE_PATH is ignored). `$3` says what they are, for the log.
+npm_tools() {
+  local from="$here/$1" into="$TOOLS_DIR/$2" what="$3" sum
+  sum="$(sha256sum "$from/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$into/.lock-sum" 2>/dev/null)" != "$sum" ]; then
+    log "installing $what ($1/package-lock.json)"
+    mkdir -p "$into"
+    cp "$from/package.json" "$from/package-lock.json" "$into/"
+    npm ci --silent --no-audit --no-fund --prefix "$into"
+    echo "$sum" > "$into/.lock-sum"
+  fi
+  ln -sfn "$into/node_modules" "$from/node_modules"
+}
 
-# The OpenID provider of the tests and of `just oidc-dev` (oidc-provider), pinned in
-# e2e/oidc/package.json and its lock file; reinstalled only when the lock file changes.
-# e2e/oidc/node_modules points at it: provider.mjs is an ES module, and ES imports resolve
-# only through a node_modules folder beside or above the file (NODE_PATH is ignored).
-OIDC_TOOLS="$TOOLS_DIR/oidc-provider"
-oidc_sum="$(sha256sum "$here/e2e/oidc/package-lock.json" | cut -d' ' -f1)"
-if [ "$(cat "$OIDC_TOOLS/.lock-sum" 2>/dev/null)" != "$oidc_sum" ]; then
-  log "installing the OpenID provider of the tests (e2e/oidc/package-lock.json)"
-  mkdir -p "$OIDC_TOOLS"
-  cp "$here/e2e/oidc/package.json" "$here/e2e/oidc/package-lock.json" "$OIDC_TOOLS/"
-  npm ci --silent --no-audit --no-fund --prefix "$OIDC_TOOLS"
-  echo "$oidc_sum" > "$OIDC_TOOLS/.lock-sum"
-fi
-ln -sfn "$OIDC_TOOLS/node_modules" "$here/e2e/oidc/node_modules"
-
+# The OpenAPI tools (lint, TypeScript client, TypeScript runner), for openapi/typescript/.
+npm_tools openapi openapi-tools "the OpenAPI npm tools"
+# The OpenID provider of the tests and of `just oidc-dev` (oidc-provider; provider.mjs is an
+# ES module).
+npm_tools e2e/oidc oidc-provider "the OpenID provider of the tests"
 # axe-core, the accessibility engine the browser tests inject into every page they walk
-# (SPEC S16), pinned in e2e/axe/package.json and its lock file; reinstalled only when the lock
-# file changes. The tests read e2e/axe/node_modules/axe-core/axe.min.js (or HUBKEEP_AXE_JS)
-# and fail when it is missing.
-AXE_TOOLS="$TOOLS_DIR/axe-core"
-axe_sum="$(sha256sum "$here/e2e/axe/package-lock.json" | cut -d' ' -f1)"
-if [ "$(cat "$AXE_TOOLS/.lock-sum" 2>/dev/null)" != "$axe_sum" ]; then
-  log "installing axe-core for the browser tests (e2e/axe/package-lock.json)"
-  mkdir -p "$AXE_TOOLS"
-  cp "$here/e2e/axe/package.json" "$here/e2e/axe/package-lock.json" "$AXE_TOOLS/"
-  npm ci --silent --no-audit --no-fund --prefix "$AXE_TOOLS"
-  echo "$axe_sum" > "$AXE_TOOLS/.lock-sum"
-fi
-ln -sfn "$AXE_TOOLS/node_modules" "$here/e2e/axe/node_modules"
+# (SPEC S16). The tests read e2e/axe/node_modules/axe-core/axe.min.js (or HUBKEEP_AXE_JS) and
+# fail when it is missing.
+npm_tools e2e/axe axe-core "axe-core for the browser tests"
 
 # The Python tools (client generator, schemathesis), pinned in openapi/requirements.txt, in a
 # virtual environment of their own.

@@ -132,3 +132,16 @@ impl Api {
         .await;
     }
 }
+
+/// The access token of a launch (or refresh) answer.
+pub fn token(launch: &Value) -> String {
+    launch["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
+}
+
+/// The hub user id of a launch answer.
+pub fn user_id(launch: &Value) -> String {
+    launch["user"]["id"].as_str().expect("user id").to_owned()
+}

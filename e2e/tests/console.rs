@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::time::Instant;
 
-use hubkeep_e2e::api::Api;
+use hubkeep_e2e::api::{Api, token, user_id};
 use hubkeep_e2e::browser::{Browser, demo_launch};
 use hubkeep_e2e::{Server, launch_assertion};
 use hubkeep_shared::{ConnectionRole, can_invite, can_remove_role};
@@ -44,17 +44,6 @@ const MICHAEL: i64 = 29683186;
 // ---------------------------------------------------------------------------------------
 // API helpers
 // ---------------------------------------------------------------------------------------
-
-fn token(launch: &Value) -> String {
-    launch["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_owned()
-}
-
-fn user_id(launch: &Value) -> String {
-    launch["user"]["id"].as_str().expect("user id").to_owned()
-}
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()

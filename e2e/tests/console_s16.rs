@@ -7,7 +7,7 @@
 //! binary, `chromium` + `chromedriver`.
 
 use hubkeep_e2e::Server;
-use hubkeep_e2e::api::Api;
+use hubkeep_e2e::api::{Api, token, user_id};
 use hubkeep_e2e::browser::{Browser, demo_launch};
 use serde_json::{Value, json};
 
@@ -19,17 +19,6 @@ const PRIMARY: i64 = 29682885;
 const MARCUS: i64 = 29682951;
 /// Rachel Lindqvist, Billing Coordinator: limited.
 const RACHEL: i64 = 29682999;
-
-fn token(launch: &Value) -> String {
-    launch["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_owned()
-}
-
-fn user_id(launch: &Value) -> String {
-    launch["user"]["id"].as_str().expect("user id").to_owned()
-}
 
 async fn demo() -> (tempfile::TempDir, Server, Api) {
     let data_dir = tempfile::tempdir().expect("temp dir");

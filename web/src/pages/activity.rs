@@ -382,24 +382,22 @@ pub fn ActivityPage() -> impl IntoView {
             <div class="buttons">
                 <button type="submit" id="activity-apply">"Apply"</button>
                 <button type="button" class="secondary" id="activity-clear" on:click=clear>"Clear"</button>
-                <button
-                    type="button"
-                    class="secondary"
-                    id="activity-export-csv"
-                    disabled=move || exporting.get()
-                    on:click=move |_| export(ExportFormat::Csv)
-                >
-                    "Export CSV"
-                </button>
-                <button
-                    type="button"
-                    class="secondary"
-                    id="activity-export-ndjson"
-                    disabled=move || exporting.get()
-                    on:click=move |_| export(ExportFormat::Ndjson)
-                >
-                    "Export NDJSON"
-                </button>
+                {[ExportFormat::Csv, ExportFormat::Ndjson]
+                    .into_iter()
+                    .map(|format| {
+                        view! {
+                            <button
+                                type="button"
+                                class="secondary"
+                                id=format!("activity-export-{}", format.as_str())
+                                disabled=move || exporting.get()
+                                on:click=move |_| export(format)
+                            >
+                                {format!("Export {}", format.as_str().to_uppercase())}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
             </div>
         </form>
         <Transition fallback=|| view! { <Loading what="activity" /> }>

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::api::ClientError;
 use hubkeep_shared::api::Me;
@@ -308,34 +308,64 @@ pub fn fmt_utc(at: &DateTime<Utc>) -> String {
 /// or, without one, in the viewer's own time zone (SPEC S16: times in the viewer's zone);
 /// `None` when the browser cannot (an unknown zone).
 fn intl_time(at: &DateTime<Utc>, zone: Option<&str>) -> Option<String> {
-    use wasm_bindgen::JsValue;
-    let options = js_sys::Object::new();
-    let set = |k: &str, v: &str| js_sys::Reflect::set(&options, &k.into(), &v.into()).is_ok();
-    let mut ok = set("year", "numeric")
-        && set("month", "short")
-        && set("day", "numeric")
-        && set("hour", "2-digit")
-        && set("minute", "2-digit")
-        && set("hourCycle", "h23")
-        && set("timeZoneName", "short");
-    if let Some(zone) = zone {
-        ok = ok && set("timeZone", zone);
-    }
-    if !ok {
-        return None;
-    }
-    // An unknown zone throws a RangeError from the constructor: caught, not a panic.
-    let construct = js_sys::Reflect::get(&js_sys::global(), &"Intl".into())
-        .and_then(|intl| js_sys::Reflect::get(&intl, &"DateTimeFormat".into()))
-        .ok()?;
-    let construct: &js_sys::Function = construct.dyn_ref()?;
-    let args = js_sys::Array::of2(&js_sys::Array::new(), &options);
-    let format = js_sys::Reflect::construct(construct, &args).ok()?;
-    let format = js_sys::Reflect::get(&format, &"format".into()).ok()?;
-    let format: &js_sys::Function = format.dyn_ref()?;
     let date = js_sys::Date::new(&JsValue::from_f64(at.timestamp_millis() as f64));
     // `format` is a bound getter: any `this` does.
-    format.call1(&JsValue::UNDEFINED, &date).ok()?.as_string()
+    let call = |format: &js_sys::Function| format.call1(&JsValue::UNDEFINED, &date).ok();
+    match zone {
+        // The viewer's zone: one formatter for the page's life (a table has many times).
+        None => VIEWER_TIME.with(|f| f.get_or_init(|| time_format(None)).as_ref().and_then(call)),
+        Some(zone) => time_format(Some(zone)).as_ref().and_then(call),
+    }?
+    .as_string()
+}
+
+thread_local! {
+    /// The viewer's `Intl.DateTimeFormat(...).format`, made once.
+    static VIEWER_TIME: std::cell::OnceCell<Option<js_sys::Function>> =
+        const { std::cell::OnceCell::new() };
+    /// `Intl.DisplayNames([], {type: 'currency'})` and its `of`, made once.
+    static CURRENCY_NAMES: std::cell::OnceCell<Option<(JsValue, js_sys::Function)>> =
+        const { std::cell::OnceCell::new() };
+}
+
+/// `new Intl[ctor]([], options)`, or `None` where the browser refuses (an unknown zone
+/// throws a RangeError from the constructor: caught, not a panic).
+fn intl(ctor: &str, options: &[(&str, &str)]) -> Option<JsValue> {
+    let object = js_sys::Object::new();
+    for (k, v) in options {
+        js_sys::Reflect::set(&object, &(*k).into(), &(*v).into()).ok()?;
+    }
+    let construct = js_sys::Reflect::get(&js_sys::global(), &"Intl".into())
+        .and_then(|intl| js_sys::Reflect::get(&intl, &ctor.into()))
+        .ok()?;
+    let construct: &js_sys::Function = construct.dyn_ref()?;
+    js_sys::Reflect::construct(
+        construct,
+        &js_sys::Array::of2(&js_sys::Array::new(), &object),
+    )
+    .ok()
+}
+
+/// A method of an `Intl` object.
+fn method(of: &JsValue, name: &str) -> Option<js_sys::Function> {
+    js_sys::Reflect::get(of, &name.into()).ok()?.dyn_into().ok()
+}
+
+/// The `format` of a date-and-time formatter in `zone` (else the viewer's).
+fn time_format(zone: Option<&str>) -> Option<js_sys::Function> {
+    let mut options = vec![
+        ("year", "numeric"),
+        ("month", "short"),
+        ("day", "numeric"),
+        ("hour", "2-digit"),
+        ("minute", "2-digit"),
+        ("hourCycle", "h23"),
+        ("timeZoneName", "short"),
+    ];
+    if let Some(zone) = zone {
+        options.push(("timeZone", zone));
+    }
+    method(&intl("DateTimeFormat", &options)?, "format")
 }
 
 /// A time in the viewer's time zone (`4 Dec 2026, 13:05 GMT+1`), or in UTC where the browser
@@ -347,19 +377,16 @@ pub fn fmt_time(at: &DateTime<Utc>) -> String {
 /// `GBP — British Pound`: a currency code with its name in the viewer's language, from the
 /// browser's `Intl.DisplayNames` (the code alone where the browser has no name for it).
 pub fn currency_label(code: &str) -> String {
-    let name = (|| {
-        let construct = js_sys::Reflect::get(&js_sys::global(), &"Intl".into())
-            .and_then(|intl| js_sys::Reflect::get(&intl, &"DisplayNames".into()))
-            .ok()?;
-        let construct: &js_sys::Function = construct.dyn_ref()?;
-        let options = js_sys::Object::new();
-        js_sys::Reflect::set(&options, &"type".into(), &"currency".into()).ok()?;
-        let args = js_sys::Array::of2(&js_sys::Array::new(), &options);
-        let names = js_sys::Reflect::construct(construct, &args).ok()?;
-        let of = js_sys::Reflect::get(&names, &"of".into()).ok()?;
-        let of: &js_sys::Function = of.dyn_ref()?;
-        of.call1(&names, &code.into()).ok()?.as_string()
-    })();
+    let name = CURRENCY_NAMES.with(|names| {
+        let (names, of) = names
+            .get_or_init(|| {
+                let names = intl("DisplayNames", &[("type", "currency")])?;
+                let of = method(&names, "of")?;
+                Some((names, of))
+            })
+            .as_ref()?;
+        of.call1(names, &code.into()).ok()?.as_string()
+    });
     match name {
         Some(name) if name != code => format!("{code} — {name}"),
         _ => code.to_owned(),

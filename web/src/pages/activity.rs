@@ -10,6 +10,7 @@ use crate::api;
 use crate::components::error::ErrorMessage;
 use crate::components::people::PersonPicker;
 use crate::components::ui::{Empty, Loading, time, use_me, use_notices};
+use crate::components::ui::{Res, resource, suspend};
 use chrono::{DateTime, SecondsFormat, Utc};
 use hubkeep_shared::api::{
     ActivityActor, ActivityEntry, ActivityExportQuery, ActivityQuery, ActivityTarget, ExportFormat,
@@ -142,7 +143,7 @@ pub fn ActivityPage() -> impl IntoView {
     let actor_person = RwSignal::new(None::<Person>);
     // The connections the viewer can name: their own, and for those who govern the tenant's
     // connections every one of them (whose activity they read).
-    let names = crate::components::ui::resource(move || {
+    let names = resource(move || {
         let govern = me.can(HubAction::GovernConnections);
         async move {
             let mut names = ConnectionNames::new();
@@ -206,7 +207,7 @@ pub fn ActivityPage() -> impl IntoView {
     let next = RwSignal::new(None::<String>);
     let loading_more = RwSignal::new(false);
 
-    let list = crate::components::ui::resource(move || {
+    let list = resource(move || {
         filters.track();
         let first = query_at(None);
         async move {
@@ -401,7 +402,7 @@ pub fn ActivityPage() -> impl IntoView {
             </div>
         </form>
         <Transition fallback=|| view! { <Loading what="activity" /> }>
-            {move || crate::components::ui::suspend(async move {
+            {move || suspend(async move {
                 match list.await {
                     Err(e) => {
                         let fields = e.field_errors();
@@ -490,10 +491,7 @@ fn save_file(blob: &web_sys::Blob, format: ExportFormat) -> Result<(), String> {
     Ok(())
 }
 
-fn entry_row(
-    e: ActivityEntry,
-    names: crate::components::ui::Res<ConnectionNames>,
-) -> impl IntoView {
+fn entry_row(e: ActivityEntry, names: Res<ConnectionNames>) -> impl IntoView {
     let href = format!("/activity/{}", api::seg(&e.id));
     view! {
         <tr data-entry-id=e.id.clone()>
@@ -525,7 +523,7 @@ fn entry_row(
 pub fn ActivityEntryPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id")).unwrap_or_default());
-    let entry = crate::components::ui::resource(move || {
+    let entry = resource(move || {
         let id = id.get();
         async move { api::activity::get_entry(&id).await }
     });
@@ -537,7 +535,7 @@ pub fn ActivityEntryPage() -> impl IntoView {
             <h1>"Activity entry"</h1>
         </div>
         <Transition fallback=|| view! { <Loading what="the entry" /> }>
-            {move || crate::components::ui::suspend(async move {
+            {move || suspend(async move {
                 match entry.await {
                     Err(e) if e.status() == Some(404) => {
                         view! {

@@ -12,6 +12,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
 use crate::components::people::PersonPicker;
+use crate::components::ui::resource;
 use crate::components::ui::{
     Dialog, Empty, Loading, Notices, access_badge, describe, use_me, use_notices,
 };
@@ -617,7 +618,7 @@ fn CreateConnectionDialog(open: RwSignal<bool>) -> impl IntoView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ClientError>);
     // The tenant's default timezone, for the placeholder (settings are readable by all).
-    let default_tz = crate::components::ui::resource(move || {
+    let default_tz = resource(move || {
         let is_open = open.get();
         async move {
             if !is_open {

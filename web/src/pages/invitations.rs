@@ -8,6 +8,7 @@ use leptos_router::components::A;
 use crate::api::{self, ClientError};
 use crate::components::error::ErrorMessage;
 use crate::components::ui::{Empty, Loading, time, use_me, use_notices};
+use crate::components::ui::{resource, suspend};
 use hubkeep_shared::api::{InvitationStatus, MyInvitation};
 
 /// The role an invitation offers, as people read it.
@@ -53,7 +54,7 @@ pub fn InvitationsPage() -> impl IntoView {
     let pending = RwSignal::new(None::<InvitationId>);
     let accepted = RwSignal::new(None::<Accepted>);
 
-    let invitations = crate::components::ui::resource(move || {
+    let invitations = resource(move || {
         reload.track();
         async move { api::invitations::mine().await.map(|i| i.items) }
     });
@@ -143,7 +144,7 @@ pub fn InvitationsPage() -> impl IntoView {
                 })
         }}
         <Transition fallback=|| view! { <Loading what="your invitations" /> }>
-            {move || crate::components::ui::suspend(async move {
+            {move || suspend(async move {
                 match invitations.await {
                     Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                     Ok(list) if list.is_empty() => {

@@ -7,16 +7,17 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::components::error::error_list;
+use crate::components::ui::{resource, suspend};
 
 #[component]
 pub fn PermissionsPage() -> impl IntoView {
-    let matrix = crate::components::ui::resource(api::get_permissions);
+    let matrix = resource(api::get_permissions);
     view! {
         <h2 id="permissions-title">"Permissions"</h2>
         <p>"Who may do what in Hubkeep, as the server enforces it."</p>
         <Transition fallback=|| view! { <p class="status" role="status">"Loading permissions…"</p> }>
             <ErrorBoundary fallback=error_list>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     matrix.await.map(|m| view! { <MatrixView matrix=m /> })
                 })}
             </ErrorBoundary>

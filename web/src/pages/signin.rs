@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use crate::api::{self, ClientError};
 use crate::components::ui::describe;
+use crate::components::ui::{resource, suspend};
 use hubkeep_shared::api::{DemoIdentity, TokenResponse};
 
 /// A launch the current URL asks for.
@@ -109,7 +110,7 @@ pub fn SignIn() -> impl IntoView {
         None => {}
     }
 
-    let identities = crate::components::ui::resource(api::auth::demo_identities);
+    let identities = resource(api::auth::demo_identities);
 
     let demo_launch = move |resource_id: i64| {
         busy.set(true);
@@ -155,7 +156,7 @@ pub fn SignIn() -> impl IntoView {
             }}
             {move || busy.get().then(|| view! { <p class="status" role="status">"Signing in…"</p> })}
             <Transition fallback=|| view! { <p class="status" role="status">"Loading…"</p> }>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     match identities.await {
                         Ok(list) => view! { <DemoPicker identities=list.items on_pick=demo_launch busy=busy /> }.into_any(),
                         // Not demo mode: people arrive from the PSA menu.

@@ -9,6 +9,7 @@ use crate::components::error::ErrorMessage;
 use crate::components::ui::{
     Dialog, Empty, Loading, SecretOnce, opt_time, time, use_me, use_notices,
 };
+use crate::components::ui::{resource, suspend};
 use hubkeep_shared::api::{ApiToken, CreateToken, CreatedToken, PageQuery};
 use hubkeep_shared::fields::{FieldRule as _, ShortName};
 
@@ -82,7 +83,7 @@ fn OwnTokens(reload: RwSignal<u32>) -> impl IntoView {
     let created = RwSignal::new(None::<CreatedToken>);
     let revoke = RwSignal::new(None::<RevokeTarget>);
 
-    let list = crate::components::ui::resource(move || {
+    let list = resource(move || {
         reload.track();
         async move { api::tokens::mine(&ALL).await }
     });
@@ -209,7 +210,7 @@ fn OwnTokens(reload: RwSignal<u32>) -> impl IntoView {
                     })
             }}
             <Transition fallback=|| view! { <Loading what="your tokens" /> }>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     match list.await {
                         Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(page) if page.items.is_empty() => {
@@ -356,7 +357,7 @@ fn RevokeDialog(
 #[component]
 fn TenantTokens(reload: RwSignal<u32>) -> impl IntoView {
     let revoke = RwSignal::new(None::<RevokeTarget>);
-    let list = crate::components::ui::resource(move || {
+    let list = resource(move || {
         reload.track();
         async move { api::tokens::tenant(&ALL).await }
     });
@@ -365,7 +366,7 @@ fn TenantTokens(reload: RwSignal<u32>) -> impl IntoView {
             <h2 id="tenant-tokens-title">"All tokens of the tenant"</h2>
             <p class="hint">"Every user's tokens that are not revoked. Revoke a token that should no longer work."</p>
             <Transition fallback=|| view! { <Loading what="the tenant's tokens" /> }>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     match list.await {
                         Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(page) if page.items.is_empty() => {

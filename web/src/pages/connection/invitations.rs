@@ -1,6 +1,7 @@
 //! Invitations and the ownership transfer (SPEC S5.1, S5.3).
 
 use super::*;
+use crate::components::ui::suspend;
 
 pub(super) fn invitee_text(i: &Invitation) -> String {
     match (&i.invitee.email, &i.invitee.user_id) {
@@ -194,7 +195,7 @@ pub(super) fn InvitationsSection(ctx: Ctx) -> impl IntoView {
             </Show>
             <h3>"Pending invitations"</h3>
             <Transition fallback=|| view! { <Loading what="invitations" /> }>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     match ctx.invitations.await {
                         Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(list) if list.items.is_empty() => view! { <Empty text="No pending invitations." /> }.into_any(),
@@ -293,7 +294,7 @@ pub(super) fn TransferSection(ctx: Ctx) -> impl IntoView {
                 "Invite the new Subscription Owner (a hub user with hub access). Nothing changes until they accept: then the owner role moves to them, and you keep your other roles plus the one you choose below. Without any role you lose access to the connection."
             </p>
             <Transition fallback=|| view! { <Loading what="the pending transfer" /> }>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     let pending: Vec<Invitation> = ctx
                         .invitations
                         .await

@@ -1,12 +1,13 @@
 //! Members and their roles; leaving the connection (SPEC S5).
 
 use super::*;
+use crate::components::ui::{resource, suspend};
 
 #[component]
 pub(super) fn MembersSection(ctx: Ctx) -> impl IntoView {
     let busy = RwSignal::new(false);
     let left = RwSignal::new(false);
-    let members = crate::components::ui::resource(move || {
+    let members = resource(move || {
         let id = ctx.id.get();
         async move { api::connections::members(&id).await }
     });
@@ -64,7 +65,7 @@ pub(super) fn MembersSection(ctx: Ctx) -> impl IntoView {
             <h2 id="members-title">"Members"</h2>
             {move || left.get().then(|| view! { <Redirect path="/connections" /> })}
             <Transition fallback=|| view! { <Loading what="members" /> }>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     match members.await {
                         Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(list) if list.items.is_empty() => view! { <Empty text="No members." /> }.into_any(),

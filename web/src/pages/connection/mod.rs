@@ -27,6 +27,7 @@ use crate::components::ui::{
     Dialog, Empty, Loading, MeCtx, Notices, access_badge, currency_label, fmt_time, opt_run_time,
     opt_time, run_time, time, use_me, use_notices,
 };
+use crate::components::ui::{Res, resource, suspend};
 use hubkeep_shared::api::{
     Connection, ConnectionPatch, ConnectionView, EndpointSide, EndpointStatus, ForecastBudgetInput,
     Invitation, InvitationStatus, Items, NewInvitation, Page, PageQuery, PaymentInput, Person,
@@ -91,16 +92,16 @@ struct Ctx {
     /// The connection as last loaded (kept when a reload fails for another reason than 404).
     conn: RwSignal<Option<Connection>>,
     /// The connection, loaded for the id it is paired with.
-    conn_res: crate::components::ui::Res<(ConnectionId, Result<Connection, ClientError>)>,
+    conn_res: Res<(ConnectionId, Result<Connection, ClientError>)>,
     /// The first page of the sync history, hidden runs included when `runs_hidden`.
-    runs: crate::components::ui::Res<Result<Page<SyncRun>, ClientError>>,
+    runs: Res<Result<Page<SyncRun>, ClientError>>,
     runs_hidden: RwSignal<bool>,
     notices: Notices,
     me: MeCtx,
     confirm: RwSignal<Option<ConfirmReq>>,
     confirm_open: RwSignal<bool>,
     /// The connection's invitations (the invitations and transfer sections share them).
-    invitations: crate::components::ui::Res<Result<Items<Invitation>, ClientError>>,
+    invitations: Res<Result<Items<Invitation>, ClientError>>,
 }
 
 impl Ctx {
@@ -259,11 +260,11 @@ pub fn ConnectionPage() -> impl IntoView {
     let params = use_params_map();
     let id =
         Memo::new(move |_| ConnectionId::new(params.with(|p| p.get("id").unwrap_or_default())));
-    let invitations = crate::components::ui::resource(move || {
+    let invitations = resource(move || {
         let id = id.get();
         async move { api::invitations::of_connection(&id).await }
     });
-    let conn_res = crate::components::ui::resource(move || {
+    let conn_res = resource(move || {
         let id = id.get();
         async move {
             let result = api::connections::get_one(&id).await;
@@ -271,7 +272,7 @@ pub fn ConnectionPage() -> impl IntoView {
         }
     });
     let runs_hidden = RwSignal::new(false);
-    let runs = crate::components::ui::resource(move || {
+    let runs = resource(move || {
         let id = id.get();
         let query = RunsQuery {
             include_hidden: runs_hidden.get(),
@@ -300,7 +301,7 @@ pub fn ConnectionPage() -> impl IntoView {
     view! {
         <div id="connection-page" data-connection-id=move || ctx.id.get().to_string()>
             <Transition>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     let (for_id, result) = ctx.conn_res.await;
                     if for_id != ctx.id.get_untracked() {
                         return ().into_any(); // the page moved on to another connection

@@ -1,6 +1,7 @@
 //! The sync history and manual runs (SPEC S6).
 
 use super::*;
+use crate::components::ui::suspend;
 
 #[component]
 pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
@@ -217,7 +218,7 @@ pub(super) fn RunsSection(ctx: Ctx) -> impl IntoView {
                 </label>
             </div>
             <Transition fallback=|| view! { <Loading what="the sync history" /> }>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     let page = match ctx.runs.await {
                         Err(e) => return view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(page) => page,

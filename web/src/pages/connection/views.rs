@@ -1,6 +1,7 @@
 //! Saved views (SPEC S4).
 
 use super::*;
+use crate::components::ui::{resource, suspend};
 
 pub(super) fn summarize_json(v: &Value) -> String {
     let text = serde_json::to_string(v).unwrap_or_default();
@@ -13,7 +14,7 @@ pub(super) fn summarize_json(v: &Value) -> String {
 
 #[component]
 pub(super) fn ViewsSection(ctx: Ctx) -> impl IntoView {
-    let views = crate::components::ui::resource(move || {
+    let views = resource(move || {
         let id = ctx.id.get();
         async move { api::views::list(&id, &PageQuery::default()).await }
     });
@@ -120,7 +121,7 @@ pub(super) fn ViewsSection(ctx: Ctx) -> impl IntoView {
                 </div>
             </Show>
             <Transition fallback=|| view! { <Loading what="views" /> }>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     match views.await {
                         Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(page) if page.items.is_empty() => view! { <Empty text="No views yet." /> }.into_any(),

@@ -10,6 +10,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use super::messages::failure_text;
 use crate::api::{self, ClientError};
 use crate::components::ui::{Loading, describe};
+use crate::components::ui::{resource, suspend};
 
 /// A refused sign-in, as the server put it in the page's address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,11 +46,11 @@ pub fn TenantSignInPage() -> impl IntoView {
             .or_else(api::oidc::pending_return)
             .unwrap_or_else(|| "/".to_owned())
     });
-    let page = crate::components::ui::resource(move || api::oidc::tenant(slug.get()));
+    let page = resource(move || api::oidc::tenant(slug.get()));
     view! {
         <main class="signin" id="content">
             <Transition fallback=|| view! { <h1>"Sign in"</h1><Loading what="the sign-in page" /> }>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     match page.await {
                         Ok(p) => {
                             let slug = slug.get_untracked();

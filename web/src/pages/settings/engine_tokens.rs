@@ -1,6 +1,7 @@
 //! The sync engine's tenant tokens: create (shown once), list and revoke.
 
 use super::*;
+use crate::components::ui::{resource, suspend};
 
 #[component]
 pub(super) fn EngineTokens() -> impl IntoView {
@@ -12,7 +13,7 @@ pub(super) fn EngineTokens() -> impl IntoView {
     let revoke_open = RwSignal::new(false);
     let revoking = RwSignal::new(false);
     // The tokens; loaded again after a creation or a revocation.
-    let list = crate::components::ui::resource(move || async move {
+    let list = resource(move || async move {
         api::tokens::engine(&PageQuery {
             limit: Some(200),
             cursor: None,
@@ -107,7 +108,7 @@ pub(super) fn EngineTokens() -> impl IntoView {
                     })
             }}
             <Transition fallback=|| view! { <Loading what="engine tokens" /> }>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     match list.await {
                         Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(page) if page.items.is_empty() => {

@@ -3,6 +3,7 @@
 //! to (or removing) Autotask's callouts.
 
 use super::*;
+use crate::components::ui::{resource, suspend};
 use hubkeep_shared::api::{PsaStatus, WebhookState};
 
 fn webhook_text(state: WebhookState) -> &'static str {
@@ -54,7 +55,7 @@ fn FeedStatus(status: PsaStatus) -> impl IntoView {
 #[component]
 pub(super) fn PsaFeedPanel() -> impl IntoView {
     let notices = use_notices();
-    let status = crate::components::ui::resource(api::settings::psa_status);
+    let status = resource(api::settings::psa_status);
     let pending = RwSignal::new(false);
     let run = move |_| {
         pending.set(true);
@@ -103,7 +104,7 @@ pub(super) fn PsaFeedPanel() -> impl IntoView {
             </p>
             <div aria-live="polite">
                 <Transition fallback=|| view! { <Loading what="the PSA status" /> }>
-                    {move || crate::components::ui::suspend(async move {
+                    {move || suspend(async move {
                         match status.await {
                             Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                             Ok(s) => view! { <FeedStatus status=s /> }.into_any(),

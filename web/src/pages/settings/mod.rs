@@ -17,6 +17,7 @@ use crate::components::error::ErrorMessage;
 use crate::components::ui::{
     Dialog, Empty, Loading, SecretOnce, describe, fmt_time, opt_time, time, use_me, use_notices,
 };
+use crate::components::ui::{Res, resource, suspend};
 use hubkeep_shared::api::{
     AccountingMapping, CreateEngineToken, CreatedEngineToken, LaunchSecret, PageQuery, PsaProvider,
     Settings, UpdatePsa, UpdateSettings,
@@ -46,7 +47,7 @@ use oidc_rules::*;
 use psa::*;
 
 /// The settings as loaded (the page loads them again after a change).
-type SettingsResource = crate::components::ui::Res<Result<Settings, ClientError>>;
+type SettingsResource = Res<Result<Settings, ClientError>>;
 
 fn set_text(set: bool) -> &'static str {
     if set { "set" } else { "not set" }
@@ -56,14 +57,14 @@ fn set_text(set: bool) -> &'static str {
 pub fn SettingsPage() -> impl IntoView {
     let me = use_me();
     // The settings; loaded again after a save or a rotation of the launch secret.
-    let settings = crate::components::ui::resource(api::settings::get_settings);
+    let settings = resource(api::settings::get_settings);
     let can_edit = move || me.can(HubAction::EditSettings);
     view! {
         <div class="page-head">
             <h1>"Settings"</h1>
         </div>
         <Transition fallback=|| view! { <Loading what="settings" /> }>
-            {move || crate::components::ui::suspend(async move {
+            {move || suspend(async move {
                 match settings.await {
                     Err(e) => view! { <ErrorMessage error=e /> }.into_any(),
                     Ok(s) => {

@@ -1,6 +1,7 @@
 //! The Access tab: the saved set of elevated security levels.
 
 use super::*;
+use crate::components::ui::{resource, suspend};
 
 /// A missing fact, in words.
 fn fact_words(fact: LevelFact) -> &'static str {
@@ -54,7 +55,7 @@ pub(super) fn AccessTab() -> impl IntoView {
     let notices = use_notices();
 
     // The levels and the saved set; loaded again after a save.
-    let data = crate::components::ui::resource(load_access);
+    let data = resource(load_access);
     let selected = RwSignal::new(BTreeSet::<i64>::new());
     let filter = RwSignal::new(String::new());
     let saving = RwSignal::new(false);
@@ -237,7 +238,7 @@ pub(super) fn AccessTab() -> impl IntoView {
                     })
             }}
             <Transition fallback=|| view! { <Loading what="security levels" /> }>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     let d = match data.await {
                         Err(e) => return view! { <ErrorMessage error=e /> }.into_any(),
                         Ok(d) => d,

@@ -1,6 +1,7 @@
 //! The Users tab: the list of hub users, its sort, filters and search, pages and the refresh from the PSA.
 
 use super::*;
+use crate::components::ui::{resource, suspend};
 
 /// One shown row: a serial (the `<For>` key, new for every load) and the row's data.
 #[derive(Clone)]
@@ -147,7 +148,7 @@ pub(super) fn UsersTab() -> impl IntoView {
     let list = UserList::new();
 
     // The first page, and again whenever the sort or a filter changes.
-    let first = crate::components::ui::resource(move || {
+    let first = resource(move || {
         let query = list.first_query();
         async move { api::users::list(&query).await }
     });
@@ -279,7 +280,7 @@ pub(super) fn UsersTab() -> impl IntoView {
                 }}
             </div>
             <Transition>
-                {move || crate::components::ui::suspend(async move {
+                {move || suspend(async move {
                     first.await.err().map(|e| view! { <ErrorMessage error=e /> })
                 })}
             </Transition>
@@ -302,7 +303,7 @@ pub(super) fn UsersTab() -> impl IntoView {
                         </thead>
                         <tbody>
                             <Transition set_pending=list.loading>
-                                {move || crate::components::ui::suspend(async move {
+                                {move || suspend(async move {
                                     if let Ok(page) = first.await {
                                         list.show(page);
                                     }

@@ -46,6 +46,91 @@ pub struct Settings {
     pub http: HttpSettings,
     #[serde(default)]
     pub oidc: OidcConfig,
+    #[serde(default)]
+    pub smtp: SmtpSettings,
+}
+
+/// Email (SPEC S15). With `url`, messages go to that SMTP server; without it they are
+/// written as `<data_dir>/outbox/<id>.eml` (the demo's outbox, and an operator's way to see
+/// what would be sent).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS), `smtps://user:pass@host:465`
+    /// (TLS from the start), or `smtp://host:25` (plain: only for a relay on this machine).
+    /// Holds a password: never logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The `From` header: `Hubkeep <hub@example.com>`.
+    pub from: String,
+    /// Milliseconds between the sender's looks at the outbox; 0 turns the sender off on
+    /// this instance (messages wait for another).
+    pub poll_ms: u64,
+    /// Attempts before a message is `dead`.
+    pub max_attempts: u32,
+    /// The first retry's delay in seconds; each further one doubles, up to `retry_max_secs`.
+    pub retry_base_secs: u64,
+    pub retry_max_secs: u64,
+    /// One delivery's time limit (connect, TLS, the whole SMTP exchange), in seconds.
+    pub timeout_secs: u64,
+    /// Seconds between runs of the job that marks invitations past their time `expired`
+    /// and tells their inviters; 0 turns it off.
+    pub expire_every_secs: u64,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            from: "Hubkeep <hubkeep@localhost>".to_owned(),
+            poll_ms: 1_000,
+            max_attempts: 8,
+            retry_base_secs: 30,
+            retry_max_secs: 3_600,
+            timeout_secs: 30,
+            expire_every_secs: 60,
+        }
+    }
+}
+
+impl SmtpSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::Rule(
+                "[smtp] from must be an address, optionally with a name: `Hubkeep <hub@example.com>`",
+            ));
+        }
+        if let Some(url) = &self.url {
+            let parsed = url::Url::parse(url.trim()).ok();
+            if !parsed.is_some_and(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some())
+            {
+                return Err(ConfigError::Rule(
+                    "[smtp] url must be smtp://… or smtps://… with a host",
+                ));
+            }
+        }
+        if self.max_attempts == 0 || self.retry_base_secs == 0 || self.timeout_secs == 0 {
+            return Err(ConfigError::Rule(
+                "[smtp] max_attempts, retry_base_secs and timeout_secs must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("url", &self.url.as_ref().map(|_| "***"))
+            .field("from", &self.from)
+            .field("poll_ms", &self.poll_ms)
+            .field("max_attempts", &self.max_attempts)
+            .field("retry_base_secs", &self.retry_base_secs)
+            .field("retry_max_secs", &self.retry_max_secs)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("expire_every_secs", &self.expire_every_secs)
+            .finish()
+    }
 }
 
 /// OpenID Connect sign-in (SPEC S13): what the operator allows tenants to configure.
@@ -357,6 +442,7 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             secrets: SecretsSettings::default(),
             oidc: OidcConfig::default(),
+            smtp: SmtpSettings::default(),
             http: HttpSettings::default(),
         }
     }
@@ -414,6 +500,7 @@ impl Settings {
             ));
         }
         settings.http.check()?;
+        settings.smtp.check()?;
         settings.psa.check()?;
         Ok(settings)
     }

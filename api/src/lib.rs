@@ -14,6 +14,7 @@ pub mod feed;
 pub mod http;
 pub mod hub_access;
 pub mod identity;
+pub mod notify;
 pub mod pagination;
 pub mod psa;
 pub mod startup;
@@ -43,6 +44,8 @@ pub struct AppState {
     /// This process among the instances sharing the database (`<pid>-<random>`): the holder
     /// named in a lease such as the reconciliation job's (SPEC S12).
     pub instance_id: Arc<str>,
+    /// How notification emails are addressed and linked (SPEC S15).
+    pub letterhead: Arc<notify::sender::Letterhead>,
 }
 
 impl AppState {

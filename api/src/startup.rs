@@ -70,9 +70,14 @@ impl Application {
         // One Prometheus registry per server, so several servers in one process (the tests)
         // do not collide; the HTTP metrics and the PSA call metrics share it.
         let prometheus = prometheus::Registry::new();
-        let state = web::Data::new(app_state(&settings, db, &prometheus).await?);
+        let state = web::Data::new(app_state(&settings, db, &prometheus, address).await?);
         // The PSA change feed (SPEC S12), unless `[psa] reconcile_minutes` is 0.
         crate::feed::reconcile::spawn(state.get_ref().clone());
+        // The notification outbox's sender (SPEC S15), unless `[smtp] poll_ms` is 0.
+        crate::notify::sender::spawn(
+            state.get_ref().clone(),
+            crate::notify::sender::Transport::from_settings(&settings)?,
+        );
         let (doc, routes, contract) = documented(&settings);
         let web_dir = settings.web_dir.clone();
         if !routes::console::is_built(&web_dir) {
@@ -187,6 +192,7 @@ async fn app_state(
     settings: &Settings,
     db: sea_orm::DatabaseConnection,
     prometheus: &prometheus::Registry,
+    address: std::net::SocketAddr,
 ) -> anyhow::Result<AppState> {
     let keys = Keys::load(&settings.auth, &settings.data_dir).context("loading signing keys")?;
     let secrets = Arc::new(rekey::open_keyring(settings, &db).await?);
@@ -233,6 +239,9 @@ async fn app_state(
             format!("{}-{}", std::process::id(), &random[random.len() - 8..])
         }
         .into(),
+        letterhead: Arc::new(crate::notify::sender::Letterhead::from_settings(
+            settings, address,
+        )?),
     })
 }
 

@@ -112,6 +112,11 @@ id_type! {
     TokenId
 }
 
+id_type! {
+    /// A message in the notification outbox (SPEC S15).
+    NotificationId
+}
+
 #[cfg(test)]
 mod tests {
     use super::ConnectionId;

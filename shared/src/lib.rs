@@ -17,7 +17,7 @@ pub mod connection;
 pub mod directory;
 pub mod fields;
 pub mod ids;
-pub use ids::{ConnectionId, InvitationId, RunId, TokenId, UserId, ViewId};
+pub use ids::{ConnectionId, InvitationId, NotificationId, RunId, TokenId, UserId, ViewId};
 pub mod hub;
 pub mod matrix;
 pub mod problem;

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use hubkeep_shared::{
-    AccessDecision, AccessInputs, HubAccess, HubAction, LevelFacts, ProblemCode, UserChange,
-    UserId, UserRow, allowed_user_actions, check_user_change,
+    AccessDecision, AccessInputs, Elevation, HubAccess, HubAction, LevelFacts, ProblemCode,
+    UserChange, UserId, UserRow, allowed_user_actions, check_user_change,
 };
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
@@ -30,6 +30,7 @@ use crate::hub_access::{
 };
 use crate::identity::Caller;
 use crate::identity::users::apply_snapshot;
+use crate::notify::messages::AccessChange;
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, Page};
 use crate::psa::{Priority, PsaResource};
 pub use hubkeep_shared::api::users::{
@@ -312,6 +313,15 @@ pub async fn update_user(
         };
         withdrawn = withdraw_credentials(txn, updated, why, &caller.actor(), &caller.meta).await?;
     }
+    // The person is told what changed (SPEC S15), in this transaction.
+    for change in patched.notices() {
+        crate::notify::enqueue(
+            txn,
+            &caller.tenant_id,
+            crate::notify::messages::access_changed(change, updated, &caller.user.display_name),
+        )
+        .await?;
+    }
     activity::record_by(
         txn,
         caller,
@@ -392,6 +402,27 @@ impl<'a> PatchedUser<'a> {
             active_changed,
             elevation_changed,
         })
+    }
+
+    /// What the person is told (SPEC S15): a change of `active`, and a change of elevation
+    /// unless they were also deactivated (losing all access says it all).
+    fn notices(&self) -> Vec<AccessChange> {
+        let mut out = Vec::new();
+        if self.active_changed {
+            out.push(if self.after.active {
+                AccessChange::Reactivated
+            } else {
+                AccessChange::Deactivated
+            });
+        }
+        if self.elevation_changed && self.after.active {
+            out.push(match self.after.elevation {
+                Elevation::Granted => AccessChange::ElevationGranted,
+                Elevation::Revoked => AccessChange::ElevationRevoked,
+                Elevation::Inherit => AccessChange::ElevationInherited,
+            });
+        }
+        out
     }
 
     /// The activity action: a specific one when a single field changed, else `user.updated`.

@@ -89,6 +89,10 @@ pub mod actions {
     pub const USER_DEACTIVATED: &str = "user.deactivated";
     pub const USER_ELEVATION_CHANGED: &str = "user.elevation_changed";
     pub const USER_UPDATED: &str = "user.updated";
+    /// SPEC S15: a person turned email categories on or off.
+    pub const USER_PREFERENCES_UPDATED: &str = "user.preferences_updated";
+    /// SPEC S15: an elevated user sent a failed or dead message again.
+    pub const NOTIFICATION_RETRIED: &str = "notification.retried";
     pub const USERS_REFRESHED: &str = "users.refreshed";
     /// SPEC S12: every session and API token of a user whose access became `none`.
     pub const USER_CREDENTIALS_REVOKED: &str = "user.credentials_revoked";

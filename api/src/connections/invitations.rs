@@ -36,6 +36,7 @@ use crate::db::{
 use crate::error::ApiError;
 use crate::hub_access::access_of;
 use crate::identity::Caller;
+use crate::notify;
 use crate::psa::Priority;
 pub use hubkeep_shared::api::Items;
 pub use hubkeep_shared::api::members::{
@@ -275,6 +276,19 @@ pub async fn create_invitation(
         revoked_by: None,
     };
     insert(txn, &row).await?;
+    // The invitee's email (SPEC S15), in this transaction: before the activity entry, so a
+    // failure writing that entry takes the message with it.
+    let to = match (&invitee_user, &invitee_email) {
+        (Some(user), _) => notify::Recipient::user(user),
+        (None, Some(email)) => notify::Recipient::address(email),
+        (None, None) => unreachable!("an invitee is a user or an email address"),
+    };
+    notify::enqueue(
+        txn,
+        &caller.tenant_id,
+        notify::messages::invitation_created(&row, &model, &caller.user, to),
+    )
+    .await?;
     let label = invitee_user
         .as_ref()
         .map(|u| u.display_name.clone())
@@ -431,6 +445,7 @@ async fn expire_and_refuse(
         json!({ "expires_at": row.expires_at }),
     )
     .await?;
+    tell_inviter(&txn, caller, row, notify::messages::Outcome::Expired).await?;
     txn.commit().await?;
     Err(expired_error())
 }
@@ -560,6 +575,59 @@ async fn bind_to_caller(
     })
 }
 
+/// Tells the inviter what became of their invitation (SPEC S15), in the change's
+/// transaction. Nobody is told of what they did themselves, and an inviter the hub no longer
+/// has is told nothing.
+async fn tell_inviter(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    row: &invitations::Model,
+    outcome: notify::messages::Outcome,
+) -> Result<(), ApiError> {
+    if row.invited_by == caller.user.id {
+        return Ok(());
+    }
+    let Some(inviter) = users::Entity::find_by_id(row.invited_by.clone())
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let Some(connection) = conn::Entity::find_by_id(row.connection_id.clone())
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let invitee = match outcome {
+        // The invitee answered: it is the caller.
+        notify::messages::Outcome::Accepted | notify::messages::Outcome::Declined => {
+            caller.user.display_name.clone()
+        }
+        _ => {
+            let named = match &row.invitee_user_id {
+                Some(id) => users::Entity::find_by_id(id.clone()).one(txn).await?,
+                None => None,
+            };
+            notify::messages::invitee_label(row, named.as_ref())
+        }
+    };
+    notify::enqueue(
+        txn,
+        &caller.tenant_id,
+        notify::messages::invitation_outcome(
+            outcome,
+            row,
+            &connection,
+            &inviter,
+            &invitee,
+            Some(&caller.user.display_name),
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
 /// `POST /api/v1/invitations/{id}/accept` (SPEC S5.1, S5.3).
 pub async fn accept(
     state: &AppState,
@@ -587,6 +655,7 @@ pub async fn accept(
         accept_role(&txn, caller, &model, &row, role, now).await?
     };
     let accepted = bind_to_caller(&txn, caller, accepted).await?;
+    tell_inviter(&txn, caller, &row, notify::messages::Outcome::Accepted).await?;
     txn.commit().await?;
     Ok(view(&accepted, now))
 }
@@ -720,6 +789,7 @@ pub async fn decline(
         json!({ "role": row.role, "user_id": caller.user.id }),
     )
     .await?;
+    tell_inviter(&txn, caller, &row, notify::messages::Outcome::Declined).await?;
     txn.commit().await?;
     Ok(view(&declined, now))
 }
@@ -778,6 +848,7 @@ pub async fn revoke(
         }),
     )
     .await?;
+    tell_inviter(&txn, caller, &row, notify::messages::Outcome::Revoked).await?;
     txn.commit().await?;
     Ok(view(&revoked, now))
 }

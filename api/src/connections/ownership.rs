@@ -61,6 +61,15 @@ pub async fn recover(
     )
     .await?;
     let stale = revoke_pending_transfers(txn, caller, &model.id, now).await?;
+    // The new owner is told (SPEC S15), unless they recovered it for themselves.
+    if owner.id != caller.user.id {
+        crate::notify::enqueue(
+            txn,
+            &caller.tenant_id,
+            crate::notify::messages::ownership_recovered(&model, &owner, &caller.user.display_name),
+        )
+        .await?;
+    }
     record(
         txn,
         caller,

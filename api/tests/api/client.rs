@@ -448,6 +448,31 @@ impl Client<'_> {
         self.get("/api/v1/security-levels").await
     }
 
+    // --- Notifications (SPEC S15) --------------------------------------------------------
+
+    pub async fn get_my_preferences(&self) -> Answer<NotificationPreferences> {
+        self.get("/api/v1/me/preferences").await
+    }
+
+    pub async fn update_my_preferences(
+        &self,
+        body: &NotificationPreferencesPatch,
+    ) -> Answer<NotificationPreferences> {
+        self.patch_with("/api/v1/me/preferences", body).await
+    }
+
+    pub async fn list_notifications(
+        &self,
+        query: &NotificationQuery,
+    ) -> Answer<Page<Notification>> {
+        self.get_with("/api/v1/notifications", query).await
+    }
+
+    pub async fn retry_notification(&self, id: &str) -> Answer<Notification> {
+        self.post(&format!("/api/v1/notifications/{id}/retry"))
+            .await
+    }
+
     // --- Users -------------------------------------------------------------------------
 
     pub async fn list_users(&self, query: &UserQuery) -> Answer<Page<UserListItem>> {

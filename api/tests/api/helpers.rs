@@ -171,6 +171,9 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     // Likewise the reconciliation job (SPEC S12) would make PSA calls that tests count; the
     // `offboarding::s12_…` tests turn it on.
     settings.psa.reconcile_minutes = 0.0;
+    // Likewise the notification sender (SPEC S15) changes outbox rows behind the tests'
+    // backs; the `notifications::s15_…` tests that deliver turn it on.
+    settings.smtp.poll_ms = 0;
     adjust(&mut settings);
     let db_url = settings.database_url();
     let secrets = (settings.secrets.clone(), settings.data_dir.clone());

@@ -18,6 +18,7 @@ mod hardening;
 mod identity;
 mod limits;
 mod members;
+mod notifications;
 mod offboarding;
 mod oidc;
 mod openapi;

@@ -20,6 +20,8 @@ pub mod connections;
 pub mod elevated_levels;
 pub mod invitations;
 pub mod launch_assertions;
+pub mod notification_preferences;
+pub mod notifications;
 pub mod oidc_codes;
 pub mod oidc_logins;
 pub mod payments;
@@ -43,8 +45,8 @@ mod tests {
 
     use hubkeep_migrations::{Migrator, MigratorTrait};
     use hubkeep_shared::api::{
-        ActorKind, ConnectionStatus, EndpointSide, EndpointStatus, InvitationStatus, PsaProvider,
-        RunOrigin, RunStatus,
+        ActorKind, ConnectionStatus, EndpointSide, EndpointStatus, InvitationStatus,
+        NotificationCategory, NotificationStatus, PsaProvider, RunOrigin, RunStatus,
     };
     use hubkeep_shared::{ConnectionKind, ConnectionRole, Elevation};
     use sea_orm::{ActiveEnum, ConnectionTrait, Database, Statement};
@@ -97,6 +99,13 @@ mod tests {
             ("invitations", "role", names::<ConnectionRole>()),
             ("role_assignments", "role", names::<ConnectionRole>()),
             ("sync_runs", "origin", names::<RunOrigin>()),
+            ("notifications", "category", names::<NotificationCategory>()),
+            ("notifications", "status", names::<NotificationStatus>()),
+            (
+                "notification_preferences",
+                "category",
+                names::<NotificationCategory>(),
+            ),
             ("sync_runs", "status", names::<RunStatus>()),
             ("activity_log", "actor_kind", names::<ActorKind>()),
             ("psa_settings", "provider", names::<PsaProvider>()),

@@ -51,6 +51,7 @@ use problems::{Credentials, Shape};
         (name = "settings", description = "Tenant settings: defaults, PSA connection and its test, launch secret, accounting mappings (SPEC S6, S11)"),
         (name = "psa", description = "The PSA change feed: status and on-demand reconciliation (SPEC S12)"),
         (name = "activity", description = "The append-only activity log (SPEC S7)"),
+        (name = "notifications", description = "The email outbox and each person's email preferences (SPEC S15)"),
         (name = "connections", description = "Connections, their roles and the governance list (SPEC S4, S5, S2.1)"),
     )
 )]

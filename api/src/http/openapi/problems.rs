@@ -114,6 +114,10 @@ pub fn specific(operation_id: &str) -> Option<&'static [ProblemCode]> {
         // API tokens cannot sign out or mint tokens: `forbidden`.
         "end_session" | "create_my_token" => &[Forbidden],
         "get_me" | "list_my_invitations" | "list_my_tokens" | "revoke_my_token" => &[],
+        // Email preferences and the outbox (SPEC S15).
+        "get_my_preferences" | "update_my_preferences" => &[],
+        "list_notifications" => &[ElevatedAccessRequired],
+        "retry_notification" => &[ElevatedAccessRequired, Conflict],
 
         // The Access and Users tabs (SPEC S2): elevated users only.
         // PSA reads other than sign-in and refresh are background work (SPEC S11).

@@ -1,6 +1,7 @@
 //! The caller's own profile and API tokens (SPEC S3.4, S8).
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use hubkeep_shared::api::{NotificationPreferences, NotificationPreferencesPatch};
 use hubkeep_shared::{HubAction, TokenId, allowed_hub_actions};
 use sea_orm::TransactionTrait;
 
@@ -110,4 +111,48 @@ pub async fn revoke_my_token(
     api_tokens::revoke_own(&txn, &caller, &id).await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Your email preferences.
+///
+/// Which categories of email you receive (SPEC S15): `invitations` (to a connection role or
+/// to become its owner), `invitation_updates` (what became of invitations you sent),
+/// `ownership` (a connection's ownership recovered to you) and `hub_access` (your hub access
+/// deactivated, reactivated, elevation changed). All on until you turn them off.
+#[utoipa::path(
+    operation_id = "get_my_preferences",
+    tag = "notifications",
+    responses((status = 200, description = "Your preferences", body = NotificationPreferences)),
+    security(("session" = []), ("api_token" = []))
+)]
+#[get("/me/preferences")]
+pub async fn get_my_preferences(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let prefs = crate::notify::preferences::of(&state.reader, &caller.user.id).await?;
+    Ok(HttpResponse::Ok().json(prefs))
+}
+
+/// Turn email categories on or off.
+///
+/// Send only the categories to change; the others stay. A change writes
+/// `user.preferences_updated`; a message already in the outbox is sent anyway.
+#[utoipa::path(
+    operation_id = "update_my_preferences",
+    tag = "notifications",
+    request_body = NotificationPreferencesPatch,
+    responses((status = 200, description = "Your preferences after the change", body = NotificationPreferences)),
+    security(("session" = []), ("api_token" = []))
+)]
+#[patch("/me/preferences")]
+pub async fn update_my_preferences(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: crate::http::extractors::JsonBody<NotificationPreferencesPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let txn = state.db.begin().await?;
+    let prefs = crate::notify::preferences::update(&txn, &caller, &body.into_inner()).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(prefs))
 }

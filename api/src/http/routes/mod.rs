@@ -11,6 +11,7 @@ pub mod health;
 pub mod me;
 pub mod members;
 pub mod meta;
+pub mod notifications;
 pub mod oidc;
 pub mod permissions;
 pub mod psa;
@@ -44,6 +45,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(me::list_my_tokens)
                 .service(me::create_my_token)
                 .service(me::revoke_my_token)
+                .service(me::get_my_preferences)
+                .service(me::update_my_preferences)
+                .service(notifications::list_notifications)
+                .service(notifications::retry_notification)
                 .service(users::list_security_levels)
                 .service(users::get_elevated_levels)
                 .service(users::save_elevated_levels)

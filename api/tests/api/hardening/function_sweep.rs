@@ -7,8 +7,9 @@
 use hubkeep_shared::api::{
     ActivityExportQuery, ActivityQuery, AutotaskCallout, ConnectionPatch, CreateEngineToken,
     CreateToken, DemoLaunch, ElevatedLevels, ExportFormat, ForecastBudgetInput, LaunchRequest,
-    NewConnection, PageQuery, PeopleQuery, ReconnectInput, RecoverOwnership, RefreshRequest,
-    RunRequest, RunStatus, UpdateSettings, UserPatch, UserQuery,
+    NewConnection, NotificationPreferencesPatch, NotificationQuery, PageQuery, PeopleQuery,
+    ReconnectInput, RecoverOwnership, RefreshRequest, RunRequest, RunStatus, UpdateSettings,
+    UserPatch, UserQuery,
 };
 use hubkeep_shared::{ConnectionRole, Elevation, TokenScope, UserId};
 use sea_orm::ConnectionTrait;
@@ -105,6 +106,10 @@ pub(super) const TABLE: &[Row] = &[
     row("list_my_tokens", "", Rule::Member),
     row("create_my_token", "", Rule::Member),
     row("revoke_my_token", "", Rule::Member),
+    row("get_my_preferences", "", Rule::Member),
+    row("update_my_preferences", "", Rule::Member),
+    row("list_notifications", "", Rule::Elevated),
+    row("retry_notification", "", Rule::Elevated),
     row("get_settings", "", Rule::Member),
     row("get_sync_status", "", Rule::Member),
     row("list_activity", "", Rule::Member),
@@ -394,6 +399,25 @@ async fn prepare(w: &World, row: &Row, p: &Persona) -> Prepared {
             };
             ids.push(own);
         }
+        "retry_notification" => {
+            // The newest message of the tenant (the world's invitations wrote some), made
+            // `dead` so that an elevated caller may send it again.
+            let id = w
+                .app
+                .scalar_text(&format!(
+                    "SELECT id FROM notifications WHERE tenant_id = '{}' ORDER BY id DESC LIMIT 1",
+                    w.tenant.id
+                ))
+                .await;
+            crate::helpers::exec(
+                &w.app,
+                &format!(
+                    "UPDATE notifications SET status = 'dead', attempts = 8 WHERE id = '{id}'"
+                ),
+            )
+            .await;
+            ids.push(id);
+        }
         "revoke_tenant_token" => {
             let created = w
                 .ok(ada.create_my_token(&read_token(&format!("Ada {n}"))).await)
@@ -491,6 +515,19 @@ async fn send(w: &World, row: &Row, p: &Persona, prepared: &Prepared) -> Answer 
                 .await
         }
         "revoke_my_token" => w.record(c.revoke_my_token(&id(0)).await).await,
+        "get_my_preferences" => w.record(c.get_my_preferences().await).await,
+        "update_my_preferences" => {
+            let body = NotificationPreferencesPatch {
+                invitation_updates: Some(n % 2 == 0),
+                ..NotificationPreferencesPatch::default()
+            };
+            w.record(c.update_my_preferences(&body).await).await
+        }
+        "list_notifications" => {
+            w.record(c.list_notifications(&NotificationQuery::default()).await)
+                .await
+        }
+        "retry_notification" => w.record(c.retry_notification(&id(0)).await).await,
         "get_settings" => w.record(c.get_settings().await).await,
         "get_sync_status" => {
             w.record(c.get_sync_status(&PageQuery::default()).await)

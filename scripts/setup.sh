@@ -74,14 +74,16 @@ npm_tools e2e/oidc oidc-provider "the OpenID provider of the tests"
 # fail when it is missing.
 npm_tools e2e/axe axe-core "axe-core for the browser tests"
 
-# The Python tools (client generator, schemathesis), pinned in openapi/requirements.txt, in a
-# virtual environment of their own.
+# The Python tools (client generator, schemathesis; the SMTP server of the notification
+# tests), pinned in openapi/requirements.txt and e2e/smtp/requirements.txt, in a virtual
+# environment of their own.
 VENV="$TOOLS_DIR/venv"
-req_sum="$(sha256sum "$here/openapi/requirements.txt" | cut -d' ' -f1)"
+req_sum="$(cat "$here/openapi/requirements.txt" "$here/e2e/smtp/requirements.txt" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$VENV/.req-sum" 2>/dev/null)" != "$req_sum" ]; then
-  log "installing the OpenAPI Python tools (openapi/requirements.txt)"
+  log "installing the Python tools (openapi/requirements.txt, e2e/smtp/requirements.txt)"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$here/openapi/requirements.txt"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    -r "$here/openapi/requirements.txt" -r "$here/e2e/smtp/requirements.txt"
   echo "$req_sum" > "$VENV/.req-sum"
 fi
 

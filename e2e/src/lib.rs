@@ -5,6 +5,7 @@ pub mod api;
 pub mod browser;
 pub mod oidc;
 pub mod scripts;
+pub mod smtp;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -155,6 +155,8 @@ pub struct Objects {
     pub engine_token: String,
     pub engine_secret: String,
     pub activity: String,
+    /// The message the invitation wrote to the outbox (SPEC S15).
+    pub notification: String,
 }
 
 impl Objects {
@@ -179,6 +181,7 @@ impl Objects {
                 (_, "endpoints", "side") => "source".to_owned(),
                 (_, "invitations", "id") => self.invitation.clone(),
                 (_, "activity", "id") => self.activity.clone(),
+                (_, "notifications", "id") => self.notification.clone(),
                 (_, "users", "id") => world.val_id.clone(),
                 ("me", "tokens", "id") | (_, "tokens", "id") => self.token.clone(),
                 (_, "engine-tokens", "id") => self.engine_token.clone(),
@@ -475,8 +478,16 @@ impl World {
         .await
         .unwrap()
         .unwrap();
+        let notification = self
+            .app
+            .scalar_text(&format!(
+                "SELECT id FROM notifications WHERE tenant_id = '{}' ORDER BY id DESC LIMIT 1",
+                self.tenant.id
+            ))
+            .await;
         let s = |v: &Value| v.as_str().unwrap().to_owned();
         Objects {
+            notification,
             run: s(&run["id"]),
             view: s(&view["id"]),
             invitation: s(&invitation["id"]),

@@ -1,0 +1,82 @@
+"""An SMTP server for the notification tests (SPEC S15), on aiosmtpd.
+
+Listens on 127.0.0.1 (port 0: one the OS picks), prints `ready <port>` when it accepts
+connections, and writes every message it accepts to `<out>/<n>.eml`, with the envelope in
+`<n>.json` (`mail_from`, `rcpt_tos`). While the file named by `--refuse` exists it answers
+every message with `421` (service not available: a temporary failure), counting each
+refusal in `<out>/refused.count`. Stops on SIGTERM or when stdin closes.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+class Recorder:
+    def __init__(self, out, refuse):
+        self.out = out
+        self.refuse = refuse
+        self.n = 0
+        self.refused = 0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            if self.refuse and os.path.exists(self.refuse):
+                self.refused += 1
+                with open(os.path.join(self.out, "refused.count"), "w") as f:
+                    f.write(str(self.refused))
+                return "421 4.3.2 Service not available, closing transmission channel"
+            self.n += 1
+            n = self.n
+        base = os.path.join(self.out, f"{n:04d}")
+        with open(base + ".eml.tmp", "wb") as f:
+            f.write(envelope.original_content or envelope.content)
+        with open(base + ".json", "w") as f:
+            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos}, f)
+        os.rename(base + ".eml.tmp", base + ".eml")
+        return "250 2.0.0 OK"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--refuse", default=None)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    if args.port == 0:
+        import socket
+
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+    else:
+        port = args.port
+
+    controller = Controller(Recorder(args.out, args.refuse), hostname="127.0.0.1", port=port)
+    controller.start()
+    print(f"ready {port}", flush=True)
+
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+
+    def watch_stdin():
+        sys.stdin.read()
+        done.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    done.wait()
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -73,6 +73,9 @@ impl Application {
         let state = web::Data::new(app_state(&settings, db, &prometheus, address).await?);
         // The PSA change feed (SPEC S12), unless `[psa] reconcile_minutes` is 0.
         crate::feed::reconcile::spawn(state.get_ref().clone());
+        // Invitations past their time become `expired` and their inviters are told (SPEC
+        // S15), unless `[smtp] expire_every_secs` is 0.
+        crate::connections::invitations::spawn_expiry(state.get_ref());
         // The notification outbox's sender (SPEC S15), unless `[smtp] poll_ms` is 0.
         crate::notify::sender::spawn(
             state.get_ref().clone(),

@@ -15,7 +15,7 @@ use hubkeep_shared::{ConnectionAction, ConnectionRole, HubAccess, ProblemCode, c
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait as _, QueryFilter, QueryOrder,
+    PaginatorTrait as _, QueryFilter, QueryOrder, QuerySelect as _,
 };
 use serde_json::json;
 
@@ -37,6 +37,7 @@ use crate::error::ApiError;
 use crate::hub_access::access_of;
 use crate::identity::Caller;
 use crate::notify;
+use crate::notify::messages::Outcome;
 use crate::psa::Priority;
 pub use hubkeep_shared::api::Items;
 pub use hubkeep_shared::api::members::{
@@ -46,14 +47,16 @@ pub use hubkeep_shared::api::members::{
 // ---------------------------------------------------------------------------------------
 // Invitations.
 
-/// Marks the connection's pending invitations past their expiry `expired`; returns their ids.
+/// Marks the connection's pending invitations past their expiry `expired` and tells their
+/// inviters (SPEC S15); returns their ids.
 async fn expire_stale(
     txn: &DatabaseTransaction,
+    caller: &Caller,
     connection_id: &ConnectionId,
     now: DateTime<Utc>,
 ) -> Result<Vec<InvitationId>, ApiError> {
     let expired = invitations::Column::ExpiresAt.lte(now);
-    close_pending(
+    let rows = close_pending(
         txn,
         connection_id,
         expired,
@@ -61,7 +64,11 @@ async fn expire_stale(
         now,
         None,
     )
-    .await
+    .await?;
+    for row in &rows {
+        tell_inviter(txn, &caller.tenant_id, None, row, Outcome::Expired).await?;
+    }
+    Ok(rows.into_iter().map(|i| i.id).collect())
 }
 
 /// Who a new invitation names: exactly one of `user_id` and `email`.
@@ -248,7 +255,7 @@ pub async fn create_invitation(
         resolve_invitee(txn, caller, &model.id, &input, invitee).await?;
 
     let now = db::now();
-    let expired = expire_stale(txn, &model.id, now).await?;
+    let expired = expire_stale(txn, caller, &model.id, now).await?;
     if input.role == ConnectionRole::Owner {
         refuse_second_transfer(txn, &model.id).await?;
     }
@@ -445,7 +452,7 @@ async fn expire_and_refuse(
         json!({ "expires_at": row.expires_at }),
     )
     .await?;
-    tell_inviter(&txn, caller, row, notify::messages::Outcome::Expired).await?;
+    tell_inviter(&txn, &caller.tenant_id, None, row, Outcome::Expired).await?;
     txn.commit().await?;
     Err(expired_error())
 }
@@ -576,15 +583,17 @@ async fn bind_to_caller(
 }
 
 /// Tells the inviter what became of their invitation (SPEC S15), in the change's
-/// transaction. Nobody is told of what they did themselves, and an inviter the hub no longer
-/// has is told nothing.
-async fn tell_inviter(
+/// transaction. `actor` is whoever caused it (`None`: the hub itself, for an invitation
+/// that expired). Nobody is told of what they did themselves, and an inviter the hub no
+/// longer has is told nothing.
+pub(crate) async fn tell_inviter(
     txn: &DatabaseTransaction,
-    caller: &Caller,
+    tenant_id: &str,
+    actor: Option<&users::Model>,
     row: &invitations::Model,
-    outcome: notify::messages::Outcome,
-) -> Result<(), ApiError> {
-    if row.invited_by == caller.user.id {
+    outcome: Outcome,
+) -> Result<(), sea_orm::DbErr> {
+    if actor.is_some_and(|a| a.id == row.invited_by) {
         return Ok(());
     }
     let Some(inviter) = users::Entity::find_by_id(row.invited_by.clone())
@@ -599,11 +608,9 @@ async fn tell_inviter(
     else {
         return Ok(());
     };
-    let invitee = match outcome {
-        // The invitee answered: it is the caller.
-        notify::messages::Outcome::Accepted | notify::messages::Outcome::Declined => {
-            caller.user.display_name.clone()
-        }
+    let invitee = match (outcome, actor) {
+        // The invitee answered: it is the actor.
+        (Outcome::Accepted | Outcome::Declined, Some(actor)) => actor.display_name.clone(),
         _ => {
             let named = match &row.invitee_user_id {
                 Some(id) => users::Entity::find_by_id(id.clone()).one(txn).await?,
@@ -614,18 +621,89 @@ async fn tell_inviter(
     };
     notify::enqueue(
         txn,
-        &caller.tenant_id,
+        tenant_id,
         notify::messages::invitation_outcome(
             outcome,
             row,
             &connection,
             &inviter,
             &invitee,
-            Some(&caller.user.display_name),
+            actor.map(|a| a.display_name.as_str()),
         ),
     )
     .await?;
     Ok(())
+}
+
+/// Marks every pending invitation of every tenant past its expiry `expired`, each with its
+/// entry (by the hub itself) and its message to the inviter, in a transaction of its own;
+/// answers how many it expired. Run by the expiry job (`[smtp] expire_every_secs`); an
+/// invitation someone else expired meanwhile is skipped.
+pub async fn expire_due(db: &sea_orm::DatabaseConnection) -> Result<usize, sea_orm::DbErr> {
+    use sea_orm::TransactionTrait as _;
+    let now = db::now();
+    let due = invitations::Entity::find()
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
+        .filter(invitations::Column::ExpiresAt.lte(now))
+        .order_by_asc(invitations::Column::ExpiresAt)
+        .limit(200)
+        .all(db)
+        .await?;
+    let mut expired = 0;
+    for row in due {
+        let txn = db.begin().await?;
+        let done = invitations::Entity::update_many()
+            .col_expr(
+                invitations::Column::Status,
+                Expr::value(InvitationStatus::Expired),
+            )
+            .col_expr(invitations::Column::RespondedAt, Expr::value(now))
+            .filter(invitations::Column::Id.eq(row.id.clone()))
+            .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
+            .exec(&txn)
+            .await?;
+        if done.rows_affected != 1 {
+            continue;
+        }
+        crate::activity::record(
+            &txn,
+            crate::activity::Entry {
+                tenant_id: &row.tenant_id,
+                actor: &Actor::System,
+                action: actions::INVITATION_EXPIRED,
+                target: Target::new("invitation", &row.id, row.role.as_str()),
+                connection_id: Some(&row.connection_id),
+                details: json!({ "expires_at": row.expires_at }),
+                meta: &crate::activity::RequestMeta::system(),
+            },
+        )
+        .await?;
+        tell_inviter(&txn, &row.tenant_id, None, &row, Outcome::Expired).await?;
+        txn.commit().await?;
+        expired += 1;
+    }
+    Ok(expired)
+}
+
+/// Starts the expiry job (`[smtp] expire_every_secs`; 0: none).
+pub fn spawn_expiry(state: &AppState) {
+    let every = state.settings.smtp.expire_every_secs;
+    if every == 0 {
+        return;
+    }
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(std::time::Duration::from_secs(every));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match expire_due(&db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "invitations past their time expired"),
+                Err(e) => tracing::warn!(error = %e, "the invitation expiry job could not run"),
+            }
+        }
+    });
 }
 
 /// `POST /api/v1/invitations/{id}/accept` (SPEC S5.1, S5.3).
@@ -655,7 +733,14 @@ pub async fn accept(
         accept_role(&txn, caller, &model, &row, role, now).await?
     };
     let accepted = bind_to_caller(&txn, caller, accepted).await?;
-    tell_inviter(&txn, caller, &row, notify::messages::Outcome::Accepted).await?;
+    tell_inviter(
+        &txn,
+        &caller.tenant_id,
+        Some(&caller.user),
+        &row,
+        Outcome::Accepted,
+    )
+    .await?;
     txn.commit().await?;
     Ok(view(&accepted, now))
 }
@@ -789,7 +874,14 @@ pub async fn decline(
         json!({ "role": row.role, "user_id": caller.user.id }),
     )
     .await?;
-    tell_inviter(&txn, caller, &row, notify::messages::Outcome::Declined).await?;
+    tell_inviter(
+        &txn,
+        &caller.tenant_id,
+        Some(&caller.user),
+        &row,
+        Outcome::Declined,
+    )
+    .await?;
     txn.commit().await?;
     Ok(view(&declined, now))
 }
@@ -848,7 +940,14 @@ pub async fn revoke(
         }),
     )
     .await?;
-    tell_inviter(&txn, caller, &row, notify::messages::Outcome::Revoked).await?;
+    tell_inviter(
+        &txn,
+        &caller.tenant_id,
+        Some(&caller.user),
+        &row,
+        Outcome::Revoked,
+    )
+    .await?;
     txn.commit().await?;
     Ok(view(&revoked, now))
 }

@@ -335,17 +335,15 @@ pub(super) async fn close_pending(
     to: InvitationStatus,
     now: DateTime<Utc>,
     revoked_by: Option<&UserId>,
-) -> Result<Vec<InvitationId>, ApiError> {
-    let ids: Vec<InvitationId> = invitations::Entity::find()
+) -> Result<Vec<invitations::Model>, ApiError> {
+    let rows: Vec<invitations::Model> = invitations::Entity::find()
         .filter(invitations::Column::ConnectionId.eq(connection_id))
         .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
         .filter(which)
         .all(txn)
-        .await?
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
-    if !ids.is_empty() {
+        .await?;
+    if !rows.is_empty() {
+        let ids: Vec<InvitationId> = rows.iter().map(|i| i.id.clone()).collect();
         let mut update = invitations::Entity::update_many()
             .col_expr(invitations::Column::Status, Expr::value(to))
             .col_expr(invitations::Column::RespondedAt, Expr::value(now));
@@ -353,9 +351,9 @@ pub(super) async fn close_pending(
             update = update.col_expr(invitations::Column::RevokedBy, Expr::value(by));
         }
         update
-            .filter(invitations::Column::Id.is_in(ids.clone()))
+            .filter(invitations::Column::Id.is_in(ids))
             .exec(txn)
             .await?;
     }
-    Ok(ids)
+    Ok(rows)
 }

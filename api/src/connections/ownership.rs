@@ -103,7 +103,7 @@ async fn revoke_pending_transfers(
 ) -> Result<Vec<InvitationId>, ApiError> {
     let owner = invitations::Column::Role.eq(ConnectionRole::Owner);
     let by = Some(&caller.user.id);
-    close_pending(
+    let closed = close_pending(
         txn,
         connection_id,
         owner,
@@ -111,5 +111,6 @@ async fn revoke_pending_transfers(
         now,
         by,
     )
-    .await
+    .await?;
+    Ok(closed.into_iter().map(|i| i.id).collect())
 }

@@ -174,6 +174,8 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     // Likewise the notification sender (SPEC S15) changes outbox rows behind the tests'
     // backs; the `notifications::s15_…` tests that deliver turn it on.
     settings.smtp.poll_ms = 0;
+    // And the invitation expiry job, which tests of expiry at the moment of an answer race.
+    settings.smtp.expire_every_secs = 0;
     adjust(&mut settings);
     let db_url = settings.database_url();
     let secrets = (settings.secrets.clone(), settings.data_dir.clone());

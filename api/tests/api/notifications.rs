@@ -28,6 +28,7 @@ on_each_backend!(
     s15_ownership_recovered_tells_the_new_owner,
     s15_the_outbox_is_for_elevated_users_and_retry_queues_only_failed_or_dead,
     s15_without_smtp_the_sender_writes_eml_files_and_marks_them_sent,
+    s15_the_expiry_job_expires_invitations_past_their_time_and_tells_the_inviter,
 );
 
 /// Every outbox row of the app, oldest first, as JSON.
@@ -565,4 +566,60 @@ async fn s15_without_smtp_the_sender_writes_eml_files_and_marks_them_sent(backen
     tokio::time::sleep(Duration::from_millis(300)).await;
     let files = std::fs::read_dir(file.parent().unwrap()).unwrap().count();
     assert_eq!(files, 1);
+}
+
+async fn s15_the_expiry_job_expires_invitations_past_their_time_and_tells_the_inviter(
+    backend: Backend,
+) {
+    let app = spawn_app_with(backend, |s| s.smtp.expire_every_secs = 1).await;
+    let (tenant, ada, bob, tess) = team(&app).await;
+    let cid = create_connection(&app, &ada, "Books", "autotask_xero").await;
+    let inv = app
+        .as_(&ada)
+        .create_invitation(&cid, &invitation(&id(&tess), ConnectionRole::ReadOnly))
+        .await
+        .expect_json(201)
+        .await;
+    let inv = inv["id"].as_str().unwrap().to_owned();
+    let past = if app.is_postgres() {
+        "TIMESTAMPTZ '2020-01-01T00:00:00+00:00'"
+    } else {
+        "'2020-01-01 00:00:00+00:00'"
+    };
+    exec(
+        &app,
+        &format!("UPDATE invitations SET expires_at = {past} WHERE id = '{inv}'"),
+    )
+    .await;
+    let mut waited = 0;
+    while app
+        .scalar_text(&format!(
+            "SELECT status FROM invitations WHERE id = '{inv}'"
+        ))
+        .await
+        != "expired"
+    {
+        assert!(waited < 100, "the job expired it within 10 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(app.activity_count(&tenant, "invitation.expired").await, 1);
+    let outbox = rows(&app).await;
+    let expired: Vec<&Value> = outbox
+        .iter()
+        .filter(|m| m["kind"] == "invitation.expired")
+        .collect();
+    assert_eq!(expired.len(), 1, "{outbox:?}");
+    assert_eq!(expired[0]["recipient_user_id"], id(&ada).as_str());
+    assert_eq!(expired[0]["category"], "invitation_updates");
+    let tess_name = tess.user["display_name"].as_str().unwrap();
+    assert_eq!(
+        expired[0]["subject"],
+        format!("Your invitation of {tess_name} to Books expired")
+    );
+    // The job does it once: another pass finds nothing.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app.activity_count(&tenant, "invitation.expired").await, 1);
+    assert_eq!(rows(&app).await.len(), outbox.len());
+    let _ = bob;
 }

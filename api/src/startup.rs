@@ -80,6 +80,8 @@ impl Application {
         crate::notify::sender::spawn(
             state.get_ref().clone(),
             crate::notify::sender::Transport::from_settings(&settings)?,
+            crate::notify::sender::OutboxMetrics::register(&prometheus)
+                .context("registering the notification metrics")?,
         );
         let (doc, routes, contract) = documented(&settings);
         let web_dir = settings.web_dir.clone();

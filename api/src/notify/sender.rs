@@ -14,10 +14,11 @@ use hubkeep_shared::api::NotificationStatus;
 use hubkeep_shared::ids::NotificationId;
 use lettre::message::{Mailbox, MultiPart, header};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use super::{Body, render};
@@ -130,8 +131,61 @@ impl Letterhead {
     }
 }
 
+/// The outbox's metrics (SPEC S15): attempts by this instance by outcome, and the messages
+/// waiting in the shared outbox by status.
+#[derive(Clone, Debug)]
+pub struct OutboxMetrics {
+    attempts: IntCounterVec,
+    waiting: IntGaugeVec,
+}
+
+impl OutboxMetrics {
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let attempts = IntCounterVec::new(
+            Opts::new(
+                "hubkeep_notification_attempts_total",
+                "Delivery attempts of notification emails by this instance, by outcome \
+                 (sent, failed: to be retried, dead: given up)",
+            ),
+            &["outcome"],
+        )?;
+        let waiting = IntGaugeVec::new(
+            Opts::new(
+                "hubkeep_notifications",
+                "Notification emails in the outbox that are not sent, by status (queued, \
+                 failed, dead), as this instance last counted them",
+            ),
+            &["status"],
+        )?;
+        registry.register(Box::new(attempts.clone()))?;
+        registry.register(Box::new(waiting.clone()))?;
+        Ok(Self { attempts, waiting })
+    }
+
+    /// Counts the outbox's unsent messages by status into the gauge.
+    async fn count(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        for status in [
+            NotificationStatus::Queued,
+            NotificationStatus::Failed,
+            NotificationStatus::Dead,
+        ] {
+            let n = notifications::Entity::find()
+                .filter(notifications::Column::Status.eq(status))
+                .count(db)
+                .await?;
+            self.waiting
+                .with_label_values(&[status.as_str()])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        Ok(())
+    }
+}
+
+/// How often the gauge of waiting messages is recounted.
+const COUNT_EVERY: Duration = Duration::from_secs(5);
+
 /// Starts this instance's sender (`[smtp] poll_ms` = 0: none).
-pub fn spawn(state: AppState, transport: Transport) {
+pub fn spawn(state: AppState, transport: Transport, metrics: OutboxMetrics) {
     let poll = state.settings.smtp.poll_ms;
     if poll == 0 {
         return;
@@ -140,10 +194,17 @@ pub fn spawn(state: AppState, transport: Transport) {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_millis(poll));
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut counted: Option<std::time::Instant> = None;
         loop {
             interval.tick().await;
-            if let Err(e) = drain(&state, &transport, &letterhead).await {
+            if let Err(e) = drain(&state, &transport, &letterhead, &metrics).await {
                 tracing::warn!(error = %e, "the notification sender could not read the outbox");
+            }
+            if counted.is_none_or(|at| at.elapsed() >= COUNT_EVERY) {
+                counted = Some(std::time::Instant::now());
+                if let Err(e) = metrics.count(&state.db).await {
+                    tracing::warn!(error = %e, "the notification sender could not count the outbox");
+                }
             }
         }
     });
@@ -154,11 +215,13 @@ pub async fn drain(
     state: &AppState,
     transport: &Transport,
     letterhead: &Letterhead,
+    metrics: &OutboxMetrics,
 ) -> Result<usize, DbErr> {
     let mut tried = 0;
     while let Some(row) = claim(&state.db, &state.instance_id, lease(state)).await? {
         let outcome = deliver(transport, letterhead, &row).await;
-        record(state, &row, outcome).await?;
+        let status = record(state, &row, outcome).await?;
+        metrics.attempts.with_label_values(&[status.as_str()]).inc();
         tried += 1;
     }
     Ok(tried)
@@ -282,12 +345,13 @@ pub fn backoff(attempts: i32, base_secs: u64, max_secs: u64) -> chrono::Duration
     chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
-/// Writes an attempt's outcome, if this instance still holds the lease.
+/// Writes an attempt's outcome, if this instance still holds the lease; answers the status
+/// it wrote.
 async fn record(
     state: &AppState,
     row: &notifications::Model,
     outcome: Outcome,
-) -> Result<(), DbErr> {
+) -> Result<NotificationStatus, DbErr> {
     let now = db::now();
     let attempts = row.attempts + 1;
     let smtp = &state.settings.smtp;
@@ -334,7 +398,7 @@ async fn record(
         .filter(notifications::Column::LeaseHolder.eq(&*state.instance_id))
         .exec(&state.db)
         .await?;
-    Ok(())
+    Ok(status)
 }
 
 /// An SMTP answer can be long; the list shows its start.

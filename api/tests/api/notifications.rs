@@ -566,6 +566,12 @@ async fn s15_without_smtp_the_sender_writes_eml_files_and_marks_them_sent(backen
     tokio::time::sleep(Duration::from_millis(300)).await;
     let files = std::fs::read_dir(file.parent().unwrap()).unwrap().count();
     assert_eq!(files, 1);
+    // The attempt is counted in the metrics.
+    let metrics = app.metrics().await.text().await.unwrap();
+    assert!(
+        metrics.contains("hubkeep_notification_attempts_total{outcome=\"sent\"} 1"),
+        "{metrics}"
+    );
 }
 
 async fn s15_the_expiry_job_expires_invitations_past_their_time_and_tells_the_inviter(

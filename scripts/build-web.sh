@@ -21,8 +21,8 @@ profile="wasm-release"
 # The size gate, in bytes: the optimised WASM, raw and brotli-compressed. SPEC S16's goal is
 # 1,500,000 / 450,000; the console is not there yet (docs/decisions.md, "Console weight"),
 # so the gate holds today's size with a little room and fails any build that grows past it.
-max_wasm="${HUBKEEP_WEB_MAX_WASM:-1740000}"
-max_wasm_br="${HUBKEEP_WEB_MAX_WASM_BR:-490000}"
+max_wasm="${HUBKEEP_WEB_MAX_WASM:-1780000}"
+max_wasm_br="${HUBKEEP_WEB_MAX_WASM_BR:-500000}"
 
 log() { printf '[web] %s\n' "$*"; }
 

@@ -952,6 +952,8 @@ async fn every_rendered_action_is_allowed_for_every_demo_identity() {
             "/activity",
             "/sync-status",
             "/invitations",
+            "/outbox",
+            "/preferences",
         ]
         .iter()
         .map(|p| (*p).to_owned())
@@ -1069,6 +1071,8 @@ fn layout_pages(connection: &str, entry: &str) -> Vec<(String, String, String)> 
         ("/sync-status", "sync-status"),
         ("/invitations", "invitations"),
         ("/permissions", "permissions"),
+        ("/outbox", "outbox"),
+        ("/preferences", "preferences"),
         ("/no-such-page", "not-found"),
     ]
     .into_iter()

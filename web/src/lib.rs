@@ -68,6 +68,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/access") view=page!(pages::users::UsersPage) />
                     <Route path=path!("/settings") view=page!(pages::settings::SettingsPage) />
                     <Route path=path!("/tokens") view=page!(pages::tokens::TokensPage) />
+                    <Route path=path!("/preferences") view=page!(pages::preferences::PreferencesPage) />
+                    <Route path=path!("/outbox") view=page!(pages::outbox::OutboxPage) />
                     <Route path=path!("/permissions") view=page!(pages::permissions::PermissionsPage) />
                     // Routes are tried in order: an unknown path is the shell's "not found".
                     <Route path=path!("/*any") view=page!(pages::not_found::NotFound) />

@@ -32,6 +32,7 @@ pub mod activity;
 pub mod auth;
 pub mod connections;
 pub mod invitations;
+pub mod notifications;
 pub mod oidc;
 pub mod runs;
 pub mod settings;

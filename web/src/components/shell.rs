@@ -49,6 +49,16 @@ const NAV: &[NavItem] = &[
         label: "API tokens",
         action: HubAction::ManageOwnTokens,
     },
+    NavItem {
+        href: "/outbox",
+        label: "Outbox",
+        action: HubAction::EditSettings,
+    },
+    NavItem {
+        href: "/preferences",
+        label: "Email preferences",
+        action: HubAction::SignIn,
+    },
 ];
 
 /// Signs out. Someone who signs in with their tenant's identity provider lands on the tenant's

@@ -1,6 +1,6 @@
 //! Notifications (SPEC S15): the transactional outbox — a message row is written in the
 //! transaction of the change it tells about, and a background sender delivers it — and the
-//! categories each person turned off.
+//! categories each person turned off; and each tenant's sender name.
 //!
 //! A message keeps its subject and its content (`body`: JSON paragraphs and a console link
 //! by path) from the moment of the change; the sender renders text and HTML around them with
@@ -59,6 +59,9 @@ impl MigrationTrait for Migration {
         for table in TABLES {
             db.execute_unprepared(&table.replace("{TS}", ts)).await?;
         }
+        // The name in the `From` of the tenant's emails; NULL: the operator's `[smtp] from`.
+        db.execute_unprepared("ALTER TABLE tenant_settings ADD COLUMN email_sender_name TEXT")
+            .await?;
         // The sender's scan: due messages by time.
         db.execute_unprepared(
             "CREATE INDEX notifications_due ON notifications (status, next_attempt_at)",
@@ -76,6 +79,8 @@ impl MigrationTrait for Migration {
             db.execute_unprepared(&format!("DROP TABLE IF EXISTS {table}"))
                 .await?;
         }
+        db.execute_unprepared("ALTER TABLE tenant_settings DROP COLUMN email_sender_name")
+            .await?;
         Ok(())
     }
 }

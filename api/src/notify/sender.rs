@@ -24,7 +24,10 @@ use sea_orm::{
 use super::{Body, render};
 use crate::AppState;
 use crate::config::Settings;
-use crate::db::{self, entities::notifications};
+use crate::db::{
+    self,
+    entities::{notifications, tenant_settings},
+};
 
 /// Where messages go.
 #[derive(Clone)]
@@ -107,8 +110,13 @@ impl Letterhead {
         })
     }
 
-    /// The message as it is sent.
-    pub fn message(&self, row: &notifications::Model) -> Result<Message, String> {
+    /// The message as it is sent. `sender_name` is the tenant's (settings'
+    /// `email_sender_name`); without one, the operator's `From` as configured.
+    pub fn message(
+        &self,
+        row: &notifications::Model,
+        sender_name: Option<&str>,
+    ) -> Result<Message, String> {
         let to_email = row
             .recipient_email
             .parse()
@@ -117,8 +125,12 @@ impl Letterhead {
         let to = Mailbox::new((!name.is_empty()).then_some(name), to_email);
         let body = Self::body(row);
         let subject = render::header_text(&row.subject);
+        let from = match sender_name.map(render::header_text) {
+            Some(name) if !name.is_empty() => Mailbox::new(Some(name), self.from.email.clone()),
+            _ => self.from.clone(),
+        };
         Message::builder()
-            .from(self.from.clone())
+            .from(from)
             .to(to)
             .subject(subject.clone())
             .message_id(Some(self.message_id(&row.id)))
@@ -219,7 +231,11 @@ pub async fn drain(
 ) -> Result<usize, DbErr> {
     let mut tried = 0;
     while let Some(row) = claim(&state.db, &state.instance_id, lease(state)).await? {
-        let outcome = deliver(transport, letterhead, &row).await;
+        let sender_name = tenant_settings::Entity::find_by_id(row.tenant_id.clone())
+            .one(&state.db)
+            .await?
+            .and_then(|s| s.email_sender_name);
+        let outcome = deliver(transport, letterhead, &row, sender_name.as_deref()).await;
         let status = record(state, &row, outcome).await?;
         metrics.attempts.with_label_values(&[status.as_str()]).inc();
         tried += 1;
@@ -306,8 +322,9 @@ async fn deliver(
     transport: &Transport,
     letterhead: &Letterhead,
     row: &notifications::Model,
+    sender_name: Option<&str>,
 ) -> Outcome {
-    let message = match letterhead.message(row) {
+    let message = match letterhead.message(row, sender_name) {
         Ok(m) => m,
         Err(e) => return Outcome::Permanent(e),
     };

@@ -311,6 +311,7 @@ async fn insert_tenant_settings(
         ),
         updated_at: Set(now),
         updated_by: Set(None),
+        email_sender_name: Set(None),
     }
     .insert(txn)
     .await?;

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use hubkeep_shared::fields::{FieldErrors, TimezoneName};
+use hubkeep_shared::fields::{FieldErrors, ShortName, TimezoneName};
 use hubkeep_shared::{FieldError, HubAccess, ProblemCode};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -121,6 +121,7 @@ fn view(rows: &Rows, context: &ViewContext) -> Result<Settings, ApiError> {
             .as_ref()
             .map(|o| oidc_settings::view(o, context.redirect_uri.clone())),
         accounting_mappings: rows.mappings.iter().map(mapping_of).collect(),
+        email_sender_name: rows.settings.email_sender_name.clone(),
         updated_at: rows.settings.updated_at,
     })
 }
@@ -520,6 +521,8 @@ struct Defaults {
     timezone: Option<String>,
     expiry: Option<i32>,
     lifetime: Option<i32>,
+    /// `Some(None)`: back to the operator's sender name.
+    sender_name: Option<Option<String>>,
 }
 
 /// An update with the parts that need no stored row validated.
@@ -544,11 +547,19 @@ fn parse(errors: &mut Errors, input: UpdateSettings) -> Parsed {
         .session_lifetime_hours
         .and_then(|v| in_range(errors, "session_lifetime_hours", v, &SESSION_LIFETIME_HOURS));
     let new_mappings = input.accounting_mappings.map(|m| mappings(errors, m));
+    let sender_name = match input.email_sender_name {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(name)) => errors
+            .check::<ShortName>("email_sender_name", &name)
+            .map(|n| Some(n.into_string())),
+    };
     Parsed {
         defaults: Defaults {
             timezone: tz,
             expiry,
             lifetime,
+            sender_name,
         },
         mappings: new_mappings,
         psa: input.psa,
@@ -656,6 +667,14 @@ fn note_defaults(changes: &mut Map<String, Value>, old: &tenant_settings::Model,
             json!(hours),
         );
     }
+    if let Some(name) = &new.sender_name {
+        change(
+            changes,
+            "email_sender_name",
+            json!(old.email_sender_name),
+            json!(name),
+        );
+    }
 }
 
 /// Notes the PSA fields that change, secrets masked.
@@ -719,6 +738,9 @@ async fn write_defaults(
     }
     if let Some(hours) = new.lifetime {
         settings.session_lifetime_hours = Set(hours);
+    }
+    if let Some(name) = new.sender_name {
+        settings.email_sender_name = Set(name);
     }
     settings.updated_at = Set(now);
     settings.updated_by = Set(Some(caller.user.id.clone()));

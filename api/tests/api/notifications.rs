@@ -29,6 +29,7 @@ on_each_backend!(
     s15_the_outbox_is_for_elevated_users_and_retry_queues_only_failed_or_dead,
     s15_without_smtp_the_sender_writes_eml_files_and_marks_them_sent,
     s15_the_expiry_job_expires_invitations_past_their_time_and_tells_the_inviter,
+    s15_a_tenants_sender_name_is_the_from_of_its_emails,
 );
 
 /// Every outbox row of the app, oldest first, as JSON.
@@ -628,4 +629,85 @@ async fn s15_the_expiry_job_expires_invitations_past_their_time_and_tells_the_in
     assert_eq!(app.activity_count(&tenant, "invitation.expired").await, 1);
     assert_eq!(rows(&app).await.len(), outbox.len());
     let _ = bob;
+}
+
+async fn s15_a_tenants_sender_name_is_the_from_of_its_emails(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.smtp.poll_ms = 50).await;
+    let (tenant, ada, _bob, tess) = team(&app).await;
+    let admin = app.as_(&ada);
+    // Bad names are refused and change nothing.
+    for bad in [
+        serde_json::json!({"email_sender_name": "Evil\r\nBcc: x@example.com"}),
+        serde_json::json!({"email_sender_name": "   "}),
+        serde_json::json!({"email_sender_name": "x".repeat(101)}),
+        serde_json::json!({"email_sender_name": 7}),
+    ] {
+        let problem = admin
+            .raw(reqwest::Method::PUT, "/api/v1/settings", Some(&bad))
+            .await
+            .problem(422, "validation_failed")
+            .await;
+        if bad["email_sender_name"].is_string() {
+            assert_eq!(
+                crate::helpers::error_fields(&problem),
+                ["email_sender_name"]
+            );
+        }
+    }
+    let settings = admin.get_settings().await.expect_json(200).await;
+    assert_eq!(settings["email_sender_name"], Value::Null);
+    // Limited users may not set it.
+    app.as_(&tess)
+        .raw(
+            reqwest::Method::PUT,
+            "/api/v1/settings",
+            Some(&serde_json::json!({"email_sender_name": "Tess"})),
+        )
+        .await
+        .problem(403, "elevated_access_required")
+        .await;
+
+    let set = serde_json::json!({"email_sender_name": "  Northwind Support  "});
+    let after = admin
+        .raw(reqwest::Method::PUT, "/api/v1/settings", Some(&set))
+        .await
+        .expect_json(200)
+        .await;
+    assert_eq!(after["email_sender_name"], "Northwind Support");
+    assert_eq!(app.activity_count(&tenant, "settings.updated").await, 1);
+
+    let cid = create_connection(&app, &ada, "Books", "autotask_xero").await;
+    app.as_(&ada)
+        .create_invitation(&cid, &invitation(&id(&tess), ConnectionRole::ReadOnly))
+        .await
+        .expect(201)
+        .await;
+    let nid = rows(&app).await[0]["id"].as_str().unwrap().to_owned();
+    let file = app
+        .server_data_dir()
+        .join("outbox")
+        .join(format!("{nid}.eml"));
+    let mut waited = 0;
+    while !file.exists() {
+        assert!(waited < 200, "the sender wrote it within 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let eml = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        eml.contains("From: \"Northwind Support\" <hubkeep@localhost>"),
+        "{eml}"
+    );
+
+    // `null` goes back to the operator's name.
+    let after = admin
+        .raw(
+            reqwest::Method::PUT,
+            "/api/v1/settings",
+            Some(&serde_json::json!({"email_sender_name": null})),
+        )
+        .await
+        .expect_json(200)
+        .await;
+    assert_eq!(after["email_sender_name"], Value::Null);
 }

@@ -30,6 +30,9 @@ pub struct Settings {
     pub oidc: Option<super::OidcSettings>,
     /// In the order they were saved.
     pub accounting_mappings: Vec<AccountingMapping>,
+    /// The name the tenant's notification emails come from (SPEC S15); `null`: the name of
+    /// the operator's configured sender.
+    pub email_sender_name: Option<String>,
     /// When any of these settings last changed (the launch secret has its own time).
     pub updated_at: DateTime<Utc>,
 }
@@ -102,6 +105,15 @@ pub struct UpdateSettings {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<super::UpdateOidc>))]
     pub oidc: Option<Option<super::UpdateOidc>>,
+    /// The name notification emails come from (1–100 characters); `null` goes back to the
+    /// operator's.
+    #[serde(
+        default,
+        deserialize_with = "crate::api::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub email_sender_name: Option<Option<String>>,
 }
 
 /// Changes to the PSA connection. Absent: unchanged; `null` (where allowed): cleared.

@@ -11,6 +11,8 @@ pub struct Model {
     pub session_lifetime_hours: i32,
     pub updated_at: DateTimeUtc,
     pub updated_by: Option<UserId>,
+    /// The display name of the tenant's emails' `From` (SPEC S15); `None`: the operator's.
+    pub email_sender_name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

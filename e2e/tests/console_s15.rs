@@ -160,3 +160,31 @@ async fn s15_a_person_turns_an_email_category_off_and_cancel_restores_the_form()
     assert_eq!(checked("pref-invitation_updates").await, false);
     browser.close().await;
 }
+
+#[tokio::test]
+async fn s15_an_administrator_names_the_sender_of_the_tenants_emails() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_in(data_dir.path(), &["--demo"]);
+    server.wait_ready(&reqwest::Client::new()).await;
+    let api = Api::new(&server);
+    let primary = demo_launch(&server.base, PRIMARY).await;
+    let browser = Browser::start(&server.base, DESKTOP.0, DESKTOP.1).await;
+    browser.use_session(&primary).await;
+    browser.goto("/settings").await;
+    browser.wait_for("#settings-email-sender").await;
+    browser.wait_loaded().await;
+    browser
+        .type_into("#settings-email-sender", "Northwind Service Desk")
+        .await;
+    browser.click("#settings-save").await;
+    browser
+        .wait_until(
+            "the saved sender name shows",
+            "return document.getElementById('settings-email-sender-value')?.textContent === arguments[0];",
+            vec![json!("Northwind Service Desk")],
+        )
+        .await;
+    let settings = api.get(&token(&primary), "/settings").await;
+    assert_eq!(settings["email_sender_name"], "Northwind Service Desk");
+    browser.close().await;
+}

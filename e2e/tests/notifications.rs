@@ -22,6 +22,8 @@ const DAVID: i64 = 29_682_891;
 const DAVID_EMAIL: &str = "david.okafor@northwindit.example";
 const PRIYA: i64 = 29_682_902;
 const SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+/// The connection's name: markup too, which the HTML part must escape.
+const CONNECTION: &str = "<script>alert(2)</script> Books";
 /// How long a message may take to arrive: the sender looks every 100 ms.
 const ARRIVAL: Duration = Duration::from_secs(20);
 
@@ -173,7 +175,7 @@ impl Hub {
                 token,
                 "/connections",
                 Some(
-                    json!({"name": "Books", "kind": "autotask_xero", "timezone": "Europe/London"}),
+                    json!({"name": CONNECTION, "kind": "autotask_xero", "timezone": "Europe/London"}),
                 ),
             )
             .await;
@@ -269,6 +271,10 @@ async fn s15_invitation_answer_and_deactivation_each_send_one_message_and_a_cate
         html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
         "{html}"
     );
+    assert!(
+        html.contains("&lt;script&gt;alert(2)&lt;/script&gt; Books"),
+        "{html}"
+    );
     assert!(!html.contains("<script>"), "{html}");
     assert!(
         !body
@@ -312,7 +318,7 @@ async fn s15_invitation_answer_and_deactivation_each_send_one_message_and_a_cate
         to_admin[0]
             .header("Subject")
             .unwrap()
-            .contains("accepted your invitation to Books")
+            .contains(&format!("accepted your invitation to {CONNECTION}"))
     );
 
     // Priya turns invitations off: an invitation to her sends nothing.

@@ -18,6 +18,8 @@ pub(super) fn CurrentSettings(settings: Settings) -> impl IntoView {
                 <dd>{format!("{} days", settings.invitation_expiry_days)}</dd>
                 <dt>"Session lifetime"</dt>
                 <dd>{format!("{} hours", settings.session_lifetime_hours)}</dd>
+                <dt>"Email sender name"</dt>
+                <dd id="settings-email-sender-value">{settings.email_sender_name.clone().unwrap_or_else(|| "— (the server's)".to_owned())}</dd>
                 <dt>"PSA provider"</dt>
                 <dd>{psa.provider.as_str()}</dd>
                 <dt>"Zone URL"</dt>

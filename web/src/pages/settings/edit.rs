@@ -50,6 +50,7 @@ pub(super) fn EditSettings(settings: Settings, resource: SettingsResource) -> im
     let tz = RwSignal::new(settings.default_timezone.clone());
     let expiry = RwSignal::new(settings.invitation_expiry_days.to_string());
     let lifetime = RwSignal::new(settings.session_lifetime_hours.to_string());
+    let sender = RwSignal::new(settings.email_sender_name.clone().unwrap_or_default());
     let provider = RwSignal::new(settings.psa.provider);
     let zone_url = RwSignal::new(settings.psa.zone_url.clone().unwrap_or_default());
     let api_user = RwSignal::new(settings.psa.api_user.clone().unwrap_or_default());
@@ -95,6 +96,14 @@ pub(super) fn EditSettings(settings: Settings, resource: SettingsResource) -> im
         if life != i64::from(o.session_lifetime_hours) {
             changes.session_lifetime_hours = Some(life);
         }
+        let sender_v = sender.get_untracked();
+        if !sender_v.trim().is_empty()
+            && let Err(message) = ShortName::parse(&sender_v)
+        {
+            notices.error_text(format!("Email sender name: {message}"));
+            return;
+        }
+        changes.email_sender_name = opt_change(&o.email_sender_name, &sender_v);
         let prov = provider.get_untracked();
         let code = integration_code.get_untracked();
         let sec = secret.get_untracked();
@@ -117,7 +126,8 @@ pub(super) fn EditSettings(settings: Settings, resource: SettingsResource) -> im
             && changes.invitation_expiry_days.is_none()
             && changes.session_lifetime_hours.is_none()
             && changes.psa.is_none()
-            && changes.accounting_mappings.is_none();
+            && changes.accounting_mappings.is_none()
+            && changes.email_sender_name.is_none();
         if nothing {
             notices.ok("Nothing changed.");
             return;
@@ -167,6 +177,12 @@ pub(super) fn EditSettings(settings: Settings, resource: SettingsResource) -> im
                         on:input=move |ev| lifetime.set(event_target_value(&ev))
                     />
                 </label>
+                {text_field(
+                    "settings-email-sender",
+                    "Email sender name (empty: the server's)",
+                    sender,
+                    "text",
+                )}
                 <PsaFields
                     provider=provider
                     zone_url=zone_url

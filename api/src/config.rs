@@ -589,6 +589,38 @@ mod tests {
     }
 
     #[test]
+    fn s15_smtp_settings_read_from_the_file_hide_the_password_and_bad_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |text: &str| {
+            let file = dir.path().join("smtp.toml");
+            std::fs::write(&file, text).unwrap();
+            Settings::load(&ServeArgs {
+                config: Some(file),
+                ..ServeArgs::default()
+            })
+        };
+        // The README's example.
+        let s = load(
+            "[smtp]\nurl = \"smtp://user:pass@smtp.example.com:587?tls=required\"\n\
+             from = \"Hubkeep <hub@example.com>\"\npoll_ms = 1000\nmax_attempts = 8\n\
+             retry_base_secs = 30\nretry_max_secs = 3600\ntimeout_secs = 30\n\
+             expire_every_secs = 60\n",
+        )
+        .unwrap();
+        assert_eq!(s.smtp.from, "Hubkeep <hub@example.com>");
+        assert!(!format!("{s:?}").contains("pass@"), "the password is never printed");
+        for bad in [
+            "[smtp]\nfrom = \"not an address\"\n",
+            "[smtp]\nurl = \"http://smtp.example.com\"\n",
+            "[smtp]\nurl = \"smtp://\"\n",
+            "[smtp]\nmax_attempts = 0\n",
+            "[smtp]\nport = 25\n",
+        ] {
+            assert!(load(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn flags_override_the_configuration_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hubkeep.toml");

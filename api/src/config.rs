@@ -608,7 +608,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.smtp.from, "Hubkeep <hub@example.com>");
-        assert!(!format!("{s:?}").contains("pass@"), "the password is never printed");
+        assert!(
+            !format!("{s:?}").contains("pass@"),
+            "the password is never printed"
+        );
         for bad in [
             "[smtp]\nfrom = \"not an address\"\n",
             "[smtp]\nurl = \"http://smtp.example.com\"\n",

@@ -518,7 +518,7 @@ async fn send(w: &World, row: &Row, p: &Persona, prepared: &Prepared) -> Answer 
         "get_my_preferences" => w.record(c.get_my_preferences().await).await,
         "update_my_preferences" => {
             let body = NotificationPreferencesPatch {
-                invitation_updates: Some(n % 2 == 0),
+                invitation_updates: Some(n.is_multiple_of(2)),
                 ..NotificationPreferencesPatch::default()
             };
             w.record(c.update_my_preferences(&body).await).await

@@ -71,7 +71,8 @@ pub struct SmtpSettings {
     /// The first retry's delay in seconds; each further one doubles, up to `retry_max_secs`.
     pub retry_base_secs: u64,
     pub retry_max_secs: u64,
-    /// One delivery's time limit (connect, TLS, the whole SMTP exchange), in seconds.
+    /// One delivery's time limit (connect, TLS, the whole SMTP exchange), in seconds; the
+    /// sender enforces it around lettre, whose own timeout covers connecting only.
     pub timeout_secs: u64,
     /// Seconds between runs of the job that marks invitations past their time `expired`
     /// and tells their inviters; 0 turns it off.
@@ -101,11 +102,30 @@ impl SmtpSettings {
             ));
         }
         if let Some(url) = &self.url {
-            let parsed = url::Url::parse(url.trim()).ok();
-            if !parsed.is_some_and(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some())
-            {
+            let Some(parsed) = url::Url::parse(url.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host().is_some())
+            else {
                 return Err(ConfigError::Rule(
                     "[smtp] url must be smtp://… or smtps://… with a host",
+                ));
+            };
+            // A password goes over TLS only (`smtps://`, or STARTTLS with `tls=required`),
+            // but to a relay on this machine.
+            let tls = parsed.scheme() == "smtps"
+                || parsed
+                    .query_pairs()
+                    .any(|(k, v)| k == "tls" && v == "required");
+            let loopback = match parsed.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                None => false,
+            };
+            let credentials = !parsed.username().is_empty() || parsed.password().is_some();
+            if credentials && !tls && !loopback {
+                return Err(ConfigError::Rule(
+                    "[smtp] url sends a user and password: use smtps://… or smtp://…?tls=required",
                 ));
             }
         }
@@ -612,11 +632,18 @@ mod tests {
             !format!("{s:?}").contains("pass@"),
             "the password is never printed"
         );
+        // TLS from the start, and a relay on this machine without TLS, are fine.
+        load("[smtp]\nurl = \"smtps://u:p@smtp.example.com:465\"\n").unwrap();
+        load("[smtp]\nurl = \"smtp://u:p@127.0.0.1:25\"\n").unwrap();
+        load("[smtp]\nurl = \"smtp://smtp.example.com:25\"\n").unwrap();
         for bad in [
             "[smtp]\nfrom = \"not an address\"\n",
             "[smtp]\nurl = \"http://smtp.example.com\"\n",
             "[smtp]\nurl = \"smtp://\"\n",
             "[smtp]\nmax_attempts = 0\n",
+            // A password in the clear, or over STARTTLS an attacker may strip.
+            "[smtp]\nurl = \"smtp://u:p@smtp.example.com:587\"\n",
+            "[smtp]\nurl = \"smtp://u:p@smtp.example.com:587?tls=opportunistic\"\n",
             "[smtp]\nport = 25\n",
         ] {
             assert!(load(bad).is_err(), "{bad}");

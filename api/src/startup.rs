@@ -76,6 +76,20 @@ impl Application {
         // Invitations past their time become `expired` and their inviters are told (SPEC
         // S15), unless `[smtp] expire_every_secs` is 0.
         crate::connections::invitations::spawn_expiry(state.get_ref());
+        if !settings.demo && settings.smtp.url.is_none() {
+            tracing::warn!(
+                dir = %settings.data_dir.join("outbox").display(),
+                "no [smtp] url: notification emails are only written to files there; nobody \
+                 receives them"
+            );
+        }
+        if !settings.demo && settings.http.public_url.is_none() {
+            tracing::warn!(
+                %address,
+                "no [http] public_url: links in notification emails point at the address \
+                 this server listens on"
+            );
+        }
         // The notification outbox's sender (SPEC S15), unless `[smtp] poll_ms` is 0.
         crate::notify::sender::spawn(
             state.get_ref().clone(),

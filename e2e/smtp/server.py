@@ -4,7 +4,9 @@ Listens on 127.0.0.1 (port 0: one the OS picks), prints `ready <port>` when it a
 connections, and writes every message it accepts to `<out>/<n>.eml`, with the envelope in
 `<n>.json` (`mail_from`, `rcpt_tos`). While the file named by `--refuse` exists it answers
 every message with `421` (service not available: a temporary failure), counting each
-refusal in `<out>/refused.count`. Stops on SIGTERM or when stdin closes.
+refusal in `<out>/refused.count`. While the file named by `--stall` exists it does not
+answer a message's data at all (a server that hangs), and answers `421` once it is gone,
+keeping nothing. Stops on SIGTERM or when stdin closes.
 """
 
 import argparse
@@ -19,14 +21,23 @@ from aiosmtpd.controller import Controller
 
 
 class Recorder:
-    def __init__(self, out, refuse):
+    def __init__(self, out, refuse, stall):
         self.out = out
         self.refuse = refuse
+        self.stall = stall
         self.n = 0
         self.refused = 0
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
+        if self.stall and os.path.exists(self.stall):
+            with self.lock:
+                self.stalled = getattr(self, "stalled", 0) + 1
+                with open(os.path.join(self.out, "stalled.count"), "w") as f:
+                    f.write(str(self.stalled))
+            while os.path.exists(self.stall):
+                await asyncio.sleep(0.1)
+            return "421 4.3.2 Stalled, nothing kept"
         with self.lock:
             if self.refuse and os.path.exists(self.refuse):
                 self.refused += 1
@@ -49,21 +60,29 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--out", required=True)
     parser.add_argument("--refuse", default=None)
+    parser.add_argument("--stall", default=None)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
-    if args.port == 0:
-        import socket
+    import socket
 
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-    else:
+    handler = Recorder(args.out, args.refuse, args.stall)
+    # Port 0: one the OS picks, found by binding a socket first; another process may take it
+    # before the server binds it, so a few tries.
+    for attempt in range(10):
         port = args.port
-
-    controller = Controller(Recorder(args.out, args.refuse), hostname="127.0.0.1", port=port)
-    controller.start()
+        if port == 0:
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            s.close()
+        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        try:
+            controller.start()
+            break
+        except Exception:
+            if args.port != 0 or attempt == 9:
+                raise
     print(f"ready {port}", flush=True)
 
     done = threading.Event()

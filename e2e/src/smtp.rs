@@ -109,6 +109,8 @@ impl SmtpServer {
             .arg(dir.path().join("received"))
             .arg("--refuse")
             .arg(dir.path().join("refuse"))
+            .arg("--stall")
+            .arg(dir.path().join("stall"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -149,6 +151,24 @@ impl SmtpServer {
         } else {
             let _ = std::fs::remove_file(flag);
         }
+    }
+
+    /// While `true`, the server takes a message's data and never answers (a hung server).
+    pub fn stall(&self, stall: bool) {
+        let flag = self.dir.path().join("stall");
+        if stall {
+            std::fs::write(flag, b"").expect("the stall flag is written");
+        } else {
+            let _ = std::fs::remove_file(flag);
+        }
+    }
+
+    /// How many messages it left unanswered while stalled.
+    pub fn stalled(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("received/stalled.count"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     /// How many messages it answered `421`.

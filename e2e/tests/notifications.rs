@@ -22,6 +22,7 @@ const DAVID: i64 = 29_682_891;
 const DAVID_EMAIL: &str = "david.okafor@northwindit.example";
 const PRIYA: i64 = 29_682_902;
 const SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const METRICS_TOKEN: &str = "notification-tests-metrics";
 /// The connection's name: markup too, which the HTML part must escape.
 const CONNECTION: &str = "<script>alert(2)</script> Books";
 /// How long a message may take to arrive: the sender looks every 100 ms.
@@ -83,7 +84,8 @@ impl Hub {
                  [secrets]\nkey = \"{SECRETS_KEY}\"\n\
                  [rate_limit]\nlaunch_per_window = 0\nrefresh_per_window = 0\n\
                  [smtp]\nurl = \"{}\"\nfrom = \"Northwind Hub <hub@northwindit.example>\"\n\
-                 poll_ms = 100\nretry_base_secs = 1\nretry_max_secs = 2\ntimeout_secs = 10\n",
+                 poll_ms = 100\nretry_base_secs = 1\nretry_max_secs = 2\ntimeout_secs = 3\n\
+                 [metrics]\ntoken = \"{METRICS_TOKEN}\"\n",
                 uuid::Uuid::new_v4().simple(),
                 uuid::Uuid::new_v4().simple(),
                 smtp.url()
@@ -190,6 +192,25 @@ impl Hub {
             Some(invitee),
         )
         .await
+    }
+
+    /// `hubkeep_notification_attempts_total{outcome}` of instance `i`.
+    async fn attempts(&self, i: usize, outcome: &str) -> u64 {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.instances[i].base))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .unwrap_or_default();
+        let key = format!("hubkeep_notification_attempts_total{{outcome=\"{outcome}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&key))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     async fn outbox(&self, token: &str) -> Vec<Value> {
@@ -426,6 +447,9 @@ async fn s15_two_instances_on_postgresql_deliver_each_message_exactly_once() {
     let (admin, _) = hub.sign_in(PRIMARY).await;
     let books = hub.connection(&admin).await;
     const N: usize = 40;
+    // Refused while they are written, so that all forty fall due again at about the same
+    // moment (one backoff later) and both instances' senders find work at once.
+    smtp.refuse(true);
     for i in 0..N {
         hub.invite(
             &admin,
@@ -434,6 +458,15 @@ async fn s15_two_instances_on_postgresql_deliver_each_message_exactly_once() {
         )
         .await;
     }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while smtp.refused() < N {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "every message was tried once"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    smtp.refuse(false);
     let got = smtp.wait_for(N, Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let got_after = smtp.received();
@@ -449,4 +482,54 @@ async fn s15_two_instances_on_postgresql_deliver_each_message_exactly_once() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), N);
+    // Both instances sent, and together exactly N.
+    let (one, two) = (hub.attempts(0, "sent").await, hub.attempts(1, "sent").await);
+    assert_eq!(
+        one + two,
+        N as u64,
+        "sent by the first {one}, by the second {two}"
+    );
+    assert!(one > 0 && two > 0, "both senders worked: {one} and {two}");
+}
+
+#[tokio::test]
+async fn s15_a_server_that_stops_answering_is_given_up_on_after_the_time_limit() {
+    let smtp = SmtpServer::start();
+    let hub = Hub::start(&smtp, None, 1).await;
+    let (admin, _) = hub.sign_in(PRIMARY).await;
+    let books = hub.connection(&admin).await;
+    smtp.stall(true);
+    hub.invite(
+        &admin,
+        &books,
+        json!({"email": "patient@example.com", "role": "read_only"}),
+    )
+    .await;
+    // The whole exchange has `timeout_secs` (3 s): the attempt fails, the sender is free.
+    let deadline = std::time::Instant::now() + ARRIVAL;
+    loop {
+        let outbox = hub.outbox(&admin).await;
+        if outbox[0]["status"] == "failed" {
+            assert!(
+                outbox[0]["last_error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("timed out"),
+                "{outbox:?}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "given up on: {outbox:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(smtp.stalled() >= 1);
+    smtp.stall(false);
+    let got = smtp.wait_for(1, ARRIVAL).await;
+    assert_eq!(got[0].rcpt_tos, ["patient@example.com"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(smtp.received().len(), 1, "delivered once");
+    assert_eq!(hub.outbox(&admin).await[0]["status"], "sent");
 }

@@ -101,7 +101,14 @@ pub async fn save_elevated_levels(
     }
     replace_saved_set(txn, caller, &wanted).await?;
     let changed: Vec<i64> = before.symmetric_difference(&wanted).copied().collect();
-    restamp_levels(txn, &caller.tenant_id, &changed, false).await?;
+    restamp_levels(
+        txn,
+        &caller.tenant_id,
+        &changed,
+        false,
+        Some(&caller.user.display_name),
+    )
+    .await?;
     activity::record_by(
         txn,
         caller,

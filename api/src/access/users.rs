@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use hubkeep_shared::{
-    AccessDecision, AccessInputs, Elevation, HubAccess, HubAction, LevelFacts, ProblemCode,
-    UserChange, UserId, UserRow, allowed_user_actions, check_user_change,
+    AccessDecision, AccessInputs, HubAccess, HubAction, LevelFacts, ProblemCode, UserChange,
+    UserId, UserRow, allowed_user_actions, check_user_change,
 };
 use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
@@ -404,25 +404,23 @@ impl<'a> PatchedUser<'a> {
         })
     }
 
-    /// What the person is told (SPEC S15): a change of `active`, and a change of elevation
-    /// unless they were also deactivated (losing all access says it all).
+    /// What the person is told (SPEC S15): a change of `active`; else a change of elevation
+    /// that changed what they have — the setting alone (`inherit` → `granted` for someone
+    /// the Access tab already elevates) changes nothing they would notice.
     fn notices(&self) -> Vec<AccessChange> {
-        let mut out = Vec::new();
         if self.active_changed {
-            out.push(if self.after.active {
+            return vec![if self.after.active {
                 AccessChange::Reactivated
             } else {
                 AccessChange::Deactivated
-            });
+            }];
         }
-        if self.elevation_changed && self.after.active {
-            out.push(match self.after.elevation {
-                Elevation::Granted => AccessChange::ElevationGranted,
-                Elevation::Revoked => AccessChange::ElevationRevoked,
-                Elevation::Inherit => AccessChange::ElevationInherited,
-            });
+        if !self.elevation_changed {
+            return Vec::new();
         }
-        out
+        AccessChange::of(stored_access(self.before), self.decision.level)
+            .into_iter()
+            .collect()
     }
 
     /// The activity action: a specific one when a single field changed, else `user.updated`.

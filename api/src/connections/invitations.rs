@@ -285,8 +285,14 @@ pub async fn create_invitation(
     insert(txn, &row).await?;
     // The invitee's email (SPEC S15), in this transaction: before the activity entry, so a
     // failure writing that entry takes the message with it.
+    // By email: to the address the inviter typed (the hub's copy of a user's address may be
+    // stale), under that user's preferences when one has it.
     let to = match (&invitee_user, &invitee_email) {
-        (Some(user), _) => notify::Recipient::user(user),
+        (Some(user), Some(email)) => notify::Recipient {
+            email: email.clone(),
+            ..notify::Recipient::user(user)
+        },
+        (Some(user), None) => notify::Recipient::user(user),
         (None, Some(email)) => notify::Recipient::address(email),
         (None, None) => unreachable!("an invitee is a user or an email address"),
     };
@@ -640,49 +646,72 @@ pub(crate) async fn tell_inviter(
 /// answers how many it expired. Run by the expiry job (`[smtp] expire_every_secs`); an
 /// invitation someone else expired meanwhile is skipped.
 pub async fn expire_due(db: &sea_orm::DatabaseConnection) -> Result<usize, sea_orm::DbErr> {
-    use sea_orm::TransactionTrait as _;
+    const BATCH: u64 = 200;
     let now = db::now();
-    let due = invitations::Entity::find()
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
-        .filter(invitations::Column::ExpiresAt.lte(now))
-        .order_by_asc(invitations::Column::ExpiresAt)
-        .limit(200)
-        .all(db)
-        .await?;
     let mut expired = 0;
-    for row in due {
-        let txn = db.begin().await?;
-        let done = invitations::Entity::update_many()
-            .col_expr(
-                invitations::Column::Status,
-                Expr::value(InvitationStatus::Expired),
-            )
-            .col_expr(invitations::Column::RespondedAt, Expr::value(now))
-            .filter(invitations::Column::Id.eq(row.id.clone()))
+    let mut seen: std::collections::HashSet<InvitationId> = std::collections::HashSet::new();
+    loop {
+        let due = invitations::Entity::find()
             .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
-            .exec(&txn)
+            .filter(invitations::Column::ExpiresAt.lte(now))
+            .order_by_asc(invitations::Column::ExpiresAt)
+            .order_by_asc(invitations::Column::Id)
+            .limit(BATCH)
+            .all(db)
             .await?;
-        if done.rows_affected != 1 {
-            continue;
+        let full = due.len() as u64 == BATCH;
+        let mut progressed = false;
+        for row in due {
+            if !seen.insert(row.id.clone()) {
+                continue;
+            }
+            progressed = true;
+            expired += expire_one(db, &row, now).await?;
         }
-        crate::activity::record(
-            &txn,
-            crate::activity::Entry {
-                tenant_id: &row.tenant_id,
-                actor: &Actor::System,
-                action: actions::INVITATION_EXPIRED,
-                target: Target::new("invitation", &row.id, row.role.as_str()),
-                connection_id: Some(&row.connection_id),
-                details: json!({ "expires_at": row.expires_at }),
-                meta: &crate::activity::RequestMeta::system(),
-            },
-        )
-        .await?;
-        tell_inviter(&txn, &row.tenant_id, None, &row, Outcome::Expired).await?;
-        txn.commit().await?;
-        expired += 1;
+        if !full || !progressed {
+            return Ok(expired);
+        }
     }
-    Ok(expired)
+}
+
+/// Expires one invitation the job found due, with its entry and the inviter's message, in a
+/// transaction of its own; 0 when someone else closed it meanwhile.
+async fn expire_one(
+    db: &sea_orm::DatabaseConnection,
+    row: &invitations::Model,
+    now: DateTime<Utc>,
+) -> Result<usize, sea_orm::DbErr> {
+    use sea_orm::TransactionTrait as _;
+    let txn = db.begin().await?;
+    let done = invitations::Entity::update_many()
+        .col_expr(
+            invitations::Column::Status,
+            Expr::value(InvitationStatus::Expired),
+        )
+        .col_expr(invitations::Column::RespondedAt, Expr::value(now))
+        .filter(invitations::Column::Id.eq(row.id.clone()))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
+        .exec(&txn)
+        .await?;
+    if done.rows_affected != 1 {
+        return Ok(0);
+    }
+    crate::activity::record(
+        &txn,
+        crate::activity::Entry {
+            tenant_id: &row.tenant_id,
+            actor: &Actor::System,
+            action: actions::INVITATION_EXPIRED,
+            target: Target::new("invitation", &row.id, row.role.as_str()),
+            connection_id: Some(&row.connection_id),
+            details: json!({ "expires_at": row.expires_at }),
+            meta: &crate::activity::RequestMeta::system(),
+        },
+    )
+    .await?;
+    tell_inviter(&txn, &row.tenant_id, None, row, Outcome::Expired).await?;
+    txn.commit().await?;
+    Ok(1)
 }
 
 /// Starts the expiry job (`[smtp] expire_every_secs`; 0: none).

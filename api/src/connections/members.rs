@@ -13,7 +13,7 @@
 //! caller holds no role on it), 403 `forbidden` (the matrix), 409 (`connection_cancelled`,
 //! `owner_must_transfer`, `conflict`), 422 (invalid values).
 
-use hubkeep_shared::{ConnectionId, InvitationId, UserId};
+use hubkeep_shared::{ConnectionId, UserId};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -336,24 +336,31 @@ pub(super) async fn close_pending(
     now: DateTime<Utc>,
     revoked_by: Option<&UserId>,
 ) -> Result<Vec<invitations::Model>, ApiError> {
-    let rows: Vec<invitations::Model> = invitations::Entity::find()
+    let candidates: Vec<invitations::Model> = invitations::Entity::find()
         .filter(invitations::Column::ConnectionId.eq(connection_id))
         .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
         .filter(which)
         .all(txn)
         .await?;
-    if !rows.is_empty() {
-        let ids: Vec<InvitationId> = rows.iter().map(|i| i.id.clone()).collect();
+    // One conditional update each: the expiry job (`invitations::expire_due`) closes
+    // invitations without the connection's lock, so one read as pending here may be expired
+    // by the time it is written; only those this call closed are answered (and told about).
+    let mut closed = Vec::with_capacity(candidates.len());
+    for row in candidates {
         let mut update = invitations::Entity::update_many()
             .col_expr(invitations::Column::Status, Expr::value(to))
             .col_expr(invitations::Column::RespondedAt, Expr::value(now));
         if let Some(by) = revoked_by {
             update = update.col_expr(invitations::Column::RevokedBy, Expr::value(by));
         }
-        update
-            .filter(invitations::Column::Id.is_in(ids))
+        let done = update
+            .filter(invitations::Column::Id.eq(row.id.clone()))
+            .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
             .exec(txn)
             .await?;
+        if done.rows_affected == 1 {
+            closed.push(row);
+        }
     }
-    Ok(rows)
+    Ok(closed)
 }

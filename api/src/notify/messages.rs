@@ -1,8 +1,8 @@
 //! The messages (SPEC S15), one function each: who gets it, its category, subject and text.
 //! Names go in as they are; `render` escapes them.
 
-use hubkeep_shared::ConnectionRole;
 use hubkeep_shared::api::NotificationCategory;
+use hubkeep_shared::{ConnectionRole, HubAccess};
 
 use super::{Body, Link, Mail, Recipient};
 use crate::activity::actions;
@@ -183,8 +183,19 @@ pub enum AccessChange {
     Reactivated,
     ElevationGranted,
     ElevationRevoked,
-    /// Elevation follows the PSA security level again.
-    ElevationInherited,
+}
+
+impl AccessChange {
+    /// The elevation change between two access levels: granted when one becomes elevated,
+    /// revoked when one keeps access without elevation; nothing otherwise.
+    pub fn of(before: HubAccess, after: HubAccess) -> Option<Self> {
+        match (before, after) {
+            (HubAccess::Elevated, HubAccess::Elevated) => None,
+            (_, HubAccess::Elevated) => Some(Self::ElevationGranted),
+            (HubAccess::Elevated, HubAccess::Limited) => Some(Self::ElevationRevoked),
+            _ => None,
+        }
+    }
 }
 
 /// To the person whose hub access an elevated user changed.
@@ -226,15 +237,6 @@ pub fn access_changed(change: AccessChange, person: &users::Model, by: &str) -> 
             format!(
                 "{by} revoked your elevated hub access: you keep limited access and your \
                  connection roles."
-            ),
-            None,
-        ),
-        AccessChange::ElevationInherited => (
-            actions::USER_ELEVATION_CHANGED,
-            "Your Hubkeep access now follows your PSA security level".to_owned(),
-            format!(
-                "{by} set your hub access to follow your PSA security level, as your \
-                 organization's Access settings say."
             ),
             None,
         ),

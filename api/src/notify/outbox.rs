@@ -108,6 +108,14 @@ pub async fn retry(
         ));
     }
     let now = db::now();
+    // A `failed` message a sender is trying right now is that sender's until it writes the
+    // outcome: no retry in between.
+    if row.lease_expires_at.is_some_and(|until| until > now) {
+        return Err(ApiError::new(
+            ProblemCode::Conflict,
+            "The message is being sent right now; look again in a moment.",
+        ));
+    }
     let done = notifications::Entity::update_many()
         .col_expr(
             notifications::Column::Status,
@@ -117,6 +125,7 @@ pub async fn retry(
         .col_expr(notifications::Column::NextAttemptAt, Expr::value(now))
         .filter(notifications::Column::Id.eq(row.id.clone()))
         .filter(notifications::Column::Status.eq(row.status))
+        .filter(notifications::Column::Attempts.eq(row.attempts))
         .exec(txn)
         .await?;
     if done.rows_affected != 1 {

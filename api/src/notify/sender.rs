@@ -230,19 +230,42 @@ pub async fn drain(
     metrics: &OutboxMetrics,
 ) -> Result<usize, DbErr> {
     let mut tried = 0;
+    let limit = Duration::from_secs(state.settings.smtp.timeout_secs);
     while let Some(row) = claim(&state.db, &state.instance_id, lease(state)).await? {
         let sender_name = tenant_settings::Entity::find_by_id(row.tenant_id.clone())
             .one(&state.db)
-            .await?
+            .await
+            .ok()
+            .flatten()
             .and_then(|s| s.email_sender_name);
-        let outcome = deliver(transport, letterhead, &row, sender_name.as_deref()).await;
-        let status = record(state, &row, outcome).await?;
-        metrics.attempts.with_label_values(&[status.as_str()]).inc();
+        // lettre's own timeout covers connecting only: a server that stalls after its
+        // greeting would hold this sender (and, past the lease, let another instance send
+        // the message again). The whole exchange gets `timeout_secs`.
+        let outcome = tokio::time::timeout(
+            limit,
+            deliver(transport, letterhead, &row, sender_name.as_deref()),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Outcome::Retry(format!(
+                "no answer within {} s (timed out)",
+                limit.as_secs()
+            ))
+        });
+        match record(state, &row, outcome).await? {
+            Some(status) => metrics.attempts.with_label_values(&[status.as_str()]).inc(),
+            None => tracing::warn!(
+                notification = %row.id,
+                "the lease ran out before the attempt's outcome was written"
+            ),
+        }
         tried += 1;
     }
     Ok(tried)
 }
 
+/// How long a claimed message is this instance's: one delivery's time limit, with a margin
+/// for the database writes around it. Another instance takes it only after that.
 fn lease(state: &AppState) -> chrono::Duration {
     chrono::Duration::seconds(i64::try_from(state.settings.smtp.timeout_secs).unwrap_or(60) + 30)
 }
@@ -362,13 +385,13 @@ pub fn backoff(attempts: i32, base_secs: u64, max_secs: u64) -> chrono::Duration
     chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
-/// Writes an attempt's outcome, if this instance still holds the lease; answers the status
-/// it wrote.
+/// Writes an attempt's outcome, if this instance still holds the lease and nobody changed
+/// the message meanwhile; answers the status it wrote, `None` when it wrote nothing.
 async fn record(
     state: &AppState,
     row: &notifications::Model,
     outcome: Outcome,
-) -> Result<NotificationStatus, DbErr> {
+) -> Result<Option<NotificationStatus>, DbErr> {
     let now = db::now();
     let attempts = row.attempts + 1;
     let smtp = &state.settings.smtp;
@@ -409,13 +432,14 @@ async fn record(
         }
     };
     tracing::info!(notification = %row.id, status = status.as_str(), attempts, "notification attempt");
-    update
+    let written = update
         .col_expr(notifications::Column::Status, Expr::value(status))
         .filter(notifications::Column::Id.eq(row.id.clone()))
         .filter(notifications::Column::LeaseHolder.eq(&*state.instance_id))
+        .filter(notifications::Column::Attempts.eq(row.attempts))
         .exec(&state.db)
         .await?;
-    Ok(status)
+    Ok((written.rows_affected == 1).then_some(status))
 }
 
 /// An SMTP answer can be long; the list shows its start.

@@ -30,6 +30,8 @@ on_each_backend!(
     s15_without_smtp_the_sender_writes_eml_files_and_marks_them_sent,
     s15_the_expiry_job_expires_invitations_past_their_time_and_tells_the_inviter,
     s15_a_tenants_sender_name_is_the_from_of_its_emails,
+    s15_elevation_emails_follow_the_access_a_person_has_and_the_access_tab_sends_them_too,
+    s15_an_invitation_by_email_goes_to_the_address_typed_not_the_hubs_copy,
 );
 
 /// Every outbox row of the app, oldest first, as JSON.
@@ -563,8 +565,13 @@ async fn s15_without_smtp_the_sender_writes_eml_files_and_marks_them_sent(backen
     // The HTML part escapes it (the list shows the text part; the HTML is checked by
     // `notify::render`'s unit test, since the .eml holds it transfer-encoded).
     assert!(eml.contains("Content-Type: text/html"), "{eml}");
-    // Exactly one file: a sent message is not sent again.
+    // Sent once: no second attempt, one file.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = rows(&app).await;
+    assert_eq!(
+        (after[0]["status"].as_str(), after[0]["attempts"].as_i64()),
+        (Some("sent"), Some(1))
+    );
     let files = std::fs::read_dir(file.parent().unwrap()).unwrap().count();
     assert_eq!(files, 1);
     // The attempt is counted in the metrics.
@@ -710,4 +717,93 @@ async fn s15_a_tenants_sender_name_is_the_from_of_its_emails(backend: Backend) {
         .expect_json(200)
         .await;
     assert_eq!(after["email_sender_name"], Value::Null);
+}
+
+async fn s15_elevation_emails_follow_the_access_a_person_has_and_the_access_tab_sends_them_too(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let (tenant, ada, bob, tess) = team(&app).await;
+    let admin = app.as_(&ada);
+    let elevation = |e| UserPatch {
+        active: None,
+        elevation: Some(e),
+    };
+    // Bob is elevated through the Access tab: `granted` changes nothing he has.
+    admin
+        .update_user(&id(&bob), &elevation(hubkeep_shared::Elevation::Granted))
+        .await
+        .expect(200)
+        .await;
+    // Tess is a technician (limited): `revoked` takes nothing from her.
+    admin
+        .update_user(&id(&tess), &elevation(hubkeep_shared::Elevation::Revoked))
+        .await
+        .expect(200)
+        .await;
+    assert!(rows(&app).await.is_empty(), "{:?}", rows(&app).await);
+    // Back to inherit for Bob, then the Access tab drops his level: he is told.
+    admin
+        .update_user(&id(&bob), &elevation(hubkeep_shared::Elevation::Inherit))
+        .await
+        .expect(200)
+        .await;
+    assert!(rows(&app).await.is_empty());
+    let save = |levels: Vec<i64>| hubkeep_shared::api::ElevatedLevels { level_ids: levels };
+    admin
+        .save_elevated_levels(&save(vec![]))
+        .await
+        .expect(200)
+        .await;
+    admin
+        .save_elevated_levels(&save(vec![crate::helpers::levels::FINANCE_MANAGER]))
+        .await
+        .expect(200)
+        .await;
+    let outbox = rows(&app).await;
+    let subjects: Vec<(&str, &str)> = outbox
+        .iter()
+        .map(|m| {
+            (
+                m["recipient_user_id"].as_str().unwrap(),
+                m["subject"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let bob_id = id(&bob);
+    assert_eq!(
+        subjects,
+        [
+            (
+                bob_id.as_str(),
+                "Your elevated access in Hubkeep was revoked"
+            ),
+            (
+                bob_id.as_str(),
+                "You were granted elevated access in Hubkeep"
+            ),
+        ]
+    );
+    assert_eq!(
+        app.activity_count(&tenant, "access.elevated_levels_saved")
+            .await,
+        3
+    );
+}
+
+async fn s15_an_invitation_by_email_goes_to_the_address_typed_not_the_hubs_copy(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_tenant, ada, _bob, tess) = team(&app).await;
+    let cid = create_connection(&app, &ada, "Books", "autotask_xero").await;
+    let typed = tess.user["email"].as_str().unwrap().to_uppercase();
+    app.as_(&ada)
+        .create_invitation(&cid, &email_invitation(&typed, ConnectionRole::ReadOnly))
+        .await
+        .expect(201)
+        .await;
+    let outbox = rows(&app).await;
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0]["recipient_email"], typed.as_str());
+    // Tess's preferences apply: she is the hub user with that address.
+    assert_eq!(outbox[0]["recipient_user_id"], id(&tess).as_str());
 }

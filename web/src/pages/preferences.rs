@@ -105,6 +105,7 @@ fn PreferencesForm(initial: NotificationPreferences) -> impl IntoView {
                                             type="checkbox"
                                             id=id
                                             prop:checked=move || draft.with(|d| d.allows(category))
+                                            disabled=move || pending.get()
                                             on:change=move |ev| {
                                                 draft.update(|d| d.set(category, event_target_checked(&ev)))
                                             }

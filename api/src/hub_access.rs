@@ -65,7 +65,6 @@ pub async fn restamp_levels(
     tenant_id: &str,
     level_ids: &[i64],
     from_psa: bool,
-    notify_by: Option<&str>,
 ) -> Result<u64, DbErr> {
     if level_ids.is_empty() {
         return Ok(0);
@@ -115,19 +114,6 @@ pub async fn restamp_levels(
             }
             if decision.level == HubAccess::None {
                 withdraw_credentials(db, &user, Why::SecurityLevel, &Actor::System, &meta).await?;
-            }
-            // An elevated user's save of the Access tab elevated or limited them (SPEC S15).
-            if let Some(by) = notify_by
-                && user.active
-                && let Some(change) =
-                    crate::notify::messages::AccessChange::of(stored_access(&user), decision.level)
-            {
-                crate::notify::enqueue(
-                    db,
-                    tenant_id,
-                    crate::notify::messages::access_changed(change, &user, by),
-                )
-                .await?;
             }
             changed += 1;
         }

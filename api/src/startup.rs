@@ -71,32 +71,7 @@ impl Application {
         // do not collide; the HTTP metrics and the PSA call metrics share it.
         let prometheus = prometheus::Registry::new();
         let state = web::Data::new(app_state(&settings, db, &prometheus, address).await?);
-        // The PSA change feed (SPEC S12), unless `[psa] reconcile_minutes` is 0.
-        crate::feed::reconcile::spawn(state.get_ref().clone());
-        // Invitations past their time become `expired` and their inviters are told (SPEC
-        // S15), unless `[smtp] expire_every_secs` is 0.
-        crate::connections::invitations::spawn_expiry(state.get_ref());
-        if !settings.demo && settings.smtp.url.is_none() {
-            tracing::warn!(
-                dir = %settings.data_dir.join("outbox").display(),
-                "no [smtp] url: notification emails are only written to files there; nobody \
-                 receives them"
-            );
-        }
-        if !settings.demo && settings.http.public_url.is_none() {
-            tracing::warn!(
-                %address,
-                "no [http] public_url: links in notification emails point at the address \
-                 this server listens on"
-            );
-        }
-        // The notification outbox's sender (SPEC S15), unless `[smtp] poll_ms` is 0.
-        crate::notify::sender::spawn(
-            state.get_ref().clone(),
-            crate::notify::sender::Transport::from_settings(&settings)?,
-            crate::notify::sender::OutboxMetrics::register(&prometheus)
-                .context("registering the notification metrics")?,
-        );
+        spawn_jobs(&settings, state.get_ref(), address, &prometheus)?;
         let (doc, routes, contract) = documented(&settings);
         let web_dir = settings.web_dir.clone();
         if !routes::console::is_built(&web_dir) {
@@ -203,6 +178,44 @@ impl Application {
         }
         served
     }
+}
+
+/// The background jobs of one instance: the PSA change feed (SPEC S12), the invitation
+/// expiry and the notification sender (SPEC S15), each unless configured off; and the
+/// warnings an operator should see about emails.
+fn spawn_jobs(
+    settings: &Settings,
+    state: &AppState,
+    address: SocketAddr,
+    prometheus: &prometheus::Registry,
+) -> anyhow::Result<()> {
+    // The PSA change feed (SPEC S12), unless `[psa] reconcile_minutes` is 0.
+    crate::feed::reconcile::spawn(state.clone());
+    // Invitations past their time become `expired` and their inviters are told (SPEC
+    // S15), unless `[smtp] expire_every_secs` is 0.
+    crate::connections::invitations::spawn_expiry(state);
+    if !settings.demo && settings.smtp.url.is_none() {
+        tracing::warn!(
+            dir = %settings.data_dir.join("outbox").display(),
+            "no [smtp] url: notification emails are only written to files there; nobody \
+             receives them"
+        );
+    }
+    if !settings.demo && settings.http.public_url.is_none() {
+        tracing::warn!(
+            %address,
+            "no [http] public_url: links in notification emails point at the address \
+             this server listens on"
+        );
+    }
+    // The notification outbox's sender (SPEC S15), unless `[smtp] poll_ms` is 0.
+    crate::notify::sender::spawn(
+        state.clone(),
+        crate::notify::sender::Transport::from_settings(settings)?,
+        crate::notify::sender::OutboxMetrics::register(prometheus)
+            .context("registering the notification metrics")?,
+    );
+    Ok(())
 }
 
 /// The state every handler shares: the pools, the signing keys and the PSA providers. In

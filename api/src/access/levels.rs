@@ -11,13 +11,15 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::activity::{self, Target, actions};
+use crate::db::entities::users;
 use crate::db::{
     self,
     entities::{elevated_levels, security_levels},
 };
 use crate::error::ApiError;
-use crate::hub_access::restamp_levels;
+use crate::hub_access::{restamp_levels, stored_access};
 use crate::identity::Caller;
+use crate::notify::{self, messages::AccessChange};
 use crate::psa::registry::settings_of;
 pub use hubkeep_shared::api::access::{ElevatedLevels, SecurityLevel, SecurityLevels};
 
@@ -77,6 +79,55 @@ pub async fn list_levels(state: &AppState, caller: &Caller) -> Result<SecurityLe
     Ok(SecurityLevels { items })
 }
 
+/// The active users on `level_ids`, each with their stored access.
+async fn people_on(
+    txn: &DatabaseTransaction,
+    tenant_id: &str,
+    level_ids: &[i64],
+) -> Result<std::collections::HashMap<hubkeep_shared::UserId, HubAccess>, ApiError> {
+    Ok(users::Entity::find()
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .filter(users::Column::SecurityLevelId.is_in(level_ids.iter().copied()))
+        .filter(users::Column::Active.eq(true))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|u| {
+            let access = stored_access(&u);
+            (u.id, access)
+        })
+        .collect())
+}
+
+/// Tells each person the save elevated or limited (SPEC S15), in the save's transaction.
+async fn tell_whose_elevation_changed(
+    txn: &DatabaseTransaction,
+    caller: &Caller,
+    level_ids: &[i64],
+    was: std::collections::HashMap<hubkeep_shared::UserId, HubAccess>,
+) -> Result<(), ApiError> {
+    let now = users::Entity::find()
+        .filter(users::Column::TenantId.eq(&caller.tenant_id))
+        .filter(users::Column::SecurityLevelId.is_in(level_ids.iter().copied()))
+        .filter(users::Column::Active.eq(true))
+        .all(txn)
+        .await?;
+    for person in now {
+        let Some(before) = was.get(&person.id) else {
+            continue;
+        };
+        if let Some(change) = AccessChange::of(*before, stored_access(&person)) {
+            notify::enqueue(
+                txn,
+                &caller.tenant_id,
+                notify::messages::access_changed(change, &person, &caller.user.display_name),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 /// Replaces the saved set (the Save button), in the handler's transaction. `levels` are the
 /// PSA's ([`psa_levels`], read before the transaction began).
 pub async fn save_elevated_levels(
@@ -101,14 +152,9 @@ pub async fn save_elevated_levels(
     }
     replace_saved_set(txn, caller, &wanted).await?;
     let changed: Vec<i64> = before.symmetric_difference(&wanted).copied().collect();
-    restamp_levels(
-        txn,
-        &caller.tenant_id,
-        &changed,
-        false,
-        Some(&caller.user.display_name),
-    )
-    .await?;
+    let was = people_on(txn, &caller.tenant_id, &changed).await?;
+    restamp_levels(txn, &caller.tenant_id, &changed, false).await?;
+    tell_whose_elevation_changed(txn, caller, &changed, was).await?;
     activity::record_by(
         txn,
         caller,

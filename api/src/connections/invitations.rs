@@ -235,6 +235,21 @@ async fn insert(txn: &DatabaseTransaction, row: &invitations::Model) -> Result<(
     }
 }
 
+/// Who an invitation's email goes to. By email: the address the inviter typed (the hub's
+/// copy of a user's address may be stale), under that user's preferences when one has it.
+fn invitee_recipient(user: Option<&users::Model>, email: Option<&str>) -> notify::Recipient {
+    match (user, email) {
+        (Some(user), Some(email)) => notify::Recipient {
+            email: email.to_owned(),
+            ..notify::Recipient::user(user)
+        },
+        (Some(user), None) => notify::Recipient::user(user),
+        (None, Some(email)) => notify::Recipient::address(email),
+        // `resolve_invitee` answers one of the two, always.
+        (None, None) => notify::Recipient::address(""),
+    }
+}
+
 /// `POST /api/v1/connections/{id}/invitations` (SPEC S5.1, S5.3), in the handler's
 /// transaction (the connection's lock first).
 pub async fn create_invitation(
@@ -285,17 +300,7 @@ pub async fn create_invitation(
     insert(txn, &row).await?;
     // The invitee's email (SPEC S15), in this transaction: before the activity entry, so a
     // failure writing that entry takes the message with it.
-    // By email: to the address the inviter typed (the hub's copy of a user's address may be
-    // stale), under that user's preferences when one has it.
-    let to = match (&invitee_user, &invitee_email) {
-        (Some(user), Some(email)) => notify::Recipient {
-            email: email.clone(),
-            ..notify::Recipient::user(user)
-        },
-        (Some(user), None) => notify::Recipient::user(user),
-        (None, Some(email)) => notify::Recipient::address(email),
-        (None, None) => unreachable!("an invitee is a user or an email address"),
-    };
+    let to = invitee_recipient(invitee_user.as_ref(), invitee_email.as_deref());
     notify::enqueue(
         txn,
         &caller.tenant_id,

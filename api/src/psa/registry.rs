@@ -358,7 +358,7 @@ async fn store_levels(
     // Users whose level's facts changed, appeared or vanished get their stored access
     // rewritten with it.
     let changed = changed_levels(&before, &models);
-    crate::hub_access::restamp_levels(&txn, tenant_id, &changed, true, None).await?;
+    crate::hub_access::restamp_levels(&txn, tenant_id, &changed, true).await?;
     psa_settings::Entity::update_many()
         .col_expr(
             psa_settings::Column::LevelsFetchedAt,

@@ -463,7 +463,7 @@ fn s17_no_function_is_longer_than_80_lines_without_a_reason() {
 
 /// The modules below `http/` that still begin transactions of their own, and why (SPEC S17;
 /// docs/decisions.md, "Services take a transaction").
-const SELF_TRANSACTING: [(&str, &str); 9] = [
+const SELF_TRANSACTING: [(&str, &str); 10] = [
     (
         "db::rekey",
         "sealing the stored secrets runs at start and from `hubkeep secrets rotate-key`, \
@@ -481,7 +481,8 @@ const SELF_TRANSACTING: [(&str, &str); 9] = [
     (
         "connections::invitations",
         "accept, decline and revoke commit an expired invitation's expiry before the 410, and \
-         know the connection to lock only once the invitation is read",
+         know the connection to lock only once the invitation is read; the expiry job runs \
+         outside any request, a transaction per invitation",
     ),
     (
         "feed::callout",
@@ -497,6 +498,11 @@ const SELF_TRANSACTING: [(&str, &str); 9] = [
         "feed::webhook",
         "subscribing calls Autotask before the row commits and deletes the webhook there \
          again if it does not",
+    ),
+    (
+        "notify::sender",
+        "the outbox's sender runs outside any request: on PostgreSQL it takes a message's \
+         lease in a transaction of its own (`FOR UPDATE SKIP LOCKED`)",
     ),
     (
         "psa::registry",

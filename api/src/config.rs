@@ -116,10 +116,17 @@ impl SmtpSettings {
                 || parsed
                     .query_pairs()
                     .any(|(k, v)| k == "tls" && v == "required");
+            // `smtp` is not a scheme the URL standard knows, so its host is not parsed as an
+            // IPv4 address: `127.0.0.1` arrives as a name.
             let loopback = match parsed.host() {
                 Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
                 Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Domain(d)) => {
+                    d.eq_ignore_ascii_case("localhost")
+                        || d.trim_matches(['[', ']'])
+                            .parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip.is_loopback())
+                }
                 None => false,
             };
             let credentials = !parsed.username().is_empty() || parsed.password().is_some();
@@ -635,6 +642,9 @@ mod tests {
         // TLS from the start, and a relay on this machine without TLS, are fine.
         load("[smtp]\nurl = \"smtps://u:p@smtp.example.com:465\"\n").unwrap();
         load("[smtp]\nurl = \"smtp://u:p@127.0.0.1:25\"\n").unwrap();
+        load("[smtp]\nurl = \"smtp://u:p@[::1]:25\"\n").unwrap();
+        load("[smtp]\nurl = \"smtp://u:p@localhost:25\"\n").unwrap();
+        assert!(load("[smtp]\nurl = \"smtp://u:p@127.0.0.2.example.com:25\"\n").is_err());
         load("[smtp]\nurl = \"smtp://smtp.example.com:25\"\n").unwrap();
         for bad in [
             "[smtp]\nfrom = \"not an address\"\n",

@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use hubkeep_e2e::api::Api;
 use hubkeep_e2e::smtp::{Received, SmtpServer};
 use hubkeep_e2e::{
     PgDatabase, Server, ServerOptions, launch_assertion, stub_web_dir, tenant_cli, workspace_root,
@@ -130,20 +131,22 @@ impl Hub {
     /// Signs `resource` in; answers its access token and user id.
     async fn sign_in(&self, resource: i64) -> (String, String) {
         let assertion = launch_assertion(&self.psa_id, &self.launch_secret, resource);
-        let body = self
-            .call(
-                reqwest::Method::POST,
-                "",
-                "/auth/launch",
-                Some(json!({ "assertion": assertion })),
-            )
-            .await;
+        let res = self
+            .http
+            .post(format!("{}/api/v1/auth/launch", self.base()))
+            .json(&json!({ "assertion": assertion }))
+            .send()
+            .await
+            .expect("the hub answers");
+        assert_eq!(res.status(), 200, "launch of {resource}");
+        let body: Value = res.json().await.expect("a JSON answer");
         (
             body["access_token"].as_str().unwrap().to_owned(),
             body["user"]["id"].as_str().unwrap().to_owned(),
         )
     }
 
+    /// The API of the first instance, called with a bearer token; any 2xx.
     async fn call(
         &self,
         method: reqwest::Method,
@@ -151,23 +154,11 @@ impl Hub {
         path: &str,
         body: Option<Value>,
     ) -> Value {
-        let mut req = self
-            .http
-            .request(method.clone(), format!("{}/api/v1{path}", self.base()));
-        if !token.is_empty() {
-            req = req.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.expect("the hub answers");
-        let status = res.status().as_u16();
-        let value: Value = res.json().await.unwrap_or(Value::Null);
-        assert!(
-            (200..300).contains(&status),
-            "{method} {path}: {status} {value}"
-        );
-        value
+        let api = Api {
+            base: self.base().to_owned(),
+            http: self.http.clone(),
+        };
+        api.expect(method, token, path, body).await
     }
 
     async fn connection(&self, token: &str) -> String {

@@ -79,41 +79,34 @@ pub async fn list_levels(state: &AppState, caller: &Caller) -> Result<SecurityLe
     Ok(SecurityLevels { items })
 }
 
-/// The active users on `level_ids`, each with their stored access.
+/// The active users on `level_ids`.
 async fn people_on(
     txn: &DatabaseTransaction,
     tenant_id: &str,
     level_ids: &[i64],
-) -> Result<std::collections::HashMap<hubkeep_shared::UserId, HubAccess>, ApiError> {
+) -> Result<Vec<users::Model>, ApiError> {
     Ok(users::Entity::find()
         .filter(users::Column::TenantId.eq(tenant_id))
         .filter(users::Column::SecurityLevelId.is_in(level_ids.iter().copied()))
         .filter(users::Column::Active.eq(true))
         .all(txn)
-        .await?
-        .into_iter()
-        .map(|u| {
-            let access = stored_access(&u);
-            (u.id, access)
-        })
-        .collect())
+        .await?)
 }
 
-/// Tells each person the save elevated or limited (SPEC S15), in the save's transaction.
+/// Tells each person the save elevated or limited (SPEC S15), in the save's transaction:
+/// `was` are the people on the changed levels before it.
 async fn tell_whose_elevation_changed(
     txn: &DatabaseTransaction,
     caller: &Caller,
     level_ids: &[i64],
-    was: std::collections::HashMap<hubkeep_shared::UserId, HubAccess>,
+    was: Vec<users::Model>,
 ) -> Result<(), ApiError> {
-    let now = users::Entity::find()
-        .filter(users::Column::TenantId.eq(&caller.tenant_id))
-        .filter(users::Column::SecurityLevelId.is_in(level_ids.iter().copied()))
-        .filter(users::Column::Active.eq(true))
-        .all(txn)
-        .await?;
-    for person in now {
-        let Some(before) = was.get(&person.id) else {
+    let before: std::collections::HashMap<_, _> = was
+        .iter()
+        .map(|u| (u.id.clone(), stored_access(u)))
+        .collect();
+    for person in people_on(txn, &caller.tenant_id, level_ids).await? {
+        let Some(before) = before.get(&person.id) else {
             continue;
         };
         if let Some(change) = AccessChange::of(*before, stored_access(&person)) {

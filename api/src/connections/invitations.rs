@@ -21,8 +21,8 @@ use serde_json::json;
 
 use super::guard;
 use super::members::{
-    close_pending, conflict, expired_error, forbid_unless, invalid, move_owner, record,
-    user_by_email, user_in_tenant, view,
+    close_if_pending, close_pending, conflict, expired_error, forbid_unless, invalid, move_owner,
+    record, user_by_email, user_in_tenant, view,
 };
 use super::read::{self};
 use crate::AppState;
@@ -475,18 +475,7 @@ async fn set_status(
     now: DateTime<Utc>,
     revoked_by: Option<&UserId>,
 ) -> Result<invitations::Model, ApiError> {
-    let updated = invitations::Entity::update_many()
-        .col_expr(invitations::Column::Status, Expr::value(status))
-        .col_expr(invitations::Column::RespondedAt, Expr::value(now))
-        .col_expr(
-            invitations::Column::RevokedBy,
-            Expr::value(revoked_by.cloned()),
-        )
-        .filter(invitations::Column::Id.eq(&row.id))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
-        .exec(txn)
-        .await?;
-    if updated.rows_affected != 1 {
+    if !close_if_pending(txn, row, status, now, revoked_by).await? {
         return Err(conflict("The invitation is no longer pending."));
     }
     Ok(invitations::Model {
@@ -688,17 +677,7 @@ async fn expire_one(
 ) -> Result<usize, sea_orm::DbErr> {
     use sea_orm::TransactionTrait as _;
     let txn = db.begin().await?;
-    let done = invitations::Entity::update_many()
-        .col_expr(
-            invitations::Column::Status,
-            Expr::value(InvitationStatus::Expired),
-        )
-        .col_expr(invitations::Column::RespondedAt, Expr::value(now))
-        .filter(invitations::Column::Id.eq(row.id.clone()))
-        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
-        .exec(&txn)
-        .await?;
-    if done.rows_affected != 1 {
+    if !close_if_pending(&txn, row, InvitationStatus::Expired, now, None).await? {
         return Ok(0);
     }
     crate::activity::record(

@@ -347,20 +347,33 @@ pub(super) async fn close_pending(
     // by the time it is written; only those this call closed are answered (and told about).
     let mut closed = Vec::with_capacity(candidates.len());
     for row in candidates {
-        let mut update = invitations::Entity::update_many()
-            .col_expr(invitations::Column::Status, Expr::value(to))
-            .col_expr(invitations::Column::RespondedAt, Expr::value(now));
-        if let Some(by) = revoked_by {
-            update = update.col_expr(invitations::Column::RevokedBy, Expr::value(by));
-        }
-        let done = update
-            .filter(invitations::Column::Id.eq(row.id.clone()))
-            .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
-            .exec(txn)
-            .await?;
-        if done.rows_affected == 1 {
+        if close_if_pending(txn, &row, to, now, revoked_by).await? {
             closed.push(row);
         }
     }
     Ok(closed)
+}
+
+/// Moves one invitation from `pending` to `to` (answered at `now`, revoked by `revoked_by`),
+/// if it is still pending; whether it was. Every path that closes an invitation goes through
+/// here, so two of them (a request and the expiry job) never both close one.
+pub(super) async fn close_if_pending(
+    txn: &impl sea_orm::ConnectionTrait,
+    row: &invitations::Model,
+    to: InvitationStatus,
+    now: DateTime<Utc>,
+    revoked_by: Option<&UserId>,
+) -> Result<bool, sea_orm::DbErr> {
+    let done = invitations::Entity::update_many()
+        .col_expr(invitations::Column::Status, Expr::value(to))
+        .col_expr(invitations::Column::RespondedAt, Expr::value(now))
+        .col_expr(
+            invitations::Column::RevokedBy,
+            Expr::value(revoked_by.cloned()),
+        )
+        .filter(invitations::Column::Id.eq(row.id.clone()))
+        .filter(invitations::Column::Status.eq(InvitationStatus::Pending))
+        .exec(txn)
+        .await?;
+    Ok(done.rows_affected == 1)
 }

@@ -842,6 +842,15 @@ pub async fn connection_state(
 }
 
 /// Runs raw SQL on the app's database.
+/// A timestamp long past, as the app's database writes one in SQL.
+pub fn past_timestamp(app: &TestApp) -> &'static str {
+    if app.is_postgres() {
+        "TIMESTAMPTZ '2020-01-01T00:00:00+00:00'"
+    } else {
+        "'2020-01-01 00:00:00+00:00'"
+    }
+}
+
 pub async fn exec(app: &TestApp, sql: &str) {
     app.db
         .execute_raw(Statement::from_string(app.db.get_database_backend(), sql))

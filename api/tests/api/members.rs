@@ -241,11 +241,7 @@ async fn s5_1_an_expired_invitation_is_gone(backend: Backend) {
         .expect(201)
         .await
         .id;
-    let past = if app.is_postgres() {
-        "TIMESTAMPTZ '2020-01-01T00:00:00+00:00'"
-    } else {
-        "'2020-01-01 00:00:00+00:00'"
-    };
+    let past = crate::helpers::past_timestamp(&app);
     exec(
         &app,
         &format!("UPDATE invitations SET expires_at = {past} WHERE id = '{inv}'"),

@@ -595,11 +595,7 @@ async fn s15_the_expiry_job_expires_invitations_past_their_time_and_tells_the_in
         .expect_json(201)
         .await;
     let inv = inv["id"].as_str().unwrap().to_owned();
-    let past = if app.is_postgres() {
-        "TIMESTAMPTZ '2020-01-01T00:00:00+00:00'"
-    } else {
-        "'2020-01-01 00:00:00+00:00'"
-    };
+    let past = crate::helpers::past_timestamp(&app);
     exec(
         &app,
         &format!("UPDATE invitations SET expires_at = {past} WHERE id = '{inv}'"),

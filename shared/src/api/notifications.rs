@@ -150,6 +150,17 @@ pub struct NotificationPreferencesPatch {
 }
 
 impl NotificationPreferencesPatch {
+    /// The patch that turns `before` into `after`: only the categories that differ.
+    pub fn between(before: &NotificationPreferences, after: &NotificationPreferences) -> Self {
+        let differs = |c| (before.allows(c) != after.allows(c)).then_some(after.allows(c));
+        Self {
+            invitations: differs(NotificationCategory::Invitations),
+            invitation_updates: differs(NotificationCategory::InvitationUpdates),
+            ownership: differs(NotificationCategory::Ownership),
+            hub_access: differs(NotificationCategory::HubAccess),
+        }
+    }
+
     /// The categories this patch sets, with their new value.
     pub fn changes(&self) -> Vec<(NotificationCategory, bool)> {
         [
@@ -184,6 +195,12 @@ mod tests {
         assert!(prefs.allows(NotificationCategory::Invitations));
         assert!(
             serde_json::from_str::<NotificationPreferencesPatch>(r#"{"email": false}"#).is_err()
+        );
+        let back =
+            NotificationPreferencesPatch::between(&prefs, &NotificationPreferences::default());
+        assert_eq!(
+            back.changes(),
+            [(NotificationCategory::InvitationUpdates, true)]
         );
     }
 }

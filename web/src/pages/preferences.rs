@@ -63,18 +63,7 @@ fn PreferencesForm(initial: NotificationPreferences) -> impl IntoView {
         if pending.get_untracked() || was == now {
             return;
         }
-        let mut body = NotificationPreferencesPatch::default();
-        for (category, _) in CATEGORIES {
-            if was.allows(category) != now.allows(category) {
-                let on = Some(now.allows(category));
-                match category {
-                    NotificationCategory::Invitations => body.invitations = on,
-                    NotificationCategory::InvitationUpdates => body.invitation_updates = on,
-                    NotificationCategory::Ownership => body.ownership = on,
-                    NotificationCategory::HubAccess => body.hub_access = on,
-                }
-            }
-        }
+        let body = NotificationPreferencesPatch::between(&was, &now);
         pending.set(true);
         leptos::task::spawn_local(async move {
             let result = api::notifications::update_preferences(&body).await;

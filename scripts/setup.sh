@@ -5,7 +5,7 @@
 # (crates.io, npm, Debian), never binary downloads from elsewhere.
 #
 # Running needs only what builds the console (scripts/build-web.sh): the wasm32 target,
-# wasm-bindgen's CLI and wasm-opt. Browsers, axe-core, the OpenAPI tools, the OpenID provider
+# wasm-bindgen's CLI, wasm-split-cli and wasm-opt. Browsers, axe-core, the OpenAPI tools, the OpenID provider
 # and wrk are for the tests and benches.
 set -euo pipefail
 
@@ -13,6 +13,7 @@ PURPOSE="${1:-test}"
 case "$PURPOSE" in run | test) ;; *) echo "usage: setup.sh [run|test]" >&2; exit 2 ;; esac
 
 TOOLS_DIR="${HUBKEEP_TOOLS_DIR:-$HOME/.hubkeep-tools}"
+WASM_SPLIT_VERSION="0.2.4"
 BINARYEN_VERSION="132"       # Debian's binaryen is too old: its output fails in Chromium
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mkdir -p "$TOOLS_DIR"
@@ -36,13 +37,21 @@ if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{p
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --no-default-features --force
 fi
 
+# The splitter of the console's WASM into a module per group of pages (scripts/build-web.sh):
+# the library leptos's own build tool uses, with its command line.
+if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+  log "installing wasm-split-cli (wasm_split_cli_support $WASM_SPLIT_VERSION)"
+  cargo install --locked wasm_split_cli_support --version "$WASM_SPLIT_VERSION" \
+    --features build-binary --force
+fi
+
 if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ] || ! "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version | grep -q "version $BINARYEN_VERSION"; then
   log "installing binaryen@$BINARYEN_VERSION (wasm-opt) from npm"
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" "binaryen@$BINARYEN_VERSION"
 fi
 
 if [ "$PURPOSE" = run ]; then
-  log "ready to run: wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $(wasm-opt --version)"
+  log "ready to run: wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), wasm-split-cli $WASM_SPLIT_VERSION, $(wasm-opt --version)"
   exit 0
 fi
 

@@ -36,3 +36,19 @@ pub fn error_list(errors: ArcRwSignal<Errors>) -> impl IntoView {
         </div>
     }
 }
+
+/// Shown instead of a page whose code could not be fetched (the network, or a new build
+/// deployed since this tab loaded the console): a reload gets the current build.
+#[component]
+pub fn PageLoadFailed() -> impl IntoView {
+    view! {
+        <div class="error" role="alert" id="page-load-failed">
+            <p>"This page could not be loaded. Check the connection, then reload the console."</p>
+            <p>
+                <button type="button" on:click=|_| {
+                    let _ = window().location().reload();
+                }>"Reload"</button>
+            </p>
+        </div>
+    }
+}

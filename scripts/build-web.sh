@@ -79,7 +79,7 @@ optimise() {
 # least one).
 replace() {
   local count
-  count="$(grep -oF -- "$2" "$1" | wc -l)"
+  count="$( { grep -oF -- "$2" "$1" || true; } | wc -l)"
   if { [ "$4" = "+" ] && [ "$count" -lt 1 ]; } || { [ "$4" != "+" ] && [ "$count" -ne "$4" ]; }; then
     log "expected $4 of $2 in $(basename "$1"), found $count"
     exit 1
@@ -88,7 +88,15 @@ replace() {
 }
 
 # Content-hashed names: a new build is a new name, so assets may be cached for ever.
-hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+# (Of several files: the hash of their hashes, so no text can move from one to the next
+# unseen.)
+hash_of() {
+  if [ $# -eq 1 ]; then
+    sha256sum < "$1" | cut -c1-16
+  else
+    for file in "$@"; do sha256sum < "$file"; done | sha256sum | cut -c1-16
+  fi
+}
 mkdir -p "$stage/dist"
 link="$stage/split/__wasm_split.js"
 optimise "$stage/glue/app_bg.wasm" "$stage/glue/app_bg.opt.wasm"
@@ -118,8 +126,8 @@ cp "$link" "$stage/dist/$loader"
 cp "$here/web/style.css" "$stage/dist/$css"
 
 # index.html: the template's placeholders replaced by the hashed names.
-sed -e "s|{{js}}|/$js|g" -e "s|{{wasm}}|/$wasm|g" -e "s|{{css}}|/$css|g" \
-  "$here/web/index.html" > "$stage/dist/index.html"
+sed -e "s|{{js}}|/$js|g" -e "s|{{loader}}|/$loader|g" -e "s|{{wasm}}|/$wasm|g" \
+  -e "s|{{css}}|/$css|g" "$here/web/index.html" > "$stage/dist/index.html"
 if grep -q '{{' "$stage/dist/index.html"; then
   log "web/index.html has a placeholder this script does not fill"
   exit 1
@@ -129,10 +137,24 @@ log "precompressing (brotli 11, gzip 9)"
 node "$here/scripts/precompress.mjs" "$stage/dist/$js" "$stage/dist/$loader" "$stage/dist/$css" \
   "$stage/dist"/*.wasm
 
+# The files of this build, for the gate and for the next build (below).
+(cd "$stage/dist" && ls -A | grep -vxF '.build-files' > .build-files || true)
+
 # The size gate (SPEC S16): what the browser fetches for the console's first page, and for
 # the first page of each group of pages (the main module, the group's module and the chunks
 # it needs), raw and brotli.
 node "$here/scripts/wasm-weights.mjs" "$stage/dist" "$wasm" "$loader" "$max_wasm" "$max_wasm_br"
+
+# The previous build's own files (its `.build-files`, never served: hidden names are not
+# assets) carried over: a tab opened before this build still fetches its groups of pages by
+# the old names. One generation only: what the previous build had carried is not carried
+# again.
+if [ -f "$out/.build-files" ]; then
+  while IFS= read -r name; do
+    [ "$name" = index.html ] && continue
+    [ -e "$stage/dist/$name" ] || [ ! -f "$out/$name" ] || cp -p "$out/$name" "$stage/dist/$name"
+  done < "$out/.build-files"
+fi
 
 # Swap the new build in whole: a server running from web/dist never sees half of one.
 rm -rf "${out%/}.old"

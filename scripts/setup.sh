@@ -39,7 +39,8 @@ fi
 
 # The splitter of the console's WASM into a module per group of pages (scripts/build-web.sh):
 # the library leptos's own build tool uses, with its command line.
-if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+installed="$(cargo install --list)"
+if ! grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:" <<< "$installed"; then
   log "installing wasm-split-cli (wasm_split_cli_support $WASM_SPLIT_VERSION)"
   cargo install --locked wasm_split_cli_support --version "$WASM_SPLIT_VERSION" \
     --features build-binary --force

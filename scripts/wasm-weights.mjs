@@ -13,11 +13,15 @@ if (!maxBr) {
   console.error("usage: wasm-weights.mjs DIST MAIN_WASM LOADER_JS MAX_RAW MAX_BROTLI");
   process.exit(2);
 }
-const js = readFileSync(join(dist, loader), "utf8");
 const fail = (why) => {
   console.error(`[web] ${loader}: ${why}`);
   process.exit(2);
 };
+const budget = { raw: Number(maxRaw), br: Number(maxBr) };
+if (!Number.isSafeInteger(budget.raw) || !Number.isSafeInteger(budget.br)) {
+  fail(`the budgets must be whole numbers of bytes, not ${maxRaw} / ${maxBr}`);
+}
+const js = readFileSync(join(dist, loader), "utf8");
 
 // `const __chunk_7 = makeLoad(() => { const src = fetch(new URL("./chunk_7-<hash>.wasm", …`
 const fetched = (text) =>
@@ -34,13 +38,28 @@ const group = /export const __wasm_split_load_(\w+) = wrapAsyncCb\(makeLoad\(([\
 for (const m of js.matchAll(group)) {
   const deps = m[3].split(",").map((d) => d.trim()).filter(Boolean);
   const files = fetched(m[2]);
+  // A group with no code of its own (all of it in chunks) has an empty loader instead.
+  const empty = /^\(\) => async \(_imp\) => \(\{\}\)$/.test(m[2].trim());
+  if (files.length !== (empty ? 0 : 1)) fail(`group ${m[1]} fetches ${files.length} modules`);
   for (const dep of deps) {
     if (!chunks.has(dep)) fail(`group ${m[1]} needs ${dep}, which is not defined`);
     files.push(chunks.get(dep));
   }
   groups.push({ name: m[1], files });
 }
+// Everything the loader defines was understood, and every module of the build is one of
+// them: a change in wasm-split-cli's output stops the build instead of going unmeasured.
 if (groups.length === 0) fail("no groups of pages found");
+const defined = (pattern) => (js.match(pattern) || []).length;
+if (defined(/export const __wasm_split_load_/g) !== groups.length) fail("groups not understood");
+if (defined(/const __chunk_\d+ = makeLoad\(/g) !== chunks.size) fail("chunks not understood");
+if (defined(/new URL\(/g) !== fetched(js).length) fail("fetches not understood");
+// The build's own files (`.build-files`; the previous build's, carried over, are not ours).
+const ours = readFileSync(join(dist, ".build-files"), "utf8").split("\n").filter(Boolean);
+const named = new Set([...chunks.values(), ...groups.flatMap((g) => g.files)]);
+for (const file of ours.filter((f) => f.endsWith(".wasm") && f !== main)) {
+  if (!named.has(file)) fail(`${file} is in the build but the loader never fetches it`);
+}
 
 const size = (file) => {
   try {
@@ -55,7 +74,7 @@ const sum = (files) =>
 let over = false;
 const report = (what, files) => {
   const { raw, br } = sum(files);
-  const bad = raw > Number(maxRaw) || br > Number(maxBr);
+  const bad = raw > budget.raw || br > budget.br;
   over ||= bad;
   console.log(
     `[web] ${what}: ${raw} bytes, ${br} brotli in ${files.length} file(s)` +

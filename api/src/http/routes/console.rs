@@ -113,7 +113,8 @@ fn asset_name(name: &str) -> Option<&str> {
 }
 
 /// Whether `name` carries the build's content hash (`hubkeep-<16 hex>.js`,
-/// `hubkeep-<16 hex>_bg.wasm`, `style-<16 hex>.css`).
+/// `hubkeep-<16 hex>_bg.wasm`, `style-<16 hex>.css`, and the split console's
+/// `hubkeep-split-<16 hex>.js`, `split_<group>-<16 hex>.wasm`, `chunk_<n>-<16 hex>.wasm`).
 fn is_hashed(name: &str) -> bool {
     let stem = name.split('.').next().unwrap_or_default();
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
@@ -216,6 +217,16 @@ mod tests {
         assert!(is_hashed("hubkeep-0123456789abcdef.js"));
         assert!(is_hashed("hubkeep-0123456789abcdef_bg.wasm"));
         assert!(is_hashed("style-0123456789abcdef.css"));
+        // The console split per group of pages: the loader, a group's module, a chunk.
+        for split in [
+            "hubkeep-split-0123456789abcdef.js",
+            "split_sign_in_with_oidc-0123456789abcdef.wasm",
+            "chunk_7-0123456789abcdef.wasm",
+        ] {
+            assert_eq!(asset_name(split), Some(split));
+            assert!(is_hashed(split), "{split}");
+        }
+        assert!(asset_name(".build-files").is_none());
         assert!(!is_hashed("app.js"));
         assert!(!is_hashed("style-0123456789ABCDEF.css"));
         assert!(!is_hashed("hubkeep-0123456789abcde.js"));

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds the admin console into web/dist (SPEC S16): the leptos app for wasm32 with the size
-# profile, wasm-bindgen's JS glue, wasm-opt -Oz, content-hashed file names, index.html
-# written from web/index.html with those names, and every asset precompressed (brotli and
-# gzip) for the server to send as is. Fails when the WASM is over its size budget.
+# profile, split into a main module and a module per group of pages, wasm-bindgen's JS
+# glue, wasm-opt -Oz, content-hashed file names, index.html written from web/index.html with
+# those names, and every asset precompressed (brotli and gzip) for the server to send as is.
+# Fails when the WASM a page needs is over its size budget.
 #
 # Needs what `scripts/setup.sh run` installs (wasm32 target, wasm-bindgen, wasm-split-cli,
-# wasm-opt) and node
-# (its zlib does the compression); nothing else.
+# wasm-opt) and node (its zlib does the compression); nothing else.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -87,15 +87,11 @@ replace() {
   FROM="$2" TO="$3" perl -0pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/g' "$1"
 }
 
-# Content-hashed names: a new build is a new name, so assets may be cached for ever.
-# (Of several files: the hash of their hashes, so no text can move from one to the next
-# unseen.)
+# Content-hashed names: a new build is a new name, so assets may be cached for ever. The
+# hash of the files' hashes, so that with several files no text can move from one to the
+# next unseen.
 hash_of() {
-  if [ $# -eq 1 ]; then
-    sha256sum < "$1" | cut -c1-16
-  else
-    for file in "$@"; do sha256sum < "$file"; done | sha256sum | cut -c1-16
-  fi
+  for file in "$@"; do sha256sum < "$file"; done | sha256sum | cut -c1-16
 }
 mkdir -p "$stage/dist"
 link="$stage/split/__wasm_split.js"

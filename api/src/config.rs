@@ -281,7 +281,7 @@ impl std::fmt::Debug for MetricsSettings {
 }
 
 /// Connection pools (`db::pool::connect`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// Connections of the SQLite reader pool (reads outside transactions run on them in
@@ -292,6 +292,22 @@ pub struct DatabaseSettings {
     /// Seconds between runs of the job that prunes expired sessions, launch `jti`s and
     /// counters (SPEC S14); 0 turns it off.
     pub prune_every_secs: u64,
+    /// PostgreSQL: the URL of the connection this instance `LISTEN`s on for its read cache
+    /// (issue 24); default: the database URL. Set it when the database URL goes through a
+    /// transaction pooler, which cannot `LISTEN`. Never logged: it may carry a password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen_url: Option<String>,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("sqlite_readers", &self.sqlite_readers)
+            .field("max_connections", &self.max_connections)
+            .field("prune_every_secs", &self.prune_every_secs)
+            .field("listen_url", &self.listen_url.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// Requests per client address (SPEC S8). 0 turns a limit off.
@@ -465,6 +481,7 @@ impl Default for Settings {
                 sqlite_readers: 4,
                 max_connections: 10,
                 prune_every_secs: 600,
+                listen_url: None,
             },
             metrics: MetricsSettings::default(),
             secrets: SecretsSettings::default(),

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod activity;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod connections;
@@ -46,6 +47,9 @@ pub struct AppState {
     pub instance_id: Arc<str>,
     /// How notification emails are addressed and linked (SPEC S15).
     pub letterhead: Arc<notify::sender::Letterhead>,
+    /// What authentication and the hottest reads keep between requests, behind the gate
+    /// that keeps it honest (issue 24, [`cache`]).
+    pub cache: Arc<cache::ReadCache>,
 }
 
 impl AppState {

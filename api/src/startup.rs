@@ -16,14 +16,16 @@ use std::sync::Arc;
 
 use crate::AppState;
 use crate::config::Settings;
-use crate::db::pool::{backend_name, connect, connect_reader};
+use crate::db::pool::{backend_name, connect, connect_reader, shm_file};
 use crate::db::rekey;
 use crate::error::ApiError;
 use crate::http::client_address::TrustedProxies;
 use crate::http::error::{json_error_handler, path_error_handler, query_error_handler};
 use crate::http::headers::{SecurityHeaders, security_headers};
 use crate::http::metrics::{self as metrics_access, MetricsToken};
-use crate::http::middleware::{body_guard, method_guard, nul_guard, problem_details};
+use crate::http::middleware::{
+    body_guard, cache_barrier, method_guard, nul_guard, problem_details,
+};
 use crate::http::openapi::check::Contract;
 use crate::http::{openapi, routes};
 use crate::identity::keys::Keys;
@@ -89,6 +91,7 @@ impl Application {
             // `problem_details` rewrites error bodies, which would otherwise leave plain JSON
             // labelled `content-encoding: gzip` (browsers then fail to read every problem).
             App::new()
+                .wrap(from_fn(cache_barrier))
                 .wrap(from_fn(body_guard))
                 .wrap(from_fn(method_guard))
                 .wrap(from_fn(nul_guard))
@@ -189,6 +192,19 @@ fn spawn_jobs(
     address: SocketAddr,
     prometheus: &prometheus::Registry,
 ) -> anyhow::Result<()> {
+    // The read cache's listener and lease on PostgreSQL (issue 24).
+    if crate::cache::postgres::applies(&state.db) {
+        crate::cache::postgres::spawn(
+            state.db.clone(),
+            settings
+                .database
+                .listen_url
+                .clone()
+                .unwrap_or_else(|| settings.database_url()),
+            Arc::clone(&state.instance_id),
+            Arc::clone(state.cache.gate()),
+        );
+    }
     // The PSA change feed (SPEC S12), unless `[psa] reconcile_minutes` is 0.
     crate::feed::reconcile::spawn(state.clone());
     // Invitations past their time become `expired` and their inviters are told (SPEC
@@ -246,6 +262,12 @@ async fn app_state(
         );
     }
     let reader = connect_reader(settings, &db).await?;
+    // The read cache's gate (issue 24): on SQLite the database's WAL index says whether
+    // anything committed; on PostgreSQL the gate opens only under a lease.
+    let gate = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => crate::cache::Gate::leased(),
+        _ => crate::cache::Gate::sqlite(shm_file(settings)),
+    };
     let psa_metrics = PsaMetrics::register(prometheus, settings.psa.hourly_budget)
         .context("registering the PSA metrics")?;
     let psa = PsaRegistry::new(
@@ -274,6 +296,7 @@ async fn app_state(
         letterhead: Arc::new(crate::notify::sender::Letterhead::from_settings(
             settings, address,
         )?),
+        cache: Arc::new(crate::cache::ReadCache::new(gate)),
     })
 }
 

@@ -12,6 +12,7 @@ mod m20261204_000002_create_psa_feed;
 mod m20261204_000003_create_psa_webhooks;
 mod m20261204_000004_create_oidc_sign_in;
 mod m20261205_000001_create_notifications;
+pub mod m20261206_000001_create_cache_notifications;
 
 /// Runs every migration in order.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000003_create_psa_webhooks::Migration),
             Box::new(m20261204_000004_create_oidc_sign_in::Migration),
             Box::new(m20261205_000001_create_notifications::Migration),
+            Box::new(m20261206_000001_create_cache_notifications::Migration),
         ]
     }
 }

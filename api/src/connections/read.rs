@@ -7,6 +7,7 @@
 
 use hubkeep_shared::{ConnectionId, UserId};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use hubkeep_shared::fields::{FieldErrors, Name, TimezoneName};
@@ -24,6 +25,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::access::levels::saved_set;
 use crate::activity::{self, Target, actions};
+use crate::cache::Key;
 use crate::db::{
     self,
     entities::{
@@ -306,9 +308,27 @@ pub async fn visible(
     Ok((model, roles))
 }
 
-/// `GET /api/v1/connections/{id}`: what [`visible`] and [`views_for`] read, in one query (the
-/// connection, its owner and group, the caller's roles and the endpoints, joined; at most
-/// 4 roles × 2 endpoints rows). 404 as [`visible`] answers it.
+/// `GET /api/v1/connections/{id}`: [`get`] through the read cache ([`crate::cache`]). Only
+/// for a request that changed nothing: a handler that has just written reads with [`get`]
+/// (on PostgreSQL the cache hears of the write only after the handler returns).
+pub async fn get_cached(
+    state: &AppState,
+    caller: &Caller,
+    id: &ConnectionId,
+) -> Result<Connection, ApiError> {
+    let key = Key::Connection(caller.tenant_id.clone(), caller.user.id.clone(), id.clone());
+    let ticket = match state.cache.get::<Connection>(&key) {
+        Ok(found) => return Ok(found.as_ref().clone()),
+        Err(ticket) => ticket,
+    };
+    let found = get(state, caller, id).await?;
+    state.cache.put(ticket, key, Arc::new(found.clone()));
+    Ok(found)
+}
+
+/// A connection as the caller sees it: what [`visible`] and [`views_for`] read, in one query
+/// (the connection, its owner and group, the caller's roles and the endpoints, joined; at
+/// most 4 roles × 2 endpoints rows). 404 as [`visible`] answers it.
 pub async fn get(
     state: &AppState,
     caller: &Caller,

@@ -147,6 +147,19 @@ pub async fn connect_reader(
         .context("opening the SQLite reader pool")
 }
 
+/// The `-shm` file of the SQLite database (its WAL index, [`crate::cache::wal`]); `None` for an
+/// in-memory database or a URL that names no file.
+pub fn shm_file(settings: &Settings) -> Option<std::path::PathBuf> {
+    let url = settings.database_url();
+    if url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let options: sea_orm::sqlx::sqlite::SqliteConnectOptions = url.parse().ok()?;
+    let mut name = options.get_filename().as_os_str().to_owned();
+    name.push("-shm");
+    Some(name.into())
+}
+
 pub fn backend_name(settings: &Settings) -> &'static str {
     if settings.database_url().starts_with("postgres") {
         "postgresql"

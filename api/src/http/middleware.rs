@@ -166,6 +166,32 @@ pub async fn method_guard(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
+/// After a request that may have written (any method but `GET`, `HEAD` and `OPTIONS`), on
+/// PostgreSQL: the answer waits until every instance has dropped what the write made stale
+/// in its read cache ([`crate::cache::postgres::barrier`]), so the next request anywhere sees
+/// the change (SPEC S3.3). On SQLite, the one instance's cache learns of the commit before it
+/// returns ([`crate::db::pool`]), so nothing waits.
+pub async fn cache_barrier(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let writes = !matches!(
+        *req.method(),
+        actix_web::http::Method::GET
+            | actix_web::http::Method::HEAD
+            | actix_web::http::Method::OPTIONS
+    );
+    let db = req
+        .app_data::<web::Data<crate::AppState>>()
+        .filter(|state| writes && crate::cache::postgres::applies(&state.db))
+        .map(|state| state.db.clone());
+    let res = next.call(req).await?;
+    if let Some(db) = db {
+        crate::cache::postgres::barrier(&db).await;
+    }
+    Ok(res)
+}
+
 #[cfg(test)]
 mod tests {
     use super::unexpected_body;

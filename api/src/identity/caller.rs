@@ -6,10 +6,14 @@ use hubkeep_shared::{
 };
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+
 use super::{access_token, lookup, secret};
 use crate::AppState;
 use crate::activity::Actor;
 use crate::activity::RequestMeta;
+use crate::cache::{Key, epoch_secs};
 use crate::db::{
     self,
     entities::{api_tokens, sessions, users},
@@ -39,9 +43,18 @@ pub struct Caller {
     pub meta: RequestMeta,
 }
 
+/// An API token's row as the read cache keeps it, with when this instance last wrote its
+/// `last_used_at` (that column changes nothing a decision reads, so writing it does not
+/// invalidate on PostgreSQL, and the cached row keeps the value it was read with).
+#[derive(Debug)]
+struct CachedToken {
+    found: lookup::Found<api_tokens::Model>,
+    last_used_secs: AtomicU64,
+}
+
 /// `last_used_at` of an API token is written at most this often, so a busy script does not
 /// turn every read into a write.
-const LAST_USED_GRANULARITY_SECS: i64 = 60;
+const LAST_USED_GRANULARITY_SECS: u64 = 60;
 
 impl Caller {
     /// The actor activity entries name.
@@ -187,13 +200,13 @@ async fn session_caller(
     meta: RequestMeta,
 ) -> Result<Caller, ApiError> {
     let claims = access_token::verify(&state.keys, &state.settings.auth.issuer, token)?;
-    let found = lookup::session(&state.reader, &claims.sid)
+    let found = cached_session(state, &claims.sid)
         .await?
         .filter(|f| {
             f.credential.tenant_id == claims.tid && f.credential.user_id.as_str() == claims.sub
         })
         .ok_or_else(|| reauthorize("The session no longer exists"))?;
-    let session = found.credential;
+    let session = &found.credential;
     if session.revoked_at.is_some() {
         return Err(reauthorize("The session was revoked"));
     }
@@ -202,21 +215,71 @@ async fn session_caller(
     }
     let found_user = found
         .user
+        .as_ref()
         .ok_or_else(|| reauthorize("The user no longer exists"))?;
     let access = found_user.decision();
-    let user = found_user.user;
     if access.level == HubAccess::None {
         return Err(reauthorize("Your hub access has changed"));
     }
+    let user = found_user.user.clone();
     Ok(Caller {
         tenant_id: user.tenant_id.clone(),
         user,
         access,
         credential: Credential::Session {
-            session_id: session.id,
+            session_id: session.id.clone(),
         },
         meta,
     })
+}
+
+/// A session and its user: from the read cache when it holds them ([`crate::cache`]),
+/// otherwise from the database (and then kept).
+async fn cached_session(
+    state: &AppState,
+    session_id: &str,
+) -> Result<Option<Arc<lookup::Found<sessions::Model>>>, ApiError> {
+    let key = Key::Session(session_id.to_owned());
+    let ticket = match state.cache.get(&key) {
+        Ok(found) => {
+            state.cache.count(true);
+            return Ok(Some(found));
+        }
+        Err(ticket) => ticket,
+    };
+    state.cache.count(false);
+    let Some(found) = lookup::session(&state.reader, session_id).await? else {
+        return Ok(None);
+    };
+    let found = Arc::new(found);
+    state.cache.put(ticket, key, Arc::clone(&found));
+    Ok(Some(found))
+}
+
+/// An API token and its user, as [`cached_session`] finds a session.
+async fn cached_api_token(
+    state: &AppState,
+    token_hash: String,
+) -> Result<Option<Arc<CachedToken>>, ApiError> {
+    let key = Key::ApiToken(token_hash.clone());
+    let ticket = match state.cache.get(&key) {
+        Ok(found) => {
+            state.cache.count(true);
+            return Ok(Some(found));
+        }
+        Err(ticket) => ticket,
+    };
+    state.cache.count(false);
+    let Some(found) = lookup::api_token(&state.reader, &token_hash).await? else {
+        return Ok(None);
+    };
+    let last_used_secs = found.credential.last_used_at.map_or(0, epoch_secs);
+    let cached = Arc::new(CachedToken {
+        found,
+        last_used_secs: AtomicU64::new(last_used_secs),
+    });
+    state.cache.put(ticket, key, Arc::clone(&cached));
+    Ok(Some(cached))
 }
 
 async fn api_token_caller(
@@ -231,10 +294,10 @@ async fn api_token_caller(
             format!("The API token is not valid: {why}."),
         )
     };
-    let found = lookup::api_token(&state.reader, &secret::hash(token))
+    let cached = cached_api_token(state, secret::hash(token))
         .await?
         .ok_or_else(|| invalid("unknown token"))?;
-    let row = found.credential;
+    let row = &cached.found.credential;
     if row.revoked_at.is_some() {
         return Err(invalid("it was revoked"));
     }
@@ -251,11 +314,12 @@ async fn api_token_caller(
     if row.user_id.is_none() {
         return Err(invalid("it has no user"));
     }
-    let found_user = found
+    let found_user = cached
+        .found
         .user
+        .as_ref()
         .ok_or_else(|| invalid("its user no longer exists"))?;
     let access = found_user.decision();
-    let user = found_user.user;
     if access.level == HubAccess::None {
         return Err(ApiError::new(
             ProblemCode::UserInactive,
@@ -268,10 +332,17 @@ async fn api_token_caller(
             "A `read` token may only send GET requests.",
         ));
     }
-    let stale = row
-        .last_used_at
-        .is_none_or(|at| (now - at).num_seconds() >= LAST_USED_GRANULARITY_SECS);
-    if stale {
+    // `last_used_at` is written at most once a granularity by this instance: the cached row
+    // keeps the value it was read with, so the last write is remembered beside it.
+    let now_secs = epoch_secs(now);
+    let last = cached.last_used_secs.load(SeqCst);
+    let stale = now_secs.saturating_sub(last) >= LAST_USED_GRANULARITY_SECS;
+    if stale
+        && cached
+            .last_used_secs
+            .compare_exchange(last, now_secs, SeqCst, SeqCst)
+            .is_ok()
+    {
         api_tokens::Entity::update(api_tokens::ActiveModel {
             id: Set(row.id.clone()),
             last_used_at: Set(Some(now)),
@@ -281,11 +352,11 @@ async fn api_token_caller(
         .await?;
     }
     Ok(Caller {
-        tenant_id: user.tenant_id.clone(),
-        user,
+        tenant_id: found_user.user.tenant_id.clone(),
+        user: found_user.user.clone(),
         access,
         credential: Credential::ApiToken {
-            token_id: row.id,
+            token_id: row.id.clone(),
             scope,
         },
         meta,

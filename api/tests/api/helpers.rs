@@ -604,6 +604,37 @@ impl TestApp {
             .await
     }
 
+    /// After a write straight to the database (not through the API): on PostgreSQL, does what
+    /// the API does after a write ([`hubkeep_api::cache::postgres::barrier`]: ping the
+    /// instances and wait until each has dropped what the write made stale from its read
+    /// cache). On SQLite nothing is needed: the cache sees every commit of any connection in
+    /// the WAL index ([`hubkeep_api::cache::wal`]).
+    pub async fn settle(&self) {
+        if self.is_postgres() {
+            hubkeep_api::cache::postgres::barrier(&self.db).await;
+        }
+    }
+
+    /// Runs a statement straight on the app's database, then [`TestApp::settle`]s.
+    pub async fn write_sql(&self, sql: &str) {
+        self.db
+            .execute_raw(Statement::from_string(self.db.get_database_backend(), sql))
+            .await
+            .unwrap();
+        self.settle().await;
+    }
+
+    /// The read cache as `/readyz` reports it: (usable, hits, misses).
+    pub async fn cache_status(&self) -> (bool, u64, u64) {
+        let body: serde_json::Value = self.get("/readyz").await.json().await.unwrap();
+        let cache = &body["cache"];
+        (
+            cache["usable"].as_bool().unwrap(),
+            cache["hits"].as_u64().unwrap(),
+            cache["misses"].as_u64().unwrap(),
+        )
+    }
+
     /// Runs a scalar query on the app's database.
     pub async fn scalar(&self, sql: &str) -> i64 {
         self.first_value(sql).await
@@ -852,10 +883,7 @@ pub fn past_timestamp(app: &TestApp) -> &'static str {
 }
 
 pub async fn exec(app: &TestApp, sql: &str) {
-    app.db
-        .execute_raw(Statement::from_string(app.db.get_database_backend(), sql))
-        .await
-        .unwrap();
+    app.write_sql(sql).await;
 }
 
 /// Gives `user_id` a role straight in the database (the row an accepted invitation writes).

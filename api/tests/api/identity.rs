@@ -36,6 +36,7 @@ on_each_backend!(
     s2_stored_access_follows_the_psa_for_users_who_are_not_signing_in,
     s8_launch_and_refresh_are_rate_limited_per_address,
     s14_unknown_issuer_and_bad_signature_answer_alike,
+    s3_3_a_warm_read_cache_never_outlives_a_change,
 );
 
 async fn g4_first_sign_in_creates_the_primary_user(backend: Backend) {
@@ -480,6 +481,7 @@ async fn s3_3_an_expired_session_requires_reauthorization(backend: Backend) {
         ))
         .await
         .unwrap();
+    app.settle().await;
     let res = app.as_(&ada).get_me().await;
     res.problem(401, "reauthorization_required").await;
     let res = app.refresh(&ada.refresh_token).await;
@@ -538,6 +540,7 @@ async fn s2_a_deactivated_users_jwt_and_api_token_stop_working_on_the_next_reque
         ))
         .await
         .unwrap();
+    app.settle().await;
 
     let res = app.as_(&tess).get_me().await;
     res.problem(401, "reauthorization_required").await;
@@ -555,6 +558,7 @@ async fn s2_a_deactivated_users_jwt_and_api_token_stop_working_on_the_next_reque
         ))
         .await
         .unwrap();
+    app.settle().await;
     let again = app.sign_in(&tenant, TESS_TECH).await;
     assert_eq!(again.user["id"], tess.user["id"]);
     // SPEC S12: the refused sign-in revoked her token for good; reactivation does not bring
@@ -816,6 +820,7 @@ async fn s3_4_expired_tokens_and_other_users_tokens(backend: Backend) {
         ))
         .await
         .unwrap();
+    app.settle().await;
     let res = app.with_token(secret).get_me().await;
     let body = res.problem(401, "unauthenticated").await;
     assert!(body["detail"].as_str().unwrap().contains("expired"));
@@ -1052,4 +1057,87 @@ async fn s14_unknown_issuer_and_bad_signature_answer_alike(backend: Backend) {
     }
     assert_eq!(app.count("users").await, 0);
     assert_eq!(app.count("launch_assertions").await, 0);
+}
+
+/// Issue 24: authentication, `/me` and a connection are served from the read cache once warm,
+/// and every kind of change — through the API, or straight in the database — is seen by the
+/// very next request: the Access tab (elevated levels), a member's role, a token's expiry, a
+/// revoked session.
+async fn s3_3_a_warm_read_cache_never_outlives_a_change(backend: Backend) {
+    use crate::helpers::{create_connection, grant, id, past_timestamp, team};
+    use hubkeep_shared::api::ElevatedLevels;
+    let app = spawn_app(backend).await;
+    let (tenant, ada, bob, tess) = team(&app).await;
+    let token = app.create_token(&tess.access_token, "read").await;
+    let cid = create_connection(&app, &ada, "Cached", "autotask_quickbooks").await;
+    grant(&app, &tenant, &cid, &id(&tess), "read_only").await;
+    for _ in 0..3 {
+        assert_eq!(app.as_(&bob).get_me().await.status(), 200);
+        assert_eq!(app.with_token(&token).get_me().await.status(), 200);
+        assert_eq!(
+            app.with_token(&token).get_connection(&cid).await.status(),
+            200
+        );
+    }
+    // On PostgreSQL the cache opens once the instance holds its first lease.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !app.cache_status().await.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cache never became usable"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (_, hits, _) = app.cache_status().await;
+    assert_eq!(app.as_(&bob).get_me().await.status(), 200);
+    assert_eq!(app.with_token(&token).get_me().await.status(), 200);
+    let (_, after, _) = app.cache_status().await;
+    assert!(
+        after >= hits + 2,
+        "both were served from the cache: {hits} → {after}"
+    );
+
+    // The Access tab, through the API: Bob's next request is limited.
+    app.as_(&ada)
+        .save_elevated_levels(&ElevatedLevels { level_ids: vec![] })
+        .await
+        .expect(200)
+        .await;
+    let me: Value = app.as_(&bob).get_me().await.json().await;
+    assert_eq!(me["access_level"], "limited", "{me}");
+
+    // A member's role, through the API: the connection is gone for her next request.
+    app.as_(&ada)
+        .remove_member_role(&cid, &id(&tess), "read_only")
+        .await
+        .expect(204)
+        .await;
+    app.with_token(&token)
+        .get_connection(&cid)
+        .await
+        .problem(404, "not_found")
+        .await;
+
+    // Straight in the database (another connection, as the CLI or an operator would be).
+    app.write_sql(&format!(
+        "UPDATE api_tokens SET expires_at = {}",
+        past_timestamp(&app)
+    ))
+    .await;
+    app.with_token(&token)
+        .get_me()
+        .await
+        .problem(401, "unauthenticated")
+        .await;
+    app.write_sql(&format!(
+        "UPDATE sessions SET revoked_at = {} WHERE user_id = '{}'",
+        past_timestamp(&app),
+        id(&bob)
+    ))
+    .await;
+    app.as_(&bob)
+        .get_me()
+        .await
+        .problem(401, "reauthorization_required")
+        .await;
 }

@@ -374,3 +374,99 @@ async fn s10_each_race_the_schema_arbitrates_is_recognised_by_its_constraint(bac
         );
     }
 }
+
+/// Issue 24: on PostgreSQL every table of the schema either notifies the read caches of every
+/// instance when it changes, or is named as one no cached read looks at — so a table added
+/// later cannot be forgotten; the tables the cached reads do look at are all watched; and an
+/// API token's `last_used_at` alone does not notify (it changes nothing a decision reads).
+#[tokio::test]
+#[cfg_attr(
+    not(hubkeep_test_postgres),
+    ignore = "HUBKEEP_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped"
+)]
+async fn issue_24_every_table_notifies_the_caches_or_is_named_unwatched() {
+    use hubkeep_migrations::m20261206_000001_create_cache_notifications::{TRIGGER, UNWATCHED};
+    use sea_orm::sqlx::postgres::PgListener;
+
+    let app = spawn_app(Backend::postgres_required()).await;
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            format!(
+                "SELECT t.table_name::text AS name, EXISTS (SELECT 1 FROM pg_trigger g \
+                 JOIN pg_class c ON c.oid = g.tgrelid WHERE c.relname = t.table_name \
+                 AND g.tgname = '{TRIGGER}') AS watched \
+                 FROM information_schema.tables t WHERE t.table_schema = current_schema() \
+                 AND t.table_type = 'BASE TABLE' ORDER BY 1"
+            ),
+        ))
+        .await
+        .unwrap();
+    assert!(rows.len() > 20, "the schema has its tables");
+    for row in &rows {
+        let name: String = row.try_get("", "name").unwrap();
+        let watched: bool = row.try_get("", "watched").unwrap();
+        assert!(
+            watched != UNWATCHED.contains(&name.as_str()),
+            "{name}: watched = {watched}; every table is watched or listed in UNWATCHED"
+        );
+    }
+    for read in [
+        "sessions",
+        "api_tokens",
+        "users",
+        "security_levels",
+        "elevated_levels",
+        "invitations",
+        "connections",
+        "connection_groups",
+        "connection_endpoints",
+        "role_assignments",
+    ] {
+        assert!(!UNWATCHED.contains(&read), "{read} is read by the cache");
+    }
+
+    // What notifies, in commit order: a marker sent after `last_used_at` alone comes first.
+    let tenant = tenant(&app).await;
+    let pool = app.db.get_postgres_connection_pool();
+    let mut listener = PgListener::connect_with(pool).await.unwrap();
+    listener.listen("hubkeep_cache").await.unwrap();
+    let mut next = async || {
+        loop {
+            let n = listener.recv().await.unwrap();
+            // Pings and heartbeats of the app's own instance pass by too.
+            if !n.payload().starts_with('h') && !n.payload().starts_with('p') {
+                return n.payload().to_owned();
+            }
+        }
+    };
+    exec(
+        &app.db,
+        &format!(
+            "INSERT INTO api_tokens (id, tenant_id, user_id, name, scope, token_prefix, \
+             token_hash, created_at) VALUES ('t1', '{tenant}', NULL, 'engine', 'engine', \
+             'hk_0000000', 'hash-t1', now())"
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(next().await, "c", "an insert notifies");
+    exec(
+        &app.db,
+        "UPDATE api_tokens SET last_used_at = now() WHERE id = 't1'",
+    )
+    .await
+    .unwrap();
+    exec(&app.db, "SELECT pg_notify('hubkeep_cache', 'marker')")
+        .await
+        .unwrap();
+    assert_eq!(next().await, "marker", "last_used_at alone does not notify");
+    exec(
+        &app.db,
+        "UPDATE api_tokens SET revoked_at = now() WHERE id = 't1'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(next().await, "c", "a revocation notifies");
+}

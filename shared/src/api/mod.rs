@@ -78,4 +78,22 @@ pub struct HealthStatus {
     /// `ok` (process alive) or `ready` (database reachable).
     #[cfg_attr(feature = "openapi", schema(example = "ok"))]
     pub status: String,
+    /// `/readyz` only: the instance's read cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheStatus>,
+}
+
+/// The read cache of one instance (what authentication and the hottest reads keep between
+/// requests), as `/readyz` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CacheStatus {
+    /// Whether the instance may serve from its cache right now: on PostgreSQL, while its
+    /// lease is fresh and nothing is being caught up; on SQLite, while no commit is between
+    /// its start and the writer connection coming back.
+    pub usable: bool,
+    /// Authentication lookups answered from the cache since the process started.
+    pub hits: u64,
+    /// Authentication lookups that read the database since the process started.
+    pub misses: u64,
 }

@@ -106,5 +106,5 @@ pub async fn get_connection(
     caller: Caller,
     id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(connections::get(&state, &caller, &id).await?))
+    Ok(HttpResponse::Ok().json(connections::get_cached(&state, &caller, &id).await?))
 }

@@ -5,7 +5,7 @@ use hubkeep_shared::{Problem, ProblemCode};
 
 use crate::AppState;
 use crate::error::ApiError;
-pub use hubkeep_shared::api::HealthStatus;
+pub use hubkeep_shared::api::{CacheStatus, HealthStatus};
 
 /// Process liveness.
 ///
@@ -20,12 +20,14 @@ pub use hubkeep_shared::api::HealthStatus;
 pub async fn get_healthz() -> HttpResponse {
     HttpResponse::Ok().json(HealthStatus {
         status: "ok".to_owned(),
+        cache: None,
     })
 }
 
 /// Readiness: the database is reachable.
 ///
-/// A load balancer should send traffic only while this answers 200.
+/// A load balancer should send traffic only while this answers 200. `cache` tells whether the
+/// instance may serve from its read cache now and how often authentication used it.
 #[utoipa::path(
     operation_id = "get_readyz",
     tag = "operations",
@@ -41,9 +43,18 @@ pub async fn get_readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
     // The reader pool: on SQLite its connections open the same file as the writer's, and
     // the probe then never waits behind a write.
     match state.reader.ping().await {
-        Ok(()) => Ok(HttpResponse::Ok().json(HealthStatus {
-            status: "ready".to_owned(),
-        })),
+        Ok(()) => {
+            let gate = state.cache.gate();
+            let (hits, misses) = gate.counts();
+            Ok(HttpResponse::Ok().json(HealthStatus {
+                status: "ready".to_owned(),
+                cache: Some(CacheStatus {
+                    usable: gate.usable(),
+                    hits,
+                    misses,
+                }),
+            }))
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed: database unreachable");
             Err(ApiError::new(

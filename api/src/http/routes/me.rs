@@ -24,7 +24,7 @@ pub use hubkeep_shared::api::users::Me;
 )]
 #[get("/me")]
 pub async fn get_me(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    let pending = crate::connections::invitations::count_mine(&state.reader, &caller).await?;
+    let pending = crate::connections::invitations::count_mine(&state, &caller).await?;
     let level = caller.access_level();
     Ok(HttpResponse::Ok().json(Me {
         user: crate::identity::users::user_view(&caller.user, caller.access),

@@ -429,6 +429,7 @@ impl World {
             .unwrap();
         }
         txn.commit().await.unwrap();
+        self.app.settle().await;
     }
 
     /// One object of every kind that a path names, all in tenant A and reachable by Ada:

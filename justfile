@@ -83,7 +83,8 @@ bench-build: setup
     pg_isready -d "{{bench_pg}}" >/dev/null 2>&1 || pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | tail -1)" main start >/dev/null 2>&1 || true
     pg_isready -d "{{bench_pg}}" >/dev/null || { echo "PostgreSQL is not reachable at {{bench_pg}}: start it or set HUBKEEP_BENCH_POSTGRES_URL"; exit 1; }
 
-# HTTP throughput and p99 of authenticated routes against the ceiling (wrk), SQLite and PostgreSQL.
+# HTTP throughput and p99 of authenticated routes against the ceiling (wrk): SQLite (one
+# instance) and PostgreSQL (two instances; wrk's threads alternate between them).
 bench-http: bench-build
     {{bench_env}} {{target_dir}}/release/hubkeep-bench http sqlite postgres
 

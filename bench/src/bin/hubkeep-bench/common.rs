@@ -1,5 +1,6 @@
 //! What the HTTP and scale benches share: where results go, starting the release binary on a
-//! fresh database with a signed-in tenant, and reading the server's memory.
+//! fresh database with a signed-in tenant (on one instance or several sharing it), and reading
+//! the servers' memory.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -75,11 +76,17 @@ pub fn postgres_admin_url() -> anyhow::Result<String> {
         )
 }
 
-/// A release server on a fresh database with one tenant (the demo directory) whose primary
-/// user is signed in, with an API token and a connection of theirs.
+/// Release servers on a fresh database with one tenant (the demo directory) whose primary
+/// user is signed in, with an API token and a connection of theirs. Every instance reads one
+/// configuration file: instances sharing a database must share the token signing key and the
+/// key of stored secrets (SPEC S14), and the metrics token lets the bench read each
+/// instance's own request counter.
 #[derive(Debug)]
 pub struct Bench {
+    /// Instance A: the one the bench seeds and signs in through.
     pub server: Server,
+    /// Instances B, C… on the same database and configuration.
+    pub others: Vec<Server>,
     /// A URL the bench itself connects to the database with (seeding, checks).
     pub database_url: String,
     pub client: reqwest::Client,
@@ -87,20 +94,66 @@ pub struct Bench {
     pub api_token: String,
     pub connection_id: String,
     pub tenant_id: String,
-    _data_dir: tempfile::TempDir,
+    /// `[metrics] token`: opens `/metrics` on every instance's main address.
+    pub metrics_token: String,
+    _work_dir: tempfile::TempDir,
     _web_dir: tempfile::TempDir,
     _postgres: Option<PgDatabase>,
 }
 
+/// `[secrets] key` of the bench's configuration. A constant is enough: the database it seals
+/// is created for one run and dropped after it.
+const SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// The configuration every instance of one bench reads: the shared keys, and a metrics
+/// token (nothing else differs from the defaults).
+fn write_config(path: &Path, metrics_token: &str) -> anyhow::Result<()> {
+    let signing_secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    std::fs::write(
+        path,
+        format!(
+            "[auth]\nsigning_key_id = \"bench\"\n[[auth.keys]]\nid = \"bench\"\n\
+             secret = \"{signing_secret}\"\n\
+             [secrets]\nkey = \"{SECRETS_KEY}\"\n\
+             [metrics]\ntoken = \"{metrics_token}\"\n"
+        ),
+    )
+    .with_context(|| format!("writing {}", path.display()))
+}
+
+/// `A`, `B`, … : how the bench names its instances.
+pub fn instance_name(index: usize) -> char {
+    char::from(b'A' + u8::try_from(index % 26).unwrap_or(0))
+}
+
 impl Bench {
+    /// One instance.
     pub async fn start(backend: Backend, log_name: &str) -> anyhow::Result<Self> {
+        Self::start_instances(backend, log_name, 1).await
+    }
+
+    /// `instances` servers on one fresh database, seeded once (through instance A). Each
+    /// instance has a data directory of its own and logs to
+    /// `server-<log_name>-<backend>[-<instance>].log` in the results directory.
+    pub async fn start_instances(
+        backend: Backend,
+        log_name: &str,
+        instances: usize,
+    ) -> anyhow::Result<Self> {
         let Some(binary) = std::env::var_os("HUBKEEP_BIN") else {
             bail!("set HUBKEEP_BIN to the release binary (`just bench` does)");
         };
         if !Path::new(&binary).is_file() {
             bail!("HUBKEEP_BIN={} is not a file", Path::new(&binary).display());
         }
-        let data_dir = tempfile::tempdir()?;
+        if instances == 0 {
+            bail!("a bench needs at least one instance");
+        }
+        let work_dir = tempfile::tempdir()?;
         let postgres = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => Some(PgDatabase::create(&postgres_admin_url()?).await),
@@ -109,12 +162,15 @@ impl Bench {
             Some(pg) => pg.url.clone(),
             None => format!(
                 "sqlite://{}?mode=rwc",
-                data_dir.path().join("hubkeep.db").display()
+                work_dir.path().join("hubkeep.db").display()
             ),
         };
+        let metrics_token = uuid::Uuid::new_v4().simple().to_string();
+        let config = work_dir.path().join("hubkeep.toml");
+        write_config(&config, &metrics_token)?;
         let directory = hubkeep_e2e::workspace_root().join("config/demo-directory.toml");
         let created = tenant_cli(
-            data_dir.path(),
+            work_dir.path(),
             Some(&database_url),
             &[
                 "create",
@@ -125,7 +181,7 @@ impl Bench {
                 "--directory",
                 directory.to_str().context("a UTF-8 path")?,
             ],
-            &[],
+            &[("HUBKEEP_SECRETS__KEY", SECRETS_KEY)],
         );
         let tenant_id = created["id"]
             .as_str()
@@ -133,22 +189,42 @@ impl Bench {
             .context("`tenant create --json` prints the tenant id")?
             .to_owned();
         let web = hubkeep_e2e::stub_web_dir();
-        let log_file = results_dir().join(format!("server-{log_name}-{}.log", backend.name()));
         std::fs::create_dir_all(results_dir())?;
-        let _ = std::fs::remove_file(&log_file);
-        let server = Server::start_with(
-            data_dir.path(),
-            &ServerOptions {
-                database_url: Some(database_url.clone()),
-                web_dir: Some(web.path().to_owned()),
-                log_file: Some(log_file),
-                ..ServerOptions::default()
-            },
-        );
+        let mut servers = Vec::with_capacity(instances);
+        for index in 0..instances {
+            let name = instance_name(index);
+            let log_file = if instances == 1 {
+                results_dir().join(format!("server-{log_name}-{}.log", backend.name()))
+            } else {
+                results_dir().join(format!(
+                    "server-{log_name}-{}-{}.log",
+                    backend.name(),
+                    name.to_ascii_lowercase()
+                ))
+            };
+            let _ = std::fs::remove_file(&log_file);
+            let data_dir = work_dir.path().join(format!("instance-{name}"));
+            std::fs::create_dir_all(&data_dir)?;
+            servers.push(Server::start_with(
+                &data_dir,
+                &ServerOptions {
+                    database_url: Some(database_url.clone()),
+                    config: Some(config.clone()),
+                    web_dir: Some(web.path().to_owned()),
+                    log_file: Some(log_file),
+                    ..ServerOptions::default()
+                },
+            ));
+        }
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()?;
-        server.wait_ready(&client).await;
+        for server in &servers {
+            server.wait_ready(&client).await;
+        }
+        let mut servers = servers.into_iter();
+        let server = servers.next().context("instance A")?;
+        let others: Vec<Server> = servers.collect();
         let assertion = launch_assertion(
             created["psa_id"].as_str().context("psa_id")?,
             created["launch_secret"].as_str().context("launch_secret")?,
@@ -180,21 +256,35 @@ impl Bench {
         let connection_id = text(&connection, "id")?;
         Ok(Self {
             server,
+            others,
             database_url,
             client,
             access_token,
             api_token,
             connection_id,
             tenant_id,
-            _data_dir: data_dir,
+            metrics_token,
+            _work_dir: work_dir,
             _web_dir: web,
             _postgres: postgres,
         })
     }
 
-    /// The server's peak resident memory so far (`VmHWM`), in KiB.
+    /// Every instance, A first.
+    pub fn servers(&self) -> impl Iterator<Item = &Server> {
+        std::iter::once(&self.server).chain(&self.others)
+    }
+
+    /// Each instance's peak resident memory so far (`VmHWM`), in KiB, A first.
+    pub fn instance_peak_rss_kib(&self) -> anyhow::Result<Vec<u64>> {
+        self.servers()
+            .map(|server| status_kib(server.pid(), "VmHWM"))
+            .collect()
+    }
+
+    /// The highest peak resident memory of any one instance so far (`VmHWM`), in KiB.
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
-        status_kib(self.server.pid(), "VmHWM")
+        Ok(self.instance_peak_rss_kib()?.into_iter().max().unwrap_or(0))
     }
 }
 

@@ -10,7 +10,10 @@
 //! The server is `HUBKEEP_BIN` (the justfile points it at `target/release/hubkeep`);
 //! PostgreSQL runs need `HUBKEEP_BENCH_POSTGRES_URL` (or `HUBKEEP_TEST_POSTGRES_URL`), an
 //! admin URL on which a throw-away database is created and dropped. Results are JSON files in
-//! `$CARGO_TARGET_DIR/bench-results` (or `target/bench-results`).
+//! `$CARGO_TARGET_DIR/bench-results` (or `target/bench-results`). The HTTP bench runs one
+//! instance on SQLite and two behind wrk on PostgreSQL; `HUBKEEP_BENCH_HTTP_SECONDS` and
+//! `HUBKEEP_BENCH_HTTP_ROUNDS` shorten its runs to check the bench itself (the results, and
+//! so the report, say what was used).
 
 mod common;
 mod http;

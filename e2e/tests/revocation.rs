@@ -32,6 +32,12 @@ const WARM_UP: usize = 200;
 /// The most a write may wait for an instance that cannot acknowledge it: the 2 s lease, plus
 /// slack for a loaded two-core machine running two debug servers and PostgreSQL.
 const WRITE_BOUND: Duration = Duration::from_secs(4);
+/// The least a write must wait for such an instance: its lease was renewed at most 500 ms
+/// before it stopped acknowledging, so at least 1.5 s of it were left (a write that did not
+/// wait would answer in milliseconds).
+const WAITED_AT_LEAST: Duration = Duration::from_secs(1);
+/// How late instance 2 hears PostgreSQL's notifications in the concurrent test.
+const NOTIFICATIONS_LATE_BY: Duration = Duration::from_millis(150);
 /// How long a test waits for something that should take a few renewals (500 ms each), before
 /// it says so rather than hangs.
 const SETTLE: Duration = Duration::from_secs(10);
@@ -284,6 +290,9 @@ fn postgres_address(database_url: &str) -> String {
 struct Proxy {
     addr: SocketAddr,
     cut: watch::Sender<bool>,
+    /// How long what PostgreSQL sends waits before it reaches the instance (notifications
+    /// arrive late, in order; nothing is lost).
+    delay: watch::Sender<Duration>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -296,6 +305,7 @@ impl Proxy {
             .expect("the proxy's socket is non-blocking");
         let addr = listener.local_addr().expect("the proxy's address");
         let (cut, cut_rx) = watch::channel(false);
+        let (delay, delay_rx) = watch::channel(Duration::ZERO);
         let (shutdown, shutdown_rx) = oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -309,7 +319,12 @@ impl Proxy {
                     loop {
                         match listener.accept().await {
                             Ok((inbound, _)) => {
-                                tokio::spawn(forward(inbound, upstream.clone(), cut_rx.clone()));
+                                tokio::spawn(forward(
+                                    inbound,
+                                    upstream.clone(),
+                                    cut_rx.clone(),
+                                    delay_rx.clone(),
+                                ));
                             }
                             Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
                         }
@@ -325,6 +340,7 @@ impl Proxy {
         Self {
             addr,
             cut,
+            delay,
             shutdown: Some(shutdown),
             thread: Some(thread),
         }
@@ -336,6 +352,10 @@ impl Proxy {
 
     fn restore(&self) {
         self.cut.send_replace(false);
+    }
+
+    fn delay(&self, by: Duration) {
+        self.delay.send_replace(by);
     }
 }
 
@@ -355,7 +375,12 @@ async fn restored(cut: &mut watch::Receiver<bool>) -> bool {
     cut.wait_for(|cut| !*cut).await.is_ok()
 }
 
-async fn forward(inbound: TcpStream, upstream: String, mut cut: watch::Receiver<bool>) {
+async fn forward(
+    inbound: TcpStream,
+    upstream: String,
+    mut cut: watch::Receiver<bool>,
+    delay: watch::Receiver<Duration>,
+) {
     // A connection opened during the cut reaches PostgreSQL only once it is restored.
     if !restored(&mut cut).await {
         return;
@@ -366,8 +391,8 @@ async fn forward(inbound: TcpStream, upstream: String, mut cut: watch::Receiver<
     let (from_instance, to_instance) = inbound.into_split();
     let (from_postgres, to_postgres) = outbound.into_split();
     tokio::join!(
-        pipe(from_instance, to_postgres, cut.clone()),
-        pipe(from_postgres, to_instance, cut),
+        pipe(from_instance, to_postgres, cut.clone(), None),
+        pipe(from_postgres, to_instance, cut, Some(delay)),
     );
 }
 
@@ -375,19 +400,35 @@ async fn pipe(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     mut cut: watch::Receiver<bool>,
+    delay: Option<watch::Receiver<Duration>>,
 ) {
-    let mut buf = vec![0; 16 * 1024];
-    loop {
-        let n = from.read(&mut buf).await.unwrap_or(0);
-        // Whatever was read, an end of stream included, crosses only outside a cut.
-        if !restored(&mut cut).await {
-            return;
+    // Chunks wait out the delay in order, each from the moment it was read (a queue, so a
+    // delay holds bytes back without slowing the stream down).
+    let (queue, mut queued) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    let reader = async move {
+        let mut buf = vec![0; 16 * 1024];
+        loop {
+            let n = from.read(&mut buf).await.unwrap_or(0);
+            let due = Instant::now() + delay.as_ref().map_or(Duration::ZERO, |d| *d.borrow());
+            if queue.send((due, buf[..n].to_vec())).is_err() || n == 0 {
+                return;
+            }
         }
-        if n == 0 || to.write_all(&buf[..n]).await.is_err() {
-            break;
+    };
+    let writer = async move {
+        while let Some((due, chunk)) = queued.recv().await {
+            tokio::time::sleep_until(due.into()).await;
+            // Whatever was read, an end of stream included, crosses only outside a cut.
+            if !restored(&mut cut).await {
+                return;
+            }
+            if chunk.is_empty() || to.write_all(&chunk).await.is_err() {
+                break;
+            }
         }
-    }
-    let _ = to.shutdown().await;
+        let _ = to.shutdown().await;
+    };
+    tokio::join!(reader, writer);
 }
 
 /// Stops a process (SIGSTOP) and continues it (SIGCONT) when dropped, a failing assertion
@@ -588,6 +629,10 @@ async fn listener_cut_instance_stops_serving_from_cache_within_its_lease() {
         took < WRITE_BOUND,
         "the revocation waited {took:?} for an instance that cannot acknowledge (lease 2 s)"
     );
+    assert!(
+        took >= WAITED_AT_LEAST,
+        "the revocation answered after {took:?}: it did not wait for the cut instance's lease"
+    );
     let next = get(client, i2, "/api/v1/me", &secret).await;
     assert_eq!(
         (next.status, next.code()),
@@ -679,6 +724,10 @@ async fn frozen_instance_delays_a_write_at_most_a_lease_and_refuses_on_resume() 
         took < WRITE_BOUND,
         "the deactivation waited {took:?} for a frozen instance (lease 2 s)"
     );
+    assert!(
+        took >= WAITED_AT_LEAST,
+        "the deactivation answered after {took:?}: it did not wait for the frozen instance's lease"
+    );
     let next = get(client, i2, "/api/v1/me", &session).await;
     assert_eq!(
         (next.status, next.code()),
@@ -757,7 +806,14 @@ impl Rng {
     ignore = "HUBKEEP_TEST_POSTGRES_URL is not set: two instances need PostgreSQL"
 )]
 async fn concurrent_revocations_and_reads_across_two_instances() {
-    let cluster = Cluster::start(None).await;
+    // Instance 2 hears every notification 150 ms late: a write that answered without waiting
+    // for its acknowledgement would leave a window in which instance 2 still serves the
+    // revoked token from its cache, and the reads below would find it.
+    let admin_url = hubkeep_e2e::postgres_admin_url()
+        .expect("HUBKEEP_TEST_POSTGRES_URL is not set: two instances need PostgreSQL");
+    let proxy = Proxy::start(postgres_address(&admin_url));
+    let cluster = Cluster::start(Some(proxy.addr)).await;
+    proxy.delay(NOTIFICATIONS_LATE_BY);
     let client = cluster.client.clone();
     let bases: Arc<[String; 2]> = Arc::new([cluster.one.base.clone(), cluster.two.base.clone()]);
     let david = cluster.launch(ELIGIBLE).await;

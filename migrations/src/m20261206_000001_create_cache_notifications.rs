@@ -7,8 +7,8 @@
 //! Every table gets the trigger except [`UNWATCHED`], tables written often that no cached read
 //! looks at; a test of the API checks that every table of the schema is one or the other, so
 //! a table added later cannot be forgotten. `api_tokens.last_used_at` changes nothing a read
-//! caches, so an `UPDATE` of only that column does not notify. SQLite needs none of this: one
-//! instance learns of every commit from its own writer connection.
+//! caches, so an `UPDATE` of only that column does not notify. SQLite needs none of this: the
+//! cache reads every commit off the database's WAL index (`api/src/cache/wal.rs`).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{DbBackend, Statement};

@@ -10,8 +10,9 @@
 //!   path (nor the CLI, nor a person with `sqlite3`) can leave it stale;
 //! - several instances on PostgreSQL ([`postgres`]): triggers `NOTIFY` every change, each
 //!   instance drops its cache when one arrives, acknowledges, and serves from its cache only
-//!   while the lease it renews through its listener connection is fresh; a writer answers only
-//!   after every live instance has acknowledged ([`postgres::barrier`]).
+//!   while its lease is fresh — a lease it extends only when its own heartbeat comes back
+//!   through its listener connection; a writer answers only after every live instance has
+//!   acknowledged ([`postgres::barrier`]).
 //!
 //! An entry is stored only if the gate did not move while the request read the database
 //! ([`Ticket`]), so a read that raced a commit cannot leave the old row behind. The protocol
@@ -22,7 +23,10 @@ pub mod postgres;
 pub mod wal;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -53,7 +57,7 @@ pub struct Gate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ticket {
     state: u64,
-    wal: u128,
+    wal: wal::Fingerprint,
 }
 
 impl Gate {
@@ -84,10 +88,10 @@ impl Gate {
 
     /// The WAL-index header now, or 0 without one; `None` while it cannot be read or is
     /// being written.
-    fn wal_now(&self) -> Option<u128> {
+    fn wal_now(&self) -> Option<wal::Fingerprint> {
         match &self.wal {
             Some(wal) => wal.fingerprint(),
-            None => Some(0),
+            None => Some(wal::Fingerprint::default()),
         }
     }
 
@@ -99,20 +103,23 @@ impl Gate {
         self.nanos(Instant::now()) < self.lease_until.load(SeqCst)
     }
 
-    /// The current state, when the cache may be used at all.
+    /// The current state, when the cache may be used at all. The lease is checked *before*
+    /// the generation is read: a renewal starts a new generation before it extends the lease
+    /// ([`postgres`]), so a fresh lease is never paired with a generation older than it.
     pub fn ticket(&self) -> Option<Ticket> {
-        let state = self.state.load(SeqCst);
         if !self.lease_fresh() {
             return None;
         }
+        let state = self.state.load(SeqCst);
         let wal = self.wal_now()?;
         Some(Ticket { state, wal })
     }
 
-    /// Whether nothing changed since `ticket` was taken and the cache may still be used.
+    /// Whether nothing changed since `ticket` was taken and the cache may still be used
+    /// (lease first, as in [`Gate::ticket`]).
     pub fn holds(&self, ticket: Ticket) -> bool {
-        self.state.load(SeqCst) == ticket.state
-            && self.lease_fresh()
+        self.lease_fresh()
+            && self.state.load(SeqCst) == ticket.state
             && self.wal_now() == Some(ticket.wal)
     }
 
@@ -144,7 +151,7 @@ impl Gate {
 
     /// Authentication lookups served from the cache and from the database since start.
     pub fn counts(&self) -> (u64, u64) {
-        (self.hits.load(SeqCst), self.misses.load(SeqCst))
+        (self.hits.load(Relaxed), self.misses.load(Relaxed))
     }
 }
 
@@ -220,22 +227,20 @@ impl ReadCache {
 
     /// Stores `value`, read from the database under `ticket`, unless the gate moved since.
     pub fn put<T: Any + Send + Sync>(&self, ticket: Option<Ticket>, key: Key, value: Arc<T>) {
-        let value: Value = value;
         let Some(ticket) = ticket else { return };
         if !self.gate.holds(ticket) {
             return;
         }
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if entries.ticket != Some(ticket) {
-            // Older entries are of an earlier generation (or, if the gate moved between the
-            // check above and this lock, these are: readers under the new state miss them).
-            entries.map.clear();
-            entries.ticket = Some(ticket);
-        }
-        if entries.map.len() >= CAPACITY {
-            entries.map.clear();
-        }
+        // Older entries are of an earlier generation (or, if the gate moved between the check
+        // above and this lock, these are: readers under the new state miss them). They are
+        // dropped after the lock is released.
+        let stale = (entries.ticket != Some(ticket) || entries.map.len() >= CAPACITY)
+            .then(|| std::mem::take(&mut entries.map));
+        entries.ticket = Some(ticket);
         entries.map.insert(key, value);
+        drop(entries);
+        drop(stale);
     }
 
     /// Counts an authentication lookup.
@@ -245,7 +250,7 @@ impl ReadCache {
         } else {
             &self.gate.misses
         };
-        counter.fetch_add(1, SeqCst);
+        counter.fetch_add(1, Relaxed);
     }
 }
 

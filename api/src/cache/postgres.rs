@@ -11,8 +11,8 @@
 //!   Hearing a ping means every notification committed before it was heard and applied.
 //!   The writer answers once every instance whose lease is live (`lease_until > now()`, on
 //!   PostgreSQL's clock) has acknowledged its ping ([`barrier`]).
-//! - Leases: each instance renews `lease_until = now() + 2 s` and, in the same transaction,
-//!   notifies itself a heartbeat `h<instance>:<n>`. Only when that heartbeat comes back through
+//! - Leases: each instance renews `lease_until = now() + 2 s` (through its pool) and, in the
+//!   same statement, notifies itself a heartbeat `h<instance>:<n>:<seq>`. Only when that heartbeat comes back through
 //!   its listener connection does the instance extend its local lease, to the moment it *sent*
 //!   the renewal plus 90 % of the lease (monotonic clock); and only then does it send the next
 //!   renewal. So a listener that stops delivering (cut, partitioned, the process stopped)
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use super::{Gate, LEASE, RENEW_EVERY};
 
@@ -49,22 +49,31 @@ struct Heard {
 /// database (or a direct route to it: a transaction pooler cannot `LISTEN`).
 pub fn spawn(db: DatabaseConnection, listen_url: String, instance: Arc<str>, gate: Arc<Gate>) {
     let (heard_tx, heard_rx) = watch::channel(Heard::default());
+    let restart = Arc::new(Notify::new());
     tokio::spawn(listen(
         listen_url,
         Arc::clone(&instance),
         Arc::clone(&gate),
         heard_tx,
+        Arc::clone(&restart),
     ));
     tokio::spawn(renew(
         db.clone(),
         Arc::clone(&instance),
         gate,
         heard_rx.clone(),
+        restart,
     ));
     tokio::spawn(acknowledge(db, instance, heard_rx));
 }
 
-async fn listen(url: String, instance: Arc<str>, gate: Arc<Gate>, heard: watch::Sender<Heard>) {
+async fn listen(
+    url: String,
+    instance: Arc<str>,
+    gate: Arc<Gate>,
+    heard: watch::Sender<Heard>,
+    restart: Arc<Notify>,
+) {
     let mine = format!("h{instance}:");
     loop {
         let mut listener = match connect_listener(&url).await {
@@ -79,23 +88,19 @@ async fn listen(url: String, instance: Arc<str>, gate: Arc<Gate>, heard: watch::
         gate.invalidate();
         heard.send_modify(|h| h.reconnects += 1);
         loop {
-            match listener.try_recv().await {
-                Ok(Some(notification)) => {
-                    let payload = notification.payload();
-                    if payload == "c" {
-                        gate.invalidate();
-                    } else if let Some(Ok(seq)) = payload.strip_prefix('p').map(str::parse::<i64>) {
-                        heard.send_if_modified(|h| {
-                            let newer = seq > h.ping;
-                            h.ping = h.ping.max(seq);
-                            newer
-                        });
-                    } else if let Some(Ok(n)) =
-                        payload.strip_prefix(mine.as_str()).map(str::parse::<u64>)
-                    {
-                        heard.send_modify(|h| h.heartbeat = h.heartbeat.max(n));
-                    }
+            let received = tokio::select! {
+                received = listener.try_recv() => received,
+                // No heartbeat came back for a whole lease: the connection may be dead without
+                // either side knowing (no keepalive). Start over on a new one.
+                () = restart.notified() => {
+                    tracing::warn!("cache listener: no heartbeat came back; reconnecting");
+                    gate.expire_lease();
+                    gate.invalidate();
+                    break;
                 }
+            };
+            match received {
+                Ok(Some(notification)) => hear(notification.payload(), &mine, &gate, &heard),
                 Ok(None) => {
                     // Lost and (eagerly) reconnected: notifications in between were lost.
                     tracing::warn!("cache listener: connection lost; the cache was dropped");
@@ -114,6 +119,29 @@ async fn listen(url: String, instance: Arc<str>, gate: Arc<Gate>, heard: watch::
     }
 }
 
+/// Applies one notification: `c` a change, `p<seq>` a ping, `h<instance>:<n>:<seq>` a
+/// heartbeat of this instance (which also proves every ping up to `seq` was heard: they were
+/// committed before the renewal that sent it read `seq`).
+fn hear(payload: &str, mine: &str, gate: &Gate, heard: &watch::Sender<Heard>) {
+    let ping = |seq: i64| {
+        heard.send_if_modified(|h| {
+            let newer = seq > h.ping;
+            h.ping = h.ping.max(seq);
+            newer
+        });
+    };
+    if payload == "c" {
+        gate.invalidate();
+    } else if let Some(Ok(seq)) = payload.strip_prefix('p').map(str::parse::<i64>) {
+        ping(seq);
+    } else if let Some((n, seq)) = payload.strip_prefix(mine).and_then(|r| r.split_once(':'))
+        && let (Ok(n), Ok(seq)) = (n.parse::<u64>(), seq.parse::<i64>())
+    {
+        ping(seq);
+        heard.send_modify(|h| h.heartbeat = h.heartbeat.max(n));
+    }
+}
+
 async fn connect_listener(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
@@ -121,12 +149,14 @@ async fn connect_listener(url: &str) -> Result<PgListener, sea_orm::sqlx::Error>
 }
 
 /// Renews the lease, one heartbeat at a time: the next renewal is sent only once the last
-/// heartbeat came back (or the listener reconnected).
+/// heartbeat came back (or the listener reconnected); after a whole lease without it, the
+/// listener is told to start over.
 async fn renew(
     db: DatabaseConnection,
     instance: Arc<str>,
     gate: Arc<Gate>,
     mut heard: watch::Receiver<Heard>,
+    restart: Arc<Notify>,
 ) {
     if let Err(e) = forget_old_instances(&db).await {
         tracing::warn!(error = %e, "cache lease: could not forget old instances");
@@ -143,12 +173,14 @@ async fn renew(
             continue;
         }
         // Wait for this heartbeat, or for the listener to have started over.
-        let back = heard
-            .wait_for(|h| h.heartbeat >= n || h.reconnects != reconnects)
-            .await
-            .map(|h| h.heartbeat >= n);
+        let back = tokio::time::timeout(
+            LEASE,
+            heard.wait_for(|h| h.heartbeat >= n || h.reconnects != reconnects),
+        )
+        .await
+        .map(|r| r.map(|h| h.heartbeat >= n));
         match back {
-            Ok(true) => {
+            Ok(Ok(true)) => {
                 if gate.lease_lapsed() {
                     gate.invalidate();
                 }
@@ -156,8 +188,21 @@ async fn renew(
             }
             // The listener (re)connected after the renewal was sent, so it may not have heard
             // the heartbeat: renew again at once.
-            Ok(false) => continue,
-            Err(_) => return, // the listener is gone: the server is stopping
+            Ok(Ok(false)) => continue,
+            Ok(Err(_)) => return, // the listener is gone: the server is stopping
+            // No heartbeat for a whole lease: the listener starts over, and no renewal is sent
+            // (none may extend the lease in the database) until it has.
+            Err(_) => {
+                restart.notify_one();
+                if heard
+                    .wait_for(|h| h.reconnects != reconnects)
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                continue;
+            }
         }
         tokio::time::sleep_until((sent_at + RENEW_EVERY).into()).await;
     }
@@ -176,7 +221,9 @@ async fn send_renewal(
              VALUES ($1, now() + make_interval(secs => $2::float8 / 1000), 0)
              ON CONFLICT ("id") DO UPDATE SET "lease_until" = EXCLUDED."lease_until"
              RETURNING "id")
-           SELECT pg_notify($3, 'h' || "id" || ':' || $4) FROM "lease""#,
+           SELECT pg_notify($3, 'h' || "id" || ':' || $4 || ':'
+                  || (SELECT "seq" FROM "hubkeep_cache_epoch"))
+           FROM "lease""#,
         [
             instance.into(),
             lease_ms.into(),
@@ -201,13 +248,18 @@ async fn acknowledge(
             let done = db
                 .execute_raw(Statement::from_sql_and_values(
                     DbBackend::Postgres,
-                    r#"UPDATE "hubkeep_instances" SET "acked_seq" = $2
-                       WHERE "id" = $1 AND "acked_seq" < $2"#,
+                    r#"UPDATE "hubkeep_instances" SET "acked_seq" = GREATEST("acked_seq", $2)
+                       WHERE "id" = $1"#,
                     [instance.as_ref().into(), ping.into()],
                 ))
                 .await;
             match done {
-                Ok(_) => acked = ping,
+                Ok(done) if done.rows_affected() > 0 => acked = ping,
+                // Not registered yet (no renewal has been sent): try again shortly.
+                Ok(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "cache acknowledgement failed; retrying");
                     tokio::time::sleep(Duration::from_millis(50)).await;

@@ -13,16 +13,29 @@
 use std::fs::File;
 use std::os::unix::fs::{FileExt as _, MetadataExt as _};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, RwLock};
 
 /// One copy of the header (`WalIndexHdr`, 48 bytes).
 const HEADER: usize = 48;
 
+/// What identifies the last commit: which opening of the `-shm` file this is, and its header's
+/// `iChange`, `mxFrame`, first salt and checksum.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fingerprint {
+    opening: u64,
+    header: u128,
+}
+
 /// The `-shm` file of a database, opened on first use.
 #[derive(Debug)]
 pub struct WalIndex {
     path: PathBuf,
-    file: RwLock<Option<Arc<File>>>,
+    file: RwLock<Option<(u64, Arc<File>)>>,
+    /// Times the file was (re)opened. SQLite removes the `-shm` when the last connection to
+    /// the database closes and rebuilds a header from scratch in the new one, which can equal
+    /// an earlier header byte for byte: the opening keeps the two apart.
+    openings: AtomicU64,
 }
 
 impl WalIndex {
@@ -30,14 +43,14 @@ impl WalIndex {
         Self {
             path,
             file: RwLock::new(None),
+            openings: AtomicU64::new(0),
         }
     }
 
-    /// What identifies the last commit: `iChange`, `mxFrame`, the first salt and the
-    /// header's checksum. `None` when the file cannot be read, is not a WAL index yet, or is
-    /// being written (the two copies differ).
-    pub fn fingerprint(&self) -> Option<u128> {
-        let file = self.file()?;
+    /// The last commit's [`Fingerprint`]. `None` when the file cannot be read, is not a WAL
+    /// index yet, or is being written (the two copies differ).
+    pub fn fingerprint(&self) -> Option<Fingerprint> {
+        let (opening, file) = self.file()?;
         let mut both = [0_u8; 2 * HEADER];
         file.read_exact_at(&mut both, 0).ok()?;
         let (first, second) = both.split_at(HEADER);
@@ -52,26 +65,29 @@ impl WalIndex {
             return None;
         }
         let (i_change, mx_frame, salt, checksum) = (word(8), word(16), word(32), word(40));
-        Some(
-            u128::from(i_change) << 96
+        Some(Fingerprint {
+            opening,
+            header: u128::from(i_change) << 96
                 | u128::from(mx_frame) << 64
                 | u128::from(salt) << 32
                 | u128::from(checksum),
-        )
+        })
     }
 
-    /// The open file, reopened when SQLite has removed it (the last connection to the
-    /// database closed, and a new `-shm` is made by the next one).
-    fn file(&self) -> Option<Arc<File>> {
+    /// The open file and which opening it is, reopened when SQLite has removed it (the last
+    /// connection to the database closed; the next one makes a new `-shm`).
+    fn file(&self) -> Option<(u64, Arc<File>)> {
         let current = self.file.read().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some(file) = current
+        if let Some((opening, file)) = current
             && file.metadata().is_ok_and(|m| m.nlink() > 0)
         {
-            return Some(file);
+            return Some((opening, file));
         }
+        let opening = self.openings.fetch_add(1, SeqCst) + 1;
         let opened = Arc::new(File::open(&self.path).ok()?);
-        *self.file.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&opened));
-        Some(opened)
+        *self.file.write().unwrap_or_else(|e| e.into_inner()) =
+            Some((opening, Arc::clone(&opened)));
+        Some((opening, opened))
     }
 }
 
@@ -122,7 +138,22 @@ mod tests {
         // A checkpoint that restarts the WAL, then a commit: still a change.
         exec(&other, "PRAGMA wal_checkpoint(TRUNCATE)").await;
         exec(&one, "INSERT INTO t VALUES (3)").await;
-        assert_ne!(index.fingerprint().unwrap(), third);
+        let fourth = index.fingerprint().unwrap();
+        assert_ne!(fourth, third);
+
+        // Every connection closes: SQLite removes the `-shm`, and the next connection builds
+        // a header from scratch, which may equal one seen before; the fingerprint may not.
+        one.close().await.unwrap();
+        other.close().await.unwrap();
+        assert!(
+            !dir.path().join("t.db-shm").exists(),
+            "SQLite removed the -shm"
+        );
+        let again = Database::connect(&url).await.unwrap();
+        exec(&again, "SELECT * FROM t").await;
+        let reopened = index.fingerprint().unwrap();
+        assert_ne!(reopened, fourth);
+        assert_ne!(reopened.opening, fourth.opening, "a new opening");
     }
 
     #[test]

@@ -308,22 +308,25 @@ pub async fn visible(
     Ok((model, roles))
 }
 
-/// `GET /api/v1/connections/{id}`: [`get`] through the read cache ([`crate::cache`]). Only
-/// for a request that changed nothing: a handler that has just written reads with [`get`]
-/// (on PostgreSQL the cache hears of the write only after the handler returns).
+/// `GET /api/v1/connections/{id}`: [`get`], as the JSON body it answers with, through the read
+/// cache ([`crate::cache`]). Only for a request that changed nothing: a handler that has just
+/// written reads with [`get`] (on PostgreSQL the cache hears of the write only after the
+/// handler returns).
 pub async fn get_cached(
     state: &AppState,
     caller: &Caller,
     id: &ConnectionId,
-) -> Result<Connection, ApiError> {
+) -> Result<Arc<[u8]>, ApiError> {
     let key = Key::Connection(caller.tenant_id.clone(), caller.user.id.clone(), id.clone());
-    let ticket = match state.cache.get::<Connection>(&key) {
-        Ok(found) => return Ok(found.as_ref().clone()),
+    let ticket = match state.cache.get::<Arc<[u8]>>(&key) {
+        Ok(body) => return Ok(Arc::clone(&body)),
         Err(ticket) => ticket,
     };
-    let found = get(state, caller, id).await?;
-    state.cache.put(ticket, key, Arc::new(found.clone()));
-    Ok(found)
+    let body: Arc<[u8]> = serde_json::to_vec(&get(state, caller, id).await?)
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .into();
+    state.cache.put(ticket, key, Arc::new(Arc::clone(&body)));
+    Ok(body)
 }
 
 /// A connection as the caller sees it: what [`visible`] and [`views_for`] read, in one query

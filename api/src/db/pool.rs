@@ -37,6 +37,13 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         // upgrading a read transaction to a write one could fail with SQLITE_BUSY instead of
         // waiting. Reads on the hot paths go through the reader pool ([`connect_reader`]).
         options.max_connections(1);
+        // And it stays open while the server runs: SQLite removes the `-shm` file (which the
+        // read cache watches, `crate::cache::wal`) when the last connection closes.
+        options.map_sqlx_sqlite_pool_opts(|opts| {
+            opts.min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        });
     }
     let db = Database::connect(options)
         .await
@@ -155,7 +162,10 @@ pub fn shm_file(settings: &Settings) -> Option<std::path::PathBuf> {
         return None;
     }
     let options: sea_orm::sqlx::sqlite::SqliteConnectOptions = url.parse().ok()?;
-    let mut name = options.get_filename().as_os_str().to_owned();
+    // SQLite names the `-shm` after the database file with symbolic links resolved.
+    let file = options.get_filename();
+    let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
+    let mut name = file.into_os_string();
     name.push("-shm");
     Some(name.into())
 }

@@ -25,7 +25,7 @@ pub async fn problem_details(
     let contract = req
         .app_data::<web::Data<Contract>>()
         .cloned()
-        .and_then(|c| Some((c, req.method().to_string(), req.match_pattern()?)));
+        .and_then(|c| Some((c, req.method().to_string(), super::route_pattern(&req)?)));
     let mut res = next.call(req).await?.map_into_boxed_body();
 
     let status = res.status();
@@ -87,7 +87,7 @@ pub async fn body_guard(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let bodyless = req
         .app_data::<web::Data<Routes>>()
-        .zip(req.match_pattern())
+        .zip(super::route_pattern(&req))
         .is_some_and(|(routes, pattern)| routes.takes_no_body(req.method().as_str(), &pattern));
     let announced = req
         .headers()
@@ -147,7 +147,7 @@ pub async fn method_guard(
     // The allowed methods, joined, only when this request's method is not among them.
     let refused = req
         .app_data::<web::Data<Routes>>()
-        .zip(req.match_pattern())
+        .zip(super::route_pattern(&req))
         .and_then(|(routes, pattern)| {
             let methods = routes.allowed(&pattern)?;
             let allowed = methods.iter().any(|m| m == req.method().as_str());
@@ -166,11 +166,16 @@ pub async fn method_guard(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
-/// After a request that may have written (any method but `GET`, `HEAD` and `OPTIONS`), on
-/// PostgreSQL: the answer waits until every instance has dropped what the write made stale
-/// in its read cache ([`crate::cache::postgres::barrier`]), so the next request anywhere sees
-/// the change (SPEC S3.3). On SQLite, the one instance's cache learns of the commit before it
-/// returns ([`crate::db::pool`]), so nothing waits.
+/// After a request that may have written, on PostgreSQL: the answer waits until every
+/// instance has dropped what the write made stale in its read cache
+/// ([`crate::cache::postgres::barrier`]), so the next request anywhere sees the change (SPEC
+/// S3.3). "May have written": any method but `GET`, `HEAD` and `OPTIONS`, and the one `GET`
+/// that can revoke credentials (the OpenID callback refusing a sign-in, SPEC S12/S13); not a
+/// request to no route (nor a 405: `method_guard`, outside this, answers those). The barrier
+/// runs whether the handler succeeded or not:
+/// some refusals commit first (a reused refresh token revokes its session). On SQLite nothing
+/// waits: a commit is visible to the cache the moment it is visible to readers
+/// ([`crate::cache::wal`]).
 pub async fn cache_barrier(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -180,16 +185,19 @@ pub async fn cache_barrier(
         actix_web::http::Method::GET
             | actix_web::http::Method::HEAD
             | actix_web::http::Method::OPTIONS
-    );
+    ) || req.path() == super::routes::oidc::CALLBACK_PATH;
+    let routed = super::route_pattern(&req).is_some();
     let db = req
         .app_data::<web::Data<crate::AppState>>()
         .filter(|state| writes && crate::cache::postgres::applies(&state.db))
         .map(|state| state.db.clone());
-    let res = next.call(req).await?;
-    if let Some(db) = db {
+    let res = next.call(req).await;
+    if let Some(db) = db
+        && routed
+    {
         crate::cache::postgres::barrier(&db).await;
     }
-    Ok(res)
+    res
 }
 
 #[cfg(test)]

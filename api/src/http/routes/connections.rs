@@ -106,5 +106,9 @@ pub async fn get_connection(
     caller: Caller,
     id: web::Path<ConnectionId>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(connections::get_cached(&state, &caller, &id).await?))
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(web::Bytes::copy_from_slice(
+            &connections::get_cached(&state, &caller, &id).await?,
+        )))
 }

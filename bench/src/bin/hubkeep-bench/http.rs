@@ -91,6 +91,12 @@ pub struct WrkRun {
     /// `hubkeep_http_requests_total`), A first.
     #[serde(default)]
     pub instance_requests: Vec<u64>,
+    /// Authentication lookups answered from the read cache during the run, over all
+    /// instances (`/readyz`'s `cache` counts); `None` for a route without credentials.
+    #[serde(default)]
+    pub cache_hits: Option<u64>,
+    #[serde(default)]
+    pub cache_misses: Option<u64>,
 }
 
 impl WrkRun {
@@ -263,6 +269,29 @@ async fn served(bench: &Bench, server: &Server, endpoint: &str) -> anyhow::Resul
     Ok(total)
 }
 
+/// The read cache's counts of authentication lookups on every instance, summed: (hits,
+/// misses).
+async fn cache_counts(bench: &Bench) -> anyhow::Result<(u64, u64)> {
+    let (mut hits, mut misses) = (0, 0);
+    for server in bench.servers() {
+        let body: serde_json::Value = bench
+            .client
+            .get(server.url("/readyz"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let count = |name: &str| {
+            body["cache"][name]
+                .as_u64()
+                .with_context(|| format!("/readyz has no cache.{name}: {body}"))
+        };
+        hits += count("hits")?;
+        misses += count("misses")?;
+    }
+    Ok((hits, misses))
+}
+
 async fn served_by_each(bench: &Bench, endpoint: &str) -> anyhow::Result<Vec<u64>> {
     let mut counts = Vec::new();
     for server in bench.servers() {
@@ -281,6 +310,7 @@ async fn wrk(
     script: &std::path::Path,
 ) -> anyhow::Result<WrkRun> {
     let before = served_by_each(bench, &route.endpoint).await?;
+    let cache_before = cache_counts(bench).await?;
     let mut command = Command::new("wrk");
     command
         .arg(format!("-t{THREADS}"))
@@ -315,6 +345,22 @@ async fn wrk(
         bail!("wrk saw errors on {} ({}): {line}", route.id, route.path);
     }
     let after = served_by_each(bench, &route.endpoint).await?;
+    if route.token.is_some() {
+        // The figures are those of warm requests served from the cache: a run in which the
+        // cache was mostly off (or missing) would measure something else.
+        let cache_after = cache_counts(bench).await?;
+        let hits = cache_after.0.saturating_sub(cache_before.0);
+        let misses = cache_after.1.saturating_sub(cache_before.1);
+        ensure!(
+            hits >= run.requests.saturating_sub(u64::from(CONNECTIONS)) * 99 / 100,
+            "{}: only {hits} of {} requests were served from the read cache ({misses} read \
+             the database)",
+            route.path,
+            run.requests
+        );
+        run.cache_hits = Some(hits);
+        run.cache_misses = Some(misses);
+    }
     run.instance_requests = after
         .iter()
         .zip(&before)

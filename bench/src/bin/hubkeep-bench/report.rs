@@ -459,9 +459,13 @@ pub async fn run() -> anyhow::Result<()> {
          every route is warmed up, then the routes take turns, {} round{}, so that drift hits \
          them alike. The ceiling is `GET /healthz` of the same binary: no authentication, no \
          database, the same middleware; `GET /readyz` makes one database round trip (a ping) \
-         and nothing else, the least any authenticated route must do. Throughput is the median of the rounds; p99 is the \
-         median of the rounds' p99 (the worst round is shown too). wrk and the server share \
-         the machine's cores.\n",
+         and nothing else, what every authenticated request cost before the read cache. Each \
+         authenticated run must have been served from the instances' read caches (at least \
+         99 % of its authentication lookups, by `/readyz`'s counts, or the bench fails): \
+         these are warm requests of a read-only load, the best case; a load with writes \
+         invalidates the caches and pays each write's barrier. Throughput is the median of \
+         the rounds; p99 is the median of the rounds' p99 (the worst round is shown too). wrk \
+         and the server share the machine's cores.\n",
         several.concat(),
         h0.wrk_version,
         h0.connections,
@@ -662,8 +666,9 @@ pub async fn run() -> anyhow::Result<()> {
          holds only what was read under the WAL-index header it still finds in the `-shm` \
          file (every commit of any process changes it); on PostgreSQL every change notifies \
          every instance, a write answers only once each instance with a live lease has \
-         acknowledged, and an instance serves from its cache only while its 2-second lease, \
-         renewed through its listener, is fresh. The e2e tests in `e2e/tests/revocation.rs` \
+         acknowledged, and an instance serves from its cache only while its 2-second lease is \
+         fresh (extended only when its own heartbeat comes back through its listener). \
+         The e2e tests in `e2e/tests/revocation.rs` \
          check it across two instances on one PostgreSQL database: \
          `s3_3_changes_through_one_instance_refuse_the_next_request_on_another` (each \
          credential warmed with 200 requests first), an instance whose listener connection is \

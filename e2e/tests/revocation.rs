@@ -2,7 +2,7 @@
 //! is seen by the very next request (docs/performance.md, "Revocation stays immediate").
 //!
 //! Issue 24 gives each instance a cache of what authentication reads. On PostgreSQL it may
-//! serve from that cache only while its lease is fresh (2 s, renewed every 500 ms through its
+//! serve from that cache only while its lease is fresh (3 s, renewed every 500 ms through its
 //! listener connection), and a write answers its client only once every instance with a live
 //! lease has acknowledged it. These tests pin the promise from the outside: a warm instance
 //! refuses a change's next request; an instance that cannot hear (its listener cut) or cannot
@@ -29,11 +29,11 @@ const PRIMARY: i64 = 29_682_885;
 const ELIGIBLE: i64 = 29_682_891;
 /// Requests each credential sends to the second instance before the change.
 const WARM_UP: usize = 200;
-/// The most a write may wait for an instance that cannot acknowledge it: the 2 s lease, plus
+/// The most a write may wait for an instance that cannot acknowledge it: the 3 s lease, plus
 /// slack for a loaded two-core machine running two debug servers and PostgreSQL.
-const WRITE_BOUND: Duration = Duration::from_secs(4);
+const WRITE_BOUND: Duration = Duration::from_secs(6);
 /// The least a write must wait for such an instance: its lease was renewed at most 500 ms
-/// before it stopped acknowledging, so at least 1.5 s of it were left (a write that did not
+/// before it stopped acknowledging, so at least 2.5 s of it were left (a write that did not
 /// wait would answer in milliseconds).
 const WAITED_AT_LEAST: Duration = Duration::from_secs(1);
 /// How late instance 2 hears PostgreSQL's notifications in the concurrent test.
@@ -627,7 +627,7 @@ async fn listener_cut_instance_stops_serving_from_cache_within_its_lease() {
     assert_eq!(revoked.status, 204, "revoke token: {}", revoked.body);
     assert!(
         took < WRITE_BOUND,
-        "the revocation waited {took:?} for an instance that cannot acknowledge (lease 2 s)"
+        "the revocation waited {took:?} for an instance that cannot acknowledge (lease 3 s)"
     );
     assert!(
         took >= WAITED_AT_LEAST,
@@ -722,7 +722,7 @@ async fn frozen_instance_delays_a_write_at_most_a_lease_and_refuses_on_resume() 
     assert_eq!(deactivated.status, 200, "PATCH user: {}", deactivated.body);
     assert!(
         took < WRITE_BOUND,
-        "the deactivation waited {took:?} for a frozen instance (lease 2 s)"
+        "the deactivation waited {took:?} for a frozen instance (lease 3 s)"
     );
     assert!(
         took >= WAITED_AT_LEAST,

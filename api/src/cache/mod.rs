@@ -259,8 +259,10 @@ pub fn epoch_secs(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp()).unwrap_or(0)
 }
 
-/// The lease of an instance on PostgreSQL and how often it is renewed.
-pub const LEASE: Duration = Duration::from_secs(2);
+/// The lease of an instance on PostgreSQL and how often it is renewed: the longest a write
+/// waits for an instance that stopped acknowledging, and (less a renewal and a tenth) how
+/// long a renewal may take before the instance stops serving from its cache.
+pub const LEASE: Duration = Duration::from_secs(3);
 pub const RENEW_EVERY: Duration = Duration::from_millis(500);
 
 #[cfg(test)]

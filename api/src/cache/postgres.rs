@@ -11,7 +11,7 @@
 //!   Hearing a ping means every notification committed before it was heard and applied.
 //!   The writer answers once every instance whose lease is live (`lease_until > now()`, on
 //!   PostgreSQL's clock) has acknowledged its ping ([`barrier`]).
-//! - Leases: each instance renews `lease_until = now() + 2 s` (through its pool) and, in the
+//! - Leases: each instance renews `lease_until = now() + 3 s` (through its pool) and, in the
 //!   same statement, notifies itself a heartbeat `h<instance>:<n>:<seq>`. Only when that heartbeat comes back through
 //!   its listener connection does the instance extend its local lease, to the moment it *sent*
 //!   the renewal plus 90 % of the lease (monotonic clock); and only then does it send the next
@@ -31,6 +31,11 @@ use super::{Gate, LEASE, RENEW_EVERY};
 /// The channel of changes, pings and heartbeats.
 pub const CHANNEL: &str = "hubkeep_cache";
 
+// The protocol's own statements (renewals, acknowledgements, pings) commit without waiting
+// for the WAL to reach the disk (`synchronous_commit = off` for their transaction): what
+// they write matters only while PostgreSQL runs, a commit is visible (and its `NOTIFY`
+// delivered) at once either way. In the bench, on a loaded two-core machine, renewals took
+// up to 2 s (sqlx's slow-statement log), which lapsed leases.
 /// The local lease is this share of [`LEASE`] (per mille), so that clock rates may differ.
 const LOCAL_SHARE_PER_MILLE: u32 = 900;
 
@@ -222,7 +227,8 @@ async fn send_renewal(
              ON CONFLICT ("id") DO UPDATE SET "lease_until" = EXCLUDED."lease_until"
              RETURNING "id")
            SELECT pg_notify($3, 'h' || "id" || ':' || $4 || ':'
-                  || (SELECT "seq" FROM "hubkeep_cache_epoch"))
+                  || (SELECT "seq" FROM "hubkeep_cache_epoch")),
+                  set_config('synchronous_commit', 'off', true)
            FROM "lease""#,
         [
             instance.into(),
@@ -249,7 +255,8 @@ async fn acknowledge(
                 .execute_raw(Statement::from_sql_and_values(
                     DbBackend::Postgres,
                     r#"UPDATE "hubkeep_instances" SET "acked_seq" = GREATEST("acked_seq", $2)
-                       WHERE "id" = $1"#,
+                       WHERE "id" = $1
+                       AND set_config('synchronous_commit', 'off', true) IS NOT NULL"#,
                     [instance.as_ref().into(), ping.into()],
                 ))
                 .await;
@@ -289,7 +296,9 @@ async fn wait_for_acknowledgements(db: &DatabaseConnection) -> Result<(), sea_or
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             r#"WITH "s" AS (UPDATE "hubkeep_cache_epoch" SET "seq" = "seq" + 1 RETURNING "seq")
-               SELECT "seq", pg_notify($1, 'p' || "seq") FROM "s""#,
+               SELECT "seq", pg_notify($1, 'p' || "seq"),
+                      set_config('synchronous_commit', 'off', true)
+               FROM "s""#,
             [CHANNEL.into()],
         ))
         .await?
@@ -313,7 +322,7 @@ async fn wait_for_acknowledgements(db: &DatabaseConnection) -> Result<(), sea_or
             return Ok(());
         }
         if Instant::now() > give_up {
-            // Leases last 2 s and are renewed only through a listener that hears pings: an
+            // Leases last 3 s and are renewed only through a listener that hears pings: an
             // instance still behind after three leases is renewing without hearing.
             return Err(sea_orm::DbErr::Custom(format!(
                 "{behind} instance(s) renew their lease but did not acknowledge ping {ping}"

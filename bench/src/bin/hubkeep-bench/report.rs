@@ -360,7 +360,7 @@ pub async fn run() -> anyhow::Result<()> {
         )
     } else {
         format!(
-            "The HTTP goal is not met. Missed: {}. This run shows what bounds it",
+            "The HTTP goal is not met. Missed: {}. For comparison",
             misses.join("; ")
         )
     };
@@ -371,7 +371,11 @@ pub async fn run() -> anyhow::Result<()> {
          A warm authenticated request makes none: authentication, `/me` and a connection are \
          served from each instance's read cache, which a change invalidates before it is \
          answered (SPEC S3.3; \"Authentication without a database read per request\" in \
-         `docs/decisions.md`, issue 24).\n",
+         `docs/decisions.md`, issue 24). What separates the routes from the ceiling now is \
+         the request's own work: a path with a parameter (`/connections/{{id}}`) is matched by \
+         regular expression by the router and again by the HTTP metrics, the access token is \
+         verified, the caller and the body are built; on PostgreSQL the ceiling itself is that \
+         of two instances.\n",
         bound.join(" and ")
     )?;
     writeln!(doc, "## Machine\n\n{}", machine())?;
@@ -666,7 +670,7 @@ pub async fn run() -> anyhow::Result<()> {
          holds only what was read under the WAL-index header it still finds in the `-shm` \
          file (every commit of any process changes it); on PostgreSQL every change notifies \
          every instance, a write answers only once each instance with a live lease has \
-         acknowledged, and an instance serves from its cache only while its 2-second lease is \
+         acknowledged, and an instance serves from its cache only while its 3-second lease is \
          fresh (extended only when its own heartbeat comes back through its listener). \
          The e2e tests in `e2e/tests/revocation.rs` \
          check it across two instances on one PostgreSQL database: \

@@ -31,6 +31,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use std::any::Any;
+use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use hubkeep_shared::{ConnectionId, UserId};
@@ -149,7 +150,7 @@ impl Gate {
         self.lease_until.store(0, SeqCst);
     }
 
-    /// Authentication lookups served from the cache and from the database since start.
+    /// Lookups served from the cache and from the database since start.
     pub fn counts(&self) -> (u64, u64) {
         (self.hits.load(Relaxed), self.misses.load(Relaxed))
     }
@@ -243,14 +244,28 @@ impl ReadCache {
         drop(stale);
     }
 
-    /// Counts an authentication lookup.
-    pub fn count(&self, hit: bool) {
-        let counter = if hit {
-            &self.gate.hits
-        } else {
-            &self.gate.misses
+    /// The entry under `key`, or what `load` reads from the database — kept for the next
+    /// request when it found something and the gate did not move meanwhile. Counts a hit or
+    /// a miss (`/readyz`).
+    pub async fn load_through<T, E, F>(&self, key: Key, load: F) -> Result<Option<Arc<T>>, E>
+    where
+        T: Any + Send + Sync,
+        F: Future<Output = Result<Option<T>, E>>,
+    {
+        let ticket = match self.get::<T>(&key) {
+            Ok(value) => {
+                self.gate.hits.fetch_add(1, Relaxed);
+                return Ok(Some(value));
+            }
+            Err(ticket) => ticket,
         };
-        counter.fetch_add(1, Relaxed);
+        self.gate.misses.fetch_add(1, Relaxed);
+        let Some(value) = load.await? else {
+            return Ok(None);
+        };
+        let value = Arc::new(value);
+        self.put(ticket, key, Arc::clone(&value));
+        Ok(Some(value))
     }
 }
 

@@ -8,7 +8,6 @@
 
 use hubkeep_shared::{ConnectionId, InvitationId, UserId};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use hubkeep_shared::fields::{Email, FieldRule as _};
@@ -397,20 +396,22 @@ pub async fn count_mine(state: &AppState, caller: &Caller) -> Result<u64, ApiErr
         db::email_key(&caller.user.email),
     );
     let now = db::now();
-    let ticket = match state.cache.get::<Vec<DateTime<Utc>>>(&key) {
-        Ok(expiries) => return Ok(expiries.iter().filter(|at| **at > now).count() as u64),
-        Err(ticket) => ticket,
+    let load = async {
+        let expiries: Vec<DateTime<Utc>> = invitations::Entity::find()
+            .select_only()
+            .column(invitations::Column::ExpiresAt)
+            .filter(mine(caller, now))
+            .into_tuple()
+            .all(&state.reader)
+            .await?;
+        Ok::<_, sea_orm::DbErr>(Some(expiries))
     };
-    let expiries: Vec<DateTime<Utc>> = invitations::Entity::find()
-        .select_only()
-        .column(invitations::Column::ExpiresAt)
-        .filter(mine(caller, now))
-        .into_tuple()
-        .all(&state.reader)
-        .await?;
-    let count = expiries.len() as u64;
-    state.cache.put(ticket, key, Arc::new(expiries));
-    Ok(count)
+    let expiries = state
+        .cache
+        .load_through(key, load)
+        .await?
+        .unwrap_or_default();
+    Ok(expiries.iter().filter(|at| **at > now).count() as u64)
 }
 
 /// `GET /api/v1/me/invitations`: the caller's pending, unexpired invitations.

@@ -316,17 +316,15 @@ pub async fn get_cached(
     state: &AppState,
     caller: &Caller,
     id: &ConnectionId,
-) -> Result<Arc<[u8]>, ApiError> {
+) -> Result<Arc<Vec<u8>>, ApiError> {
     let key = Key::Connection(caller.tenant_id.clone(), caller.user.id.clone(), id.clone());
-    let ticket = match state.cache.get::<Arc<[u8]>>(&key) {
-        Ok(body) => return Ok(Arc::clone(&body)),
-        Err(ticket) => ticket,
+    let load = async {
+        let body = serde_json::to_vec(&get(state, caller, id).await?)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        Ok::<_, ApiError>(Some(body))
     };
-    let body: Arc<[u8]> = serde_json::to_vec(&get(state, caller, id).await?)
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .into();
-    state.cache.put(ticket, key, Arc::new(Arc::clone(&body)));
-    Ok(body)
+    let body = state.cache.load_through(key, load).await?;
+    body.ok_or_else(ApiError::not_found)
 }
 
 /// A connection as the caller sees it: what [`visible`] and [`views_for`] read, in one query

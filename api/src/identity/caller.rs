@@ -240,20 +240,8 @@ async fn cached_session(
     session_id: &str,
 ) -> Result<Option<Arc<lookup::Found<sessions::Model>>>, ApiError> {
     let key = Key::Session(session_id.to_owned());
-    let ticket = match state.cache.get(&key) {
-        Ok(found) => {
-            state.cache.count(true);
-            return Ok(Some(found));
-        }
-        Err(ticket) => ticket,
-    };
-    state.cache.count(false);
-    let Some(found) = lookup::session(&state.reader, session_id).await? else {
-        return Ok(None);
-    };
-    let found = Arc::new(found);
-    state.cache.put(ticket, key, Arc::clone(&found));
-    Ok(Some(found))
+    let load = lookup::session(&state.reader, session_id);
+    Ok(state.cache.load_through(key, load).await?)
 }
 
 /// An API token and its user, as [`cached_session`] finds a session.
@@ -261,25 +249,17 @@ async fn cached_api_token(
     state: &AppState,
     token_hash: String,
 ) -> Result<Option<Arc<CachedToken>>, ApiError> {
-    let key = Key::ApiToken(token_hash.clone());
-    let ticket = match state.cache.get(&key) {
-        Ok(found) => {
-            state.cache.count(true);
-            return Ok(Some(found));
-        }
-        Err(ticket) => ticket,
+    let load = async {
+        let found = lookup::api_token(&state.reader, &token_hash).await?;
+        Ok::<_, sea_orm::DbErr>(found.map(|found| CachedToken {
+            last_used_secs: AtomicU64::new(found.credential.last_used_at.map_or(0, epoch_secs)),
+            found,
+        }))
     };
-    state.cache.count(false);
-    let Some(found) = lookup::api_token(&state.reader, &token_hash).await? else {
-        return Ok(None);
-    };
-    let last_used_secs = found.credential.last_used_at.map_or(0, epoch_secs);
-    let cached = Arc::new(CachedToken {
-        found,
-        last_used_secs: AtomicU64::new(last_used_secs),
-    });
-    state.cache.put(ticket, key, Arc::clone(&cached));
-    Ok(Some(cached))
+    Ok(state
+        .cache
+        .load_through(Key::ApiToken(token_hash.clone()), load)
+        .await?)
 }
 
 async fn api_token_caller(

@@ -92,8 +92,9 @@ pub struct CacheStatus {
     /// lease is fresh and nothing is being caught up; on SQLite, while no commit is between
     /// its start and the writer connection coming back.
     pub usable: bool,
-    /// Authentication lookups answered from the cache since the process started.
+    /// Lookups answered from the cache since the process started (authentication, `/me`'s
+    /// pending invitations, a connection).
     pub hits: u64,
-    /// Authentication lookups that read the database since the process started.
+    /// Lookups that read the database since the process started.
     pub misses: u64,
 }

@@ -91,8 +91,9 @@ pub struct WrkRun {
     /// `hubkeep_http_requests_total`), A first.
     #[serde(default)]
     pub instance_requests: Vec<u64>,
-    /// Authentication lookups answered from the read cache during the run, over all
-    /// instances (`/readyz`'s `cache` counts); `None` for a route without credentials.
+    /// Lookups answered from the read cache during the run, over all instances (`/readyz`'s
+    /// `cache` counts: at least one per request, authentication); `None` for a route
+    /// without credentials.
     #[serde(default)]
     pub cache_hits: Option<u64>,
     #[serde(default)]
@@ -269,8 +270,7 @@ async fn served(bench: &Bench, server: &Server, endpoint: &str) -> anyhow::Resul
     Ok(total)
 }
 
-/// The read cache's counts of authentication lookups on every instance, summed: (hits,
-/// misses).
+/// The read cache's counts of lookups on every instance, summed: (hits, misses).
 async fn cache_counts(bench: &Bench) -> anyhow::Result<(u64, u64)> {
     let (mut hits, mut misses) = (0, 0);
     for server in bench.servers() {

@@ -465,7 +465,7 @@ pub async fn run() -> anyhow::Result<()> {
          database, the same middleware; `GET /readyz` makes one database round trip (a ping) \
          and nothing else, what every authenticated request cost before the read cache. Each \
          authenticated run must have been served from the instances' read caches (at least \
-         99 % of its authentication lookups, by `/readyz`'s counts, or the bench fails): \
+         as many lookups as 99 % of its requests, by `/readyz`'s counts, or the bench fails): \
          these are warm requests of a read-only load, the best case; a load with writes \
          invalidates the caches and pays each write's barrier. Throughput is the median of \
          the rounds; p99 is the median of the rounds' p99 (the worst round is shown too). wrk \

@@ -431,6 +431,19 @@ async fn pipe(
     tokio::join!(reader, writer);
 }
 
+/// A write that had to wait for an instance that cannot acknowledge it waited for that
+/// instance's lease to run out: not less (it did wait), not much more (it waited no longer).
+fn waited_out_a_lease(took: Duration, write: &str, instance: &str) {
+    assert!(
+        took < WRITE_BOUND,
+        "{write} waited {took:?} for {instance}, which cannot acknowledge (lease 3 s)"
+    );
+    assert!(
+        took >= WAITED_AT_LEAST,
+        "{write} answered after {took:?}: it did not wait for {instance}'s lease"
+    );
+}
+
 /// Stops a process (SIGSTOP) and continues it (SIGCONT) when dropped, a failing assertion
 /// included: a stopped instance would ignore the SIGTERM of a clean stop.
 #[derive(Debug)]
@@ -625,14 +638,7 @@ async fn listener_cut_instance_stops_serving_from_cache_within_its_lease() {
     .await;
     eprintln!("revoking a token with instance 2's listener cut answered in {took:?}");
     assert_eq!(revoked.status, 204, "revoke token: {}", revoked.body);
-    assert!(
-        took < WRITE_BOUND,
-        "the revocation waited {took:?} for an instance that cannot acknowledge (lease 3 s)"
-    );
-    assert!(
-        took >= WAITED_AT_LEAST,
-        "the revocation answered after {took:?}: it did not wait for the cut instance's lease"
-    );
+    waited_out_a_lease(took, "the revocation", "the cut instance");
     let next = get(client, i2, "/api/v1/me", &secret).await;
     assert_eq!(
         (next.status, next.code()),
@@ -720,14 +726,7 @@ async fn frozen_instance_delays_a_write_at_most_a_lease_and_refuses_on_resume() 
     // Above zero by up to a lease: the write waited for the frozen instance's lease to end.
     eprintln!("deactivating a user with instance 2 frozen answered in {took:?}");
     assert_eq!(deactivated.status, 200, "PATCH user: {}", deactivated.body);
-    assert!(
-        took < WRITE_BOUND,
-        "the deactivation waited {took:?} for a frozen instance (lease 3 s)"
-    );
-    assert!(
-        took >= WAITED_AT_LEAST,
-        "the deactivation answered after {took:?}: it did not wait for the frozen instance's lease"
-    );
+    waited_out_a_lease(took, "the deactivation", "the frozen instance");
     let next = get(client, i2, "/api/v1/me", &session).await;
     assert_eq!(
         (next.status, next.code()),

@@ -22,11 +22,12 @@ pub async fn problem_details(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let request_id = req.extensions().get::<RequestId>().map(|id| id.to_string());
-    let contract = req
-        .app_data::<web::Data<Contract>>()
-        .cloned()
-        .and_then(|c| Some((c, req.method().to_string(), super::route_pattern(&req)?)));
+    let contract = req.app_data::<web::Data<Contract>>().cloned();
     let mut res = next.call(req).await?.map_into_boxed_body();
+    let contract = contract.and_then(|c| {
+        let req = res.request();
+        Some((c, req.method().to_string(), super::route_pattern(req)?))
+    });
 
     let status = res.status();
     let known = res.response().extensions().get::<Problem>().cloned();
@@ -85,19 +86,22 @@ pub async fn body_guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let bodyless = req
-        .app_data::<web::Data<Routes>>()
-        .zip(super::route_pattern(&req))
-        .is_some_and(|(routes, pattern)| routes.takes_no_body(req.method().as_str(), &pattern));
+    // HTTP/1.1: a request carries a body only when it says so (RFC 9112, section 6.3).
     let announced = req
         .headers()
         .contains_key(actix_web::http::header::TRANSFER_ENCODING)
         || req
             .headers()
             .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_none_or(|len| len.trim() != "0");
-    if bodyless && announced {
+            .is_some_and(|v| v.to_str().map_or(true, |len| len.trim() != "0"));
+    // Not routed yet: the pattern is found by matching every one (the slow way,
+    // [`super::route_pattern`]), so only for a request that announces a body.
+    let bodyless = || {
+        req.app_data::<web::Data<Routes>>()
+            .zip(req.match_pattern())
+            .is_some_and(|(routes, pattern)| routes.takes_no_body(req.method().as_str(), &pattern))
+    };
+    if announced && bodyless() {
         let errors = match req.extract::<web::Bytes>().await {
             Ok(bytes) => unexpected_body(&bytes),
             Err(_) => vec![no_body_error("body")],
@@ -140,30 +144,40 @@ fn unexpected_body(bytes: &[u8]) -> Vec<hubkeep_shared::FieldError> {
 
 /// A documented API path called with a method it does not answer: 405
 /// `method_not_allowed` with `Allow`, instead of falling through to the console or a 404.
+///
+/// Decided after routing, from the router's own result ([`super::route_pattern`]): a request
+/// the router gave to a documented operation was sent with that operation's method (each
+/// operation's resource is guarded by it), so only a request no operation took — answered by
+/// the default service or the console's files, which change nothing — is matched against
+/// every pattern and, with a method its documented path does not answer, answered 405
+/// instead.
 pub async fn method_guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
     // The allowed methods, joined, only when this request's method is not among them.
-    let refused = req
-        .app_data::<web::Data<Routes>>()
-        .zip(super::route_pattern(&req))
-        .and_then(|(routes, pattern)| {
-            let methods = routes.allowed(&pattern)?;
-            let allowed = methods.iter().any(|m| m == req.method().as_str());
-            (!allowed).then(|| methods.join(", "))
-        });
-    if let Some(methods) = refused {
-        let mut res = actix_web::ResponseError::error_response(&ApiError::new(
-            ProblemCode::MethodNotAllowed,
-            format!("This path answers {methods} only."),
-        ));
-        if let Ok(value) = HeaderValue::from_str(&methods) {
-            res.headers_mut().insert(ALLOW, value);
-        }
-        return Ok(req.into_response(res));
+    let req = res.request();
+    let refused = req.app_data::<web::Data<Routes>>().and_then(|routes| {
+        // What took the request when no operation did (the console's files take any path)
+        // is not the path's pattern: then every pattern is tried, as before routing.
+        let pattern = super::route_pattern(req)
+            .filter(|pattern| routes.allowed(pattern).is_some())
+            .or_else(|| req.resource_map().match_pattern(req.path()))?;
+        let methods = routes.allowed(&pattern)?;
+        (!routes.answers(req.method().as_str(), &pattern)).then(|| methods.join(", "))
+    });
+    let Some(methods) = refused else {
+        return Ok(res);
+    };
+    let mut refusal = actix_web::ResponseError::error_response(&ApiError::new(
+        ProblemCode::MethodNotAllowed,
+        format!("This path answers {methods} only."),
+    ));
+    if let Ok(value) = HeaderValue::from_str(&methods) {
+        refusal.headers_mut().insert(ALLOW, value);
     }
-    Ok(next.call(req).await?.map_into_boxed_body())
+    Ok(res.into_response(refusal))
 }
 
 /// After a request that may have written, on PostgreSQL: the answer waits until every
@@ -171,9 +185,9 @@ pub async fn method_guard(
 /// ([`crate::cache::postgres::barrier`]), so the next request anywhere sees the change (SPEC
 /// S3.3). "May have written": any method but `GET`, `HEAD` and `OPTIONS`, and the one `GET`
 /// that can revoke credentials (the OpenID callback refusing a sign-in, SPEC S12/S13); not a
-/// request to no route (nor a 405: `method_guard`, outside this, answers those). The barrier
-/// runs whether the handler succeeded or not:
-/// some refusals commit first (a reused refresh token revokes its session). On SQLite nothing
+/// request no operation took (nor one `method_guard`, outside this, turns into a 405). The
+/// barrier runs whether the handler succeeded or not: some refusals commit first (a reused
+/// refresh token revokes its session). On SQLite nothing
 /// waits: a commit is visible to the cache the moment it is visible to readers
 /// ([`crate::cache::wal`]).
 pub async fn cache_barrier(
@@ -186,12 +200,20 @@ pub async fn cache_barrier(
             | actix_web::http::Method::HEAD
             | actix_web::http::Method::OPTIONS
     ) || req.path() == super::routes::oidc::CALLBACK_PATH;
-    let routed = super::route_pattern(&req).is_some();
     let db = req
         .app_data::<web::Data<crate::AppState>>()
         .filter(|state| writes && crate::cache::postgres::applies(&state.db))
         .map(|state| state.db.clone());
     let res = next.call(req).await;
+    // Routed: an operation took it (not a 405 `method_guard` makes of a documented path
+    // sent another method). A request that failed before an answer was made waits too.
+    let routed = res.as_ref().map_or(true, |res| {
+        let req = res.request();
+        super::route_pattern(req).is_some_and(|pattern| {
+            req.app_data::<web::Data<Routes>>()
+                .is_none_or(|routes| routes.answers(req.method().as_str(), &pattern))
+        })
+    });
     if let Some(db) = db
         && routed
     {

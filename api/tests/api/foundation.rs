@@ -163,6 +163,8 @@ async fn s8_prometheus_metrics_count_requests_by_route_pattern() {
     assert_eq!(app.anonymous().get_healthz().await.status(), 200);
     assert_eq!(app.anonymous().get_me().await.status(), 401);
     assert_eq!(app.get("/api/v1/no-such-thing-12345").await.status(), 404);
+    // A path with a parameter, in the nested `/connections` scope: labelled by its pattern.
+    assert_eq!(app.get("/api/v1/connections/c-12345").await.status(), 401);
     let res = app.metrics().await;
     assert_eq!(res.status(), 200);
     assert!(
@@ -179,6 +181,11 @@ async fn s8_prometheus_metrics_count_requests_by_route_pattern() {
         "{text}"
     );
     assert!(text.contains(r#"endpoint="/api/v1/me",method="GET",status="401""#));
+    assert!(
+        text.contains(r#"endpoint="/api/v1/connections/{id}",method="GET",status="401""#),
+        "{text}"
+    );
+    assert!(!text.contains("c-12345"));
     assert!(text.contains("hubkeep_http_requests_duration_seconds_bucket"));
     // Paths no route matches share one label: a scanner cannot grow the label space.
     assert!(!text.contains("no-such-thing"));

@@ -159,6 +159,12 @@ impl Routes {
         self.methods.get(pattern).map(Vec::as_slice)
     }
 
+    /// Whether a documented path (a route pattern) answers `method`.
+    pub fn answers(&self, method: &str, pattern: &str) -> bool {
+        self.allowed(pattern)
+            .is_some_and(|methods| methods.iter().any(|m| m == method))
+    }
+
     /// Whether the operation at a route pattern is a write that takes no body.
     pub fn takes_no_body(&self, method: &str, pattern: &str) -> bool {
         self.bodyless

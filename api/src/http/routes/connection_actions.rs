@@ -5,6 +5,8 @@
 //! (the roles do not allow it), 409 `connection_cancelled` (cancelled and not `pay`), 422
 //! `validation_failed` (invalid values). Malformed bodies and unknown fields are 422 before
 //! anything else is looked at.
+//!
+//! Paths are relative to the `/api/v1/connections` scope ([`super::configure`]).
 
 use actix_web::{HttpResponse, patch, post, web};
 use hubkeep_shared::ConnectionId;
@@ -52,7 +54,7 @@ async fn answer(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[patch("/connections/{id}")]
+#[patch("/{id}")]
 pub async fn update_connection(
     state: web::Data<AppState>,
     caller: Caller,
@@ -79,7 +81,7 @@ pub async fn update_connection(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[post("/connections/{id}/pay")]
+#[post("/{id}/pay")]
 pub async fn pay_connection(
     state: web::Data<AppState>,
     caller: Caller,
@@ -105,7 +107,7 @@ pub async fn pay_connection(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[post("/connections/{id}/cancel")]
+#[post("/{id}/cancel")]
 pub async fn cancel_connection(
     state: web::Data<AppState>,
     caller: Caller,
@@ -134,7 +136,7 @@ pub async fn cancel_connection(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[post("/connections/{id}/endpoints/{side}/disconnect")]
+#[post("/{id}/endpoints/{side}/disconnect")]
 pub async fn disconnect_endpoint(
     state: web::Data<AppState>,
     caller: Caller,
@@ -166,7 +168,7 @@ pub async fn disconnect_endpoint(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[post("/connections/{id}/endpoints/{side}/reconnect")]
+#[post("/{id}/endpoints/{side}/reconnect")]
 pub async fn reconnect_endpoint(
     state: web::Data<AppState>,
     caller: Caller,

@@ -1,4 +1,6 @@
 //! Connections (SPEC S4, S5, S2.1): create, list mine, read one, and the governance list.
+//!
+//! Paths are relative to the `/api/v1/connections` scope ([`super::configure`]).
 
 use actix_web::{HttpResponse, get, post, web};
 use hubkeep_shared::ConnectionId;
@@ -27,7 +29,7 @@ use hubkeep_shared::api::connections::{Connection, GovernanceItem, NewConnection
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[post("/connections")]
+#[post("")]
 pub async fn create_connection(
     state: web::Data<AppState>,
     caller: Caller,
@@ -53,7 +55,7 @@ pub async fn create_connection(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[get("/connections")]
+#[get("")]
 pub async fn list_connections(
     state: web::Data<AppState>,
     caller: Caller,
@@ -77,7 +79,7 @@ pub async fn list_connections(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[get("/connections/governance")]
+#[get("/governance")]
 pub async fn list_governance_connections(
     state: web::Data<AppState>,
     caller: Caller,
@@ -100,7 +102,7 @@ pub async fn list_governance_connections(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[get("/connections/{id}")]
+#[get("/{id}")]
 pub async fn get_connection(
     state: web::Data<AppState>,
     caller: Caller,

@@ -5,6 +5,9 @@
 //! `conflict`), 410 `invitation_expired`, 422 (invalid values). Malformed bodies and unknown
 //! fields are 422 before anything else is looked at. Each change writes exactly one activity
 //! entry with `connection_id`.
+//!
+//! The paths of the operations on one connection (`/{id}/…`) are relative to the
+//! `/api/v1/connections` scope ([`super::configure`]); the invitations' to `/api/v1`.
 
 use actix_web::{HttpResponse, delete, get, post, web};
 use hubkeep_shared::{ConnectionId, InvitationId, UserId};
@@ -33,7 +36,7 @@ use hubkeep_shared::api::members::{
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[get("/connections/{id}/members")]
+#[get("/{id}/members")]
 pub async fn list_connection_members(
     state: web::Data<AppState>,
     caller: Caller,
@@ -60,7 +63,7 @@ pub async fn list_connection_members(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[delete("/connections/{id}/members/{user_id}/roles/{role}")]
+#[delete("/{id}/members/{user_id}/roles/{role}")]
 pub async fn remove_member_role(
     state: web::Data<AppState>,
     caller: Caller,
@@ -86,7 +89,7 @@ pub async fn remove_member_role(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[post("/connections/{id}/leave")]
+#[post("/{id}/leave")]
 pub async fn leave_connection(
     state: web::Data<AppState>,
     caller: Caller,
@@ -117,7 +120,7 @@ pub async fn leave_connection(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[post("/connections/{id}/invitations")]
+#[post("/{id}/invitations")]
 pub async fn create_invitation(
     state: web::Data<AppState>,
     caller: Caller,
@@ -142,7 +145,7 @@ pub async fn create_invitation(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[get("/connections/{id}/invitations")]
+#[get("/{id}/invitations")]
 pub async fn list_connection_invitations(
     state: web::Data<AppState>,
     caller: Caller,
@@ -263,7 +266,7 @@ pub async fn revoke_invitation(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[post("/connections/{id}/recover-ownership")]
+#[post("/{id}/recover-ownership")]
 pub async fn recover_ownership(
     state: web::Data<AppState>,
     caller: Caller,

@@ -4,6 +4,9 @@
 //! 403 `forbidden` (the roles do not allow the action), 409 `connection_cancelled`, 409
 //! `endpoint_disconnected` (manual runs), 422 `validation_failed`. Malformed bodies and
 //! unknown fields are 422 before anything else is looked at.
+//!
+//! The paths of the member operations (`/{id}/runs…`) are relative to the
+//! `/api/v1/connections` scope ([`super::configure`]); the others to `/api/v1`.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use hubkeep_shared::HubAction;
@@ -116,7 +119,7 @@ pub async fn revoke_engine_token(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[post("/connections/{id}/runs")]
+#[post("/{id}/runs")]
 pub async fn request_run(
     state: web::Data<AppState>,
     caller: Caller,
@@ -142,7 +145,7 @@ pub async fn request_run(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[get("/connections/{id}/runs")]
+#[get("/{id}/runs")]
 pub async fn list_runs(
     state: web::Data<AppState>,
     caller: Caller,
@@ -169,7 +172,7 @@ pub async fn list_runs(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[post("/connections/{id}/runs/{run_id}/hide")]
+#[post("/{id}/runs/{run_id}/hide")]
 pub async fn hide_run(
     state: web::Data<AppState>,
     caller: Caller,
@@ -194,7 +197,7 @@ pub async fn hide_run(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[post("/connections/{id}/runs/{run_id}/unhide")]
+#[post("/{id}/runs/{run_id}/unhide")]
 pub async fn unhide_run(
     state: web::Data<AppState>,
     caller: Caller,
@@ -236,7 +239,7 @@ async fn set_hidden(
     ),
     security(("engine_token" = []))
 )]
-#[patch("/connections/{id}/runs/{run_id}")]
+#[patch("/{id}/runs/{run_id}")]
 pub async fn report_run_progress(
     state: web::Data<AppState>,
     engine: EngineCaller,

@@ -4,6 +4,8 @@
 //! Order of checks: 404 (no such connection or no role on it), 422 `not_supported_for_kind`,
 //! 403 `forbidden` (`manage_views`: owner and business administrators), 404 (no such view),
 //! 409 `connection_cancelled`, 422 `validation_failed`, 409 `conflict` (duplicate name).
+//!
+//! Paths are relative to the `/api/v1/connections` scope ([`super::configure`]).
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use hubkeep_shared::{ConnectionId, ViewId};
@@ -27,7 +29,7 @@ use crate::pagination::{Page, PageQuery};
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[get("/connections/{id}/views")]
+#[get("/{id}/views")]
 pub async fn list_views(
     state: web::Data<AppState>,
     caller: Caller,
@@ -52,7 +54,7 @@ pub async fn list_views(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[post("/connections/{id}/views")]
+#[post("/{id}/views")]
 pub async fn create_view(
     state: web::Data<AppState>,
     caller: Caller,
@@ -82,7 +84,7 @@ pub async fn create_view(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[put("/connections/{id}/views/{view_id}")]
+#[put("/{id}/views/{view_id}")]
 pub async fn update_view(
     state: web::Data<AppState>,
     caller: Caller,
@@ -111,7 +113,7 @@ pub async fn update_view(
     ),
     security(("session" = []), ("api_token" = []))
 )]
-#[delete("/connections/{id}/views/{view_id}")]
+#[delete("/{id}/views/{view_id}")]
 pub async fn delete_view(
     state: web::Data<AppState>,
     caller: Caller,

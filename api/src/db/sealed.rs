@@ -330,8 +330,7 @@ pub(super) fn key_id(key: &[u8; 32]) -> String {
         .chain_update(b"hubkeep secrets key id\0")
         .chain_update(key)
         .finalize();
-    let hex: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-    format!("k{hex}")
+    format!("k{}", hex::encode(&digest[..6]))
 }
 
 pub(super) fn random_key() -> [u8; 32] {
@@ -425,7 +424,7 @@ pub(super) fn write_key_file(path: &Path, keys: &[[u8; 32]]) -> anyhow::Result<(
     let text = key_file_text(keys)?;
     let mut nonce = [0u8; 6];
     rand::rng().fill_bytes(&mut nonce);
-    let suffix: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let suffix = hex::encode(nonce);
     let temp = path.with_extension(format!("json.{suffix}.new"));
     super::pool::write_private(&temp, text.as_bytes())?;
     #[cfg(unix)]

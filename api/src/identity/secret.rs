@@ -19,7 +19,7 @@ pub fn random_secret() -> String {
 /// The stored form of a secret: lower-case hex SHA-256.
 pub fn hash(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest)
 }
 
 /// Every API token starts with this, so it is recognisable in code and secret scanners.

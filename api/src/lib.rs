@@ -37,6 +37,8 @@ pub struct AppState {
     pub reader: sea_orm::DatabaseConnection,
     pub settings: Arc<config::Settings>,
     pub keys: Arc<identity::keys::Keys>,
+    /// The access tokens `keys` have verified (`identity::access_token::Verified`).
+    pub verified_tokens: Arc<identity::access_token::Verified>,
     /// The master key that seals stored secrets (`db::sealed`).
     pub secrets: Arc<db::Keyring>,
     pub psa: Arc<psa::registry::PsaRegistry>,

@@ -286,6 +286,7 @@ async fn app_state(
                 .context("the OpenID Connect HTTP client")?,
         ),
         keys: Arc::new(keys),
+        verified_tokens: Arc::default(),
         secrets,
         settings: Arc::new(settings.clone()),
         instance_id: {

@@ -156,7 +156,7 @@ impl crate::activity::Author for Caller {
 
 /// The token of an `Authorization` header's value, which must be `Bearer <token>`; 401
 /// `unauthenticated` when it is absent or malformed.
-pub fn bearer(authorization: Option<&str>) -> Result<String, ApiError> {
+pub fn bearer(authorization: Option<&str>) -> Result<&str, ApiError> {
     let missing = || {
         ApiError::new(
             ProblemCode::Unauthenticated,
@@ -168,7 +168,7 @@ pub fn bearer(authorization: Option<&str>) -> Result<String, ApiError> {
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(missing());
     }
-    Ok(token.trim().to_owned())
+    Ok(token.trim())
 }
 
 /// The caller of a request of `method` carrying this `Authorization` header value: a session
@@ -181,9 +181,9 @@ pub async fn authenticate(
 ) -> Result<Caller, ApiError> {
     let token = bearer(authorization)?;
     if token.starts_with(super::secret::API_TOKEN_PREFIX) {
-        api_token_caller(state, &token, method, meta).await
+        api_token_caller(state, token, method, meta).await
     } else {
-        session_caller(state, &token, meta).await
+        session_caller(state, token, meta).await
     }
 }
 
@@ -199,7 +199,12 @@ async fn session_caller(
     token: &str,
     meta: RequestMeta,
 ) -> Result<Caller, ApiError> {
-    let claims = access_token::verify(&state.keys, &state.settings.auth.issuer, token)?;
+    let claims = access_token::verify(
+        &state.keys,
+        &state.verified_tokens,
+        &state.settings.auth.issuer,
+        token,
+    )?;
     let found = cached_session(state, &claims.sid)
         .await?
         .filter(|f| {

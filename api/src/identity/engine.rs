@@ -77,7 +77,12 @@ pub async fn authenticate(
     if !token.starts_with(PREFIX) {
         // A valid session access token is a known caller of the wrong kind: 403. Anything
         // else proves nothing: 401.
-        access_token::verify(&state.keys, &state.settings.auth.issuer, &token)?;
+        access_token::verify(
+            &state.keys,
+            &state.verified_tokens,
+            &state.settings.auth.issuer,
+            &token,
+        )?;
         return Err(not_engine());
     }
     let row = api_tokens::Entity::find()

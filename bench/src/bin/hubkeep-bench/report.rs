@@ -371,11 +371,12 @@ pub async fn run() -> anyhow::Result<()> {
          A warm authenticated request makes none: authentication, `/me` and a connection are \
          served from each instance's read cache, which a change invalidates before it is \
          answered (SPEC S3.3; \"Authentication without a database read per request\" in \
-         `docs/decisions.md`, issue 24). What separates the routes from the ceiling now is \
-         the request's own work: a path with a parameter (`/connections/{{id}}`) is matched by \
-         regular expression by the router and again by the HTTP metrics, the access token is \
-         verified, the caller and the body are built; on PostgreSQL the ceiling itself is that \
-         of two instances.\n",
+         `docs/decisions.md`, issue 24). Nor does it verify its access token again (each \
+         instance keeps the claims of tokens it verified and checks their expiry), and its \
+         path is matched once, by the router, within its family's scope. What separates the \
+         routes from the ceiling now is the request's own remaining work (the cache lookups, \
+         the caller and the body) and, on SQLite, a read of the WAL-index header per lookup; \
+         on PostgreSQL the ceiling itself is that of two instances.\n",
         bound.join(" and ")
     )?;
     writeln!(doc, "## Machine\n\n{}", machine())?;

@@ -26,7 +26,14 @@ pub async fn problem_details(
     let mut res = next.call(req).await?.map_into_boxed_body();
     let contract = contract.and_then(|c| {
         let req = res.request();
-        Some((c, req.method().to_string(), super::route_pattern(req)?))
+        // A 405 of `method_guard` answers for the path's documented pattern, not for an
+        // operation whose parameter took the path (`/connections/governance`).
+        let pattern = if res.status() == actix_web::http::StatusCode::METHOD_NOT_ALLOWED {
+            req.resource_map().match_pattern(req.path())
+        } else {
+            super::route_pattern(req)
+        };
+        Some((c, req.method().to_string(), pattern?))
     });
 
     let status = res.status();
@@ -86,7 +93,8 @@ pub async fn body_guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    // HTTP/1.1: a request carries a body only when it says so (RFC 9112, section 6.3).
+    // HTTP/1.1: a request carries a body only when it says so (RFC 9112, section 6.3). (With
+    // HTTP/2, which this server does not speak, a body can come without either header.)
     let announced = req
         .headers()
         .contains_key(actix_web::http::header::TRANSFER_ENCODING)
@@ -145,25 +153,26 @@ fn unexpected_body(bytes: &[u8]) -> Vec<hubkeep_shared::FieldError> {
 /// A documented API path called with a method it does not answer: 405
 /// `method_not_allowed` with `Allow`, instead of falling through to the console or a 404.
 ///
-/// Decided after routing, from the router's own result ([`super::route_pattern`]): a request
-/// the router gave to a documented operation was sent with that operation's method (each
-/// operation's resource is guarded by it), so only a request no operation took — answered by
-/// the default service or the console's files, which change nothing — is matched against
-/// every pattern and, with a method its documented path does not answer, answered 405
-/// instead.
+/// Decided after routing, so that a request an operation answered costs nothing more: the
+/// router gave it to an operation of its method (each operation's resource is guarded by
+/// it). Only a refusal (4xx) is looked at again — from no operation (the default service,
+/// the console's files: they change nothing), or from an operation whose parameter took a
+/// literal path (`PATCH /connections/governance` reaching `/connections/{id}`, which
+/// refuses: 401 without credentials, else 404 or 422, having changed nothing): the path is
+/// matched against every pattern in order, methods aside, as before routing, and when that
+/// documented path does not answer the method the answer becomes 405.
 pub async fn method_guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let res = next.call(req).await?.map_into_boxed_body();
+    if !res.status().is_client_error() {
+        return Ok(res);
+    }
     // The allowed methods, joined, only when this request's method is not among them.
     let req = res.request();
     let refused = req.app_data::<web::Data<Routes>>().and_then(|routes| {
-        // What took the request when no operation did (the console's files take any path)
-        // is not the path's pattern: then every pattern is tried, as before routing.
-        let pattern = super::route_pattern(req)
-            .filter(|pattern| routes.allowed(pattern).is_some())
-            .or_else(|| req.resource_map().match_pattern(req.path()))?;
+        let pattern = req.resource_map().match_pattern(req.path())?;
         let methods = routes.allowed(&pattern)?;
         (!routes.answers(req.method().as_str(), &pattern)).then(|| methods.join(", "))
     });
@@ -207,15 +216,17 @@ pub async fn cache_barrier(
     let res = next.call(req).await;
     // Routed: an operation took it (not a 405 `method_guard` makes of a documented path
     // sent another method). A request that failed before an answer was made waits too.
-    let routed = res.as_ref().map_or(true, |res| {
-        let req = res.request();
-        super::route_pattern(req).is_some_and(|pattern| {
-            req.app_data::<web::Data<Routes>>()
-                .is_none_or(|routes| routes.answers(req.method().as_str(), &pattern))
+    let routed = || {
+        res.as_ref().map_or(true, |res| {
+            let req = res.request();
+            super::route_pattern(req).is_some_and(|pattern| {
+                req.app_data::<web::Data<Routes>>()
+                    .is_none_or(|routes| routes.answers(req.method().as_str(), &pattern))
+            })
         })
-    });
+    };
     if let Some(db) = db
-        && routed
+        && routed()
     {
         crate::cache::postgres::barrier(&db).await;
     }

@@ -14,12 +14,12 @@ pub mod root_span;
 pub mod routes;
 
 /// The route pattern of a request (`/api/v1/connections/{id}`) once the router has seen it:
-/// read from the router's own result, which costs nothing. Middleware asks only after
-/// `next.call`: before routing, actix would find it by matching every pattern with a path
-/// parameter by regular expression (issue 24's profile: a fifth of the CPU of
-/// `GET /connections/{id}` went to such matches). A request no resource took (the default
-/// service, static files) is matched against every pattern, as before routing, so a wrong
-/// method on a documented path still finds its path.
+/// read from the router's own result, which costs a short string. Middleware asks only
+/// after `next.call`: before routing, actix would find it by matching every pattern with a
+/// path parameter by regular expression (issue 24's profile: a fifth of the CPU of
+/// `GET /connections/{id}` went to such matches). A request that no resource took (the
+/// default service) is matched against every pattern in order, methods aside; one the
+/// console's files took has their pattern (`""`).
 pub fn route_pattern(req: &actix_web::HttpRequest) -> Option<String> {
     req.match_pattern()
 }

@@ -36,12 +36,16 @@ impl tracing_actix_web::RootSpanBuilder for PathOnlyRootSpan {
         span: tracing::Span,
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
-        if let Ok(res) = outcome {
-            let req = res.request();
-            let route = super::route_pattern(req).unwrap_or_else(|| "default".to_owned());
-            span.record("otel.name", format!("{} {route}", req.method()));
-            span.record("http.route", route);
-        }
+        let (method, route) = match outcome {
+            Ok(res) => {
+                let req = res.request();
+                let route = super::route_pattern(req).unwrap_or_else(|| "default".to_owned());
+                (req.method().as_str().to_owned(), route)
+            }
+            Err(_) => (String::new(), "default".to_owned()),
+        };
+        span.record("otel.name", format!("{method} {route}").trim_start());
+        span.record("http.route", route);
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }

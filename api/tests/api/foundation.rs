@@ -88,6 +88,10 @@ async fn unknown_api_paths_and_methods_are_problem_json_with_the_request_id(back
         (Method::TRACE, "/healthz", "GET"),
         (Method::PUT, "/api/v1/users/some-id", "GET, PATCH"),
         (Method::POST, "/api/v1/connections/some-id", "GET, PATCH"),
+        // A literal path that a parameter beside it would also take: the literal's methods
+        // decide, though an operation with the parameter answers this method.
+        (Method::PATCH, "/api/v1/connections/governance", "GET"),
+        (Method::GET, "/api/v1/users/refresh", "POST"),
     ] {
         let res = app
             .anonymous()

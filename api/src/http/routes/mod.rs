@@ -32,6 +32,40 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(health::get_readyz)
         .service(
             scope::scope("/api/v1")
+                // A scope of its own, first: the router tries the resources of a scope one by
+                // one, each with a path parameter by regular expression, so the operations
+                // under `/connections/{id}` (the most requested) would otherwise try every
+                // parameterised path before them and be tried by every path after them. No
+                // other path starts with `/connections`. Their paths in the handlers'
+                // attributes are relative to it.
+                .service(
+                    scope::scope("/connections")
+                        .service(connections::create_connection)
+                        .service(connections::list_connections)
+                        // Before `/{id}`, so `governance` is never taken for an id.
+                        .service(connections::list_governance_connections)
+                        .service(connections::get_connection)
+                        .service(connection_actions::update_connection)
+                        .service(connection_actions::pay_connection)
+                        .service(connection_actions::cancel_connection)
+                        .service(connection_actions::disconnect_endpoint)
+                        .service(connection_actions::reconnect_endpoint)
+                        .service(runs::request_run)
+                        .service(runs::list_runs)
+                        .service(runs::hide_run)
+                        .service(runs::unhide_run)
+                        .service(runs::report_run_progress)
+                        .service(views::list_views)
+                        .service(views::create_view)
+                        .service(views::update_view)
+                        .service(views::delete_view)
+                        .service(members::list_connection_members)
+                        .service(members::remove_member_role)
+                        .service(members::leave_connection)
+                        .service(members::create_invitation)
+                        .service(members::list_connection_invitations)
+                        .service(members::recover_ownership),
+                )
                 .service(permissions::get_permissions)
                 .service(meta::get_openapi)
                 .service(auth::launch)
@@ -82,38 +116,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(members::list_my_invitations)
                 .service(members::accept_invitation)
                 .service(members::decline_invitation)
-                .service(members::revoke_invitation)
-                // A scope of its own: the router tries the resources of a scope one by one,
-                // each with a path parameter by regular expression, so the operations under
-                // `/connections/{id}` would otherwise be tried for every path after them.
-                // Their paths in the handlers' attributes are relative to it.
-                .service(
-                    scope::scope("/connections")
-                        .service(connections::create_connection)
-                        .service(connections::list_connections)
-                        // Before `/{id}`, so `governance` is never taken for an id.
-                        .service(connections::list_governance_connections)
-                        .service(connections::get_connection)
-                        .service(connection_actions::update_connection)
-                        .service(connection_actions::pay_connection)
-                        .service(connection_actions::cancel_connection)
-                        .service(connection_actions::disconnect_endpoint)
-                        .service(connection_actions::reconnect_endpoint)
-                        .service(runs::request_run)
-                        .service(runs::list_runs)
-                        .service(runs::hide_run)
-                        .service(runs::unhide_run)
-                        .service(runs::report_run_progress)
-                        .service(views::list_views)
-                        .service(views::create_view)
-                        .service(views::update_view)
-                        .service(views::delete_view)
-                        .service(members::list_connection_members)
-                        .service(members::remove_member_role)
-                        .service(members::leave_connection)
-                        .service(members::create_invitation)
-                        .service(members::list_connection_invitations)
-                        .service(members::recover_ownership),
-                ),
+                .service(members::revoke_invitation),
         );
 }

@@ -29,7 +29,7 @@ pub async fn problem_details(
         // A 405 of `method_guard` answers for the path's documented pattern, not for an
         // operation whose parameter took the path (`/connections/governance`).
         let pattern = if res.status() == actix_web::http::StatusCode::METHOD_NOT_ALLOWED {
-            req.resource_map().match_pattern(req.path())
+            super::path_pattern(req)
         } else {
             super::route_pattern(req)
         };
@@ -103,10 +103,10 @@ pub async fn body_guard(
             .get(actix_web::http::header::CONTENT_LENGTH)
             .is_some_and(|v| v.to_str().map_or(true, |len| len.trim() != "0"));
     // Not routed yet: the pattern is found by matching every one (the slow way,
-    // [`super::route_pattern`]), so only for a request that announces a body.
+    // [`super::path_pattern`]), so only for a request that announces a body.
     let bodyless = || {
         req.app_data::<web::Data<Routes>>()
-            .zip(req.match_pattern())
+            .zip(super::path_pattern(req.request()))
             .is_some_and(|(routes, pattern)| routes.takes_no_body(req.method().as_str(), &pattern))
     };
     if announced && bodyless() {
@@ -172,7 +172,7 @@ pub async fn method_guard(
     // The allowed methods, joined, only when this request's method is not among them.
     let req = res.request();
     let refused = req.app_data::<web::Data<Routes>>().and_then(|routes| {
-        let pattern = req.resource_map().match_pattern(req.path())?;
+        let pattern = super::path_pattern(req)?;
         let methods = routes.allowed(&pattern)?;
         (!routes.answers(req.method().as_str(), &pattern)).then(|| methods.join(", "))
     });

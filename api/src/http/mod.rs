@@ -18,8 +18,17 @@ pub mod routes;
 /// after `next.call`: before routing, actix would find it by matching every pattern with a
 /// path parameter by regular expression (issue 24's profile: a fifth of the CPU of
 /// `GET /connections/{id}` went to such matches). A request that no resource took (the
-/// default service) is matched against every pattern in order, methods aside; one the
-/// console's files took has their pattern (`""`).
+/// default service) gets [`path_pattern`]; one the console's files took has their pattern
+/// (`""`).
 pub fn route_pattern(req: &actix_web::HttpRequest) -> Option<String> {
     req.match_pattern()
+}
+
+/// The documented pattern a path falls under, methods aside: the first pattern it matches, in
+/// the order they were registered, each tried by regular expression — what actix answers
+/// before routing. For a request the router has not taken yet (`body_guard`) and for 405s
+/// (`method_guard`, the contract check), where the operation that took the path, if any, may
+/// be a parameter's rather than the literal path's (`/connections/governance`).
+pub fn path_pattern(req: &actix_web::HttpRequest) -> Option<String> {
+    req.resource_map().match_pattern(req.path())
 }

@@ -37,13 +37,13 @@ impl tracing_actix_web::RootSpanBuilder for PathOnlyRootSpan {
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
         let (method, route) = match outcome {
-            Ok(res) => {
-                let req = res.request();
-                let route = super::route_pattern(req).unwrap_or_else(|| "default".to_owned());
-                (req.method().as_str().to_owned(), route)
-            }
-            Err(_) => (String::new(), "default".to_owned()),
+            Ok(res) => (
+                res.request().method().as_str(),
+                super::route_pattern(res.request()),
+            ),
+            Err(_) => ("", None),
         };
+        let route = route.unwrap_or_else(|| "default".to_owned());
         span.record("otel.name", format!("{method} {route}").trim_start());
         span.record("http.route", route);
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);

@@ -60,10 +60,10 @@ pub fn issue(
     Ok((token, ttl_secs))
 }
 
-/// Access tokens this process has verified with its keys, by their text. A console sends the same token
-/// with every request for its lifetime, and checking it again each time — two base64 and
-/// JSON decodings, an HMAC, the claims — was a tenth of the CPU of an authenticated request
-/// (issue 24). Only a token that passed every check is kept, and nothing that decided it can
+/// Access tokens this process has verified with its keys, by their text. A console sends the
+/// same token with every request for its lifetime, and checking it again each time — two
+/// base64 and JSON decodings, an HMAC, the claims — was a tenth of the CPU of an
+/// authenticated request (issue 24). Only a token that passed every check is kept, and nothing that decided it can
 /// change while the process runs (the keys are read once at start) except the clock: expiry
 /// is checked on every use. What the token names — its session, its user — is still looked
 /// up on every request ([`super::caller`]).
@@ -104,8 +104,8 @@ fn expired() -> ApiError {
 }
 
 /// Verifies signature, algorithm, `typ`, `kid`, `exp`, `nbf`, `iat`, `aud` and `iss` — once
-/// per token and process; later uses check expiry only ([`Verified`]).
-/// `verified` remembers what these `keys` verified (`AppState::verified_tokens`).
+/// per token and process: `verified` remembers what these `keys` verified
+/// (`AppState::verified_tokens`), and later uses check expiry only.
 pub fn verify(
     keys: &Keys,
     verified: &Verified,

@@ -155,23 +155,26 @@ fn unexpected_body(bytes: &[u8]) -> Vec<hubkeep_shared::FieldError> {
 ///
 /// Decided after routing, so that a request an operation answered costs nothing more: the
 /// router gave it to an operation of its method (each operation's resource is guarded by
-/// it). Only a refusal (4xx) is looked at again — from no operation (the default service,
-/// the console's files: they change nothing), or from an operation whose parameter took a
-/// literal path (`PATCH /connections/governance` reaching `/connections/{id}`, which
-/// refuses: 401 without credentials, else 404 or 422, having changed nothing): the path is
-/// matched against every pattern in order, methods aside, as before routing, and when that
-/// documented path does not answer the method the answer becomes 405.
+/// it). Looked at again are answers of no operation (the default service, the console's
+/// files, whatever their status: they change nothing) and refusals (4xx) of an operation
+/// whose parameter took a literal path (`PATCH /connections/governance` reaching
+/// `/connections/{id}`, which refuses: 401 without credentials, else 404 or 422, having
+/// changed nothing): the path is matched against every pattern in order, methods aside, as
+/// before routing, and when that documented path does not answer the method the answer
+/// becomes 405.
 pub async fn method_guard(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let res = next.call(req).await?.map_into_boxed_body();
-    if !res.status().is_client_error() {
-        return Ok(res);
-    }
     // The allowed methods, joined, only when this request's method is not among them.
     let req = res.request();
     let refused = req.app_data::<web::Data<Routes>>().and_then(|routes| {
+        let answered = super::route_pattern(req)
+            .is_some_and(|pattern| routes.answers(req.method().as_str(), &pattern));
+        if answered && !res.status().is_client_error() {
+            return None;
+        }
         let pattern = super::path_pattern(req)?;
         let methods = routes.allowed(&pattern)?;
         (!routes.answers(req.method().as_str(), &pattern)).then(|| methods.join(", "))
